@@ -1,0 +1,108 @@
+"""Envelope <-> stored row. Shared by every event-store adapter so that all of them store the same
+bytes: the payload as JSON (orjson, the hot path), the personal part sealed per subject."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from fordra.kernel.envelope import Envelope, Metadata
+from fordra.kernel.personal_data import PersonalDataSealer
+
+# The order of the values in a row; the adapters' INSERT statements follow it.
+ROW_COLUMNS: tuple[str, ...] = (
+    "position",
+    "event_id",
+    "stream_id",
+    "version",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "tenant",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "data_subject",
+    "payload",
+    "personal_data",
+)
+
+
+class EnvelopeCodec:
+    def __init__(self, context: str, sealer: PersonalDataSealer) -> None:
+        self.context = context
+        self._sealer = sealer
+
+    def to_row(self, env: Envelope) -> list[Any]:
+        """A row without position and recorded time (index 0 and 7): the store fills those in."""
+        sealed: bytes | None = None
+        if env.personal_data is not None:
+            if env.data_subject is None:
+                raise ValueError(f"{env.event_type}: personal data without a data subject")
+            sealed = self._sealer.seal(env.data_subject, env.personal_data)
+        m = env.metadata
+        return [
+            0,
+            env.event_id,
+            env.stream_id,
+            env.version,
+            env.event_type,
+            env.schema_version,
+            env.occurred_at.isoformat(),
+            None,
+            m.tenant,
+            m.actor,
+            m.correlation_id,
+            m.causation_id,
+            env.data_subject,
+            orjson.dumps(env.payload),
+            sealed,
+        ]
+
+    def from_row(self, row: Sequence[Any]) -> Envelope:
+        (
+            position,
+            event_id,
+            stream_id,
+            version,
+            event_type,
+            schema_version,
+            occurred_at,
+            recorded_at,
+            tenant,
+            actor,
+            correlation_id,
+            causation_id,
+            data_subject,
+            payload,
+            sealed,
+        ) = row
+        personal = None
+        if sealed is not None and data_subject is not None:
+            personal = self._sealer.open(data_subject, bytes(sealed))
+        return Envelope(
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=schema_version,
+            context=self.context,
+            stream_id=stream_id,
+            version=version,
+            occurred_at=_as_datetime(occurred_at),
+            metadata=Metadata(
+                tenant=tenant, actor=actor, correlation_id=correlation_id, causation_id=causation_id
+            ),
+            payload=orjson.loads(payload),
+            personal_data=personal,
+            data_subject=data_subject,
+            position=position,
+            recorded_at=_as_datetime(recorded_at) if recorded_at is not None else None,
+        )
+
+
+def _as_datetime(value: str | datetime) -> datetime:
+    # SQLite gives back the ISO text we wrote; PostgreSQL gives a datetime.
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

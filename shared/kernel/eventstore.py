@@ -1,0 +1,109 @@
+"""The event store port: one store per bounded context.
+
+Every adapter passes the same contract suite (``tests/kernel/contract_eventstore.py``):
+- an append is optimistic on the stream version: a stale ``expected_version`` is a
+  ``ConcurrencyConflict``, never a silent overwrite;
+- several streams can be appended in one transaction, together with a consumer's tracking row and
+  an idempotency record, so that an effect and the note that it happened commit together;
+- the global log is read by position and a reader never skips an event whose transaction commits
+  after a later position became visible (adapters prevent the gap when positions are handed out).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fordra.kernel.envelope import Envelope
+from fordra.kernel.errors import FordraError
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    stream_id: str
+    expected_version: int
+    events: Sequence[Envelope]
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """How far ``consumer`` has processed the log of the ``upstream`` context."""
+
+    consumer: str
+    upstream: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The first answer to a request with an idempotency key; ``fingerprint`` is a hash of the
+    request so that the same key with another body is refused rather than answered wrongly."""
+
+    key: str
+    fingerprint: str
+    response: bytes
+
+
+class AlreadyProcessed(FordraError):
+    """The tracking row says this consumer has processed this position already: a redelivery."""
+
+
+class RequestAlreadyDone(FordraError):
+    """The idempotency key was used before for the same request; ``record`` is the first answer."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__(f"request {record.key!r} was already done")
+        self.record = record
+
+
+class EventStore(ABC):
+    """The port every adapter implements."""
+
+    context: str
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Create the schema if needed and open connections."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        tracking: Tracking | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[Envelope]:
+        """Append atomically; answer the stored envelopes with their global positions.
+
+        Raises ``ConcurrencyConflict``, ``AlreadyProcessed`` (tracking not ahead of the stored one)
+        or ``RequestAlreadyDone``/``IdempotencyKeyReused``; in every such case nothing is written.
+        """
+
+    @abstractmethod
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]: ...
+
+    @abstractmethod
+    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
+        """Events with a position above ``after_position``, in position order, gap-free."""
+
+    @abstractmethod
+    async def max_position(self) -> int: ...
+
+    @abstractmethod
+    async def tracked_position(self, consumer: str, upstream: str) -> int:
+        """The position this store's tracking row holds for ``consumer`` (0 when none)."""
+
+    @abstractmethod
+    async def idempotency_record(self, key: str) -> IdempotencyRecord | None: ...
+
+    @abstractmethod
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        """Return when an event above ``after_position`` may be readable, or on timeout."""
+
+    async def stream_version(self, stream_id: str) -> int:
+        events = await self.read_stream(stream_id)
+        return events[-1].version if events else 0

@@ -1,0 +1,118 @@
+"""Sealing the personal part of events per data subject (the basis for crypto-shredding).
+
+Each data subject (a customer) gets a key of their own; the personal part of their events is
+encrypted with AES-GCM under that key, with the subject id as associated data so that a sealed part
+cannot be moved to another subject. Forgetting a person deletes the key: their events stay in the
+log, intact and in order, but their personal part opens to ``None``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_NONCE_BYTES = 12
+_FORMAT_V1 = b"\x01"
+
+
+class KeyRing(Protocol):
+    def key_for(self, subject: str, *, create: bool) -> bytes | None:
+        """The subject's key; a new one when ``create`` and none exists; None when forgotten."""
+        ...
+
+    def forget(self, subject: str) -> None: ...
+
+
+class InMemoryKeyRing:
+    def __init__(self) -> None:
+        self._keys: dict[str, bytes | None] = {}
+
+    def key_for(self, subject: str, *, create: bool) -> bytes | None:
+        if subject in self._keys:
+            return self._keys[subject]
+        if not create:
+            return None
+        key = AESGCM.generate_key(bit_length=256)
+        self._keys[subject] = key
+        return key
+
+    def forget(self, subject: str) -> None:
+        self._keys[subject] = None
+
+
+class SqliteKeyRing:
+    """Keys in an SQLite file of their own (kept apart from the event stores, so that a copy of the
+    events alone never carries the means to read the personal data)."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS subject_keys "
+            "(subject TEXT PRIMARY KEY, key BLOB, forgotten_at TEXT)"
+        )
+        self._cache: dict[str, bytes | None] = {}
+
+    def key_for(self, subject: str, *, create: bool) -> bytes | None:
+        if subject in self._cache:
+            return self._cache[subject]
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
+            ).fetchone()
+            if row is not None:
+                key: bytes | None = row[0]
+            elif create:
+                key = AESGCM.generate_key(bit_length=256)
+                self._conn.execute(
+                    "INSERT INTO subject_keys (subject, key) VALUES (?, ?)", (subject, key)
+                )
+            else:
+                return None
+            self._cache[subject] = key
+            return key
+
+    def forget(self, subject: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO subject_keys (subject, key, forgotten_at) "
+                "VALUES (?, NULL, datetime('now')) "
+                "ON CONFLICT(subject) DO UPDATE SET key = NULL, forgotten_at = datetime('now')",
+                (subject,),
+            )
+            self._cache[subject] = None
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PersonalDataSealer:
+    def __init__(self, keys: KeyRing) -> None:
+        self._keys = keys
+
+    def seal(self, subject: str, data: dict[str, Any]) -> bytes:
+        key = self._keys.key_for(subject, create=True)
+        if key is None:
+            raise ValueError(f"data subject {subject!r} has been forgotten: no new personal data")
+        nonce = os.urandom(_NONCE_BYTES)
+        return _FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, orjson.dumps(data), subject.encode())
+
+    def open(self, subject: str, sealed: bytes) -> dict[str, Any] | None:
+        key = self._keys.key_for(subject, create=False)
+        if key is None:
+            return None
+        if sealed[:1] != _FORMAT_V1:
+            raise ValueError("unknown sealed personal-data format")
+        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+        data: dict[str, Any] = orjson.loads(AESGCM(key).decrypt(nonce, body, subject.encode()))
+        return data
+
+    def forget(self, subject: str) -> None:
+        self._keys.forget(subject)

@@ -1,0 +1,370 @@
+"""``SqliteEventStore``: the embedded engine's event store, one SQLite file per bounded context.
+
+Reads go through SQLAlchemy's async engine (aiosqlite). Appends go through one writer thread with
+a plain DB-API connection from SQLAlchemy's sync engine and *group commit*: every append waiting
+when the writer is free joins one transaction, each inside a savepoint of its own (so one conflict
+fails only its own append), and one fsync covers them all. Measured on our 2-core machines the async
+driver reaches about a fortieth of a plain insert at batch 1; see docs/performance.md.
+
+Late commits cannot be skipped: SQLite admits one writer at a time (``BEGIN IMMEDIATE``) and the
+position is handed out inside that lock as ``max(position) + 1``, so positions become visible in
+the order they were handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
+from fordra.kernel.envelope import Envelope
+from fordra.kernel.errors import (
+    ConcurrencyConflict,
+    FordraError,
+    IdempotencyKeyReused,
+    StoreUnavailable,
+)
+from fordra.kernel.eventstore import (
+    AlreadyProcessed,
+    EventStore,
+    IdempotencyRecord,
+    RequestAlreadyDone,
+    StreamAppend,
+    Tracking,
+)
+from fordra.kernel.sql_schema import event_store_metadata
+
+_INSERT = (
+    f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' for _ in ROW_COLUMNS)})"
+)
+_SELECT_COLUMNS = ", ".join(ROW_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteOptions:
+    """File settings; the benchmark's references use the same ones."""
+
+    synchronous: str = "FULL"  # durability: a committed payment survives a power cut
+    journal_mode: str = "WAL"  # readers never block the writer
+    busy_timeout_ms: int = 5000
+    max_group: int = 2000  # events per group commit, at most
+
+
+def apply_pragmas(conn: sqlite3.Connection, options: SqliteOptions) -> None:
+    conn.execute(f"PRAGMA journal_mode={options.journal_mode}")
+    conn.execute(f"PRAGMA synchronous={options.synchronous}")
+    conn.execute(f"PRAGMA busy_timeout={options.busy_timeout_ms}")
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
+@dataclass(slots=True)
+class _Job:
+    appends: Sequence[StreamAppend]
+    rows: list[list[Any]]
+    tracking: Tracking | None
+    idempotency: IdempotencyRecord | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[Envelope]]
+    result: list[Envelope] | BaseException | None = field(default=None)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+class SqliteEventStore(EventStore):
+    def __init__(
+        self,
+        path: Path | str,
+        context: str,
+        codec: EnvelopeCodec,
+        options: SqliteOptions | None = None,
+    ) -> None:
+        self.context = context
+        self.path = Path(path)
+        self._codec = codec
+        self._options = options or SqliteOptions()
+        self._sync_engine: Engine | None = None
+        self._engine: AsyncEngine | None = None
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._head = 0
+        self._appended: asyncio.Event | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        options = self._options
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            apply_pragmas(dbapi_conn, options)
+
+        self._sync_engine = create_engine(f"sqlite:///{self.path}")
+        event.listen(self._sync_engine, "connect", on_connect)
+        await asyncio.to_thread(event_store_metadata().create_all, self._sync_engine)
+        self._engine = create_async_engine(f"sqlite+aiosqlite:///{self.path}")
+        event.listen(self._engine.sync_engine, "connect", on_connect)
+        self._head = await self.max_position()
+        self._appended = asyncio.Event()
+        self._thread = threading.Thread(
+            target=self._writer, name=f"sqlite-writer-{self.context}", daemon=True
+        )
+        self._thread.start()
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = None
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        tracking: Tracking | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[Envelope]:
+        if self._thread is None:
+            raise StoreUnavailable(f"event store {self.context!r} is not started")
+        rows = [self._codec.to_row(env) for a in appends for env in a.events]
+        loop = asyncio.get_running_loop()
+        job = _Job(appends, rows, tracking, idempotency, loop, loop.create_future())
+        self._queue.put(job)
+        return await job.future
+
+    def _writer(self) -> None:
+        assert self._sync_engine is not None
+        raw = self._sync_engine.raw_connection()
+        conn: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
+        conn.isolation_level = None  # we say BEGIN and COMMIT ourselves
+        try:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    return
+                group = [job]
+                size = job.size
+                stop = False
+                while size < self._options.max_group:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                        break
+                    group.append(nxt)
+                    size += nxt.size
+                self._commit_group(conn, group)
+                if stop:
+                    return
+        finally:
+            raw.close()
+
+    def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
+        head = self._head
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            (position,) = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+            recorded = datetime.now(UTC)
+            recorded_text = recorded.isoformat()
+            for job in group:
+                conn.execute("SAVEPOINT job")
+                try:
+                    job.result = self._apply(conn, job, position, recorded, recorded_text)
+                    position += job.size
+                    conn.execute("RELEASE job")
+                except FordraError as exc:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    job.result = exc
+                except sqlite3.IntegrityError as exc:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    job.result = _integrity_error(exc, job)
+            conn.execute("COMMIT")
+            head = position
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            failure = StoreUnavailable(f"event store {self.context!r}: {exc}")
+            for job in group:
+                job.result = failure
+        self._head = max(self._head, head)
+        for job in group:
+            job.loop.call_soon_threadsafe(_settle, job, self._appended)
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        job: _Job,
+        position: int,
+        recorded: datetime,
+        recorded_text: str,
+    ) -> list[Envelope]:
+        if job.idempotency is not None:
+            row = conn.execute(
+                "SELECT fingerprint, response FROM idempotency WHERE key = ?",
+                (job.idempotency.key,),
+            ).fetchone()
+            if row is not None:
+                first = IdempotencyRecord(job.idempotency.key, row[0], bytes(row[1]))
+                if first.fingerprint != job.idempotency.fingerprint:
+                    raise IdempotencyKeyReused(first.key)
+                raise RequestAlreadyDone(first)
+        if job.tracking is not None:
+            row = conn.execute(
+                "SELECT position FROM tracking WHERE consumer = ? AND upstream = ?",
+                (job.tracking.consumer, job.tracking.upstream),
+            ).fetchone()
+            if row is not None and row[0] >= job.tracking.position:
+                raise AlreadyProcessed(
+                    f"{job.tracking.consumer} has processed {job.tracking.upstream} "
+                    f"up to {row[0]} already"
+                )
+        for a in job.appends:
+            (current,) = conn.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (a.stream_id,)
+            ).fetchone()
+            if current != a.expected_version:
+                raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
+            for offset, env in enumerate(a.events, start=1):
+                if env.version != a.expected_version + offset:
+                    raise ValueError(
+                        f"{a.stream_id}: event version {env.version} does not follow "
+                        f"{a.expected_version + offset - 1}"
+                    )
+        for i, row_values in enumerate(job.rows, start=1):
+            row_values[0] = position + i
+            row_values[7] = recorded_text
+        conn.executemany(_INSERT, job.rows)
+        if job.idempotency is not None:
+            conn.execute(
+                "INSERT INTO idempotency (key, fingerprint, response, recorded_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    job.idempotency.key,
+                    job.idempotency.fingerprint,
+                    job.idempotency.response,
+                    recorded_text,
+                ),
+            )
+        if job.tracking is not None:
+            conn.execute(
+                "INSERT INTO tracking (consumer, upstream, position) VALUES (?, ?, ?) "
+                "ON CONFLICT (consumer, upstream) DO UPDATE SET position = excluded.position",
+                (job.tracking.consumer, job.tracking.upstream, job.tracking.position),
+            )
+        stored: list[Envelope] = []
+        i = 0
+        for a in job.appends:
+            for env in a.events:
+                i += 1
+                stored.append(env.stored(position + i, recorded))
+        return stored
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _read_engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreUnavailable(f"event store {self.context!r} is not started")
+        return self._engine
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        async with self._read_engine().connect() as conn:
+            result = await conn.execute(
+                text(
+                    f"SELECT {_SELECT_COLUMNS} FROM events "
+                    "WHERE stream_id = :s AND version > :v ORDER BY version"
+                ),
+                {"s": stream_id, "v": after_version},
+            )
+            return [self._codec.from_row(r) for r in result.all()]
+
+    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
+        async with self._read_engine().connect() as conn:
+            result = await conn.execute(
+                text(
+                    f"SELECT {_SELECT_COLUMNS} FROM events "
+                    "WHERE position > :p ORDER BY position LIMIT :n"
+                ),
+                {"p": after_position, "n": limit},
+            )
+            return [self._codec.from_row(r) for r in result.all()]
+
+    async def max_position(self) -> int:
+        async with self._read_engine().connect() as conn:
+            value = (await conn.execute(text("SELECT COALESCE(MAX(position), 0) FROM events"))).scalar_one()
+            return int(value)
+
+    async def tracked_position(self, consumer: str, upstream: str) -> int:
+        tracking = event_store_metadata().tables["tracking"]
+        async with self._read_engine().connect() as conn:
+            value = (
+                await conn.execute(
+                    select(tracking.c.position).where(
+                        tracking.c.consumer == consumer, tracking.c.upstream == upstream
+                    )
+                )
+            ).scalar_one_or_none()
+            return int(value) if value is not None else 0
+
+    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        async with self._read_engine().connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT fingerprint, response FROM idempotency WHERE key = :k"), {"k": key}
+                )
+            ).first()
+            return IdempotencyRecord(key, row[0], bytes(row[1])) if row is not None else None
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        appended = self._appended
+        if appended is None or self._head > after_position:
+            return
+        appended.clear()
+        if self._head > after_position:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(appended.wait(), timeout)
+
+
+def _settle(job: _Job, appended: asyncio.Event | None) -> None:
+    if job.future.done():  # the caller was cancelled; the commit stands regardless
+        return
+    if isinstance(job.result, BaseException):
+        job.future.set_exception(job.result)
+    elif job.result is not None:
+        job.future.set_result(job.result)
+        if appended is not None:
+            appended.set()
+
+
+def _integrity_error(exc: sqlite3.IntegrityError, job: _Job) -> FordraError:
+    # A unique (stream_id, version) violation is a lost race between two appends of one stream.
+    message = str(exc)
+    if "stream_id" in message or "uq_events_stream_version" in message:
+        a = job.appends[0]
+        return ConcurrencyConflict(a.stream_id, a.expected_version, -1)
+    return StoreUnavailable(f"integrity error: {message}")
