@@ -1,0 +1,1 @@
+"""Invoicing: the customer register and the invoices departmental systems publish (domain.md §2)."""

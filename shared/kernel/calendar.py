@@ -146,8 +146,8 @@ class WorkingDayCalendar:
 
         n == 0 gives next_working_day(d): "zero working days from d" is the first working
         day on or after d, so the result is always a working day.
-        Counting is symmetrical with working_days_between:
-        working_days_between(d, add_working_days(d, n)) == n for every n != 0.
+        working_days_between(d, add_working_days(d, n)) == n for every n > 0, and for
+        n < 0 when d is itself a working day.
         """
         d = _as_date(d)
         if n == 0:
@@ -161,16 +161,15 @@ class WorkingDayCalendar:
         return d
 
     def working_days_between(self, a: date, b: date) -> int:
-        """Working days from `a` to `b`: those in (a, b] when a <= b, else minus those in
-        [b, a).
+        """The working days in (a, b] when a <= b; minus those in (b, a] when a > b.
 
-        Half-open so that it is the inverse of add_working_days and so that consecutive
-        spans add up: between(a, b) + between(b, c) == between(a, c).
+        Half-open so that "N working days after a" is exactly the day where this reaches
+        N (service levels, Autogiro's 8 banking days, domain.md §8-9), and antisymmetric
+        so that spans add up: between(a, b) + between(b, c) == between(a, c).
         """
         a, b = _as_date(a), _as_date(b)
         if a > b:
-            # [b, a) counts the same days as (b - 1, a - 1].
-            return -self.working_days_between(b - _ONE_DAY, a - _ONE_DAY)
+            return -self.working_days_between(b, a)
         count = 0
         d = a
         while d < b:

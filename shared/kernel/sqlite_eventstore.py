@@ -313,6 +313,16 @@ class SqliteEventStore(EventStore):
             )
             return [self._codec.from_row(r) for r in result.all()]
 
+    async def stream_version(self, stream_id: str) -> int:
+        async with self._read_engine().connect() as conn:
+            value = (
+                await conn.execute(
+                    text("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = :s"),
+                    {"s": stream_id},
+                )
+            ).scalar_one()
+            return int(value)
+
     async def max_position(self) -> int:
         async with self._read_engine().connect() as conn:
             value = (await conn.execute(text("SELECT COALESCE(MAX(position), 0) FROM events"))).scalar_one()

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``fordra bench`` (and ``make bench``): measured, printed, never timed tests."""

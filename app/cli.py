@@ -1,0 +1,119 @@
+"""``fordra``: run the platform, print tokens, run benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from fordra.kernel.auth import Role
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fordra", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="every context, the projections and the API in one process")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--data-dir", type=Path, default=Path("var"))
+    run.add_argument("--demo", action="store_true", help="load a small demo municipality first")
+    run.add_argument("--clock", choices=("system", "manual"), default="system")
+    run.add_argument("--today", type=date.fromisoformat, help="business date of a manual clock")
+
+    token = sub.add_parser("token", help="print a bearer token the instance using DIR accepts")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--department")
+    token.add_argument("--municipality")
+    token.add_argument("--subject")
+    token.add_argument("--days", type=int, default=30, help="validity in days")
+    token.add_argument("--data-dir", type=Path, default=Path("var"))
+
+    bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
+    bench.add_argument("which", choices=("appends",))
+    bench.add_argument("--events", type=int, default=100_000)
+    bench.add_argument("--json", type=Path)
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    if args.command == "token":
+        return _token(args)
+    if args.command == "bench":
+        from fordra.app.bench.appends import main as bench_main
+
+        forwarded = ["--events", str(args.events)]
+        if args.json:
+            forwarded += ["--json", str(args.json)]
+        return bench_main(forwarded)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _token(args: argparse.Namespace) -> int:
+    from fordra.app.auth import InstanceSecrets, TokenService
+    from fordra.app.settings import load_settings
+
+    settings = load_settings(data_dir=args.data_dir)
+    tokens = TokenService(InstanceSecrets.load_or_create(args.data_dir), settings.municipality)
+    try:
+        print(
+            tokens.issue(
+                Role(args.role),
+                subject=args.subject,
+                department=args.department,
+                municipality=args.municipality,
+                valid_for=timedelta(days=args.days),
+            )
+        )
+    except ValueError as exc:
+        print(f"fordra token: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fordra.app.bootstrap import build_embedded
+    from fordra.app.demo import load_demo
+    from fordra.app.http import create_app
+    from fordra.app.settings import load_settings
+    from fordra.kernel.telemetry import configure_logging
+
+    settings = load_settings(
+        data_dir=args.data_dir, host=args.host, port=args.port, clock=args.clock
+    )
+    configure_logging(settings.log_level)
+    platform = build_embedded(settings, today=args.today)
+
+    async def serve() -> None:
+        await platform.start()
+        try:
+            if args.demo:
+                ids = await load_demo(platform)
+                print(f"demo municipality loaded: {len(ids)} customers, e.g. {ids[0]}", flush=True)
+            token = platform.tokens.issue(Role.OPS_LEAD, subject="ops")
+            base = f"http://{args.host}:{args.port}"
+            print(f"Fordra serves {settings.municipality_name} on {base}", flush=True)
+            print(f"  API docs:   {base}/docs", flush=True)
+            if args.demo:
+                print(f"  a ledger:   {base}/api/v1/customers/{ids[0]}/ledger", flush=True)
+            print(f"  ops token:  {token}", flush=True)
+            print(f'  try:        curl -H "Authorization: Bearer $TOKEN" {base}/healthz', flush=True)
+            app = create_app(platform, manage_lifecycle=False)
+            config = uvicorn.Config(
+                app, host=args.host, port=args.port, log_config=None, access_log=False
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await platform.stop()
+
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

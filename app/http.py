@@ -1,0 +1,156 @@
+"""The HTTP app: every context's router, error mapping, health, metrics and the admin clock."""
+
+# No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
+# and the `Caller` alias is local to the router factory.
+
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from fordra.app.bootstrap import Platform
+from fordra.app.observability import install_observability, metrics_response
+from fordra.invoicing.entrypoints.http import make_router as invoicing_router
+from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
+from fordra.kernel.bus import SettleTimeout
+from fordra.kernel.clock import ManualClock
+from fordra.kernel.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    DomainRuleViolation,
+    IdempotencyKeyReused,
+    NotFound,
+)
+from fordra.kernel.web import RouterDeps, problem
+from fordra.projections.entrypoints.http import make_router as ledger_router
+
+
+class ClockAdvance(BaseModel):
+    to: date
+
+
+class ClockState(BaseModel):
+    today: date
+    days_run: list[date]
+
+
+def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
+    """The ASGI app. With ``manage_lifecycle`` the app starts and stops the platform itself."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await platform.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await platform.stop()
+
+    app = FastAPI(
+        title="Fordra",
+        version="0.1.0",
+        description="Receivables for Swedish municipalities: invoices, payments, dunning.",
+        lifespan=lifespan,
+    )
+    install_observability(app, platform.telemetry)
+    web = RouterDeps(authenticate=platform.tokens.authenticate, settle=platform.settle)
+    Caller = Annotated[Principal, Depends(web.authenticate)]
+
+    app.include_router(invoicing_router(platform.invoicing, web))
+    app.include_router(ledger_router(platform.read_models, platform.ledger, platform.clock, web))
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "engine": "embedded", "today": platform.clock.today().isoformat()}
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics(principal: Caller) -> Response:
+        require_role(principal, Role.ADMIN, Role.OPS_LEAD)
+        return metrics_response(platform.telemetry)
+
+    @app.get("/api/v1/admin/clock", tags=["admin"], response_model=ClockState)
+    async def clock_state(principal: Caller) -> ClockState:
+        require_role(principal, Role.ADMIN, Role.OPS_LEAD)
+        return ClockState(today=platform.clock.today(), days_run=platform.scheduler.days_run[-31:])
+
+    @app.post("/api/v1/admin/clock/advance", tags=["admin"], response_model=ClockState)
+    async def advance_clock(body: ClockAdvance, principal: Caller) -> ClockState:
+        """Run each day's scheduled work up to ``to``; answers once every projection caught up."""
+        require_role(principal, Role.ADMIN)
+        clock = platform.clock
+        if not isinstance(clock, ManualClock):
+            raise DomainRuleViolation(
+                "the clock follows the real date; start with --clock manual to advance it",
+                field="to",
+                rule="manual_clock_only",
+            )
+        if body.to < clock.today():
+            raise DomainRuleViolation(
+                f"the business clock never goes back: {body.to} is before {clock.today()}",
+                field="to",
+                rule="clock_never_goes_back",
+            )
+        ran = await platform.scheduler.advance(clock, body.to)
+        return ClockState(today=clock.today(), days_run=ran)
+
+    install_error_handlers(app)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Fordra's errors in HTTP: 422 names the field, 403 says what is missing, 409 what exists."""
+
+    @app.exception_handler(DomainRuleViolation)
+    async def rule_violation(_r: Request, exc: DomainRuleViolation) -> JSONResponse:
+        loc: list[str | int] = ["body", *_path(exc.field)] if exc.field else ["body"]
+        return JSONResponse(
+            {"detail": [problem(loc, str(exc), exc.rule or "domain_rule")]},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def key_reused(_r: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        return JSONResponse(
+            {"detail": [problem(["header", "Idempotency-Key"], str(exc), "idempotency_key_reused")]},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(AlreadyExists)
+    async def already_exists(_r: Request, exc: AlreadyExists) -> JSONResponse:
+        body: dict[str, Any] = {"detail": str(exc)}
+        if exc.field:
+            body["field"] = exc.field
+        if exc.existing_id:
+            body["existing_id"] = exc.existing_id
+        return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def conflict(_r: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(AccessDenied)
+    async def denied(_r: Request, exc: AccessDenied) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_r: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(SettleTimeout)
+    async def lagging(_r: Request, exc: SettleTimeout) -> JSONResponse:
+        # The command is committed; repeating it with the same Idempotency-Key is safe.
+        return JSONResponse(
+            {"detail": str(exc), "committed": True},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
+
+def _path(field: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in field.split(".")]

@@ -1,0 +1,57 @@
+"""One settings object per process (pydantic-settings), nested per context.
+
+Read from the environment (``FORDRA_`` prefix, ``__`` between levels, e.g.
+``FORDRA_INVOICING__PAYMENT_TERMS_DAYS='[["2020-01-01", 30]]'``) and from an optional JSON file
+given by ``FORDRA_SETTINGS_FILE``. Every number of the rulebook is a dated setting.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fordra.invoicing.domain.settings import InvoicingSettings
+
+
+class CalendarSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # domain.md §8: a case that arrives by 12:00 counts from that day.
+    service_level_cutoff: time = time(12, 0)
+    # Our assumption (domain.md §8), a setting: these eves are not working days either.
+    extra_non_working_days: tuple[str, ...] = ("midsummer_eve", "christmas_eve", "new_years_eve")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FORDRA_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path("var")
+    municipality: str = Field(default="svenljunga", pattern=r"^[a-z0-9_-]{2,50}$")
+    municipality_name: str = "Svenljunga kommun"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    clock: Literal["system", "manual"] = "system"
+    log_level: str = "INFO"
+    # How long a command waits for the read models before it answers 503 (its effects stand).
+    settle_timeout_seconds: float = 30.0
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    import os
+
+    file = os.environ.get("FORDRA_SETTINGS_FILE")
+    if file:
+        import orjson
+
+        data = orjson.loads(Path(file).read_bytes())
+        data.update(overrides)
+        return Settings(**data)
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Invoicing's use cases: one function per command."""

@@ -1,0 +1,1 @@
+"""Pure rules of invoicing: no I/O, only the standard library, pydantic and the kernel."""

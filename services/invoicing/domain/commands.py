@@ -1,0 +1,46 @@
+"""Commands of invoicing: imperative names, frozen models; also the HTTP request bodies."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fordra.contracts.invoicing import PostalAddress, ServiceType
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class RegisterCustomer(_Command):
+    id_number: str = Field(min_length=10, max_length=13, examples=["19121212-1212"])
+    name: str = Field(min_length=1, max_length=200)
+    address: PostalAddress
+    protected_identity: bool = False
+
+
+class InvoiceLineInput(_Command):
+    description: str = Field(min_length=1, max_length=500)
+    quantity: Decimal = Field(default=Decimal(1), gt=0, max_digits=12, decimal_places=3)
+    unit_price_ore: int = Field(description="Price per unit in öre, excluding VAT")
+    vat_rate: int = Field(ge=0, le=100, description="VAT in percent, valid on the invoice date")
+    # Co-billing: a line may belong to another service than the invoice's (seed 003).
+    service_type: ServiceType | None = None
+
+
+class IssueInvoice(_Command):
+    customer_id: str = Field(min_length=1, max_length=64)
+    department: str = Field(min_length=1, max_length=64)
+    service_type: ServiceType
+    invoice_date: date
+    lines: tuple[InvoiceLineInput, ...] = Field(min_length=1, max_length=500)
+    source_reference: str | None = Field(default=None, max_length=100)
+
+    @field_validator("department")
+    @classmethod
+    def _department_token(cls, value: str) -> str:
+        if not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("department must be a short token of letters, digits, - and _")
+        return value.lower()

@@ -1,0 +1,27 @@
+"""Invoicing's internal events: kept in its own log, never published as contracts.
+
+``InvoiceSerialReserved`` makes the serial number gap-free and unique per issuer: the counter
+stream's version *is* the last serial, and taking the next one is an optimistic append.
+``IdNumberClaimed`` makes an identity number unique among customers: its stream (named by a keyed
+hash of the number, so the name reveals nothing) can be created once.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from fordra.kernel.events import Event
+
+
+class InvoiceSerialReserved(Event):
+    event_type: ClassVar[str] = "InvoiceSerialReserved"
+    invoice_id: str
+    serial_number: int
+
+
+class IdNumberClaimed(Event):
+    event_type: ClassVar[str] = "IdNumberClaimed"
+    customer_id: str
+
+
+INTERNAL_EVENTS: tuple[type[Event], ...] = (InvoiceSerialReserved, IdNumberClaimed)

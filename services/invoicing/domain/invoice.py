@@ -1,0 +1,79 @@
+"""Issuing an invoice (domain.md §2): lines priced in öre, VAT per rate valid on the invoice date,
+a serial number unique per issuer, a Bankgiro OCR reference and the due date from the terms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
+from fordra.invoicing.domain.commands import IssueInvoice
+from fordra.invoicing.domain.payment_terms import due_date_for
+from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.invoicing.domain.vat import check_vat_rate_valid_on, vat_per_rate
+from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.errors import DomainRuleViolation
+from fordra.kernel.money import round_ore
+from fordra.kernel.ocr import make_ocr
+
+
+def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[InvoiceLine, ...]:
+    lines = []
+    for i, line in enumerate(cmd.lines):
+        check_vat_rate_valid_on(
+            line.vat_rate, cmd.invoice_date, settings.vat_rates, field=f"lines.{i}.vat_rate"
+        )
+        lines.append(
+            InvoiceLine(
+                description=line.description,
+                service_type=line.service_type or cmd.service_type,
+                quantity=line.quantity,
+                unit_price_ore=line.unit_price_ore,
+                vat_rate=line.vat_rate,
+                net_ore=round_ore(line.quantity * Decimal(line.unit_price_ore)),
+            )
+        )
+    return tuple(lines)
+
+
+def invoice_number_for(serial: int) -> str:
+    return f"{serial:08d}"
+
+
+def issue_invoice(
+    cmd: IssueInvoice,
+    *,
+    invoice_id: str,
+    serial_number: int,
+    settings: InvoicingSettings,
+    calendar: WorkingDayCalendar,
+) -> InvoiceIssued:
+    lines = price_lines(cmd, settings)
+    vat = vat_per_rate(lines)
+    net = sum(b.net_ore for b in vat)
+    vat_total = sum(b.vat_ore for b in vat)
+    total = net + vat_total
+    if total <= 0:
+        raise DomainRuleViolation(
+            "an invoice must amount to more than 0 kr; use a credit note to give money back",
+            field="lines",
+            rule="invoice_total_positive",
+        )
+    due, days = due_date_for(cmd.invoice_date, settings, calendar)
+    return InvoiceIssued(
+        invoice_id=invoice_id,
+        customer_id=cmd.customer_id,
+        serial_number=serial_number,
+        invoice_number=invoice_number_for(serial_number),
+        ocr=make_ocr(serial_number, length_digit=settings.ocr_length_digit),
+        department=cmd.department,
+        service_type=cmd.service_type,
+        invoice_date=cmd.invoice_date,
+        due_date=due,
+        payment_terms_days=days,
+        lines=lines,
+        vat=vat,
+        net_ore=net,
+        vat_ore=vat_total,
+        total_ore=total,
+        source_reference=cmd.source_reference,
+    )

@@ -1,0 +1,36 @@
+"""VAT on invoice lines (domain.md §2, seed 001: "Debiterad moms i % och kr, specificerad för
+varje momssats"): each line's rate must be valid on the invoice date, and VAT is computed on the
+net sum per rate and rounded once per rate to whole öre, so the printed breakdown adds up."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from fordra.contracts.invoicing import InvoiceLine, VatBreakdown
+from fordra.kernel.dated import Dated
+from fordra.kernel.errors import DomainRuleViolation
+from fordra.kernel.money import percent_of
+
+
+def check_vat_rate_valid_on(rate: int, invoice_date: date, rates: Dated[tuple[int, ...]], *,
+                            field: str) -> None:
+    valid = rates.at(invoice_date)
+    if rate not in valid:
+        allowed = ", ".join(str(r) for r in valid)
+        raise DomainRuleViolation(
+            f"VAT rate {rate} % is not valid on {invoice_date.isoformat()}; valid rates: {allowed}",
+            field=field,
+            rule="vat_rate_valid_on_invoice_date",
+        )
+
+
+def vat_per_rate(lines: Iterable[InvoiceLine]) -> tuple[VatBreakdown, ...]:
+    net: dict[int, int] = defaultdict(int)
+    for line in lines:
+        net[line.vat_rate] += line.net_ore
+    return tuple(
+        VatBreakdown(vat_rate=rate, net_ore=amount, vat_ore=percent_of(amount, rate))
+        for rate, amount in sorted(net.items(), reverse=True)
+    )

@@ -1,0 +1,1 @@
+"""Invoicing's entrypoints: the HTTP router."""

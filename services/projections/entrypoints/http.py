@@ -1,0 +1,49 @@
+"""Read-side HTTP routes: the customer ledger."""
+
+# No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
+# and the `Caller` alias is local to the router factory.
+
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.clock import BusinessClock
+from fordra.kernel.errors import NotFound
+from fordra.kernel.projection import ReadModelDatabase
+from fordra.kernel.web import RouterDeps
+from fordra.projections.application.customer_ledger import (
+    CustomerLedger,
+    CustomerLedgerProjection,
+    read_customer_ledger,
+)
+
+LEDGER_READERS = (
+    Role.ADMIN,
+    Role.OPS_LEAD,
+    Role.CASE_OFFICER,
+    Role.DEPARTMENT,
+    Role.PROTECTED_IDENTITY_OFFICER,
+)
+
+
+def make_router(
+    db: ReadModelDatabase,
+    ledger: CustomerLedgerProjection,
+    clock: BusinessClock,
+    web: RouterDeps,
+) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["ledger"])
+    Caller = Annotated[Principal, Depends(web.authenticate)]
+
+    @router.get("/customers/{customer_id}/ledger", response_model=CustomerLedger)
+    async def get_ledger(customer_id: str, principal: Caller) -> CustomerLedger:
+        require_role(principal, *LEDGER_READERS)
+        async with db.engine.connect() as conn:
+            found = await read_customer_ledger(conn, ledger, customer_id, clock.today())
+        if found is None:
+            raise NotFound("customer", customer_id)
+        return found
+
+    return router

@@ -1,0 +1,61 @@
+"""Each business day's scheduled work, driven by the business clock.
+
+Contexts register jobs (``remind overdue invoices``, ``hand over to the agency``...); the scheduler
+runs every job for every business day in order, so advancing a manual clock from 1 March to 1 June
+runs March, April and May day by day, exactly as a real calendar would have.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fordra.kernel.clock import ManualClock
+
+log = logging.getLogger(__name__)
+
+DailyJob = Callable[[date], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    name: str
+    job: DailyJob
+
+
+class DailyScheduler:
+    def __init__(self, settle: Callable[[], Awaitable[None]]) -> None:
+        self._jobs: list[_Registered] = []
+        self._settle = settle
+        self.days_run: list[date] = []
+
+    def register(self, name: str, job: DailyJob) -> None:
+        self._jobs.append(_Registered(name, job))
+
+    @property
+    def jobs(self) -> list[str]:
+        return [j.name for j in self._jobs]
+
+    async def run_day(self, day: date) -> None:
+        for registered in self._jobs:
+            log.info("running %s for %s", registered.name, day.isoformat())
+            await registered.job(day)
+            # Each job sees the effects of the ones before it on the same day.
+            await self._settle()
+        self.days_run.append(day)
+
+    async def advance(self, clock: ManualClock, to: date) -> list[date]:
+        """Move a manual clock to ``to``, running each day's work on the way."""
+        if to < clock.today():
+            raise ValueError(f"the business clock never goes back: {to} is before {clock.today()}")
+        ran = []
+        day = clock.today()
+        while day < to:
+            day += timedelta(days=1)
+            clock.set_today(day)
+            await self.run_day(day)
+            ran.append(day)
+        await self._settle()
+        return ran
