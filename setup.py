@@ -1,8 +1,8 @@
 """Package discovery for Fordra's layout.
 
-The import names (``fordra.invoicing``) differ from the folders (``services/invoicing``); the mapping
-lives in ``[tool.fordra.layout]`` of pyproject.toml and every sub-package under a mapped folder is
-found here, so adding a module or a package never needs a second edit.
+The import names (``fordra.invoicing``) differ from the folders (``services/invoicing``); the
+mapping lives in ``[tool.fordra.layout]`` of pyproject.toml and every sub-package under a mapped
+folder is found here, so adding a module or a package never needs a second edit.
 """
 
 from __future__ import annotations

@@ -112,7 +112,9 @@ def build_embedded(
     for runner in runners:
         bus.subscribe(runner, *runner.projection.upstreams)
     clock = build_clock(settings, today)
-    calendar = WorkingDayCalendar(extra_non_working=frozenset(settings.calendar.extra_non_working_days))
+    calendar = WorkingDayCalendar(
+        extra_non_working=frozenset(settings.calendar.extra_non_working_days)
+    )
     registry = build_registry()
     tel = telemetry or setup_telemetry("fordra")
 

@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
             forwarded += ["--json", str(args.json)]
         return bench_main(forwarded)
     parser.error(f"unknown command {args.command}")
-    return 2
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -102,7 +101,9 @@ def _run(args: argparse.Namespace) -> int:
             if args.demo:
                 print(f"  a ledger:   {base}/api/v1/customers/{ids[0]}/ledger", flush=True)
             print(f"  ops token:  {token}", flush=True)
-            print(f'  try:        curl -H "Authorization: Bearer $TOKEN" {base}/healthz', flush=True)
+            print(
+                f'  try:        curl -H "Authorization: Bearer $TOKEN" {base}/healthz', flush=True
+            )
             app = create_app(platform, manage_lifecycle=False)
             config = uvicorn.Config(
                 app, host=args.host, port=args.port, log_config=None, access_log=False

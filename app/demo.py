@@ -58,7 +58,7 @@ async def load_demo(platform: Platform) -> list[str]:
             IssueInvoice(
                 customer_id=ids[who],
                 department=service,
-                service_type=service,  # type: ignore[arg-type]
+                service_type=service,
                 invoice_date=today - timedelta(days=days_ago),
                 lines=(
                     InvoiceLineInput(
@@ -73,4 +73,3 @@ async def load_demo(platform: Platform) -> list[str]:
         )
     await platform.settle()
     return ids
-

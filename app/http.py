@@ -3,7 +3,6 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -117,7 +116,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IdempotencyKeyReused)
     async def key_reused(_r: Request, exc: IdempotencyKeyReused) -> JSONResponse:
         return JSONResponse(
-            {"detail": [problem(["header", "Idempotency-Key"], str(exc), "idempotency_key_reused")]},
+            {
+                "detail": [
+                    problem(["header", "Idempotency-Key"], str(exc), "idempotency_key_reused")
+                ]
+            },
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 

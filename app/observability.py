@@ -124,7 +124,11 @@ class CorrelationMiddleware:
                 span.set_attribute("http.status_code", status)
                 if status >= 500 and not failed:
                     span.set_status(Status(StatusCode.ERROR))
-                labels = {"method": method, "route": route or UNMATCHED_ROUTE, "status": str(status)}
+                labels = {
+                    "method": method,
+                    "route": route or UNMATCHED_ROUTE,
+                    "status": str(status),
+                }
                 self.telemetry.http_requests.add(1, labels)
                 self.telemetry.http_request_duration.record(elapsed, labels)
 

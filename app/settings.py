@@ -7,10 +7,12 @@ given by ``FORDRA_SETTINGS_FILE``. Every number of the rulebook is a dated setti
 
 from __future__ import annotations
 
+import os
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,12 +47,8 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    import os
-
     file = os.environ.get("FORDRA_SETTINGS_FILE")
     if file:
-        import orjson
-
         data = orjson.loads(Path(file).read_bytes())
         data.update(overrides)
         return Settings(**data)

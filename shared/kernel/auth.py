@@ -34,7 +34,9 @@ class Principal:
     @property
     def actor(self) -> str:
         scope = self.department or self.municipality
-        return f"{self.role.value}:{scope}:{self.subject}" if scope else f"{self.role}:{self.subject}"
+        return (
+            f"{self.role.value}:{scope}:{self.subject}" if scope else f"{self.role}:{self.subject}"
+        )
 
 
 class AccessDenied(FordraError):
@@ -44,7 +46,9 @@ class AccessDenied(FordraError):
 def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         allowed = ", ".join(r.value for r in roles)
-        raise AccessDenied(f"role {principal.role.value!r} may not do this; needs one of: {allowed}")
+        raise AccessDenied(
+            f"role {principal.role.value!r} may not do this; needs one of: {allowed}"
+        )
 
 
 def require_department(principal: Principal, department: str) -> None:

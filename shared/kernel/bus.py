@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,6 +117,9 @@ class InProcessBus:
                 sub.position = position
                 self._progress.notify_all()
 
+    def _caught_up(self, heads: dict[str, int]) -> bool:
+        return all(s.position >= heads[s.upstream] for s in self._subs)
+
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until every subscription has processed everything committed so far, including
         what handlers appended while we waited (a cascade of contexts)."""
@@ -124,9 +128,7 @@ class InProcessBus:
             for _round in range(50):
                 heads = {name: await s.max_position() for name, s in self._stores.items()}
                 async with self._progress:
-                    await self._progress.wait_for(
-                        lambda: all(s.position >= heads[s.upstream] for s in self._subs)
-                    )
+                    await self._progress.wait_for(functools.partial(self._caught_up, heads))
                 again = {name: await s.max_position() for name, s in self._stores.items()}
                 if again == heads:
                     return

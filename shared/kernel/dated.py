@@ -63,4 +63,6 @@ class Dated(BaseModel, Generic[T]):
 
     @classmethod
     def table(cls, *rows: tuple[str | date, T]) -> Dated[T]:
-        return cls(rows=tuple((date.fromisoformat(d) if isinstance(d, str) else d, v) for d, v in rows))
+        return cls(
+            rows=tuple((date.fromisoformat(d) if isinstance(d, str) else d, v) for d, v in rows)
+        )

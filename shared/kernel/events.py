@@ -22,8 +22,8 @@ class Event(BaseModel):
     """Base of every event contract.
 
     ``personal_field`` names the one field holding a ``PersonalData`` model (or None) and
-    ``subject_field`` the field whose value identifies the data subject; the registry moves that part
-    out of the payload into the envelope's sealed part.
+    ``subject_field`` the field whose value identifies the data subject; the registry moves that
+    part out of the payload into the envelope's sealed part.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,7 +62,7 @@ class EventRegistry:
         self.register(*models)
 
     def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
-        """Register a function that lifts a payload from ``from_version`` to ``from_version + 1``."""
+        """Register a function lifting a payload from ``from_version`` to ``from_version + 1``."""
 
         def decorate(fn: Upcaster) -> Upcaster:
             self._upcasters[(event_type, from_version)] = fn

@@ -84,7 +84,10 @@ class InvalidIdentityNumber(ValueError):
 
 # Samordningsnummer: the day of birth plus 60 (folkbokföringslagen 18 a §). Day 60 and
 # month 00 mean "not known": Skatteverket issues such numbers when the birth date is
-# incomplete (its own test list Test_samordn_nr2019.csv has 194 of them).
+# incomplete (its own test list Test_samordn_nr2019.csv has 170 of them). That list also
+# holds 24 numbers whose day does not exist in their month (e.g. 193002902397, "30
+# February"), so for a samordningsnummer we check only month 00-12 and day 00-31: the
+# date part is what was stated when the number was issued, not a verified birth date.
 _COORDINATION_DAY_OFFSET: Final[int] = 60
 
 # A person's 12-digit form begins with the century. Personnummer exist since 1947, so
@@ -127,7 +130,7 @@ class IdentityNumber:
     @property
     def birth_date(self) -> date | None:
         """The person's date of birth; None for an organisation, and for a
-        samordningsnummer whose month or day is not known (00)."""
+        samordningsnummer whose month or day is not known (00) or not a real date."""
         if not self.is_person:
             return None
         year, month, day = (
@@ -137,9 +140,9 @@ class IdentityNumber:
         )
         if self.kind is IdentityKind.SAMORDNINGSNUMMER:
             day -= _COORDINATION_DAY_OFFSET
-        if month == 0 or day == 0:
-            return None
-        return date(year, month, day)
+        # A samordningsnummer may leave the month or day unknown (00) or name a day the
+        # month does not have; a personnummer always holds a real date.
+        return date(year, month, day) if _is_real_date(year, month, day) else None
 
     @property
     def formatted(self) -> str:
@@ -181,12 +184,13 @@ def parse_identity_number(raw: str, *, today: date) -> IdentityNumber:
       [today.year - 99, today.year] ending in YY; "+" is 100 years earlier;
     - organisations: "NNNNNNNNNC", "NNNNNN-NNNC", and the same prefixed with "16".
 
-    Rules: persons need a real date (samordningsnummer: day + 60, with month 00 and day
-    60 meaning "unknown"), not after `today`, birth number not 000, Luhn check digit over
-    the 10 digits YYMMDDNNNC. Organisations need a third digit >= 2 and a Luhn check
-    digit (domain.md §2). Interim numbers (a letter in the birth number, e.g.
-    "000101-T220") are not identity numbers issued by Skatteverket or Bolagsverket and
-    are rejected.
+    Rules for persons: a personnummer needs a real date; a samordningsnummer has day + 60
+    and needs only month 00-12 and day 60-91 (00 meaning "unknown"; Skatteverket also
+    issues days the month lacks); the birth date may not be after `today`; the birth
+    number is not 000; the Luhn check digit is computed over the 10 digits YYMMDDNNNC.
+    Organisations need a third digit >= 2 and a Luhn check digit (domain.md §2).
+    Interim numbers (a letter in the birth number, e.g. "000101-T220") are not identity
+    numbers issued by Skatteverket or Bolagsverket and are rejected.
 
     Raises InvalidIdentityNumber naming what is wrong.
     """
@@ -265,24 +269,32 @@ def _parse_person(year: int, mmdd: str, tail: str, raw: str, today: date) -> Ide
     real_day = day - _COORDINATION_DAY_OFFSET if coordination else day
     shown = f"{year:04d}-{mmdd[:2]}-{real_day:02d}"
 
-    if coordination:
-        # Month 00 and day 00 (60) are allowed for a samordningsnummer: unknown parts.
-        known_ok = month <= 12 and real_day <= 31
-        if known_ok and month and real_day:
-            known_ok = _is_real_date(year, month, real_day)
-    else:
-        known_ok = 1 <= month <= 12 and 1 <= real_day <= 31
-        known_ok = known_ok and _is_real_date(year, month, real_day)
-    if not known_ok:
-        what = f"samordningsnummer day {day} (day {real_day} + 60)" if coordination else "date"
+    # Month 00 and day 00 (day 60) mean "unknown" and only a samordningsnummer has them;
+    # its day need not exist in its month either (see _COORDINATION_DAY_OFFSET).
+    if month > 12 or (month == 0 and not coordination):
+        allowed = "01-12, or 00 in a samordningsnummer"
         raise InvalidIdentityNumber(
             IdentityProblem.IMPOSSIBLE_DATE,
-            f"{raw!r}: impossible birth {what}: {shown} does not exist",
+            f"{raw!r}: impossible birth date: month {mmdd[:2]} does not exist ({allowed})",
+        )
+    if day == 0 or 31 < day < _COORDINATION_DAY_OFFSET or real_day > 31:
+        raise InvalidIdentityNumber(
+            IdentityProblem.IMPOSSIBLE_DATE,
+            f"{raw!r}: impossible birth date: day {mmdd[2:]} is neither a day of the month "
+            "(01-31) nor a samordningsnummer day (60-91)",
+        )
+    if not coordination and not _is_real_date(year, month, day):
+        raise InvalidIdentityNumber(
+            IdentityProblem.IMPOSSIBLE_DATE,
+            f"{raw!r}: impossible birth date: {shown} does not exist",
         )
 
     # The earliest date the (possibly partial) birth date can stand for must not be later
     # than today: nobody has a number before being born.
-    earliest = date(year, month or 1, real_day or 1)
+    if _is_real_date(year, month, real_day):
+        earliest = date(year, month, real_day)
+    else:
+        earliest = date(year, month or 1, 1)
     if earliest > today:
         raise InvalidIdentityNumber(
             IdentityProblem.FUTURE_DATE,

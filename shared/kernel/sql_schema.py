@@ -24,8 +24,12 @@ def event_store_metadata(schema: str | None = None) -> MetaData:
         "events",
         metadata,
         # Global position: handed out under the store's write lock, so it commits in order.
-        Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-               autoincrement=False),
+        Column(
+            "position",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        ),
         Column("event_id", String(36), nullable=False, unique=True),
         Column("stream_id", String(200), nullable=False),
         Column("version", Integer, nullable=False),

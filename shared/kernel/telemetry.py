@@ -1,9 +1,9 @@
 """Observability: the correlation id of the work in hand, structured logs, traces and metrics.
 
 Nothing happens when this module is imported. The app's bootstrap calls ``configure_logging`` and
-``setup_telemetry`` once; every other module receives the ``Telemetry`` it returns. The OpenTelemetry
-global providers are never set, so several ``Telemetry`` objects (one per test) live side by side,
-each with its own tracer provider, meter provider and Prometheus registry.
+``setup_telemetry`` once; every other module receives the ``Telemetry`` it returns. The
+OpenTelemetry global providers are never set, so several ``Telemetry`` objects (one per test) live
+side by side, each with its own tracer provider, meter provider and Prometheus registry.
 
 The correlation id travels in a ``ContextVar``: an HTTP request (``fordra.app.observability``)
 or a handled event (``Telemetry.handling``) opens a ``correlation_scope``, and everything running
@@ -79,9 +79,6 @@ _RECORD_ATTRIBUTES: Final = frozenset(
 ) | {"message", "asctime", "taskName"}
 
 
-_BASE_FIELDS: Final = frozenset({"ts", "level", "logger", "message", "correlation_id"})
-
-
 def _encode_default(value: object) -> str:
     return str(value)
 
@@ -116,11 +113,11 @@ class JsonLinesFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         try:
-            encoded = orjson.dumps(
-                entry, default=_encode_default, option=orjson.OPT_NON_STR_KEYS
-            )
+            encoded = orjson.dumps(entry, default=_encode_default, option=orjson.OPT_NON_STR_KEYS)
         except TypeError:  # e.g. an integer beyond 64 bits, a recursive structure
-            encoded = orjson.dumps({k: v if k in _BASE_FIELDS else repr(v) for k, v in entry.items()})
+            encoded = orjson.dumps(
+                {k: v if isinstance(v, str) else repr(v) for k, v in entry.items()}
+            )
         return encoded.decode()
 
 

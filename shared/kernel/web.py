@@ -4,6 +4,7 @@ touch a store."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,6 @@ class RouterDeps:
 
 
 def metadata_for(principal: Principal) -> Metadata:
-    import uuid
-
     return Metadata(
         tenant=principal.tenant,
         actor=principal.actor,

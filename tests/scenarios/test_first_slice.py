@@ -84,9 +84,9 @@ async def test_the_same_idempotency_key_answers_the_first_result(
 ) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 1, 20)) as fordra:
         admin = fordra.auth()
-        customer_id = (await fordra.client.post("/api/v1/customers", json=CUSTOMER, headers=admin)).json()[
-            "customer_id"
-        ]
+        customer_id = (
+            await fordra.client.post("/api/v1/customers", json=CUSTOMER, headers=admin)
+        ).json()["customer_id"]
         store = fordra.platform.stores["invoicing"]
         body = {**INVOICE, "customer_id": customer_id}
         headers = {**admin, "Idempotency-Key": "batch-7-line-1"}
@@ -122,9 +122,9 @@ async def test_bad_input_names_the_field_and_appends_nothing(engine: str, tmp_pa
         )
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "id_number"]
-        customer_id = (await fordra.client.post("/api/v1/customers", json=CUSTOMER, headers=admin)).json()[
-            "customer_id"
-        ]
+        customer_id = (
+            await fordra.client.post("/api/v1/customers", json=CUSTOMER, headers=admin)
+        ).json()["customer_id"]
         before = await store.max_position()
         cases = [
             ({"vat_rate": 20}, ["body", "lines", 0, "vat_rate"]),

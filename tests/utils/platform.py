@@ -37,7 +37,9 @@ async def running_platform(
     if engine != "embedded":
         raise ValueError(f"unknown engine {engine!r}")
     config = Settings(
-        data_dir=data_dir, clock="manual" if today else "system", **settings  # type: ignore[arg-type]
+        data_dir=data_dir,
+        clock="manual" if today else "system",
+        **settings,  # type: ignore[arg-type]
     )
     platform = build_embedded(config, today=today)
     await platform.start()

@@ -20,7 +20,9 @@ def valid_identity_number(raw: str, today: date) -> IdentityNumber:
     try:
         return parse_identity_number(raw, today=today)
     except InvalidIdentityNumber as exc:
-        raise DomainRuleViolation(str(exc), field="id_number", rule="valid_identity_number") from None
+        raise DomainRuleViolation(
+            str(exc), field="id_number", rule="valid_identity_number"
+        ) from None
 
 
 def register_customer(

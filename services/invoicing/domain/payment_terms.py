@@ -8,8 +8,9 @@ from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.calendar import WorkingDayCalendar
 
 
-def due_date_for(invoice_date: date, settings: InvoicingSettings,
-                 calendar: WorkingDayCalendar) -> tuple[date, int]:
+def due_date_for(
+    invoice_date: date, settings: InvoicingSettings, calendar: WorkingDayCalendar
+) -> tuple[date, int]:
     """The due date and the number of days of credit in force on the invoice date."""
     days = settings.payment_terms_days.at(invoice_date)
     due = invoice_date + timedelta(days=days)

@@ -14,8 +14,9 @@ from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import percent_of
 
 
-def check_vat_rate_valid_on(rate: int, invoice_date: date, rates: Dated[tuple[int, ...]], *,
-                            field: str) -> None:
+def check_vat_rate_valid_on(
+    rate: int, invoice_date: date, rates: Dated[tuple[int, ...]], *, field: str
+) -> None:
     valid = rates.at(invoice_date)
     if rate not in valid:
         allowed = ", ".join(str(r) for r in valid)

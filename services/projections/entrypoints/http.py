@@ -3,7 +3,6 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends

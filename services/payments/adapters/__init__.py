@@ -1,0 +1,1 @@
+"""Adapters of this context (files, external APIs)."""

@@ -1,0 +1,1 @@
+"""Entrypoints of this context: HTTP routers and consumers."""

@@ -1,0 +1,1 @@
+"""Use cases of this context: one function per command."""

@@ -1,0 +1,1 @@
+"""Pure rules of this context: no I/O."""
