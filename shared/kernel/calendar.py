@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 __all__ = [
+    "DEFAULT_CUTOFF",
     "DEFAULT_EXTRA_NON_WORKING",
     "KNOWN_EXTRA_NON_WORKING",
     "SWEDISH_TIME",

@@ -117,6 +117,9 @@ class IdentityNumber:
     canonical: str
 
     def __post_init__(self) -> None:
+        # Accept the plain string value too (e.g. read back from storage), so that the
+        # identity comparisons below always see the enum member.
+        object.__setattr__(self, "kind", IdentityKind(self.kind))
         expected = 12 if self.is_person else 10
         digits = self.canonical.isascii() and self.canonical.isdigit()
         if len(self.canonical) != expected or not digits:

@@ -402,6 +402,14 @@ def test_errors_name_the_problem(raw: str, problem: IdentityProblem, words: str)
     assert isinstance(exc.value, ValueError)
 
 
+def test_identity_number_accepts_the_kind_as_text() -> None:
+    stored = IdentityNumber("organisationsnummer", "5560360793")  # type: ignore[arg-type]
+    assert stored.kind is IdentityKind.ORGANISATIONSNUMMER
+    assert stored == _parse("556036-0793")
+    with pytest.raises(ValueError, match="not a valid IdentityKind"):
+        IdentityNumber("company", "5560360793")  # type: ignore[arg-type]
+
+
 def test_identity_number_checks_its_shape() -> None:
     with pytest.raises(ValueError, match="12 digits"):
         IdentityNumber(IdentityKind.PERSONNUMMER, "5560360793")
