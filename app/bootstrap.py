@@ -1,11 +1,19 @@
 """The one place where everything is wired (cosmicpython's bootstrap): stores, bus, projections,
-use cases, HTTP routers. Nothing else creates an engine, reads settings or starts a task."""
+use cases, HTTP routers. Nothing else creates an engine, reads settings or starts a task.
+
+Two engines, one domain code:
+- embedded: an SQLite file per context, the in-process bus, everything in one process;
+- distributed: a PostgreSQL schema per context, an outbox relay per context to Kafka, consumer
+  groups for the projections, and one process per service (``fordra serve NAME``).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
@@ -18,8 +26,11 @@ from fordra.kernel.clock import BusinessClock, ManualClock, SystemClock
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
+from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
-from fordra.kernel.projection import ProjectionRunner, ReadModelDatabase
+from fordra.kernel.postgres_eventstore import PostgresEventStore
+from fordra.kernel.projection import Consumer, ProjectionRunner, ReadModelDatabase
 from fordra.kernel.scheduler import DailyScheduler
 from fordra.kernel.sqlite_eventstore import SqliteEventStore
 from fordra.kernel.telemetry import Telemetry, setup_telemetry
@@ -35,6 +46,15 @@ CONTEXTS: tuple[str, ...] = (
     "agency-gateway",
     "utility-disconnect",
 )
+# What `fordra serve NAME` runs: a context's relay (and later its consumers), the projections,
+# or the HTTP API.
+SERVICES: tuple[str, ...] = (*CONTEXTS, "projections", "api")
+
+
+class Bus(Protocol):
+    def subscribe(self, consumer: Consumer, *upstreams: str) -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 def build_registry() -> EventRegistry:
@@ -52,15 +72,18 @@ def build_clock(settings: Settings, today: date | None) -> BusinessClock:
 
 @dataclass
 class Platform:
-    """A running embedded Fordra: every context, the projections and what the HTTP app needs."""
+    """A wired Fordra: every context, the projections and what the HTTP app needs."""
 
+    engine: str
     settings: Settings
     clock: BusinessClock
     calendar: WorkingDayCalendar
     registry: EventRegistry
+    codecs: dict[str, EnvelopeCodec]
     stores: dict[str, EventStore]
     read_models: ReadModelDatabase
-    bus: InProcessBus
+    bus: Bus | None
+    relays: list[OutboxRelay]
     ledger: CustomerLedgerProjection
     runners: list[ProjectionRunner]
     secrets: InstanceSecrets
@@ -69,19 +92,26 @@ class Platform:
     scheduler: DailyScheduler
     invoicing: InvoicingDeps
     keyring: SqliteKeyRing
+    wait_for_read_models: Callable[[float], Awaitable[None]]
     started: bool = field(default=False)
 
     async def start(self) -> None:
         for store in self.stores.values():
             await store.start()
         await self.read_models.start()
-        await self.bus.start()
+        if self.bus is not None:
+            await self.bus.start()
+        for relay in self.relays:
+            await relay.start()
         self.started = True
 
     async def stop(self) -> None:
         if not self.started:
             return
-        await self.bus.stop()
+        for relay in self.relays:
+            await relay.stop()
+        if self.bus is not None:
+            await self.bus.stop()
         await self.read_models.close()
         for store in self.stores.values():
             await store.close()
@@ -89,51 +119,140 @@ class Platform:
         self.started = False
 
     async def settle(self) -> None:
-        await self.bus.settle(self.settings.settle_timeout_seconds)
+        """Wait until every projection shows what has been committed (read your own writes)."""
+        await self.wait_for_read_models(self.settings.settle_timeout_seconds)
 
 
 def build_embedded(
     settings: Settings, *, today: date | None = None, telemetry: Telemetry | None = None
 ) -> Platform:
-    """Wire the embedded engine: SQLite files under ``settings.data_dir`` and the in-process bus."""
+    """The embedded engine: SQLite files under ``settings.data_dir`` and the in-process bus."""
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    secrets = InstanceSecrets.load_or_create(data)
     keyring = SqliteKeyRing(data / "keys.sqlite")
-    sealer = PersonalDataSealer(keyring)
+    codecs = _codecs(keyring)
     stores: dict[str, EventStore] = {
-        name: SqliteEventStore(data / f"{name}.sqlite", name, EnvelopeCodec(name, sealer))
-        for name in CONTEXTS
+        name: SqliteEventStore(data / f"{name}.sqlite", name, codecs[name]) for name in CONTEXTS
     }
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
-    ledger = CustomerLedgerProjection()
-    runners = [ProjectionRunner(ledger, read_models)]
+    ledger, runners = _projections(read_models)
     bus = InProcessBus(stores)
     for runner in runners:
         bus.subscribe(runner, *runner.projection.upstreams)
+    return _platform(
+        "embedded", settings, today=today, telemetry=telemetry, keyring=keyring, codecs=codecs,
+        stores=stores, read_models=read_models, bus=bus, relays=[], ledger=ledger,
+        runners=runners, wait=bus.settle,
+    )  # fmt: skip
+
+
+def build_distributed(
+    settings: Settings,
+    *,
+    services: Iterable[str] = SERVICES,
+    today: date | None = None,
+    telemetry: Telemetry | None = None,
+) -> Platform:
+    """The distributed engine, running the given services in this process.
+
+    Every process has every store (the API appends commands; settling reads their heads) but only
+    ``fordra serve CONTEXT`` runs that context's relay and only ``projections`` consumes Kafka.
+    """
+    if not settings.store or not settings.bus:
+        raise ValueError("the distributed engine needs --store postgresql+asyncpg://... and --bus")
+    unknown = set(services) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
+    wanted = set(services)
+    bootstrap = kafka_bootstrap(settings.bus)
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    # Keys stay in a file of their own, shared by the processes of one machine (docs/adr/0001).
+    keyring = SqliteKeyRing(data / "keys.sqlite")
+    codecs = _codecs(keyring)
+    pg_stores = {name: PostgresEventStore(settings.store, name, codecs[name]) for name in CONTEXTS}
+    stores: dict[str, EventStore] = dict(pg_stores)
+    read_models = ReadModelDatabase(settings.store, schema="projections")
+    ledger, runners = _projections(read_models)
+    bus: KafkaBus | None = None
+    if "projections" in wanted:
+        bus = KafkaBus(bootstrap, codecs, namespace=settings.kafka_namespace)
+        for runner in runners:
+            bus.subscribe(runner, *runner.projection.upstreams)
+    relays = [
+        OutboxRelay(pg_stores[name], codecs[name], bootstrap, namespace=settings.kafka_namespace)
+        for name in CONTEXTS
+        if name in wanted
+    ]
+    settle = TrackingSettle(stores, [(r, r.projection.upstreams) for r in runners])
+    return _platform(
+        "distributed", settings, today=today, telemetry=telemetry, keyring=keyring,
+        codecs=codecs, stores=stores, read_models=read_models, bus=bus, relays=relays,
+        ledger=ledger, runners=runners, wait=settle,
+    )  # fmt: skip
+
+
+def kafka_bootstrap(bus_url: str) -> str:
+    prefix = "kafka://"
+    if not bus_url.startswith(prefix):
+        raise ValueError(f"--bus must look like kafka://host:port, not {bus_url!r}")
+    return bus_url[len(prefix) :]
+
+
+def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
+    sealer = PersonalDataSealer(keyring)
+    return {name: EnvelopeCodec(name, sealer) for name in CONTEXTS}
+
+
+def _projections(
+    read_models: ReadModelDatabase,
+) -> tuple[CustomerLedgerProjection, list[ProjectionRunner]]:
+    ledger = CustomerLedgerProjection()
+    return ledger, [ProjectionRunner(ledger, read_models)]
+
+
+def _platform(
+    engine: str,
+    settings: Settings,
+    *,
+    today: date | None,
+    telemetry: Telemetry | None,
+    keyring: SqliteKeyRing,
+    codecs: dict[str, EnvelopeCodec],
+    stores: dict[str, EventStore],
+    read_models: ReadModelDatabase,
+    bus: Bus | None,
+    relays: list[OutboxRelay],
+    ledger: CustomerLedgerProjection,
+    runners: list[ProjectionRunner],
+    wait: Callable[[float], Awaitable[None]],
+) -> Platform:
+    secrets = InstanceSecrets.load_or_create(settings.data_dir)
     clock = build_clock(settings, today)
     calendar = WorkingDayCalendar(
         extra_non_working=frozenset(settings.calendar.extra_non_working_days)
     )
     registry = build_registry()
-    tel = telemetry or setup_telemetry("fordra")
 
     async def settle() -> None:
-        await bus.settle(settings.settle_timeout_seconds)
+        await wait(settings.settle_timeout_seconds)
 
     return Platform(
+        engine=engine,
         settings=settings,
         clock=clock,
         calendar=calendar,
         registry=registry,
+        codecs=codecs,
         stores=stores,
         read_models=read_models,
         bus=bus,
+        relays=relays,
         ledger=ledger,
         runners=runners,
         secrets=secrets,
         tokens=TokenService(secrets, settings.municipality),
-        telemetry=tel,
+        telemetry=telemetry or setup_telemetry("fordra"),
         scheduler=DailyScheduler(settle),
         invoicing=InvoicingDeps(
             store=stores["invoicing"],
@@ -144,4 +263,5 @@ def build_embedded(
             pseudonym=secrets.pseudonym,
         ),
         keyring=keyring,
+        wait_for_read_models=wait,
     )

@@ -8,6 +8,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from fordra.app.bootstrap import SERVICES
 from fordra.kernel.auth import Role
 
 
@@ -23,6 +24,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--clock", choices=("system", "manual"), default="system")
     run.add_argument("--today", type=date.fromisoformat, help="business date of a manual clock")
 
+    serve = sub.add_parser("serve", help="one service of the distributed engine in this process")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--store", help="postgresql+asyncpg://... (or FORDRA_STORE)")
+    serve.add_argument("--bus", help="kafka://host:port (or FORDRA_BUS)")
+    serve.add_argument("--data-dir", type=Path, help="secrets and keys shared by the services")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    cluster = sub.add_parser("cluster", help="PostgreSQL, Kafka and every service on this machine")
+    cluster.add_argument("action", choices=("up", "down", "status"))
+    cluster.add_argument("--data-dir", type=Path, default=Path("var/cluster"))
+    cluster.add_argument("--port", type=int, default=8000)
+
     token = sub.add_parser("token", help="print a bearer token the instance using DIR accepts")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--department")
@@ -37,18 +51,78 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", type=Path)
 
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "token":
-        return _token(args)
-    if args.command == "bench":
-        from fordra.app.bench.appends import main as bench_main
+    commands = {
+        "run": _run,
+        "serve": _serve,
+        "cluster": _cluster,
+        "token": _token,
+        "bench": _bench,
+    }
+    return commands[args.command](args)
 
-        forwarded = ["--events", str(args.events)]
-        if args.json:
-            forwarded += ["--json", str(args.json)]
-        return bench_main(forwarded)
-    parser.error(f"unknown command {args.command}")
+
+def _bench(args: argparse.Namespace) -> int:
+    from fordra.app.bench.appends import main as bench_main
+
+    forwarded = ["--events", str(args.events)]
+    if args.json:
+        forwarded += ["--json", str(args.json)]
+    return bench_main(forwarded)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+
+    import uvicorn
+
+    from fordra.app.bootstrap import build_distributed
+    from fordra.app.http import create_app
+    from fordra.app.settings import load_settings
+    from fordra.kernel.telemetry import configure_logging
+
+    overrides: dict[str, object] = {"host": args.host, "port": args.port}
+    for name in ("store", "bus", "data_dir"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level)
+    try:
+        platform = build_distributed(settings, services=[args.service])
+    except ValueError as exc:
+        print(f"fordra serve: {exc}", file=sys.stderr)
+        return 2
+
+    async def serve() -> None:
+        await platform.start()
+        try:
+            if args.service == "api":
+                app = create_app(platform, manage_lifecycle=False)
+                config = uvicorn.Config(
+                    app, host=args.host, port=args.port, log_config=None, access_log=False
+                )
+                await uvicorn.Server(config).serve()
+            else:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, stop.set)
+                print(f"fordra serve {args.service}: running", flush=True)
+                await stop.wait()
+        finally:
+            await platform.stop()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from fordra.app.cluster import cluster_down, cluster_status, cluster_up
+
+    if args.action == "up":
+        return cluster_up(args.data_dir, port=args.port)
+    if args.action == "down":
+        return cluster_down(args.data_dir)
+    return cluster_status(args.data_dir)
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -66,7 +66,11 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "engine": "embedded", "today": platform.clock.today().isoformat()}
+        return {
+            "status": "ok",
+            "engine": platform.engine,
+            "today": platform.clock.today().isoformat(),
+        }
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(principal: Caller) -> Response:

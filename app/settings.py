@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     clock: Literal["system", "manual"] = "system"
+    # The distributed engine: PostgreSQL event stores and Apache Kafka (``fordra serve``).
+    store: str | None = Field(
+        default=None, description="postgresql+asyncpg://user:password@host:port/database"
+    )
+    bus: str | None = Field(default=None, description="kafka://host:port[,host:port]")
+    kafka_namespace: str = Field(default="fordra", pattern=r"^[a-zA-Z0-9_-]{1,40}$")
     log_level: str = "INFO"
     # How long a command waits for the read models before it answers 503 (its effects stand).
     settle_timeout_seconds: float = 30.0

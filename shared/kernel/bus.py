@@ -111,8 +111,13 @@ class InProcessBus:
                 sub.last_error = repr(exc)
                 log.exception("%s failed (attempt %d)", sub.key, sub.failures)
                 await asyncio.sleep(min(self._retry_delay * sub.failures, 5.0))
-                # effects rolled back with the tracking row: resume from what is committed
-                position = await sub.consumer.position(sub.upstream)
+                # Effects rolled back with the tracking row: resume from what is committed. If
+                # even that cannot be read, keep the position we had and try again.
+                try:
+                    position = await sub.consumer.position(sub.upstream)
+                except Exception:
+                    log.exception("%s: tracked position unreadable", sub.key)
+                    position = sub.position
             async with self._progress:
                 sub.position = position
                 self._progress.notify_all()

@@ -1,6 +1,6 @@
 """The event store port: one store per bounded context.
 
-Every adapter passes the same contract suite (``tests/kernel/contract_eventstore.py``):
+Every adapter passes the same contract suite (``tests/kernel/contracts/eventstore.py``):
 - an append is optimistic on the stream version: a stale ``expected_version`` is a
   ``ConcurrencyConflict``, never a silent overwrite;
 - several streams can be appended in one transaction, together with a consumer's tracking row and

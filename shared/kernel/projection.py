@@ -14,12 +14,28 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, delete, event, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    delete,
+    event,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from fordra.kernel.envelope import Envelope
+from fordra.kernel.errors import FordraError
+
+
+class TrackingRace(FordraError):
+    """Another runner advanced this consumer's tracking during our transaction."""
 
 
 class Consumer(Protocol):
@@ -34,6 +50,11 @@ class Consumer(Protocol):
     async def handle(self, upstream: str, events: Sequence[Envelope]) -> int:
         """Apply ``events`` (in position order, possibly some already seen) and answer the new
         tracked position; effects and tracking commit together or not at all."""
+        ...
+
+    async def skip(self, upstream: str, position: int) -> None:
+        """Move the tracking past a message that failed for good (it went to a dead-letter
+        queue), without its effects, so that it does not stop the messages behind it."""
         ...
 
 
@@ -55,9 +76,13 @@ class Projection(ABC):
 class ReadModelDatabase:
     """One SQL database holding the read models and their tracking rows."""
 
-    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, url: str, *, schema: str | None = None, connect_args: dict[str, Any] | None = None
+    ) -> None:
         self.url = url
-        self.metadata = MetaData()
+        # PostgreSQL keeps the read models in a schema of their own; SQLite has a file of its own.
+        self.schema = schema
+        self.metadata = MetaData(schema=schema)
         self.tracking = Table(
             "projection_tracking",
             self.metadata,
@@ -93,6 +118,10 @@ class ReadModelDatabase:
 
             event.listen(self._engine.sync_engine, "connect", on_connect)
         async with self._engine.begin() as conn:
+            if self.schema is not None:
+                # One process creates the schema at a time (several services may start at once).
+                await conn.execute(text("SELECT pg_advisory_xact_lock(4616466181733)"))
+                await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
             await conn.run_sync(self.metadata.create_all)
 
     async def close(self) -> None:
@@ -120,6 +149,27 @@ class ReadModelDatabase:
             )
         )
 
+    async def advance_tracked(
+        self, conn: AsyncConnection, consumer: str, upstream: str, seen: int, position: int
+    ) -> None:
+        """Move the tracking from ``seen`` (what this transaction read) to ``position``, or raise
+        ``TrackingRace`` when another runner moved it meanwhile: then this transaction's effects
+        roll back and the batch is retried, so two runners never both apply one batch."""
+        t = self.tracking
+        if seen == 0:
+            insert = sqlite_insert if self.is_sqlite else pg_insert
+            stmt = insert(t).values(consumer=consumer, upstream=upstream, position=position)
+            result = await conn.execute(stmt.on_conflict_do_nothing())
+            if result.rowcount == 1:
+                return
+        result = await conn.execute(
+            update(t)
+            .where(t.c.consumer == consumer, t.c.upstream == upstream, t.c.position == seen)
+            .values(position=position)
+        )
+        if result.rowcount != 1:
+            raise TrackingRace(f"{consumer} on {upstream}: another runner moved past {seen}")
+
     async def forget_tracking(self, conn: AsyncConnection, consumer: str) -> None:
         await conn.execute(delete(self.tracking).where(self.tracking.c.consumer == consumer))
 
@@ -145,8 +195,13 @@ class ProjectionRunner:
                 return tracked
             for env in fresh:
                 await self.projection.apply(conn, env)
-            await self.db.set_tracked(conn, self.name, upstream, fresh[-1].position)
+            await self.db.advance_tracked(conn, self.name, upstream, tracked, fresh[-1].position)
             return fresh[-1].position
+
+    async def skip(self, upstream: str, position: int) -> None:
+        async with self.db.write_lock, self.db.engine.begin() as conn:
+            if await self.db.tracked(conn, self.name, upstream) < position:
+                await self.db.set_tracked(conn, self.name, upstream, position)
 
     async def reset(self) -> None:
         """Drop this projection's rows and tracking so that the bus replays it from zero."""

@@ -48,7 +48,7 @@ from fordra.kernel.sql_schema import event_store_metadata
 
 # Built from the constant column list: no input reaches these statements.
 _PLACEHOLDERS = ", ".join("?" for _ in ROW_COLUMNS)
-_INSERT = f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({_PLACEHOLDERS})"  # noqa: S608
+_INSERT = f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({_PLACEHOLDERS})"
 _SELECT_COLUMNS = ", ".join(ROW_COLUMNS)
 
 
@@ -297,7 +297,7 @@ class SqliteEventStore(EventStore):
         async with self._read_engine().connect() as conn:
             result = await conn.execute(
                 text(
-                    f"SELECT {_SELECT_COLUMNS} FROM events "  # noqa: S608 - constant columns
+                    f"SELECT {_SELECT_COLUMNS} FROM events "
                     "WHERE stream_id = :s AND version > :v ORDER BY version"
                 ),
                 {"s": stream_id, "v": after_version},
@@ -308,7 +308,7 @@ class SqliteEventStore(EventStore):
         async with self._read_engine().connect() as conn:
             result = await conn.execute(
                 text(
-                    f"SELECT {_SELECT_COLUMNS} FROM events "  # noqa: S608 - constant columns
+                    f"SELECT {_SELECT_COLUMNS} FROM events "
                     "WHERE position > :p ORDER BY position LIMIT :n"
                 ),
                 {"p": after_position, "n": limit},
@@ -365,14 +365,15 @@ class SqliteEventStore(EventStore):
 
 
 def _settle(job: _Job, appended: asyncio.Event | None) -> None:
+    # Wake the followers whenever something committed, even if its caller was cancelled.
+    if appended is not None and isinstance(job.result, list):
+        appended.set()
     if job.future.done():  # the caller was cancelled; the commit stands regardless
         return
     if isinstance(job.result, BaseException):
         job.future.set_exception(job.result)
     elif job.result is not None:
         job.future.set_result(job.result)
-        if appended is not None:
-            appended.set()
 
 
 def _integrity_error(exc: sqlite3.IntegrityError, job: _Job) -> FordraError:

@@ -265,7 +265,9 @@ def test_upcasters_chain_over_several_versions() -> None:
     loaded = reg.load_as(stored_v1({"invoice_id": "inv-1", "amount": "10"}), InvoiceIssuedV3)
 
     # Then both upcasters ran, in order
-    assert loaded == InvoiceIssuedV3(invoice_id="inv-1", amount_ore=1000, currency="SEK", due_days=30)
+    assert loaded == InvoiceIssuedV3(
+        invoice_id="inv-1", amount_ore=1000, currency="SEK", due_days=30
+    )
 
 
 def test_a_missing_upcaster_is_an_unknown_version() -> None:

@@ -52,7 +52,9 @@ class TestSqliteEventStore(EventStoreContract):
 
 
 def _store(path: Path, context: str = "ledger") -> SqliteEventStore:
-    return SqliteEventStore(path, context, EnvelopeCodec(context, PersonalDataSealer(InMemoryKeyRing())))
+    return SqliteEventStore(
+        path, context, EnvelopeCodec(context, PersonalDataSealer(InMemoryKeyRing()))
+    )
 
 
 async def test_positions_continue_after_close_and_start(tmp_path: Path) -> None:

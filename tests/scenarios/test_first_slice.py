@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from fordra.kernel.auth import Role
-from tests.utils.platform import running_platform
+from tests.utils.platform import Engine, running_platform
 
 CUSTOMER = {
     "id_number": "19121212-1212",
@@ -22,7 +22,7 @@ INVOICE = {
 }
 
 
-async def test_invoice_reaches_the_customer_ledger(engine: str, tmp_path: Path) -> None:
+async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 1, 20)) as fordra:
         water = fordra.auth(Role.DEPARTMENT, department="water")
         # Given a registered customer
@@ -80,7 +80,7 @@ async def test_invoice_reaches_the_customer_ledger(engine: str, tmp_path: Path) 
 
 
 async def test_the_same_idempotency_key_answers_the_first_result(
-    engine: str, tmp_path: Path
+    engine: Engine, tmp_path: Path
 ) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 1, 20)) as fordra:
         admin = fordra.auth()
@@ -112,7 +112,9 @@ async def test_the_same_idempotency_key_answers_the_first_result(
         assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
 
 
-async def test_bad_input_names_the_field_and_appends_nothing(engine: str, tmp_path: Path) -> None:
+async def test_bad_input_names_the_field_and_appends_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 1, 20)) as fordra:
         admin = fordra.auth()
         store = fordra.platform.stores["invoicing"]
@@ -151,7 +153,7 @@ async def test_bad_input_names_the_field_and_appends_nothing(engine: str, tmp_pa
         assert await store.max_position() == before
 
 
-async def test_tokens_roles_and_scopes(engine: str, tmp_path: Path) -> None:
+async def test_tokens_roles_and_scopes(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 1, 20)) as fordra:
         c = fordra.client
         assert (await c.get("/healthz")).status_code == 200

@@ -148,8 +148,14 @@ class StoreHarness:
         self._cleanups = []
         self._contexts = itertools.count(1)
         yield
-        for cleanup in reversed(self._cleanups):
-            await cleanup()
+        errors: list[BaseException] = []
+        for cleanup in reversed(self._cleanups):  # every one runs, even after a failure
+            try:
+                await cleanup()
+            except Exception as exc:  # noqa: BLE001 - re-raised below
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def on_teardown(self, cleanup: Callable[[], Awaitable[None]]) -> None:
         self._cleanups.append(cleanup)
@@ -348,7 +354,7 @@ class EventStoreContract(StoreHarness, ABC):
 
         # When an append expects version 1 but its envelope says version 5
         bad = StreamAppend("invoice-1", 1, [envelope("invoice-1", 5, {"n": 2})])
-        with pytest.raises(Exception) as caught:  # noqa: B017, PT011 - the port names no type
+        with pytest.raises(Exception) as caught:  # noqa: PT011 - the port names no type
             await asyncio.wait_for(store.append([bad]), 5.0)
 
         # Then it is refused (not left hanging), nothing was written
@@ -398,6 +404,34 @@ class EventStoreContract(StoreHarness, ABC):
         )
         assert await store.tracked_position("dunning", "invoicing") == 9
         assert await store.max_position() == 2
+
+    async def test_racing_redeliveries_with_one_tracking_position_take_effect_once(self) -> None:
+        # Given a consumer that has processed upstream position 1
+        store = await self.open_store()
+        await store.append(
+            [stream_append("claim-0", 0, [{"n": 0}])], tracking=Tracking("dunning", "inv", 1)
+        )
+
+        # When 6 deliveries of upstream position 2 append to their own streams at once
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    store.append(
+                        [stream_append(f"claim-{i}", 0, [{"n": i}])],
+                        tracking=Tracking("dunning", "inv", 2),
+                    )
+                    for i in range(1, 7)
+                ),
+                return_exceptions=True,
+            ),
+            _TIMEOUT,
+        )
+
+        # Then exactly one took effect and the others were told it was already processed
+        assert sum(isinstance(r, list) for r in results) == 1
+        assert sum(isinstance(r, AlreadyProcessed) for r in results) == 5, results
+        assert await store.max_position() == 2
+        assert await store.tracked_position("dunning", "inv") == 2
 
     async def test_tracking_is_not_moved_by_a_conflicting_append(self) -> None:
         # Given a stream at version 1 and tracking at 2
@@ -484,7 +518,9 @@ class EventStoreContract(StoreHarness, ABC):
         )
 
         # When they are appended and read back
-        await store.append([StreamAppend("customer-1", 0, [env]), StreamAppend("customer-2", 0, [other])])
+        await store.append(
+            [StreamAppend("customer-1", 0, [env]), StreamAppend("customer-2", 0, [other])]
+        )
         (read,) = await store.read_stream("customer-1")
 
         # Then the personal part comes back opened, with its subject
@@ -610,7 +646,10 @@ class EventStoreContract(StoreHarness, ABC):
             asyncio.gather(
                 *(store.append([stream_append(f"fresh-{i}", 0, [{"i": i}])]) for i in range(10)),
                 store.append([stream_append("contested", 0, [{"n": -1}])]),
-                *(store.append([stream_append(f"fresh-{i}", 0, [{"i": i}])]) for i in range(10, 20)),
+                *(
+                    store.append([stream_append(f"fresh-{i}", 0, [{"i": i}])])
+                    for i in range(10, 20)
+                ),
                 return_exceptions=True,
             ),
             _TIMEOUT,

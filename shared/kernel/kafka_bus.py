@@ -1,0 +1,209 @@
+"""The distributed engine's bus: aiokafka consumer groups delivering to the same ``Consumer``s as
+the in-process bus, with the same contract.
+
+Correctness never depends on Kafka transactions or offsets: a consumer's effects and its tracking
+row commit in one database transaction, a redelivered message (at or below the tracked position)
+changes nothing, and the Kafka offset is committed only afterwards, as a hint of where to resume.
+A message that still fails after retries goes to ``fordra.<context>.dlq`` with the error, is
+counted, and the tracking moves past it so that it does not stop its partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from fordra.kernel.bus import SettleTimeout
+from fordra.kernel.codec import EnvelopeCodec, envelope_from_message, message_from_envelope
+from fordra.kernel.envelope import Envelope
+from fordra.kernel.eventstore import EventStore
+from fordra.kernel.kafka_relay import dlq_topic, ensure_topics, events_topic, safe_producer
+from fordra.kernel.projection import Consumer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Subscription:
+    consumer: Consumer
+    upstream: str
+    position: int = 0
+    dead_lettered: int = 0
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.consumer.name}<-{self.upstream}"
+
+
+class KafkaBus:
+    def __init__(
+        self,
+        bootstrap: str,
+        codecs: Mapping[str, EnvelopeCodec],
+        *,
+        attempts: int = 3,
+        retry_delay: float = 0.2,
+        batch_size: int = 500,
+        namespace: str = "fordra",
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.namespace = namespace
+        self._codecs = dict(codecs)
+        self._subs: list[_Subscription] = []
+        self._attempts = attempts
+        self._retry_delay = retry_delay
+        self._batch_size = batch_size
+        self._dlq: AIOKafkaProducer | None = None
+        self._running = False
+
+    def subscribe(self, consumer: Consumer, *upstreams: str) -> None:
+        for upstream in upstreams:
+            self._subs.append(_Subscription(consumer, upstream))
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(s.dead_lettered for s in self._subs)
+
+    async def start(self) -> None:
+        self._running = True
+        upstreams = {s.upstream for s in self._subs}
+        ns = self.namespace
+        topics = [t for u in upstreams for t in (events_topic(u, ns), dlq_topic(u, ns))]
+        if topics:
+            await ensure_topics(self.bootstrap, *topics)
+        self._dlq = safe_producer(self.bootstrap)
+        await self._dlq.start()
+        for sub in self._subs:
+            sub.position = await sub.consumer.position(sub.upstream)
+            sub.task = asyncio.create_task(self._follow(sub), name=sub.key)
+
+    async def stop(self) -> None:
+        self._running = False
+        for sub in self._subs:
+            if sub.task is not None:
+                sub.task.cancel()
+        for sub in self._subs:
+            if sub.task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sub.task
+                sub.task = None
+        if self._dlq is not None:
+            await self._dlq.stop()
+            self._dlq = None
+
+    async def _follow(self, sub: _Subscription) -> None:
+        while self._running:
+            kafka = AIOKafkaConsumer(
+                events_topic(sub.upstream, self.namespace),
+                bootstrap_servers=self.bootstrap,
+                group_id=f"{self.namespace}.{sub.consumer.name}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                max_poll_records=self._batch_size,
+            )
+            try:
+                await kafka.start()
+                while self._running:
+                    batches = await kafka.getmany(timeout_ms=500)
+                    for records in batches.values():
+                        codec = self._codecs[sub.upstream]
+                        events = [envelope_from_message(codec, r.value) for r in records]
+                        await self._deliver(sub, events)
+                    if batches:
+                        # Only a hint of where to resume: the tracking row is what counts.
+                        await kafka.commit()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: consumer failed; reconnecting", sub.key)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await kafka.stop()
+
+    async def _deliver(self, sub: _Subscription, events: Sequence[Envelope]) -> None:
+        fresh = [e for e in events if e.position > sub.position]
+        if not fresh:
+            return
+        for attempt in range(1, self._attempts + 1):
+            try:
+                sub.position = await sub.consumer.handle(sub.upstream, fresh)
+                return
+            except Exception:  # retried, then isolated below
+                log.warning("%s: batch failed (attempt %d)", sub.key, attempt, exc_info=True)
+                await asyncio.sleep(self._retry_delay * attempt)
+        # The batch keeps failing: apply one by one, and dead-letter the ones that still fail.
+        for env in fresh:
+            if env.position <= sub.position:
+                continue
+            error: Exception | None = None
+            for _attempt in range(self._attempts):
+                try:
+                    sub.position = await sub.consumer.handle(sub.upstream, [env])
+                    error = None
+                    break
+                except Exception as exc:  # noqa: BLE001 - counted and dead-lettered
+                    error = exc
+                    await asyncio.sleep(self._retry_delay)
+            if error is not None:
+                await self._dead_letter(sub, env, error)
+
+    async def _dead_letter(self, sub: _Subscription, env: Envelope, error: Exception) -> None:
+        assert self._dlq is not None
+        codec = self._codecs[sub.upstream]
+        await self._dlq.send_and_wait(
+            dlq_topic(sub.upstream, self.namespace),
+            value=message_from_envelope(codec, env),
+            key=env.stream_id.encode(),
+            headers=[
+                ("fordra-consumer", sub.consumer.name.encode()),
+                ("fordra-error", repr(error)[:2000].encode()),
+            ],
+        )
+        await sub.consumer.skip(sub.upstream, env.position)
+        sub.position = env.position
+        sub.dead_lettered += 1
+        log.error("%s: event %s dead-lettered: %r", sub.key, env.event_id, error)
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Nothing to wait for here: the API process waits on tracking rows (TrackingSettle)."""
+
+
+class TrackingSettle:
+    """Read-your-writes across processes: wait until every consumer's *tracking row* has reached
+    the head of each upstream log, as committed when the wait began."""
+
+    def __init__(
+        self,
+        stores: Mapping[str, EventStore],
+        consumers: Sequence[tuple[Consumer, Sequence[str]]],
+        *,
+        poll: float = 0.02,
+    ) -> None:
+        self._stores = dict(stores)
+        self._consumers = consumers
+        self._poll = poll
+
+    async def __call__(self, timeout: float = 30.0) -> None:
+        heads = {name: await s.max_position() for name, s in self._stores.items()}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            lagging = []
+            for consumer, upstreams in self._consumers:
+                for upstream in upstreams:
+                    at = await consumer.position(upstream)
+                    if at < heads.get(upstream, 0):
+                        lagging.append(f"{consumer.name}<-{upstream} at {at} of {heads[upstream]}")
+            if not lagging:
+                return
+            if loop.time() > deadline:
+                raise SettleTimeout(lagging)
+            await asyncio.sleep(self._poll)
