@@ -17,11 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="every context, the projections and the API in one process")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--data-dir", type=Path, default=Path("var"))
+    # No argparse defaults for settings: an option not given leaves the FORDRA_* environment and
+    # the settings' own defaults (127.0.0.1:8000, ./var, the system clock) in force.
+    run.add_argument("--host", help="default 127.0.0.1 (FORDRA_HOST)")
+    run.add_argument("--port", type=int, help="default 8000 (FORDRA_PORT)")
+    run.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
     run.add_argument("--demo", action="store_true", help="load a small demo municipality first")
-    run.add_argument("--clock", choices=("system", "manual"), default="system")
+    run.add_argument("--clock", choices=("system", "manual"), help="default system (FORDRA_CLOCK)")
     run.add_argument("--today", type=date.fromisoformat, help="business date of a manual clock")
 
     serve = sub.add_parser("serve", help="one service of the distributed engine in this process")
@@ -29,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--store", help="postgresql+asyncpg://... (or FORDRA_STORE)")
     serve.add_argument("--bus", help="kafka://host:port (or FORDRA_BUS)")
     serve.add_argument("--data-dir", type=Path, help="secrets and keys shared by the services")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="the API's address, default 127.0.0.1 (FORDRA_HOST)")
+    serve.add_argument("--port", type=int, help="the API's port, default 8000 (FORDRA_PORT)")
 
     cluster = sub.add_parser("cluster", help="PostgreSQL, Kafka and every service on this machine")
     cluster.add_argument("action", choices=("up", "down", "status"))
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--municipality")
     token.add_argument("--subject")
     token.add_argument("--days", type=int, default=30, help="validity in days")
-    token.add_argument("--data-dir", type=Path, default=Path("var"))
+    token.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
 
     bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
     bench.add_argument("which", choices=("appends",))
@@ -70,6 +72,11 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(forwarded)
 
 
+def _given(args: argparse.Namespace, *names: str) -> dict[str, object]:
+    """The settings given on the command line; the rest come from the environment."""
+    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
 def _serve(args: argparse.Namespace) -> int:
     import signal
 
@@ -80,11 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
     from fordra.app.settings import load_settings
     from fordra.kernel.telemetry import configure_logging
 
-    overrides: dict[str, object] = {"host": args.host, "port": args.port}
-    for name in ("store", "bus", "data_dir"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    settings = load_settings(**overrides)
+    settings = load_settings(**_given(args, "store", "bus", "data_dir", "host", "port"))
     configure_logging(settings.log_level)
     try:
         platform = build_distributed(settings, services=[args.service])
@@ -98,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
             if args.service == "api":
                 app = create_app(platform, manage_lifecycle=False)
                 config = uvicorn.Config(
-                    app, host=args.host, port=args.port, log_config=None, access_log=False
+                    app, host=settings.host, port=settings.port, log_config=None, access_log=False
                 )
                 await uvicorn.Server(config).serve()
             else:
@@ -129,8 +132,8 @@ def _token(args: argparse.Namespace) -> int:
     from fordra.app.auth import InstanceSecrets, TokenService
     from fordra.app.settings import load_settings
 
-    settings = load_settings(data_dir=args.data_dir)
-    tokens = TokenService(InstanceSecrets.load_or_create(args.data_dir), settings.municipality)
+    settings = load_settings(**_given(args, "data_dir"))
+    tokens = TokenService(InstanceSecrets.load_or_create(settings.data_dir), settings.municipality)
     try:
         print(
             tokens.issue(
@@ -156,9 +159,7 @@ def _run(args: argparse.Namespace) -> int:
     from fordra.app.settings import load_settings
     from fordra.kernel.telemetry import configure_logging
 
-    settings = load_settings(
-        data_dir=args.data_dir, host=args.host, port=args.port, clock=args.clock
-    )
+    settings = load_settings(**_given(args, "data_dir", "host", "port", "clock"))
     configure_logging(settings.log_level)
     platform = build_embedded(settings, today=args.today)
 
@@ -169,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
                 ids = await load_demo(platform)
                 print(f"demo municipality loaded: {len(ids)} customers, e.g. {ids[0]}", flush=True)
             token = platform.tokens.issue(Role.OPS_LEAD, subject="ops")
-            base = f"http://{args.host}:{args.port}"
+            base = f"http://{settings.host}:{settings.port}"
             print(f"Fordra serves {settings.municipality_name} on {base}", flush=True)
             print(f"  API docs:   {base}/docs", flush=True)
             if args.demo:
@@ -180,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
             )
             app = create_app(platform, manage_lifecycle=False)
             config = uvicorn.Config(
-                app, host=args.host, port=args.port, log_config=None, access_log=False
+                app, host=settings.host, port=settings.port, log_config=None, access_log=False
             )
             await uvicorn.Server(config).serve()
         finally:

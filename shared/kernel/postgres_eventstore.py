@@ -99,7 +99,7 @@ class PostgresEventStore(EventStore):
         self.url = url
         # One schema per context; tests pass their own to get a fresh, empty store.
         self.schema = schema_for(schema or context)
-        self._codec = codec
+        self.codec = codec
         self._options = options or PostgresOptions()
         self._engine: AsyncEngine | None = None
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
@@ -195,7 +195,7 @@ class PostgresEventStore(EventStore):
     ) -> list[Envelope]:
         if self._writer_task is None or self._writer_task.done():
             raise StoreUnavailable(f"event store {self.context!r} is not started")
-        rows = [self._codec.to_row(env) for a in appends for env in a.events]
+        rows = [self.codec.to_row(env) for a in appends for env in a.events]
         future: asyncio.Future[list[Envelope]] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Job(appends, rows, tracking, idempotency, future))
         return await future
@@ -335,11 +335,11 @@ class PostgresEventStore(EventStore):
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         rows = await self._fetch(self._sql["read_stream"], {"s": stream_id, "v": after_version})
-        return [self._codec.from_row(r) for r in rows]
+        return [self.codec.from_row(r) for r in rows]
 
     async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
         rows = await self._fetch(self._sql["read_log"], {"p": after_position, "n": limit})
-        return [self._codec.from_row(r) for r in rows]
+        return [self.codec.from_row(r) for r in rows]
 
     async def stream_version(self, stream_id: str) -> int:
         sql = self._sql["version"].replace("$1", ":s")

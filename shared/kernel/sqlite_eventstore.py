@@ -94,7 +94,7 @@ class SqliteEventStore(EventStore):
     ) -> None:
         self.context = context
         self.path = Path(path)
-        self._codec = codec
+        self.codec = codec
         self._options = options or SqliteOptions()
         self._sync_engine: Engine | None = None
         self._engine: AsyncEngine | None = None
@@ -147,7 +147,7 @@ class SqliteEventStore(EventStore):
     ) -> list[Envelope]:
         if self._thread is None:
             raise StoreUnavailable(f"event store {self.context!r} is not started")
-        rows = [self._codec.to_row(env) for a in appends for env in a.events]
+        rows = [self.codec.to_row(env) for a in appends for env in a.events]
         loop = asyncio.get_running_loop()
         job = _Job(appends, rows, tracking, idempotency, loop, loop.create_future())
         self._queue.put(job)
@@ -302,7 +302,7 @@ class SqliteEventStore(EventStore):
                 ),
                 {"s": stream_id, "v": after_version},
             )
-            return [self._codec.from_row(r) for r in result.all()]
+            return [self.codec.from_row(r) for r in result.all()]
 
     async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
         async with self._read_engine().connect() as conn:
@@ -313,7 +313,7 @@ class SqliteEventStore(EventStore):
                 ),
                 {"p": after_position, "n": limit},
             )
-            return [self._codec.from_row(r) for r in result.all()]
+            return [self.codec.from_row(r) for r in result.all()]
 
     async def stream_version(self, stream_id: str) -> int:
         async with self._read_engine().connect() as conn:

@@ -18,12 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from fordra.app.bootstrap import CONTEXTS
+from fordra.app.bootstrap import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -31,7 +32,7 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 COLLECTOR = ROOT / "deploy" / "otel-collector.yaml"
 
 # What `fordra serve NAME` runs: every context that owns an event store, the projections, the API.
-PROCESSES = frozenset({*CONTEXTS, "projections", "api"})
+PROCESSES = frozenset(SERVICES)
 CONDITIONS = frozenset({"service_started", "service_healthy", "service_completed_successfully"})
 PORT = re.compile(r"^\d{1,5}:\d{1,5}$")
 
@@ -283,9 +284,10 @@ def test_every_fordra_process_shares_the_instance_secrets(
 def test_the_api_is_published_on_port_8000(services: dict[str, Service]) -> None:
     api = services["api"]
     assert "8000:8000" in api["ports"]
-    env = _environment(api)
-    assert env["FORDRA_HOST"] == "0.0.0.0"
-    assert env["FORDRA_PORT"] == "8000"
+    command = _command(api)
+    # `serve` binds 127.0.0.1 unless told otherwise: unreachable through a published port.
+    assert _option(command, "--host") == "0.0.0.0"
+    assert _option(command, "--port") == "8000"
     assert "/healthz" in " ".join(api["healthcheck"]["test"])
 
 
@@ -312,7 +314,13 @@ def test_kafka_runs_in_kraft_mode_as_one_controller_and_broker(
     services: dict[str, Service],
 ) -> None:
     kafka = services["kafka"]
-    assert str(kafka["image"]).startswith("apache/kafka:")
+    image, _, tag = str(kafka["image"]).partition(":")
+    assert image == "apache/kafka"
+    # The same broker version as the distributed tests, which fetch it with Maven.
+    pom = ElementTree.parse(ROOT / "deploy" / "kafka" / "pom.xml").getroot()
+    version = pom.find("m:properties/m:kafka.version", {"m": "http://maven.apache.org/POM/4.0.0"})
+    assert version is not None
+    assert tag == version.text
     env = _environment(kafka)
     assert not [k for k in env if "ZOOKEEPER" in k], "KRaft needs no ZooKeeper"
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
