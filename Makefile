@@ -43,5 +43,13 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/fordra bench appends --json build/bench-appends.json
 
+# The distributed engine on this machine: PostgreSQL, Kafka (KRaft) and one process per service.
+up: $(STAMP)
+	bash deploy/kafka/fetch-jars.sh >/dev/null
+	$(BIN)/fordra cluster up --data-dir var/cluster --port $(PORT)
+
+down: $(STAMP)
+	$(BIN)/fordra cluster down --data-dir var/cluster
+
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache
