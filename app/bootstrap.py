@@ -135,14 +135,15 @@ def build_embedded(
         name: SqliteEventStore(data / f"{name}.sqlite", name, codecs[name]) for name in CONTEXTS
     }
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
-    ledger, runners = _projections(read_models)
+    registry = build_registry()
+    ledger, runners = _projections(read_models, registry)
     bus = InProcessBus(stores)
     for runner in runners:
         bus.subscribe(runner, *runner.projection.upstreams)
     return _platform(
         "embedded", settings, today=today, telemetry=telemetry, keyring=keyring, codecs=codecs,
         stores=stores, read_models=read_models, bus=bus, relays=[], ledger=ledger,
-        runners=runners, wait=bus.settle,
+        runners=runners, registry=registry, wait=bus.settle,
     )  # fmt: skip
 
 
@@ -173,7 +174,8 @@ def build_distributed(
     pg_stores = {name: PostgresEventStore(settings.store, name, codecs[name]) for name in CONTEXTS}
     stores: dict[str, EventStore] = dict(pg_stores)
     read_models = ReadModelDatabase(settings.store, schema="projections")
-    ledger, runners = _projections(read_models)
+    registry = build_registry()
+    ledger, runners = _projections(read_models, registry)
     bus: KafkaBus | None = None
     if "projections" in wanted:
         bus = KafkaBus(bootstrap, codecs, namespace=settings.kafka_namespace)
@@ -188,7 +190,7 @@ def build_distributed(
     return _platform(
         "distributed", settings, today=today, telemetry=telemetry, keyring=keyring,
         codecs=codecs, stores=stores, read_models=read_models, bus=bus, relays=relays,
-        ledger=ledger, runners=runners, wait=settle,
+        ledger=ledger, runners=runners, registry=registry, wait=settle,
     )  # fmt: skip
 
 
@@ -205,9 +207,9 @@ def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
 
 
 def _projections(
-    read_models: ReadModelDatabase,
+    read_models: ReadModelDatabase, registry: EventRegistry
 ) -> tuple[CustomerLedgerProjection, list[ProjectionRunner]]:
-    ledger = CustomerLedgerProjection()
+    ledger = CustomerLedgerProjection(registry)
     return ledger, [ProjectionRunner(ledger, read_models)]
 
 
@@ -225,6 +227,7 @@ def _platform(
     relays: list[OutboxRelay],
     ledger: CustomerLedgerProjection,
     runners: list[ProjectionRunner],
+    registry: EventRegistry,
     wait: Callable[[float], Awaitable[None]],
 ) -> Platform:
     secrets = InstanceSecrets.load_or_create(settings.data_dir)
@@ -232,7 +235,6 @@ def _platform(
     calendar = WorkingDayCalendar(
         extra_non_working=frozenset(settings.calendar.extra_non_working_days)
     )
-    registry = build_registry()
 
     async def settle() -> None:
         await wait(settings.settle_timeout_seconds)

@@ -1,7 +1,7 @@
 """Real PostgreSQL and Kafka servers on this machine, for the distributed engine and its tests.
 
-No Docker and no root-owned server: each server is a child process of ours, on 127.0.0.1 at a free
-port, with its data, configuration and log under one ``data_dir``.
+No Docker and no server running as root: each server is a process started here, listening on
+127.0.0.1 at a free port, with its data, configuration and log under one ``data_dir``.
 
 - ``LocalPostgres`` runs the PostgreSQL server binaries of the machine (Debian: ``postgresql``). The
   server refuses to run as root, so as root it runs as the ``postgres`` OS user (created by the
@@ -85,15 +85,16 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(kept) if kept else f"(log {path} is empty)"
 
 
-def _failure(what: str, log: Path, detail: str = "") -> LocalServerError:
+def _failure(what: str, log: Path | None, detail: str = "") -> LocalServerError:
     detail = f"\n{detail.strip()}" if detail.strip() else ""
-    return LocalServerError(f"{what}{detail}\n--- last lines of {log} ---\n{_tail(log)}")
+    tail = f"\n--- last lines of {log} ---\n{_tail(log)}" if log is not None else ""
+    return LocalServerError(f"{what}{detail}{tail}")
 
 
 def _run(
     argv: Sequence[str],
     what: str,
-    log: Path,
+    log: Path | None,
     *,
     timeout: float,
     stdin: str | None = None,
@@ -228,7 +229,7 @@ def _postgres_os_user() -> pwd.struct_passwd | None:
             _FALLBACK_PG_USER,
         ],
         f"creating the OS user {_FALLBACK_PG_USER} for PostgreSQL",
-        Path("/dev/null"),
+        None,
         timeout=30,
     )
     return pwd.getpwnam(_FALLBACK_PG_USER)
@@ -277,7 +278,8 @@ class LocalPostgres:
             if self._password_file.exists()
             else secrets.token_hex(16)  # hex: nothing to escape in SQL or in a URL
         )
-        self._user: pwd.struct_passwd | None = None
+        self._user_resolved = False
+        self._os_user: pwd.struct_passwd | None = None
 
     @property
     def url(self) -> str:
@@ -308,8 +310,11 @@ class LocalPostgres:
     def start(self, timeout: float = 60) -> None:
         """Create the cluster if new, start the server, and return once it accepts connections."""
         if self.running:
+            # Started before, maybe by another process: the URL must name the port it listens on
+            # (the fourth line of postmaster.pid), not the one this instance picked.
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                self.port = int((self.pgdata / "postmaster.pid").read_text().split("\n")[3])
             return
-        self._user = _postgres_os_user()
         self._prepare_dirs()
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb(timeout)
@@ -403,13 +408,23 @@ class LocalPostgres:
     def _bin(self, name: str) -> str:
         return str(self.bindir / name)
 
+    @property
+    def _user(self) -> pwd.struct_passwd | None:
+        # Resolved on first use, not in __init__: that may create an OS user, and an instance made
+        # only to read ``pid`` or to ``stop()`` a server started by another process needs none.
+        if not self._user_resolved:
+            self._os_user = _postgres_os_user()
+            self._user_resolved = True
+        return self._os_user
+
     def _as_server_user(self, *argv: str) -> list[str]:
-        if self._user is None:
+        user = self._user
+        if user is None:
             return list(argv)
         # runuser (util-linux) switches user without PAM prompts or a login shell; it exists only
         # for root, which is exactly this case.
         runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-        return [runuser, "-u", self._user.pw_name, "--", *argv]
+        return [runuser, "-u", user.pw_name, "--", *argv]
 
     def _prepare_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -486,10 +501,10 @@ class LocalPostgres:
         path.write_text(
             f"port = {self.port}\nunix_socket_directories = {_sql_literal(str(self.socket_dir))}\n"
         )
-        if self._user is not None:
-            os.chown(path, self._user.pw_uid, self._user.pw_gid)
+        if (user := self._user) is not None:
+            os.chown(path, user.pw_uid, user.pw_gid)
             for name in ("pg_hba.conf", "postgresql.conf"):
-                os.chown(self.pgdata / name, self._user.pw_uid, self._user.pw_gid)
+                os.chown(self.pgdata / name, user.pw_uid, user.pw_gid)
 
     def _create_role_and_database(self, timeout: float) -> None:
         # Given on stdin, so the password never shows in a process list; idempotent, so a start
@@ -545,7 +560,7 @@ def fetch_kafka_libs(timeout: float = 900) -> Path:
     script = KAFKA_DEPLOY_DIR / "fetch-jars.sh"
     if not script.is_file():
         raise LocalServerError(f"{script} is missing: LocalKafka needs the repository's deploy/")
-    out = _run(["bash", str(script)], "fetching the Kafka jars", Path("/dev/null"), timeout=timeout)
+    out = _run(["bash", str(script)], "fetching the Kafka jars", None, timeout=timeout)
     return Path(out.strip().splitlines()[-1])
 
 
@@ -630,6 +645,7 @@ class LocalKafka:
         self.properties = self.data_dir / "server.properties"
         self.log_path = self.data_dir / "kafka.log"
         self.log4j_config = KAFKA_DEPLOY_DIR / "log4j2.properties"
+        self.pid_file = self.data_dir / "kafka.pid"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -638,9 +654,20 @@ class LocalKafka:
 
     @property
     def pid(self) -> int | None:
-        if self._process is None or self._process.poll() is not None:
+        """The broker JVM's process id while it runs, else None.
+
+        Also for a broker that another process started on this data_dir (``kafka.pid``), so that
+        ``stop()`` and ``kill()`` work from a later command, as LocalPostgres's do.
+        """
+        if self._process is not None:
+            return self._process.pid if self._process.poll() is None else None
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
             return None
-        return self._process.pid
+        # The pid may have been reused since that broker ended.
+        return pid if b"kafka.Kafka" in cmdline and _alive(pid) else None
 
     @property
     def running(self) -> bool:
@@ -703,27 +730,39 @@ class LocalKafka:
                 # reaches the whole JVM.
                 start_new_session=True,
             )
+        self.pid_file.write_text(f"{self._process.pid}\n")
         self._wait_ready(timeout)
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM (Kafka then flushes and closes its logs), and SIGKILL if it hangs."""
-        process = self._process
-        if process is None or process.poll() is not None:
+        pid = self.pid
+        if pid is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not self._wait_exit(pid, timeout):
             self.kill()
 
     def kill(self) -> None:
         """SIGKILL the broker, as a crash would (fault tests); its data stays for ``restart()``."""
-        process = self._process
-        if process is None or process.poll() is not None:
+        pid = self.pid
+        if pid is None:
             return
+        # The JVM leads its own process group (start_new_session); it forks nothing, but the
+        # group signal leaves no doubt.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(30)
+            os.killpg(pid, signal.SIGKILL)
+        if not self._wait_exit(pid, 30):
+            raise _failure(f"Kafka (pid {pid}) still runs after SIGKILL", self.log_path)
+
+    def _wait_exit(self, pid: int, timeout: float) -> bool:
+        if self._process is not None and self._process.pid == pid:
+            try:
+                self._process.wait(timeout)  # ours: reap it at once
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        return _wait_gone([pid], timeout)
 
     def restart(self, timeout: float = 60) -> None:
         """Stop (if it runs) and start again on the same ports with the same data."""
@@ -767,6 +806,11 @@ class LocalKafka:
             "share.coordinator.state.topic.min.isr": "1",
             # Consumer groups form at once instead of waiting 3 s for more members.
             "group.initial.rebalance.delay.ms": "0",
+            # A restarted broker registers anew, and the controller refuses that until the session
+            # of the previous incarnation expires (9 s by default): a restart took 13 s instead of
+            # 4. With one node there is no network to tolerate, so a short session is safe.
+            "broker.heartbeat.interval.ms": "500",
+            "broker.session.timeout.ms": "2000",
         }
         self.properties.write_text(
             "# Written by fordra.app.localservers.LocalKafka at each start.\n"

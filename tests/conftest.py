@@ -15,3 +15,6 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     postgres = request.getfixturevalue("postgres_server")
     kafka = request.getfixturevalue("kafka_server")
     return Engine("distributed", postgres.url, kafka.bootstrap)
+
+
+from tests.utils.servers import kafka_server, postgres_server  # noqa: E402, F401  (session fixtures)

@@ -242,9 +242,9 @@ def _check(path: Path, table: str, expected: int, name: str) -> None:
 
 
 async def _fordra(envs: Sequence[Envelope], batch: int, path: Path) -> float:
+    work = [[StreamAppend(e.stream_id, 0, (e,)) for e in chunk] for chunk in _chunks(envs, batch)]
     store = SqliteEventStore(path, CONTEXT, _codec(), SqliteOptions())
     await store.start()
-    work = [[StreamAppend(e.stream_id, 0, (e,)) for e in chunk] for chunk in _chunks(envs, batch)]
     try:
         started = time.perf_counter()
         for appends in work:
@@ -257,9 +257,9 @@ async def _fordra(envs: Sequence[Envelope], batch: int, path: Path) -> float:
 
 
 async def _fordra_concurrent(envs: Sequence[Envelope], path: Path) -> float:
+    work = [[StreamAppend(e.stream_id, 0, (e,))] for e in envs]
     store = SqliteEventStore(path, CONTEXT, _codec(), SqliteOptions())
     await store.start()
-    work = [[StreamAppend(e.stream_id, 0, (e,))] for e in envs]
 
     async def command(mine: Sequence[list[StreamAppend]]) -> None:
         for appends in mine:

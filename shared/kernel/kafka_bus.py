@@ -16,7 +16,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from fordra.kernel.bus import SettleTimeout
 from fordra.kernel.codec import EnvelopeCodec, envelope_from_message, message_from_envelope
@@ -98,9 +99,12 @@ class KafkaBus:
             self._dlq = None
 
     async def _follow(self, sub: _Subscription) -> None:
+        topic = events_topic(sub.upstream, self.namespace)
+        partition = TopicPartition(topic, 0)  # one partition per topic (kafka_relay.py)
         while self._running:
+            # Assigned by hand, not by group rebalancing: the consumer decides where it resumes
+            # (its tracking), and a second instance is harmless (tracking refuses a double).
             kafka = AIOKafkaConsumer(
-                events_topic(sub.upstream, self.namespace),
                 bootstrap_servers=self.bootstrap,
                 group_id=f"{self.namespace}.{sub.consumer.name}",
                 enable_auto_commit=False,
@@ -110,6 +114,9 @@ class KafkaBus:
             )
             try:
                 await kafka.start()
+                kafka.assign([partition])
+                sub.position = await sub.consumer.position(sub.upstream)
+                await self._seek_to_tracked(kafka, partition, sub.position)
                 while self._running:
                     batches = await kafka.getmany(timeout_ms=500)
                     for records in batches.values():
@@ -127,6 +134,25 @@ class KafkaBus:
             finally:
                 with contextlib.suppress(Exception):
                     await kafka.stop()
+
+    @staticmethod
+    async def _seek_to_tracked(
+        kafka: AIOKafkaConsumer, partition: TopicPartition, tracked: int
+    ) -> None:
+        """Resume from the consumer's own tracked position, using Kafka's committed offset only
+        when it is not ahead of it (after a rebuild or a restore of the read models it is)."""
+        committed = await kafka.committed(partition)
+        if not committed:
+            await kafka.seek_to_beginning(partition)
+            return
+        kafka.seek(partition, committed - 1)
+        last = (await kafka.getmany(partition, timeout_ms=5000, max_records=1)).get(partition, [])
+        if last and int(orjson.loads(last[0].value)["position"]) <= tracked:
+            kafka.seek(partition, committed)
+        else:
+            # Tracking is behind what Kafka saw consumed: replay from the start; what is at or
+            # below the tracked position is skipped as a redelivery.
+            await kafka.seek_to_beginning(partition)
 
     async def _deliver(self, sub: _Subscription, events: Sequence[Envelope]) -> None:
         fresh = [e for e in events if e.position > sub.position]

@@ -223,7 +223,7 @@ class PostgresEventStore(EventStore):
         try:
             async with self.engine.connect() as sa_conn:
                 raw = await sa_conn.get_raw_connection()
-                pg: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+                pg: asyncpg.Connection = raw.driver_connection
                 async with pg.transaction():
                     await pg.execute(
                         f"SET LOCAL lock_timeout = {int(self._options.lock_timeout_ms)}"

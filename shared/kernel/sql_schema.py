@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -61,9 +60,6 @@ def event_store_metadata(schema: str | None = None) -> MetaData:
         Column("response", LargeBinary, nullable=False),
         Column("recorded_at", Text, nullable=False),
     )
-    Index("ix_events_data_subject", metadata.tables[_q(schema, "events")].c.data_subject)
+    # No index on data_subject: forgetting a person deletes a key and never looks events up by
+    # subject, and every index costs each append (docs/performance.md).
     return metadata
-
-
-def _q(schema: str | None, name: str) -> str:
-    return f"{schema}.{name}" if schema else name

@@ -176,3 +176,13 @@ async def test_tokens_roles_and_scopes(engine: Engine, tmp_path: Path) -> None:
         )
         assert r.status_code == 403
         assert "water" in r.json()["detail"]
+        # A department reads only its own invoices on a customer's ledger
+        water = fordra.auth(Role.DEPARTMENT, department="water")
+        r = await c.post(
+            "/api/v1/invoices", json={**INVOICE, "customer_id": customer_id}, headers=water
+        )
+        assert r.status_code == 201
+        ledger = f"/api/v1/customers/{customer_id}/ledger"
+        assert len((await c.get(ledger, headers=water)).json()["invoices"]) == 1
+        assert (await c.get(ledger, headers=waste)).json()["invoices"] == []
+        assert (await c.get(ledger, headers=fordra.auth(Role.AGENCY))).status_code == 403

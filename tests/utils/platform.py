@@ -69,7 +69,9 @@ def build_platform(
 
 async def engine_settings(engine: Engine | str, data_dir: Path, **settings: Any) -> Settings:
     if str(engine) == "distributed":
-        assert isinstance(engine, Engine) and engine.postgres_url and engine.kafka_bootstrap
+        assert isinstance(engine, Engine)
+        assert engine.postgres_url
+        assert engine.kafka_bootstrap
         settings.setdefault("store", await fresh_database(engine.postgres_url))
         settings.setdefault("bus", f"kafka://{engine.kafka_bootstrap}")
         settings.setdefault("kafka_namespace", f"t{uuid.uuid4().hex[:10]}")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.invoicing import CustomerRegistered, InvoiceIssued
 from fordra.kernel.envelope import Envelope
+from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
 
@@ -23,6 +24,10 @@ from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_statu
 class CustomerLedgerProjection(Projection):
     name: ClassVar[str] = "customer_ledger"
     upstreams: ClassVar[tuple[str, ...]] = ("invoicing",)
+
+    def __init__(self, registry: EventRegistry) -> None:
+        # Events are read through the registry so that old schema versions are upcast.
+        self.registry = registry
 
     def declare(self, metadata: MetaData) -> list[Table]:
         self.customers = Table(
@@ -51,7 +56,7 @@ class CustomerLedgerProjection(Projection):
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         if event.event_type == CustomerRegistered.event_type:
-            c = CustomerRegistered.model_validate({**event.payload, "personal": None})
+            c = self.registry.load_as(event, CustomerRegistered)
             await conn.execute(
                 self.customers.insert().values(
                     customer_id=c.customer_id,
@@ -61,7 +66,7 @@ class CustomerLedgerProjection(Projection):
                 )
             )
         elif event.event_type == InvoiceIssued.event_type:
-            i = InvoiceIssued.model_validate(event.payload)
+            i = self.registry.load_as(event, InvoiceIssued)
             await conn.execute(
                 self.invoices.insert().values(
                     invoice_id=i.invoice_id,
@@ -100,7 +105,12 @@ class CustomerLedger(BaseModel):
 
 
 async def read_customer_ledger(
-    conn: AsyncConnection, projection: CustomerLedgerProjection, customer_id: str, today: date
+    conn: AsyncConnection,
+    projection: CustomerLedgerProjection,
+    customer_id: str,
+    today: date,
+    *,
+    department: str | None = None,
 ) -> CustomerLedger | None:
     customer = (
         await conn.execute(
@@ -109,13 +119,11 @@ async def read_customer_ledger(
     ).first()
     if customer is None:
         return None
-    rows = (
-        await conn.execute(
-            select(projection.invoices)
-            .where(projection.invoices.c.customer_id == customer_id)
-            .order_by(projection.invoices.c.due_date, projection.invoices.c.invoice_number)
-        )
-    ).all()
+    query = select(projection.invoices).where(projection.invoices.c.customer_id == customer_id)
+    if department is not None:
+        query = query.where(projection.invoices.c.department == department)
+    order = (projection.invoices.c.due_date, projection.invoices.c.invoice_number)
+    rows = (await conn.execute(query.order_by(*order))).all()
     invoices = [
         LedgerInvoice(
             invoice_id=r.invoice_id,

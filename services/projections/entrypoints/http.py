@@ -39,8 +39,12 @@ def make_router(
     @router.get("/customers/{customer_id}/ledger", response_model=CustomerLedger)
     async def get_ledger(customer_id: str, principal: Caller) -> CustomerLedger:
         require_role(principal, *LEDGER_READERS)
+        # A department sees only its own invoices on a customer's ledger.
+        department = principal.department if principal.role is Role.DEPARTMENT else None
         async with db.engine.connect() as conn:
-            found = await read_customer_ledger(conn, ledger, customer_id, clock.today())
+            found = await read_customer_ledger(
+                conn, ledger, customer_id, clock.today(), department=department
+            )
         if found is None:
             raise NotFound("customer", customer_id)
         return found
