@@ -109,4 +109,138 @@ class InvoiceIssued(Event):
     source_reference: str | None = None
 
 
-CONTRACTS: tuple[type[Event], ...] = (CustomerRegistered, InvoiceIssued)
+class CreditNoteIssued(Event):
+    """A credit note (kreditfaktura) against an invoice: it lowers what is open on it. Its own
+    serial number comes from the same series as invoices (seed 001: "Ett unikt löpnummer")."""
+
+    event_type: ClassVar[str] = "CreditNoteIssued"
+
+    credit_note_id: str
+    invoice_id: str
+    customer_id: str
+    serial_number: int
+    credit_note_number: str
+    issued_on: date
+    lines: tuple[InvoiceLine, ...]
+    vat: tuple[VatBreakdown, ...]
+    net_ore: int
+    vat_ore: int
+    total_ore: int  # positive: the amount taken off the invoice
+    reason: str
+
+
+class InvoiceCancelled(Event):
+    """Makulering (seed 002 lines 587-603): only while unpaid and not handed to the agency."""
+
+    event_type: ClassVar[str] = "InvoiceCancelled"
+
+    invoice_id: str
+    customer_id: str
+    cancelled_on: date
+    reason: str
+
+
+class DueDatePostponed(Event):
+    """Uppskov (seed 001): the invoice was unclear; the due date moves and late interest runs
+    from the new date."""
+
+    event_type: ClassVar[str] = "DueDatePostponed"
+
+    invoice_id: str
+    customer_id: str
+    previous_due_date: date
+    due_date: date
+    reason: str
+
+
+class DeferralGranted(Event):
+    """Anstånd (seed 001): asked before the due date, at most 3 months by default, always noted
+    in the ledger. Late interest still runs from ``interest_from`` (invoice date + 30 days by the
+    seed's "Räntedebitering sker 30 dagar från fakturadatum"; a setting)."""
+
+    event_type: ClassVar[str] = "DeferralGranted"
+
+    invoice_id: str
+    customer_id: str
+    requested_on: date
+    deferred_until: date
+    interest_from: date
+    reason: str
+
+
+class InvoiceDisputed(Event):
+    """A disputed claim leaves the dunning flow until the dispute is resolved (domain.md §4)."""
+
+    event_type: ClassVar[str] = "InvoiceDisputed"
+
+    invoice_id: str
+    customer_id: str
+    disputed_on: date
+    reason: str
+
+
+class DisputeResolved(Event):
+    event_type: ClassVar[str] = "DisputeResolved"
+
+    invoice_id: str
+    customer_id: str
+    resolved_on: date
+    outcome: Literal["customer_right", "claim_stands"]
+    reason: str
+
+
+class SmallAmountDeferred(Event):
+    """An amount under the minimum (50 kr, a setting; domain.md §2) held for the customer's next
+    invoice, where it becomes a line of its own with its own service."""
+
+    event_type: ClassVar[str] = "SmallAmountDeferred"
+
+    held_id: str
+    customer_id: str
+    department: str
+    service_type: ServiceType
+    invoice_date: date
+    lines: tuple[InvoiceLine, ...]
+    net_ore: int
+    vat_ore: int
+    total_ore: int
+    policy: Literal["hold_for_next_invoice", "accumulate"]
+    source_reference: str | None = None
+
+
+class SmallAmountsInvoiced(Event):
+    """Held small amounts went onto an invoice (their lines are on it)."""
+
+    event_type: ClassVar[str] = "SmallAmountsInvoiced"
+
+    customer_id: str
+    invoice_id: str
+    held_ids: tuple[str, ...]
+    total_ore: int
+
+
+class SmallAmountDropped(Event):
+    """A per-service setting may drop small amounts instead ("normalt inte debiteras")."""
+
+    event_type: ClassVar[str] = "SmallAmountDropped"
+
+    customer_id: str
+    department: str
+    service_type: ServiceType
+    total_ore: int
+    source_reference: str | None = None
+
+
+CONTRACTS: tuple[type[Event], ...] = (
+    CustomerRegistered,
+    InvoiceIssued,
+    CreditNoteIssued,
+    InvoiceCancelled,
+    DueDatePostponed,
+    DeferralGranted,
+    InvoiceDisputed,
+    DisputeResolved,
+    SmallAmountDeferred,
+    SmallAmountsInvoiced,
+    SmallAmountDropped,
+)

@@ -63,8 +63,13 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 "total_ore": 156250,
                 "open_ore": 156250,
                 "status": "open",
+                "credited_ore": 0,
+                "original_due_date": "2026-02-16",
+                "deferred_until": None,
+                "disputed": False,
             }
         ]
+        assert ledger["held_small_amounts"] == []
 
         # When the business clock passes the due date, the invoice shows as overdue
         r = await fordra.client.post(

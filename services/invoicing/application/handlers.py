@@ -9,22 +9,62 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from fordra.invoicing.domain.commands import IssueInvoice, RegisterCustomer
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    SmallAmountDeferred,
+    SmallAmountDropped,
+    SmallAmountsInvoiced,
+)
+from fordra.invoicing.domain.commands import (
+    CancelInvoice,
+    DisputeInvoice,
+    GrantDeferral,
+    IssueCreditNote,
+    IssueInvoice,
+    PostponeDueDate,
+    RegisterCustomer,
+    ResolveDispute,
+)
+from fordra.invoicing.domain.corrections import (
+    cancel_invoice,
+    dispute_invoice,
+    grant_deferral,
+    issue_credit_note,
+    postpone_due_date,
+    resolve_dispute,
+)
 from fordra.invoicing.domain.customer import register_customer as decide_registration
 from fordra.invoicing.domain.customer import valid_identity_number
-from fordra.invoicing.domain.events import IdNumberClaimed, InvoiceSerialReserved
+from fordra.invoicing.domain.events import (
+    IdNumberClaimed,
+    InvoiceSerialReserved,
+    OcrReferenceClaimed,
+)
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
+from fordra.invoicing.domain.invoice import price_lines, totals_of, valid_department_ocr
+from fordra.invoicing.domain.invoice_state import InvoiceState, replay
+from fordra.invoicing.domain.invoice_state import apply as apply_event
 from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.invoicing.domain.small_amounts import HeldAmounts, is_under_minimum, replay_held
 from fordra.kernel.application import Decision, Outcome, execute, fingerprint
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
-from fordra.kernel.envelope import Metadata
-from fordra.kernel.errors import AlreadyExists, DomainRuleViolation
-from fordra.kernel.events import EventRegistry
+from fordra.kernel.envelope import Envelope, Metadata
+from fordra.kernel.errors import AlreadyExists, DomainRuleViolation, NotFound
+from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 
 CONTEXT = "invoicing"
+
+_CorrectionCommand = (
+    IssueCreditNote
+    | CancelInvoice
+    | PostponeDueDate
+    | GrantDeferral
+    | DisputeInvoice
+    | ResolveDispute
+)
 
 PUBLISHERS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
 
@@ -135,72 +175,220 @@ async def register_customer(
     )
 
 
+class SmallAmountResponse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    deferred: bool
+    dropped: bool
+    held_id: str | None
+    customer_id: str
+    total_ore: int
+    policy: str
+
+
+class IssueInvoiceResult(BaseModel):
+    """Either an invoice, or a small amount that was held or dropped instead (domain.md §2)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice: InvoiceIssuedResponse | None = None
+    small_amount: SmallAmountResponse | None = None
+    included_small_amounts: tuple[str, ...] = ()
+
+
+def small_amounts_stream(customer_id: str) -> str:
+    return f"small-amounts-{customer_id}"
+
+
+def ocr_stream(tenant: str, ocr: str) -> str:
+    return f"ocr-{tenant}-{ocr}"
+
+
 async def issue_invoice(
     cmd: IssueInvoice,
     deps: InvoicingDeps,
     principal: Principal,
     meta: Metadata,
     idempotency_key: str | None = None,
-) -> Outcome[InvoiceIssuedResponse]:
+) -> Outcome[IssueInvoiceResult]:
     require_role(principal, *PUBLISHERS)
     require_department(principal, cmd.department)
+    settings = deps.settings
+    own_ocr = valid_department_ocr(cmd.ocr, settings) if cmd.ocr else None
 
-    async def decide() -> Decision[InvoiceIssuedResponse]:
+    async def decide() -> Decision[IssueInvoiceResult]:
         if await deps.store.stream_version(customer_stream(cmd.customer_id)) == 0:
             raise DomainRuleViolation(
                 f"customer {cmd.customer_id!r} is not registered",
                 field="customer_id",
                 rule="customer_registered",
             )
+        lines = price_lines(cmd, settings)
+        _net, _vat, total = totals_of(lines)
+        held_stream = small_amounts_stream(cmd.customer_id)
+        held = replay_held(deps.registry.load(e) for e in await deps.store.read_stream(held_stream))
+        now = deps.clock.now()
+
+        def envelope(event: Event, stream: str, version: int) -> Envelope:
+            return deps.registry.envelope(
+                event,
+                context=CONTEXT,
+                stream_id=stream,
+                version=version,
+                metadata=meta,
+                occurred_at=now,
+            )
+
+        just_held: SmallAmountDeferred | None = None
+        if total > 0 and is_under_minimum(total, cmd.invoice_date, settings):
+            policy = settings.small_amount_policy_for(cmd.service_type)
+            net, vat, _ = totals_of(lines)
+            if policy == "drop":
+                dropped = SmallAmountDropped(
+                    customer_id=cmd.customer_id,
+                    department=cmd.department,
+                    service_type=cmd.service_type,
+                    total_ore=total,
+                    source_reference=cmd.source_reference,
+                )
+                env = envelope(dropped, held_stream, held.version + 1)
+                return Decision(
+                    [StreamAppend(held_stream, held.version, [env])],
+                    IssueInvoiceResult(
+                        small_amount=SmallAmountResponse(
+                            deferred=False,
+                            dropped=True,
+                            held_id=None,
+                            customer_id=cmd.customer_id,
+                            total_ore=total,
+                            policy=policy,
+                        )
+                    ),
+                )
+            deferred = SmallAmountDeferred(
+                held_id=str(uuid.uuid4()),
+                customer_id=cmd.customer_id,
+                department=cmd.department,
+                service_type=cmd.service_type,
+                invoice_date=cmd.invoice_date,
+                lines=lines,
+                net_ore=net,
+                vat_ore=vat,
+                total_ore=total,
+                policy=policy,
+                source_reference=cmd.source_reference,
+            )
+            worth_invoicing = policy == "accumulate" and not is_under_minimum(
+                held.total_ore + total, cmd.invoice_date, settings
+            )
+            if not worth_invoicing:
+                env = envelope(deferred, held_stream, held.version + 1)
+                return Decision(
+                    [StreamAppend(held_stream, held.version, [env])],
+                    IssueInvoiceResult(
+                        small_amount=SmallAmountResponse(
+                            deferred=True,
+                            dropped=False,
+                            held_id=deferred.held_id,
+                            customer_id=cmd.customer_id,
+                            total_ore=total,
+                            policy=policy,
+                        )
+                    ),
+                )
+            # Accumulated small amounts are now worth an invoice of their own: all of them,
+            # this one included (held first, so that every invoiced amount was held).
+            just_held = deferred
+            held = HeldAmounts({**held.pending, deferred.held_id: deferred}, held.version)
+            lines = ()
+
         counter = serial_stream(meta.tenant)
         last_serial = await deps.store.stream_version(counter)
         invoice_id = str(uuid.uuid4())
+        held_lines = held.lines
+        base = cmd if lines else cmd.model_copy(update={"lines": ()})
         event = decide_invoice(
-            cmd,
+            base,
             invoice_id=invoice_id,
             serial_number=last_serial + 1,
-            settings=deps.settings,
+            settings=settings,
             calendar=deps.calendar,
+            held_lines=held_lines,
+            ocr=own_ocr,
         )
-        now = deps.clock.now()
-        issued = deps.registry.envelope(
-            event,
-            context=CONTEXT,
-            stream_id=invoice_stream(invoice_id),
-            version=1,
-            metadata=meta,
-            occurred_at=now,
-        )
-        reserved = deps.registry.envelope(
-            InvoiceSerialReserved(invoice_id=invoice_id, serial_number=event.serial_number),
-            context=CONTEXT,
-            stream_id=counter,
-            version=event.serial_number,
-            metadata=meta,
-            occurred_at=now,
-        )
+        ocr_claim = ocr_stream(meta.tenant, event.ocr)
+        if await deps.store.stream_version(ocr_claim):
+            raise DomainRuleViolation(
+                f"OCR reference {event.ocr} is already in use: every invoice needs its own",
+                field="ocr",
+                rule="ocr_reference_unique",
+            )
+        appends = [
+            StreamAppend(
+                counter,
+                last_serial,
+                [
+                    envelope(
+                        InvoiceSerialReserved(
+                            invoice_id=invoice_id, serial_number=event.serial_number
+                        ),
+                        counter,
+                        event.serial_number,
+                    )
+                ],
+            ),
+            StreamAppend(
+                invoice_stream(invoice_id), 0, [envelope(event, invoice_stream(invoice_id), 1)]
+            ),
+            StreamAppend(
+                ocr_claim,
+                0,
+                [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)],
+            ),
+        ]
+        included = tuple(held.pending)
+        if included:
+            held_events: list[Event] = [just_held] if just_held is not None else []
+            held_events.append(
+                SmallAmountsInvoiced(
+                    customer_id=cmd.customer_id,
+                    invoice_id=invoice_id,
+                    held_ids=included,
+                    total_ore=held.total_ore,
+                )
+            )
+            appends.append(
+                StreamAppend(
+                    held_stream,
+                    held.version,
+                    [
+                        envelope(e, held_stream, held.version + i)
+                        for i, e in enumerate(held_events, start=1)
+                    ],
+                )
+            )
         return Decision(
-            [
-                StreamAppend(counter, last_serial, [reserved]),
-                StreamAppend(issued.stream_id, 0, [issued]),
-            ],
-            InvoiceIssuedResponse(
-                invoice_id=invoice_id,
-                customer_id=event.customer_id,
-                invoice_number=event.invoice_number,
-                ocr=event.ocr,
-                invoice_date=event.invoice_date,
-                due_date=event.due_date,
-                net_ore=event.net_ore,
-                vat_ore=event.vat_ore,
-                total_ore=event.total_ore,
+            appends,
+            IssueInvoiceResult(
+                invoice=InvoiceIssuedResponse(
+                    invoice_id=invoice_id,
+                    customer_id=event.customer_id,
+                    invoice_number=event.invoice_number,
+                    ocr=event.ocr,
+                    invoice_date=event.invoice_date,
+                    due_date=event.due_date,
+                    net_ore=event.net_ore,
+                    vat_ore=event.vat_ore,
+                    total_ore=event.total_ore,
+                ),
+                included_small_amounts=included,
             ),
         )
 
     return await execute(
         deps.store,
         decide,
-        InvoiceIssuedResponse,
+        IssueInvoiceResult,
         idempotency_key=_scoped(principal, idempotency_key),
         request_fingerprint=fingerprint("IssueInvoice", cmd.model_dump(mode="json")),
     )
@@ -209,3 +397,123 @@ async def issue_invoice(
 def _scoped(principal: Principal, key: str | None) -> str | None:
     # Keys are the caller's own: two departments may both use "batch-1" without colliding.
     return f"{principal.role.value}:{principal.department or ''}:{key}" if key else None
+
+
+class CorrectionResponse(BaseModel):
+    """The invoice after a correction, as the ledger will show it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    event: str
+    due_date: date
+    open_ore: int
+    credited_ore: int
+    cancelled: bool
+    disputed: bool
+    deferred_until: date | None
+    credit_note_id: str | None = None
+    credit_note_number: str | None = None
+
+
+CORRECTORS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
+
+
+async def load_invoice(deps: InvoicingDeps, invoice_id: str) -> InvoiceState:
+    events = await deps.store.read_stream(invoice_stream(invoice_id))
+    state = replay(deps.registry.load(e) for e in events)
+    if state is None:
+        raise NotFound("invoice", invoice_id)
+    return state
+
+
+async def correct_invoice(
+    invoice_id: str,
+    cmd: _CorrectionCommand,
+    deps: InvoicingDeps,
+    principal: Principal,
+    meta: Metadata,
+    *,
+    idempotency_key: str | None = None,
+) -> Outcome[CorrectionResponse]:
+    """Credit, cancel, postpone, defer, dispute or resolve: one use case for the corrections,
+    each rule in ``domain/corrections.py``. A department corrects only its own invoices."""
+    require_role(principal, *CORRECTORS)
+
+    async def decide() -> Decision[CorrectionResponse]:
+        state = await load_invoice(deps, invoice_id)
+        require_department(principal, state.department)
+        today = deps.clock.today()
+        now = deps.clock.now()
+        appends: list[StreamAppend] = []
+        event: Event
+        credit_note: CreditNoteIssued | None = None
+        if isinstance(cmd, IssueCreditNote):
+            counter = serial_stream(meta.tenant)
+            last_serial = await deps.store.stream_version(counter)
+            credit_note = issue_credit_note(
+                state,
+                cmd,
+                credit_note_id=str(uuid.uuid4()),
+                serial_number=last_serial + 1,
+                today=today,
+                settings=deps.settings,
+            )
+            event = credit_note
+            reserved = deps.registry.envelope(
+                InvoiceSerialReserved(
+                    invoice_id=credit_note.credit_note_id, serial_number=last_serial + 1
+                ),
+                context=CONTEXT,
+                stream_id=counter,
+                version=last_serial + 1,
+                metadata=meta,
+                occurred_at=now,
+            )
+            appends.append(StreamAppend(counter, last_serial, [reserved]))
+        elif isinstance(cmd, CancelInvoice):
+            event = cancel_invoice(state, cmd, today=today)
+        elif isinstance(cmd, PostponeDueDate):
+            event = postpone_due_date(state, cmd)
+        elif isinstance(cmd, GrantDeferral):
+            event = grant_deferral(state, cmd, settings=deps.settings)
+        elif isinstance(cmd, DisputeInvoice):
+            event = dispute_invoice(state, cmd, today=today)
+        else:
+            event = resolve_dispute(state, cmd, today=today)
+        env = deps.registry.envelope(
+            event,
+            context=CONTEXT,
+            stream_id=invoice_stream(invoice_id),
+            version=state.version + 1,
+            metadata=meta,
+            occurred_at=now,
+        )
+        appends.append(StreamAppend(env.stream_id, state.version, [env]))
+        after = apply_event(state, event)
+        assert after is not None
+        return Decision(
+            appends,
+            CorrectionResponse(
+                invoice_id=invoice_id,
+                event=event.event_type,
+                due_date=after.due_date,
+                open_ore=after.open_ore,
+                credited_ore=after.credited_ore,
+                cancelled=after.cancelled,
+                disputed=after.disputed,
+                deferred_until=after.deferred_until,
+                credit_note_id=credit_note.credit_note_id if credit_note else None,
+                credit_note_number=credit_note.credit_note_number if credit_note else None,
+            ),
+        )
+
+    return await execute(
+        deps.store,
+        decide,
+        CorrectionResponse,
+        idempotency_key=_scoped(principal, idempotency_key),
+        request_fingerprint=fingerprint(
+            type(cmd).__name__, invoice_id, cmd.model_dump(mode="json")
+        ),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,7 +37,14 @@ class IssueInvoice(_Command):
     service_type: ServiceType
     invoice_date: date
     lines: tuple[InvoiceLineInput, ...] = Field(min_length=1, max_length=500)
-    source_reference: str | None = Field(default=None, max_length=100)
+    source_reference: str | None = Field(
+        default=None, max_length=100, description="The departmental system's own invoice id"
+    )
+    ocr: str | None = Field(
+        default=None,
+        max_length=25,
+        description="An OCR reference the departmental system already printed (Luhn checked)",
+    )
 
     @field_validator("department")
     @classmethod
@@ -44,3 +52,34 @@ class IssueInvoice(_Command):
         if not value.replace("_", "").replace("-", "").isalnum():
             raise ValueError("department must be a short token of letters, digits, - and _")
         return value.lower()
+
+
+class _Correction(_Command):
+    reason: str = Field(min_length=3, max_length=1000, description="Why: kept with the event")
+
+
+class IssueCreditNote(_Correction):
+    """Credit all that is left of the invoice (no lines), or the given lines."""
+
+    lines: tuple[InvoiceLineInput, ...] | None = Field(default=None, min_length=1, max_length=500)
+
+
+class CancelInvoice(_Correction):
+    pass
+
+
+class PostponeDueDate(_Correction):
+    due_date: date
+
+
+class GrantDeferral(_Correction):
+    deferred_until: date
+    requested_on: date = Field(description="When the customer asked: before the due date")
+
+
+class DisputeInvoice(_Correction):
+    pass
+
+
+class ResolveDispute(_Correction):
+    outcome: Literal["customer_right", "claim_stands"]

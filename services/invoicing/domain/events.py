@@ -2,7 +2,8 @@
 
 ``InvoiceSerialReserved`` makes the serial number gap-free and unique per issuer: the counter
 stream's version *is* the last serial, and taking the next one is an optimistic append.
-``IdNumberClaimed`` makes an identity number unique among customers: its stream (named by a keyed
+``OcrReferenceClaimed`` does the same for OCR references. ``IdNumberClaimed`` makes an
+identity number unique among customers: its stream (named by a keyed
 hash of the number, so the name reveals nothing) can be created once.
 """
 
@@ -24,4 +25,15 @@ class IdNumberClaimed(Event):
     customer_id: str
 
 
-INTERNAL_EVENTS: tuple[type[Event], ...] = (InvoiceSerialReserved, IdNumberClaimed)
+class OcrReferenceClaimed(Event):
+    """An OCR reference is never reused (domain.md §2): its stream can be created once."""
+
+    event_type: ClassVar[str] = "OcrReferenceClaimed"
+    invoice_id: str
+
+
+INTERNAL_EVENTS: tuple[type[Event], ...] = (
+    InvoiceSerialReserved,
+    IdNumberClaimed,
+    OcrReferenceClaimed,
+)

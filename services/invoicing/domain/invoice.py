@@ -13,7 +13,7 @@ from fordra.invoicing.domain.vat import check_vat_rate_valid_on, vat_per_rate
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import round_ore
-from fordra.kernel.ocr import make_ocr
+from fordra.kernel.ocr import InvalidOcrReference, make_ocr, validate_ocr
 
 
 def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[InvoiceLine, ...]:
@@ -35,6 +35,24 @@ def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[Invoice
     return tuple(lines)
 
 
+def totals_of(lines: tuple[InvoiceLine, ...]) -> tuple[int, int, int]:
+    """Net, VAT and total of priced lines, VAT rounded per rate."""
+    vat = vat_per_rate(lines)
+    net = sum(b.net_ore for b in vat)
+    vat_total = sum(b.vat_ore for b in vat)
+    return net, vat_total, net + vat_total
+
+
+def valid_department_ocr(ocr: str, settings: InvoicingSettings) -> str:
+    """A departmental system's own OCR reference: digits, Luhn check digit, and the length digit
+    where the bankgiro agreement requires one (domain.md §2 "Payment reference")."""
+    try:
+        validate_ocr(ocr, length_digit_required=settings.ocr_length_digit_required)
+    except InvalidOcrReference as exc:
+        raise DomainRuleViolation(str(exc), field="ocr", rule="valid_ocr_reference") from None
+    return ocr
+
+
 def invoice_number_for(serial: int) -> str:
     return f"{serial:08d}"
 
@@ -46,8 +64,12 @@ def issue_invoice(
     serial_number: int,
     settings: InvoicingSettings,
     calendar: WorkingDayCalendar,
+    held_lines: tuple[InvoiceLine, ...] = (),
+    ocr: str | None = None,
 ) -> InvoiceIssued:
-    lines = price_lines(cmd, settings)
+    """``held_lines`` are small amounts held for this customer (small_amounts.py): each keeps its
+    own service. ``ocr`` is the departmental system's own reference, already checked."""
+    lines = price_lines(cmd, settings) + held_lines
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
     vat_total = sum(b.vat_ore for b in vat)
@@ -64,7 +86,7 @@ def issue_invoice(
         customer_id=cmd.customer_id,
         serial_number=serial_number,
         invoice_number=invoice_number_for(serial_number),
-        ocr=make_ocr(serial_number, length_digit=settings.ocr_length_digit),
+        ocr=ocr or make_ocr(serial_number, length_digit=settings.ocr_length_digit),
         department=cmd.department,
         service_type=cmd.service_type,
         invoice_date=cmd.invoice_date,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.kernel.dated import Dated
+
+# What happens to an invoice under the minimum (seed 001 line 3, domain.md §2): held and added to
+# the customer's next invoice (default), accumulated until worth invoicing, or dropped.
+SmallAmountPolicy = Literal["hold_for_next_invoice", "accumulate", "drop"]
 
 
 class InvoicingSettings(BaseModel):
@@ -24,3 +30,16 @@ class InvoicingSettings(BaseModel):
     ocr_length_digit: bool = True
     # An invoice total under this is not invoiced on its own (seed 001 line 3; issue: invoicing).
     minimum_invoice_ore: Dated[int] = Field(default_factory=lambda: Dated[int].always(5000))
+    small_amount_policy: dict[str, SmallAmountPolicy] = Field(default_factory=dict)
+    small_amount_default_policy: SmallAmountPolicy = "hold_for_next_invoice"
+    # Deferral (anstånd, seed 001): "Anstånd bör inte lämnas för mer än tre månader".
+    deferral_max_months: Dated[int] = Field(default_factory=lambda: Dated[int].always(3))
+    # "Räntedebitering sker 30 dagar från fakturadatum" in the deferral paragraph of seed 001:
+    # a granted deferral does not stop late interest, which runs from invoice date + this.
+    deferral_interest_from_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(30))
+    # A departmental system's own OCR numbers must carry a length digit when the bankgiro
+    # agreement says so (Bankgirot's "OCR-kontroll: checksiffra och längdsiffra").
+    ocr_length_digit_required: bool = True
+
+    def small_amount_policy_for(self, service_type: str) -> SmallAmountPolicy:
+        return self.small_amount_policy.get(service_type, self.small_amount_default_policy)

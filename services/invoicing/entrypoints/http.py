@@ -3,18 +3,32 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from fordra.invoicing.application.handlers import (
+    CorrectionResponse,
     CustomerRegisteredResponse,
     InvoiceIssuedResponse,
     InvoicingDeps,
+    SmallAmountResponse,
+    correct_invoice,
     issue_invoice,
     register_customer,
 )
-from fordra.invoicing.domain.commands import IssueInvoice, RegisterCustomer
+from fordra.invoicing.domain.commands import (
+    CancelInvoice,
+    DisputeInvoice,
+    GrantDeferral,
+    IssueCreditNote,
+    IssueInvoice,
+    PostponeDueDate,
+    RegisterCustomer,
+    ResolveDispute,
+)
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import RouterDeps, metadata_for
 
@@ -46,15 +60,62 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         return outcome.response
 
     @router.post(
-        "/invoices", status_code=status.HTTP_201_CREATED, response_model=InvoiceIssuedResponse
+        "/invoices",
+        status_code=status.HTTP_201_CREATED,
+        response_model=InvoiceIssuedResponse,
+        responses={
+            202: {
+                "model": SmallAmountResponse,
+                "description": "Under the minimum amount: held for the next invoice, or dropped",
+            }
+        },
     )
     async def post_invoice(
-        body: IssueInvoice, principal: Caller, response: Response, key: IdempotencyKey = None
-    ) -> InvoiceIssuedResponse:
+        body: IssueInvoice, principal: Caller, key: IdempotencyKey = None
+    ) -> Any:
         outcome = await issue_invoice(body, deps, principal, metadata_for(principal), key)
         await web.settle()
-        if outcome.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return outcome.response
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        result = outcome.response
+        if result.invoice is None:
+            assert result.small_amount is not None
+            return JSONResponse(
+                result.small_amount.model_dump(mode="json"),
+                status_code=status.HTTP_202_ACCEPTED,
+                headers=headers,
+            )
+        body_out = result.invoice.model_dump(mode="json")
+        body_out["included_small_amounts"] = list(result.included_small_amounts)
+        return JSONResponse(body_out, status_code=status.HTTP_201_CREATED, headers=headers)
+
+    def correction(path: str, model: type[BaseModel], summary: str) -> None:
+        async def post_correction(
+            invoice_id: str, body: Any, principal: Caller, response: Response,
+            key: IdempotencyKey = None,
+        ) -> CorrectionResponse:  # fmt: skip
+            outcome = await correct_invoice(
+                invoice_id, body, deps, principal, metadata_for(principal), idempotency_key=key
+            )
+            await web.settle()
+            if outcome.replayed:
+                response.headers["Idempotent-Replayed"] = "true"
+            return outcome.response
+
+        post_correction.__annotations__["body"] = model
+        router.add_api_route(
+            f"/invoices/{{invoice_id}}/{path}",
+            post_correction,
+            methods=["POST"],
+            response_model=CorrectionResponse,
+            summary=summary,
+            name=f"invoice_{path.replace('-', '_').replace('/', '_')}",
+        )
+
+    correction("credit-notes", IssueCreditNote, "Credit all that is left, or the given lines")
+    correction("cancellation", CancelInvoice, "Cancel (makulera) an unpaid invoice")
+    correction("postponement", PostponeDueDate, "Postpone the due date (uppskov)")
+    correction("deferral", GrantDeferral, "Grant a deferral (anstånd), asked before the due date")
+    correction("dispute", DisputeInvoice, "The customer disputes the invoice")
+    correction("dispute-resolution", ResolveDispute, "Resolve a dispute")
 
     return router

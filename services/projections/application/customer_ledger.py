@@ -11,10 +11,21 @@ from datetime import date
 from typing import ClassVar
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fordra.contracts.invoicing import CustomerRegistered, InvoiceIssued
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    CustomerRegistered,
+    DeferralGranted,
+    DisputeResolved,
+    DueDatePostponed,
+    InvoiceCancelled,
+    InvoiceDisputed,
+    InvoiceIssued,
+    SmallAmountDeferred,
+    SmallAmountsInvoiced,
+)
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection
@@ -50,9 +61,35 @@ class CustomerLedgerProjection(Projection):
             Column("invoice_date", Date, nullable=False),
             Column("due_date", Date, nullable=False),
             Column("total_ore", BigInteger, nullable=False),
+            Column("credited_ore", BigInteger, nullable=False, default=0),
+            Column("paid_ore", BigInteger, nullable=False, default=0),
             Column("open_ore", BigInteger, nullable=False),
+            Column("original_due_date", Date, nullable=False),
+            Column("deferred_until", Date),
+            Column("cancelled", Boolean, nullable=False, default=False),
+            Column("disputed", Boolean, nullable=False, default=False),
         )
-        return [self.customers, self.invoices]
+        self.held = Table(
+            "ledger_held_small_amounts",
+            metadata,
+            Column("held_id", String(64), primary_key=True),
+            Column("customer_id", String(64), nullable=False, index=True),
+            Column("department", String(64), nullable=False),
+            Column("service_type", String(40), nullable=False),
+            Column("invoice_date", Date, nullable=False),
+            Column("total_ore", BigInteger, nullable=False),
+            Column("invoiced_on_invoice", String(64)),
+        )
+        self.credit_notes = Table(
+            "ledger_credit_notes",
+            metadata,
+            Column("credit_note_id", String(64), primary_key=True),
+            Column("invoice_id", String(64), nullable=False, index=True),
+            Column("credit_note_number", String(20), nullable=False),
+            Column("issued_on", Date, nullable=False),
+            Column("total_ore", BigInteger, nullable=False),
+        )
+        return [self.customers, self.invoices, self.held, self.credit_notes]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         if event.event_type == CustomerRegistered.event_type:
@@ -77,9 +114,85 @@ class CustomerLedgerProjection(Projection):
                     service_type=i.service_type,
                     invoice_date=i.invoice_date,
                     due_date=i.due_date,
+                    original_due_date=i.due_date,
                     total_ore=i.total_ore,
+                    credited_ore=0,
+                    paid_ore=0,
                     open_ore=i.total_ore,
+                    cancelled=False,
+                    disputed=False,
                 )
+            )
+        else:
+            await self._apply_change(conn, event)
+
+    async def _apply_change(self, conn: AsyncConnection, event: Envelope) -> None:  # noqa: PLR0911
+        if not self.registry.knows(event.event_type):
+            return
+        e = self.registry.load(event)
+        inv = self.invoices
+        if isinstance(e, CreditNoteIssued):
+            await conn.execute(
+                self.credit_notes.insert().values(
+                    credit_note_id=e.credit_note_id,
+                    invoice_id=e.invoice_id,
+                    credit_note_number=e.credit_note_number,
+                    issued_on=e.issued_on,
+                    total_ore=e.total_ore,
+                )
+            )
+            await conn.execute(
+                update(inv)
+                .where(inv.c.invoice_id == e.invoice_id)
+                .values(
+                    credited_ore=inv.c.credited_ore + e.total_ore,
+                    open_ore=inv.c.open_ore - e.total_ore,
+                )
+            )
+            return
+        if isinstance(e, InvoiceCancelled):
+            await conn.execute(
+                update(inv)
+                .where(inv.c.invoice_id == e.invoice_id)
+                .values(cancelled=True, open_ore=0)
+            )
+            return
+        if isinstance(e, DueDatePostponed):
+            await conn.execute(
+                update(inv).where(inv.c.invoice_id == e.invoice_id).values(due_date=e.due_date)
+            )
+            return
+        if isinstance(e, DeferralGranted):
+            await conn.execute(
+                update(inv)
+                .where(inv.c.invoice_id == e.invoice_id)
+                .values(deferred_until=e.deferred_until)
+            )
+            return
+        if isinstance(e, InvoiceDisputed | DisputeResolved):
+            await conn.execute(
+                update(inv)
+                .where(inv.c.invoice_id == e.invoice_id)
+                .values(disputed=isinstance(e, InvoiceDisputed))
+            )
+            return
+        if isinstance(e, SmallAmountDeferred):
+            await conn.execute(
+                self.held.insert().values(
+                    held_id=e.held_id,
+                    customer_id=e.customer_id,
+                    department=e.department,
+                    service_type=e.service_type,
+                    invoice_date=e.invoice_date,
+                    total_ore=e.total_ore,
+                )
+            )
+            return
+        if isinstance(e, SmallAmountsInvoiced):
+            await conn.execute(
+                update(self.held)
+                .where(self.held.c.held_id.in_(e.held_ids))
+                .values(invoiced_on_invoice=e.invoice_id)
             )
 
 
@@ -94,6 +207,18 @@ class LedgerInvoice(BaseModel):
     total_ore: int
     open_ore: int
     status: InvoiceStatus
+    credited_ore: int
+    original_due_date: date
+    deferred_until: date | None
+    disputed: bool
+
+
+class HeldSmallAmount(BaseModel):
+    held_id: str
+    department: str
+    service_type: str
+    invoice_date: date
+    total_ore: int
 
 
 class CustomerLedger(BaseModel):
@@ -102,6 +227,7 @@ class CustomerLedger(BaseModel):
     balance_ore: int
     overdue_ore: int
     invoices: list[LedgerInvoice]
+    held_small_amounts: list[HeldSmallAmount]
 
 
 async def read_customer_ledger(
@@ -135,11 +261,38 @@ async def read_customer_ledger(
             due_date=r.due_date,
             total_ore=r.total_ore,
             open_ore=r.open_ore,
+            credited_ore=r.credited_ore,
+            original_due_date=r.original_due_date,
+            deferred_until=r.deferred_until,
+            disputed=r.disputed,
             status=invoice_status(
-                open_ore=r.open_ore, total_ore=r.total_ore, due_date=r.due_date, today=today
+                open_ore=r.open_ore,
+                total_ore=r.total_ore,
+                credited_ore=r.credited_ore,
+                due_date=r.due_date,
+                today=today,
+                cancelled=r.cancelled,
+                disputed=r.disputed,
+                deferred_until=r.deferred_until,
             ),
         )
         for r in rows
+    ]
+    held_query = select(projection.held).where(
+        projection.held.c.customer_id == customer_id,
+        projection.held.c.invoiced_on_invoice.is_(None),
+    )
+    if department is not None:
+        held_query = held_query.where(projection.held.c.department == department)
+    held = [
+        HeldSmallAmount(
+            held_id=h.held_id,
+            department=h.department,
+            service_type=h.service_type,
+            invoice_date=h.invoice_date,
+            total_ore=h.total_ore,
+        )
+        for h in (await conn.execute(held_query.order_by(projection.held.c.invoice_date))).all()
     ]
     return CustomerLedger(
         customer_id=customer_id,
@@ -147,4 +300,5 @@ async def read_customer_ledger(
         balance_ore=sum(i.open_ore for i in invoices),
         overdue_ore=sum(i.open_ore for i in invoices if i.status == "overdue"),
         invoices=invoices,
+        held_small_amounts=held,
     )

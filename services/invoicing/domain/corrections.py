@@ -1,0 +1,213 @@
+"""Correcting an issued invoice (domain.md §2; seed 001 and seed 002 lines 587-603): credit notes,
+cancellation (makulering), postponement (uppskov), deferral (anstånd) and disputes. Each is an event
+with its author (the envelope's actor) and its reason."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    DeferralGranted,
+    DisputeResolved,
+    DueDatePostponed,
+    InvoiceCancelled,
+    InvoiceDisputed,
+)
+from fordra.invoicing.domain.commands import (
+    CancelInvoice,
+    DisputeInvoice,
+    GrantDeferral,
+    IssueCreditNote,
+    IssueInvoice,
+    PostponeDueDate,
+    ResolveDispute,
+)
+from fordra.invoicing.domain.invoice import invoice_number_for, price_lines
+from fordra.invoicing.domain.invoice_state import InvoiceState
+from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.invoicing.domain.vat import vat_per_rate
+from fordra.kernel.errors import DomainRuleViolation
+
+
+def check_invoice_not_cancelled(state: InvoiceState) -> None:
+    if state.cancelled:
+        raise DomainRuleViolation(
+            f"invoice {state.invoice_id} is cancelled", rule="invoice_not_cancelled"
+        )
+
+
+def check_credit_not_above_open(state: InvoiceState, amount_ore: int) -> None:
+    if amount_ore > state.total_ore - state.credited_ore:
+        raise DomainRuleViolation(
+            f"a credit of {amount_ore} öre exceeds what is left to credit on the invoice "
+            f"({state.total_ore - state.credited_ore} öre)",
+            field="lines",
+            rule="credit_not_above_invoice",
+        )
+
+
+def check_cancellation_only_while_unpaid(state: InvoiceState) -> None:
+    """Seed 002: "makulering endast ... om fakturan är obetald och inte överlämnad till inkasso"."""
+    if state.paid_ore > 0 or state.credited_ore > 0:
+        raise DomainRuleViolation(
+            "an invoice that is paid or credited in part cannot be cancelled; issue a credit note",
+            rule="cancellation_only_while_unpaid",
+        )
+    if state.handed_to_agency:
+        raise DomainRuleViolation(
+            "an invoice handed to the collection agency cannot be cancelled",
+            rule="cancellation_not_after_agency",
+        )
+
+
+def issue_credit_note(
+    state: InvoiceState,
+    cmd: IssueCreditNote,
+    *,
+    credit_note_id: str,
+    serial_number: int,
+    today: date,
+    settings: InvoicingSettings,
+) -> CreditNoteIssued:
+    check_invoice_not_cancelled(state)
+    if cmd.lines is None:
+        if state.credited_ore:
+            raise DomainRuleViolation(
+                "the invoice is already credited in part: name the lines to credit",
+                field="lines",
+                rule="credit_lines_needed_after_partial_credit",
+            )
+        lines = state.lines
+    else:
+        priced = IssueInvoice(
+            customer_id=state.customer_id,
+            department=state.department,
+            service_type=state.lines[0].service_type,
+            invoice_date=state.invoice_date,  # the VAT rates of the invoice being credited
+            lines=cmd.lines,
+        )
+        lines = price_lines(priced, settings)
+    vat = vat_per_rate(lines)
+    net = sum(b.net_ore for b in vat)
+    vat_total = sum(b.vat_ore for b in vat)
+    check_credit_not_above_open(state, net + vat_total)
+    if net + vat_total <= 0:
+        raise DomainRuleViolation(
+            "a credit note must credit more than 0 kr", field="lines", rule="credit_positive"
+        )
+    return CreditNoteIssued(
+        credit_note_id=credit_note_id,
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        serial_number=serial_number,
+        credit_note_number=invoice_number_for(serial_number),
+        issued_on=today,
+        lines=lines,
+        vat=vat,
+        net_ore=net,
+        vat_ore=vat_total,
+        total_ore=net + vat_total,
+        reason=cmd.reason,
+    )
+
+
+def cancel_invoice(state: InvoiceState, cmd: CancelInvoice, *, today: date) -> InvoiceCancelled:
+    check_invoice_not_cancelled(state)
+    check_cancellation_only_while_unpaid(state)
+    return InvoiceCancelled(
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        cancelled_on=today,
+        reason=cmd.reason,
+    )
+
+
+def postpone_due_date(state: InvoiceState, cmd: PostponeDueDate) -> DueDatePostponed:
+    check_invoice_not_cancelled(state)
+    if cmd.due_date <= state.due_date:
+        raise DomainRuleViolation(
+            f"a postponement moves the due date later than {state.due_date.isoformat()}",
+            field="due_date",
+            rule="postponement_moves_later",
+        )
+    return DueDatePostponed(
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        previous_due_date=state.due_date,
+        due_date=cmd.due_date,
+        reason=cmd.reason,
+    )
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has no such day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in range(day.day, 27, -1):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    return date(year, month, min(day.day, 28))
+
+
+def grant_deferral(
+    state: InvoiceState, cmd: GrantDeferral, *, settings: InvoicingSettings
+) -> DeferralGranted:
+    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" and "bör inte
+    lämnas för mer än tre månader" (both settings)."""
+    check_invoice_not_cancelled(state)
+    if cmd.requested_on > state.due_date:
+        raise DomainRuleViolation(
+            f"a deferral must be asked for by the due date {state.due_date.isoformat()}",
+            field="requested_on",
+            rule="deferral_asked_before_due_date",
+        )
+    months = settings.deferral_max_months.at(cmd.requested_on)
+    latest = add_months(state.due_date, months)
+    if cmd.deferred_until > latest:
+        raise DomainRuleViolation(
+            f"a deferral may last at most {months} months, to {latest.isoformat()}",
+            field="deferred_until",
+            rule="deferral_at_most_three_months",
+        )
+    if cmd.deferred_until <= state.due_date:
+        raise DomainRuleViolation(
+            "a deferral ends after the due date",
+            field="deferred_until",
+            rule="deferral_ends_after_due_date",
+        )
+    days = settings.deferral_interest_from_days.at(state.invoice_date)
+    return DeferralGranted(
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        requested_on=cmd.requested_on,
+        deferred_until=cmd.deferred_until,
+        interest_from=state.invoice_date + timedelta(days=days),
+        reason=cmd.reason,
+    )
+
+
+def dispute_invoice(state: InvoiceState, cmd: DisputeInvoice, *, today: date) -> InvoiceDisputed:
+    check_invoice_not_cancelled(state)
+    if state.disputed:
+        raise DomainRuleViolation("the invoice is already disputed", rule="dispute_once")
+    return InvoiceDisputed(
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        disputed_on=today,
+        reason=cmd.reason,
+    )
+
+
+def resolve_dispute(state: InvoiceState, cmd: ResolveDispute, *, today: date) -> DisputeResolved:
+    if not state.disputed:
+        raise DomainRuleViolation("the invoice is not disputed", rule="resolve_only_disputed")
+    return DisputeResolved(
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        resolved_on=today,
+        outcome=cmd.outcome,
+        reason=cmd.reason,
+    )

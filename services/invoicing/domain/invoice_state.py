@@ -1,0 +1,82 @@
+"""An invoice as its events left it: what is open, whether it may still be credited, cancelled,
+postponed or deferred. Built by replaying the invoice's own stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    DeferralGranted,
+    DisputeResolved,
+    DueDatePostponed,
+    InvoiceCancelled,
+    InvoiceDisputed,
+    InvoiceIssued,
+    InvoiceLine,
+)
+from fordra.kernel.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceState:
+    invoice_id: str
+    customer_id: str
+    department: str
+    invoice_date: date
+    due_date: date
+    lines: tuple[InvoiceLine, ...]
+    total_ore: int
+    credited_ore: int = 0
+    # Payments and hand-over arrive from the payments and agency contexts once they publish them.
+    paid_ore: int = 0
+    handed_to_agency: bool = False
+    cancelled: bool = False
+    disputed: bool = False
+    deferred_until: date | None = None
+    version: int = 0
+
+    @property
+    def open_ore(self) -> int:
+        if self.cancelled:
+            return 0
+        return max(self.total_ore - self.credited_ore - self.paid_ore, 0)
+
+
+def replay(events: Iterable[Event]) -> InvoiceState | None:
+    state: InvoiceState | None = None
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # noqa: PLR0911 - one return per event
+    if isinstance(event, InvoiceIssued):
+        return InvoiceState(
+            invoice_id=event.invoice_id,
+            customer_id=event.customer_id,
+            department=event.department,
+            invoice_date=event.invoice_date,
+            due_date=event.due_date,
+            lines=event.lines,
+            total_ore=event.total_ore,
+            version=1,
+        )
+    if state is None:
+        return None
+    state = replace(state, version=state.version + 1)
+    if isinstance(event, CreditNoteIssued):
+        return replace(state, credited_ore=state.credited_ore + event.total_ore)
+    if isinstance(event, InvoiceCancelled):
+        return replace(state, cancelled=True)
+    if isinstance(event, DueDatePostponed):
+        return replace(state, due_date=event.due_date)
+    if isinstance(event, DeferralGranted):
+        return replace(state, deferred_until=event.deferred_until)
+    if isinstance(event, InvoiceDisputed):
+        return replace(state, disputed=True)
+    if isinstance(event, DisputeResolved):
+        return replace(state, disputed=False)
+    return state

@@ -1,0 +1,53 @@
+"""Small amounts (domain.md §2, seed 001 line 3): "Belopp under 50 kr debiteras normalt inte om
+det saknas faktura för annan kostnad att lägga beloppet på" — an amount under the minimum is not
+invoiced on its own. Per service (a setting) it is held and added, as a line of its own with its own
+service, to the customer's next invoice (default); or accumulated until the held sum is worth
+invoicing; or dropped. 49.99 kr is under 50 kr; 50.00 kr is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from fordra.contracts.invoicing import (
+    InvoiceLine,
+    SmallAmountDeferred,
+    SmallAmountsInvoiced,
+)
+from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.kernel.events import Event
+
+
+def is_under_minimum(total_ore: int, invoice_date: date, settings: InvoicingSettings) -> bool:
+    return total_ore < settings.minimum_invoice_ore.at(invoice_date)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAmounts:
+    """What is held for one customer and not yet invoiced."""
+
+    pending: dict[str, SmallAmountDeferred] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def total_ore(self) -> int:
+        return sum(h.total_ore for h in self.pending.values())
+
+    @property
+    def lines(self) -> tuple[InvoiceLine, ...]:
+        return tuple(line for h in self.pending.values() for line in h.lines)
+
+
+def replay_held(events: Iterable[Event]) -> HeldAmounts:
+    pending: dict[str, SmallAmountDeferred] = {}
+    version = 0
+    for event in events:
+        version += 1
+        if isinstance(event, SmallAmountDeferred):
+            pending[event.held_id] = event
+        elif isinstance(event, SmallAmountsInvoiced):
+            for held_id in event.held_ids:
+                pending.pop(held_id, None)
+    return HeldAmounts(pending, version)

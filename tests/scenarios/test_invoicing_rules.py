@@ -1,0 +1,227 @@
+"""Invoicing's rules over HTTP on both engines (issue: invoicing; domain.md §2)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fordra.kernel.auth import Role
+from tests.utils.platform import Engine, Running, running_platform
+
+TODAY = date(2026, 3, 2)
+PERSON = {
+    "id_number": "19121212-1212",
+    "name": "Tolvan Tolvansson",
+    "address": {"street": "Storgatan 1", "postal_code": "512 50", "city": "Svenljunga"},
+}
+
+
+def invoice(customer_id: str, price_ore: int, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "customer_id": customer_id,
+        "department": "water",
+        "service_type": "water",
+        "invoice_date": "2026-03-02",
+        "lines": [
+            {"description": "Vatten", "quantity": 1, "unit_price_ore": price_ore, "vat_rate": 25}
+        ],
+    }
+    body.update(extra)
+    return body
+
+
+async def customer(fordra: Running) -> str:
+    r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
+    assert r.status_code == 201, r.text
+    return str(r.json()["customer_id"])
+
+
+async def ledger(fordra: Running, customer_id: str) -> dict[str, Any]:
+    r = await fordra.client.get(
+        f"/api/v1/customers/{customer_id}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+    )
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def test_a_small_amount_waits_for_the_next_invoice(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        # Given 45 kr (36 kr + 25 % VAT): under the 50 kr minimum, so it is held
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 3600), headers=admin)
+        assert r.status_code == 202, r.text
+        held = r.json()
+        assert held["deferred"] is True
+        assert held["total_ore"] == 4500
+        assert "ocr" not in held
+        assert [h["total_ore"] for h in (await ledger(fordra, cid))["held_small_amounts"]] == [4500]
+        # When a 1,200 kr invoice comes for the same customer
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 96000), headers=admin)
+        # Then one invoice of 1,245 kr carries both (domain.md §2 example)
+        assert r.status_code == 201, r.text
+        assert r.json()["total_ore"] == 124500
+        assert r.json()["included_small_amounts"] == [held["held_id"]]
+        book = await ledger(fordra, cid)
+        assert book["held_small_amounts"] == []
+        assert book["balance_ore"] == 124500
+
+
+async def test_the_minimum_is_50_kr_exactly(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        under = {"lines": [{"description": "x", "unit_price_ore": 4999, "vat_rate": 0}]}
+        at = {"lines": [{"description": "x", "unit_price_ore": 5000, "vat_rate": 0}]}
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 0, **under), headers=admin
+        )
+        assert r.status_code == 202
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 0, **at), headers=admin)
+        assert r.status_code == 201
+        # the held 49.99 went onto the 50.00 invoice
+        assert r.json()["total_ore"] == 9999
+
+
+async def test_a_service_may_drop_small_amounts(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(
+        engine, tmp_path, today=TODAY, invoicing={"small_amount_policy": {"water": "drop"}}
+    ) as fordra:
+        cid = await customer(fordra)
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 1000), headers=fordra.auth()
+        )
+        assert r.status_code == 202
+        assert r.json()["dropped"] is True
+        assert (await ledger(fordra, cid))["held_small_amounts"] == []
+
+
+async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        post = fordra.client.post
+        ids = []
+        for _ in range(4):
+            r = await post("/api/v1/invoices", json=invoice(cid, 80000), headers=admin)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["invoice_id"])
+        a, b, c, d = ids
+        due = "2026-04-01"
+
+        # A full credit note leaves nothing open
+        r = await post(
+            f"/api/v1/invoices/{a}/credit-notes", json={"reason": "fel mätare"}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["open_ore"] == 0
+        assert r.json()["credit_note_number"] == "00000005"
+        # and nothing more can be credited
+        r = await post(f"/api/v1/invoices/{a}/credit-notes", json={"reason": "igen"}, headers=admin)
+        assert r.status_code == 422
+
+        # A partly credited invoice cannot be cancelled; an untouched one can
+        part = {
+            "reason": "rabatt",
+            "lines": [{"description": "Rabatt", "unit_price_ore": 10000, "vat_rate": 25}],
+        }
+        r = await post(f"/api/v1/invoices/{b}/credit-notes", json=part, headers=admin)
+        assert r.status_code == 200
+        assert r.json()["open_ore"] == 100000 - 12500
+        r = await post(
+            f"/api/v1/invoices/{b}/cancellation", json={"reason": "dubblett"}, headers=admin
+        )
+        assert r.status_code == 422
+        assert "cancellation_only_while_unpaid" in r.text
+        r = await post(
+            f"/api/v1/invoices/{c}/cancellation", json={"reason": "dubblett"}, headers=admin
+        )
+        assert r.status_code == 200
+        assert r.json()["cancelled"] is True
+
+        # Postponement moves the due date; it never moves it earlier
+        r = await post(
+            f"/api/v1/invoices/{d}/postponement",
+            json={"reason": "oklar faktura", "due_date": "2026-04-15"},
+            headers=admin,
+        )
+        assert r.status_code == 200
+        r = await post(
+            f"/api/v1/invoices/{d}/postponement",
+            json={"reason": "tidigare", "due_date": "2026-04-10"},
+            headers=admin,
+        )
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "due_date"]
+
+        # A deferral must be asked by the due date and last at most 3 months
+        late = {"reason": "sjuk", "requested_on": "2026-04-16", "deferred_until": "2026-05-15"}
+        r = await post(f"/api/v1/invoices/{d}/deferral", json=late, headers=admin)
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "requested_on"]
+        long = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-07-16"}
+        r = await post(f"/api/v1/invoices/{d}/deferral", json=long, headers=admin)
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "deferred_until"]
+        ok = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-06-30"}
+        r = await post(f"/api/v1/invoices/{d}/deferral", json=ok, headers=admin)
+        assert r.status_code == 200
+
+        # A dispute takes the invoice out of dunning until resolved
+        r = await post(f"/api/v1/invoices/{b}/dispute", json={"reason": "bestrider"}, headers=admin)
+        assert r.status_code == 200
+
+        book = {i["invoice_id"]: i for i in (await ledger(fordra, cid))["invoices"]}
+        assert book[a]["status"] == "credited"
+        assert book[b]["status"] == "disputed"
+        assert book[c]["status"] == "cancelled"
+        assert book[d]["status"] == "deferred"
+        assert book[d]["due_date"] == "2026-04-15"
+        assert book[d]["original_due_date"] == due
+        assert book[d]["deferred_until"] == "2026-06-30"
+        r = await post(
+            f"/api/v1/invoices/{b}/dispute-resolution",
+            json={"reason": "mätaren var rätt", "outcome": "claim_stands"},
+            headers=admin,
+        )
+        assert r.status_code == 200
+        assert (await ledger(fordra, cid))["balance_ore"] == 87500 + 100000
+
+
+async def test_a_department_corrects_only_its_own(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        water = fordra.auth(Role.DEPARTMENT, department="water")
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=water)
+        invoice_id = r.json()["invoice_id"]
+        waste = fordra.auth(Role.DEPARTMENT, department="waste")
+        r = await fordra.client.post(
+            f"/api/v1/invoices/{invoice_id}/cancellation", json={"reason": "x" * 5}, headers=waste
+        )
+        assert r.status_code == 403
+        r = await fordra.client.post(
+            "/api/v1/invoices/no-such/cancellation", json={"reason": "x" * 5}, headers=water
+        )
+        assert r.status_code == 404
+
+
+async def test_a_departments_own_ocr_is_checked(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        store = fordra.platform.stores["invoicing"]
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 80000, ocr="1234574"), headers=admin
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["ocr"] == "1234574"
+        before = await store.max_position()
+        for bad in ("1234575", "123457", "1234574"):  # check digit, length digit, reused
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=invoice(cid, 80000, ocr=bad), headers=admin
+            )
+            assert r.status_code == 422, bad
+            assert r.json()["detail"][0]["loc"] == ["body", "ocr"]
+        assert await store.max_position() == before
