@@ -65,6 +65,60 @@ class CustomerRegistered(Event):
     personal: CustomerPersonalData | None
 
 
+class CustomerDetailsChanged(Event):
+    """A new name or address (the personal part is sealed like the registration's)."""
+
+    event_type: ClassVar[str] = "CustomerDetailsChanged"
+    personal_field: ClassVar[str | None] = "personal"
+    subject_field: ClassVar[str | None] = "customer_id"
+
+    customer_id: str
+    reason: str
+    personal: CustomerPersonalData | None
+
+
+class CustomerPreferencesChanged(Event):
+    """How the customer wants invoices and to pay: e-invoice (PEPPOL) and autogiro (seed 001:
+    "Kunden skall ges möjlighet att betala med autogiro")."""
+
+    event_type: ClassVar[str] = "CustomerPreferencesChanged"
+
+    customer_id: str
+    e_invoice: bool
+    peppol_id: str | None = None
+    autogiro: bool
+    autogiro_payer_number: str | None = None
+
+
+class PropertyOwnershipRecorded(Event):
+    """Water and waste: the property owner is always liable (seed 001, domain.md §2)."""
+
+    event_type: ClassVar[str] = "PropertyOwnershipRecorded"
+
+    customer_id: str
+    property_designation: str  # fastighetsbeteckning, e.g. "Svenljunga Kyrkan 1:23"
+    owned_from: date
+    owned_until: date | None = None
+
+
+class ProtectedIdentityMarked(Event):
+    """Sekretessmarkering or skyddad folkbokföring (domain.md §2): name and address must not leak;
+    letters go through Skatteverket. Who set it and when are the envelope's actor and time."""
+
+    event_type: ClassVar[str] = "ProtectedIdentityMarked"
+
+    customer_id: str
+    kind: Literal["sekretessmarkering", "skyddad_folkbokforing"]
+    reason: str
+
+
+class ProtectedIdentityCleared(Event):
+    event_type: ClassVar[str] = "ProtectedIdentityCleared"
+
+    customer_id: str
+    reason: str
+
+
 class InvoiceLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -233,6 +287,11 @@ class SmallAmountDropped(Event):
 
 CONTRACTS: tuple[type[Event], ...] = (
     CustomerRegistered,
+    CustomerDetailsChanged,
+    CustomerPreferencesChanged,
+    PropertyOwnershipRecorded,
+    ProtectedIdentityMarked,
+    ProtectedIdentityCleared,
     InvoiceIssued,
     CreditNoteIssued,
     InvoiceCancelled,

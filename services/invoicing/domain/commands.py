@@ -83,3 +83,28 @@ class DisputeInvoice(_Correction):
 
 class ResolveDispute(_Correction):
     outcome: Literal["customer_right", "claim_stands"]
+
+
+class ChangeCustomerDetails(_Command):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: PostalAddress | None = None
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class ChangeCustomerPreferences(_Command):
+    e_invoice: bool = False
+    peppol_id: str | None = Field(default=None, pattern=r"^\d{4}:[A-Za-z0-9.-]{1,50}$")
+    autogiro: bool = False
+    autogiro_payer_number: str | None = Field(default=None, pattern=r"^\d{1,16}$")
+
+
+class RecordPropertyOwnership(_Command):
+    property_designation: str = Field(min_length=3, max_length=200)
+    owned_from: date
+    owned_until: date | None = None
+
+
+class MarkProtectedIdentity(_Command):
+    protected: bool
+    kind: Literal["sekretessmarkering", "skyddad_folkbokforing"] = "skyddad_folkbokforing"
+    reason: str = Field(min_length=3, max_length=1000)

@@ -32,7 +32,16 @@ class OcrReferenceClaimed(Event):
     invoice_id: str
 
 
+class ProtectedIdentityAccessed(Event):
+    """Someone read a protected person's name and address (who and when: the envelope)."""
+
+    event_type: ClassVar[str] = "ProtectedIdentityAccessed"
+    customer_id: str
+    purpose: str
+
+
 INTERNAL_EVENTS: tuple[type[Event], ...] = (
+    ProtectedIdentityAccessed,
     InvoiceSerialReserved,
     IdNumberClaimed,
     OcrReferenceClaimed,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from fordra.invoicing.application.customers import CustomerView, change_customer, read_customer
 from fordra.invoicing.application.handlers import (
     CorrectionResponse,
     CustomerRegisteredResponse,
@@ -21,11 +22,15 @@ from fordra.invoicing.application.handlers import (
 )
 from fordra.invoicing.domain.commands import (
     CancelInvoice,
+    ChangeCustomerDetails,
+    ChangeCustomerPreferences,
     DisputeInvoice,
     GrantDeferral,
     IssueCreditNote,
     IssueInvoice,
+    MarkProtectedIdentity,
     PostponeDueDate,
+    RecordPropertyOwnership,
     RegisterCustomer,
     ResolveDispute,
 )
@@ -87,6 +92,41 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         body_out = result.invoice.model_dump(mode="json")
         body_out["included_small_amounts"] = list(result.included_small_amounts)
         return JSONResponse(body_out, status_code=status.HTTP_201_CREATED, headers=headers)
+
+    @router.get("/customers/{customer_id}", response_model=CustomerView)
+    async def get_customer(customer_id: str, principal: Caller) -> CustomerView:
+        """Name and address of a protected identity only to its officers, and audited."""
+        return await read_customer(customer_id, deps, principal, metadata_for(principal))
+
+    def customer_change(method: str, path: str, model: type[BaseModel], summary: str) -> None:
+        async def change(
+            customer_id: str, body: Any, principal: Caller, response: Response,
+            key: IdempotencyKey = None,
+        ) -> CustomerView:  # fmt: skip
+            outcome = await change_customer(
+                customer_id, body, deps, principal, metadata_for(principal), idempotency_key=key
+            )
+            await web.settle()
+            if outcome.replayed:
+                response.headers["Idempotent-Replayed"] = "true"
+            return outcome.response
+
+        change.__annotations__["body"] = model
+        router.add_api_route(
+            f"/customers/{{customer_id}}{path}",
+            change,
+            methods=[method],
+            response_model=CustomerView,
+            summary=summary,
+            name=f"customer_{method.lower()}_{path.strip('/').replace('-', '_') or 'details'}",
+        )
+
+    customer_change("PATCH", "", ChangeCustomerDetails, "Change name or address")
+    customer_change("PUT", "/preferences", ChangeCustomerPreferences, "E-invoice and autogiro")
+    customer_change("POST", "/properties", RecordPropertyOwnership, "Record a property owned")
+    customer_change(
+        "PUT", "/protected-identity", MarkProtectedIdentity, "Set or lift a protected identity"
+    )
 
     def correction(path: str, model: type[BaseModel], summary: str) -> None:
         async def post_correction(

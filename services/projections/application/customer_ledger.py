@@ -23,6 +23,8 @@ from fordra.contracts.invoicing import (
     InvoiceCancelled,
     InvoiceDisputed,
     InvoiceIssued,
+    ProtectedIdentityCleared,
+    ProtectedIdentityMarked,
     SmallAmountDeferred,
     SmallAmountsInvoiced,
 )
@@ -131,6 +133,13 @@ class CustomerLedgerProjection(Projection):
             return
         e = self.registry.load(event)
         inv = self.invoices
+        if isinstance(e, ProtectedIdentityMarked | ProtectedIdentityCleared):
+            await conn.execute(
+                update(self.customers)
+                .where(self.customers.c.customer_id == e.customer_id)
+                .values(protected_identity=isinstance(e, ProtectedIdentityMarked))
+            )
+            return
         if isinstance(e, CreditNoteIssued):
             await conn.execute(
                 self.credit_notes.insert().values(

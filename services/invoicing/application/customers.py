@@ -1,0 +1,230 @@
+"""The customer register's use cases after registration: details, preferences, property
+ownership, the protected-identity marking, and reading a customer (audited when protected)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from fordra.contracts.invoicing import (
+    CustomerDetailsChanged,
+    CustomerPersonalData,
+    CustomerPreferencesChanged,
+    PostalAddress,
+    PropertyOwnershipRecorded,
+    ProtectedIdentityCleared,
+    ProtectedIdentityMarked,
+)
+from fordra.invoicing.application.handlers import (
+    CONTEXT,
+    PUBLISHERS,
+    InvoicingDeps,
+    customer_stream,
+)
+from fordra.invoicing.domain.commands import (
+    ChangeCustomerDetails,
+    ChangeCustomerPreferences,
+    MarkProtectedIdentity,
+    RecordPropertyOwnership,
+)
+from fordra.invoicing.domain.customer_state import CustomerState, replay_customer
+from fordra.invoicing.domain.events import ProtectedIdentityAccessed
+from fordra.kernel.application import Decision, Outcome, execute, fingerprint
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.errors import DomainRuleViolation, NotFound
+from fordra.kernel.events import Event
+from fordra.kernel.eventstore import StreamAppend
+
+# Who may set or lift a protected identity, and read a protected customer's name and address
+# (domain.md §2: "Access is restricted to a small role and audited").
+PROTECTORS = (Role.ADMIN, Role.PROTECTED_IDENTITY_OFFICER)
+READERS = (*PUBLISHERS, Role.OPS_LEAD, Role.PROTECTED_IDENTITY_OFFICER)
+
+
+class PropertyView(BaseModel):
+    property_designation: str
+    owned_from: date
+    owned_until: date | None
+
+
+class CustomerView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    kind: str
+    id_kind: str
+    protected_identity: bool
+    protection_kind: str | None
+    # Hidden (None) for a protected identity unless the caller is a protected-identity officer,
+    # and None for everyone once the person has been forgotten.
+    name: str | None
+    id_number: str | None
+    address: PostalAddress | None
+    e_invoice: bool
+    peppol_id: str | None
+    autogiro: bool
+    properties: list[PropertyView]
+
+
+async def load_customer(deps: InvoicingDeps, customer_id: str) -> CustomerState:
+    events = await deps.store.read_stream(customer_stream(customer_id))
+    state = replay_customer(deps.registry.load(e) for e in events)
+    if state is None:
+        raise NotFound("customer", customer_id)
+    return state
+
+
+def view_of(state: CustomerState, *, reveal: bool) -> CustomerView:
+    personal = state.personal if reveal or not state.protected_identity else None
+    return CustomerView(
+        customer_id=state.customer_id,
+        kind=state.kind,
+        id_kind=state.id_kind,
+        protected_identity=state.protected_identity,
+        protection_kind=state.protection_kind,
+        name=personal.name if personal else None,
+        id_number=personal.id_number if personal else None,
+        address=personal.address if personal else None,
+        e_invoice=state.e_invoice,
+        peppol_id=state.peppol_id,
+        autogiro=state.autogiro,
+        properties=[
+            PropertyView(
+                property_designation=p.property_designation,
+                owned_from=p.owned_from,
+                owned_until=p.owned_until,
+            )
+            for p in state.properties
+        ],
+    )
+
+
+async def read_customer(
+    customer_id: str, deps: InvoicingDeps, principal: Principal, meta: Metadata
+) -> CustomerView:
+    require_role(principal, *READERS)
+    state = await load_customer(deps, customer_id)
+    reveal = principal.role is Role.PROTECTED_IDENTITY_OFFICER
+    if state.protected_identity and reveal:
+        # Every look at a protected person's name and address leaves a trace.
+        stream = f"protected-access-{customer_id}"
+        version = await deps.store.stream_version(stream)
+        env = deps.registry.envelope(
+            ProtectedIdentityAccessed(customer_id=customer_id, purpose="read customer"),
+            context=CONTEXT,
+            stream_id=stream,
+            version=version + 1,
+            metadata=meta,
+            occurred_at=deps.clock.now(),
+        )
+        await deps.store.append([StreamAppend(stream, version, [env])])
+    return view_of(state, reveal=reveal)
+
+
+async def change_customer(
+    customer_id: str,
+    cmd: ChangeCustomerDetails
+    | ChangeCustomerPreferences
+    | RecordPropertyOwnership
+    | MarkProtectedIdentity,
+    deps: InvoicingDeps,
+    principal: Principal,
+    meta: Metadata,
+    *,
+    idempotency_key: str | None = None,
+) -> Outcome[CustomerView]:
+    if isinstance(cmd, MarkProtectedIdentity):
+        require_role(principal, *PROTECTORS)
+    else:
+        require_role(principal, *PUBLISHERS)
+
+    async def decide() -> Decision[CustomerView]:
+        state = await load_customer(deps, customer_id)
+        event = _decide(state, cmd)
+        env = deps.registry.envelope(
+            event,
+            context=CONTEXT,
+            stream_id=customer_stream(customer_id),
+            version=state.version + 1,
+            metadata=meta,
+            occurred_at=deps.clock.now(),
+        )
+        after = replay_customer(
+            [*(deps.registry.load(e) for e in await deps.store.read_stream(env.stream_id)), event]
+        )
+        assert after is not None
+        reveal = principal.role is Role.PROTECTED_IDENTITY_OFFICER
+        return Decision(
+            [StreamAppend(env.stream_id, state.version, [env])], view_of(after, reveal=reveal)
+        )
+
+    return await execute(
+        deps.store,
+        decide,
+        CustomerView,
+        idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
+        request_fingerprint=fingerprint(
+            type(cmd).__name__, customer_id, cmd.model_dump(mode="json")
+        ),
+    )
+
+
+def _decide(
+    state: CustomerState,
+    cmd: ChangeCustomerDetails
+    | ChangeCustomerPreferences
+    | RecordPropertyOwnership
+    | MarkProtectedIdentity,
+) -> Event:
+    if isinstance(cmd, ChangeCustomerDetails):
+        if state.personal is None:
+            raise DomainRuleViolation(
+                "this person has been forgotten: their details cannot change", rule="forgotten"
+            )
+        if cmd.name is None and cmd.address is None:
+            raise DomainRuleViolation("nothing to change", field="name", rule="change_something")
+        return CustomerDetailsChanged(
+            customer_id=state.customer_id,
+            reason=cmd.reason,
+            personal=CustomerPersonalData(
+                name=cmd.name or state.personal.name,
+                id_number=state.personal.id_number,
+                address=cmd.address or state.personal.address,
+            ),
+        )
+    if isinstance(cmd, ChangeCustomerPreferences):
+        if cmd.e_invoice and not cmd.peppol_id:
+            raise DomainRuleViolation(
+                "e-invoicing needs the customer's PEPPOL participant id",
+                field="peppol_id",
+                rule="e_invoice_needs_peppol_id",
+            )
+        return CustomerPreferencesChanged(
+            customer_id=state.customer_id,
+            e_invoice=cmd.e_invoice,
+            peppol_id=cmd.peppol_id,
+            autogiro=cmd.autogiro,
+            autogiro_payer_number=cmd.autogiro_payer_number,
+        )
+    if isinstance(cmd, RecordPropertyOwnership):
+        if cmd.owned_until is not None and cmd.owned_until < cmd.owned_from:
+            raise DomainRuleViolation(
+                "ownership ends before it starts", field="owned_until", rule="ownership_dates"
+            )
+        return PropertyOwnershipRecorded(
+            customer_id=state.customer_id,
+            property_designation=cmd.property_designation,
+            owned_from=cmd.owned_from,
+            owned_until=cmd.owned_until,
+        )
+    if cmd.protected:
+        return ProtectedIdentityMarked(
+            customer_id=state.customer_id, kind=cmd.kind, reason=cmd.reason
+        )
+    if not state.protected_identity:
+        raise DomainRuleViolation(
+            "the customer has no protected identity to lift", field="protected", rule="unmark"
+        )
+    return ProtectedIdentityCleared(customer_id=state.customer_id, reason=cmd.reason)
