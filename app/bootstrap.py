@@ -13,12 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
 from fordra.invoicing.application.handlers import InvoicingDeps
+from fordra.invoicing.application.reactions import payment_reactions
 from fordra.invoicing.domain.events import INTERNAL_EVENTS as INVOICING_INTERNAL
 from fordra.kernel.bus import InProcessBus
 from fordra.kernel.calendar import WorkingDayCalendar
@@ -30,13 +31,23 @@ from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
 from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
 from fordra.kernel.postgres_eventstore import PostgresEventStore
-from fordra.kernel.projection import Consumer, ProjectionRunner, ReadModelDatabase
+from fordra.kernel.process import ProcessManagerRunner
+from fordra.kernel.projection import Consumer, Projection, ProjectionRunner, ReadModelDatabase
 from fordra.kernel.scheduler import DailyScheduler
 from fordra.kernel.sqlite_eventstore import SqliteEventStore
 from fordra.kernel.telemetry import Telemetry, setup_telemetry
+from fordra.payments.adapters.file_archive import FilesystemArchive
+from fordra.payments.application.import_file import PaymentsDeps
+from fordra.payments.application.receivables import receivable_reactions
+from fordra.payments.domain.detect import parse_bank_file
+from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
 from fordra.projections.application.customer_ledger import CustomerLedgerProjection
+from fordra.projections.application.postings import PostingsProjection
+from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 
 log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=Projection)
 
 # The bounded contexts that own an event store (the projections context only reads).
 CONTEXTS: tuple[str, ...] = (
@@ -61,7 +72,45 @@ def build_registry() -> EventRegistry:
     registry = EventRegistry()
     registry.register_all(all_contracts())
     registry.register_all(INVOICING_INTERNAL)
+    registry.register_all(PAYMENTS_INTERNAL)
     return registry
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A consumer, the contexts it follows, and the service process that runs it."""
+
+    consumer: Consumer
+    upstreams: tuple[str, ...]
+    service: str
+
+
+def _subscriptions(
+    stores: dict[str, EventStore], registry: EventRegistry, runners: list[ProjectionRunner]
+) -> list[Subscription]:
+    """Every reaction of a context to another's events, and every projection: the one table of
+    who follows whom."""
+    return [
+        *(Subscription(r, r.projection.upstreams, "projections") for r in runners),
+        Subscription(
+            ProcessManagerRunner(
+                "payments-receivables",
+                stores["payments"],
+                receivable_reactions(stores["payments"], registry),
+            ),
+            ("invoicing",),
+            "payments",
+        ),
+        Subscription(
+            ProcessManagerRunner(
+                "invoicing-payments",
+                stores["invoicing"],
+                payment_reactions(stores["invoicing"], registry),
+            ),
+            ("payments",),
+            "invoicing",
+        ),
+    ]
 
 
 def build_clock(settings: Settings, today: date | None) -> BusinessClock:
@@ -85,12 +134,16 @@ class Platform:
     bus: Bus | None
     relays: list[OutboxRelay]
     ledger: CustomerLedgerProjection
+    unmatched: UnmatchedPaymentsProjection
+    postings: PostingsProjection
     runners: list[ProjectionRunner]
+    subscriptions: list[Subscription]
     secrets: InstanceSecrets
     tokens: TokenService
     telemetry: Telemetry
     scheduler: DailyScheduler
     invoicing: InvoicingDeps
+    payments: PaymentsDeps
     keyring: SqliteKeyRing
     wait_for_read_models: Callable[[float], Awaitable[None]]
     started: bool = field(default=False)
@@ -136,14 +189,15 @@ def build_embedded(
     }
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
     registry = build_registry()
-    ledger, runners = _projections(read_models, registry)
+    runners = _projections(read_models, registry, settings)
+    subscriptions = _subscriptions(stores, registry, runners)
     bus = InProcessBus(stores)
-    for runner in runners:
-        bus.subscribe(runner, *runner.projection.upstreams)
+    for sub in subscriptions:
+        bus.subscribe(sub.consumer, *sub.upstreams)
     return _platform(
         "embedded", settings, today=today, telemetry=telemetry, keyring=keyring, codecs=codecs,
-        stores=stores, read_models=read_models, bus=bus, relays=[], ledger=ledger,
-        runners=runners, registry=registry, wait=bus.settle,
+        stores=stores, read_models=read_models, bus=bus, relays=[], runners=runners,
+        subscriptions=subscriptions, registry=registry, wait=bus.settle,
     )  # fmt: skip
 
 
@@ -175,22 +229,24 @@ def build_distributed(
     stores: dict[str, EventStore] = dict(pg_stores)
     read_models = ReadModelDatabase(settings.store, schema="projections")
     registry = build_registry()
-    ledger, runners = _projections(read_models, registry)
+    runners = _projections(read_models, registry, settings)
+    subscriptions = _subscriptions(stores, registry, runners)
     bus: KafkaBus | None = None
-    if "projections" in wanted:
+    ours = [sub for sub in subscriptions if sub.service in wanted]
+    if ours:
         bus = KafkaBus(bootstrap, codecs, namespace=settings.kafka_namespace)
-        for runner in runners:
-            bus.subscribe(runner, *runner.projection.upstreams)
+        for sub in ours:
+            bus.subscribe(sub.consumer, *sub.upstreams)
     relays = [
         OutboxRelay(pg_stores[name], codecs[name], bootstrap, namespace=settings.kafka_namespace)
         for name in CONTEXTS
         if name in wanted
     ]
-    settle = TrackingSettle(stores, [(r, r.projection.upstreams) for r in runners])
+    settle = TrackingSettle(stores, [(sub.consumer, sub.upstreams) for sub in subscriptions])
     return _platform(
         "distributed", settings, today=today, telemetry=telemetry, keyring=keyring,
         codecs=codecs, stores=stores, read_models=read_models, bus=bus, relays=relays,
-        ledger=ledger, runners=runners, registry=registry, wait=settle,
+        runners=runners, subscriptions=subscriptions, registry=registry, wait=settle,
     )  # fmt: skip
 
 
@@ -207,10 +263,20 @@ def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
 
 
 def _projections(
-    read_models: ReadModelDatabase, registry: EventRegistry
-) -> tuple[CustomerLedgerProjection, list[ProjectionRunner]]:
-    ledger = CustomerLedgerProjection(registry)
-    return ledger, [ProjectionRunner(ledger, read_models)]
+    read_models: ReadModelDatabase, registry: EventRegistry, settings: Settings
+) -> list[ProjectionRunner]:
+    return [
+        ProjectionRunner(CustomerLedgerProjection(registry), read_models),
+        ProjectionRunner(UnmatchedPaymentsProjection(registry), read_models),
+        ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
+    ]
+
+
+def _projection(runners: list[ProjectionRunner], kind: type[P]) -> P:
+    for runner in runners:
+        if isinstance(runner.projection, kind):
+            return runner.projection
+    raise LookupError(kind.__name__)
 
 
 def _platform(
@@ -225,8 +291,8 @@ def _platform(
     read_models: ReadModelDatabase,
     bus: Bus | None,
     relays: list[OutboxRelay],
-    ledger: CustomerLedgerProjection,
     runners: list[ProjectionRunner],
+    subscriptions: list[Subscription],
     registry: EventRegistry,
     wait: Callable[[float], Awaitable[None]],
 ) -> Platform:
@@ -250,8 +316,11 @@ def _platform(
         read_models=read_models,
         bus=bus,
         relays=relays,
-        ledger=ledger,
+        ledger=_projection(runners, CustomerLedgerProjection),
+        unmatched=_projection(runners, UnmatchedPaymentsProjection),
+        postings=_projection(runners, PostingsProjection),
         runners=runners,
+        subscriptions=subscriptions,
         secrets=secrets,
         tokens=TokenService(secrets, settings.municipality),
         telemetry=telemetry or setup_telemetry("fordra"),
@@ -263,6 +332,14 @@ def _platform(
             calendar=calendar,
             settings=settings.invoicing,
             pseudonym=secrets.pseudonym,
+        ),
+        payments=PaymentsDeps(
+            store=stores["payments"],
+            registry=registry,
+            clock=clock,
+            policy=settings.payments.allocation,
+            archive=FilesystemArchive(settings.data_dir / "payment-files"),
+            parse=parse_bank_file,
         ),
         keyring=keyring,
         wait_for_read_models=wait,

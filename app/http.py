@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
+from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
 from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
 from fordra.kernel.bus import SettleTimeout
@@ -26,7 +27,10 @@ from fordra.kernel.errors import (
     NotFound,
 )
 from fordra.kernel.web import RouterDeps, problem
+from fordra.payments.domain.bank_file import BankFileRejected
+from fordra.payments.entrypoints.http import make_router as payments_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
+from fordra.projections.entrypoints.sie_http import make_router as sie_router
 
 
 class ClockAdvance(BaseModel):
@@ -62,7 +66,29 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
     app.include_router(invoicing_router(platform.invoicing, web))
-    app.include_router(ledger_router(platform.read_models, platform.ledger, platform.clock, web))
+    app.include_router(payments_router(platform.payments, web))
+    app.include_router(
+        ledger_router(
+            platform.read_models,
+            ledger=platform.ledger,
+            unmatched=platform.unmatched,
+            clock=platform.clock,
+            calendar=platform.calendar,
+            web=web,
+        )
+    )
+
+    app.include_router(
+        sie_router(
+            platform.read_models,
+            platform.postings,
+            platform.settings.accounting,
+            company_name=platform.settings.municipality_name,
+            orgnr=platform.settings.organisation_number,
+            web=web,
+            clock=platform.clock,
+        )
+    )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
@@ -114,6 +140,22 @@ def install_error_handlers(app: FastAPI) -> None:
         loc: list[str | int] = ["body", *_path(exc.field)] if exc.field else ["body"]
         return JSONResponse(
             {"detail": [problem(loc, str(exc), exc.rule or "domain_rule")]},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(BankFileRejected)
+    async def file_rejected(_r: Request, exc: BankFileRejected) -> JSONResponse:
+        # Refused whole: every problem, each naming its line or element (domain.md §9).
+        return JSONResponse(
+            {"errors": list(exc.errors), "detail": str(exc)},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(BatchRejected)
+    async def batch_rejected(_r: Request, exc: BatchRejected) -> JSONResponse:
+        # A batch is accepted or rejected whole; every problem names its line and field.
+        return JSONResponse(
+            {"errors": [e.model_dump() for e in exc.errors]},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 

@@ -17,6 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.payments.domain.allocation import AllocationPolicy
+from fordra.projections.domain.chart_of_accounts import AccountingSettings
+
+
+class PaymentsSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
 
 
 class CalendarSettings(BaseModel):
@@ -36,6 +44,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     municipality: str = Field(default="svenljunga", pattern=r"^[a-z0-9_-]{2,50}$")
     municipality_name: str = "Svenljunga kommun"
+    # #ORGNR of the SIE export; Svenljunga kommun's public organisationsnummer by default.
+    organisation_number: str = Field(default="212000-1561", pattern=r"^(\d{6}-\d{4})?$")
     host: str = "127.0.0.1"
     port: int = 8000
     clock: Literal["system", "manual"] = "system"
@@ -50,6 +60,8 @@ class Settings(BaseSettings):
     settle_timeout_seconds: float = 30.0
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    accounting: AccountingSettings = Field(default_factory=AccountingSettings)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -6,9 +6,9 @@ service. ``all_contracts()`` lists every public event for the registry the app b
 
 from __future__ import annotations
 
-from fordra.contracts import dunning, invoicing
+from fordra.contracts import dunning, invoicing, payments
 from fordra.kernel.events import Event
 
 
 def all_contracts() -> list[type[Event]]:
-    return [*invoicing.CONTRACTS, *dunning.CONTRACTS]
+    return [*invoicing.CONTRACTS, *payments.CONTRACTS, *dunning.CONTRACTS]

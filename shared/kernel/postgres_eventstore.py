@@ -28,6 +28,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
@@ -50,6 +51,9 @@ from fordra.kernel.sql_schema import event_store_metadata
 log = logging.getLogger(__name__)
 
 _SCHEMA_LOCK = 0x466F72647261  # advisory lock key: one process creates schemas at a time
+# What a lost or refused connection raises: asyncpg's own errors when it connects, SQLAlchemy's
+# DBAPIError (wrapping asyncpg's) once a pooled connection dies under a statement.
+_UNAVAILABLE = (OSError, asyncpg.PostgresError, DBAPIError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +152,7 @@ class PostgresEventStore(EventStore):
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
                 await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
                 await conn.run_sync(metadata.create_all)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
         self._head = await self.max_position()
         self._appended = asyncio.Event()
@@ -330,7 +334,7 @@ class PostgresEventStore(EventStore):
         try:
             async with self.engine.connect() as conn:
                 return list((await conn.execute(text(sql), params)).all())
-        except (OSError, asyncpg.PostgresError) as exc:
+        except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:

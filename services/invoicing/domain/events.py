@@ -40,7 +40,17 @@ class ProtectedIdentityAccessed(Event):
     purpose: str
 
 
+class InvoicePaymentRecorded(Event):
+    """Payments allocated part of a payment to this invoice (a negative amount undoes one)."""
+
+    event_type: ClassVar[str] = "InvoicePaymentRecorded"
+    payment_id: str
+    component: str
+    amount_ore: int
+
+
 INTERNAL_EVENTS: tuple[type[Event], ...] = (
+    InvoicePaymentRecorded,
     ProtectedIdentityAccessed,
     InvoiceSerialReserved,
     IdNumberClaimed,

@@ -17,6 +17,7 @@ from fordra.contracts.invoicing import (
     InvoiceIssued,
     InvoiceLine,
 )
+from fordra.invoicing.domain.events import InvoicePaymentRecorded
 from fordra.kernel.events import Event
 
 
@@ -79,4 +80,6 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
         return replace(state, disputed=True)
     if isinstance(event, DisputeResolved):
         return replace(state, disputed=False)
+    if isinstance(event, InvoicePaymentRecorded):
+        return replace(state, paid_ore=state.paid_ore + event.amount_ore)
     return state

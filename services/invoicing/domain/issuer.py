@@ -41,7 +41,11 @@ DEFAULT_LATE_INTEREST_TERMS: Final[str] = (
 
 # Letters to a person with a protected identity go through Skatteverket: the outer envelope to
 # this address, the sealed inner one marked with the personnummer (domain.md §2).
-SKATTEVERKET_FORWARDING_ADDRESS: Final[tuple[str, ...]] = ("Skatteverket", "Box 2820", "403 20 Göteborg")
+SKATTEVERKET_FORWARDING_ADDRESS: Final[tuple[str, ...]] = (
+    "Skatteverket",
+    "Box 2820",
+    "403 20 Göteborg",
+)
 
 _BIC: Final[re.Pattern[str]] = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 _IBAN: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")

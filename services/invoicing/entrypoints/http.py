@@ -5,10 +5,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from fordra.invoicing.application.batches import BatchResult, issue_invoice_batch
 from fordra.invoicing.application.customers import CustomerView, change_customer, read_customer
 from fordra.invoicing.application.handlers import (
     CorrectionResponse,
@@ -97,6 +98,30 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
     async def get_customer(customer_id: str, principal: Caller) -> CustomerView:
         """Name and address of a protected identity only to its officers, and audited."""
         return await read_customer(customer_id, deps, principal, metadata_for(principal))
+
+    @router.post(
+        "/invoice-batches",
+        status_code=status.HTTP_201_CREATED,
+        response_model=BatchResult,
+        responses={422: {"description": "Rejected whole: {errors: [{line, field, message}]}"}},
+        summary="A file of invoices: JSON Lines, CSV or PEPPOL BIS Billing 3.0 UBL",
+    )
+    async def post_invoice_batch(
+        request: Request, principal: Caller, response: Response, key: IdempotencyKey = None
+    ) -> BatchResult:
+        data = await request.body()
+        outcome = await issue_invoice_batch(
+            data,
+            request.headers.get("content-type", ""),
+            deps,
+            principal,
+            metadata_for(principal),
+            idempotency_key=key,
+        )
+        await web.settle()
+        if outcome.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return outcome.response
 
     def customer_change(method: str, path: str, model: type[BaseModel], summary: str) -> None:
         async def change(

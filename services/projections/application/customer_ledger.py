@@ -28,6 +28,7 @@ from fordra.contracts.invoicing import (
     SmallAmountDeferred,
     SmallAmountsInvoiced,
 )
+from fordra.contracts.payments import CustomerCreditRecorded, PaymentAllocated
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection
@@ -36,7 +37,7 @@ from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_statu
 
 class CustomerLedgerProjection(Projection):
     name: ClassVar[str] = "customer_ledger"
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing",)
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments")
 
     def __init__(self, registry: EventRegistry) -> None:
         # Events are read through the registry so that old schema versions are upcast.
@@ -50,6 +51,8 @@ class CustomerLedgerProjection(Projection):
             Column("tenant", String(100), nullable=False),
             Column("kind", String(20), nullable=False),
             Column("protected_identity", Boolean, nullable=False),
+            # An advance (förskott): what the customer paid beyond their open claims.
+            Column("credit_ore", BigInteger, nullable=False, default=0),
         )
         self.invoices = Table(
             "ledger_invoices",
@@ -102,6 +105,7 @@ class CustomerLedgerProjection(Projection):
                     tenant=event.tenant,
                     kind=c.kind,
                     protected_identity=c.protected_identity,
+                    credit_ore=0,
                 )
             )
         elif event.event_type == InvoiceIssued.event_type:
@@ -133,6 +137,23 @@ class CustomerLedgerProjection(Projection):
             return
         e = self.registry.load(event)
         inv = self.invoices
+        if isinstance(e, PaymentAllocated):
+            await conn.execute(
+                update(inv)
+                .where(inv.c.invoice_id == e.invoice_id)
+                .values(
+                    paid_ore=inv.c.paid_ore + e.amount_ore, open_ore=inv.c.open_ore - e.amount_ore
+                )
+            )
+            return
+        if isinstance(e, CustomerCreditRecorded):
+            cust = self.customers
+            await conn.execute(
+                update(cust)
+                .where(cust.c.customer_id == e.customer_id)
+                .values(credit_ore=cust.c.credit_ore + e.amount_ore)
+            )
+            return
         if isinstance(e, ProtectedIdentityMarked | ProtectedIdentityCleared):
             await conn.execute(
                 update(self.customers)
@@ -217,6 +238,7 @@ class LedgerInvoice(BaseModel):
     open_ore: int
     status: InvoiceStatus
     credited_ore: int
+    paid_ore: int
     original_due_date: date
     deferred_until: date | None
     disputed: bool
@@ -235,6 +257,7 @@ class CustomerLedger(BaseModel):
     kind: str
     balance_ore: int
     overdue_ore: int
+    credit_ore: int
     invoices: list[LedgerInvoice]
     held_small_amounts: list[HeldSmallAmount]
 
@@ -271,6 +294,7 @@ async def read_customer_ledger(
             total_ore=r.total_ore,
             open_ore=r.open_ore,
             credited_ore=r.credited_ore,
+            paid_ore=r.paid_ore,
             original_due_date=r.original_due_date,
             deferred_until=r.deferred_until,
             disputed=r.disputed,
@@ -307,6 +331,7 @@ async def read_customer_ledger(
         customer_id=customer_id,
         kind=customer.kind,
         balance_ore=sum(i.open_ore for i in invoices),
+        credit_ore=customer.credit_ore,
         overdue_ore=sum(i.open_ore for i in invoices if i.status == "overdue"),
         invoices=invoices,
         held_small_amounts=held,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.errors import NotFound
 from fordra.kernel.projection import ReadModelDatabase
@@ -16,6 +17,11 @@ from fordra.projections.application.customer_ledger import (
     CustomerLedger,
     CustomerLedgerProjection,
     read_customer_ledger,
+)
+from fordra.projections.application.unmatched_payments import (
+    UnmatchedPaymentsProjection,
+    UnmatchedQueue,
+    read_unmatched,
 )
 
 LEDGER_READERS = (
@@ -27,10 +33,16 @@ LEDGER_READERS = (
 )
 
 
+QUEUE_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
+
+
 def make_router(
     db: ReadModelDatabase,
+    *,
     ledger: CustomerLedgerProjection,
+    unmatched: UnmatchedPaymentsProjection,
     clock: BusinessClock,
+    calendar: WorkingDayCalendar,
     web: RouterDeps,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["ledger"])
@@ -48,5 +60,11 @@ def make_router(
         if found is None:
             raise NotFound("customer", customer_id)
         return found
+
+    @router.get("/payments/unmatched", response_model=UnmatchedQueue)
+    async def get_unmatched(principal: Caller) -> UnmatchedQueue:
+        require_role(principal, *QUEUE_READERS)
+        async with db.engine.connect() as conn:
+            return await read_unmatched(conn, unmatched, ledger.invoices, calendar, clock.today())
 
     return router

@@ -1,0 +1,124 @@
+"""Invoice batches from departmental systems (issue: invoicing): a file of invoices is accepted or
+rejected whole. Each invoice runs through the same use case as a single one, against a staged view
+of the store, and the whole batch is then one append: a bad line anywhere books nothing, and the
+same batch again (by its bytes, or its Idempotency-Key) answers the first result."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from pydantic import BaseModel, ConfigDict
+
+from fordra.invoicing.application.handlers import (
+    PUBLISHERS,
+    InvoiceIssuedResponse,
+    InvoicingDeps,
+    SmallAmountResponse,
+    issue_invoice,
+)
+from fordra.invoicing.domain.batch import BatchError, BatchRejected, parse_batch
+from fordra.invoicing.domain.events import IdNumberClaimed
+from fordra.kernel.application import Decision, Outcome, execute
+from fordra.kernel.auth import Principal, require_department, require_role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.errors import DomainRuleViolation
+from fordra.kernel.staging import StagedEventStore
+
+
+class BatchLineResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    invoice: InvoiceIssuedResponse | None = None
+    small_amount: SmallAmountResponse | None = None
+
+
+class BatchResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    batch_id: str
+    invoices: int
+    deferred: int
+    total_ore: int
+    lines: list[BatchLineResult]
+
+
+async def issue_invoice_batch(
+    data: bytes,
+    content_type: str,
+    deps: InvoicingDeps,
+    principal: Principal,
+    meta: Metadata,
+    *,
+    idempotency_key: str | None = None,
+) -> Outcome[BatchResult]:
+    require_role(principal, *PUBLISHERS)
+    digest = hashlib.sha256(data).hexdigest()
+    items = parse_batch(
+        data,
+        content_type,
+        department=principal.department,
+        default_service_type="other",
+        vat_rates=deps.settings.vat_rates,
+    )
+    for item in items:
+        require_department(principal, item.command.department)
+
+    async def decide() -> Decision[BatchResult]:
+        staged = StagedEventStore(deps.store)
+        staged_deps = replace(deps, store=staged)
+        errors: list[BatchError] = []
+        lines: list[BatchLineResult] = []
+        for item in items:
+            cmd = item.command
+            try:
+                if item.customer_id_number is not None:
+                    cmd = item.for_customer(
+                        await _customer_for(deps, meta, item.customer_id_number)
+                    )
+                outcome = await issue_invoice(cmd, staged_deps, principal, meta)
+            except DomainRuleViolation as exc:
+                errors.append(item.error_at(str(exc), exc.field))
+                continue
+            lines.append(
+                BatchLineResult(
+                    line=item.line,
+                    invoice=outcome.response.invoice,
+                    small_amount=outcome.response.small_amount,
+                )
+            )
+        if errors:
+            raise BatchRejected(errors)
+        invoices = [r.invoice for r in lines if r.invoice is not None]
+        return Decision(
+            staged.appends(),
+            BatchResult(
+                batch_id=digest[:32],
+                invoices=len(invoices),
+                deferred=sum(1 for r in lines if r.small_amount is not None),
+                total_ore=sum(i.total_ore for i in invoices),
+                lines=lines,
+            ),
+        )
+
+    key = idempotency_key or f"batch:{digest}"
+    return await execute(
+        deps.store,
+        decide,
+        BatchResult,
+        idempotency_key=f"{principal.role.value}:{principal.department or ''}:{key}",
+        request_fingerprint=digest,
+    )
+
+
+async def _customer_for(deps: InvoicingDeps, meta: Metadata, id_number: str) -> str:
+    """A PEPPOL buyer is named by identity number: find the registered customer."""
+    stream = f"customer-idnr-{deps.pseudonym(meta.tenant + ':' + id_number)}"
+    for env in await deps.store.read_stream(stream):
+        return deps.registry.load_as(env, IdNumberClaimed).customer_id
+    raise DomainRuleViolation(
+        "the buyer's identity number names no registered customer",
+        field="customer_id",
+        rule="customer_registered",
+    )

@@ -1,0 +1,437 @@
+"""Importing a bank file (domain.md §9): atomically and once.
+
+The whole file is one append: every payment received, matched, allocated, queued or credited,
+and the file's own record, or nothing (a rejected file books nothing). The same file again (by its
+SHA-256) answers the first result with ``duplicate: true``; a payment already booked from another
+file (by the bank's own reference) is counted as a duplicate and booked once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from fordra.contracts.payments import (
+    CustomerCreditRecorded,
+    PayerPersonalData,
+    PaymentAllocated,
+    PaymentFileImported,
+    PaymentMatched,
+    PaymentReceived,
+    PaymentReversed,
+    PaymentUnmatched,
+)
+from fordra.kernel.application import Decision, Outcome, execute
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.clock import BusinessClock
+from fordra.kernel.envelope import Envelope, Metadata
+from fordra.kernel.events import Event, EventRegistry
+from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.ocr import is_valid_ocr
+from fordra.payments.application.receivables import (
+    CONTEXT,
+    customer_receivables_stream,
+    ocr_stream,
+    receivable_stream,
+)
+from fordra.payments.domain.allocation import AllocationPolicy, allocate_to_receivable
+from fordra.payments.domain.bank_file import BankPayment, ParsedBankFile
+from fordra.payments.domain.events import (
+    BankReferenceClaimed,
+    OcrRegistered,
+    PaymentFileClaimed,
+    ReceivableListed,
+)
+from fordra.payments.domain.receivable import Receivable, replay_receivable
+
+IMPORTERS = (Role.ADMIN, Role.BANK_INGEST)
+# Bankgirot's reference codes that carry a checked OCR number (domain.md §9: "Only reference
+# code 2 (correct OCR) and 4 auto-match").
+BGMAX_OCR_CODES = (2, 4)
+
+
+class FileArchive(Protocol):
+    """Every accepted file is kept for audit."""
+
+    def keep(self, sha256: str, data: bytes, suffix: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsDeps:
+    store: EventStore
+    registry: EventRegistry
+    clock: BusinessClock
+    policy: AllocationPolicy
+    archive: FileArchive
+    parse: Callable[[bytes], ParsedBankFile]
+
+
+class ImportResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file_id: str
+    format: str
+    payments: int
+    matched: int
+    unmatched: int
+    duplicates: int
+    total_ore: int
+    duplicate: bool = False
+
+
+def file_stream(sha256: str) -> str:
+    return f"payment-file-{sha256}"
+
+
+def bank_reference_stream(file_format: str, reference: str) -> str:
+    if len(reference) > 120:  # stream ids are bounded; long references are hashed
+        reference = hashlib.sha256(reference.encode()).hexdigest()
+    return f"bank-ref-{file_format}-{reference}"
+
+
+def payment_stream(payment_id: str) -> str:
+    return f"payment-{payment_id}"
+
+
+def credit_stream(customer_id: str) -> str:
+    return f"customer-credit-{customer_id}"
+
+
+@dataclass
+class _Batch:
+    """The streams one import appends to, each with the version it was read at."""
+
+    store: EventStore
+    registry: EventRegistry
+    meta: Metadata
+    now: datetime
+    pending: dict[str, tuple[int, list[Event]]] = field(default_factory=dict)
+    receivables: dict[str, Receivable | None] = field(default_factory=dict)
+
+    async def add(self, stream: str, *events: Event) -> None:
+        if stream not in self.pending:
+            self.pending[stream] = (await self.store.stream_version(stream), [])
+        self.pending[stream][1].extend(events)
+
+    async def receivable(self, invoice_id: str) -> Receivable | None:
+        if invoice_id not in self.receivables:
+            stored = await self.store.read_stream(receivable_stream(invoice_id))
+            self.receivables[invoice_id] = replay_receivable(self.registry.load(e) for e in stored)
+        return self.receivables[invoice_id]
+
+    def appends(self) -> list[StreamAppend]:
+        result = []
+        for stream, (version, events) in self.pending.items():
+            envelopes: list[Envelope] = [
+                self.registry.envelope(
+                    e,
+                    context=CONTEXT,
+                    stream_id=stream,
+                    version=version + i,
+                    metadata=self.meta,
+                    occurred_at=self.now,
+                )
+                for i, e in enumerate(events, start=1)
+            ]
+            result.append(StreamAppend(stream, version, envelopes))
+        return result
+
+
+async def import_payment_file(
+    data: bytes, deps: PaymentsDeps, principal: Principal, meta: Metadata
+) -> Outcome[ImportResult]:
+    require_role(principal, *IMPORTERS)
+    sha = hashlib.sha256(data).hexdigest()
+    claimed = await _already_imported(deps, sha)
+    if claimed is not None:
+        return Outcome(claimed, True, 0)
+    parsed = deps.parse(data)  # BankFileRejected: nothing is booked
+    deps.archive.keep(sha, data, parsed.format)
+
+    async def decide() -> Decision[ImportResult]:
+        batch = _Batch(deps.store, deps.registry, meta, deps.clock.now())
+        file_id = str(uuid.uuid4())
+        await batch.add(file_stream(sha), PaymentFileClaimed(file_id=file_id))
+        counts = {"payments": 0, "matched": 0, "unmatched": 0, "duplicates": 0, "total": 0}
+        seen: set[str] = set()
+        for payment in parsed.payments:
+            ref_stream = bank_reference_stream(parsed.format, payment.bank_reference)
+            if ref_stream in seen or await deps.store.stream_version(ref_stream):
+                counts["duplicates"] += 1
+                continue
+            seen.add(ref_stream)
+            payment_id = str(uuid.uuid4())
+            await batch.add(
+                ref_stream,
+                BankReferenceClaimed(payment_id=payment_id, amount_ore=payment.amount_ore),
+            )
+            counts["payments"] += 1
+            counts["total"] += payment.amount_ore
+            matched = await _book(
+                batch, deps, parsed, payment, payment_id=payment_id, file_id=file_id
+            )
+            counts["matched" if matched else "unmatched"] += 1
+        result = ImportResult(
+            file_id=file_id,
+            format=parsed.format,
+            payments=counts["payments"],
+            matched=counts["matched"],
+            unmatched=counts["unmatched"],
+            duplicates=counts["duplicates"],
+            total_ore=counts["total"],
+        )
+        await batch.add(
+            file_stream(sha),
+            PaymentFileImported(
+                file_id=file_id,
+                format=parsed.format,
+                layout=parsed.layout,
+                file_reference=parsed.file_reference,
+                sha256=sha,
+                imported_on=deps.clock.today(),
+                payments=result.payments,
+                duplicates=result.duplicates,
+                total_ore=result.total_ore,
+                matched=result.matched,
+                unmatched=result.unmatched,
+                test_file=parsed.test_file,
+            ),
+        )
+        return Decision(batch.appends(), result)
+
+    return await execute(deps.store, decide, ImportResult)
+
+
+async def _already_imported(deps: PaymentsDeps, sha: str) -> ImportResult | None:
+    for env in await deps.store.read_stream(file_stream(sha)):
+        event = deps.registry.load(env)
+        if isinstance(event, PaymentFileImported):
+            return ImportResult(
+                file_id=event.file_id,
+                format=event.format,
+                payments=event.payments,
+                matched=event.matched,
+                unmatched=event.unmatched,
+                duplicates=event.duplicates,
+                total_ore=event.total_ore,
+                duplicate=True,
+            )
+    return None
+
+
+async def _book(
+    batch: _Batch,
+    deps: PaymentsDeps,
+    parsed: ParsedBankFile,
+    payment: BankPayment,
+    *,
+    payment_id: str,
+    file_id: str,
+) -> bool:
+    """Receive one payment and match, allocate, credit or queue it. True when matched."""
+    stream = payment_stream(payment_id)
+    payer = None
+    if payment.payer_name or payment.payer_address or payment.payer_orgnr or payment.payer_account:
+        payer = PayerPersonalData(
+            name=payment.payer_name,
+            address=payment.payer_address,
+            orgnr=payment.payer_orgnr,
+            account=payment.payer_account,
+        )
+    await batch.add(
+        stream,
+        PaymentReceived(
+            payment_id=payment_id,
+            file_id=file_id,
+            bank_reference=payment.bank_reference,
+            amount_ore=payment.amount_ore,
+            currency=payment.currency,
+            reference=payment.reference,
+            reference_kind=payment.reference_kind,
+            bank_reference_code=payment.bgmax_reference_code,
+            free_text=payment.free_text,
+            received_on=payment.received_on,
+            payer=payer,
+        ),
+    )
+    if payment.kind == "reversal":
+        return await _reverse(batch, deps, parsed, payment, payment_id)
+    reason = _why_not_automatic(parsed, payment)
+    receivable = None
+    if reason is None:
+        assert payment.reference is not None
+        invoice_id = await _invoice_for_ocr(batch, deps, payment.reference)
+        receivable = await batch.receivable(invoice_id) if invoice_id else None
+        if receivable is None or receivable.open_ore <= 0:
+            reason = (
+                "the OCR reference names no invoice"
+                if receivable is None
+                else "the invoice the OCR reference names is not open"
+            )
+    if reason is not None or receivable is None:
+        await batch.add(
+            stream,
+            PaymentUnmatched(
+                payment_id=payment_id,
+                amount_ore=payment.amount_ore,
+                currency=payment.currency,
+                received_on=payment.received_on,
+                reason=reason or "no open invoice",
+            ),
+        )
+        return False
+    await batch.add(
+        stream,
+        PaymentMatched(
+            payment_id=payment_id,
+            invoice_id=receivable.invoice_id,
+            customer_id=receivable.customer_id,
+            method="ocr",
+        ),
+    )
+    left = await _allocate(batch, deps, payment_id, receivable, payment.amount_ore)
+    if left > 0:
+        left = await _set_off(batch, deps, payment_id, receivable, left)
+    if left > 0:
+        await batch.add(
+            credit_stream(receivable.customer_id),
+            CustomerCreditRecorded(
+                payment_id=payment_id, customer_id=receivable.customer_id, amount_ore=left
+            ),
+        )
+    return True
+
+
+def _why_not_automatic(parsed: ParsedBankFile, payment: BankPayment) -> str | None:
+    if payment.kind != "payment" or payment.amount_ore <= 0:
+        return f"a {payment.kind} is handled by hand"
+    if payment.currency != "SEK":
+        return f"paid in {payment.currency}: never booked as SEK"
+    if payment.reference_kind != "ocr" or not payment.reference:
+        return "no OCR reference"
+    if parsed.format == "bgmax" and payment.bgmax_reference_code not in BGMAX_OCR_CODES:
+        return f"BgMax reference code {payment.bgmax_reference_code} is not a checked OCR"
+    if not is_valid_ocr(payment.reference, length_digit_required=False):
+        return "the reference is not a valid OCR number"
+    return None
+
+
+async def _invoice_for_ocr(batch: _Batch, deps: PaymentsDeps, ocr: str) -> str | None:
+    events = await deps.store.read_stream(ocr_stream(ocr))
+    for env in events:
+        event = deps.registry.load(env)
+        if isinstance(event, OcrRegistered):
+            return event.invoice_id
+    return None
+
+
+async def _allocate(
+    batch: _Batch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
+) -> int:
+    allocations, left = allocate_to_receivable(amount, receivable, deps.policy)
+    events = [
+        PaymentAllocated(
+            payment_id=payment_id,
+            invoice_id=a.invoice_id,
+            customer_id=a.customer_id,
+            component="capital",
+            service_type=a.service_type,
+            amount_ore=a.amount_ore,
+        )
+        for a in allocations
+    ]
+    if events:
+        await batch.add(receivable_stream(receivable.invoice_id), *events)
+        # keep the in-file view current for the next payment to the same invoice
+        batch.receivables[receivable.invoice_id] = replay_receivable(
+            [*(deps.registry.load(e) for e in await deps.store.read_stream(
+                receivable_stream(receivable.invoice_id))),
+             *batch.pending[receivable_stream(receivable.invoice_id)][1]]
+        )  # fmt: skip
+    return left
+
+
+async def _set_off(
+    batch: _Batch, deps: PaymentsDeps, payment_id: str, paid: Receivable, left: int
+) -> int:
+    """Seed 002: an overpayment is first set off against the customer's other open claims."""
+    listed = await deps.store.read_stream(customer_receivables_stream(paid.customer_id))
+    others: list[Receivable] = []
+    for env in listed:
+        event = deps.registry.load(env)
+        if isinstance(event, ReceivableListed) and event.invoice_id != paid.invoice_id:
+            other = await batch.receivable(event.invoice_id)
+            if other is not None and other.open_ore > 0:
+                others.append(other)
+    # Oldest claim first, then in the order the invoices were issued: the same file always
+    # gives the same allocation.
+    for other in sorted(others, key=lambda r: (r.due_date, r.invoice_number)):
+        if left <= 0:
+            break
+        await batch.add(
+            payment_stream(payment_id),
+            PaymentMatched(
+                payment_id=payment_id,
+                invoice_id=other.invoice_id,
+                customer_id=other.customer_id,
+                method="set_off",
+            ),
+        )
+        left = await _allocate(batch, deps, payment_id, other, left)
+    return left
+
+
+async def _reverse(
+    batch: _Batch,
+    deps: PaymentsDeps,
+    parsed: ParsedBankFile,
+    payment: BankPayment,
+    payment_id: str,
+) -> bool:
+    """camt.054 ``RvslInd``: take back what the reversed payment was allocated."""
+    original_id = None
+    if payment.reversal_of:
+        claim = await deps.store.read_stream(
+            bank_reference_stream(parsed.format, payment.reversal_of)
+        )
+        for env in claim:
+            event = deps.registry.load(env)
+            if isinstance(event, BankReferenceClaimed):
+                original_id = event.payment_id
+    if original_id is None:
+        await batch.add(
+            payment_stream(payment_id),
+            PaymentUnmatched(
+                payment_id=payment_id,
+                amount_ore=payment.amount_ore,
+                currency=payment.currency,
+                received_on=payment.received_on,
+                reason="a reversal of a payment we never booked",
+            ),
+        )
+        return False
+    await batch.add(
+        payment_stream(original_id),
+        PaymentReversed(
+            payment_id=original_id,
+            reversal_bank_reference=payment.bank_reference,
+            amount_ore=payment.amount_ore,
+        ),
+    )
+    for env in await deps.store.read_stream(payment_stream(original_id)):
+        event = deps.registry.load(env)
+        if isinstance(event, PaymentMatched):
+            for alloc_env in await deps.store.read_stream(receivable_stream(event.invoice_id)):
+                alloc = deps.registry.load(alloc_env)
+                if isinstance(alloc, PaymentAllocated) and alloc.payment_id == original_id:
+                    await batch.add(
+                        receivable_stream(event.invoice_id),
+                        alloc.model_copy(update={"amount_ore": -alloc.amount_ore}),
+                    )
+    return True

@@ -1,0 +1,538 @@
+"""The common model every bank-file parser answers with (domain.md §9 "Bank files").
+
+A bank file (camt.054, BgMax or an Autogiro payment specification) is parsed into one
+``ParsedBankFile`` or refused whole with ``BankFileRejected``, which lists every problem found,
+each naming its line (flat files) or its element path (XML). Nothing in between: a file that fails
+any check books nothing (domain.md §9: "a file that fails is rejected whole"; "each rejected file
+gets an error list with line numbers").
+
+Every öre of the file is accounted for:
+
+- ``BankPayment`` is signed. A payment (BgMax TK20, a camt.054 credit) is positive; a deduction
+  (BgMax TK21, *avdrag*) and a camt.054 reversal (``RvslInd=true`` on a debit) are negative. The
+  signed payments of a section add up to the section's declared amount (BgMax TK15, camt
+  ``Ntry/Amt``).
+- Extra references (BgMax TK22/TK23) do not move money of their own: they split the amount of the
+  payment they follow. BgMaxfil4's third deposit shows it: the deposit (TK15) is 2,900.00 = the
+  four TK20 records; the extra references of the 1,400.00 payment carry +1,000 +500 +400 -500.
+  ``BankPayment.unallocated_ore`` is what the extra references leave to the payment's own reference.
+- Entries a camt.054 holds that are not payments to us (debits, pending entries) are listed in
+  ``ParsedBankFile.skipped`` with their amounts, so that nothing disappears silently.
+- Autogiro results (``AutogiroResult``) are kept apart from payments: only an approved debit moves
+  money in, and the application decides how to book it.
+
+Pure: no I/O. Only the standard library and pydantic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Final, Literal, NoReturn, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "RECORD_WIDTH",
+    "AutogiroKind",
+    "AutogiroResult",
+    "AutogiroStatus",
+    "BankFileFormat",
+    "BankFileProblem",
+    "BankFileRejected",
+    "BankPayment",
+    "ControlTotal",
+    "ExtraReference",
+    "FixedRecord",
+    "FlatLine",
+    "ParsedBankFile",
+    "PaymentKind",
+    "Problems",
+    "ReferenceKind",
+    "SectionTotals",
+    "SkippedEntry",
+    "check_size",
+    "fixed_width_text",
+    "is_ascii_digits",
+    "split_lines",
+]
+
+BankFileFormat = Literal["camt054", "bgmax", "autogiro"]
+PaymentKind = Literal["payment", "deduction", "reversal"]
+ReferenceKind = Literal["ocr", "free_text", "none"]
+AutogiroKind = Literal["debit", "refund", "returned_debit"]
+AutogiroStatus = Literal[
+    "approved", "insufficient_funds", "account_closed", "renewed_funds", "returned"
+]
+
+# A setting the caller passes in (ingestion settings); this is only the default. 50 MB holds far
+# more payments than a municipality receives in a day, and stops a hostile file before parsing.
+DEFAULT_MAX_BYTES: Final[int] = 50 * 1024 * 1024
+
+# BgMax and Autogiro records are 80 characters (domain.md §9; Bankgirot's technical manuals).
+RECORD_WIDTH: Final[int] = 80
+
+# More problems than this and the list stops helping the case officer; it also bounds the work a
+# garbage file can cause.
+MAX_PROBLEMS: Final[int] = 200
+
+_CURRENCY: Final[re.Pattern[str]] = re.compile(r"[A-Z]{3}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BankFileProblem(TypedDict):
+    """One reason a file was refused: the line (flat files) or element path (XML) and why."""
+
+    line: int | None
+    element: str | None
+    message: str
+
+
+class BankFileRejected(ValueError):
+    """The whole file is refused; ``errors`` lists every problem found (domain.md §9).
+
+    Nothing of a rejected file may be booked: the application stores the error list for the
+    case officer (seed 002: error lists are corrected within one working day).
+    """
+
+    def __init__(self, errors: list[BankFileProblem], *, file_format: str | None = None) -> None:
+        if not errors:
+            raise ValueError("BankFileRejected needs at least one problem")
+        self.errors = errors
+        self.file_format = file_format
+        shown = "; ".join(_describe(e) for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        kind = f"{file_format} " if file_format else ""
+        super().__init__(f"{kind}bank file rejected, {len(errors)} problem(s): {shown}{more}")
+
+    @classmethod
+    def single(
+        cls,
+        message: str,
+        *,
+        line: int | None = None,
+        element: str | None = None,
+        file_format: str | None = None,
+    ) -> BankFileRejected:
+        """A rejection with one problem (wrong kind of file, too large, not XML...)."""
+        return cls(
+            [{"line": line, "element": element, "message": message}], file_format=file_format
+        )
+
+
+def _describe(problem: BankFileProblem) -> str:
+    if problem["line"] is not None:
+        return f"line {problem['line']}: {problem['message']}"
+    if problem["element"] is not None:
+        return f"{problem['element']}: {problem['message']}"
+    return problem["message"]
+
+
+class Problems:
+    """Collects the problems of one file so that the rejection lists them all, not only the first.
+
+    Past ``limit`` problems it stops the parse at once (a garbage file yields thousands).
+    """
+
+    def __init__(self, file_format: str, *, limit: int = MAX_PROBLEMS) -> None:
+        self.file_format = file_format
+        self.limit = limit
+        self.errors: list[BankFileProblem] = []
+
+    def add(self, message: str, *, line: int | None = None, element: str | None = None) -> None:
+        self.errors.append({"line": line, "element": element, "message": message})
+        if len(self.errors) >= self.limit:
+            self.errors.append(
+                {
+                    "line": None,
+                    "element": None,
+                    "message": f"stopped after {self.limit} problems: the file is badly damaged",
+                }
+            )
+            self.fail()
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def fail(self) -> NoReturn:
+        raise BankFileRejected(list(self.errors), file_format=self.file_format)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            self.fail()
+
+
+def check_size(data: bytes, max_bytes: int, *, file_format: str | None = None) -> None:
+    """Refuse a file larger than ``max_bytes`` before anything reads it (and an empty one)."""
+    if len(data) > max_bytes:
+        raise BankFileRejected.single(
+            f"the file is {len(data)} bytes, over the limit of {max_bytes} bytes: "
+            "refused before parsing",
+            file_format=file_format,
+        )
+    if not data.strip():
+        raise BankFileRejected.single("the file is empty", file_format=file_format)
+
+
+# ---------------------------------------------------------------------------------------------
+# Flat files (BgMax, Autogiro): lines of fixed-width ISO-8859-1 records.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FlatLine:
+    """One line of a flat file: its 1-based number, raw bytes (line ending removed)."""
+
+    number: int
+    raw: bytes
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.raw.strip()
+
+    @property
+    def text(self) -> str:
+        # ISO-8859-1 maps every byte to one character, so positions stay byte positions.
+        return self.raw.decode("latin-1")
+
+
+def split_lines(data: bytes) -> Iterator[FlatLine]:
+    """Split on LF, dropping one CR before it: both CRLF and LF files occur (fixtures)."""
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()  # the newline after the last record ends it; it opens no new line
+    for number, part in enumerate(parts, start=1):
+        yield FlatLine(number, part.removesuffix(b"\r"))
+
+
+def _utf8_reencoded(raw: bytes) -> str | None:
+    """The first non-ASCII character if ``raw`` is valid UTF-8 with multi-byte sequences."""
+    if all(b < 0x80 for b in raw):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return next(ch for ch in text if ord(ch) >= 0x80)
+
+
+def fixed_width_text(
+    line: FlatLine, problems: Problems, *, width: int = RECORD_WIDTH
+) -> str | None:
+    """The record's text padded to ``width``, or None after noting why the line is damaged.
+
+    Refused: TAB and other control characters (a TAB where spaces belong shifts every later
+    field: the file was edited by hand), a UTF-8 re-encoding of the ISO-8859-1 format (å becomes
+    two bytes and shifts the positions), and text past ``width``. Accepted: a line shorter than
+    ``width`` (trailing padding lost in transfer is read as spaces, so a missing field still
+    shows up as blank where a value is required) and spaces past ``width``.
+    """
+    raw = line.raw
+    ok = True
+    tab = raw.find(b"\t")
+    if tab >= 0:
+        problems.add(
+            f"TAB character at position {tab + 1}: records are fixed-width and padded with "
+            "spaces; a TAB shifts every later field (was the file edited by hand?)",
+            line=line.number,
+        )
+        ok = False
+    multibyte = _utf8_reencoded(raw)
+    if multibyte is not None:
+        problems.add(
+            f"the line is UTF-8 encoded ({multibyte!r} takes {len(multibyte.encode())} bytes): "
+            "the format is ISO-8859-1 (Latin-1), and a re-encoded file shifts every later position",
+            line=line.number,
+        )
+        return None
+    control = next(
+        (i for i, b in enumerate(raw) if (b < 0x20 and b != 0x09) or 0x7F <= b <= 0x9F), None
+    )
+    if control is not None:
+        problems.add(
+            f"control byte 0x{raw[control]:02X} at position {control + 1}: not a character of "
+            "an ISO-8859-1 record",
+            line=line.number,
+        )
+        ok = False
+    text = line.text
+    if len(text) > width and text[width:].strip(" "):
+        problems.add(
+            f"{len(text)} characters: records are {width} characters wide", line=line.number
+        )
+        ok = False
+    return text[:width].ljust(width) if ok else None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedRecord:
+    """A fixed-width record with its line number; reads fields as Bankgirot's manuals number them
+    (1-based, inclusive) and notes a malformed field in ``problems`` instead of raising.
+    """
+
+    text: str
+    line: int
+    problems: Problems
+
+    @property
+    def code(self) -> str:
+        """The transaction code (*transaktionskod*, TK): the record type in positions 1-2."""
+        return self.text[:2]
+
+    def field(self, start: int, end: int) -> str:
+        return self.text[start - 1 : end]
+
+    def problem(self, message: str) -> None:
+        self.problems.add(message, line=self.line)
+
+    def number(self, start: int, end: int, what: str, *, blank_ok: bool = False) -> int | None:
+        """Digits at ``start``..``end`` as an int; None (and a problem unless blank is allowed)."""
+        value = self.field(start, end)
+        if blank_ok and not value.strip():
+            return None
+        if not is_ascii_digits(value):
+            self.problem(f"{what} (positions {start}-{end}) must be digits, got {value!r}")
+            return None
+        return int(value)
+
+    def date(self, start: int, what: str) -> date | None:
+        """A date YYYYMMDD at ``start``..``start + 7``."""
+        value = self.field(start, start + 7)
+        parsed = _parse_date(value)
+        if parsed is None:
+            self.problem(
+                f"{what} (positions {start}-{start + 7}) is not a date YYYYMMDD: {value!r}"
+            )
+        return parsed
+
+    def timestamp(self, start: int, what: str, zone: tzinfo) -> datetime | None:
+        """YYYYMMDDHHMMSS and six digits of microseconds at ``start``..``start + 19``."""
+        value = self.field(start, start + 19)
+        parsed: datetime | None = None
+        day = _parse_date(value[:8])
+        if day is not None and is_ascii_digits(value):
+            try:
+                parsed = datetime(
+                    day.year,
+                    day.month,
+                    day.day,
+                    int(value[8:10]),
+                    int(value[10:12]),
+                    int(value[12:14]),
+                    int(value[14:20]),
+                    tzinfo=zone,
+                )
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            self.problem(
+                f"{what} (positions {start}-{start + 19}) must be YYYYMMDDHHMMSS and six digits, "
+                f"got {value!r}"
+            )
+        return parsed
+
+
+def is_ascii_digits(text: str) -> bool:
+    """Only 0-9 (``str.isdigit`` also takes "²" and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
+def _parse_date(value: str) -> date | None:
+    if len(value) != 8 or not is_ascii_digits(value):
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The model.
+# ---------------------------------------------------------------------------------------------
+
+
+class ExtraReference(_Frozen):
+    """A further reference the payer gave with a payment (BgMax TK22 positive, TK23 negative).
+
+    It splits the payment's amount; it is not money of its own. ``amount_ore`` is signed (a TK23
+    is negative) and None where the record carries no amount (all zeros).
+    """
+
+    reference: str
+    reference_code: int | None = None
+    amount_ore: int | None = None
+    negative: bool = False
+    line: int | None = None
+    element: str | None = None
+
+
+class BankPayment(_Frozen):
+    """One movement of money on a receivables account, as the bank reported it (domain.md §9).
+
+    ``bank_reference`` is unique within the bank and the file (camt ``AcctSvcrRef``; BgMax
+    bankgiro, payment date, deposit serial, position and BGC serial): the idempotency key of the
+    payment. ``amount_ore`` is signed: > 0 for a payment, < 0 for a deduction or a reversal.
+    ``reference`` is the payer's reference as sent; ``reference_kind`` says what the sender
+    declared it to be ("ocr": camt ``SCOR`` or BgMax reference code 2 or 4; whether it passes the
+    OCR check is for matching to decide with ``fordra.kernel.ocr``, under the municipality's
+    agreement on length digits).
+    """
+
+    kind: PaymentKind = "payment"
+    bank_reference: str = Field(min_length=1)
+    amount_ore: int
+    currency: str
+    reference: str | None = None
+    reference_kind: ReferenceKind = "none"
+    reference_type: str | None = None
+    bgmax_reference_code: int | None = None
+    bgmax_channel_code: int | None = None
+    bgmax_deduction_code: int | None = None
+    free_text: tuple[str, ...] = ()
+    extra_references: tuple[ExtraReference, ...] = ()
+    payer_name: str | None = None
+    payer_address: str | None = None
+    payer_orgnr: str | None = None
+    payer_account: str | None = None
+    credited_account: str | None = None
+    end_to_end_id: str | None = None
+    transaction_id: str | None = None
+    received_on: date
+    section: str
+    line: int | None = None
+    element: str | None = None
+    reversal_of: str | None = None
+
+    @model_validator(mode="after")
+    def _sign_matches_kind(self) -> BankPayment:
+        if self.kind == "payment" and self.amount_ore <= 0:
+            raise ValueError(f"a payment must be positive, got {self.amount_ore} öre")
+        if self.kind in ("deduction", "reversal") and self.amount_ore >= 0:
+            raise ValueError(f"a {self.kind} must be negative, got {self.amount_ore} öre")
+        if not _CURRENCY.fullmatch(self.currency):
+            raise ValueError(f"currency must be three capital letters, got {self.currency!r}")
+        return self
+
+    @property
+    def unallocated_ore(self) -> int:
+        """What the extra references leave to the payment's own reference (signed öre)."""
+        return self.amount_ore - sum(x.amount_ore or 0 for x in self.extra_references)
+
+
+class AutogiroResult(_Frozen):
+    """One result of an Autogiro payment specification (*betalningsspecifikation*, domain.md §9).
+
+    ``kind``: "debit" (TK82, *inbetalning*, money from the payer), "refund" (TK32, *återbetalning*
+    to the payer), "returned_debit" (TK77, an earlier debit paid back to the payer, with
+    Bankgirot's code in ``return_code``). ``status``: 0 approved, 1 insufficient funds (*täckning
+    saknas*), 2 account closed or no Autogiro link (*koppling saknas*), 9 renewed funds
+    (*förnyad täckning*: Bankgirot tries again later); "returned" for TK77. Only an approved result
+    moved money; ``amount_ore`` is always positive and ``signed_amount_ore`` gives the direction.
+    """
+
+    kind: AutogiroKind
+    status: AutogiroStatus
+    status_code: str
+    payer_number: str
+    amount_ore: int = Field(gt=0)
+    payment_date: date
+    returned_on: date | None = None
+    return_code: str | None = None
+    reference: str | None = None
+    payee_bankgiro: str
+    period_code: str | None = None
+    renewals: int | None = None
+    section: str | None = None
+    line: int
+
+    @property
+    def moved_money(self) -> bool:
+        return self.status in ("approved", "returned")
+
+    @property
+    def signed_amount_ore(self) -> int:
+        return self.amount_ore if self.kind == "debit" else -self.amount_ore
+
+
+class SectionTotals(_Frozen):
+    """A part of the file with its own declared totals (BgMax deposit TK05-TK15, a camt ``Ntry``,
+    an Autogiro TK15/TK16/TK17 section) beside what the parser counted. In a parsed file the two
+    agree; a mismatch rejects the file.
+    """
+
+    key: str
+    account: str | None
+    currency: str
+    booked_on: date | None
+    declared_count: int | None
+    declared_sum_ore: int | None
+    computed_count: int
+    computed_sum_ore: int
+    line: int | None = None
+    element: str | None = None
+
+
+class ControlTotal(_Frozen):
+    """A file-level control figure (BgMax TK70, Autogiro TK09, camt ``TxsSummry``) and the count."""
+
+    what: str
+    declared: int
+    computed: int
+    line: int | None = None
+    element: str | None = None
+
+
+class SkippedEntry(_Frozen):
+    """A camt.054 entry the file holds but that is no payment to book, and why (debit, pending)."""
+
+    element: str
+    reason: str
+    credit_debit: Literal["CRDT", "DBIT"]
+    amount_ore: int | None
+    currency: str | None
+    bank_reference: str | None = None
+
+
+class ParsedBankFile(_Frozen):
+    """A bank file that passed every check (domain.md §9), ready for atomic, once-only import.
+
+    ``file_reference`` is the file's own identifier as sent (camt ``GrpHdr/MsgId``, the BgMax or
+    Autogiro opening record's timestamp); the application also keys the import on a hash of the
+    bytes, since a bank may reuse identifiers across test and production.
+    """
+
+    format: BankFileFormat
+    layout: str
+    file_reference: str
+    created_at: datetime | None
+    test_file: bool = False
+    accounts: tuple[str, ...] = ()
+    payments: tuple[BankPayment, ...] = ()
+    autogiro_results: tuple[AutogiroResult, ...] = ()
+    sections: tuple[SectionTotals, ...] = ()
+    controls: tuple[ControlTotal, ...] = ()
+    skipped: tuple[SkippedEntry, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_unique(self) -> ParsedBankFile:
+        seen: set[str] = set()
+        for payment in self.payments:
+            if payment.bank_reference in seen:
+                raise ValueError(f"bank reference {payment.bank_reference!r} occurs twice")
+            seen.add(payment.bank_reference)
+        return self
+
+    @property
+    def total_ore_by_currency(self) -> dict[str, int]:
+        """Signed sum of the payments per currency (deductions and reversals included)."""
+        totals: dict[str, int] = {}
+        for payment in self.payments:
+            totals[payment.currency] = totals.get(payment.currency, 0) + payment.amount_ore
+        return totals

@@ -1,0 +1,83 @@
+"""Payments' internal events: what payments knows of the invoices it collects for, kept in its
+own store from invoicing's public events, plus the claims that make imports happen once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from fordra.kernel.events import Event
+
+
+class ReceivableOpened(Event):
+    """An invoice to collect, with what is owed per service (VAT included): electricity must stay
+    apart from the other services (seed 003), so allocation works per service."""
+
+    event_type: ClassVar[str] = "ReceivableOpened"
+
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    ocr: str
+    due_date: date
+    owed_by_service: dict[str, int]
+
+
+class ReceivableReduced(Event):
+    """A credit note took part of the claim away."""
+
+    event_type: ClassVar[str] = "ReceivableReduced"
+
+    invoice_id: str
+    by_service: dict[str, int]
+
+
+class ReceivableClosed(Event):
+    """The invoice was cancelled: nothing is owed on it any more."""
+
+    event_type: ClassVar[str] = "ReceivableClosed"
+
+    invoice_id: str
+
+
+class ReceivableListed(Event):
+    """An invoice of this customer: the customer's stream lists them for set-off."""
+
+    event_type: ClassVar[str] = "ReceivableListed"
+
+    invoice_id: str
+
+
+class OcrRegistered(Event):
+    event_type: ClassVar[str] = "OcrRegistered"
+
+    invoice_id: str
+
+
+class PaymentFileClaimed(Event):
+    """A file, by its SHA-256: the same file again changes nothing."""
+
+    event_type: ClassVar[str] = "PaymentFileClaimed"
+
+    file_id: str
+
+
+class BankReferenceClaimed(Event):
+    """The bank's unique reference of one payment (camt ``AcctSvcrRef``, BgMax BGC serial): the
+    same payment in another file is a duplicate, booked once."""
+
+    event_type: ClassVar[str] = "BankReferenceClaimed"
+
+    payment_id: str
+    amount_ore: int
+
+
+INTERNAL_EVENTS: tuple[type[Event], ...] = (
+    ReceivableOpened,
+    ReceivableReduced,
+    ReceivableClosed,
+    ReceivableListed,
+    OcrRegistered,
+    PaymentFileClaimed,
+    BankReferenceClaimed,
+)

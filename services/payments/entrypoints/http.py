@@ -1,0 +1,49 @@
+"""Payments' HTTP routes: bank files in (issue: payments)."""
+
+# No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
+# and the `Caller` alias is local to the router factory.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from fordra.kernel.auth import Principal
+from fordra.kernel.web import RouterDeps, metadata_for
+from fordra.payments.application.import_file import (
+    ImportResult,
+    PaymentsDeps,
+    import_payment_file,
+)
+
+# A bound on what we read before parsing (a setting of the app; XML parsers get their own).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["payments"])
+    Caller = Annotated[Principal, Depends(web.authenticate)]
+
+    @router.post(
+        "/payment-files",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ImportResult,
+        responses={
+            200: {"model": ImportResult, "description": "The same file again: nothing booked"},
+            422: {"description": "Refused whole: {errors: [{line|element, message}]}"},
+        },
+        summary="Import a camt.054, BgMax or Autogiro file (the raw file as the body)",
+    )
+    async def post_payment_file(request: Request, principal: Caller) -> JSONResponse:
+        data = await request.body()
+        if len(data) > MAX_FILE_BYTES:
+            return JSONResponse(
+                {"errors": [{"line": None, "message": f"file over {MAX_FILE_BYTES} bytes"}]},
+                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            )
+        outcome = await import_payment_file(data, deps, principal, metadata_for(principal))
+        await web.settle()
+        code = status.HTTP_200_OK if outcome.response.duplicate else status.HTTP_201_CREATED
+        return JSONResponse(outcome.response.model_dump(mode="json"), status_code=code)
+
+    return router

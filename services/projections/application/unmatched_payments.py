@@ -1,0 +1,164 @@
+"""The unmatched-payments work queue (domain.md §9: the rest go to the investigation queue): every
+payment that did not match an open invoice, with its age in working days and suggestions from its
+free text, payer and amount, for the ops team to match, refund or keep as credit."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, ClassVar
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fordra.contracts.payments import PaymentMatched, PaymentReceived, PaymentUnmatched
+from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.envelope import Envelope
+from fordra.kernel.events import EventRegistry
+from fordra.kernel.projection import Projection
+
+_DIGITS = re.compile(r"\d{3,25}")
+
+
+class UnmatchedPaymentsProjection(Projection):
+    name: ClassVar[str] = "unmatched_payments"
+    upstreams: ClassVar[tuple[str, ...]] = ("payments",)
+
+    def __init__(self, registry: EventRegistry) -> None:
+        self.registry = registry
+
+    def declare(self, metadata: MetaData) -> list[Table]:
+        self.payments = Table(
+            "payments_received",
+            metadata,
+            Column("payment_id", String(64), primary_key=True),
+            Column("amount_ore", BigInteger, nullable=False),
+            Column("currency", String(3), nullable=False),
+            Column("reference", String(100)),
+            Column("payer_name", String(200)),
+            Column("free_text", Text, nullable=False),
+            Column("received_on", Date, nullable=False),
+            Column("queued", Boolean, nullable=False, default=False),
+            Column("reason", String(300)),
+        )
+        return [self.payments]
+
+    async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
+        if not self.registry.knows(event.event_type):
+            return
+        e = self.registry.load(event)
+        t = self.payments
+        if isinstance(e, PaymentReceived):
+            await conn.execute(
+                t.insert().values(
+                    payment_id=e.payment_id,
+                    amount_ore=e.amount_ore,
+                    currency=e.currency,
+                    reference=e.reference,
+                    payer_name=e.payer.name if e.payer else None,
+                    free_text=orjson.dumps(list(e.free_text)).decode(),
+                    received_on=e.received_on,
+                    queued=False,
+                )
+            )
+        elif isinstance(e, PaymentUnmatched):
+            await conn.execute(
+                t.update()
+                .where(t.c.payment_id == e.payment_id)
+                .values(queued=True, reason=e.reason)
+            )
+        elif isinstance(e, PaymentMatched):
+            await conn.execute(
+                t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
+            )
+
+
+class Suggestion(BaseModel):
+    invoice_id: str
+    ocr: str
+    open_ore: int
+    why: str
+
+
+class UnmatchedPayment(BaseModel):
+    payment_id: str
+    amount_ore: int
+    currency: str
+    reference: str | None
+    payer_name: str | None
+    free_text: list[str]
+    received_on: date
+    age_working_days: int
+    reason: str | None
+    suggestions: list[Suggestion]
+
+
+class UnmatchedQueue(BaseModel):
+    items: list[UnmatchedPayment]
+
+
+async def read_unmatched(
+    conn: AsyncConnection,
+    projection: UnmatchedPaymentsProjection,
+    ledger_invoices: Table,
+    calendar: WorkingDayCalendar,
+    today: date,
+) -> UnmatchedQueue:
+    t = projection.payments
+    rows = (
+        await conn.execute(select(t).where(t.c.queued.is_(True)).order_by(t.c.received_on))
+    ).all()
+    items = []
+    for r in rows:
+        texts: list[str] = orjson.loads(r.free_text)
+        items.append(
+            UnmatchedPayment(
+                payment_id=r.payment_id,
+                amount_ore=r.amount_ore,
+                currency=r.currency,
+                reference=r.reference,
+                payer_name=r.payer_name,
+                free_text=texts,
+                received_on=r.received_on,
+                age_working_days=max(calendar.working_days_between(r.received_on, today), 0),
+                reason=r.reason,
+                suggestions=await _suggest(conn, ledger_invoices, r, texts),
+            )
+        )
+    return UnmatchedQueue(items=items)
+
+
+async def _suggest(
+    conn: AsyncConnection, invoices: Table, payment: Any, texts: list[str]
+) -> list[Suggestion]:
+    """Open invoices the payment may be for: a number in its free text or reference that is an
+    open invoice's OCR or invoice number, or an open amount equal to the payment's."""
+    found: dict[str, Suggestion] = {}
+    numbers = set(_DIGITS.findall(" ".join([*texts, payment.reference or ""])))
+    if numbers:
+        query = select(invoices).where(
+            invoices.c.open_ore > 0,
+            invoices.c.ocr.in_(numbers) | invoices.c.invoice_number.in_(numbers),
+        )
+        for inv in (await conn.execute(query.limit(5))).all():
+            found[inv.invoice_id] = Suggestion(
+                invoice_id=inv.invoice_id,
+                ocr=inv.ocr,
+                open_ore=inv.open_ore,
+                why="its number is in the payment's text",
+            )
+    if payment.currency == "SEK":
+        query = select(invoices).where(invoices.c.open_ore == payment.amount_ore)
+        for inv in (await conn.execute(query.limit(5))).all():
+            found.setdefault(
+                inv.invoice_id,
+                Suggestion(
+                    invoice_id=inv.invoice_id,
+                    ocr=inv.ocr,
+                    open_ore=inv.open_ore,
+                    why="the same amount is open on it",
+                ),
+            )
+    return list(found.values())[:5]

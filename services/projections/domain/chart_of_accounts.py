@@ -1,0 +1,316 @@
+"""The chart of accounts and the posting rules of the general ledger (domain.md §10).
+
+domain.md §10 names the ledger accounts a read model must be able to reconcile (1512 customer
+receivables, 2482 overpayments, 9181 unidentified payments, 1592 value adjustment, 2998 reversed
+payment, 9895 collection agency client funds) and says that "postings go to the general ledger as
+SIE 4i (text, codepage 437, ``#VER`` balanced to zero)". This module is the pure half of that:
+
+- ``AccountingSettings``: which account each posting goes to. Revenue and VAT accounts are not in
+  domain.md; the defaults below are placeholders that each municipality replaces with its own
+  chart (Kommun-Bas puts fees in 31xx and rents in 32xx, but every council numbers its own);
+- the posting rules: an ``InvoiceIssued`` debits the receivables account with the total and credits
+  revenue per line's service (net) and output VAT per rate; a ``CreditNoteIssued`` is the mirror
+  image; an ``InvoiceCancelled`` reverses what still stands on the invoice.
+
+Small amounts held for a later invoice (``SmallAmountDeferred``) post nothing: nothing is owed
+until they are invoiced, and then they are lines of that invoice and post with it. A dropped small
+amount (``SmallAmountDropped``) was never a receivable, so it posts nothing either.
+
+Signs follow SIE: a debit is positive, a credit negative, so a voucher balances when its rows sum
+to zero. Every ``Voucher`` checks that on construction and refuses to exist otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    InvoiceCancelled,
+    InvoiceIssued,
+    InvoiceLine,
+    ServiceType,
+    VatBreakdown,
+)
+from fordra.kernel.errors import FordraError
+
+# Four to six digits: BAS and Kommun-Bas use four, some councils add a fifth or sixth for detail.
+AccountNumber = Annotated[int, Field(ge=1000, le=999_999)]
+
+# SIE's reserved dimension numbers (SIE 4B, #DIM): 1 is the cost centre, 6 the project.
+COST_CENTRE_DIMENSION = 1
+
+# Placeholders, not a standard: a municipality sets its own revenue account per service.
+DEFAULT_REVENUE_ACCOUNTS: dict[ServiceType, int] = {
+    "water": 3011,
+    "waste": 3012,
+    "electricity_grid": 3013,
+    "electricity_supply": 3014,
+    "childcare": 3021,
+    "elderly_care": 3022,
+    "music_school": 3023,
+    "housing_rent": 3031,
+    "premises_rent": 3032,
+    "hall_rental": 3033,
+    "other": 3099,
+}
+
+# BAS's output-VAT accounts ("Utgående moms på försäljning inom Sverige") per rate; placeholders.
+DEFAULT_OUTPUT_VAT_ACCOUNTS: dict[int, int] = {25: 2611, 12: 2621, 6: 2631}
+
+# Names written as #KONTO in the SIE file for the default accounts (a municipality renames them
+# along with the numbers).
+DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
+    1512: "Kundfordringar",
+    1592: "Värdereglering kundfordringar",
+    2482: "Överbetalningar från kunder",
+    2611: "Utgående moms försäljning 25 %",
+    2621: "Utgående moms försäljning 12 %",
+    2631: "Utgående moms försäljning 6 %",
+    2998: "Återförd betalning",
+    3011: "Vatten- och avloppsavgifter",
+    3012: "Avfallsavgifter",
+    3013: "Elnätsavgifter",
+    3014: "Elförsäljning",
+    3021: "Barnomsorgsavgifter",
+    3022: "Äldreomsorgsavgifter",
+    3023: "Musikskoleavgifter",
+    3031: "Bostadshyror",
+    3032: "Lokalhyror",
+    3033: "Lokaluthyrning, tillfällig",
+    3099: "Övriga försäljningsintäkter",
+    9181: "Oidentifierade inbetalningar",
+    9895: "Klientmedel inkassobolag",
+}
+
+
+class AccountingError(FordraError):
+    """A posting could not be made as the accounting settings and domain.md §10 require."""
+
+
+class UnbalancedVoucher(AccountingError):
+    """A voucher whose rows do not sum to zero: domain.md §10 requires every #VER to balance."""
+
+
+class UnmappedVatRate(AccountingError):
+    """An invoice charges VAT at a rate that has no output-VAT account in the settings."""
+
+
+class AccountingSettings(BaseModel):
+    """Which ledger account each posting goes to (domain.md §10). Nested in the app's settings,
+    e.g. ``FORDRA_ACCOUNTING__VOUCHER_SERIES=KF``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # domain.md §10: "1512 customer receivables".
+    receivables_account: AccountNumber = 1512
+    # Revenue per service type. Placeholders a municipality sets to its own chart.
+    revenue_accounts: dict[ServiceType, AccountNumber] = Field(
+        default_factory=lambda: dict(DEFAULT_REVENUE_ACCOUNTS)
+    )
+    # A service left out of ``revenue_accounts`` (a partial override) still posts somewhere.
+    fallback_revenue_account: AccountNumber = 3099
+    # Output VAT per rate in percent. Rate 0 needs no account: it posts no VAT row.
+    output_vat_accounts: dict[int, AccountNumber] = Field(
+        default_factory=lambda: dict(DEFAULT_OUTPUT_VAT_ACCOUNTS)
+    )
+    # The other accounts of domain.md §10, for the payments, write-down and agency postings.
+    overpayments_account: AccountNumber = 2482
+    unidentified_payments_account: AccountNumber = 9181
+    value_adjustment_account: AccountNumber = 1592
+    reversed_payment_account: AccountNumber = 2998
+    agency_client_funds_account: AccountNumber = 9895
+    # The SIE voucher series of customer invoicing (invoices, credit notes, cancellations).
+    voucher_series: str = Field(default="KF", pattern=r"^[A-Za-z0-9]{1,10}$")
+    # When set (1 is SIE's cost centre), revenue rows carry the invoicing department as an object
+    # of that dimension. Off by default: the general ledger rejects objects it does not know, so
+    # the department ids must first be the ledger's own cost-centre codes.
+    cost_centre_dimension: int | None = Field(default=None, ge=1)
+    account_names: dict[int, str] = Field(default_factory=lambda: dict(DEFAULT_ACCOUNT_NAMES))
+
+    def revenue_account_for(self, service: ServiceType) -> int:
+        return self.revenue_accounts.get(service, self.fallback_revenue_account)
+
+    def output_vat_account_for(self, rate: int) -> int:
+        try:
+            return self.output_vat_accounts[rate]
+        except KeyError:
+            known = ", ".join(f"{r} %" for r in sorted(self.output_vat_accounts))
+            raise UnmappedVatRate(
+                f"VAT at {rate} % has no output-VAT account (accounts are set for {known})"
+            ) from None
+
+    def account_name(self, account: int) -> str:
+        return self.account_names.get(account, f"Konto {account}")
+
+
+class PostingRow(BaseModel):
+    """One #TRANS row: debit positive, credit negative, in öre."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: int = Field(ge=0)
+    amount_ore: int
+    # SIE objects: (dimension number, object id), e.g. ((1, "va-avdelningen"),).
+    objects: tuple[tuple[int, str], ...] = ()
+    text: str | None = None
+
+
+class Voucher(BaseModel):
+    """One #VER: a balanced set of rows on one date. ``number`` is None until the ledger numbers
+    it (a serial per series, in the order the events were recorded)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    series: str
+    number: int | None = None
+    date: dt.date
+    text: str
+    rows: tuple[PostingRow, ...]
+
+    @model_validator(mode="after")
+    def _balanced(self) -> Voucher:
+        # Pydantic wraps only ValueError and AssertionError; ours passes through as itself, so an
+        # unbalanced voucher surfaces as UnbalancedVoucher: a bug in a posting rule, not bad input.
+        label = f"voucher {self.series} {self.number or ''}".strip()
+        check_voucher_balanced((r.amount_ore for r in self.rows), what=f"{label} of {self.date}")
+        return self
+
+    @property
+    def debit_ore(self) -> int:
+        return sum(r.amount_ore for r in self.rows if r.amount_ore > 0)
+
+
+def check_voucher_balanced(amounts: Iterable[int], *, what: str = "voucher") -> None:
+    """domain.md §10: every #VER balanced to zero, and never empty (a voucher must move money)."""
+    listed = list(amounts)
+    if not listed:
+        raise UnbalancedVoucher(f"{what} has no rows")
+    total = sum(listed)
+    if total != 0:
+        raise UnbalancedVoucher(
+            f"{what} does not balance: its rows sum to {total} öre, not 0 "
+            f"(debit {sum(a for a in listed if a > 0)}, credit {-sum(a for a in listed if a < 0)})"
+        )
+
+
+def net_rows(rows: Iterable[PostingRow]) -> tuple[PostingRow, ...]:
+    """Rows summed per (account, objects), in order of first appearance, zero sums left out:
+    the general ledger wants one row per account, not one per invoice line."""
+    sums: dict[tuple[int, tuple[tuple[int, str], ...]], int] = {}
+    for row in rows:
+        key = (row.account, row.objects)
+        sums[key] = sums.get(key, 0) + row.amount_ore
+    return tuple(
+        PostingRow(account=account, amount_ore=amount, objects=objects)
+        for (account, objects), amount in sums.items()
+        if amount != 0
+    )
+
+
+def _revenue_and_vat(
+    lines: Iterable[InvoiceLine],
+    vat: Iterable[VatBreakdown],
+    settings: AccountingSettings,
+    department: str | None,
+    sign: int,
+) -> list[PostingRow]:
+    objects: tuple[tuple[int, str], ...] = ()
+    if settings.cost_centre_dimension is not None and department:
+        objects = ((settings.cost_centre_dimension, department),)
+    revenue = [
+        PostingRow(
+            account=settings.revenue_account_for(line.service_type),
+            amount_ore=sign * line.net_ore,
+            objects=objects,
+        )
+        for line in lines
+    ]
+    # VAT was rounded once per rate on the invoice (domain.md §2), so it posts per rate, from the
+    # invoice's own breakdown: recomputing it per line could differ by an öre and unbalance.
+    output_vat = [
+        PostingRow(account=settings.output_vat_account_for(b.vat_rate), amount_ore=sign * b.vat_ore)
+        for b in vat
+        if b.vat_ore != 0
+    ]
+    return [*net_rows(revenue), *net_rows(output_vat)]
+
+
+def invoice_voucher(event: InvoiceIssued, settings: AccountingSettings) -> Voucher:
+    """An issued invoice: debit receivables (1512) with the total; credit revenue per service
+    (net) and output VAT per rate. Held small amounts are lines of the invoice and post here."""
+    rows = [
+        PostingRow(account=settings.receivables_account, amount_ore=event.total_ore),
+        *_revenue_and_vat(event.lines, event.vat, settings, event.department, sign=-1),
+    ]
+    return Voucher(
+        series=settings.voucher_series,
+        date=event.invoice_date,
+        text=f"Kundfaktura {event.invoice_number}",
+        rows=tuple(rows),
+    )
+
+
+def credit_note_voucher(
+    event: CreditNoteIssued,
+    settings: AccountingSettings,
+    *,
+    department: str | None = None,
+    invoice_number: str | None = None,
+) -> Voucher:
+    """A credit note: the invoice's posting reversed for the credited lines — credit receivables
+    (1512) with the total; debit revenue per service and output VAT per rate.
+
+    ``department`` and ``invoice_number`` come from the credited invoice (the event carries only
+    its id); the department is the revenue rows' cost centre when the settings ask for one."""
+    rows = [
+        PostingRow(account=settings.receivables_account, amount_ore=-event.total_ore),
+        *_revenue_and_vat(event.lines, event.vat, settings, department, sign=1),
+    ]
+    on = f" på faktura {invoice_number}" if invoice_number else ""
+    return Voucher(
+        series=settings.voucher_series,
+        date=event.issued_on,
+        text=f"Kreditfaktura {event.credit_note_number}{on}",
+        rows=tuple(rows),
+    )
+
+
+def cancellation_voucher(
+    event: InvoiceCancelled,
+    standing: Iterable[PostingRow],
+    settings: AccountingSettings,
+    *,
+    invoice_number: str | None = None,
+) -> Voucher | None:
+    """A cancellation (makulering) reverses the invoice's voucher on the cancellation date.
+
+    ``standing`` is every row posted on the invoice so far (its voucher and any credit notes'):
+    reversing their net leaves the invoice at zero even if a rule change ever lets a partly
+    credited invoice be cancelled. Today invoicing allows it only while unpaid and uncredited
+    (seed 002), so this is exactly the original voucher negated. None when the postings already
+    net to zero (a fully credited invoice): there is nothing left to reverse."""
+    listed = list(standing)
+    if not listed:
+        raise AccountingError(
+            f"invoice {event.invoice_id} has nothing posted to reverse: its invoice voucher is "
+            "missing from the ledger"
+        )
+    remaining = net_rows(listed)
+    if not remaining:
+        return None
+    rows = tuple(
+        PostingRow(account=r.account, amount_ore=-r.amount_ore, objects=r.objects)
+        for r in remaining
+    )
+    ref = invoice_number or event.invoice_id
+    return Voucher(
+        series=settings.voucher_series,
+        date=event.cancelled_on,
+        text=f"Makulerad faktura {ref}",
+        rows=rows,
+    )

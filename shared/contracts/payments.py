@@ -1,0 +1,125 @@
+"""Public events of the payments context (domain.md §3 allocation, §9 bank files).
+
+Every öre of an imported file ends as exactly one of: allocated to an invoice (capital, interest
+or a fee, per service), a credit on the customer (an advance, förskott), or an unmatched payment in
+the work queue. Each allocation is an event of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from fordra.kernel.events import Event, PersonalData
+
+Component = Literal["capital", "interest", "reminder_fee", "collection_fee", "other_cost"]
+
+
+class PayerPersonalData(PersonalData):
+    """Who paid, as the bank told us: personal data, sealed per payment."""
+
+    name: str | None = None
+    address: str | None = None
+    orgnr: str | None = None
+    account: str | None = None
+
+
+class PaymentFileImported(Event):
+    event_type: ClassVar[str] = "PaymentFileImported"
+
+    file_id: str
+    format: Literal["camt054", "bgmax", "autogiro"]
+    layout: str
+    file_reference: str
+    sha256: str
+    imported_on: date
+    payments: int
+    duplicates: int
+    total_ore: int
+    matched: int
+    unmatched: int
+    test_file: bool = False
+
+
+class PaymentReceived(Event):
+    event_type: ClassVar[str] = "PaymentReceived"
+    personal_field: ClassVar[str | None] = "payer"
+    subject_field: ClassVar[str | None] = "payment_id"
+
+    payment_id: str
+    file_id: str
+    bank_reference: str
+    amount_ore: int
+    currency: str
+    reference: str | None
+    reference_kind: Literal["ocr", "free_text", "none"]
+    bank_reference_code: int | None = None
+    free_text: tuple[str, ...] = ()
+    received_on: date
+    payer: PayerPersonalData | None = None
+
+
+class PaymentMatched(Event):
+    event_type: ClassVar[str] = "PaymentMatched"
+
+    payment_id: str
+    invoice_id: str
+    customer_id: str
+    method: Literal["ocr", "manual", "set_off"]
+
+
+class PaymentAllocated(Event):
+    """Part of a payment applied to one component of one invoice, for one service."""
+
+    event_type: ClassVar[str] = "PaymentAllocated"
+
+    payment_id: str
+    invoice_id: str
+    customer_id: str
+    component: Component
+    service_type: str
+    amount_ore: int  # negative when a reversal takes an allocation back
+
+
+class PaymentUnmatched(Event):
+    """In the work queue: no valid reference to an open invoice, or not in SEK."""
+
+    event_type: ClassVar[str] = "PaymentUnmatched"
+
+    payment_id: str
+    amount_ore: int
+    currency: str
+    received_on: date
+    reason: str
+
+
+class CustomerCreditRecorded(Event):
+    """What is left of a payment after the customer's open claims: an advance (förskott),
+    refunded only when nothing is unpaid (seed 002)."""
+
+    event_type: ClassVar[str] = "CustomerCreditRecorded"
+
+    payment_id: str
+    customer_id: str
+    amount_ore: int
+
+
+class PaymentReversed(Event):
+    """The bank took a payment back (camt.054 ``RvslInd``): its allocations are undone."""
+
+    event_type: ClassVar[str] = "PaymentReversed"
+
+    payment_id: str
+    reversal_bank_reference: str
+    amount_ore: int
+
+
+CONTRACTS: tuple[type[Event], ...] = (
+    PaymentFileImported,
+    PaymentReceived,
+    PaymentMatched,
+    PaymentAllocated,
+    PaymentUnmatched,
+    CustomerCreditRecorded,
+    PaymentReversed,
+)

@@ -1,0 +1,89 @@
+"""``StagedEventStore``: run several commands against one store and commit them as ONE append.
+
+A batch that must be accepted or rejected whole (a file of invoices, issue: invoicing) runs each
+command's use case unchanged against this wrapper: reads see the store plus what earlier commands
+of the batch staged, appends are checked against that view and staged, and ``appends()`` answers
+one ``StreamAppend`` per stream with the version the stream had in the store, so the final append
+is optimistic over the whole batch: a concurrent writer makes it a conflict, never a mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fordra.kernel.envelope import Envelope
+from fordra.kernel.errors import ConcurrencyConflict
+from fordra.kernel.eventstore import (
+    EventStore,
+    IdempotencyRecord,
+    StreamAppend,
+    Tracking,
+)
+
+
+class StagedEventStore(EventStore):
+    def __init__(self, inner: EventStore) -> None:
+        self.inner = inner
+        self.context = inner.context
+        self._base: dict[str, int] = {}
+        self._staged: dict[str, list[Envelope]] = {}
+
+    async def start(self) -> None:  # the inner store is started by its owner
+        return
+
+    async def close(self) -> None:
+        return
+
+    async def _version(self, stream_id: str) -> int:
+        if stream_id not in self._base:
+            self._base[stream_id] = await self.inner.stream_version(stream_id)
+        return self._base[stream_id] + len(self._staged.get(stream_id, []))
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        tracking: Tracking | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[Envelope]:
+        if tracking is not None:
+            raise ValueError("a staged batch is a command, not a consumer: no tracking")
+        for a in appends:
+            current = await self._version(a.stream_id)
+            if current != a.expected_version:
+                raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
+        staged = []
+        for a in appends:
+            self._staged.setdefault(a.stream_id, []).extend(a.events)
+            staged.extend(a.events)
+        return staged
+
+    def appends(self) -> list[StreamAppend]:
+        return [
+            StreamAppend(stream, self._base[stream], list(events))
+            for stream, events in self._staged.items()
+            if events
+        ]
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        stored = await self.inner.read_stream(stream_id, after_version)
+        staged = [e for e in self._staged.get(stream_id, []) if e.version > after_version]
+        return [*stored, *staged]
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self._version(stream_id)
+
+    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
+        return await self.inner.read_log(after_position, limit)
+
+    async def max_position(self) -> int:
+        return await self.inner.max_position()
+
+    async def tracked_position(self, consumer: str, upstream: str) -> int:
+        return await self.inner.tracked_position(consumer, upstream)
+
+    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        return None  # keys belong to the batch as a whole, checked by its own use case
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        await self.inner.wait_for_events(after_position, timeout)

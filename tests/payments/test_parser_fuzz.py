@@ -1,0 +1,159 @@
+"""Mutation fuzzing of the bank-file parsers (domain.md §9: a file is parsed or rejected whole).
+
+Whatever bytes arrive, ``parse_bank_file`` answers a ``ParsedBankFile`` or raises
+``BankFileRejected``: never another exception, never a hang. And every file it does parse keeps
+the money property: the payments of each section add up to what the section declares.
+
+Bounded for the normal run: about 200 mutated files per parser family, well under ten seconds.
+"""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fordra.payments.domain.bank_file import BankFileRejected
+from fordra.payments.domain.camt054 import parse_camt054
+from fordra.payments.domain.detect import parse_bank_file
+from tests.fixtures_path import shared_fixtures
+from tests.payments import assert_every_ore_accounted
+from tests.payments.camt_factory import Entry, Tx, camt054
+
+FIXTURES = shared_fixtures()
+_OCR_EXAMPLE = (
+    "bgmax/more/rickardlindgren_bankgiroinbetalningar_exempelfil_avtal-om-ocr-kontroll_"
+    "checksiffra_langd_sv.txt"
+)
+
+FLAT_SEEDS = [
+    (FIXTURES / "bgmax" / "BgMaxfil4.txt").read_bytes(),
+    (FIXTURES / _OCR_EXAMPLE).read_bytes().replace(b"\t\t", b" " * 12),  # with a TK21
+    (FIXTURES / "autogiro" / "ny_layout" / "autogiro_exempelfil_bet-spec-o-tk_sv.txt").read_bytes(),
+    next((FIXTURES / "autogiro" / "gammal_layout").glob("*betalningsspec*")).read_bytes(),
+]
+XML_SEEDS = [
+    (FIXTURES / "camt054" / "oca_test-camt054.xml").read_bytes(),
+    (FIXTURES / "camt054" / "genkgo_camt054.v4.xml").read_bytes(),
+    camt054(
+        Entry(
+            amount="1780.50",
+            batch_count=2,
+            batch_total="1780.50",
+            txs=(
+                Tx(amount="1245.00", scor=("1234574",), acct_svcr_ref="T-1", debtor="Anna"),
+                Tx(amount="535.50", ustrd=("Hyra",), acct_svcr_ref="T-2"),
+            ),
+        ),
+        Entry(amount="500", credit_debit="DBIT", reversal=True, acct_svcr_ref="R-1",
+              txs=(Tx(tx_id="T-9"),)),  # fmt: skip
+        version="001.08",
+    ),
+]
+
+FUZZ = settings(
+    max_examples=200,
+    deadline=2000,  # ms per example: a slow machine's worst case, far from a hang
+    database=None,  # no .hypothesis folder in the work tree
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
+    """A seed file with a few byte-level edits: flips, insertions, deletions, digit changes,
+    a repeated or dropped line, truncation."""
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        if not data:
+            break
+        operation = draw(
+            st.sampled_from(["flip", "digit", "insert", "delete", "truncate", "dup_line", "drop_line"])
+        )
+        at = draw(st.integers(min_value=0, max_value=len(data) - 1))
+        if operation == "flip":
+            data[at] = draw(st.integers(min_value=0, max_value=255))
+        elif operation == "digit":
+            data[at] = draw(st.sampled_from(b"0123456789 \t"))
+        elif operation == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        elif operation == "delete":
+            del data[at : at + draw(st.integers(min_value=1, max_value=40))]
+        elif operation == "truncate":
+            del data[at:]
+        else:
+            lines = bytes(data).split(b"\n")
+            index = at % len(lines)
+            if operation == "dup_line":
+                lines.insert(index, lines[index])
+            else:
+                del lines[index]
+            data = bytearray(b"\n".join(lines))
+    return bytes(data)
+
+
+def _parse_or_reject(data: bytes) -> None:
+    try:
+        parsed = parse_bank_file(data)
+    except BankFileRejected as error:
+        assert error.errors
+        assert all(set(e) == {"line", "element", "message"} for e in error.errors)
+        assert all(e["message"] for e in error.errors)
+        return
+    assert_every_ore_accounted(parsed)
+
+
+@FUZZ
+@given(_mutated(FLAT_SEEDS))
+def test_mutated_flat_files_parse_or_are_rejected(data: bytes) -> None:
+    _parse_or_reject(data)
+
+
+@FUZZ
+@given(_mutated(XML_SEEDS))
+def test_mutated_xml_files_parse_or_are_rejected(data: bytes) -> None:
+    _parse_or_reject(data)
+
+
+@settings(max_examples=100, deadline=2000, database=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_parse_or_are_rejected(data: bytes) -> None:
+    _parse_or_reject(data)
+
+
+@settings(max_examples=100, deadline=2000, database=None)
+@given(
+    amounts=st.lists(st.integers(min_value=1, max_value=10**12), min_size=1, max_size=8),
+    skew=st.sampled_from([0, 0, 0, 1, -1]),
+)
+def test_generated_batches_keep_every_ore(amounts: list[int], skew: int) -> None:
+    """A batch entry books exactly its transactions; one öre off and the file is rejected."""
+    total = sum(amounts) + skew
+    txs = tuple(
+        Tx(amount=f"{a // 100}.{a % 100:02d}", acct_svcr_ref=f"T-{i}")
+        for i, a in enumerate(amounts)
+    )
+    data = camt054(Entry(amount=f"{total // 100}.{total % 100:02d}", txs=txs))
+    try:
+        parsed = parse_camt054(data)
+    except BankFileRejected as error:
+        assert skew != 0
+        assert "its transactions add up to" in error.errors[0]["message"]
+        return
+    assert skew == 0
+    assert [p.amount_ore for p in parsed.payments] == amounts
+    assert_every_ore_accounted(parsed)
+
+
+def test_a_huge_garbage_file_is_rejected_quickly() -> None:
+    # A million bad lines: the problem list stops at its limit instead of growing with the file.
+    data = b"99" + b"x" * 78 + b"\n"
+    started = time.monotonic()
+    try:
+        parse_bank_file(b"01BGMAX               0120040525173035010331P\n" + data * 1_000_000)
+    except BankFileRejected as error:
+        assert error.errors[-1]["message"] == "stopped after 200 problems: the file is badly damaged"
+    else:  # pragma: no cover - a garbage file must not parse
+        raise AssertionError("garbage parsed")
+    assert time.monotonic() - started < 10

@@ -1,0 +1,111 @@
+"""Invoice batches from departmental systems, accepted or rejected whole (issue: invoicing)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fordra.kernel.auth import Role
+from tests.utils.platform import Engine, Running, running_platform
+
+PERSON = {
+    "id_number": "19121212-1212",
+    "name": "Tolvan Tolvansson",
+    "address": {"street": "Storgatan 1", "postal_code": "512 50", "city": "Svenljunga"},
+}
+JSONL = {"Content-Type": "application/x-ndjson"}
+
+
+def line(customer_id: str, n: int, vat_rate: int = 25) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "department": "waste",
+        "service_type": "waste",
+        "invoice_date": "2026-03-02",
+        "source_reference": f"REN-{n}",
+        "lines": [{"description": f"Tömning {n}", "unit_price_ore": 40000, "vat_rate": vat_rate}],
+    }
+
+
+def ndjson(*bodies: dict[str, Any]) -> bytes:
+    return "\n".join(json.dumps(b) for b in bodies).encode()
+
+
+async def setup(fordra: Running) -> str:
+    r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
+    return str(r.json()["customer_id"])
+
+
+async def test_a_batch_is_booked_whole_and_once(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 3, 2)) as fordra:
+        cid = await setup(fordra)
+        waste = {**fordra.auth(Role.DEPARTMENT, department="waste"), **JSONL}
+        store = fordra.platform.stores["invoicing"]
+        data = ndjson(line(cid, 1), line(cid, 2), line(cid, 3))
+        r = await fordra.client.post("/api/v1/invoice-batches", content=data, headers=waste)
+        assert r.status_code == 201, r.text
+        assert r.json()["invoices"] == 3
+        assert r.json()["total_ore"] == 3 * 50000
+        numbers = [x["invoice"]["invoice_number"] for x in r.json()["lines"]]
+        assert numbers == ["00000001", "00000002", "00000003"]
+        after = await store.max_position()
+        # The same batch again changes nothing
+        again = await fordra.client.post("/api/v1/invoice-batches", content=data, headers=waste)
+        assert again.status_code == 201
+        assert again.json() == r.json()
+        assert await store.max_position() == after
+        book = await fordra.client.get(
+            f"/api/v1/customers/{cid}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+        )
+        assert book.json()["balance_ore"] == 150000
+
+
+async def test_one_bad_line_rejects_the_batch(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 3, 2)) as fordra:
+        cid = await setup(fordra)
+        admin = {**fordra.auth(), **JSONL}
+        store = fordra.platform.stores["invoicing"]
+        before = await store.max_position()
+        # A VAT rate that is not valid on the date, on line 2
+        data = ndjson(line(cid, 1), line(cid, 2, vat_rate=20), line(cid, 3))
+        r = await fordra.client.post("/api/v1/invoice-batches", content=data, headers=admin)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["line"] == 2
+        assert r.json()["errors"][0]["field"] == "lines.0.vat_rate"
+        # A customer that does not exist, on line 3 (found when issuing, not when parsing)
+        unknown = {**line(cid, 3), "customer_id": "no-such-customer"}
+        data = ndjson(line(cid, 1), line(cid, 2), unknown)
+        r = await fordra.client.post("/api/v1/invoice-batches", content=data, headers=admin)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [
+            {"line": 3, "field": "customer_id", "message": r.json()["errors"][0]["message"]}
+        ]
+        assert await store.max_position() == before
+        # A department publishes only for itself
+        water = {**fordra.auth(Role.DEPARTMENT, department="water"), **JSONL}
+        r = await fordra.client.post(
+            "/api/v1/invoice-batches", content=ndjson(line(cid, 1)), headers=water
+        )
+        assert r.status_code == 403
+        assert await store.max_position() == before
+
+
+async def test_a_csv_batch(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 3, 2)) as fordra:
+        cid = await setup(fordra)
+        csv = (
+            "customer_id;department;service_type;invoice_date;source_reference;description;"
+            "quantity;unit_price_ore;vat_rate\n"
+            f"{cid};water;water;2026-03-02;VA-1;Vatten m³;12,5;2890;25\n"
+            f"{cid};water;water;2026-03-02;VA-1;Fast avgift;1;45000;25\n"
+        ).encode()
+        r = await fordra.client.post(
+            "/api/v1/invoice-batches",
+            content=csv,
+            headers={**fordra.auth(), "Content-Type": "text/csv"},
+        )
+        assert r.status_code == 201, r.text
+        # 12.5 x 28.90 = 361.25 kr + 450 kr = 811.25 kr, + 25 % VAT = 1,014.06 kr
+        assert r.json()["total_ore"] == 101406

@@ -1,0 +1,108 @@
+"""Bank files in, every krona matched, allocated and accounted for (issue: payments), on both
+engines, with Bankgirot's public BgMax sample as it is."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fordra.kernel.auth import Role
+from tests.fixtures_path import shared_fixtures
+from tests.utils.platform import Engine, Running, running_platform
+
+BGMAX = shared_fixtures("bgmax", "BgMaxfil4.txt")
+COMPANY = {
+    "id_number": "556016-0680",
+    "name": "Olles färg AB",
+    "address": {"street": "Lillagatan 3", "postal_code": "123 45", "city": "Storåker"},
+}
+
+
+async def issue(fordra: Running, customer_id: str, *, ocr: str, price_ore: int) -> str:
+    body = {
+        "customer_id": customer_id,
+        "department": "premises",
+        "service_type": "premises_rent",
+        "invoice_date": "2004-04-20",
+        "ocr": ocr,
+        "lines": [{"description": "Lokalhyra", "unit_price_ore": price_ore, "vat_rate": 0}],
+    }
+    r = await fordra.client.post("/api/v1/invoices", json=body, headers=fordra.auth())
+    assert r.status_code == 201, r.text
+    return str(r.json()["invoice_id"])
+
+
+async def post_file(fordra: Running, data: bytes) -> Any:
+    return await fordra.client.post(
+        "/api/v1/payment-files", content=data, headers=fordra.auth(Role.BANK_INGEST)
+    )
+
+
+async def test_the_bgmax_sample_matches_its_ocr_payments(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+        # Given invoices printed with the sample's code-2 OCR references
+        r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
+        cid = r.json()["customer_id"]
+        paid_in_full = await issue(fordra, cid, ocr="524967", price_ore=190000)
+        paid_in_part = await issue(fordra, cid, ocr="525865", price_ore=80000)
+        overpaid = await issue(fordra, cid, ocr="525766", price_ore=30000)
+        other_open = await issue(fordra, cid, ocr="1234574", price_ore=40000)
+
+        # When Bankgirot's sample file comes in
+        r = await post_file(fordra, BGMAX.read_bytes())
+        assert r.status_code == 201, r.text
+        result = r.json()
+        # Then its control totals held, the code-2 payments matched, the rest wait
+        assert result["format"] == "bgmax"
+        assert result["matched"] == 3
+        assert result["matched"] + result["unmatched"] == result["payments"]
+        book = await fordra.client.get(
+            f"/api/v1/customers/{cid}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+        )
+        invoices = {i["invoice_id"]: i for i in book.json()["invoices"]}
+        assert invoices[paid_in_full]["status"] == "paid"
+        # 500 kr on a 300 kr invoice: 200 kr set off against the customer's oldest open claim
+        # (the same due date: the earlier invoice number)
+        assert invoices[overpaid]["status"] == "paid"
+        assert invoices[paid_in_part]["paid_ore"] == 50000 + 20000
+        assert invoices[paid_in_part]["open_ore"] == 80000 - 50000 - 20000
+        assert invoices[other_open]["paid_ore"] == 0
+        assert book.json()["credit_ore"] == 0
+
+        queue = await fordra.client.get(
+            "/api/v1/payments/unmatched", headers=fordra.auth(Role.OPS_LEAD)
+        )
+        assert queue.status_code == 200
+        items = queue.json()["items"]
+        assert len(items) == result["unmatched"]
+        assert all(item["age_working_days"] >= 0 for item in items)
+        assert any(item["currency"] == "EUR" for item in items)  # never booked as SEK
+
+        # When the same file comes again, nothing is booked
+        before = await fordra.platform.stores["payments"].max_position()
+        again = await post_file(fordra, BGMAX.read_bytes())
+        assert again.status_code == 200
+        assert again.json()["duplicate"] is True
+        assert again.json()["file_id"] == result["file_id"]
+        assert await fordra.platform.stores["payments"].max_position() == before
+
+
+async def test_a_damaged_file_is_refused_whole(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+        data = bytearray(BGMAX.read_bytes())
+        # change one payment's amount: the section total no longer adds up
+        at = data.index(b"000000000000190000")
+        data[at : at + 18] = b"000000000000190100"
+        r = await post_file(fordra, bytes(data))
+        assert r.status_code == 422, r.text
+        errors = r.json()["errors"]
+        assert errors
+        assert any(e.get("line") for e in errors)
+        assert await fordra.platform.stores["payments"].max_position() == 0
+        r = await post_file(fordra, b"<html>not a bank file</html>")
+        assert r.status_code == 422
+        r = await fordra.client.post(
+            "/api/v1/payment-files", content=BGMAX.read_bytes(), headers=fordra.auth(Role.AGENCY)
+        )
+        assert r.status_code == 403
