@@ -114,7 +114,31 @@ class PaymentReversed(Event):
     amount_ore: int
 
 
+class RefundRequested(Event):
+    """A refund waits for attest (seed 002: "återbetalning endast med korrekt attest")."""
+
+    event_type: ClassVar[str] = "RefundRequested"
+
+    refund_id: str
+    payment_id: str | None
+    customer_id: str | None
+    amount_ore: int
+    reason: str
+    requested_by: str
+
+
+class RefundAttested(Event):
+    """Attested by someone other than who asked for it; the money can then go out."""
+
+    event_type: ClassVar[str] = "RefundAttested"
+
+    refund_id: str
+    attested_by: str
+
+
 CONTRACTS: tuple[type[Event], ...] = (
+    RefundRequested,
+    RefundAttested,
     PaymentFileImported,
     PaymentReceived,
     PaymentMatched,

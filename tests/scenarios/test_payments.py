@@ -106,3 +106,53 @@ async def test_a_damaged_file_is_refused_whole(engine: Engine, tmp_path: Path) -
             "/api/v1/payment-files", content=BGMAX.read_bytes(), headers=fordra.auth(Role.AGENCY)
         )
         assert r.status_code == 403
+
+
+async def test_ops_work_the_unmatched_queue(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+        r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
+        cid = r.json()["customer_id"]
+        paid = await issue(fordra, cid, ocr="524967", price_ore=190000)
+        waiting = await issue(fordra, cid, ocr="1234574", price_ore=50000)
+        assert (await post_file(fordra, BGMAX.read_bytes())).status_code == 201
+        ops = fordra.auth(Role.OPS_LEAD)
+        officer = fordra.auth(Role.CASE_OFFICER)
+        items = (await fordra.client.get("/api/v1/payments/unmatched", headers=ops)).json()["items"]
+        sek = [i for i in items if i["currency"] == "SEK" and i["amount_ore"] == 50000]
+        eur = [i for i in items if i["currency"] == "EUR"]
+        assert sek
+        assert eur
+        # A 500 kr payment with the amount of an open invoice is suggested for it
+        assert waiting in [s["invoice_id"] for s in sek[0]["suggestions"]]
+
+        # When ops match it by hand, the invoice is paid and the payment leaves the queue
+        resolve = f"/api/v1/payments/{sek[0]['payment_id']}/resolution"
+        body = {"action": "match", "invoice_id": waiting, "reason": "enligt fritext"}
+        r = await fordra.client.post(resolve, json=body, headers=officer)
+        assert r.status_code == 200, r.text
+        r = await fordra.client.post(resolve, json=body, headers=officer)
+        assert r.status_code == 422  # resolved already
+        queue = (await fordra.client.get("/api/v1/payments/unmatched", headers=ops)).json()
+        assert sek[0]["payment_id"] not in [i["payment_id"] for i in queue["items"]]
+
+        # A euro payment is never booked as SEK: it can only go back, after attest by another
+        resolve = f"/api/v1/payments/{eur[0]['payment_id']}/resolution"
+        credit = {"action": "keep_as_credit", "customer_id": cid, "reason": "förskott"}
+        r = await fordra.client.post(resolve, json=credit, headers=officer)
+        assert r.status_code == 422
+        refund = {"action": "refund", "reason": "fel valuta"}
+        r = await fordra.client.post(resolve, json=refund, headers=ops)
+        assert r.status_code == 200, r.text
+        attest = f"/api/v1/refunds/{r.json()['refund_id']}/attest"
+        assert (await fordra.client.post(attest, headers=ops)).status_code == 422  # four eyes
+        admin = fordra.auth(Role.ADMIN)
+        r = await fordra.client.post(attest, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["attested_by"].startswith("admin")
+
+        # And a paid invoice can no longer be cancelled
+        r = await fordra.client.post(
+            f"/api/v1/invoices/{paid}/cancellation", json={"reason": "dubblett"}, headers=admin
+        )
+        assert r.status_code == 422
+        assert "cancellation_only_while_unpaid" in r.text

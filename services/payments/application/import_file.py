@@ -104,7 +104,7 @@ def credit_stream(customer_id: str) -> str:
 
 
 @dataclass
-class _Batch:
+class BookingBatch:
     """The streams one import appends to, each with the version it was read at."""
 
     store: EventStore
@@ -155,7 +155,7 @@ async def import_payment_file(
     deps.archive.keep(sha, data, parsed.format)
 
     async def decide() -> Decision[ImportResult]:
-        batch = _Batch(deps.store, deps.registry, meta, deps.clock.now())
+        batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
         file_id = str(uuid.uuid4())
         await batch.add(file_stream(sha), PaymentFileClaimed(file_id=file_id))
         counts = {"payments": 0, "matched": 0, "unmatched": 0, "duplicates": 0, "total": 0}
@@ -226,7 +226,7 @@ async def _already_imported(deps: PaymentsDeps, sha: str) -> ImportResult | None
 
 
 async def _book(
-    batch: _Batch,
+    batch: BookingBatch,
     deps: PaymentsDeps,
     parsed: ParsedBankFile,
     payment: BankPayment,
@@ -295,9 +295,9 @@ async def _book(
             method="ocr",
         ),
     )
-    left = await _allocate(batch, deps, payment_id, receivable, payment.amount_ore)
+    left = await allocate_payment(batch, deps, payment_id, receivable, payment.amount_ore)
     if left > 0:
-        left = await _set_off(batch, deps, payment_id, receivable, left)
+        left = await set_off_overpayment(batch, deps, payment_id, receivable, left)
     if left > 0:
         await batch.add(
             credit_stream(receivable.customer_id),
@@ -322,7 +322,7 @@ def _why_not_automatic(parsed: ParsedBankFile, payment: BankPayment) -> str | No
     return None
 
 
-async def _invoice_for_ocr(batch: _Batch, deps: PaymentsDeps, ocr: str) -> str | None:
+async def _invoice_for_ocr(batch: BookingBatch, deps: PaymentsDeps, ocr: str) -> str | None:
     events = await deps.store.read_stream(ocr_stream(ocr))
     for env in events:
         event = deps.registry.load(env)
@@ -331,8 +331,8 @@ async def _invoice_for_ocr(batch: _Batch, deps: PaymentsDeps, ocr: str) -> str |
     return None
 
 
-async def _allocate(
-    batch: _Batch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
+async def allocate_payment(
+    batch: BookingBatch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
 ) -> int:
     allocations, left = allocate_to_receivable(amount, receivable, deps.policy)
     events = [
@@ -357,8 +357,8 @@ async def _allocate(
     return left
 
 
-async def _set_off(
-    batch: _Batch, deps: PaymentsDeps, payment_id: str, paid: Receivable, left: int
+async def set_off_overpayment(
+    batch: BookingBatch, deps: PaymentsDeps, payment_id: str, paid: Receivable, left: int
 ) -> int:
     """Seed 002: an overpayment is first set off against the customer's other open claims."""
     listed = await deps.store.read_stream(customer_receivables_stream(paid.customer_id))
@@ -383,12 +383,12 @@ async def _set_off(
                 method="set_off",
             ),
         )
-        left = await _allocate(batch, deps, payment_id, other, left)
+        left = await allocate_payment(batch, deps, payment_id, other, left)
     return left
 
 
 async def _reverse(
-    batch: _Batch,
+    batch: BookingBatch,
     deps: PaymentsDeps,
     parsed: ParsedBankFile,
     payment: BankPayment,

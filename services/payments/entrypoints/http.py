@@ -15,6 +15,13 @@ from fordra.payments.application.import_file import (
     PaymentsDeps,
     import_payment_file,
 )
+from fordra.payments.application.work_queue import (
+    PaymentResolution,
+    RefundState,
+    ResolvePayment,
+    attest_refund,
+    resolve_payment,
+)
 
 # A bound on what we read before parsing (a setting of the app; XML parsers get their own).
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -45,5 +52,23 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         await web.settle()
         code = status.HTTP_200_OK if outcome.response.duplicate else status.HTTP_201_CREATED
         return JSONResponse(outcome.response.model_dump(mode="json"), status_code=code)
+
+    @router.post(
+        "/payments/{payment_id}/resolution",
+        response_model=PaymentResolution,
+        summary="An unmatched payment: match it, keep it as credit, or refund it (after attest)",
+    )
+    async def post_resolution(
+        payment_id: str, body: ResolvePayment, principal: Caller
+    ) -> PaymentResolution:
+        outcome = await resolve_payment(payment_id, body, deps, principal, metadata_for(principal))
+        await web.settle()
+        return outcome.response
+
+    @router.post("/refunds/{refund_id}/attest", response_model=RefundState)
+    async def post_attest(refund_id: str, principal: Caller) -> RefundState:
+        outcome = await attest_refund(refund_id, deps, principal, metadata_for(principal))
+        await web.settle()
+        return outcome.response
 
     return router

@@ -13,7 +13,13 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fordra.contracts.payments import PaymentMatched, PaymentReceived, PaymentUnmatched
+from fordra.contracts.payments import (
+    CustomerCreditRecorded,
+    PaymentMatched,
+    PaymentReceived,
+    PaymentUnmatched,
+    RefundRequested,
+)
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
@@ -69,7 +75,7 @@ class UnmatchedPaymentsProjection(Projection):
                 .where(t.c.payment_id == e.payment_id)
                 .values(queued=True, reason=e.reason)
             )
-        elif isinstance(e, PaymentMatched):
+        elif isinstance(e, PaymentMatched | CustomerCreditRecorded | RefundRequested):
             await conn.execute(
                 t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
             )

@@ -1,0 +1,240 @@
+"""The ops team's actions on an unmatched payment (issue: payments; seed 002 lines 587-603): match
+it to an invoice, keep it as a credit on a customer (an advance, förskott), or refund it after
+attest. An unmatched payment may end only as set-off, refund or an advance."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fordra.contracts.payments import (
+    CustomerCreditRecorded,
+    PaymentMatched,
+    PaymentReceived,
+    PaymentUnmatched,
+    RefundAttested,
+    RefundRequested,
+)
+from fordra.kernel.application import Decision, Outcome, execute, fingerprint
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.errors import DomainRuleViolation, NotFound
+from fordra.kernel.events import Event
+from fordra.payments.application.import_file import (
+    BookingBatch,
+    PaymentsDeps,
+    allocate_payment,
+    credit_stream,
+    payment_stream,
+    set_off_overpayment,
+)
+from fordra.payments.application.receivables import customer_receivables_stream
+from fordra.payments.domain.events import ReceivableListed
+
+HANDLERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
+
+
+class ResolvePayment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: Literal["match", "keep_as_credit", "refund"]
+    invoice_id: str | None = Field(default=None, description="For match")
+    customer_id: str | None = Field(default=None, description="For keep_as_credit")
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class AttestRefund(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str = Field(default="attesterad", max_length=1000)
+
+
+class PaymentResolution(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    payment_id: str
+    action: str
+    refund_id: str | None = None
+    credit_ore: int = 0
+
+
+class _Payment(BaseModel):
+    received: PaymentReceived
+    unmatched: bool
+    resolved: bool
+    version: int
+
+
+async def _load_payment(deps: PaymentsDeps, payment_id: str) -> _Payment:
+    events = await deps.store.read_stream(payment_stream(payment_id))
+    received = None
+    unmatched = resolved = False
+    for env in events:
+        e = deps.registry.load(env)
+        if isinstance(e, PaymentReceived):
+            received = e
+        elif isinstance(e, PaymentUnmatched):
+            unmatched = True
+        elif isinstance(e, PaymentMatched | RefundRequested | CustomerCreditRecorded):
+            resolved = True
+    if received is None:
+        raise NotFound("payment", payment_id)
+    return _Payment(received=received, unmatched=unmatched, resolved=resolved, version=len(events))
+
+
+async def resolve_payment(
+    payment_id: str,
+    cmd: ResolvePayment,
+    deps: PaymentsDeps,
+    principal: Principal,
+    meta: Metadata,
+    *,
+    idempotency_key: str | None = None,
+) -> Outcome[PaymentResolution]:
+    require_role(principal, *HANDLERS)
+
+    async def decide() -> Decision[PaymentResolution]:
+        payment = await _load_payment(deps, payment_id)
+        if not payment.unmatched or payment.resolved:
+            raise DomainRuleViolation(
+                "only an unmatched payment waiting in the queue can be resolved",
+                rule="resolve_only_unmatched",
+            )
+        amount = payment.received.amount_ore
+        if payment.received.currency != "SEK" and cmd.action != "refund":
+            raise DomainRuleViolation(
+                f"a payment in {payment.received.currency} can only be refunded",
+                field="action",
+                rule="foreign_currency_refund_only",
+            )
+        if amount <= 0:
+            raise DomainRuleViolation(
+                "a deduction or reversal is settled with the bank, not here", rule="positive_only"
+            )
+        batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
+        result = PaymentResolution(payment_id=payment_id, action=cmd.action)
+        if cmd.action == "match":
+            if not cmd.invoice_id:
+                raise DomainRuleViolation("name the invoice", field="invoice_id", rule="match")
+            receivable = await batch.receivable(cmd.invoice_id)
+            if receivable is None or receivable.open_ore <= 0:
+                raise DomainRuleViolation(
+                    "the invoice is not open", field="invoice_id", rule="match_open_invoice"
+                )
+            await batch.add(
+                payment_stream(payment_id),
+                PaymentMatched(
+                    payment_id=payment_id,
+                    invoice_id=receivable.invoice_id,
+                    customer_id=receivable.customer_id,
+                    method="manual",
+                ),
+            )
+            left = await allocate_payment(batch, deps, payment_id, receivable, amount)
+            left = (
+                await set_off_overpayment(batch, deps, payment_id, receivable, left) if left else 0
+            )
+            if left:
+                await batch.add(
+                    credit_stream(receivable.customer_id),
+                    CustomerCreditRecorded(
+                        payment_id=payment_id, customer_id=receivable.customer_id, amount_ore=left
+                    ),
+                )
+                result = result.model_copy(update={"credit_ore": left})
+        elif cmd.action == "keep_as_credit":
+            if not cmd.customer_id:
+                raise DomainRuleViolation(
+                    "name the customer", field="customer_id", rule="credit_needs_customer"
+                )
+            if await _customer_has_open_claims(batch, deps, cmd.customer_id):
+                raise DomainRuleViolation(
+                    "the customer has open claims: match the payment to them (set-off) first",
+                    field="action",
+                    rule="set_off_before_advance",
+                )
+            event: Event = CustomerCreditRecorded(
+                payment_id=payment_id, customer_id=cmd.customer_id, amount_ore=amount
+            )
+            await batch.add(credit_stream(cmd.customer_id), event)
+            await batch.add(payment_stream(payment_id), event)
+            result = result.model_copy(update={"credit_ore": amount})
+        else:
+            refund_id = str(uuid.uuid4())
+            requested = RefundRequested(
+                refund_id=refund_id,
+                payment_id=payment_id,
+                customer_id=None,
+                amount_ore=amount,
+                reason=cmd.reason,
+                requested_by=principal.actor,
+            )
+            await batch.add(payment_stream(payment_id), requested)
+            await batch.add(f"refund-{refund_id}", requested)
+            result = result.model_copy(update={"refund_id": refund_id})
+        return Decision(batch.appends(), result)
+
+    return await execute(
+        deps.store,
+        decide,
+        PaymentResolution,
+        idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
+        request_fingerprint=fingerprint("ResolvePayment", payment_id, cmd.model_dump()),
+    )
+
+
+async def _customer_has_open_claims(
+    batch: BookingBatch, deps: PaymentsDeps, customer_id: str
+) -> bool:
+    for env in await deps.store.read_stream(customer_receivables_stream(customer_id)):
+        listed = deps.registry.load(env)
+        if isinstance(listed, ReceivableListed):
+            receivable = await batch.receivable(listed.invoice_id)
+            if receivable is not None and receivable.open_ore > 0:
+                return True
+    return False
+
+
+class RefundState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    refund_id: str
+    amount_ore: int
+    requested_by: str
+    attested_by: str | None
+
+
+async def attest_refund(
+    refund_id: str, deps: PaymentsDeps, principal: Principal, meta: Metadata
+) -> Outcome[RefundState]:
+    """The attest step: by an ops lead or admin, and never by the one who asked (four eyes)."""
+    require_role(principal, Role.ADMIN, Role.OPS_LEAD)
+
+    async def decide() -> Decision[RefundState]:
+        stream = f"refund-{refund_id}"
+        events = [deps.registry.load(e) for e in await deps.store.read_stream(stream)]
+        requested = next((e for e in events if isinstance(e, RefundRequested)), None)
+        if requested is None:
+            raise NotFound("refund", refund_id)
+        if any(isinstance(e, RefundAttested) for e in events):
+            raise DomainRuleViolation("the refund is already attested", rule="attest_once")
+        if requested.requested_by == principal.actor:
+            raise DomainRuleViolation(
+                "a refund is attested by someone other than who asked for it",
+                rule="four_eyes_attest",
+            )
+        batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
+        await batch.add(stream, RefundAttested(refund_id=refund_id, attested_by=principal.actor))
+        return Decision(
+            batch.appends(),
+            RefundState(
+                refund_id=refund_id,
+                amount_ore=requested.amount_ore,
+                requested_by=requested.requested_by,
+                attested_by=principal.actor,
+            ),
+        )
+
+    return await execute(deps.store, decide, RefundState)
