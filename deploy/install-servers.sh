@@ -94,4 +94,7 @@ say "Maven: $(mvn -v 2>/dev/null | sed -e 's/\x1b\[[0-9;]*m//g' | head -n 1)"
 # --- Kafka broker jars ----------------------------------------------------------------------------
 libs=$(bash "$here/kafka/fetch-jars.sh")
 say "Kafka jars: $libs ($(find "$libs" -name '*.jar' | wc -l) jars)"
+# --- PEPPOL BIS Billing 3.0 rules (OpenPEPPOL's Schematron, compiled, from Maven Central) ---
+rules=$(bash "$here/peppol/fetch-rules.sh")
+say "PEPPOL rules: $rules (release $(cat "$rules/RELEASE"))"
 say "done"

@@ -63,16 +63,32 @@ echo "fetch-rules.sh: fetching PEPPOL BIS Billing 3.0 rules $bis_release (phive-
 mkdir -p "$(dirname "$dir")"
 tmp=$(mktemp -d "$dir.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# One Maven run for all the jars: a throwaway pom lists them (without their own dependencies) and
+# pins the plugin, so a fresh machine resolves the same plugin. -q keeps Maven to errors; sed
+# drops Debian Maven 3.8's bare colour resets.
+{
+    echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+    echo '<groupId>se.fordra.deploy</groupId><artifactId>peppol-rules</artifactId><version>1</version>'
+    echo '<packaging>pom</packaging><dependencies>'
+    for entry in "${artifacts[@]}"; do
+        IFS=: read -r group artifact version <<<"${entry%% *}"
+        echo "<dependency><groupId>$group</groupId><artifactId>$artifact</artifactId><version>$version</version></dependency>"
+    done
+    echo '</dependencies><build><plugins><plugin><groupId>org.apache.maven.plugins</groupId>'
+    echo '<artifactId>maven-dependency-plugin</artifactId><version>3.8.1</version></plugin></plugins></build>'
+    echo '</project>'
+} >"$tmp/pom.xml"
+mvn -B -q -Dstyle.color=never -f "$tmp/pom.xml" dependency:copy-dependencies \
+    -DexcludeTransitive=true -DoutputDirectory="$tmp/jars" 2>&1 \
+    | sed -e 's/\x1b\[[0-9;]*m//g' | grep -v '^$' >&2 || [[ ${PIPESTATUS[0]} -eq 0 ]]
 for entry in "${artifacts[@]}"; do
     read -r coordinates expected <<<"$entry"
     IFS=: read -r _group artifact version <<<"$coordinates"
-    # dependency:copy needs no pom; the plugin version is pinned so a fresh machine resolves the
-    # same plugin. -q keeps Maven to errors; sed drops Debian Maven 3.8's bare colour resets.
-    mvn -B -q -Dstyle.color=never \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-        -Dartifact="$coordinates" -DoutputDirectory="$tmp/jars" 2>&1 \
-        | sed -e 's/\x1b\[[0-9;]*m//g' | grep -v '^$' >&2 || [[ ${PIPESTATUS[0]} -eq 0 ]]
     jar="$tmp/jars/$artifact-$version.jar"
+    if [[ ! -f "$jar" ]]; then
+        echo "fetch-rules.sh: Maven finished but $artifact-$version.jar is missing" >&2
+        exit 1
+    fi
     actual=$(sha256sum "$jar" | cut -d' ' -f1)
     if [[ "$actual" != "$expected" ]]; then
         echo "fetch-rules.sh: $coordinates has SHA-256 $actual, expected $expected" >&2
@@ -135,7 +151,7 @@ if not (out / "ubl21" / "maindoc" / "UBL-Invoice-2.1.xsd").is_file():
     sys.exit("fetch-rules.sh: no UBL-Invoice-2.1.xsd in ph-ubl21")
 (out / "RELEASE").write_text(f"{release}\n")
 PY
-rm -rf "$tmp/jars"
+rm -rf "$tmp/jars" "$tmp/pom.xml" "$tmp/target"
 echo "$want" >"$tmp/.fordra-fetched"
 chmod 0755 "$tmp"
 rm -rf "$dir"

@@ -52,7 +52,7 @@ class StagedEventStore(EventStore):
             current = await self._version(a.stream_id)
             if current != a.expected_version:
                 raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
-        staged = []
+        staged: list[Envelope] = []
         for a in appends:
             self._staged.setdefault(a.stream_id, []).extend(a.events)
             staged.extend(a.events)

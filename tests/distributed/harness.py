@@ -356,7 +356,7 @@ async def append_amounts(
 
 @contextlib.asynccontextmanager
 async def flowing(
-    store: EventStore, *, chunk: int = 40, pause: float = 0.03, prefix: str = "flow"
+    store: EventStore, *, chunk: int = 20, pause: float = 0.05, prefix: str = "flow"
 ) -> AsyncIterator[None]:
     """Events keep arriving (``chunk`` every ``pause`` seconds) while the block runs."""
     stop = asyncio.Event()

@@ -291,12 +291,12 @@ async def test_consumer_restarted_mid_stream_resumes_at_its_tracked_position(sta
         await relay.start()
         incarnations: list[tuple[int, LedgerProjection]] = []
         try:
-            # Given 600 events, more arriving all along
-            await append_amounts(store, 600)
+            # Given 400 events, more arriving all along
+            await append_amounts(store, 400)
             async with flowing(store):
                 # When a consumer (a KafkaBus with a new runner and a new database handle, as a
-                # restarted process has) is stopped at a random moment, four times over
-                for _ in range(4):
+                # restarted process has) is stopped at a random moment, three times over
+                for _ in range(3):
                     bus, runner, projection = await _ledger_consumer(stack, store)
                     start = await runner.position("ledger")
                     try:
@@ -373,7 +373,6 @@ async def test_kafka_broker_restarted_while_the_relay_publishes(
             pytrace=False,
         )
     async with ledger_store(stack) as store, ledger_read_model(stack, "rm") as runner:
-        print('T', 375, __import__('time').monotonic(), flush=True)
         # Given a relay and a consumer following a flow of events
         relay = OutboxRelay(
             store, store.codec, stack.bootstrap, namespace=stack.namespace, idle_wait=0.05
@@ -386,36 +385,28 @@ async def test_kafka_broker_restarted_while_the_relay_publishes(
         await bus.start()
         try:
             async with flowing(store):
-                print('T', 387, __import__('time').monotonic(), flush=True)
                 await wait_until(lambda: _relayed(relay, 300), 30, "the relay publishes")
 
-                print('T', 389, __import__('time').monotonic(), flush=True)
-                # When the broker crashes (SIGKILL) while the relay publishes, stays away for a
-                # second while events keep coming, and starts again on the same data
-                print('T', 391, __import__('time').monotonic(), flush=True)
+                # When the broker crashes (SIGKILL) while the relay publishes, and events keep
+                # coming for a second without it
                 await asyncio.to_thread(broker.kill)
                 down_at = await store.max_position()
                 await asyncio.sleep(1.0)
-                print('T', 394, __import__('time').monotonic(), flush=True)
-                await asyncio.to_thread(broker.start)
-                up_at = await store.max_position()
-                assert up_at > down_at, "no event arrived while the broker was down"
-                print('T', 397, __import__('time').monotonic(), flush=True)
-                await wait_until(lambda: _relayed(relay, up_at), 60, "the relay publishes again")
-            print('T', 398, __import__('time').monotonic(), flush=True)
+            assert await store.max_position() > down_at, "nothing arrived while it was down"
+            # and it starts again on the same data, and more events come
+            await asyncio.to_thread(broker.start)
+            await append_amounts(store, 200, prefix="after")
             log = await read_whole_log(store)
 
-            print('T', 400, __import__('time').monotonic(), flush=True)
             # Then the relay and the consumer catch up with the whole log
-            print('T', 401, __import__('time').monotonic(), flush=True)
             await wait_until(lambda: _relayed(relay, len(log)), 60, "the relay has caught up")
-            print('T', 402, __import__('time').monotonic(), flush=True)
             await wait_until(lambda: _at(runner, len(log)), 60, "the consumer has caught up")
         finally:
+            if not broker.running:  # the other tests of the session share it
+                await asyncio.to_thread(broker.start)
             await bus.stop()
             await relay.stop()
 
-        print('T', 407, __import__('time').monotonic(), flush=True)
         # and the topic has every position, and the read model is exact
         check_relayed(await read_topic(stack.bootstrap, stack.topic("ledger")), log)
         assert await ledger_rows(runner) == expected_rows(log)
@@ -598,7 +589,11 @@ async def test_postgres_restarted_during_appends_leaves_nothing_half_written(
 
     async def restart_server() -> None:
         await asyncio.sleep(0.7)
-        await asyncio.to_thread(server.restart)
+        try:
+            await asyncio.to_thread(server.restart)
+        finally:
+            if not server.running:  # the other tests of the session share it
+                await asyncio.to_thread(server.start)
         await asyncio.sleep(0.7)
 
     await _appends_through(stack, restart_server)

@@ -89,7 +89,11 @@ def test_bgmaxfil4_payments_as_sent() -> None:
     payments = _by_line(parse_bgmax(_bgmaxfil4()))
 
     first = payments[3]
-    assert (first.amount_ore, first.currency, first.received_on) == (180000, "SEK", date(2004, 5, 25))
+    assert (first.amount_ore, first.currency, first.received_on) == (
+        180000,
+        "SEK",
+        date(2004, 5, 25),
+    )
     assert first.reference is None
     assert first.bgmax_reference_code == 0
     # No reference of its own, but the payer wrote something (TK25): for the investigation queue.
@@ -132,7 +136,10 @@ def test_extra_references_split_the_payment_they_follow() -> None:
     # names four references with amounts: +1,000 +500 +400 (code 5, incorrect) and -500 (TK23).
     split = payments[41]
     assert split.amount_ore == 140000
-    assert [(x.reference, x.reference_code, x.amount_ore, x.negative, x.line) for x in split.extra_references] == [
+    assert [
+        (x.reference, x.reference_code, x.amount_ore, x.negative, x.line)
+        for x in split.extra_references
+    ] == [
         ("7495575", 2, 100000, False, 42),
         ("695668", 2, 50000, False, 43),
         ("8988777", 5, 40000, False, 44),
@@ -238,7 +245,9 @@ def test_the_ocr_numbers_of_the_example_pass_the_ocr_check() -> None:
     # SOURCES.md: every reference with code 2 passes Luhn and the length digit.
     parsed = parse_bgmax(_repaired_tab_copy(f"rickardlindgren_{OCR_EXAMPLE}"))
     ocr = {p.reference for p in parsed.payments if p.reference_kind == "ocr" and p.reference}
-    ocr |= {x.reference for p in parsed.payments for x in p.extra_references if x.reference_code == 2}
+    ocr |= {
+        x.reference for p in parsed.payments for x in p.extra_references if x.reference_code == 2
+    }
 
     assert ocr == {
         "655969", "650861", "659763", "658260", "657866", "658765", "657767",

@@ -27,7 +27,10 @@ GENKGO = ["v2", "v2.with-account-name", "v4", "v8", "v8-with-UETR", "v8-with-fin
 def _problems(data: bytes, **kwargs: Any) -> list[tuple[str | None, str]]:
     with pytest.raises(BankFileRejected) as error:
         parse_camt054(data, **kwargs)
-    return [(e["element"] or (f"line {e['line']}" if e["line"] else None), e["message"]) for e in error.value.errors]
+    return [
+        (e["element"] or (f"line {e['line']}" if e["line"] else None), e["message"])
+        for e in error.value.errors
+    ]
 
 
 def _expected(name: str) -> dict[str, Any]:
@@ -196,7 +199,9 @@ def test_batch_of_ocr_payments_in_one_entry() -> None:
         )
     )
 
-    assert [(p.bank_reference, p.amount_ore, p.reference, p.reference_kind) for p in parsed.payments] == [
+    assert [
+        (p.bank_reference, p.amount_ore, p.reference, p.reference_kind) for p in parsed.payments
+    ] == [
         ("TX-1", 124500, "1234574", "ocr"),
         ("TX-2", 50000, "98765430", "ocr"),
         ("TX-3", 3550, "555558", "ocr"),
@@ -220,11 +225,20 @@ def test_an_entry_without_details_is_one_payment() -> None:
     parsed = _parse(Entry(amount="99.90", acct_svcr_ref="NTRY-5"))
 
     (payment,) = parsed.payments
-    assert (payment.bank_reference, payment.amount_ore, payment.reference_kind) == ("NTRY-5", 9990, "none")
+    assert (payment.bank_reference, payment.amount_ore, payment.reference_kind) == (
+        "NTRY-5",
+        9990,
+        "none",
+    )
 
 
 def test_transactions_must_add_up_to_their_entry() -> None:
-    data = camt054(Entry(amount="300.00", txs=(Tx(amount="100.00", acct_svcr_ref="A"), Tx(amount="199.99", acct_svcr_ref="B"))))
+    data = camt054(
+        Entry(
+            amount="300.00",
+            txs=(Tx(amount="100.00", acct_svcr_ref="A"), Tx(amount="199.99", acct_svcr_ref="B")),
+        )
+    )
 
     assert _problems(data) == [
         (
@@ -255,7 +269,9 @@ def test_several_scor_references_keep_the_first_as_the_ocr() -> None:
 
 def test_non_sek_amounts_are_exact() -> None:
     parsed = _parse(
-        Entry(amount="1234567890.1", currency="EUR", txs=(Tx(amount="1234567890.10", currency="EUR"),))
+        Entry(
+            amount="1234567890.1", currency="EUR", txs=(Tx(amount="1234567890.10", currency="EUR"),)
+        )
     )
 
     (payment,) = parsed.payments
@@ -296,8 +312,16 @@ def test_reversal_names_what_it_reverses() -> None:
     )
 
     payment, reversal = parsed.payments
-    assert (payment.kind, payment.amount_ore, payment.transaction_id) == ("payment", 50000, "BG-TX-1")
-    assert (reversal.kind, reversal.amount_ore, reversal.reversal_of) == ("reversal", -50000, "BG-TX-1")
+    assert (payment.kind, payment.amount_ore, payment.transaction_id) == (
+        "payment",
+        50000,
+        "BG-TX-1",
+    )
+    assert (reversal.kind, reversal.amount_ore, reversal.reversal_of) == (
+        "reversal",
+        -50000,
+        "BG-TX-1",
+    )
     assert reversal.bank_reference == "NTRY-2"
     assert parsed.total_ore_by_currency == {"SEK": 0}
 
@@ -326,7 +350,11 @@ def test_entries_that_are_no_payment_are_listed_as_skipped() -> None:
     assert [(s.bank_reference, s.amount_ore, s.reason) for s in parsed.skipped] == [
         ("PENDING", 20000, "status PDNG: only booked entries (BOOK) are payments"),
         ("OUT", 30000, "a debit (DBIT): money out of the account, not a payment received"),
-        ("BACK", 40000, "a credit that reverses an earlier debit (RvslInd=true): not a customer payment"),
+        (
+            "BACK",
+            40000,
+            "a credit that reverses an earlier debit (RvslInd=true): not a customer payment",
+        ),
     ]
 
 
@@ -392,7 +420,11 @@ def test_transaction_summary_is_checked() -> None:
         ("TtlCdtNtries/Sum", 10000),
     ]
 
-    bad = camt054(Entry(amount="100.01", acct_svcr_ref="A"), Entry(amount="200", acct_svcr_ref="B", credit_debit="DBIT"), summary=summary)
+    bad = camt054(
+        Entry(amount="100.01", acct_svcr_ref="A"),
+        Entry(amount="200", acct_svcr_ref="B", credit_debit="DBIT"),
+        summary=summary,
+    )
     assert [m for _, m in _problems(bad)] == [
         "the summary declares 30000 öre, the entries add up to 30001 öre",
         "the summary declares 10000 öre, the entries add up to 10001 öre",
@@ -449,7 +481,11 @@ def test_oversize_file_is_refused_before_parsing() -> None:
     data = camt054(Entry(amount="1"), doctype=BILLION_LAUGHS)
 
     assert _problems(data, max_bytes=len(data) - 1) == [
-        (None, f"the file is {len(data)} bytes, over the limit of {len(data) - 1} bytes: refused before parsing")
+        (
+            None,
+            f"the file is {len(data)} bytes, over the limit of {len(data) - 1} bytes: "
+            "refused before parsing",
+        )
     ]
 
 

@@ -225,3 +225,44 @@ async def test_a_departments_own_ocr_is_checked(engine: Engine, tmp_path: Path) 
             assert r.status_code == 422, bad
             assert r.json()["detail"][0]["loc"] == ["body", "ocr"]
         assert await store.max_position() == before
+
+
+async def test_the_invoice_document_in_every_format(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        admin = fordra.auth()
+        person = await customer(fordra)
+        company = {**PERSON, "id_number": "556016-0680", "name": "Kalles Plåt AB"}
+        org = (await fordra.client.post("/api/v1/customers", json=company, headers=admin)).json()
+        ids = []
+        for cid in (person, org["customer_id"]):
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=invoice(cid, 80000), headers=admin
+            )
+            ids.append(r.json()["invoice_id"])
+        doc = f"/api/v1/invoices/{ids[0]}/document"
+        html = await fordra.client.get(doc, headers=admin)
+        assert html.status_code == 200
+        assert "Tolvan Tolvansson" in html.text
+        assert "1\u00a0000,00" in html.text or "1 000,00" in html.text
+        pdf = await fordra.client.get(doc, params={"format": "pdf"}, headers=admin)
+        assert pdf.content.startswith(b"%PDF")
+        # An e-invoice goes to organisations only
+        assert (
+            await fordra.client.get(doc, params={"format": "peppol"}, headers=admin)
+        ).status_code == 422
+        ubl = await fordra.client.get(
+            f"/api/v1/invoices/{ids[1]}/document", params={"format": "peppol"}, headers=admin
+        )
+        assert ubl.status_code == 200, ubl.text
+        assert b"urn:fdc:peppol.eu:2017:poacc:billing:01:1.0" in ubl.content
+        # A protected identity's invoice shows Skatteverket's forwarding sheet, not the address
+        protect = {"protected": True, "kind": "skyddad_folkbokforing", "reason": "beslut"}
+        officer = fordra.auth(Role.PROTECTED_IDENTITY_OFFICER)
+        r = await fordra.client.put(
+            f"/api/v1/customers/{person}/protected-identity", json=protect, headers=officer
+        )
+        assert r.status_code == 200
+        html = await fordra.client.get(doc, headers=admin)
+        assert "Tolvan" not in html.text
+        assert "Storgatan" not in html.text
+        assert "Box 2820" in html.text

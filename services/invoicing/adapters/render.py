@@ -50,7 +50,8 @@ _TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 _PDF_ENCODING: Final[str] = "windows-1252"
 _FONT: Final[str] = "Helvetica"
 _MARGIN: Final[float] = 18.0
-# Where a window envelope shows the address (SS 637: C5/E65, window 20 mm from the left).
+# Roughly where a left-window envelope (C5/E65) shows the address; check against the envelopes
+# the print shop uses before the first mailing.
 _WINDOW_X: Final[float] = 22.0
 _WINDOW_Y: Final[float] = 48.0
 _LINE: Final[float] = 5.0

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fordra.invoicing.domain.issuer import IssuerDetails, demo_issuer
 from fordra.kernel.dated import Dated
 
 # What happens to an invoice under the minimum (seed 001 line 3, domain.md §2): held and added to
@@ -40,6 +41,9 @@ class InvoicingSettings(BaseModel):
     # A departmental system's own OCR numbers must carry a length digit when the bankgiro
     # agreement says so (Bankgirot's "OCR-kontroll: checksiffra och längdsiffra").
     ocr_length_digit_required: bool = True
+
+    # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).
+    issuer: IssuerDetails = Field(default_factory=demo_issuer)
 
     def small_amount_policy_for(self, service_type: str) -> SmallAmountPolicy:
         return self.small_amount_policy.get(service_type, self.small_amount_default_policy)

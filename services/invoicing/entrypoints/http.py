@@ -3,14 +3,17 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
+from fordra.invoicing.adapters.peppol import render_peppol_ubl
+from fordra.invoicing.adapters.render import render_invoice_html, render_invoice_pdf
 from fordra.invoicing.application.batches import BatchResult, issue_invoice_batch
 from fordra.invoicing.application.customers import CustomerView, change_customer, read_customer
+from fordra.invoicing.application.documents import invoice_and_customer
 from fordra.invoicing.application.handlers import (
     CorrectionResponse,
     CustomerRegisteredResponse,
@@ -122,6 +125,31 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         if outcome.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return outcome.response
+
+    @router.get(
+        "/invoices/{invoice_id}/document",
+        response_class=Response,
+        summary="The invoice as the customer gets it: format=html (default), pdf or peppol",
+    )
+    async def get_invoice_document(
+        invoice_id: str, principal: Caller, format: Literal["html", "pdf", "peppol"] = "html"
+    ) -> Response:
+        issued, customer = await invoice_and_customer(invoice_id, deps, principal)
+        issuer = deps.settings.issuer
+        name = f"faktura-{issued.invoice_number}"
+        if format == "pdf":
+            return Response(
+                render_invoice_pdf(issued, customer, issuer),
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+            )
+        if format == "peppol":
+            return Response(
+                render_peppol_ubl(issued, customer, issuer),
+                media_type="application/xml",
+                headers={"Content-Disposition": f'attachment; filename="{name}.xml"'},
+            )
+        return HTMLResponse(render_invoice_html(issued, customer, issuer))
 
     def customer_change(method: str, path: str, model: type[BaseModel], summary: str) -> None:
         async def change(

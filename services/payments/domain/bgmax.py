@@ -306,6 +306,11 @@ def _close_deposit(state: _State, rec: FixedRecord) -> None:
     if booked_on is None or serial is None:
         return
     key = f"{deposit.bankgiro}/{booked_on:%Y%m%d}/{rec.field(46, 50)}"
+    earlier = next((s for s in state.sections if s.key == key), None)
+    if earlier is not None:
+        # The same deposit twice would book its payments twice.
+        rec.problem(f"deposit {key} was already reported on line {earlier.line}")
+        return
     state.sections.append(
         SectionTotals(
             key=key,
@@ -319,6 +324,8 @@ def _close_deposit(state: _State, rec: FixedRecord) -> None:
             line=rec.line,
         )
     )
+    if state.problems:
+        return  # the file is rejected: no need to build what will not be booked
     for position, payment in enumerate(deposit.payments, start=1):
         state.payments.append(_booked(payment, deposit, key, position, booked_on))
         split = sum(x.amount_ore or 0 for x in payment.extras)

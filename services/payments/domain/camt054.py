@@ -125,15 +125,20 @@ def _xml_error(error: Exception) -> BankFileRejected:
         message = "the file declares entities: refused (billion laughs and similar attacks)"
     elif isinstance(error, ExternalReferenceForbidden):
         message = "the file refers to an external entity: refused (it could read local files)"
-    else:
-        line = getattr(error, "position", (None, None))[0]
+    elif isinstance(error, ParseError):
+        line = error.position[0]
         return BankFileRejected.single(
             f"not well-formed XML: {error}", line=line, file_format=_FORMAT
         )
+    else:
+        message = f"the XML declaration names an encoding that cannot be read: {error}"
     return BankFileRejected.single(message, file_format=_FORMAT)
 
 
-_XML_ERRORS: Final = (ParseError, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden)
+# Everything the XML layer can raise on hostile bytes: expat's ParseError, defusedxml's refusals
+# (ValueError subclasses), ValueError for encodings expat cannot use ("multi-byte encodings are
+# not supported") and LookupError for an encoding Python does not know (encoding="UTF-9").
+_XML_ERRORS: Final = (ParseError, ValueError, LookupError)
 
 
 def root_tag(data: bytes) -> str:
@@ -512,6 +517,8 @@ def _book_entry(book: _File, entry: _Entry, credit_debit: str) -> None:
             declared_count = (declared_count or 0) + batch_count
         transactions.extend(in_details)
     for tx, amount in transactions:
+        if amount is not None and amount.ore == 0:
+            problems.add("a transaction of 0.00 moves no money", element=tx.path)
         direction = tx.text("CdtDbtInd")
         if direction is not None and direction != credit_debit:
             problems.add(

@@ -70,7 +70,7 @@ def owed_by_service(lines: Sequence[InvoiceLine], vat: Sequence[VatBreakdown]) -
     for line in lines:
         owed[line.service_type] = owed.get(line.service_type, 0) + line.net_ore
     for breakdown in vat:
-        nets = {}
+        nets: dict[str, int] = {}
         for line in lines:
             if line.vat_rate == breakdown.vat_rate:
                 nets[line.service_type] = nets.get(line.service_type, 0) + line.net_ore
