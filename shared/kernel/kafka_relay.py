@@ -156,6 +156,7 @@ class OutboxRelay:
             if not events:
                 await self.store.wait_for_events(self.position, self.idle_wait)
                 continue
+            await conn.execute(upsert, self.topic, events[-1].position)  # MUTANT
             sent = [
                 await producer.send(
                     self.topic,

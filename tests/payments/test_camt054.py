@@ -301,29 +301,65 @@ def test_trailing_zero_decimals_are_exact() -> None:
 
 def test_reversal_names_what_it_reverses() -> None:
     parsed = _parse(
-        Entry(amount="500", acct_svcr_ref="NTRY-1", txs=(Tx(tx_id="BG-TX-1", scor=("1234574",)),)),
+        Entry(
+            amount="500",
+            acct_svcr_ref="NTRY-1",
+            txs=(Tx(acct_svcr_ref="BG-4711", tx_id="BG-TX-1", scor=("1234574",)),),
+        ),
         Entry(
             amount="500",
             credit_debit="DBIT",
             reversal=True,
             acct_svcr_ref="NTRY-2",
-            txs=(Tx(tx_id="BG-TX-1", scor=("1234574",)),),
+            txs=(Tx(acct_svcr_ref="BG-4711", tx_id="BG-TX-1", scor=("1234574",)),),
         ),
     )
 
     payment, reversal = parsed.payments
-    assert (payment.kind, payment.amount_ore, payment.transaction_id) == (
+    assert (payment.kind, payment.amount_ore, payment.bank_reference) == (
         "payment",
         50000,
-        "BG-TX-1",
+        "BG-4711",
     )
-    assert (reversal.kind, reversal.amount_ore, reversal.reversal_of) == (
+    # The reversal is its own booking (the entry's reference) and names the payment's key.
+    assert (reversal.kind, reversal.amount_ore, reversal.bank_reference) == (
         "reversal",
         -50000,
-        "BG-TX-1",
+        "NTRY-2",
     )
-    assert reversal.bank_reference == "NTRY-2"
+    assert reversal.reversal_of == payment.bank_reference
     assert parsed.total_ore_by_currency == {"SEK": 0}
+
+
+def test_reversal_naming_only_the_transaction_id() -> None:
+    parsed = _parse(
+        Entry(amount="500", acct_svcr_ref="NTRY-1", txs=(Tx(tx_id="BG-TX-1"),)),
+        Entry(
+            amount="500",
+            credit_debit="DBIT",
+            reversal=True,
+            acct_svcr_ref="NTRY-2",
+            txs=(Tx(tx_id="BG-TX-1", end_to_end="E2E-1"),),
+        ),
+    )
+
+    payment, reversal = parsed.payments
+    assert reversal.reversal_of == payment.transaction_id == "BG-TX-1"
+
+
+def test_reversal_without_an_entry_reference_keeps_its_own_key() -> None:
+    parsed = _parse(
+        Entry(
+            amount="5",
+            credit_debit="DBIT",
+            reversal=True,
+            acct_svcr_ref=None,
+            txs=(Tx(acct_svcr_ref="R-OWN", end_to_end="E2E-9"),),
+        )
+    )
+
+    (reversal,) = parsed.payments
+    assert (reversal.bank_reference, reversal.reversal_of) == ("R-OWN", "E2E-9")
 
 
 def test_reversal_without_a_name_is_booked_with_a_note() -> None:
@@ -332,8 +368,8 @@ def test_reversal_without_a_name_is_booked_with_a_note() -> None:
     (reversal,) = parsed.payments
     assert reversal.reversal_of is None
     assert parsed.notes == (
-        "Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]: a reversal that names no TxId nor "
-        "EndToEndId: find what it reverses by hand",
+        "Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]: a reversal that names no reference "
+        "of the payment it reverses (AcctSvcrRef, TxId, EndToEndId): find it by hand",
     )
 
 

@@ -167,10 +167,14 @@ async def import_payment_file(
                 continue
             seen.add(ref_stream)
             payment_id = str(uuid.uuid4())
-            await batch.add(
-                ref_stream,
-                BankReferenceClaimed(payment_id=payment_id, amount_ore=payment.amount_ore),
-            )
+            claim = BankReferenceClaimed(payment_id=payment_id, amount_ore=payment.amount_ore)
+            await batch.add(ref_stream, claim)
+            # A camt.054 reversal names what it reverses by one of these (bank_file.py).
+            for alias in _aliases(payment):
+                alias_stream = bank_reference_stream(parsed.format, alias)
+                if alias_stream not in seen and not await deps.store.stream_version(alias_stream):
+                    seen.add(alias_stream)
+                    await batch.add(alias_stream, claim)
             counts["payments"] += 1
             counts["total"] += payment.amount_ore
             matched = await _book(
@@ -308,6 +312,17 @@ async def _book(
     return True
 
 
+def _aliases(payment: BankPayment) -> list[str]:
+    """The other keys a later reversal may use to name this payment: its transaction id and
+    end-to-end id (camt.054 has no field meant for the pointer; banks repeat one of these)."""
+    keys = []
+    if payment.transaction_id:
+        keys.append(f"txid:{payment.transaction_id}")
+    if payment.end_to_end_id and payment.end_to_end_id != "NOTPROVIDED":
+        keys.append(f"e2e:{payment.end_to_end_id}")
+    return keys
+
+
 def _why_not_automatic(parsed: ParsedBankFile, payment: BankPayment) -> str | None:
     if payment.kind != "payment" or payment.amount_ore <= 0:
         return f"a {payment.kind} is handled by hand"
@@ -397,13 +412,15 @@ async def _reverse(
     """camt.054 ``RvslInd``: take back what the reversed payment was allocated."""
     original_id = None
     if payment.reversal_of:
-        claim = await deps.store.read_stream(
-            bank_reference_stream(parsed.format, payment.reversal_of)
-        )
-        for env in claim:
-            event = deps.registry.load(env)
-            if isinstance(event, BankReferenceClaimed):
-                original_id = event.payment_id
+        ref = payment.reversal_of
+        for key in (ref, f"txid:{ref}", f"e2e:{ref}"):
+            claim = await deps.store.read_stream(bank_reference_stream(parsed.format, key))
+            for env in claim:
+                event = deps.registry.load(env)
+                if isinstance(event, BankReferenceClaimed):
+                    original_id = event.payment_id
+            if original_id is not None:
+                break
     if original_id is None:
         await batch.add(
             payment_stream(payment_id),

@@ -42,8 +42,10 @@ Pure: bytes in, a ``ParsedBankFile`` or ``BankFileRejected`` out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, islice
 from typing import Final, Literal
 
 from fordra.kernel.calendar import SWEDISH_TIME
@@ -62,6 +64,7 @@ from fordra.payments.domain.bank_file import (
     check_size,
     fixed_width_text,
     is_ascii_digits,
+    record_lines,
     split_lines,
 )
 
@@ -74,6 +77,8 @@ __all__ = [
     "refuse_unless_payment_specification",
 ]
 
+# Enough records to tell which request file to Bankgirot this is, without reading all of it.
+_REQUEST_LINES_READ: Final[int] = 1000
 # Bankgirot's example files carry at most four heading lines; a few more is still a heading,
 # dozens is not a bank file.
 MAX_PREAMBLE_LINES: Final[int] = 10
@@ -158,19 +163,23 @@ def _is_record_start(raw: bytes) -> bool:
     return len(raw) >= 2 and raw[:2].isdigit()
 
 
-def _records(data: bytes) -> tuple[list[FlatLine], list[FlatLine]]:
+def _records(data: bytes) -> tuple[list[FlatLine], Iterator[FlatLine]]:
     """Split into (skipped heading lines, the lines from the opening record on)."""
-    lines = list(split_lines(data))
-    first = 0
-    while first < min(len(lines), MAX_PREAMBLE_LINES) and not _is_record_start(lines[first].raw):
-        first += 1
-    return lines[:first], lines[first:]
+    lines = split_lines(data)
+    preamble: list[FlatLine] = []
+    for line in lines:
+        if len(preamble) < MAX_PREAMBLE_LINES and not _is_record_start(line.raw):
+            preamble.append(line)
+            continue
+        return preamble, chain([line], lines)
+    return preamble, iter(())
 
 
 def classify_autogiro(data: bytes) -> AutogiroFileKind | None:
     """Which Autogiro file this is, from its opening record; None if it is no Autogiro file."""
     _, lines = _records(data)
-    opening = lines[0].text.ljust(80) if lines else ""
+    first = next(lines, None)
+    opening = first.text.ljust(80) if first is not None else ""
     kind: AutogiroFileKind | None = None
     if opening.startswith("01AUTOGIRO") and not opening[10:24].strip():
         kind = _NEW_REPORTS.get(opening[44:64].strip(), "unknown_report")
@@ -179,7 +188,7 @@ def classify_autogiro(data: bytes) -> AutogiroFileKind | None:
         if opening[18:22] == "9900":
             kind = _OLD_REPORTS.get(opening[22:42].strip(), "unknown_report")
         else:
-            kind = _request_kind(lines[1:])
+            kind = _request_kind(islice(lines, _REQUEST_LINES_READ))
     elif opening[:2] == "01" and opening[10:14] == "9900" and opening[24:33] == "AG-MEDAVI":
         kind = "mandate_advice"
     elif opening[:2] == "51" and opening[10:14] == "9900" and opening[24:34] == "AG-EMEDGIV":
@@ -187,7 +196,7 @@ def classify_autogiro(data: bytes) -> AutogiroFileKind | None:
     return kind
 
 
-def _request_kind(lines: list[FlatLine]) -> AutogiroFileKind:
+def _request_kind(lines: Iterable[FlatLine]) -> AutogiroFileKind:
     """A file TO Bankgirot: its records say which (82/32 payments, 03-05 mandates, 23-29)."""
     codes = {line.raw[:2].decode("latin-1") for line in lines if not line.is_blank}
     if codes & {"82", "32"}:
@@ -448,12 +457,7 @@ def parse_autogiro(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
     kind = refuse_unless_payment_specification(data)
     preamble, lines = _records(data)
     state = _State(Problems(_FORMAT), new_layout=kind == "payment_specification_new")
-    while lines and lines[-1].is_blank:
-        lines.pop()  # blank lines after the closing record are harmless
-    for index, line in enumerate(lines):
-        if line.is_blank:
-            state.problems.add("empty line between records", line=line.number)
-            continue
+    for index, line in enumerate(record_lines(lines, state.problems)):
         text = fixed_width_text(line, state.problems)
         if text is None:
             continue

@@ -27,7 +27,7 @@ Pure: no I/O. Only the standard library and pydantic.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Final, Literal, NoReturn, TypedDict
@@ -57,6 +57,7 @@ __all__ = [
     "check_size",
     "fixed_width_text",
     "is_ascii_digits",
+    "record_lines",
     "split_lines",
 ]
 
@@ -203,12 +204,33 @@ class FlatLine:
 
 
 def split_lines(data: bytes) -> Iterator[FlatLine]:
-    """Split on LF, dropping one CR before it: both CRLF and LF files occur (fixtures)."""
-    parts = data.split(b"\n")
-    if parts and parts[-1] == b"":
-        parts.pop()  # the newline after the last record ends it; it opens no new line
-    for number, part in enumerate(parts, start=1):
-        yield FlatLine(number, part.removesuffix(b"\r"))
+    """Split on LF, dropping one CR before it: both CRLF and LF files occur (fixtures).
+
+    Lazy, so that a damaged file stops at the problem limit without splitting the rest.
+    """
+    start, number, size = 0, 0, len(data)
+    while start < size:
+        end = data.find(b"\n", start)
+        end = size if end < 0 else end
+        number += 1
+        yield FlatLine(number, data[start:end].removesuffix(b"\r"))
+        start = end + 1  # the newline after the last record ends it; it opens no new line
+
+
+def record_lines(lines: Iterable[FlatLine], problems: Problems) -> Iterator[FlatLine]:
+    """The non-blank lines; a blank line is a problem only when a record follows it.
+
+    Blank lines after the last record are harmless (the Autogiro BgMax example ends in five).
+    """
+    blanks: list[int] = []
+    for line in lines:
+        if line.is_blank:
+            blanks.append(line.number)
+            continue
+        for number in blanks:
+            problems.add("empty line between records", line=number)
+        blanks.clear()
+        yield line
 
 
 def _utf8_reencoded(raw: bytes) -> str | None:
@@ -381,7 +403,9 @@ class BankPayment(_Frozen):
     ``reference`` is the payer's reference as sent; ``reference_kind`` says what the sender
     declared it to be ("ocr": camt ``SCOR`` or BgMax reference code 2 or 4; whether it passes the
     OCR check is for matching to decide with ``fordra.kernel.ocr``, under the municipality's
-    agreement on length digits).
+    agreement on length digits). ``reversal_of`` (reversals only) is the reference the reversal
+    repeats from the payment it reverses: that payment's ``bank_reference``, or failing that its
+    ``transaction_id`` or ``end_to_end_id``; None when the bank names none.
     """
 
     kind: PaymentKind = "payment"

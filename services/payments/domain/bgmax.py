@@ -55,6 +55,7 @@ from fordra.payments.domain.bank_file import (
     check_size,
     fixed_width_text,
     is_ascii_digits,
+    record_lines,
     split_lines,
 )
 
@@ -426,15 +427,8 @@ def parse_bgmax(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedBan
     check_size(data, max_bytes, file_format=_FORMAT)
     state = _State(Problems(_FORMAT))
     problems = state.problems
-    lines = list(split_lines(data))
-    # Blank lines after the end record are harmless (the Autogiro BgMax example ends in five).
-    while lines and lines[-1].is_blank:
-        lines.pop()
     unreadable = 0
-    for index, line in enumerate(lines):
-        if line.is_blank:
-            problems.add("empty line between records", line=line.number)
-            continue
+    for index, line in enumerate(record_lines(split_lines(data), problems)):
         text = fixed_width_text(line, problems)
         if text is None:
             unreadable += 1

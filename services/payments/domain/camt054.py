@@ -9,8 +9,11 @@ every ``NtryDtls/TxDtls`` is one payment (one entry can hold a whole batch). The
 number is ``RmtInf/Strd/CdtrRefInf/Ref`` whose ``Tp/CdOrPrtry/Cd`` is ``SCOR``; ``RmtInf/Ustrd``
 is free text; ``AcctSvcrRef`` (of the transaction, else of the entry) is the bank's unique
 reference and the idempotency key. A debit with ``RvslInd=true`` reverses an earlier credit and
-becomes a negative "reversal" payment that names what it reverses (``Refs/TxId``, else
-``EndToEndId``).
+becomes a negative "reversal" payment: its own key is the entry's ``AcctSvcrRef``, and
+``reversal_of`` is the transaction reference it repeats from the payment it reverses
+(``Refs/AcctSvcrRef``, matching that payment's ``bank_reference``; else ``Refs/TxId`` or
+``EndToEndId``, matching its ``transaction_id`` or ``end_to_end_id``). camt.054 has no field made
+for this pointer, so the application looks it up by all three.
 
 What is not booked but listed in ``ParsedBankFile.skipped`` with its amount: debits (money out),
 credits that reverse a debit, and entries not yet booked (``PDNG``, ``INFO``). A camt.054 of debit
@@ -130,8 +133,10 @@ def _xml_error(error: Exception) -> BankFileRejected:
         return BankFileRejected.single(
             f"not well-formed XML: {error}", line=line, file_format=_FORMAT
         )
-    else:
+    elif isinstance(error, LookupError):
         message = f"the XML declaration names an encoding that cannot be read: {error}"
+    else:
+        message = f"the XML cannot be read: {error}"
     return BankFileRejected.single(message, file_format=_FORMAT)
 
 
@@ -422,6 +427,23 @@ def _book_transaction(
     where = tx.path if tx is not None else entry.node.path
     refs = tx.child("Refs") if tx is not None else None
     tx_key = refs.text("AcctSvcrRef") if refs is not None else None
+    end_to_end = refs.text("EndToEndId") if refs is not None else None
+    end_to_end = None if end_to_end == _NOT_PROVIDED else end_to_end
+    tx_id = refs.text("TxId") if refs is not None else None
+    reversal_of: str | None = None
+    if entry.kind == "reversal" and entry.reference is not None:
+        # A reversal is its own booking (the entry's AcctSvcrRef); the transaction references it
+        # repeats are those of the payment it reverses: its AcctSvcrRef (= that payment's
+        # bank_reference), else its TxId or EndToEndId (= transaction_id, end_to_end_id).
+        reversal_of = tx_key or tx_id or end_to_end
+        tx_key = None
+    elif entry.kind == "reversal":
+        reversal_of = tx_id or end_to_end
+    if entry.kind == "reversal" and reversal_of is None:
+        book.notes.append(
+            f"{where}: a reversal that names no reference of the payment it reverses "
+            "(AcctSvcrRef, TxId, EndToEndId): find it by hand"
+        )
     if tx_key is not None:
         key = tx_key
     elif entry.reference is not None:
@@ -443,19 +465,8 @@ def _book_transaction(
         )
         return None
     book.keys[key] = where
-    end_to_end = refs.text("EndToEndId") if refs is not None else None
-    end_to_end = None if end_to_end == _NOT_PROVIDED else end_to_end
-    tx_id = refs.text("TxId") if refs is not None else None
     remittance = _remittance(tx) if tx is not None else _Remittance()
     debtor = _party_node(tx, "Dbtr") if tx is not None else None
-    reversal_of: str | None = None
-    if entry.kind == "reversal":
-        reversal_of = tx_id or end_to_end
-        if reversal_of is None:
-            book.notes.append(
-                f"{where}: a reversal that names no TxId nor EndToEndId: find what it reverses "
-                "by hand"
-            )
     return BankPayment(
         kind=entry.kind,
         bank_reference=key,

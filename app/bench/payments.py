@@ -1,0 +1,763 @@
+"""``fordra bench payments``: importing a camt.054 of N payments, beside the bare XML parse.
+
+The workload is a camt.054.001.02 credit notification (as Swedish banks send it) of N booked
+credit transactions, 1,000 per ``Ntry`` (with ``Btch`` control totals and a ``TxsSummry``), each
+``TxDtls`` paying one open invoice exactly: its own ``AcctSvcrRef``, the amount, the payer's name
+and the invoice's OCR number as a ``SCOR`` reference. The file is about 370 bytes per payment.
+
+Three cases, on the same bytes:
+
+- ``lxml-bare`` (the limit): ``lxml.etree.fromstring`` and a loop over every ``Ntry`` and its
+  ``TxDtls``, reading nothing;
+- ``fordra-parse``: ``parse_bank_file`` alone (format detection, safe parse with defusedxml, every
+  check of the camt.054 module, one ``BankPayment`` per transaction);
+- ``fordra-import``: ``import_payment_file`` through ``PaymentsDeps`` of an embedded platform,
+  as ``POST /api/v1/payment-files`` calls it, and then ``platform.settle()``: every projection and
+  process manager has caught up (the ledger shows the payments). The use case books the whole file
+  in ONE append: every payment received, matched and allocated, or nothing.
+
+The two parse cases are the best of three runs; the import runs once. The goal is the import
+within 3x of the bare parse. Beside the total, the import is split into its stages (the parse, the
+store reads of the decision, the rest of the decision, the append, the settle) by timing wrappers
+around the use case's dependencies, and the settle into the moment each subscription caught up.
+``--profile DIR`` runs the import and the settle under cProfile as well (slower) and prints where
+the time goes.
+
+Setup, not timed: N open invoices of N/10 customers. The customers are registered through the use
+case; the invoices are decided by invoicing's domain function (``issue_invoice``) and appended in
+bulk (1,000 per append) with the events the use case appends (serial, invoice, OCR claim), and
+payments' receivables are appended in bulk with what payments' process manager decides for each
+(its real reaction, fed the stream versions from memory). Both process managers' tracking is then
+moved to the heads, and the projections build their read models from the bulk events as the
+platform starts. Through the single-event use cases and process managers the setup of 100,000
+invoices takes over an hour on this machine (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time as clock_time, timedelta
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from fordra.app.bootstrap import Platform, build_embedded
+from fordra.app.settings import Settings
+from fordra.contracts.invoicing import InvoiceIssued, PostalAddress
+from fordra.invoicing.application.handlers import (
+    invoice_stream,
+    register_customer,
+    serial_stream,
+)
+from fordra.invoicing.application.handlers import ocr_stream as invoicing_ocr_stream
+from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, RegisterCustomer
+from fordra.invoicing.domain.events import InvoiceSerialReserved, OcrReferenceClaimed
+from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
+from fordra.kernel.auth import Principal, Role
+from fordra.kernel.bus import InProcessBus
+from fordra.kernel.calendar import SWEDISH_TIME
+from fordra.kernel.envelope import Envelope, Metadata
+from fordra.kernel.eventstore import EventStore, IdempotencyRecord, StreamAppend, Tracking
+from fordra.kernel.ocr import luhn_check_digit
+from fordra.kernel.process import ProcessManagerRunner
+from fordra.payments.application.import_file import ImportResult, import_payment_file
+from fordra.payments.application.receivables import receivable_reactions
+from fordra.payments.domain.bank_file import ParsedBankFile
+from fordra.payments.domain.detect import parse_bank_file
+
+BARE = "lxml-bare"
+PARSE = "fordra-parse"
+IMPORT = "fordra-import"
+GOAL_RATIO = 3.0  # the import within this many times the bare parse
+
+NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
+PER_ENTRY = 1000  # TxDtls per Ntry, as a bank batches a day's OCR payments
+INVOICES_PER_CUSTOMER = 10
+SEED_CHUNK = 1000  # invoices per bulk append in the setup
+PARSE_REPEATS = 3
+IBAN = "SE4550000000058398257466"
+
+_FIRST = ("Anna", "Bertil", "Cecilia", "David", "Eva", "Fredrik", "Greta", "Hans", "Ingrid")
+_LAST = ("Andersson", "Berg", "Carlsson", "Dahl", "Eriksson", "Forsberg", "Gustafsson", "Holm")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoice:
+    invoice_id: str
+    customer_id: str
+    ocr: str
+    total_ore: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    name: str
+    payments: int
+    seconds: float
+    payments_per_second: float
+
+
+@dataclass(slots=True)
+class PaymentsBench:
+    """The figures of one run (``write_json`` writes them as they are)."""
+
+    payments: int
+    file_bytes: int
+    results: list[CaseResult]
+    import_result: dict[str, Any]
+    # parse, reads, decide (the rest of the decision), append, settle: seconds of each.
+    stages: dict[str, float]
+    store_reads: int
+    events_appended: int
+    # Seconds from the end of the import until each subscription had caught up.
+    caught_up: dict[str, float]
+    setup_seconds: float
+    peak_rss_mib_before_import: float
+    peak_rss_mib_after_import: float
+    load_average_start: tuple[float, float, float]
+    load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    profiled: bool = False
+
+    def seconds(self, name: str) -> float:
+        return next(r.seconds for r in self.results if r.name == name)
+
+    @property
+    def ratio(self) -> float:
+        """The whole import (until settled) over the bare parse."""
+        return self.seconds(IMPORT) / self.seconds(BARE)
+
+
+def _case(name: str, payments: int, seconds: float) -> CaseResult:
+    return CaseResult(name, payments, seconds, payments / seconds if seconds > 0 else 0.0)
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# -- the file -------------------------------------------------------------------------------------
+
+
+def _kronor(ore: int) -> str:
+    return f"{ore // 100}.{ore % 100:02d}"
+
+
+def camt054_file(
+    invoices: Sequence[OpenInvoice],
+    *,
+    booked_on: date,
+    msg_id: str = "BENCH-0001",
+    per_entry: int = PER_ENTRY,
+) -> bytes:
+    """A camt.054.001.02 notification paying every invoice exactly, by its OCR number."""
+    created = datetime.combine(booked_on, clock_time(6, 15), tzinfo=SWEDISH_TIME).isoformat()
+    day = booked_on.isoformat()
+    entries: list[str] = []
+    for first in range(0, len(invoices), per_entry):
+        chunk = invoices[first : first + per_entry]
+        total = sum(i.total_ore for i in chunk)
+        txs = []
+        for n, inv in enumerate(chunk, start=first + 1):
+            payer = f"{_FIRST[n % len(_FIRST)]} {_LAST[n % len(_LAST)]}"
+            txs.append(
+                f"<TxDtls><Refs><AcctSvcrRef>BENCH-{n:09d}</AcctSvcrRef>"
+                "<EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+                f'<AmtDtls><TxAmt><Amt Ccy="SEK">{_kronor(inv.total_ore)}</Amt></TxAmt></AmtDtls>'
+                f"<RltdPties><Dbtr><Nm>{payer}</Nm></Dbtr></RltdPties>"
+                "<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"
+                f"<Ref>{inv.ocr}</Ref></CdtrRefInf></Strd></RmtInf></TxDtls>\n"
+            )
+        entries.append(
+            f'<Ntry><Amt Ccy="SEK">{_kronor(total)}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+            f"<Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
+            f"<AcctSvcrRef>BENCH-NTRY-{first // per_entry + 1:06d}</AcctSvcrRef>"
+            "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly>"
+            "</Domn></BkTxCd>\n"
+            f"<NtryDtls><Btch><NbOfTxs>{len(chunk)}</NbOfTxs>"
+            f'<TtlAmt Ccy="SEK">{_kronor(total)}</TtlAmt><CdtDbtInd>CRDT</CdtDbtInd></Btch>\n'
+            f"{''.join(txs)}</NtryDtls></Ntry>\n"
+        )
+    grand = sum(i.total_ore for i in invoices)
+    summary = (
+        f"<TxsSummry><TtlNtries><NbOfNtries>{len(entries)}</NbOfNtries>"
+        f"<Sum>{_kronor(grand)}</Sum></TtlNtries>"
+        f"<TtlCdtNtries><NbOfNtries>{len(entries)}</NbOfNtries>"
+        f"<Sum>{_kronor(grand)}</Sum></TtlCdtNtries></TxsSummry>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Document xmlns="{NAMESPACE}">\n<BkToCstmrDbtCdtNtfctn>\n'
+        f"<GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>{created}</CreDtTm></GrpHdr>\n"
+        f"<Ntfctn><Id>{msg_id}-1</Id><CreDtTm>{created}</CreDtTm>"
+        f"<Acct><Id><IBAN>{IBAN}</IBAN></Id></Acct>{summary}\n"
+        f"{''.join(entries)}</Ntfctn>\n</BkToCstmrDbtCdtNtfctn>\n</Document>\n"
+    ).encode()
+
+
+def bare_parse(data: bytes) -> int:
+    """The limit: lxml parses the file and walks every ``Ntry`` and its ``TxDtls``."""
+    root = etree.fromstring(data)
+    entry, transaction = f"{{{NAMESPACE}}}Ntry", f"{{{NAMESPACE}}}TxDtls"
+    count = 0
+    for ntry in root.iter(entry):
+        for _tx in ntry.iter(transaction):
+            count += 1
+    return count
+
+
+# -- the setup ------------------------------------------------------------------------------------
+
+
+def personnummer(k: int) -> str:
+    """A valid personnummer (12 digits) for customer ``k``: born 1940-2000, Luhn-checked."""
+    born = date(1940, 1, 1) + timedelta(days=k % 21_900)
+    serial = 1 + (k // 21_900) % 998
+    return f"{born:%Y%m%d}{serial:03d}" + luhn_check_digit(f"{born:%y%m%d}{serial:03d}")
+
+
+class _VersionsOnly(EventStore):
+    """Stream versions from memory, for feeding a process manager's reaction in the setup."""
+
+    context = "payments"
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}
+
+    async def stream_version(self, stream_id: str) -> int:
+        return self.versions.get(stream_id, 0)
+
+    async def start(self) -> None:
+        return
+
+    async def close(self) -> None:
+        return
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        tracking: Tracking | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[Envelope]:
+        raise NotImplementedError
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        raise NotImplementedError
+
+    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
+        raise NotImplementedError
+
+    async def max_position(self) -> int:
+        raise NotImplementedError
+
+    async def tracked_position(self, consumer: str, upstream: str) -> int:
+        raise NotImplementedError
+
+    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        raise NotImplementedError
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        raise NotImplementedError
+
+
+def _merged(appends: Sequence[StreamAppend]) -> list[StreamAppend]:
+    """One ``StreamAppend`` per stream (a store checks each stream's version once per append)."""
+    merged: dict[str, StreamAppend] = {}
+    for a in appends:
+        if a.stream_id in merged:
+            first = merged[a.stream_id]
+            merged[a.stream_id] = StreamAppend(
+                a.stream_id, first.expected_version, [*first.events, *a.events]
+            )
+        else:
+            merged[a.stream_id] = a
+    return list(merged.values())
+
+
+async def _register_customers(platform: Platform, count: int, concurrency: int = 50) -> list[str]:
+    admin = Principal(subject="bench-setup", role=Role.ADMIN, tenant=platform.settings.municipality)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(k: int) -> str:
+        async with gate:
+            outcome = await register_customer(
+                RegisterCustomer(
+                    id_number=personnummer(k),
+                    name=f"{_FIRST[k % len(_FIRST)]} {_LAST[k % len(_LAST)]}",
+                    address=PostalAddress(
+                        street=f"Storgatan {k % 120 + 1}", postal_code="512 50", city="Svenljunga"
+                    ),
+                ),
+                platform.invoicing,
+                admin,
+                Metadata(admin.tenant, admin.actor, str(uuid.uuid4())),
+            )
+            return outcome.response.customer_id
+
+    return list(await asyncio.gather(*(one(k) for k in range(count))))
+
+
+async def seed_open_invoices(
+    platform: Platform, count: int, *, customers: int | None = None
+) -> list[OpenInvoice]:
+    """``count`` open invoices on a platform that is not started (see the module docstring).
+
+    Starts and closes the platform's stores; start the platform afterwards, and settle, for the
+    projections to build the read models from what was appended.
+    """
+    if platform.started:
+        raise RuntimeError("seed before the platform starts: its process managers must not run")
+    stores = platform.stores
+    for store in stores.values():
+        await store.start()
+    try:
+        ids = await _register_customers(
+            platform, customers or max(1, count // INVOICES_PER_CUSTOMER)
+        )
+        invoices = await _append_invoices(platform, ids, count)
+        # Both process managers have now processed everything: their tracking moves to the heads.
+        for sub in platform.subscriptions:
+            if isinstance(sub.consumer, ProcessManagerRunner):
+                for upstream in sub.upstreams:
+                    await sub.consumer.skip(upstream, await stores[upstream].max_position())
+    finally:
+        for store in stores.values():
+            await store.close()
+    return invoices
+
+
+async def _append_invoices(
+    platform: Platform, customers: Sequence[str], count: int
+) -> list[OpenInvoice]:
+    deps = platform.invoicing
+    registry = platform.registry
+    invoicing, payments = platform.stores["invoicing"], platform.stores["payments"]
+    tenant = platform.settings.municipality
+    meta = Metadata(tenant, "bench:setup", str(uuid.uuid4()))
+    now = platform.clock.now()
+    invoice_date = platform.clock.today() - timedelta(days=20)
+    serials = serial_stream(tenant)
+    serial = await invoicing.stream_version(serials)
+    versions = _VersionsOnly()
+    on_issued = receivable_reactions(versions, registry)[InvoiceIssued.event_type]
+    invoices: list[OpenInvoice] = []
+
+    def envelope(event: Any, stream: str, version: int) -> Envelope:
+        return registry.envelope(
+            event, context="invoicing", stream_id=stream, version=version, metadata=meta,
+            occurred_at=now,
+        )  # fmt: skip
+
+    for first in range(0, count, SEED_CHUNK):
+        serial_events: list[Envelope] = []
+        appends: list[StreamAppend] = []
+        chunk_start = serial
+        for n in range(first, min(count, first + SEED_CHUNK)):
+            serial += 1
+            invoice_id = str(uuid.uuid4())
+            issued = decide_invoice(
+                IssueInvoice(
+                    customer_id=customers[n % len(customers)],
+                    department="water",
+                    service_type="water",
+                    invoice_date=invoice_date,
+                    lines=(
+                        InvoiceLineInput(
+                            description="Vatten och avlopp, kvartal",
+                            unit_price_ore=20_000 + (n * 37) % 50_000,
+                            vat_rate=25,
+                        ),
+                    ),
+                    source_reference=f"BENCH-{n + 1:07d}",
+                ),
+                invoice_id=invoice_id,
+                serial_number=serial,
+                settings=deps.settings,
+                calendar=deps.calendar,
+            )
+            serial_events.append(
+                envelope(
+                    InvoiceSerialReserved(invoice_id=invoice_id, serial_number=serial),
+                    serials,
+                    serial,
+                )
+            )
+            ocr_claim = invoicing_ocr_stream(tenant, issued.ocr)
+            appends.append(
+                StreamAppend(
+                    invoice_stream(invoice_id), 0, [envelope(issued, invoice_stream(invoice_id), 1)]
+                )
+            )
+            appends.append(
+                StreamAppend(
+                    ocr_claim,
+                    0,
+                    [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)],
+                )
+            )
+            invoices.append(
+                OpenInvoice(invoice_id, issued.customer_id, issued.ocr, issued.total_ore)
+            )
+        stored = await invoicing.append(
+            [StreamAppend(serials, chunk_start, serial_events), *appends]
+        )
+        # What payments' process manager appends for each issued invoice, decided by its reaction.
+        reactions: list[StreamAppend] = []
+        for env in stored:
+            if env.event_type == InvoiceIssued.event_type:
+                for a in await on_issued(env):
+                    reactions.append(a)
+                    versions.versions[a.stream_id] = a.expected_version + len(a.events)
+        await payments.append(_merged(reactions))
+    return invoices
+
+
+# -- timing the import ----------------------------------------------------------------------------
+
+
+class _TimedStore(EventStore):
+    """Delegates to the payments store, timing the reads and the append of the use case."""
+
+    def __init__(self, inner: EventStore) -> None:
+        self.inner = inner
+        self.context = inner.context
+        self.reads = 0
+        self.read_seconds = 0.0
+        self.append_seconds = 0.0
+        self.appended = 0
+
+    async def start(self) -> None:
+        return
+
+    async def close(self) -> None:
+        return
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        tracking: Tracking | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[Envelope]:
+        started = time.perf_counter()
+        try:
+            stored = await self.inner.append(appends, tracking=tracking, idempotency=idempotency)
+        finally:
+            self.append_seconds += time.perf_counter() - started
+        self.appended += len(stored)
+        return stored
+
+    async def _read(self, started: float) -> None:
+        self.reads += 1
+        self.read_seconds += time.perf_counter() - started
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        started = time.perf_counter()
+        events = await self.inner.read_stream(stream_id, after_version)
+        await self._read(started)
+        return events
+
+    async def stream_version(self, stream_id: str) -> int:
+        started = time.perf_counter()
+        version = await self.inner.stream_version(stream_id)
+        await self._read(started)
+        return version
+
+    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
+        return await self.inner.read_log(after_position, limit)
+
+    async def max_position(self) -> int:
+        return await self.inner.max_position()
+
+    async def tracked_position(self, consumer: str, upstream: str) -> int:
+        return await self.inner.tracked_position(consumer, upstream)
+
+    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        return await self.inner.idempotency_record(key)
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        await self.inner.wait_for_events(after_position, timeout)
+
+
+@dataclass(slots=True)
+class _CatchUp:
+    """Samples the in-process bus while the platform settles: when did each subscription catch up?"""
+
+    bus: InProcessBus
+    samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
+
+    async def run(self, started: float, every: float = 0.1) -> None:
+        while True:
+            self.samples.append((time.perf_counter() - started, self.bus.lag()))
+            await asyncio.sleep(every)
+
+    def caught_up(self, heads: dict[str, int]) -> dict[str, float]:
+        result: dict[str, float] = {}
+        for key in self.bus.subscriptions:
+            upstream = key.rsplit("<-", 1)[1]
+            result[key] = next(
+                (t for t, lag in self.samples if lag.get(key, 0) >= heads[upstream]),
+                self.samples[-1][0] if self.samples else 0.0,
+            )
+        return result
+
+
+def _top(profile: cProfile.Profile, path: Path, lines: int = 25) -> list[str]:
+    profile.dump_stats(path)
+    text = io.StringIO()
+    stats = pstats.Stats(profile, stream=text)
+    stats.sort_stats("cumulative").print_stats(lines)
+    stats.sort_stats("tottime").print_stats(lines)
+    return [f"cProfile of {path.stem} (written to {path}):", *text.getvalue().splitlines()]
+
+
+async def _timed_import(
+    platform: Platform,
+    data: bytes,
+    count: int,
+    profile_dir: Path | None,
+    out: Callable[[str], None],
+) -> tuple[float, ImportResult, dict[str, float], _TimedStore, dict[str, float]]:
+    store = _TimedStore(platform.payments.store)
+    parse_seconds = 0.0
+
+    def parse(raw: bytes) -> ParsedBankFile:
+        nonlocal parse_seconds
+        started = time.perf_counter()
+        try:
+            return platform.payments.parse(raw)
+        finally:
+            parse_seconds += time.perf_counter() - started
+
+    deps = replace(platform.payments, store=store, parse=parse)
+    principal = Principal(
+        subject="bench", role=Role.BANK_INGEST, tenant=platform.settings.municipality
+    )
+    meta = Metadata(principal.tenant, principal.actor, str(uuid.uuid4()))
+    profiler = cProfile.Profile() if profile_dir is not None else None
+
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    outcome = await import_payment_file(data, deps, principal, meta)
+    if profiler is not None:
+        profiler.disable()
+    imported = time.perf_counter()
+
+    sampler = _CatchUp(platform.bus) if isinstance(platform.bus, InProcessBus) else None
+    sampling = asyncio.create_task(sampler.run(imported)) if sampler is not None else None
+    settle_profiler = cProfile.Profile() if profile_dir is not None else None
+    if settle_profiler is not None:
+        settle_profiler.enable()
+    try:
+        await platform.settle()
+    finally:
+        if settle_profiler is not None:
+            settle_profiler.disable()
+        if sampling is not None:
+            sampling.cancel()
+    finished = time.perf_counter()
+
+    heads = {name: await s.max_position() for name, s in platform.stores.items()}
+    caught_up = sampler.caught_up(heads) if sampler is not None else {}
+    booking = imported - started
+    stages = {
+        "parse": parse_seconds,
+        "reads": store.read_seconds,
+        "decide": booking - parse_seconds - store.read_seconds - store.append_seconds,
+        "append": store.append_seconds,
+        "settle": finished - imported,
+    }
+    if profile_dir is not None and profiler is not None and settle_profiler is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        for line in _top(profiler, profile_dir / "import.pstats"):
+            out(line)
+        for line in _top(settle_profiler, profile_dir / "settle.pstats"):
+            out(line)
+    result = outcome.response
+    if result.matched != count:
+        raise RuntimeError(f"the import matched {result.matched} of {count} payments: {result}")
+    return finished - started, result, stages, store, caught_up
+
+
+def _best_of(repeats: int, run: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+async def run_payments(
+    payments: int = 100_000,
+    *,
+    workdir: Path,
+    out: Callable[[str], None] = print,
+    profile_dir: Path | None = None,
+    settle_timeout: float = 6 * 3600,
+) -> PaymentsBench:
+    """Set up ``payments`` open invoices on an embedded platform in ``workdir``, then time the
+    three cases (module docstring)."""
+    if payments < 1:
+        raise ValueError("payments must be positive")
+    load_start = os.getloadavg()
+    out(
+        f"fordra bench payments: {payments:,} camt.054 payments, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load average {load_start[0]:.2f} {load_start[1]:.2f} "
+        f"{load_start[2]:.2f}"
+    )
+    settings = Settings(
+        data_dir=workdir, clock="manual", settle_timeout_seconds=settle_timeout, log_level="WARNING"
+    )
+    platform = build_embedded(settings, today=date(2026, 3, 2))
+    started = time.perf_counter()
+    invoices = await seed_open_invoices(platform, payments)
+    out(f"  setup: {payments:,} open invoices appended in {time.perf_counter() - started:.1f} s")
+    await platform.start()
+    try:
+        await platform.settle()
+        setup_seconds = time.perf_counter() - started
+        out(f"  setup: read models built, {setup_seconds:.1f} s in all")
+
+        data = camt054_file(invoices, booked_on=platform.clock.today())
+        del invoices
+        out(f"  file: {len(data):,} bytes ({len(data) / payments:.0f} per payment)")
+
+        counted = bare_parse(data)
+        if counted != payments:
+            raise RuntimeError(f"the bare parse found {counted} transactions, not {payments}")
+        parsed = parse_bank_file(data)
+        if len(parsed.payments) != payments:
+            raise RuntimeError(f"fordra parsed {len(parsed.payments)} payments, not {payments}")
+        del parsed
+        results = [
+            _case(BARE, payments, _best_of(PARSE_REPEATS, lambda: bare_parse(data))),
+            _case(PARSE, payments, _best_of(PARSE_REPEATS, lambda: parse_bank_file(data))),
+        ]
+        for r in results:
+            out(f"  {r.name:<14} {r.seconds:8.3f} s  {r.payments_per_second:>10,.0f} payments/s")
+
+        rss_before = _peak_rss_mib()
+        seconds, result, stages, store, caught_up = await _timed_import(
+            platform, data, payments, profile_dir, out
+        )
+        rss_after = _peak_rss_mib()
+        results.append(_case(IMPORT, payments, seconds))
+        out(f"  {IMPORT:<14} {seconds:8.3f} s  {payments / seconds:>10,.0f} payments/s")
+    finally:
+        await platform.stop()
+    bench = PaymentsBench(
+        payments=payments,
+        file_bytes=len(data),
+        results=results,
+        import_result=result.model_dump(mode="json"),
+        stages=stages,
+        store_reads=store.reads,
+        events_appended=store.appended,
+        caught_up=caught_up,
+        setup_seconds=setup_seconds,
+        peak_rss_mib_before_import=rss_before,
+        peak_rss_mib_after_import=rss_after,
+        load_average_start=load_start,
+        load_average_end=os.getloadavg(),
+        profiled=profile_dir is not None,
+    )
+    for line in report(bench):
+        out(line)
+    return bench
+
+
+def report(bench: PaymentsBench) -> list[str]:
+    """The table (with the ratio to the bare parse), the stages of the import and the goal."""
+    bare = bench.seconds(BARE)
+    lines = ["", f"{'case':<14} {'payments':>9} {'seconds':>9} {'payments/s':>11} {'x bare':>8}"]
+    for r in bench.results:
+        lines.append(
+            f"{r.name:<14} {r.payments:>9,} {r.seconds:>9.3f} {r.payments_per_second:>11,.0f} "
+            f"{r.seconds / bare:>8.1f}"
+        )
+    total = bench.seconds(IMPORT)
+    lines.append("")
+    lines.append(
+        f"the import: {bench.events_appended:,} events in one append, {bench.store_reads:,} store "
+        f"reads; peak RSS {bench.peak_rss_mib_before_import:,.0f} MiB before, "
+        f"{bench.peak_rss_mib_after_import:,.0f} MiB after"
+    )
+    for stage, seconds in bench.stages.items():
+        lines.append(f"  {stage:<8} {seconds:9.3f} s  {seconds / total:6.1%}")
+    if bench.caught_up:
+        lines.append("caught up after the import returned (seconds):")
+        for key, seconds in sorted(bench.caught_up.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {key:<52} {seconds:9.1f}")
+    verdict = "met" if bench.ratio <= GOAL_RATIO else "MISSED"
+    lines.append("")
+    lines.append(
+        f"goal import until settled within {GOAL_RATIO:.0f}x the bare parse: "
+        f"{bench.ratio:.1f}x, {verdict}"
+        + (" (profiled run: slower than a plain one)" if bench.profiled else "")
+    )
+    lines.append(
+        f"load average at the start {bench.load_average_start[0]:.2f}, "
+        f"at the end {bench.load_average_end[0]:.2f}"
+    )
+    return lines
+
+
+def write_json(bench: PaymentsBench, path: Path) -> None:
+    """The fields of ``PaymentsBench``, plus ``ratio`` and ``goal_ratio``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {**asdict(bench), "ratio": bench.ratio, "goal_ratio": GOAL_RATIO}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fordra bench payments",
+        description="Import a camt.054 of N payments; compare with the bare XML parse.",
+    )
+    parser.add_argument("--payments", type=int, default=100_000, help="payments (100,000)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
+    parser.add_argument(
+        "--workdir", type=Path, metavar="DIR", help="the data directory (default: a temporary one)"
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="also cProfile the import and the settle"
+    )
+    args = parser.parse_args(argv)
+    if args.payments < 1:
+        parser.error("--payments must be positive")
+
+    def run(workdir: Path) -> PaymentsBench:
+        return asyncio.run(run_payments(args.payments, workdir=workdir, profile_dir=args.profile))
+
+    if args.workdir is not None:
+        bench = run(args.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
+            bench = run(Path(tmp))
+    if args.json is not None:
+        write_json(bench, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
