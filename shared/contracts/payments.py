@@ -114,6 +114,22 @@ class PaymentReversed(Event):
     amount_ore: int
 
 
+class AutogiroDebitFailed(Event):
+    """An Autogiro debit that did not go through (insufficient funds, account closed): the invoice
+    stays unpaid and goes back to dunning; with renewed funds Bankgirot tries again later."""
+
+    event_type: ClassVar[str] = "AutogiroDebitFailed"
+
+    payer_number: str
+    amount_ore: int
+    payment_date: date
+    status: Literal["insufficient_funds", "account_closed", "renewed_funds", "returned"]
+    reference: str | None
+    invoice_id: str | None
+    customer_id: str | None
+    retried_later: bool
+
+
 class RefundRequested(Event):
     """A refund waits for attest (seed 002: "återbetalning endast med korrekt attest")."""
 
@@ -137,6 +153,7 @@ class RefundAttested(Event):
 
 
 CONTRACTS: tuple[type[Event], ...] = (
+    AutogiroDebitFailed,
     RefundRequested,
     RefundAttested,
     PaymentFileImported,

@@ -152,11 +152,14 @@ class OutboxRelay:
             "ON CONFLICT (topic) DO UPDATE SET position = excluded.position"
         )
         while not self._stopping:
+            if conn.is_closed():
+                # The lease went with its connection (a restart, a cut): a standby may lead now.
+                # Stop publishing before the next batch, not only when recording fails after it.
+                raise ConnectionError(f"relay {self.topic}: the lease's connection is gone")
             events = await self.store.read_log(self.position, self.batch_size)
             if not events:
                 await self.store.wait_for_events(self.position, self.idle_wait)
                 continue
-            await conn.execute(upsert, self.topic, events[-1].position)  # MUTANT
             sent = [
                 await producer.send(
                     self.topic,

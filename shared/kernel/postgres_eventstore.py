@@ -109,6 +109,7 @@ class PostgresEventStore(EventStore):
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._relisten_at = 0.0
         self._head = 0
         self._appended = asyncio.Event()
         self._channel = f"fordra_events_{self.schema}"
@@ -161,13 +162,18 @@ class PostgresEventStore(EventStore):
         self._writer_task = asyncio.create_task(self._writer(), name=f"pg-writer-{self.context}")
 
     async def _listen(self) -> None:
+        self._listener = None
+        listener: asyncpg.Connection | None = None
         try:
-            self._listener = await asyncpg.connect(asyncpg_dsn(self.url))
-            await self._listener.add_listener(self._channel, self._on_notify)
-        except (OSError, asyncpg.PostgresError):
+            listener = await asyncpg.connect(asyncpg_dsn(self.url), timeout=5)
+            await listener.add_listener(self._channel, self._on_notify)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             # Without notifications followers still poll with their idle timeout.
             log.warning("no LISTEN connection for %s; followers will poll", self.context)
-            self._listener = None
+            if listener is not None:
+                listener.terminate()
+            return
+        self._listener = listener
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
@@ -364,6 +370,17 @@ class PostgresEventStore(EventStore):
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         if self._head > after_position:
             return
+        if self._listener is None or self._listener.is_closed():
+            # The LISTEN connection is gone (a server restart, a cut connection): without it only
+            # the timeout would ever wake a follower in another process. Listen again (at most
+            # every few seconds) and let the caller read the log once: notifications sent
+            # meanwhile are lost.
+            now = asyncio.get_running_loop().time()
+            if now >= self._relisten_at:
+                self._relisten_at = now + 2.0
+                await self._listen()
+                if self._listener is not None:
+                    return
         self._appended.clear()
         if self._head > after_position:
             return

@@ -23,7 +23,7 @@ from fordra.kernel.errors import StoreUnavailable
 from fordra.kernel.kafka_bus import KafkaBus
 from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
-from fordra.kernel.postgres_eventstore import PostgresEventStore
+from fordra.kernel.postgres_eventstore import PostgresEventStore, schema_for
 from fordra.kernel.projection import ProjectionRunner, ReadModelDatabase
 from tests.distributed.harness import (
     Municipalities,
@@ -111,6 +111,8 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
                 relay.kill()
                 recorded = await stack.relay_progress("invoicing")
                 on_topic = await last_relayed_position(stack.bootstrap, stack.topic("invoicing"))
+                # (a relay that recorded more than the topic holds would skip events for good)
+                assert on_topic >= recorded, f"recorded {recorded}, published {on_topic}"
                 kills.append((recorded, on_topic))
                 if len(kills) == 2:
                     await projections.stop()
@@ -604,6 +606,53 @@ async def test_postgres_restarted_during_appends_leaves_nothing_half_written(
         await asyncio.sleep(0.7)
 
     await _appends_through(stack, restart_server)
+
+
+async def test_a_relay_process_is_woken_again_after_its_connections_are_cut(
+    stack: Stack, services: Services
+) -> None:
+    # Given `fordra serve invoicing`, idle, woken by PostgreSQL's NOTIFY when events come
+    async with ledger_store(stack, "invoicing") as store:
+        relay = services.fordra_serve("invoicing")
+        await relay.start()
+        await store.append([stream_append("invoice-0", 0, [{"amount": 1}], context="invoicing")])
+        await wait_until(lambda: _recorded(stack, 1), 20, "the relay publishes")
+        await wait_until(lambda: _listening(stack, "invoicing", 2), 10, "both listen")
+
+        # When every connection to the database is cut (as a failover or a restart does)
+        await stack.fetchval(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+        # Then the relay process listens again (the test's own store is not waiting: only the
+        # relay's can be the one), and publishes each new event at once, not a poll later
+        await wait_until(lambda: _listening(stack, "invoicing", 1), 10, "the relay listens")
+        await wait_until(lambda: _holds_lease(stack), 10, "the relay holds its lease again")
+        for n in range(1, 4):
+            await asyncio.sleep(random.uniform(0.05, 0.3))
+            appended = asyncio.get_running_loop().time()
+            await store.append(
+                [stream_append("invoice-0", n, [{"amount": 1 + n}], context="invoicing")]
+            )
+            await wait_until(lambda n=n: _recorded(stack, 1 + n), 5, "published", poll=0.005)
+            waited = asyncio.get_running_loop().time() - appended
+            assert waited < 0.6, f"event {1 + n} waited {waited:.2f} s: the relay polls"
+        log = await read_whole_log(store)
+    check_relayed(await read_topic(stack.bootstrap, stack.topic("invoicing")), log)
+
+
+async def _holds_lease(stack: Stack) -> bool:
+    return await _relay_leases(stack) == 1
+
+
+async def _listening(stack: Stack, context: str, sessions: int) -> bool:
+    """Whether ``sessions`` sessions listen on the store's channel of ``context``."""
+    count: int = await stack.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = $1",
+        f'LISTEN "fordra_events_{schema_for(context)}"',
+    )
+    return count == sessions
 
 
 # -- two relays at once ----------------------------------------------------------------------------

@@ -68,6 +68,7 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 "original_due_date": "2026-02-16",
                 "deferred_until": None,
                 "disputed": False,
+                "autogiro_failed": False,
             }
         ]
         assert ledger["held_small_amounts"] == []

@@ -18,6 +18,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.payments import (
+    AutogiroDebitFailed,
     CustomerCreditRecorded,
     PayerPersonalData,
     PaymentAllocated,
@@ -36,13 +37,15 @@ from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.ocr import is_valid_ocr
 from fordra.payments.application.receivables import (
     CONTEXT,
+    autogiro_payer_stream,
     customer_receivables_stream,
     ocr_stream,
     receivable_stream,
 )
 from fordra.payments.domain.allocation import AllocationPolicy, allocate_to_receivable
-from fordra.payments.domain.bank_file import BankPayment, ParsedBankFile
+from fordra.payments.domain.bank_file import AutogiroResult, BankPayment, ParsedBankFile
 from fordra.payments.domain.events import (
+    AutogiroPayerRegistered,
     BankReferenceClaimed,
     OcrRegistered,
     PaymentFileClaimed,
@@ -82,6 +85,7 @@ class ImportResult(BaseModel):
     unmatched: int
     duplicates: int
     total_ore: int
+    failed_debits: int = 0
     duplicate: bool = False
 
 
@@ -158,7 +162,14 @@ async def import_payment_file(
         batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
         file_id = str(uuid.uuid4())
         await batch.add(file_stream(sha), PaymentFileClaimed(file_id=file_id))
-        counts = {"payments": 0, "matched": 0, "unmatched": 0, "duplicates": 0, "total": 0}
+        counts = {
+            "payments": 0,
+            "matched": 0,
+            "unmatched": 0,
+            "duplicates": 0,
+            "total": 0,
+            "failed_debits": 0,
+        }
         seen: set[str] = set()
         for payment in parsed.payments:
             ref_stream = bank_reference_stream(parsed.format, payment.bank_reference)
@@ -181,6 +192,16 @@ async def import_payment_file(
                 batch, deps, parsed, payment, payment_id=payment_id, file_id=file_id
             )
             counts["matched" if matched else "unmatched"] += 1
+        for debit in parsed.autogiro_results:
+            booked = await _book_autogiro(batch, deps, parsed, debit, file_id=file_id, seen=seen)
+            if booked is None:
+                continue  # a duplicate, or a refund we ordered ourselves
+            if booked == "failed":
+                counts["failed_debits"] += 1
+                continue
+            counts["payments"] += 1
+            counts["total"] += debit.amount_ore
+            counts[booked] += 1
         result = ImportResult(
             file_id=file_id,
             format=parsed.format,
@@ -189,6 +210,7 @@ async def import_payment_file(
             unmatched=counts["unmatched"],
             duplicates=counts["duplicates"],
             total_ore=counts["total"],
+            failed_debits=counts["failed_debits"],
         )
         await batch.add(
             file_stream(sha),
@@ -310,6 +332,90 @@ async def _book(
             ),
         )
     return True
+
+
+async def _book_autogiro(
+    batch: BookingBatch,
+    deps: PaymentsDeps,
+    parsed: ParsedBankFile,
+    debit: AutogiroResult,
+    *,
+    file_id: str,
+    seen: set[str],
+) -> str | None:
+    """An Autogiro payment specification: an approved debit is a payment like any other (its
+    reference names the invoice); a failed one leaves the invoice unpaid, back in dunning."""
+    if debit.kind != "debit":
+        return None  # refunds and returned debits move money out: handled with the bank
+    key = f"ag:{debit.payee_bankgiro}:{debit.payer_number}:{debit.payment_date}:{debit.reference}"
+    key += f":{debit.amount_ore}:{debit.status}"
+    ref_stream = bank_reference_stream(parsed.format, hashlib.sha256(key.encode()).hexdigest())
+    if ref_stream in seen or await deps.store.stream_version(ref_stream):
+        return None
+    seen.add(ref_stream)
+    payment_id = str(uuid.uuid4())
+    await batch.add(
+        ref_stream, BankReferenceClaimed(payment_id=payment_id, amount_ore=debit.amount_ore)
+    )
+    receivable = await _autogiro_receivable(batch, deps, debit)
+    if debit.status == "approved":
+        payment = BankPayment(
+            bank_reference=key,
+            amount_ore=debit.amount_ore,
+            currency="SEK",
+            # The payer's own invoice, when we know it, stands in for an OCR reference.
+            reference=receivable.ocr if receivable else debit.reference,
+            reference_kind="ocr" if receivable else "free_text",
+            free_text=(f"Autogiro {debit.payer_number} {debit.reference or ''}".strip(),),
+            received_on=debit.payment_date,
+            section=debit.section or "autogiro",
+            line=debit.line,
+        )
+        matched = await _book(batch, deps, parsed, payment, payment_id=payment_id, file_id=file_id)
+        return "matched" if matched else "unmatched"
+    invoice_id = receivable.invoice_id if receivable else None
+    await batch.add(
+        f"autogiro-{debit.payer_number}",
+        AutogiroDebitFailed(
+            payer_number=debit.payer_number,
+            amount_ore=debit.amount_ore,
+            payment_date=debit.payment_date,
+            status=debit.status,  # "approved" was booked above
+            reference=debit.reference,
+            invoice_id=invoice_id,
+            customer_id=receivable.customer_id if receivable else None,
+            retried_later=debit.status == "renewed_funds",
+        ),
+    )
+    return "failed"
+
+
+async def _autogiro_receivable(
+    batch: BookingBatch, deps: PaymentsDeps, debit: AutogiroResult
+) -> Receivable | None:
+    """The invoice an Autogiro debit is for: its reference when that is an OCR number of ours,
+    else the payer number's customer's oldest open invoice of exactly that amount."""
+    if debit.reference and is_valid_ocr(
+        debit.reference.lstrip("0") or "0", length_digit_required=False
+    ):
+        invoice_id = await _invoice_for_ocr(batch, deps, debit.reference.lstrip("0"))
+        if invoice_id:
+            return await batch.receivable(invoice_id)
+    customer_id = None
+    for env in await deps.store.read_stream(autogiro_payer_stream(debit.payer_number)):
+        event = deps.registry.load(env)
+        if isinstance(event, AutogiroPayerRegistered):
+            customer_id = event.customer_id
+    if customer_id is None:
+        return None
+    candidates = []
+    for env in await deps.store.read_stream(customer_receivables_stream(customer_id)):
+        listed = deps.registry.load(env)
+        if isinstance(listed, ReceivableListed):
+            receivable = await batch.receivable(listed.invoice_id)
+            if receivable is not None and receivable.open_ore == debit.amount_ore:
+                candidates.append(receivable)
+    return min(candidates, key=lambda r: (r.due_date, r.invoice_number), default=None)
 
 
 def _aliases(payment: BankPayment) -> list[str]:

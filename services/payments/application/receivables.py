@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fordra.contracts.invoicing import CreditNoteIssued, InvoiceCancelled, InvoiceIssued
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    CustomerPreferencesChanged,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
 from fordra.payments.domain.events import (
+    AutogiroPayerRegistered,
     OcrRegistered,
     ReceivableClosed,
     ReceivableListed,
@@ -32,6 +38,10 @@ def ocr_stream(ocr: str) -> str:
 
 def customer_receivables_stream(customer_id: str) -> str:
     return f"customer-receivables-{customer_id}"
+
+
+def autogiro_payer_stream(payer_number: str) -> str:
+    return f"autogiro-payer-{payer_number.lstrip('0')}"
 
 
 def receivable_reactions(store: EventStore, registry: EventRegistry) -> dict[str, Reaction]:
@@ -87,7 +97,17 @@ def receivable_reactions(store: EventStore, registry: EventRegistry) -> dict[str
         closed = ReceivableClosed(invoice_id=cancelled.invoice_id)
         return [await append_to(receivable_stream(cancelled.invoice_id), env, closed)]
 
+    async def on_preferences(env: Envelope) -> Sequence[StreamAppend]:
+        prefs = registry.load_as(env, CustomerPreferencesChanged)
+        if not prefs.autogiro or not prefs.autogiro_payer_number:
+            return []
+        stream = autogiro_payer_stream(prefs.autogiro_payer_number)
+        return [
+            await append_to(stream, env, AutogiroPayerRegistered(customer_id=prefs.customer_id))
+        ]
+
     return {
+        CustomerPreferencesChanged.event_type: on_preferences,
         InvoiceIssued.event_type: on_issued,
         CreditNoteIssued.event_type: on_credited,
         InvoiceCancelled.event_type: on_cancelled,

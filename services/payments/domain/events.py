@@ -72,7 +72,16 @@ class BankReferenceClaimed(Event):
     amount_ore: int
 
 
+class AutogiroPayerRegistered(Event):
+    """The customer behind an Autogiro payer number (betalarnummer), from their preferences."""
+
+    event_type: ClassVar[str] = "AutogiroPayerRegistered"
+
+    customer_id: str
+
+
 INTERNAL_EVENTS: tuple[type[Event], ...] = (
+    AutogiroPayerRegistered,
     ReceivableOpened,
     ReceivableReduced,
     ReceivableClosed,

@@ -28,7 +28,11 @@ from fordra.contracts.invoicing import (
     SmallAmountDeferred,
     SmallAmountsInvoiced,
 )
-from fordra.contracts.payments import CustomerCreditRecorded, PaymentAllocated
+from fordra.contracts.payments import (
+    AutogiroDebitFailed,
+    CustomerCreditRecorded,
+    PaymentAllocated,
+)
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection
@@ -73,6 +77,8 @@ class CustomerLedgerProjection(Projection):
             Column("deferred_until", Date),
             Column("cancelled", Boolean, nullable=False, default=False),
             Column("disputed", Boolean, nullable=False, default=False),
+            # An Autogiro debit failed: the invoice is back in dunning (issue: payments).
+            Column("autogiro_failed", Boolean, nullable=False, default=False),
         )
         self.held = Table(
             "ledger_held_small_amounts",
@@ -127,6 +133,7 @@ class CustomerLedgerProjection(Projection):
                     open_ore=i.total_ore,
                     cancelled=False,
                     disputed=False,
+                    autogiro_failed=False,
                 )
             )
         else:
@@ -144,6 +151,11 @@ class CustomerLedgerProjection(Projection):
                 .values(
                     paid_ore=inv.c.paid_ore + e.amount_ore, open_ore=inv.c.open_ore - e.amount_ore
                 )
+            )
+            return
+        if isinstance(e, AutogiroDebitFailed) and e.invoice_id is not None:
+            await conn.execute(
+                update(inv).where(inv.c.invoice_id == e.invoice_id).values(autogiro_failed=True)
             )
             return
         if isinstance(e, CustomerCreditRecorded):
@@ -242,6 +254,7 @@ class LedgerInvoice(BaseModel):
     original_due_date: date
     deferred_until: date | None
     disputed: bool
+    autogiro_failed: bool
 
 
 class HeldSmallAmount(BaseModel):
@@ -298,6 +311,7 @@ async def read_customer_ledger(
             original_due_date=r.original_due_date,
             deferred_until=r.deferred_until,
             disputed=r.disputed,
+            autogiro_failed=r.autogiro_failed,
             status=invoice_status(
                 open_ore=r.open_ore,
                 total_ore=r.total_ore,
