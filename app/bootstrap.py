@@ -37,6 +37,7 @@ from fordra.kernel.scheduler import DailyScheduler
 from fordra.kernel.sqlite_eventstore import SqliteEventStore
 from fordra.kernel.telemetry import Telemetry, setup_telemetry
 from fordra.payments.adapters.file_archive import FilesystemArchive
+from fordra.payments.application.agency_payments import agency_reactions
 from fordra.payments.application.import_file import PaymentsDeps
 from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.detect import parse_bank_file
@@ -86,7 +87,10 @@ class Subscription:
 
 
 def _subscriptions(
-    stores: dict[str, EventStore], registry: EventRegistry, runners: list[ProjectionRunner]
+    stores: dict[str, EventStore],
+    registry: EventRegistry,
+    runners: list[ProjectionRunner],
+    payments: PaymentsDeps,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
@@ -99,6 +103,11 @@ def _subscriptions(
                 receivable_reactions(stores["payments"], registry),
             ),
             ("invoicing",),
+            "payments",
+        ),
+        Subscription(
+            ProcessManagerRunner("payments-agency", stores["payments"], agency_reactions(payments)),
+            ("agency-gateway",),
             "payments",
         ),
         Subscription(
@@ -190,14 +199,15 @@ def build_embedded(
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
     registry = build_registry()
     runners = _projections(read_models, registry, settings)
-    subscriptions = _subscriptions(stores, registry, runners)
+    payments = _payments_deps(settings, stores, registry, today)
+    subscriptions = _subscriptions(stores, registry, runners, payments)
     bus = InProcessBus(stores)
     for sub in subscriptions:
         bus.subscribe(sub.consumer, *sub.upstreams)
     return _platform(
         "embedded", settings, today=today, telemetry=telemetry, keyring=keyring, codecs=codecs,
         stores=stores, read_models=read_models, bus=bus, relays=[], runners=runners,
-        subscriptions=subscriptions, registry=registry, wait=bus.settle,
+        subscriptions=subscriptions, registry=registry, payments=payments, wait=bus.settle,
     )  # fmt: skip
 
 
@@ -230,7 +240,8 @@ def build_distributed(
     read_models = ReadModelDatabase(settings.store, schema="projections")
     registry = build_registry()
     runners = _projections(read_models, registry, settings)
-    subscriptions = _subscriptions(stores, registry, runners)
+    payments = _payments_deps(settings, stores, registry, today)
+    subscriptions = _subscriptions(stores, registry, runners, payments)
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
     if ours:
@@ -246,7 +257,8 @@ def build_distributed(
     return _platform(
         "distributed", settings, today=today, telemetry=telemetry, keyring=keyring,
         codecs=codecs, stores=stores, read_models=read_models, bus=bus, relays=relays,
-        runners=runners, subscriptions=subscriptions, registry=registry, wait=settle,
+        runners=runners, subscriptions=subscriptions, registry=registry, payments=payments,
+        wait=settle,
     )  # fmt: skip
 
 
@@ -255,6 +267,20 @@ def kafka_bootstrap(bus_url: str) -> str:
     if not bus_url.startswith(prefix):
         raise ValueError(f"--bus must look like kafka://host:port, not {bus_url!r}")
     return bus_url[len(prefix) :]
+
+
+def _payments_deps(
+    settings: Settings, stores: dict[str, EventStore], registry: EventRegistry, today: date | None
+) -> PaymentsDeps:
+    # The clock is made here, once: every use case of the platform shares it.
+    return PaymentsDeps(
+        store=stores["payments"],
+        registry=registry,
+        clock=build_clock(settings, today),
+        policy=settings.payments.allocation,
+        archive=FilesystemArchive(settings.data_dir / "payment-files"),
+        parse=parse_bank_file,
+    )
 
 
 def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
@@ -294,10 +320,11 @@ def _platform(
     runners: list[ProjectionRunner],
     subscriptions: list[Subscription],
     registry: EventRegistry,
+    payments: PaymentsDeps,
     wait: Callable[[float], Awaitable[None]],
 ) -> Platform:
     secrets = InstanceSecrets.load_or_create(settings.data_dir)
-    clock = build_clock(settings, today)
+    clock = payments.clock
     calendar = WorkingDayCalendar(
         extra_non_working=frozenset(settings.calendar.extra_non_working_days)
     )
@@ -333,14 +360,7 @@ def _platform(
             settings=settings.invoicing,
             pseudonym=secrets.pseudonym,
         ),
-        payments=PaymentsDeps(
-            store=stores["payments"],
-            registry=registry,
-            clock=clock,
-            policy=settings.payments.allocation,
-            archive=FilesystemArchive(settings.data_dir / "payment-files"),
-            parse=parse_bank_file,
-        ),
+        payments=payments,
         keyring=keyring,
         wait_for_read_models=wait,
     )

@@ -6,9 +6,14 @@ service. ``all_contracts()`` lists every public event for the registry the app b
 
 from __future__ import annotations
 
-from fordra.contracts import dunning, invoicing, payments
+from fordra.contracts import agency_gateway, dunning, invoicing, payments
 from fordra.kernel.events import Event
 
 
 def all_contracts() -> list[type[Event]]:
-    return [*invoicing.CONTRACTS, *payments.CONTRACTS, *dunning.CONTRACTS]
+    return [
+        *invoicing.CONTRACTS,
+        *payments.CONTRACTS,
+        *dunning.CONTRACTS,
+        *agency_gateway.CONTRACTS,
+    ]

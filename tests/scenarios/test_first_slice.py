@@ -65,6 +65,7 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 "status": "open",
                 "credited_ore": 0,
                 "paid_ore": 0,
+                "interest_and_fees_paid_ore": 0,
                 "original_due_date": "2026-02-16",
                 "deferred_until": None,
                 "disputed": False,

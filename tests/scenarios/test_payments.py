@@ -3,11 +3,14 @@ engines, with Bankgirot's public BgMax sample as it is."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from fordra.contracts.agency_gateway import AgencyPaymentCollected
 from fordra.kernel.auth import Role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.eventstore import StreamAppend
 from tests.fixtures_path import shared_fixtures
 from tests.utils.platform import Engine, Running, running_platform
 
@@ -156,3 +159,41 @@ async def test_ops_work_the_unmatched_queue(engine: Engine, tmp_path: Path) -> N
         )
         assert r.status_code == 422
         assert "cancellation_only_while_unpaid" in r.text
+
+
+async def test_the_agencys_collection_is_allocated_as_split(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2004, 9, 1)) as fordra:
+        r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
+        cid = r.json()["customer_id"]
+        invoice_id = await issue(fordra, cid, ocr="524967", price_ore=190000)
+        # When the agency gateway publishes a collected payment split into its parts
+        registry = fordra.platform.registry
+        gateway = fordra.platform.stores["agency-gateway"]
+        collected = AgencyPaymentCollected(
+            agency_reference="INTRUM-2004-0001",
+            invoice_id=invoice_id,
+            collected_on=date(2004, 8, 30),
+            capital_ore=190000,
+            interest_ore=4520,
+            collection_fee_ore=18000,
+        )
+        for attempt in range(2):  # reported twice: booked once
+            stream = f"agency-remittance-{attempt}"
+            env = registry.envelope(
+                collected,
+                context="agency-gateway",
+                stream_id=stream,
+                version=1,
+                metadata=Metadata("svenljunga", "agency:intrum", f"c-{attempt}"),
+                occurred_at=datetime.now(UTC),
+            )
+            await gateway.append([StreamAppend(stream, 0, [env])])
+        await fordra.platform.settle()
+        # Then the capital pays the invoice and interest and fees are kept apart
+        book = await fordra.client.get(
+            f"/api/v1/customers/{cid}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+        )
+        (invoice,) = book.json()["invoices"]
+        assert invoice["status"] == "paid"
+        assert invoice["paid_ore"] == 190000
+        assert invoice["interest_and_fees_paid_ore"] == 4520 + 18000

@@ -80,6 +80,6 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
         return replace(state, disputed=True)
     if isinstance(event, DisputeResolved):
         return replace(state, disputed=False)
-    if isinstance(event, InvoicePaymentRecorded):
+    if isinstance(event, InvoicePaymentRecorded) and event.component == "capital":
         return replace(state, paid_ore=state.paid_ore + event.amount_ore)
     return state

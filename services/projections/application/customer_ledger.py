@@ -8,7 +8,7 @@ never leak into a read model (domain.md §2).
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, select, update
@@ -72,6 +72,7 @@ class CustomerLedgerProjection(Projection):
             Column("total_ore", BigInteger, nullable=False),
             Column("credited_ore", BigInteger, nullable=False, default=0),
             Column("paid_ore", BigInteger, nullable=False, default=0),
+            Column("interest_and_fees_paid_ore", BigInteger, nullable=False, default=0),
             Column("open_ore", BigInteger, nullable=False),
             Column("original_due_date", Date, nullable=False),
             Column("deferred_until", Date),
@@ -130,6 +131,7 @@ class CustomerLedgerProjection(Projection):
                     total_ore=i.total_ore,
                     credited_ore=0,
                     paid_ore=0,
+                    interest_and_fees_paid_ore=0,
                     open_ore=i.total_ore,
                     cancelled=False,
                     disputed=False,
@@ -139,40 +141,25 @@ class CustomerLedgerProjection(Projection):
         else:
             await self._apply_change(conn, event)
 
-    async def _apply_change(self, conn: AsyncConnection, event: Envelope) -> None:  # noqa: PLR0911
+    async def _apply_change(self, conn: AsyncConnection, event: Envelope) -> None:
         if not self.registry.knows(event.event_type):
             return
         e = self.registry.load(event)
         inv = self.invoices
-        if isinstance(e, PaymentAllocated):
-            await conn.execute(
-                update(inv)
-                .where(inv.c.invoice_id == e.invoice_id)
-                .values(
-                    paid_ore=inv.c.paid_ore + e.amount_ore, open_ore=inv.c.open_ore - e.amount_ore
-                )
-            )
-            return
-        if isinstance(e, AutogiroDebitFailed) and e.invoice_id is not None:
-            await conn.execute(
-                update(inv).where(inv.c.invoice_id == e.invoice_id).values(autogiro_failed=True)
-            )
-            return
-        if isinstance(e, CustomerCreditRecorded):
-            cust = self.customers
-            await conn.execute(
-                update(cust)
-                .where(cust.c.customer_id == e.customer_id)
-                .values(credit_ore=cust.c.credit_ore + e.amount_ore)
-            )
-            return
-        if isinstance(e, ProtectedIdentityMarked | ProtectedIdentityCleared):
-            await conn.execute(
-                update(self.customers)
-                .where(self.customers.c.customer_id == e.customer_id)
-                .values(protected_identity=isinstance(e, ProtectedIdentityMarked))
-            )
-            return
+        this = inv.c.invoice_id == getattr(e, "invoice_id", None)
+        ev: Any = e  # each entry below reads the fields of its own event type
+        changes: dict[type, Any] = {
+            CreditNoteIssued: lambda: {
+                "credited_ore": inv.c.credited_ore + ev.total_ore,
+                "open_ore": inv.c.open_ore - ev.total_ore,
+            },
+            InvoiceCancelled: lambda: {"cancelled": True, "open_ore": 0},
+            DueDatePostponed: lambda: {"due_date": ev.due_date},
+            DeferralGranted: lambda: {"deferred_until": ev.deferred_until},
+            InvoiceDisputed: lambda: {"disputed": True},
+            DisputeResolved: lambda: {"disputed": False},
+            AutogiroDebitFailed: lambda: {"autogiro_failed": True},
+        }
         if isinstance(e, CreditNoteIssued):
             await conn.execute(
                 self.credit_notes.insert().values(
@@ -183,42 +170,24 @@ class CustomerLedgerProjection(Projection):
                     total_ore=e.total_ore,
                 )
             )
+        if type(e) in changes:
+            await conn.execute(update(inv).where(this).values(**changes[type(e)]()))
+        elif isinstance(e, PaymentAllocated):
+            await self._payment(conn, e)
+        elif isinstance(e, ProtectedIdentityMarked | ProtectedIdentityCleared):
             await conn.execute(
-                update(inv)
-                .where(inv.c.invoice_id == e.invoice_id)
-                .values(
-                    credited_ore=inv.c.credited_ore + e.total_ore,
-                    open_ore=inv.c.open_ore - e.total_ore,
-                )
+                update(self.customers)
+                .where(self.customers.c.customer_id == e.customer_id)
+                .values(protected_identity=isinstance(e, ProtectedIdentityMarked))
             )
-            return
-        if isinstance(e, InvoiceCancelled):
+        elif isinstance(e, CustomerCreditRecorded):
+            cust = self.customers
             await conn.execute(
-                update(inv)
-                .where(inv.c.invoice_id == e.invoice_id)
-                .values(cancelled=True, open_ore=0)
+                update(cust)
+                .where(cust.c.customer_id == e.customer_id)
+                .values(credit_ore=cust.c.credit_ore + e.amount_ore)
             )
-            return
-        if isinstance(e, DueDatePostponed):
-            await conn.execute(
-                update(inv).where(inv.c.invoice_id == e.invoice_id).values(due_date=e.due_date)
-            )
-            return
-        if isinstance(e, DeferralGranted):
-            await conn.execute(
-                update(inv)
-                .where(inv.c.invoice_id == e.invoice_id)
-                .values(deferred_until=e.deferred_until)
-            )
-            return
-        if isinstance(e, InvoiceDisputed | DisputeResolved):
-            await conn.execute(
-                update(inv)
-                .where(inv.c.invoice_id == e.invoice_id)
-                .values(disputed=isinstance(e, InvoiceDisputed))
-            )
-            return
-        if isinstance(e, SmallAmountDeferred):
+        elif isinstance(e, SmallAmountDeferred):
             await conn.execute(
                 self.held.insert().values(
                     held_id=e.held_id,
@@ -229,13 +198,26 @@ class CustomerLedgerProjection(Projection):
                     total_ore=e.total_ore,
                 )
             )
-            return
-        if isinstance(e, SmallAmountsInvoiced):
+        elif isinstance(e, SmallAmountsInvoiced):
             await conn.execute(
                 update(self.held)
                 .where(self.held.c.held_id.in_(e.held_ids))
                 .values(invoiced_on_invoice=e.invoice_id)
             )
+
+    async def _payment(self, conn: AsyncConnection, e: PaymentAllocated) -> None:
+        inv = self.invoices
+        this = inv.c.invoice_id == e.invoice_id
+        if e.component != "capital":
+            # Interest and fees are paid apart from the invoice's capital (domain.md §3).
+            paid = inv.c.interest_and_fees_paid_ore + e.amount_ore
+            await conn.execute(update(inv).where(this).values(interest_and_fees_paid_ore=paid))
+            return
+        await conn.execute(
+            update(inv)
+            .where(this)
+            .values(paid_ore=inv.c.paid_ore + e.amount_ore, open_ore=inv.c.open_ore - e.amount_ore)
+        )
 
 
 class LedgerInvoice(BaseModel):
@@ -251,6 +233,7 @@ class LedgerInvoice(BaseModel):
     status: InvoiceStatus
     credited_ore: int
     paid_ore: int
+    interest_and_fees_paid_ore: int
     original_due_date: date
     deferred_until: date | None
     disputed: bool
@@ -308,6 +291,7 @@ async def read_customer_ledger(
             open_ore=r.open_ore,
             credited_ore=r.credited_ore,
             paid_ore=r.paid_ore,
+            interest_and_fees_paid_ore=r.interest_and_fees_paid_ore,
             original_due_date=r.original_due_date,
             deferred_until=r.deferred_until,
             disputed=r.disputed,
