@@ -116,7 +116,7 @@ def _subscriptions(
                 stores["invoicing"],
                 payment_reactions(stores["invoicing"], registry),
             ),
-            ("payments",),
+            ("payments", "dunning"),
             "invoicing",
         ),
     ]

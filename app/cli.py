@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
-from fordra.app.bootstrap import SERVICES
+from fordra.app.bootstrap import SERVICES, Platform
 from fordra.kernel.auth import Role
+
+if TYPE_CHECKING:
+    from fordra.payments.application.import_file import ImportResult
+    from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,9 +53,24 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--days", type=int, default=30, help="validity in days")
     token.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
 
+    imports = sub.add_parser(
+        "import",
+        help="import a file through the same use case as the API",
+        description="Import a bank file (camt.054, BgMax, Autogiro) as POST /api/v1/payment-files "
+        "does, with the role bank_ingest. Exit 0 when booked (also for the same file again, "
+        "duplicate true), 2 when the file is refused, 1 on any other failure.",
+    )
+    imports.add_argument("what", choices=("payments",))
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
+    imports.add_argument("--store", help="distributed engine: postgresql+asyncpg://...")
+    imports.add_argument("--bus", help="distributed engine: kafka://host:port")
+
     bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
-    bench.add_argument("which", choices=("appends",))
-    bench.add_argument("--events", type=int, default=100_000)
+    bench.add_argument("which", choices=("appends", "payments", "distributed"))
+    bench.add_argument("--events", type=int, help="appends: events per case (100,000)")
+    bench.add_argument("--payments", type=int, help="payments: payments in the file (100,000)")
+    bench.add_argument("--invoices", type=int, help="distributed: end-to-end commands (2,000)")
     bench.add_argument("--json", type=Path)
 
     args = parser.parse_args(argv)
@@ -58,18 +79,179 @@ def main(argv: list[str] | None = None) -> int:
         "serve": _serve,
         "cluster": _cluster,
         "token": _token,
+        "import": _import,
         "bench": _bench,
     }
     return commands[args.command](args)
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from fordra.app.bench.appends import main as bench_main
+    from fordra.app.bench import appends, distributed, payments
 
-    forwarded = ["--events", str(args.events)]
+    mains = {"appends": appends.main, "payments": payments.main, "distributed": distributed.main}
+    # Each bench takes its own size option; the others are refused, not silently ignored.
+    sizes = {"appends": "events", "payments": "payments", "distributed": "invoices"}
+    forwarded: list[str] = []
+    for which, option in sizes.items():
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if which != args.which:
+            print(f"fordra bench {args.which}: --{option} is for `bench {which}`", file=sys.stderr)
+            return 2
+        forwarded += [f"--{option}", str(value)]
     if args.json:
         forwarded += ["--json", str(args.json)]
-    return bench_main(forwarded)
+    return mains[args.which](forwarded)
+
+
+class _Progress:
+    """A textual progress bar on stderr through the stages of an import: parse, book, settle.
+
+    On a terminal one line is redrawn; otherwise (a pipe, a log) each stage is a line of its own.
+    """
+
+    STAGES = ("parse", "book", "settle")
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self.stage_started = self.started
+        self.done = 0
+        self.last = ""
+
+    def _draw(self, text: str, *, final: bool = False) -> None:
+        filled = self.width * self.done // len(self.STAGES)
+        line = (
+            f"[{'#' * filled}{'-' * (self.width - filled)}] {self.done}/{len(self.STAGES)} {text}"
+        )
+        if self.tty:
+            self.stream.write("\r" + line.ljust(len(self.last)) + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.last = line
+
+    def stage(self, name: str, note: str = "") -> None:
+        """``name`` begins; the stage before it (if any) is done."""
+        now = time.monotonic()
+        if name in self.STAGES:
+            previous = self.STAGES.index(name)
+            took = f", {self.STAGES[previous - 1]} took {now - self.stage_started:.2f} s"
+            self.done = previous
+            self.stage_started = now
+            self._draw(f"{name}{': ' + note if note else ''}{took if previous else ''}")
+
+    def finish(self, text: str) -> None:
+        self.done = len(self.STAGES)
+        self._draw(f"{text} in {time.monotonic() - self.started:.2f} s", final=True)
+
+    def stop(self, text: str) -> None:
+        self._draw(text, final=True)
+
+
+def _refused(exc: BankFileRejected) -> None:
+    """Every problem of a refused file, each with its line or element: readable on stderr, and the
+    API's 422 body (``{"errors": [...], "detail": ...}``) on stdout."""
+    import json
+
+    for problem in exc.errors:
+        where = f"line {problem['line']}" if problem["line"] is not None else problem["element"]
+        print(f"  {where or 'the file'}: {problem['message']}", file=sys.stderr)
+    print(
+        json.dumps({"errors": list(exc.errors), "detail": str(exc)}, ensure_ascii=False, indent=2)
+    )
+
+
+def _import_platform(args: argparse.Namespace) -> Platform:
+    from fordra.app.bootstrap import build_distributed, build_embedded
+    from fordra.app.settings import load_settings
+
+    settings = load_settings(**_given(args, "data_dir", "store", "bus"))
+    if settings.store or settings.bus:
+        # As the API process of a running cluster: the relays and consumers run elsewhere.
+        return build_distributed(settings, services=["api"])
+    return build_embedded(settings)
+
+
+async def _book_file(
+    platform: Platform, data: bytes, progress: _Progress
+) -> tuple[ImportResult, str | None]:
+    """Import as the API does, then settle; answers the result and, when the read models lag
+    past the settle timeout, why (the file is booked all the same)."""
+    from dataclasses import replace
+
+    from fordra.kernel.auth import Principal
+    from fordra.kernel.bus import SettleTimeout
+    from fordra.kernel.web import metadata_for
+    from fordra.payments.application.import_file import import_payment_file
+
+    principal = Principal(
+        subject="cli", role=Role.BANK_INGEST, tenant=platform.settings.municipality
+    )
+
+    def parse(raw: bytes) -> ParsedBankFile:
+        parsed = platform.payments.parse(raw)
+        progress.stage("book", f"{len(parsed.payments):,} payments ({parsed.format})")
+        return parsed
+
+    await platform.start()
+    try:
+        progress.stage("parse")
+        deps = replace(platform.payments, parse=parse)
+        outcome = await import_payment_file(data, deps, principal, metadata_for(principal))
+        if outcome.response.duplicate:
+            progress.stop("already imported: nothing booked")
+            return outcome.response, None
+        progress.stage("settle", "waiting for the read models")
+        try:
+            await platform.settle()
+        except SettleTimeout as exc:
+            return outcome.response, str(exc)
+        progress.finish("booked")
+        return outcome.response, None
+    finally:
+        await platform.stop()
+
+
+def _import(args: argparse.Namespace) -> int:
+    """``fordra import payments FILE``: the use case of POST /api/v1/payment-files."""
+    import os
+
+    from fordra.kernel.telemetry import configure_logging
+    from fordra.payments.domain.bank_file import BankFileRejected
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"fordra import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    configure_logging(os.environ.get("FORDRA_LOG_LEVEL", "WARNING"), json_lines=False)
+    try:
+        platform = _import_platform(args)
+    except ValueError as exc:
+        print(f"fordra import: {exc}", file=sys.stderr)
+        return 1
+    progress = _Progress(sys.stderr)
+    print(f"fordra import: {args.file} ({len(data):,} bytes)", file=sys.stderr, flush=True)
+    try:
+        result, lagging = asyncio.run(_book_file(platform, data, progress))
+    except BankFileRejected as exc:
+        progress.stop(f"refused: {len(exc.errors)} problem(s), nothing booked")
+        _refused(exc)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - any other failure: say what, exit 1
+        progress.stop("failed")
+        print(f"fordra import: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(result.model_dump_json(indent=2))
+    if lagging is not None:
+        # As the API's 503 with "committed": the file is booked; the read models lag behind.
+        print(f"fordra import: booked, but {lagging}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict[str, object]:

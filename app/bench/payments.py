@@ -496,7 +496,7 @@ class _TimedStore(EventStore):
 
 @dataclass(slots=True)
 class _CatchUp:
-    """Samples the in-process bus while the platform settles: when did each subscription catch up?"""
+    """Samples the in-process bus while the platform settles: when each subscription caught up."""
 
     bus: InProcessBus
     samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
@@ -584,7 +584,7 @@ async def _timed_import(
         "settle": finished - imported,
     }
     if profile_dir is not None and profiler is not None and settle_profiler is not None:
-        profile_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(profile_dir.mkdir, parents=True, exist_ok=True)
         for line in _top(profiler, profile_dir / "import.pstats"):
             out(line)
         for line in _top(settle_profiler, profile_dir / "settle.pstats"):

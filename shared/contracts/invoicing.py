@@ -262,6 +262,18 @@ class SmallAmountDeferred(Event):
     source_reference: str | None = None
 
 
+class LateInterestHeld(Event):
+    """Late interest dunning charged on a paid invoice, held for the customer's next invoice as
+    a line of its own (seed 001: "beloppet läggs på nästkommande faktura")."""
+
+    event_type: ClassVar[str] = "LateInterestHeld"
+
+    held_id: str
+    customer_id: str
+    invoice_id: str
+    line: InvoiceLine
+
+
 class SmallAmountsInvoiced(Event):
     """Held small amounts went onto an invoice (their lines are on it)."""
 
@@ -300,6 +312,7 @@ CONTRACTS: tuple[type[Event], ...] = (
     InvoiceDisputed,
     DisputeResolved,
     SmallAmountDeferred,
+    LateInterestHeld,
     SmallAmountsInvoiced,
     SmallAmountDropped,
 )

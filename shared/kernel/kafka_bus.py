@@ -218,18 +218,31 @@ class TrackingSettle:
         self._poll = poll
 
     async def __call__(self, timeout: float = 30.0) -> None:
-        heads = {name: await s.max_position() for name, s in self._stores.items()}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        # Until the heads stop moving: a consumer that appends (a process manager) moves the head
+        # of its own context, which other consumers then follow (a cascade of contexts).
+        heads = await self._heads()
         while True:
-            lagging = []
-            for consumer, upstreams in self._consumers:
-                for upstream in upstreams:
-                    at = await consumer.position(upstream)
-                    if at < heads.get(upstream, 0):
-                        lagging.append(f"{consumer.name}<-{upstream} at {at} of {heads[upstream]}")
+            lagging = await self._lagging(heads)
             if not lagging:
-                return
+                again = await self._heads()
+                if again == heads:
+                    return
+                heads = again
+                continue
             if loop.time() > deadline:
                 raise SettleTimeout(lagging)
             await asyncio.sleep(self._poll)
+
+    async def _heads(self) -> dict[str, int]:
+        return {name: await s.max_position() for name, s in self._stores.items()}
+
+    async def _lagging(self, heads: dict[str, int]) -> list[str]:
+        lagging = []
+        for consumer, upstreams in self._consumers:
+            for upstream in upstreams:
+                at = await consumer.position(upstream)
+                if at < heads.get(upstream, 0):
+                    lagging.append(f"{consumer.name}<-{upstream} at {at} of {heads[upstream]}")
+        return lagging

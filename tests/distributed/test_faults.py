@@ -92,7 +92,7 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
 
         async def keep_issuing() -> None:
             while flowing:
-                await towns.issue_invoices(10)
+                await towns.issue_invoices(5)
                 await asyncio.sleep(0.05)
 
         writer = asyncio.create_task(keep_issuing())
@@ -608,6 +608,7 @@ async def test_postgres_restarted_during_appends_leaves_nothing_half_written(
     await _appends_through(stack, restart_server)
 
 
+@pytest.mark.slow
 async def test_a_relay_process_is_woken_again_after_its_connections_are_cut(
     stack: Stack, services: Services
 ) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from fordra.contracts.dunning import LateInterestCharged
 from fordra.kernel.auth import Role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.eventstore import StreamAppend
 from tests.utils.platform import Engine, Running, running_platform
 
 TODAY = date(2026, 3, 2)
@@ -266,3 +269,42 @@ async def test_the_invoice_document_in_every_format(engine: Engine, tmp_path: Pa
         assert "Tolvan" not in html.text
         assert "Storgatan" not in html.text
         assert "Box 2820" in html.text
+
+
+async def test_late_interest_goes_on_the_next_invoice(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        first = (
+            await fordra.client.post("/api/v1/invoices", json=invoice(cid, 800000), headers=admin)
+        ).json()
+        # When dunning publishes the late interest on the (paid) first invoice: domain.md §3's
+        # example, 10,000 kr 30 days at 10 % = 82.19 kr
+        charged = LateInterestCharged(
+            interest_id="interest-1",
+            customer_id=cid,
+            invoice_id=first["invoice_id"],
+            service_type="water",
+            from_date=date(2026, 1, 31),
+            to_date=date(2026, 3, 2),
+            rate_percent="10.00",
+            amount_ore=8219,
+        )
+        env = fordra.platform.registry.envelope(
+            charged,
+            context="dunning",
+            stream_id="interest-1",
+            version=1,
+            metadata=Metadata("svenljunga", "dunning", "c-1"),
+            occurred_at=datetime.now(UTC),
+        )
+        await fordra.platform.stores["dunning"].append([StreamAppend("interest-1", 0, [env])])
+        await fordra.platform.settle()
+        book = await ledger(fordra, cid)
+        assert [h["total_ore"] for h in book["held_small_amounts"]] == [8219]
+        # Then the next invoice carries it as a line of its own, without VAT
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=admin)
+        assert r.status_code == 201, r.text
+        assert r.json()["total_ore"] == 100000 + 8219
+        assert r.json()["included_small_amounts"] == ["interest-1"]
+        assert (await ledger(fordra, cid))["held_small_amounts"] == []

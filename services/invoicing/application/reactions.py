@@ -1,13 +1,17 @@
 """Invoicing reacting to other contexts' public events (a process manager): a payment allocated
 to an invoice is noted on the invoice, because whether it is paid decides whether it may still be
-cancelled (seed 002: makulering only while unpaid)."""
+cancelled (seed 002: makulering only while unpaid); late interest that dunning charged is held for
+the customer's next invoice (seed 001)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
+from fordra.contracts.dunning import LateInterestCharged
+from fordra.contracts.invoicing import SERVICE_TYPES, InvoiceLine, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
-from fordra.invoicing.application.handlers import CONTEXT, invoice_stream
+from fordra.invoicing.application.handlers import CONTEXT, invoice_stream, small_amounts_stream
 from fordra.invoicing.domain.events import InvoicePaymentRecorded
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
@@ -36,4 +40,39 @@ def payment_reactions(store: EventStore, registry: EventRegistry) -> dict[str, R
         )
         return [StreamAppend(stream, version, [recorded])]
 
-    return {PaymentAllocated.event_type: on_allocated}
+    async def on_interest(env: Envelope) -> Sequence[StreamAppend]:
+        interest = registry.load_as(env, LateInterestCharged)
+        stream = small_amounts_stream(interest.customer_id)
+        version = await store.stream_version(stream)
+        line = InvoiceLine(
+            description=(
+                f"Dröjsmålsränta {interest.rate_percent} % "
+                f"{interest.from_date.isoformat()}–{interest.to_date.isoformat()}"
+            ),
+            service_type=interest.service_type
+            if interest.service_type in SERVICE_TYPES
+            else "other",
+            quantity=Decimal(1),
+            unit_price_ore=interest.amount_ore,
+            vat_rate=0,  # interest is outside the scope of VAT
+            net_ore=interest.amount_ore,
+        )
+        held = registry.envelope(
+            LateInterestHeld(
+                held_id=interest.interest_id,
+                customer_id=interest.customer_id,
+                invoice_id=interest.invoice_id,
+                line=line,
+            ),
+            context=CONTEXT,
+            stream_id=stream,
+            version=version + 1,
+            metadata=env.caused_metadata(),
+            occurred_at=env.occurred_at,
+        )
+        return [StreamAppend(stream, version, [held])]
+
+    return {
+        PaymentAllocated.event_type: on_allocated,
+        LateInterestCharged.event_type: on_interest,
+    }

@@ -13,6 +13,7 @@ from datetime import date
 
 from fordra.contracts.invoicing import (
     InvoiceLine,
+    LateInterestHeld,
     SmallAmountDeferred,
     SmallAmountsInvoiced,
 )
@@ -26,26 +27,33 @@ def is_under_minimum(total_ore: int, invoice_date: date, settings: InvoicingSett
 
 @dataclass(frozen=True, slots=True)
 class HeldAmounts:
-    """What is held for one customer and not yet invoiced."""
+    """What is held for one customer's next invoice: small amounts and late interest."""
 
-    pending: dict[str, SmallAmountDeferred] = field(default_factory=dict)
+    pending: dict[str, SmallAmountDeferred | LateInterestHeld] = field(default_factory=dict)
     version: int = 0
 
     @property
     def total_ore(self) -> int:
-        return sum(h.total_ore for h in self.pending.values())
+        return sum(
+            h.total_ore if isinstance(h, SmallAmountDeferred) else h.line.net_ore
+            for h in self.pending.values()
+        )
 
     @property
     def lines(self) -> tuple[InvoiceLine, ...]:
-        return tuple(line for h in self.pending.values() for line in h.lines)
+        return tuple(line for h in self.pending.values() for line in _lines(h))
+
+
+def _lines(held: SmallAmountDeferred | LateInterestHeld) -> tuple[InvoiceLine, ...]:
+    return held.lines if isinstance(held, SmallAmountDeferred) else (held.line,)
 
 
 def replay_held(events: Iterable[Event]) -> HeldAmounts:
-    pending: dict[str, SmallAmountDeferred] = {}
+    pending: dict[str, SmallAmountDeferred | LateInterestHeld] = {}
     version = 0
     for event in events:
         version += 1
-        if isinstance(event, SmallAmountDeferred):
+        if isinstance(event, SmallAmountDeferred | LateInterestHeld):
             pending[event.held_id] = event
         elif isinstance(event, SmallAmountsInvoiced):
             for held_id in event.held_ids:

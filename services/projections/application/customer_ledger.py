@@ -23,6 +23,7 @@ from fordra.contracts.invoicing import (
     InvoiceCancelled,
     InvoiceDisputed,
     InvoiceIssued,
+    LateInterestHeld,
     ProtectedIdentityCleared,
     ProtectedIdentityMarked,
     SmallAmountDeferred,
@@ -196,6 +197,17 @@ class CustomerLedgerProjection(Projection):
                     service_type=e.service_type,
                     invoice_date=e.invoice_date,
                     total_ore=e.total_ore,
+                )
+            )
+        elif isinstance(e, LateInterestHeld):
+            await conn.execute(
+                self.held.insert().values(
+                    held_id=e.held_id,
+                    customer_id=e.customer_id,
+                    department="dunning",
+                    service_type=e.line.service_type,
+                    invoice_date=event.occurred_at.date(),
+                    total_ore=e.line.net_ore,
                 )
             )
         elif isinstance(e, SmallAmountsInvoiced):
