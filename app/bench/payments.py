@@ -625,9 +625,7 @@ async def run_payments(
         f"{os.cpu_count()} CPUs, load average {load_start[0]:.2f} {load_start[1]:.2f} "
         f"{load_start[2]:.2f}"
     )
-    settings = Settings(
-        data_dir=workdir, clock="manual", settle_timeout_seconds=settle_timeout, log_level="WARNING"
-    )
+    settings = Settings(data_dir=workdir, clock="manual", settle_timeout_seconds=settle_timeout)
     platform = build_embedded(settings, today=date(2026, 3, 2))
     started = time.perf_counter()
     invoices = await seed_open_invoices(platform, payments)

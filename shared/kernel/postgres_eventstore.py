@@ -381,8 +381,14 @@ class PostgresEventStore(EventStore):
                 await self._listen()
                 if self._listener is not None:
                     return
-        self._appended.clear()
-        if self._head > after_position:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._appended.wait(), timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._head <= after_position:
+            # Wait again when woken for nothing new: the NOTIFY of our own append arrives after
+            # the append has answered, and sets the event for a position the caller has read.
+            self._appended.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._appended.wait(), remaining)

@@ -591,11 +591,20 @@ async def ledger_read_model(
 
 async def ledger_rows(runner: ProjectionRunner) -> Rows:
     """The tables of ``LedgerProjection``, sorted, comparable with ``expected_rows(log)``."""
+    return (await ledger_snapshot(runner, "ledger"))[1]
+
+
+async def ledger_snapshot(runner: ProjectionRunner, upstream: str) -> tuple[int, Rows]:
+    """The tracked position and the tables of ``LedgerProjection``, read in one snapshot (so a
+    commit landing meanwhile cannot make them disagree)."""
     streams, totals = runner.tables
     async with runner.db.engine.connect() as conn:
-        a = (await conn.execute(select(streams))).all()
-        b = (await conn.execute(select(totals))).all()
-    return sorted(tuple(r) for r in a), sorted(tuple(r) for r in b)
+        await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            position = await runner.db.tracked(conn, runner.name, upstream)
+            a = (await conn.execute(select(streams))).all()
+            b = (await conn.execute(select(totals))).all()
+    return position, (sorted(tuple(r) for r in a), sorted(tuple(r) for r in b))
 
 
 def amounts(events: Sequence[Envelope]) -> int:
