@@ -161,6 +161,10 @@ class InvoiceIssued(Event):
     total_ore: int
     currency: Literal["SEK"] = "SEK"
     source_reference: str | None = None
+    # The period billed (seed 001's billing periods per service); None in events stored before
+    # the field existed, so v1 stays readable without an upcaster.
+    billing_period_start: date | None = None
+    billing_period_end: date | None = None
 
 
 class CreditNoteIssued(Event):

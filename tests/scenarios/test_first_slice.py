@@ -42,6 +42,9 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
         assert invoice["total_ore"] == 156250
         assert invoice["vat_ore"] == 31250
         assert invoice["due_date"] == "2026-02-16"
+        # VA: two months in arrears and the current month (seed 001)
+        assert invoice["billing_period_start"] == "2025-11-01"
+        assert invoice["billing_period_end"] == "2026-01-31"
         assert invoice["ocr"] == "133"  # serial 1, length digit 3, Luhn check digit 3
 
         # And the ledger shows it at once (the command answered after the projection caught up)

@@ -101,6 +101,8 @@ class InvoiceIssuedResponse(BaseModel):
     net_ore: int
     vat_ore: int
     total_ore: int
+    billing_period_start: date | None = None
+    billing_period_end: date | None = None
 
 
 def customer_stream(customer_id: str) -> str:
@@ -380,6 +382,8 @@ async def issue_invoice(
                     net_ore=event.net_ore,
                     vat_ore=event.vat_ore,
                     total_ore=event.total_ore,
+                    billing_period_start=event.billing_period_start,
+                    billing_period_end=event.billing_period_end,
                 ),
                 included_small_amounts=included,
             ),

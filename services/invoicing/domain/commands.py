@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fordra.contracts.invoicing import PostalAddress, ServiceType
+from fordra.invoicing.domain.billing_period import BillingPeriod
 
 
 class _Command(BaseModel):
@@ -44,6 +45,9 @@ class IssueInvoice(_Command):
         default=None,
         max_length=25,
         description="An OCR reference the departmental system already printed (Luhn checked)",
+    )
+    billing_period: BillingPeriod | None = Field(
+        default=None, description="The period billed; by default the service's rule (seed 001)"
     )
 
     @field_validator("department")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
+from fordra.invoicing.domain.billing_period import checked_period
 from fordra.invoicing.domain.commands import IssueInvoice
 from fordra.invoicing.domain.payment_terms import due_date_for
 from fordra.invoicing.domain.settings import InvoicingSettings
@@ -81,6 +82,9 @@ def issue_invoice(
             rule="invoice_total_positive",
         )
     due, days = due_date_for(cmd.invoice_date, settings, calendar)
+    period = checked_period(
+        cmd.billing_period, cmd.service_type, cmd.invoice_date, settings.premises_rent_period
+    )
     return InvoiceIssued(
         invoice_id=invoice_id,
         customer_id=cmd.customer_id,
@@ -98,4 +102,6 @@ def issue_invoice(
         vat_ore=vat_total,
         total_ore=total,
         source_reference=cmd.source_reference,
+        billing_period_start=period.start,
+        billing_period_end=period.end,
     )

@@ -42,6 +42,8 @@ class InvoicingSettings(BaseModel):
     # agreement says so (Bankgirot's "OCR-kontroll: checksiffra och längdsiffra").
     ocr_length_digit_required: bool = True
 
+    # Premises rent is billed monthly or quarterly in advance (seed 001): the municipality's choice.
+    premises_rent_period: Literal["month", "quarter"] = "month"
     # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).
     issuer: IssuerDetails = Field(default_factory=demo_issuer)
 
