@@ -221,7 +221,8 @@ def build_distributed(
     """The distributed engine, running the given services in this process.
 
     Every process has every store (the API appends commands; settling reads their heads) but only
-    ``fordra serve CONTEXT`` runs that context's relay and only ``projections`` consumes Kafka.
+    ``fordra serve CONTEXT`` runs that context's relay and its reactions to other contexts (its
+    process managers), and only ``projections`` runs the projections; both consume Kafka.
     """
     if not settings.store or not settings.bus:
         raise ValueError("the distributed engine needs --store postgresql+asyncpg://... and --bus")

@@ -174,6 +174,27 @@ class ReadModelDatabase:
         await conn.execute(delete(self.tracking).where(self.tracking.c.consumer == consumer))
 
 
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    key: dict[str, Any],
+    *,
+    add: dict[str, int] | None = None,
+    set_: dict[str, Any] | None = None,
+) -> None:
+    """Insert the row for ``key`` or change it: ``add`` increments columns, ``set_`` sets them.
+
+    Read models fed by several contexts use it so that their result does not depend on which
+    context's events arrive first (no global order exists across stores)."""
+    add = add or {}
+    set_ = set_ or {}
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    stmt = insert(table).values(**key, **add, **set_)
+    changes: dict[str, Any] = {name: table.c[name] + amount for name, amount in add.items()}
+    changes.update(set_)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes))
+
+
 class ProjectionRunner:
     """Runs one projection as a ``Consumer`` against a ``ReadModelDatabase``."""
 

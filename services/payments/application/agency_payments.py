@@ -31,7 +31,9 @@ def agency_reactions(deps: PaymentsDeps) -> dict[str, Reaction]:
         batch = BookingBatch(deps.store, deps.registry, env.caused_metadata(), env.occurred_at)
         receivable = await batch.receivable(collected.invoice_id)
         if receivable is None:
-            return []  # not an invoice of ours; the gateway validates before publishing
+            # Payments has not learnt of the invoice yet (its own reaction to invoicing lags):
+            # fail, so that the bus delivers this again later, rather than drop the money.
+            raise LookupError(f"invoice {collected.invoice_id} is not known to payments yet")
         total = (
             collected.capital_ore
             + collected.interest_ore

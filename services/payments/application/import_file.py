@@ -159,6 +159,10 @@ async def import_payment_file(
     deps.archive.keep(sha, data, parsed.format)
 
     async def decide() -> Decision[ImportResult]:
+        # The same file, imported meanwhile by a concurrent request: its first result.
+        first = await _already_imported(deps, sha)
+        if first is not None:
+            return Decision([], first)
         batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
         file_id = str(uuid.uuid4())
         await batch.add(file_stream(sha), PaymentFileClaimed(file_id=file_id))

@@ -11,7 +11,18 @@ from datetime import date
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.invoicing import (
@@ -36,7 +47,7 @@ from fordra.contracts.payments import (
 )
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.projection import Projection
+from fordra.kernel.projection import Projection, upsert
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
 
 
@@ -56,8 +67,6 @@ class CustomerLedgerProjection(Projection):
             Column("tenant", String(100), nullable=False),
             Column("kind", String(20), nullable=False),
             Column("protected_identity", Boolean, nullable=False),
-            # An advance (förskott): what the customer paid beyond their open claims.
-            Column("credit_ore", BigInteger, nullable=False, default=0),
         )
         self.invoices = Table(
             "ledger_invoices",
@@ -72,15 +81,30 @@ class CustomerLedgerProjection(Projection):
             Column("due_date", Date, nullable=False),
             Column("total_ore", BigInteger, nullable=False),
             Column("credited_ore", BigInteger, nullable=False, default=0),
-            Column("paid_ore", BigInteger, nullable=False, default=0),
-            Column("interest_and_fees_paid_ore", BigInteger, nullable=False, default=0),
             Column("open_ore", BigInteger, nullable=False),
             Column("original_due_date", Date, nullable=False),
             Column("deferred_until", Date),
             Column("cancelled", Boolean, nullable=False, default=False),
             Column("disputed", Boolean, nullable=False, default=False),
+        )
+        # What payments says, kept apart from what invoicing says and added up by key, so that
+        # the ledger is the same whichever context's events are applied first (a rebuild replays
+        # both logs; no order exists between them).
+        self.payments = Table(
+            "ledger_invoice_payments",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("paid_ore", BigInteger, nullable=False, default=0),
+            Column("interest_and_fees_paid_ore", BigInteger, nullable=False, default=0),
             # An Autogiro debit failed: the invoice is back in dunning (issue: payments).
             Column("autogiro_failed", Boolean, nullable=False, default=False),
+        )
+        self.credit = Table(
+            "ledger_customer_credit",
+            metadata,
+            Column("customer_id", String(64), primary_key=True),
+            # An advance (förskott): what the customer paid beyond their open claims.
+            Column("credit_ore", BigInteger, nullable=False, default=0),
         )
         self.held = Table(
             "ledger_held_small_amounts",
@@ -102,7 +126,14 @@ class CustomerLedgerProjection(Projection):
             Column("issued_on", Date, nullable=False),
             Column("total_ore", BigInteger, nullable=False),
         )
-        return [self.customers, self.invoices, self.held, self.credit_notes]
+        return [
+            self.customers,
+            self.invoices,
+            self.held,
+            self.credit_notes,
+            self.payments,
+            self.credit,
+        ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         if event.event_type == CustomerRegistered.event_type:
@@ -113,7 +144,6 @@ class CustomerLedgerProjection(Projection):
                     tenant=event.tenant,
                     kind=c.kind,
                     protected_identity=c.protected_identity,
-                    credit_ore=0,
                 )
             )
         elif event.event_type == InvoiceIssued.event_type:
@@ -131,12 +161,9 @@ class CustomerLedgerProjection(Projection):
                     original_due_date=i.due_date,
                     total_ore=i.total_ore,
                     credited_ore=0,
-                    paid_ore=0,
-                    interest_and_fees_paid_ore=0,
                     open_ore=i.total_ore,
                     cancelled=False,
                     disputed=False,
-                    autogiro_failed=False,
                 )
             )
         else:
@@ -159,7 +186,6 @@ class CustomerLedgerProjection(Projection):
             DeferralGranted: lambda: {"deferred_until": ev.deferred_until},
             InvoiceDisputed: lambda: {"disputed": True},
             DisputeResolved: lambda: {"disputed": False},
-            AutogiroDebitFailed: lambda: {"autogiro_failed": True},
         }
         if isinstance(e, CreditNoteIssued):
             await conn.execute(
@@ -182,12 +208,11 @@ class CustomerLedgerProjection(Projection):
                 .values(protected_identity=isinstance(e, ProtectedIdentityMarked))
             )
         elif isinstance(e, CustomerCreditRecorded):
-            cust = self.customers
-            await conn.execute(
-                update(cust)
-                .where(cust.c.customer_id == e.customer_id)
-                .values(credit_ore=cust.c.credit_ore + e.amount_ore)
-            )
+            key = {"customer_id": e.customer_id}
+            await upsert(conn, self.credit, key, add={"credit_ore": e.amount_ore})
+        elif isinstance(e, AutogiroDebitFailed) and e.invoice_id is not None:
+            key = {"invoice_id": e.invoice_id}
+            await upsert(conn, self.payments, key, set_={"autogiro_failed": True})
         elif isinstance(e, SmallAmountDeferred):
             await conn.execute(
                 self.held.insert().values(
@@ -218,18 +243,9 @@ class CustomerLedgerProjection(Projection):
             )
 
     async def _payment(self, conn: AsyncConnection, e: PaymentAllocated) -> None:
-        inv = self.invoices
-        this = inv.c.invoice_id == e.invoice_id
-        if e.component != "capital":
-            # Interest and fees are paid apart from the invoice's capital (domain.md §3).
-            paid = inv.c.interest_and_fees_paid_ore + e.amount_ore
-            await conn.execute(update(inv).where(this).values(interest_and_fees_paid_ore=paid))
-            return
-        await conn.execute(
-            update(inv)
-            .where(this)
-            .values(paid_ore=inv.c.paid_ore + e.amount_ore, open_ore=inv.c.open_ore - e.amount_ore)
-        )
+        # Interest and fees are paid apart from the invoice's capital (domain.md §3).
+        column = "paid_ore" if e.component == "capital" else "interest_and_fees_paid_ore"
+        await upsert(conn, self.payments, {"invoice_id": e.invoice_id}, add={column: e.amount_ore})
 
 
 class LedgerInvoice(BaseModel):
@@ -285,11 +301,20 @@ async def read_customer_ledger(
     ).first()
     if customer is None:
         return None
-    query = select(projection.invoices).where(projection.invoices.c.customer_id == customer_id)
+    inv, pay = projection.invoices, projection.payments
+    query = (
+        select(
+            inv,
+            func.coalesce(pay.c.paid_ore, 0).label("paid_ore"),
+            func.coalesce(pay.c.interest_and_fees_paid_ore, 0).label("interest_and_fees_paid_ore"),
+            func.coalesce(pay.c.autogiro_failed, False).label("autogiro_failed"),
+        )
+        .select_from(inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id))
+        .where(inv.c.customer_id == customer_id)
+    )
     if department is not None:
-        query = query.where(projection.invoices.c.department == department)
-    order = (projection.invoices.c.due_date, projection.invoices.c.invoice_number)
-    rows = (await conn.execute(query.order_by(*order))).all()
+        query = query.where(inv.c.department == department)
+    rows = (await conn.execute(query.order_by(inv.c.due_date, inv.c.invoice_number))).all()
     invoices = [
         LedgerInvoice(
             invoice_id=r.invoice_id,
@@ -300,7 +325,7 @@ async def read_customer_ledger(
             invoice_date=r.invoice_date,
             due_date=r.due_date,
             total_ore=r.total_ore,
-            open_ore=r.open_ore,
+            open_ore=max(r.open_ore - r.paid_ore, 0) if not r.cancelled else 0,
             credited_ore=r.credited_ore,
             paid_ore=r.paid_ore,
             interest_and_fees_paid_ore=r.interest_and_fees_paid_ore,
@@ -309,7 +334,7 @@ async def read_customer_ledger(
             disputed=r.disputed,
             autogiro_failed=r.autogiro_failed,
             status=invoice_status(
-                open_ore=r.open_ore,
+                open_ore=max(r.open_ore - r.paid_ore, 0) if not r.cancelled else 0,
                 total_ore=r.total_ore,
                 credited_ore=r.credited_ore,
                 due_date=r.due_date,
@@ -341,8 +366,16 @@ async def read_customer_ledger(
         customer_id=customer_id,
         kind=customer.kind,
         balance_ore=sum(i.open_ore for i in invoices),
-        credit_ore=customer.credit_ore,
+        credit_ore=await _credit_of(conn, projection, customer_id),
         overdue_ore=sum(i.open_ore for i in invoices if i.status == "overdue"),
         invoices=invoices,
         held_small_amounts=held,
     )
+
+
+async def _credit_of(conn: AsyncConnection, projection: CustomerLedgerProjection, cid: str) -> int:
+    t = projection.credit
+    value = (
+        await conn.execute(select(t.c.credit_ore).where(t.c.customer_id == cid))
+    ).scalar_one_or_none()
+    return int(value or 0)

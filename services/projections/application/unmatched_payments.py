@@ -10,7 +10,18 @@ from typing import Any, ClassVar
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, String, Table, Text, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.payments import (
@@ -108,7 +119,9 @@ class UnmatchedQueue(BaseModel):
 async def read_unmatched(
     conn: AsyncConnection,
     projection: UnmatchedPaymentsProjection,
+    *,
     ledger_invoices: Table,
+    ledger_payments: Table,
     calendar: WorkingDayCalendar,
     today: date,
 ) -> UnmatchedQueue:
@@ -130,24 +143,27 @@ async def read_unmatched(
                 received_on=r.received_on,
                 age_working_days=max(calendar.working_days_between(r.received_on, today), 0),
                 reason=r.reason,
-                suggestions=await _suggest(conn, ledger_invoices, r, texts),
+                suggestions=await _suggest(conn, ledger_invoices, ledger_payments, r, texts),
             )
         )
     return UnmatchedQueue(items=items)
 
 
 async def _suggest(
-    conn: AsyncConnection, invoices: Table, payment: Any, texts: list[str]
+    conn: AsyncConnection, invoices: Table, payments: Table, payment: Any, texts: list[str]
 ) -> list[Suggestion]:
     """Open invoices the payment may be for: a number in its free text or reference that is an
     open invoice's OCR or invoice number, or an open amount equal to the payment's."""
+    open_ore = invoices.c.open_ore - func.coalesce(payments.c.paid_ore, 0)
+    base = (
+        select(invoices.c.invoice_id, invoices.c.ocr, open_ore.label("open_ore"))
+        .select_from(invoices.outerjoin(payments, payments.c.invoice_id == invoices.c.invoice_id))
+        .where(open_ore > 0)
+    )
     found: dict[str, Suggestion] = {}
     numbers = set(_DIGITS.findall(" ".join([*texts, payment.reference or ""])))
     if numbers:
-        query = select(invoices).where(
-            invoices.c.open_ore > 0,
-            invoices.c.ocr.in_(numbers) | invoices.c.invoice_number.in_(numbers),
-        )
+        query = base.where(invoices.c.ocr.in_(numbers) | invoices.c.invoice_number.in_(numbers))
         for inv in (await conn.execute(query.limit(5))).all():
             found[inv.invoice_id] = Suggestion(
                 invoice_id=inv.invoice_id,
@@ -156,7 +172,7 @@ async def _suggest(
                 why="its number is in the payment's text",
             )
     if payment.currency == "SEK":
-        query = select(invoices).where(invoices.c.open_ore == payment.amount_ore)
+        query = base.where(open_ore == payment.amount_ore)
         for inv in (await conn.execute(query.limit(5))).all():
             found.setdefault(
                 inv.invoice_id,

@@ -65,6 +65,13 @@ def make_router(
     async def get_unmatched(principal: Caller) -> UnmatchedQueue:
         require_role(principal, *QUEUE_READERS)
         async with db.engine.connect() as conn:
-            return await read_unmatched(conn, unmatched, ledger.invoices, calendar, clock.today())
+            return await read_unmatched(
+                conn,
+                unmatched,
+                ledger_invoices=ledger.invoices,
+                ledger_payments=ledger.payments,
+                calendar=calendar,
+                today=clock.today(),
+            )
 
     return router
