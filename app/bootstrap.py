@@ -100,7 +100,7 @@ def _subscriptions(
             ProcessManagerRunner(
                 "payments-receivables",
                 stores["payments"],
-                receivable_reactions(stores["payments"], registry),
+                receivable_reactions(registry),
             ),
             ("invoicing",),
             "payments",
@@ -114,7 +114,7 @@ def _subscriptions(
             ProcessManagerRunner(
                 "invoicing-payments",
                 stores["invoicing"],
-                payment_reactions(stores["invoicing"], registry),
+                payment_reactions(registry),
             ),
             ("payments", "dunning"),
             "invoicing",

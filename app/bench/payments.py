@@ -354,7 +354,7 @@ async def _append_invoices(
     serials = serial_stream(tenant)
     serial = await invoicing.stream_version(serials)
     versions = _VersionsOnly()
-    on_issued = receivable_reactions(versions, registry)[InvoiceIssued.event_type]
+    on_issued = receivable_reactions(registry)[InvoiceIssued.event_type]
     invoices: list[OpenInvoice] = []
 
     def envelope(event: Any, stream: str, version: int) -> Envelope:
@@ -420,7 +420,7 @@ async def _append_invoices(
         reactions: list[StreamAppend] = []
         for env in stored:
             if env.event_type == InvoiceIssued.event_type:
-                for a in await on_issued(env):
+                for a in await on_issued(env, versions):
                     reactions.append(a)
                     versions.versions[a.stream_id] = a.expected_version + len(a.events)
         await payments.append(_merged(reactions))

@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict
 from fordra.kernel.eventstore import AlreadyProcessed, EventStore, StreamAppend, Tracking
+from fordra.kernel.staging import StagedEventStore
 
-# Decide what to append for one upstream event (reads of the own store are allowed).
-Reaction = Callable[[Envelope], Awaitable[Sequence[StreamAppend]]]
+# Decide what to append for one upstream event, reading the context's own store through the view
+# it is given (the runner's staged view of a batch: earlier reactions of the batch included).
+Reaction = Callable[[Envelope, EventStore], Awaitable[Sequence[StreamAppend]]]
 
 
 class ProcessManagerRunner:
@@ -31,29 +33,31 @@ class ProcessManagerRunner:
         return await self.store.tracked_position(self.name, upstream)
 
     async def handle(self, upstream: str, events: Sequence[Envelope]) -> int:
-        tracked = await self.position(upstream)
-        for env in events:
-            if env.position <= tracked:
-                continue  # a redelivery
-            await self._react(upstream, env)
-            tracked = env.position
-        return tracked
-
-    async def _react(self, upstream: str, env: Envelope) -> None:
-        reaction = self.reactions.get(env.event_type)
-        tracking = Tracking(self.name, upstream, env.position)
+        """React to a batch and commit all its appends with the tracking row in ONE append: one
+        transaction per batch rather than per event. Reactions read through a staged view, so
+        each sees what the earlier ones of the batch decided."""
         for attempt in range(1, self.attempts + 1):
-            appends = await reaction(env) if reaction is not None else []
+            tracked = await self.position(upstream)
+            fresh = [e for e in events if e.position > tracked]
+            if not fresh:
+                return tracked
+            staged = StagedEventStore(self.store)
+            for env in fresh:
+                reaction = self.reactions.get(env.event_type)
+                if reaction is not None:
+                    await staged.append(await reaction(env, staged))
+            tracking = Tracking(self.name, upstream, fresh[-1].position)
             try:
-                # Even an event with no reaction moves the tracking, in the same way.
-                await self.store.append(appends, tracking=tracking)
-                return
+                # Even a batch with no reaction moves the tracking, in the same way.
+                await self.store.append(staged.appends(), tracking=tracking)
+                return fresh[-1].position
             except AlreadyProcessed:
-                return  # another runner did it meanwhile
+                return await self.position(upstream)  # another runner did it meanwhile
             except ConcurrencyConflict:
                 if attempt == self.attempts:
                     raise
-                # a command changed the same stream meanwhile: decide again on fresh state
+                # a command changed one of the streams meanwhile: react again on fresh state
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def skip(self, upstream: str, position: int) -> None:
         try:

@@ -19,8 +19,8 @@ from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
 
 
-def payment_reactions(store: EventStore, registry: EventRegistry) -> dict[str, Reaction]:
-    async def on_allocated(env: Envelope) -> Sequence[StreamAppend]:
+def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
+    async def on_allocated(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         allocated = registry.load_as(env, PaymentAllocated)
         stream = invoice_stream(allocated.invoice_id)
         version = await store.stream_version(stream)
@@ -40,7 +40,7 @@ def payment_reactions(store: EventStore, registry: EventRegistry) -> dict[str, R
         )
         return [StreamAppend(stream, version, [recorded])]
 
-    async def on_interest(env: Envelope) -> Sequence[StreamAppend]:
+    async def on_interest(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         interest = registry.load_as(env, LateInterestCharged)
         stream = small_amounts_stream(interest.customer_id)
         version = await store.stream_version(stream)

@@ -5,11 +5,12 @@ policy, interest and each fee as components of their own (domain.md §3: keep th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from fordra.contracts.agency_gateway import AgencyPaymentCollected
 from fordra.contracts.payments import PaymentAllocated, PaymentMatched, PaymentReceived
 from fordra.kernel.envelope import Envelope
-from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
 from fordra.payments.application.import_file import (
     BookingBatch,
@@ -22,8 +23,9 @@ from fordra.payments.application.receivables import receivable_stream
 from fordra.payments.domain.events import BankReferenceClaimed
 
 
-def agency_reactions(deps: PaymentsDeps) -> dict[str, Reaction]:
-    async def on_collected(env: Envelope) -> Sequence[StreamAppend]:
+def agency_reactions(all_deps: PaymentsDeps) -> dict[str, Reaction]:
+    async def on_collected(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        deps = replace(all_deps, store=store)
         collected = deps.registry.load_as(env, AgencyPaymentCollected)
         claim_stream = bank_reference_stream("agency", collected.agency_reference)
         if await deps.store.stream_version(claim_stream):

@@ -44,8 +44,10 @@ def autogiro_payer_stream(payer_number: str) -> str:
     return f"autogiro-payer-{payer_number.lstrip('0')}"
 
 
-def receivable_reactions(store: EventStore, registry: EventRegistry) -> dict[str, Reaction]:
-    async def append_to(stream: str, cause: Envelope, *events: Event) -> StreamAppend:
+def receivable_reactions(registry: EventRegistry) -> dict[str, Reaction]:
+    async def append_to(
+        store: EventStore, stream: str, cause: Envelope, *events: Event
+    ) -> StreamAppend:
         version = await store.stream_version(stream)
         return StreamAppend(
             stream,
@@ -63,7 +65,7 @@ def receivable_reactions(store: EventStore, registry: EventRegistry) -> dict[str
             ],
         )
 
-    async def on_issued(env: Envelope) -> Sequence[StreamAppend]:
+    async def on_issued(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         issued = registry.load_as(env, InvoiceIssued)
         opened = ReceivableOpened(
             invoice_id=issued.invoice_id,
@@ -74,36 +76,39 @@ def receivable_reactions(store: EventStore, registry: EventRegistry) -> dict[str
             owed_by_service=owed_by_service(issued.lines, issued.vat),
         )
         return [
-            await append_to(receivable_stream(issued.invoice_id), env, opened),
+            await append_to(store, receivable_stream(issued.invoice_id), env, opened),
             await append_to(
-                ocr_stream(issued.ocr), env, OcrRegistered(invoice_id=issued.invoice_id)
+                store, ocr_stream(issued.ocr), env, OcrRegistered(invoice_id=issued.invoice_id)
             ),
             await append_to(
+                store,
                 customer_receivables_stream(issued.customer_id),
                 env,
                 ReceivableListed(invoice_id=issued.invoice_id),
             ),
         ]
 
-    async def on_credited(env: Envelope) -> Sequence[StreamAppend]:
+    async def on_credited(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         credit = registry.load_as(env, CreditNoteIssued)
         reduced = ReceivableReduced(
             invoice_id=credit.invoice_id, by_service=owed_by_service(credit.lines, credit.vat)
         )
-        return [await append_to(receivable_stream(credit.invoice_id), env, reduced)]
+        return [await append_to(store, receivable_stream(credit.invoice_id), env, reduced)]
 
-    async def on_cancelled(env: Envelope) -> Sequence[StreamAppend]:
+    async def on_cancelled(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         cancelled = registry.load_as(env, InvoiceCancelled)
         closed = ReceivableClosed(invoice_id=cancelled.invoice_id)
-        return [await append_to(receivable_stream(cancelled.invoice_id), env, closed)]
+        return [await append_to(store, receivable_stream(cancelled.invoice_id), env, closed)]
 
-    async def on_preferences(env: Envelope) -> Sequence[StreamAppend]:
+    async def on_preferences(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         prefs = registry.load_as(env, CustomerPreferencesChanged)
         if not prefs.autogiro or not prefs.autogiro_payer_number:
             return []
         stream = autogiro_payer_stream(prefs.autogiro_payer_number)
         return [
-            await append_to(stream, env, AutogiroPayerRegistered(customer_id=prefs.customer_id))
+            await append_to(
+                store, stream, env, AutogiroPayerRegistered(customer_id=prefs.customer_id)
+            )
         ]
 
     return {
