@@ -478,6 +478,12 @@ class _TimedStore(EventStore):
         await self._read(started)
         return version
 
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        started = time.perf_counter()
+        found = await self.inner.read_streams(stream_ids)
+        await self._read(started)
+        return found
+
     async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
         return await self.inner.read_log(after_position, limit)
 

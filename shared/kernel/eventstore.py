@@ -107,3 +107,8 @@ class EventStore(ABC):
     async def stream_version(self, stream_id: str) -> int:
         events = await self.read_stream(stream_id)
         return events[-1].version if events else 0
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        """Several streams at once (adapters answer with one query per chunk): a use case that
+        touches thousands of streams, like a bank file, reads them up front."""
+        return {stream_id: await self.read_stream(stream_id) for stream_id in stream_ids}

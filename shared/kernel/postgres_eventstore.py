@@ -347,6 +347,22 @@ class PostgresEventStore(EventStore):
         rows = await self._fetch(self._sql["read_stream"], {"s": stream_id, "v": after_version})
         return [self.codec.from_row(r) for r in rows]
 
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        found: dict[str, list[Envelope]] = {stream_id: [] for stream_id in stream_ids}
+        ids = list(found)
+        cols = ", ".join(ROW_COLUMNS)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            rows = await self._fetch(
+                f"SELECT {cols} FROM {self.schema}.events WHERE stream_id = ANY(:ids) "
+                "ORDER BY stream_id, version",
+                {"ids": chunk},
+            )
+            for row in rows:
+                env = self.codec.from_row(row)
+                found[env.stream_id].append(env)
+        return found
+
     async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
         rows = await self._fetch(self._sql["read_log"], {"p": after_position, "n": limit})
         return [self.codec.from_row(r) for r in rows]

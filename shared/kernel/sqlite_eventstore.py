@@ -323,6 +323,25 @@ class SqliteEventStore(EventStore):
             )
             return [self.codec.from_row(r) for r in result.all()]
 
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        found: dict[str, list[Envelope]] = {stream_id: [] for stream_id in stream_ids}
+        ids = list(found)
+        async with self._read_engine().connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join(f":s{i}" for i in range(len(chunk)))
+                result = await conn.execute(
+                    text(
+                        f"SELECT {_SELECT_COLUMNS} FROM events WHERE stream_id IN ({marks}) "
+                        "ORDER BY stream_id, version"
+                    ),
+                    {f"s{i}": stream_id for i, stream_id in enumerate(chunk)},
+                )
+                for row in result.all():
+                    env = self.codec.from_row(row)
+                    found[env.stream_id].append(env)
+        return found
+
     async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
         async with self._read_engine().connect() as conn:
             result = await conn.execute(

@@ -27,6 +27,16 @@ class StagedEventStore(EventStore):
         self.context = inner.context
         self._base: dict[str, int] = {}
         self._staged: dict[str, list[Envelope]] = {}
+        self._cache: dict[str, list[Envelope]] = {}
+
+    async def prefetch(self, stream_ids: Sequence[str]) -> None:
+        """Read these streams in bulk now; later reads of them come from memory."""
+        missing = [s for s in dict.fromkeys(stream_ids) if s not in self._cache]
+        if not missing:
+            return
+        for stream_id, events in (await self.inner.read_streams(missing)).items():
+            self._cache[stream_id] = events
+            self._base.setdefault(stream_id, events[-1].version if events else 0)
 
     async def start(self) -> None:  # the inner store is started by its owner
         return
@@ -66,7 +76,10 @@ class StagedEventStore(EventStore):
         ]
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        stored = await self.inner.read_stream(stream_id, after_version)
+        if stream_id in self._cache:
+            stored = [e for e in self._cache[stream_id] if e.version > after_version]
+        else:
+            stored = await self.inner.read_stream(stream_id, after_version)
         staged = [e for e in self._staged.get(stream_id, []) if e.version > after_version]
         return [*stored, *staged]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +35,7 @@ from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.ocr import is_valid_ocr
+from fordra.kernel.staging import StagedEventStore
 from fordra.payments.application.receivables import (
     CONTEXT,
     autogiro_payer_stream,
@@ -50,6 +51,7 @@ from fordra.payments.domain.events import (
     OcrRegistered,
     PaymentFileClaimed,
     ReceivableListed,
+    ReceivableOpened,
 )
 from fordra.payments.domain.receivable import Receivable, replay_receivable
 
@@ -148,22 +150,27 @@ class BookingBatch:
 
 
 async def import_payment_file(
-    data: bytes, deps: PaymentsDeps, principal: Principal, meta: Metadata
+    data: bytes, all_deps: PaymentsDeps, principal: Principal, meta: Metadata
 ) -> Outcome[ImportResult]:
     require_role(principal, *IMPORTERS)
     sha = hashlib.sha256(data).hexdigest()
-    claimed = await _already_imported(deps, sha)
+    claimed = await _already_imported(all_deps, sha)
     if claimed is not None:
         return Outcome(claimed, True, 0)
-    parsed = deps.parse(data)  # BankFileRejected: nothing is booked
-    deps.archive.keep(sha, data, parsed.format)
+    parsed = all_deps.parse(data)  # BankFileRejected: nothing is booked
+    all_deps.archive.keep(sha, data, parsed.format)
 
     async def decide() -> Decision[ImportResult]:
         # The same file, imported meanwhile by a concurrent request: its first result.
-        first = await _already_imported(deps, sha)
+        first = await _already_imported(all_deps, sha)
         if first is not None:
             return Decision([], first)
-        batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
+        # Every stream the file will touch, read in bulk up front (one query per chunk rather
+        # than a dozen round trips per payment); reads below come from this view.
+        view = StagedEventStore(all_deps.store)
+        await _prefetch(view, all_deps, parsed)
+        deps = replace(all_deps, store=view)
+        batch = BookingBatch(view, deps.registry, meta, deps.clock.now())
         file_id = str(uuid.uuid4())
         await batch.add(file_stream(sha), PaymentFileClaimed(file_id=file_id))
         counts = {
@@ -235,7 +242,7 @@ async def import_payment_file(
         )
         return Decision(batch.appends(), result)
 
-    return await execute(deps.store, decide, ImportResult)
+    return await execute(all_deps.store, decide, ImportResult)
 
 
 async def _already_imported(deps: PaymentsDeps, sha: str) -> ImportResult | None:
@@ -420,6 +427,51 @@ async def _autogiro_receivable(
             if receivable is not None and receivable.open_ore == debit.amount_ore:
                 candidates.append(receivable)
     return min(candidates, key=lambda r: (r.due_date, r.invoice_number), default=None)
+
+
+async def _prefetch(  # noqa: PLR0912 - one loop per kind of stream read
+    view: StagedEventStore, deps: PaymentsDeps, parsed: ParsedBankFile
+) -> None:
+    """Read, in three bulk rounds, the claims, OCR numbers, payer numbers, receivables and
+    customers' receivable lists that booking this file may read."""
+    fmt = parsed.format
+    first: list[str] = []
+    for payment in parsed.payments:
+        first.append(bank_reference_stream(fmt, payment.bank_reference))
+        first += [bank_reference_stream(fmt, alias) for alias in _aliases(payment)]
+        if payment.reversal_of:
+            ref = payment.reversal_of
+            first += [bank_reference_stream(fmt, k) for k in (ref, f"txid:{ref}", f"e2e:{ref}")]
+        if payment.reference:
+            first.append(ocr_stream(payment.reference))
+    for debit in parsed.autogiro_results:
+        first.append(autogiro_payer_stream(debit.payer_number))
+        if debit.reference:
+            first.append(ocr_stream(debit.reference.lstrip("0")))
+    await view.prefetch(first)
+    invoices: list[str] = []
+    customers: list[str] = []
+    for stream in first:
+        for env in await view.read_stream(stream):
+            event = deps.registry.load(env)
+            if isinstance(event, OcrRegistered):
+                invoices.append(event.invoice_id)
+            elif isinstance(event, AutogiroPayerRegistered):
+                customers.append(event.customer_id)
+    await view.prefetch([receivable_stream(i) for i in invoices])
+    for invoice_id in invoices:
+        for env in await view.read_stream(receivable_stream(invoice_id)):
+            event = deps.registry.load(env)
+            if isinstance(event, ReceivableOpened):
+                customers.append(event.customer_id)
+    await view.prefetch([customer_receivables_stream(c) for c in customers])
+    listed: list[str] = []
+    for customer_id in customers:
+        for env in await view.read_stream(customer_receivables_stream(customer_id)):
+            event = deps.registry.load(env)
+            if isinstance(event, ReceivableListed):
+                listed.append(receivable_stream(event.invoice_id))
+    await view.prefetch(listed)
 
 
 def _aliases(payment: BankPayment) -> list[str]:
