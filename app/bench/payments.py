@@ -505,11 +505,18 @@ class _CatchUp:
     """Samples the in-process bus while the platform settles: when each subscription caught up."""
 
     bus: InProcessBus
+    out: Callable[[str], None]
     samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
-    async def run(self, started: float, every: float = 0.1) -> None:
+    async def run(self, started: float, every: float = 0.1, report_every: float = 60.0) -> None:
+        reported = 0.0
         while True:
-            self.samples.append((time.perf_counter() - started, self.bus.lag()))
+            elapsed = time.perf_counter() - started
+            self.samples.append((elapsed, self.bus.lag()))
+            if elapsed - reported >= report_every:  # a long settle shows it is moving
+                reported = elapsed
+                slowest = min(self.samples[-1][1].items(), key=lambda kv: kv[1])
+                self.out(f"    settling, {elapsed:.0f} s: lowest {slowest[0]} at {slowest[1]:,}")
             await asyncio.sleep(every)
 
     def caught_up(self, heads: dict[str, int]) -> dict[str, float]:
@@ -564,8 +571,9 @@ async def _timed_import(
     if profiler is not None:
         profiler.disable()
     imported = time.perf_counter()
+    out(f"  the import returned after {imported - started:.1f} s; settling")
 
-    sampler = _CatchUp(platform.bus) if isinstance(platform.bus, InProcessBus) else None
+    sampler = _CatchUp(platform.bus, out) if isinstance(platform.bus, InProcessBus) else None
     sampling = asyncio.create_task(sampler.run(imported)) if sampler is not None else None
     settle_profiler = cProfile.Profile() if profile_dir is not None else None
     if settle_profiler is not None:
