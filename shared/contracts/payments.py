@@ -94,10 +94,51 @@ class PaymentUnmatched(Event):
 
 
 class CustomerCreditRecorded(Event):
-    """What is left of a payment after the customer's open claims: an advance (förskott),
-    refunded only when nothing is unpaid (seed 002)."""
+    """Money of a payment that is the customer's credit: what was left after the customer's open
+    claims (``overpayment``), an unmatched payment kept as an advance by hand (``advance``,
+    förskott), or payments a credit note released from a paid invoice (``credit_note``). It is set
+    off against the customer's open claims that are not under a hold, and refunded (after attest)
+    only when nothing is unpaid (domain.md §2, seed 002 lines 587-603).
+
+    Appended once, on ``customer-credit-<customer>`` only: the ledger adds up that stream."""
 
     event_type: ClassVar[str] = "CustomerCreditRecorded"
+
+    payment_id: str  # the payment whose money this is
+    customer_id: str
+    amount_ore: int
+    reason: Literal["overpayment", "advance", "credit_note"] = "overpayment"
+    invoice_id: str | None = None  # the credited invoice, for ``credit_note``
+
+
+class CustomerCreditApplied(Event):
+    """Credit of one payment set off against an open claim of the customer: the
+    ``PaymentAllocated`` events on the claim (same ``payment_id``) follow in the same append."""
+
+    event_type: ClassVar[str] = "CustomerCreditApplied"
+
+    payment_id: str
+    customer_id: str
+    invoice_id: str
+    amount_ore: int
+
+
+class CustomerCreditRefunded(Event):
+    """Credit paid back to the customer once the refund was attested (seed 002)."""
+
+    event_type: ClassVar[str] = "CustomerCreditRefunded"
+
+    refund_id: str
+    payment_id: str
+    customer_id: str
+    amount_ore: int
+
+
+class CustomerCreditReversed(Event):
+    """The bank took back the payment behind a credit (camt.054 reversal): what is left of that
+    credit is gone with it. Negative credit afterwards means the customer owes it."""
+
+    event_type: ClassVar[str] = "CustomerCreditReversed"
 
     payment_id: str
     customer_id: str
@@ -150,6 +191,11 @@ class RefundAttested(Event):
 
     refund_id: str
     attested_by: str
+    # What goes out, and from where: an unmatched payment (``payment_id``) or the customer's
+    # credit (``customer_id``). Defaults keep events stored before these fields loadable.
+    amount_ore: int = 0
+    payment_id: str | None = None
+    customer_id: str | None = None
 
 
 CONTRACTS: tuple[type[Event], ...] = (
@@ -162,5 +208,8 @@ CONTRACTS: tuple[type[Event], ...] = (
     PaymentAllocated,
     PaymentUnmatched,
     CustomerCreditRecorded,
+    CustomerCreditApplied,
+    CustomerCreditRefunded,
+    CustomerCreditReversed,
     PaymentReversed,
 )
