@@ -38,7 +38,7 @@ from fordra.kernel.sqlite_eventstore import SqliteEventStore
 from fordra.kernel.telemetry import Telemetry, setup_telemetry
 from fordra.payments.adapters.file_archive import FilesystemArchive
 from fordra.payments.application.agency_payments import agency_reactions
-from fordra.payments.application.import_file import PaymentsDeps
+from fordra.payments.application.booking import PaymentsDeps
 from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.detect import parse_bank_file
 from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
@@ -100,7 +100,7 @@ def _subscriptions(
             ProcessManagerRunner(
                 "payments-receivables",
                 stores["payments"],
-                receivable_reactions(registry),
+                receivable_reactions(registry, payments.policy),
             ),
             ("invoicing",),
             "payments",

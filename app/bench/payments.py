@@ -259,7 +259,7 @@ class _VersionsOnly(EventStore):
         raise NotImplementedError
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        raise NotImplementedError
+        return []  # the bench's customers have no credit to set off
 
     async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
         raise NotImplementedError
@@ -356,7 +356,7 @@ async def _append_invoices(
     serials = serial_stream(tenant)
     serial = await invoicing.stream_version(serials)
     versions = _VersionsOnly()
-    on_issued = receivable_reactions(registry)[InvoiceIssued.event_type]
+    on_issued = receivable_reactions(registry, platform.payments.policy)[InvoiceIssued.event_type]
     invoices: list[OpenInvoice] = []
 
     def envelope(event: Any, stream: str, version: int) -> Envelope:

@@ -12,14 +12,9 @@ from fordra.contracts.payments import PaymentAllocated, PaymentMatched, PaymentR
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
-from fordra.payments.application.import_file import (
-    BookingBatch,
-    PaymentsDeps,
-    allocate_payment,
-    bank_reference_stream,
-    payment_stream,
-)
-from fordra.payments.application.receivables import receivable_stream
+from fordra.payments.application.booking import BookingBatch, PaymentsDeps, settle_payment
+from fordra.payments.application.import_file import bank_reference_stream
+from fordra.payments.application.streams import payment_stream, receivable_stream
 from fordra.payments.domain.events import BankReferenceClaimed
 
 
@@ -63,7 +58,15 @@ def agency_reactions(all_deps: PaymentsDeps) -> dict[str, Reaction]:
                 method="manual",
             ),
         )
-        await allocate_payment(batch, deps, payment_id, receivable, collected.capital_ore)
+        # Capital beyond what is owed is not lost: set off, then the customer's credit.
+        await settle_payment(
+            batch,
+            deps,
+            payment_id,
+            receivable,
+            collected.capital_ore,
+            today=env.occurred_at.date(),
+        )
         parts = (
             ("interest", collected.interest_ore),
             ("reminder_fee", collected.reminder_fee_ore),

@@ -10,40 +10,36 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Protocol
+from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.payments import (
     AutogiroDebitFailed,
-    CustomerCreditRecorded,
     PayerPersonalData,
-    PaymentAllocated,
     PaymentFileImported,
     PaymentMatched,
     PaymentReceived,
-    PaymentReversed,
     PaymentUnmatched,
 )
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
-from fordra.kernel.clock import BusinessClock
-from fordra.kernel.envelope import Envelope, Metadata
-from fordra.kernel.events import Event, EventRegistry
-from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.envelope import Metadata
 from fordra.kernel.ocr import is_valid_ocr
 from fordra.kernel.staging import StagedEventStore
-from fordra.payments.application.receivables import (
-    CONTEXT,
+from fordra.payments.application.booking import (
+    BookingBatch,
+    PaymentsDeps,
+    reverse_payment,
+    settle_payment,
+)
+from fordra.payments.application.streams import (
     autogiro_payer_stream,
     customer_receivables_stream,
     ocr_stream,
+    payment_stream,
     receivable_stream,
 )
-from fordra.payments.domain.allocation import AllocationPolicy, allocate_to_receivable
 from fordra.payments.domain.bank_file import AutogiroResult, BankPayment, ParsedBankFile
 from fordra.payments.domain.events import (
     AutogiroPayerRegistered,
@@ -53,28 +49,12 @@ from fordra.payments.domain.events import (
     ReceivableListed,
     ReceivableOpened,
 )
-from fordra.payments.domain.receivable import Receivable, replay_receivable
+from fordra.payments.domain.receivable import Receivable
 
 IMPORTERS = (Role.ADMIN, Role.BANK_INGEST)
 # Bankgirot's reference codes that carry a checked OCR number (domain.md §9: "Only reference
 # code 2 (correct OCR) and 4 auto-match").
 BGMAX_OCR_CODES = (2, 4)
-
-
-class FileArchive(Protocol):
-    """Every accepted file is kept for audit."""
-
-    def keep(self, sha256: str, data: bytes, suffix: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentsDeps:
-    store: EventStore
-    registry: EventRegistry
-    clock: BusinessClock
-    policy: AllocationPolicy
-    archive: FileArchive
-    parse: Callable[[bytes], ParsedBankFile]
 
 
 class ImportResult(BaseModel):
@@ -99,54 +79,6 @@ def bank_reference_stream(file_format: str, reference: str) -> str:
     if len(reference) > 120:  # stream ids are bounded; long references are hashed
         reference = hashlib.sha256(reference.encode()).hexdigest()
     return f"bank-ref-{file_format}-{reference}"
-
-
-def payment_stream(payment_id: str) -> str:
-    return f"payment-{payment_id}"
-
-
-def credit_stream(customer_id: str) -> str:
-    return f"customer-credit-{customer_id}"
-
-
-@dataclass
-class BookingBatch:
-    """The streams one import appends to, each with the version it was read at."""
-
-    store: EventStore
-    registry: EventRegistry
-    meta: Metadata
-    now: datetime
-    pending: dict[str, tuple[int, list[Event]]] = field(default_factory=dict)
-    receivables: dict[str, Receivable | None] = field(default_factory=dict)
-
-    async def add(self, stream: str, *events: Event) -> None:
-        if stream not in self.pending:
-            self.pending[stream] = (await self.store.stream_version(stream), [])
-        self.pending[stream][1].extend(events)
-
-    async def receivable(self, invoice_id: str) -> Receivable | None:
-        if invoice_id not in self.receivables:
-            stored = await self.store.read_stream(receivable_stream(invoice_id))
-            self.receivables[invoice_id] = replay_receivable(self.registry.load(e) for e in stored)
-        return self.receivables[invoice_id]
-
-    def appends(self) -> list[StreamAppend]:
-        result = []
-        for stream, (version, events) in self.pending.items():
-            envelopes: list[Envelope] = [
-                self.registry.envelope(
-                    e,
-                    context=CONTEXT,
-                    stream_id=stream,
-                    version=version + i,
-                    metadata=self.meta,
-                    occurred_at=self.now,
-                )
-                for i, e in enumerate(events, start=1)
-            ]
-            result.append(StreamAppend(stream, version, envelopes))
-        return result
 
 
 async def import_payment_file(
@@ -332,16 +264,9 @@ async def _book(
             method="ocr",
         ),
     )
-    left = await allocate_payment(batch, deps, payment_id, receivable, payment.amount_ore)
-    if left > 0:
-        left = await set_off_overpayment(batch, deps, payment_id, receivable, left)
-    if left > 0:
-        await batch.add(
-            credit_stream(receivable.customer_id),
-            CustomerCreditRecorded(
-                payment_id=payment_id, customer_id=receivable.customer_id, amount_ore=left
-            ),
-        )
+    await settle_payment(
+        batch, deps, payment_id, receivable, payment.amount_ore, today=deps.clock.today()
+    )
     return True
 
 
@@ -508,62 +433,6 @@ async def _invoice_for_ocr(batch: BookingBatch, deps: PaymentsDeps, ocr: str) ->
     return None
 
 
-async def allocate_payment(
-    batch: BookingBatch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
-) -> int:
-    allocations, left = allocate_to_receivable(amount, receivable, deps.policy)
-    events = [
-        PaymentAllocated(
-            payment_id=payment_id,
-            invoice_id=a.invoice_id,
-            customer_id=a.customer_id,
-            component="capital",
-            service_type=a.service_type,
-            amount_ore=a.amount_ore,
-        )
-        for a in allocations
-    ]
-    if events:
-        await batch.add(receivable_stream(receivable.invoice_id), *events)
-        # keep the in-file view current for the next payment to the same invoice
-        batch.receivables[receivable.invoice_id] = replay_receivable(
-            [*(deps.registry.load(e) for e in await deps.store.read_stream(
-                receivable_stream(receivable.invoice_id))),
-             *batch.pending[receivable_stream(receivable.invoice_id)][1]]
-        )  # fmt: skip
-    return left
-
-
-async def set_off_overpayment(
-    batch: BookingBatch, deps: PaymentsDeps, payment_id: str, paid: Receivable, left: int
-) -> int:
-    """Seed 002: an overpayment is first set off against the customer's other open claims."""
-    listed = await deps.store.read_stream(customer_receivables_stream(paid.customer_id))
-    others: list[Receivable] = []
-    for env in listed:
-        event = deps.registry.load(env)
-        if isinstance(event, ReceivableListed) and event.invoice_id != paid.invoice_id:
-            other = await batch.receivable(event.invoice_id)
-            if other is not None and other.open_ore > 0:
-                others.append(other)
-    # Oldest claim first, then in the order the invoices were issued: the same file always
-    # gives the same allocation.
-    for other in sorted(others, key=lambda r: (r.due_date, r.invoice_number)):
-        if left <= 0:
-            break
-        await batch.add(
-            payment_stream(payment_id),
-            PaymentMatched(
-                payment_id=payment_id,
-                invoice_id=other.invoice_id,
-                customer_id=other.customer_id,
-                method="set_off",
-            ),
-        )
-        left = await allocate_payment(batch, deps, payment_id, other, left)
-    return left
-
-
 async def _reverse(
     batch: BookingBatch,
     deps: PaymentsDeps,
@@ -571,19 +440,24 @@ async def _reverse(
     payment: BankPayment,
     payment_id: str,
 ) -> bool:
-    """camt.054 ``RvslInd``: take back what the reversed payment was allocated."""
+    """camt.054 ``RvslInd``: undo everything the reversed payment did (``reverse_payment``)."""
     original_id = None
     if payment.reversal_of:
         ref = payment.reversal_of
         for key in (ref, f"txid:{ref}", f"e2e:{ref}"):
-            claim = await deps.store.read_stream(bank_reference_stream(parsed.format, key))
-            for env in claim:
-                event = deps.registry.load(env)
+            for event in await batch.events(bank_reference_stream(parsed.format, key)):
                 if isinstance(event, BankReferenceClaimed):
                     original_id = event.payment_id
             if original_id is not None:
                 break
+    reason = None
     if original_id is None:
+        reason = "a reversal of a payment we never booked"
+    elif not await reverse_payment(
+        batch, original_id, payment.bank_reference, abs(payment.amount_ore)
+    ):
+        reason = "a reversal of a payment that was reversed already"
+    if reason is not None:
         await batch.add(
             payment_stream(payment_id),
             PaymentUnmatched(
@@ -591,26 +465,8 @@ async def _reverse(
                 amount_ore=payment.amount_ore,
                 currency=payment.currency,
                 received_on=payment.received_on,
-                reason="a reversal of a payment we never booked",
+                reason=reason,
             ),
         )
         return False
-    await batch.add(
-        payment_stream(original_id),
-        PaymentReversed(
-            payment_id=original_id,
-            reversal_bank_reference=payment.bank_reference,
-            amount_ore=payment.amount_ore,
-        ),
-    )
-    for env in await deps.store.read_stream(payment_stream(original_id)):
-        event = deps.registry.load(env)
-        if isinstance(event, PaymentMatched):
-            for alloc_env in await deps.store.read_stream(receivable_stream(event.invoice_id)):
-                alloc = deps.registry.load(alloc_env)
-                if isinstance(alloc, PaymentAllocated) and alloc.payment_id == original_id:
-                    await batch.add(
-                        receivable_stream(event.invoice_id),
-                        alloc.model_copy(update={"amount_ore": -alloc.amount_ore}),
-                    )
     return True

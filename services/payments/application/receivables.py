@@ -1,72 +1,73 @@
 """Payments learns what to collect from invoicing's public events (a process manager): each
-issued invoice opens a receivable, a credit note reduces it, a cancellation closes it."""
+issued invoice opens a receivable (and the customer's credit is set off against it), a credit note
+reduces it (releasing what it took of paid services to the customer's credit), a cancellation
+closes it, and a dispute, deferral or postponement puts it under a hold that set-off respects."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Literal
 
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
     CustomerPreferencesChanged,
+    DeferralGranted,
+    DisputeResolved,
+    DueDatePostponed,
     InvoiceCancelled,
+    InvoiceDisputed,
     InvoiceIssued,
 )
 from fordra.kernel.envelope import Envelope
-from fordra.kernel.events import Event, EventRegistry
+from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
+from fordra.payments.application.booking import (
+    BookingBatch,
+    apply_customer_credit,
+    release_credited_payments,
+)
+from fordra.payments.application.streams import (
+    CONTEXT,
+    autogiro_payer_stream,
+    customer_receivables_stream,
+    ocr_stream,
+    receivable_stream,
+)
+from fordra.payments.domain.allocation import AllocationPolicy
 from fordra.payments.domain.events import (
     AutogiroPayerRegistered,
     OcrRegistered,
     ReceivableClosed,
+    ReceivableHeld,
     ReceivableListed,
     ReceivableOpened,
     ReceivableReduced,
+    ReceivableReleased,
 )
 from fordra.payments.domain.receivable import owed_by_service
 
-CONTEXT = "payments"
+HoldReason = Literal["disputed", "deferred", "postponed", "payment_plan"]
+
+__all__ = [
+    "CONTEXT",
+    "autogiro_payer_stream",
+    "customer_receivables_stream",
+    "ocr_stream",
+    "receivable_reactions",
+    "receivable_stream",
+]
 
 
-def receivable_stream(invoice_id: str) -> str:
-    return f"receivable-{invoice_id}"
-
-
-def ocr_stream(ocr: str) -> str:
-    return f"receivable-ocr-{ocr}"
-
-
-def customer_receivables_stream(customer_id: str) -> str:
-    return f"customer-receivables-{customer_id}"
-
-
-def autogiro_payer_stream(payer_number: str) -> str:
-    return f"autogiro-payer-{payer_number.lstrip('0')}"
-
-
-def receivable_reactions(registry: EventRegistry) -> dict[str, Reaction]:
-    async def append_to(
-        store: EventStore, stream: str, cause: Envelope, *events: Event
-    ) -> StreamAppend:
-        version = await store.stream_version(stream)
-        return StreamAppend(
-            stream,
-            version,
-            [
-                registry.envelope(
-                    e,
-                    context=CONTEXT,
-                    stream_id=stream,
-                    version=version + i,
-                    metadata=cause.caused_metadata(),
-                    occurred_at=cause.occurred_at,
-                )
-                for i, e in enumerate(events, start=1)
-            ],
-        )
+def receivable_reactions(registry: EventRegistry, policy: AllocationPolicy) -> dict[str, Reaction]:
+    def batch_for(store: EventStore, cause: Envelope) -> BookingBatch:
+        return BookingBatch(store, registry, cause.caused_metadata(), cause.occurred_at)
 
     async def on_issued(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        """A new claim; the customer's credit, if any, is set off against it at once."""
         issued = registry.load_as(env, InvoiceIssued)
+        batch = batch_for(store, env)
         opened = ReceivableOpened(
             invoice_id=issued.invoice_id,
             invoice_number=issued.invoice_number,
@@ -75,45 +76,100 @@ def receivable_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             due_date=issued.due_date,
             owed_by_service=owed_by_service(issued.lines, issued.vat),
         )
-        return [
-            await append_to(store, receivable_stream(issued.invoice_id), env, opened),
-            await append_to(
-                store, ocr_stream(issued.ocr), env, OcrRegistered(invoice_id=issued.invoice_id)
-            ),
-            await append_to(
-                store,
-                customer_receivables_stream(issued.customer_id),
-                env,
-                ReceivableListed(invoice_id=issued.invoice_id),
-            ),
-        ]
+        await batch.add(receivable_stream(issued.invoice_id), opened)
+        await batch.add(ocr_stream(issued.ocr), OcrRegistered(invoice_id=issued.invoice_id))
+        await batch.add(
+            customer_receivables_stream(issued.customer_id),
+            ReceivableListed(invoice_id=issued.invoice_id),
+        )
+        await apply_customer_credit(batch, policy, issued.customer_id, today=env.occurred_at.date())
+        return batch.appends()
 
     async def on_credited(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        """A credit note reduces the claim; what it took of paid services becomes the
+        customer's credit, which then pays their open claims (issue 9, item 2)."""
         credit = registry.load_as(env, CreditNoteIssued)
-        reduced = ReceivableReduced(
-            invoice_id=credit.invoice_id, by_service=owed_by_service(credit.lines, credit.vat)
+        batch = batch_for(store, env)
+        await batch.add(
+            receivable_stream(credit.invoice_id),
+            ReceivableReduced(
+                invoice_id=credit.invoice_id, by_service=owed_by_service(credit.lines, credit.vat)
+            ),
         )
-        return [await append_to(store, receivable_stream(credit.invoice_id), env, reduced)]
+        reduced = await batch.receivable(credit.invoice_id)
+        if reduced is not None and await release_credited_payments(batch, reduced):
+            await apply_customer_credit(
+                batch, policy, reduced.customer_id, today=env.occurred_at.date()
+            )
+        return batch.appends()
 
     async def on_cancelled(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         cancelled = registry.load_as(env, InvoiceCancelled)
-        closed = ReceivableClosed(invoice_id=cancelled.invoice_id)
-        return [await append_to(store, receivable_stream(cancelled.invoice_id), env, closed)]
+        batch = batch_for(store, env)
+        await batch.add(
+            receivable_stream(cancelled.invoice_id),
+            ReceivableClosed(invoice_id=cancelled.invoice_id),
+        )
+        return batch.appends()
+
+    async def hold(
+        env: Envelope, store: EventStore, invoice_id: str, reason: HoldReason, until: date | None
+    ) -> Sequence[StreamAppend]:
+        batch = batch_for(store, env)
+        if await batch.receivable(invoice_id) is None:
+            return []
+        await batch.add(
+            receivable_stream(invoice_id),
+            ReceivableHeld(invoice_id=invoice_id, reason=reason, until=until),
+        )
+        return batch.appends()
+
+    async def on_disputed(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        disputed = registry.load_as(env, InvoiceDisputed)
+        return await hold(env, store, disputed.invoice_id, "disputed", None)
+
+    async def on_deferred(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        deferred = registry.load_as(env, DeferralGranted)
+        return await hold(env, store, deferred.invoice_id, "deferred", deferred.deferred_until)
+
+    async def on_postponed(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        postponed = registry.load_as(env, DueDatePostponed)
+        return await hold(env, store, postponed.invoice_id, "postponed", postponed.due_date)
+
+    async def on_dispute_resolved(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        """The hold ends; credit waiting for the claim pays it now."""
+        resolved = registry.load_as(env, DisputeResolved)
+        batch = batch_for(store, env)
+        receivable = await batch.receivable(resolved.invoice_id)
+        if receivable is None:
+            return []
+        await batch.add(
+            receivable_stream(resolved.invoice_id),
+            ReceivableReleased(invoice_id=resolved.invoice_id, reason="disputed"),
+        )
+        await apply_customer_credit(
+            batch, policy, receivable.customer_id, today=env.occurred_at.date()
+        )
+        return batch.appends()
 
     async def on_preferences(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         prefs = registry.load_as(env, CustomerPreferencesChanged)
         if not prefs.autogiro or not prefs.autogiro_payer_number:
             return []
-        stream = autogiro_payer_stream(prefs.autogiro_payer_number)
-        return [
-            await append_to(
-                store, stream, env, AutogiroPayerRegistered(customer_id=prefs.customer_id)
-            )
-        ]
+        batch = batch_for(store, env)
+        await batch.add(
+            autogiro_payer_stream(prefs.autogiro_payer_number),
+            AutogiroPayerRegistered(customer_id=prefs.customer_id),
+        )
+        return batch.appends()
 
     return {
         CustomerPreferencesChanged.event_type: on_preferences,
         InvoiceIssued.event_type: on_issued,
         CreditNoteIssued.event_type: on_credited,
         InvoiceCancelled.event_type: on_cancelled,
+        InvoiceDisputed.event_type: on_disputed,
+        DisputeResolved.event_type: on_dispute_resolved,
+        DeferralGranted.event_type: on_deferred,
+        DueDatePostponed.event_type: on_postponed,
     }

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.payments import (
     CustomerCreditRecorded,
+    CustomerCreditRefunded,
     PaymentMatched,
     PaymentReceived,
+    PaymentReversed,
     PaymentUnmatched,
     RefundAttested,
     RefundRequested,
@@ -21,17 +23,14 @@ from fordra.kernel.application import Decision, Outcome, execute, fingerprint
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
-from fordra.kernel.events import Event
-from fordra.payments.application.import_file import (
+from fordra.payments.application.booking import (
     BookingBatch,
     PaymentsDeps,
-    allocate_payment,
-    credit_stream,
-    payment_stream,
-    set_off_overpayment,
+    record_credit,
+    settle_payment,
 )
-from fordra.payments.application.receivables import customer_receivables_stream
-from fordra.payments.domain.events import ReceivableListed
+from fordra.payments.application.streams import credit_stream, payment_stream
+from fordra.payments.domain.events import PaymentCredited
 
 HANDLERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
 
@@ -77,8 +76,12 @@ async def _load_payment(deps: PaymentsDeps, payment_id: str) -> _Payment:
             received = e
         elif isinstance(e, PaymentUnmatched):
             unmatched = True
-        elif isinstance(e, PaymentMatched | RefundRequested | CustomerCreditRecorded):
+        elif isinstance(
+            e, PaymentMatched | RefundRequested | CustomerCreditRecorded | PaymentCredited
+        ):
             resolved = True
+        elif isinstance(e, PaymentReversed):
+            resolved = True  # the bank took it back: nothing is left to resolve
     if received is None:
         raise NotFound("payment", payment_id)
     return _Payment(received=received, unmatched=unmatched, resolved=resolved, version=len(events))
@@ -132,34 +135,23 @@ async def resolve_payment(
                     method="manual",
                 ),
             )
-            left = await allocate_payment(batch, deps, payment_id, receivable, amount)
-            left = (
-                await set_off_overpayment(batch, deps, payment_id, receivable, left) if left else 0
+            left = await settle_payment(
+                batch, deps, payment_id, receivable, amount, today=deps.clock.today()
             )
-            if left:
-                await batch.add(
-                    credit_stream(receivable.customer_id),
-                    CustomerCreditRecorded(
-                        payment_id=payment_id, customer_id=receivable.customer_id, amount_ore=left
-                    ),
-                )
-                result = result.model_copy(update={"credit_ore": left})
+            result = result.model_copy(update={"credit_ore": left})
         elif cmd.action == "keep_as_credit":
             if not cmd.customer_id:
                 raise DomainRuleViolation(
                     "name the customer", field="customer_id", rule="credit_needs_customer"
                 )
-            if await _customer_has_open_claims(batch, deps, cmd.customer_id):
+            open_claims = [c for c in await batch.claims_of(cmd.customer_id) if c.open_ore > 0]
+            if open_claims:
                 raise DomainRuleViolation(
                     "the customer has open claims: match the payment to them (set-off) first",
                     field="action",
                     rule="set_off_before_advance",
                 )
-            event: Event = CustomerCreditRecorded(
-                payment_id=payment_id, customer_id=cmd.customer_id, amount_ore=amount
-            )
-            await batch.add(credit_stream(cmd.customer_id), event)
-            await batch.add(payment_stream(payment_id), event)
+            await record_credit(batch, payment_id, cmd.customer_id, amount, "advance")
             result = result.model_copy(update={"credit_ore": amount})
         else:
             refund_id = str(uuid.uuid4())
@@ -185,18 +177,6 @@ async def resolve_payment(
     )
 
 
-async def _customer_has_open_claims(
-    batch: BookingBatch, deps: PaymentsDeps, customer_id: str
-) -> bool:
-    for env in await deps.store.read_stream(customer_receivables_stream(customer_id)):
-        listed = deps.registry.load(env)
-        if isinstance(listed, ReceivableListed):
-            receivable = await batch.receivable(listed.invoice_id)
-            if receivable is not None and receivable.open_ore > 0:
-                return True
-    return False
-
-
 class RefundState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -204,12 +184,90 @@ class RefundState(BaseModel):
     amount_ore: int
     requested_by: str
     attested_by: str | None
+    customer_id: str | None = None
+    payment_id: str | None = None
+
+
+class RefundCredit(BaseModel):
+    """Pay a customer's credit back (domain.md §2): all of it unless an amount is named."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount_ore: int | None = Field(default=None, gt=0, description="Default: all of the credit")
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+async def refund_customer_credit(
+    customer_id: str,
+    cmd: RefundCredit,
+    deps: PaymentsDeps,
+    principal: Principal,
+    meta: Metadata,
+    *,
+    idempotency_key: str | None = None,
+) -> Outcome[RefundState]:
+    """Ask for a refund of the customer's credit; it goes out once attested by someone else.
+    An advance is refunded only when nothing is unpaid (domain.md §2, seed 002): while any claim
+    of the customer is open the request is refused, naming the claims (open claims that are not
+    under a hold were already paid from the credit; those under a hold wait for their outcome).
+    The amount is kept from set-off until the attest."""
+    require_role(principal, *HANDLERS)
+
+    async def decide() -> Decision[RefundState]:
+        batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
+        credit = await batch.credit(customer_id)
+        unpaid = [c for c in await batch.claims_of(customer_id) if c.open_ore > 0]
+        if unpaid:
+            numbers = ", ".join(c.invoice_number for c in unpaid)
+            raise DomainRuleViolation(
+                f"the customer has unpaid invoices ({numbers}): credit is refunded only when "
+                "nothing is unpaid",
+                field="customer_id",
+                rule="refund_only_when_nothing_unpaid",
+            )
+        amount = cmd.amount_ore if cmd.amount_ore is not None else credit.available_ore
+        if amount <= 0 or amount > credit.available_ore:
+            raise DomainRuleViolation(
+                f"the customer's credit available for refund is {credit.available_ore} öre",
+                field="amount_ore",
+                rule="refund_within_credit",
+            )
+        refund_id = str(uuid.uuid4())
+        requested = RefundRequested(
+            refund_id=refund_id,
+            payment_id=None,
+            customer_id=customer_id,
+            amount_ore=amount,
+            reason=cmd.reason,
+            requested_by=principal.actor,
+        )
+        await batch.add(f"refund-{refund_id}", requested)
+        await batch.add(credit_stream(customer_id), requested)  # kept from set-off meanwhile
+        return Decision(
+            batch.appends(),
+            RefundState(
+                refund_id=refund_id,
+                amount_ore=amount,
+                requested_by=principal.actor,
+                attested_by=None,
+                customer_id=customer_id,
+            ),
+        )
+
+    return await execute(
+        deps.store,
+        decide,
+        RefundState,
+        idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
+        request_fingerprint=fingerprint("RefundCredit", customer_id, cmd.model_dump()),
+    )
 
 
 async def attest_refund(
     refund_id: str, deps: PaymentsDeps, principal: Principal, meta: Metadata
 ) -> Outcome[RefundState]:
-    """The attest step: by an ops lead or admin, and never by the one who asked (four eyes)."""
+    """The attest step: by an ops lead or admin, and never by the one who asked (four eyes).
+    A refund of credit takes the money from the customer's credit, the oldest payment's first."""
     require_role(principal, Role.ADMIN, Role.OPS_LEAD)
 
     async def decide() -> Decision[RefundState]:
@@ -226,7 +284,34 @@ async def attest_refund(
                 rule="four_eyes_attest",
             )
         batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
-        await batch.add(stream, RefundAttested(refund_id=refund_id, attested_by=principal.actor))
+        if requested.payment_id is None and requested.customer_id is not None:
+            credit = await batch.credit(requested.customer_id)
+            if credit.balance_ore < requested.amount_ore:
+                raise DomainRuleViolation(
+                    f"the customer's credit ({credit.balance_ore} öre) no longer covers the "
+                    f"refund of {requested.amount_ore} öre (a payment behind it was reversed)",
+                    rule="refund_within_credit",
+                )
+            for payment_id, part in credit.take(requested.amount_ore):
+                await batch.add(
+                    credit_stream(requested.customer_id),
+                    CustomerCreditRefunded(
+                        refund_id=refund_id,
+                        payment_id=payment_id,
+                        customer_id=requested.customer_id,
+                        amount_ore=part,
+                    ),
+                )
+        await batch.add(
+            stream,
+            RefundAttested(
+                refund_id=refund_id,
+                attested_by=principal.actor,
+                amount_ore=requested.amount_ore,
+                payment_id=requested.payment_id,
+                customer_id=requested.customer_id,
+            ),
+        )
         return Decision(
             batch.appends(),
             RefundState(
@@ -234,6 +319,8 @@ async def attest_refund(
                 amount_ore=requested.amount_ore,
                 requested_by=requested.requested_by,
                 attested_by=principal.actor,
+                customer_id=requested.customer_id,
+                payment_id=requested.payment_id,
             ),
         )
 

@@ -4,7 +4,7 @@ own store from invoicing's public events, plus the claims that make imports happ
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from fordra.kernel.events import Event
 
@@ -38,6 +38,39 @@ class ReceivableClosed(Event):
     event_type: ClassVar[str] = "ReceivableClosed"
 
     invoice_id: str
+
+
+class ReceivableHeld(Event):
+    """A claim under a hold (disputed, deferred, postponed, in a payment plan): set-off and the
+    customer's credit leave it alone while the hold lasts (issue 9, item 5). ``until`` is the
+    last day of a dated hold; None holds until released."""
+
+    event_type: ClassVar[str] = "ReceivableHeld"
+
+    invoice_id: str
+    reason: Literal["disputed", "deferred", "postponed", "payment_plan"]
+    until: date | None = None
+
+
+class ReceivableReleased(Event):
+    """A hold ended before its date (a dispute resolved, a plan ended)."""
+
+    event_type: ClassVar[str] = "ReceivableReleased"
+
+    invoice_id: str
+    reason: Literal["disputed", "deferred", "postponed", "payment_plan"]
+
+
+class PaymentCredited(Event):
+    """On the payment's own stream: part of this payment went to the customer's credit. The
+    money itself is the ``CustomerCreditRecorded`` on the customer's credit stream; this marker
+    lets a reversal find it without the ledger counting it twice (issue 9, item 3)."""
+
+    event_type: ClassVar[str] = "PaymentCredited"
+
+    payment_id: str
+    customer_id: str
+    amount_ore: int
 
 
 class ReceivableListed(Event):
@@ -85,7 +118,10 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     ReceivableOpened,
     ReceivableReduced,
     ReceivableClosed,
+    ReceivableHeld,
+    ReceivableReleased,
     ReceivableListed,
+    PaymentCredited,
     OcrRegistered,
     PaymentFileClaimed,
     BankReferenceClaimed,

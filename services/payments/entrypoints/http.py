@@ -5,21 +5,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
 
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import RouterDeps, metadata_for
-from fordra.payments.application.import_file import (
-    ImportResult,
-    PaymentsDeps,
-    import_payment_file,
-)
+from fordra.payments.application.booking import PaymentsDeps
+from fordra.payments.application.import_file import ImportResult, import_payment_file
 from fordra.payments.application.work_queue import (
     PaymentResolution,
+    RefundCredit,
     RefundState,
     ResolvePayment,
     attest_refund,
+    refund_customer_credit,
     resolve_payment,
 )
 
@@ -62,6 +61,24 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         payment_id: str, body: ResolvePayment, principal: Caller
     ) -> PaymentResolution:
         outcome = await resolve_payment(payment_id, body, deps, principal, metadata_for(principal))
+        await web.settle()
+        return outcome.response
+
+    @router.post(
+        "/customers/{customer_id}/credit/refunds",
+        status_code=status.HTTP_201_CREATED,
+        response_model=RefundState,
+        summary="Refund the customer's credit (only when nothing is unpaid; attest follows)",
+    )
+    async def post_credit_refund(
+        customer_id: str,
+        body: RefundCredit,
+        principal: Caller,
+        key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    ) -> RefundState:
+        outcome = await refund_customer_credit(
+            customer_id, body, deps, principal, metadata_for(principal), idempotency_key=key
+        )
         await web.settle()
         return outcome.response
 

@@ -42,13 +42,26 @@ from fordra.contracts.invoicing import (
 )
 from fordra.contracts.payments import (
     AutogiroDebitFailed,
+    CustomerCreditApplied,
     CustomerCreditRecorded,
+    CustomerCreditRefunded,
+    CustomerCreditReversed,
     PaymentAllocated,
 )
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection, upsert
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
+
+# The customer's credit (an advance, förskott): recorded adds, applied / refunded / reversed take
+# away. The stream prefix is payments' ``credit_stream`` (the projections do not import payments).
+CREDIT_STREAM_PREFIX = "customer-credit-"
+CREDIT_EVENTS = (
+    CustomerCreditRecorded,
+    CustomerCreditApplied,
+    CustomerCreditRefunded,
+    CustomerCreditReversed,
+)
 
 
 class CustomerLedgerProjection(Projection):
@@ -207,9 +220,12 @@ class CustomerLedgerProjection(Projection):
                 .where(self.customers.c.customer_id == e.customer_id)
                 .values(protected_identity=isinstance(e, ProtectedIdentityMarked))
             )
-        elif isinstance(e, CustomerCreditRecorded):
+        elif isinstance(e, CREDIT_EVENTS) and event.stream_id.startswith(CREDIT_STREAM_PREFIX):
+            # Only the customer's credit stream counts: logs written before issue 9 also carried
+            # a copy of CustomerCreditRecorded on the payment's stream (counted twice then).
+            sign = 1 if isinstance(e, CustomerCreditRecorded) else -1
             key = {"customer_id": e.customer_id}
-            await upsert(conn, self.credit, key, add={"credit_ore": e.amount_ore})
+            await upsert(conn, self.credit, key, add={"credit_ore": sign * e.amount_ore})
         elif isinstance(e, AutogiroDebitFailed) and e.invoice_id is not None:
             key = {"invoice_id": e.invoice_id}
             await upsert(conn, self.payments, key, set_={"autogiro_failed": True})

@@ -28,6 +28,7 @@ from fordra.contracts.payments import (
     CustomerCreditRecorded,
     PaymentMatched,
     PaymentReceived,
+    PaymentReversed,
     PaymentUnmatched,
     RefundRequested,
 )
@@ -86,7 +87,9 @@ class UnmatchedPaymentsProjection(Projection):
                 .where(t.c.payment_id == e.payment_id)
                 .values(queued=True, reason=e.reason)
             )
-        elif isinstance(e, PaymentMatched | CustomerCreditRecorded | RefundRequested):
+        elif isinstance(
+            e, PaymentMatched | CustomerCreditRecorded | RefundRequested | PaymentReversed
+        ):
             await conn.execute(
                 t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
             )

@@ -1,0 +1,345 @@
+"""Where a payment's money goes, written once for every path that moves it (domain.md §2-3): the
+bank-file import, the work queue, agency collections and the reactions to invoicing's credit
+notes, new invoices and holds. Each path reads, calls the pure rules of ``domain/`` and adds the
+events to one ``BookingBatch``, which becomes one append: nothing is ever half booked.
+
+Every öre of a payment ends as exactly one of: allocated to a claim, the customer's credit,
+refunded, taken back by the bank, or waiting in the work queue (issue 9: money in == money out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal, Protocol
+
+from fordra.contracts.payments import (
+    CustomerCreditApplied,
+    CustomerCreditRecorded,
+    CustomerCreditReversed,
+    PaymentAllocated,
+    PaymentMatched,
+    PaymentReversed,
+)
+from fordra.kernel.clock import BusinessClock
+from fordra.kernel.envelope import Envelope, Metadata
+from fordra.kernel.events import Event, EventRegistry
+from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.payments.application.streams import (
+    CONTEXT,
+    credit_stream,
+    customer_receivables_stream,
+    payment_stream,
+    receivable_stream,
+)
+from fordra.payments.domain.allocation import AllocationPolicy, allocate_to_receivable
+from fordra.payments.domain.bank_file import ParsedBankFile
+from fordra.payments.domain.credit import (
+    CustomerCredit,
+    claims_open_for_set_off,
+    replay_credit,
+    set_off_credit,
+)
+from fordra.payments.domain.events import PaymentCredited, ReceivableListed
+from fordra.payments.domain.receivable import (
+    Receivable,
+    payments_released_by_credit,
+    replay_receivable,
+)
+
+
+class FileArchive(Protocol):
+    """Every accepted file is kept for audit."""
+
+    def keep(self, sha256: str, data: bytes, suffix: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsDeps:
+    store: EventStore
+    registry: EventRegistry
+    clock: BusinessClock
+    policy: AllocationPolicy
+    archive: FileArchive
+    parse: Callable[[bytes], ParsedBankFile]
+
+
+@dataclass
+class BookingBatch:
+    """The streams one decision appends to, each with the version it was read at; reads through
+    it see the store plus what the decision has added so far."""
+
+    store: EventStore
+    registry: EventRegistry
+    meta: Metadata
+    now: datetime
+    pending: dict[str, tuple[int, list[Event]]] = field(default_factory=dict)
+    _stored: dict[str, list[Event]] = field(default_factory=dict)
+
+    async def add(self, stream: str, *events: Event) -> None:
+        if stream not in self.pending:
+            self.pending[stream] = (await self.store.stream_version(stream), [])
+        self.pending[stream][1].extend(events)
+
+    async def events(self, stream: str) -> list[Event]:
+        """The stream as it will be: stored events, then what this decision added."""
+        if stream not in self._stored:
+            stored = await self.store.read_stream(stream)
+            self._stored[stream] = [self.registry.load(e) for e in stored]
+        return [*self._stored[stream], *self.pending.get(stream, (0, []))[1]]
+
+    async def receivable(self, invoice_id: str) -> Receivable | None:
+        return replay_receivable(await self.events(receivable_stream(invoice_id)))
+
+    async def credit(self, customer_id: str) -> CustomerCredit:
+        return replay_credit(customer_id, await self.events(credit_stream(customer_id)))
+
+    async def claims_of(self, customer_id: str) -> list[Receivable]:
+        claims = []
+        for event in await self.events(customer_receivables_stream(customer_id)):
+            if isinstance(event, ReceivableListed):
+                claim = await self.receivable(event.invoice_id)
+                if claim is not None:
+                    claims.append(claim)
+        return claims
+
+    def appends(self) -> list[StreamAppend]:
+        result = []
+        for stream, (version, events) in self.pending.items():
+            envelopes: list[Envelope] = [
+                self.registry.envelope(
+                    e,
+                    context=CONTEXT,
+                    stream_id=stream,
+                    version=version + i,
+                    metadata=self.meta,
+                    occurred_at=self.now,
+                )
+                for i, e in enumerate(events, start=1)
+            ]
+            result.append(StreamAppend(stream, version, envelopes))
+        return result
+
+
+async def allocate_payment(
+    batch: BookingBatch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
+) -> int:
+    """Pay one claim by the allocation policy (domain.md §3); answer what is left."""
+    current = await batch.receivable(receivable.invoice_id) or receivable
+    allocations, left = allocate_to_receivable(amount, current, deps.policy)
+    if allocations:
+        await batch.add(
+            receivable_stream(current.invoice_id),
+            *(
+                PaymentAllocated(
+                    payment_id=payment_id,
+                    invoice_id=a.invoice_id,
+                    customer_id=a.customer_id,
+                    component="capital",
+                    service_type=a.service_type,
+                    amount_ore=a.amount_ore,
+                )
+                for a in allocations
+            ),
+        )
+    return left
+
+
+async def settle_payment(
+    batch: BookingBatch,
+    deps: PaymentsDeps,
+    payment_id: str,
+    receivable: Receivable,
+    amount: int,
+    *,
+    today: date,
+) -> int:
+    """A payment matched to a claim (by its OCR reference or by hand): pay that claim, set what is
+    left off against the customer's other open claims not under a hold, and keep the rest as the
+    customer's credit. Answers the amount kept as credit."""
+    left = await allocate_payment(batch, deps, payment_id, receivable, amount)
+    if left > 0:
+        left = await set_off_overpayment(batch, deps, payment_id, receivable, left, today=today)
+    if left > 0:
+        await record_credit(batch, payment_id, receivable.customer_id, left, "overpayment")
+    return left
+
+
+async def set_off_overpayment(
+    batch: BookingBatch,
+    deps: PaymentsDeps,
+    payment_id: str,
+    paid: Receivable,
+    left: int,
+    *,
+    today: date,
+) -> int:
+    """Seed 002: an overpayment is first set off against the customer's other open claims that
+    are not under a hold (``claims_open_for_set_off``)."""
+    others = [c for c in await batch.claims_of(paid.customer_id) if c.invoice_id != paid.invoice_id]
+    for other in claims_open_for_set_off(others, today):
+        if left <= 0:
+            break
+        await batch.add(
+            payment_stream(payment_id),
+            PaymentMatched(
+                payment_id=payment_id,
+                invoice_id=other.invoice_id,
+                customer_id=other.customer_id,
+                method="set_off",
+            ),
+        )
+        left = await allocate_payment(batch, deps, payment_id, other, left)
+    return left
+
+
+async def record_credit(
+    batch: BookingBatch,
+    payment_id: str,
+    customer_id: str,
+    amount: int,
+    reason: Literal["overpayment", "advance", "credit_note"],
+    *,
+    invoice_id: str | None = None,
+) -> None:
+    """Money of ``payment_id`` becomes the customer's credit: the money on the customer's credit
+    stream, a marker on the payment's own stream (so its reversal finds it)."""
+    await batch.add(
+        credit_stream(customer_id),
+        CustomerCreditRecorded(
+            payment_id=payment_id,
+            customer_id=customer_id,
+            amount_ore=amount,
+            reason=reason,
+            invoice_id=invoice_id,
+        ),
+    )
+    await batch.add(
+        payment_stream(payment_id),
+        PaymentCredited(payment_id=payment_id, customer_id=customer_id, amount_ore=amount),
+    )
+
+
+async def apply_customer_credit(
+    batch: BookingBatch, policy: AllocationPolicy, customer_id: str, *, today: date
+) -> int:
+    """Set the customer's available credit off against their open claims not under a hold
+    (``set_off_credit``). Answers the amount set off."""
+    credit = await batch.credit(customer_id)
+    if credit.available_ore <= 0:
+        return 0
+    used = 0
+    for set_off in set_off_credit(credit, await batch.claims_of(customer_id), policy, today):
+        await batch.add(
+            credit_stream(customer_id),
+            CustomerCreditApplied(
+                payment_id=set_off.payment_id,
+                customer_id=customer_id,
+                invoice_id=set_off.receivable.invoice_id,
+                amount_ore=set_off.amount_ore,
+            ),
+        )
+        await batch.add(
+            receivable_stream(set_off.receivable.invoice_id),
+            *(
+                PaymentAllocated(
+                    payment_id=set_off.payment_id,
+                    invoice_id=a.invoice_id,
+                    customer_id=a.customer_id,
+                    component="capital",
+                    service_type=a.service_type,
+                    amount_ore=a.amount_ore,
+                )
+                for a in set_off.allocations
+            ),
+        )
+        used += set_off.amount_ore
+    return used
+
+
+async def release_credited_payments(
+    batch: BookingBatch, receivable: Receivable
+) -> list[tuple[str, int]]:
+    """After a credit note: what it took of a paid service goes back to the customer as credit
+    (``payments_released_by_credit``): the payments' allocations are taken back and recorded as
+    credit, payment by payment. Answers ``(payment_id, amount)`` released."""
+    released: dict[str, int] = {}
+    events = []
+    for payment_id, service, amount in payments_released_by_credit(receivable):
+        events.append(
+            PaymentAllocated(
+                payment_id=payment_id,
+                invoice_id=receivable.invoice_id,
+                customer_id=receivable.customer_id,
+                component="capital",
+                service_type=service,
+                amount_ore=-amount,
+            )
+        )
+        released[payment_id] = released.get(payment_id, 0) + amount
+    if events:
+        await batch.add(receivable_stream(receivable.invoice_id), *events)
+    for payment_id, amount in released.items():
+        await record_credit(
+            batch,
+            payment_id,
+            receivable.customer_id,
+            amount,
+            "credit_note",
+            invoice_id=receivable.invoice_id,
+        )
+    return list(released.items())
+
+
+async def reverse_payment(
+    batch: BookingBatch, original_id: str, reversal_bank_reference: str, amount: int
+) -> bool:
+    """The bank took a payment back (camt.054 ``RvslInd``): undo everything it did (issue 9,
+    item 4): its allocations on every claim it reached (directly, by set-off or through the
+    customer's credit) and what is left of it as credit. False when it was reversed already."""
+    history = await batch.events(payment_stream(original_id))
+    if any(isinstance(e, PaymentReversed) for e in history):
+        return False
+    await batch.add(
+        payment_stream(original_id),
+        PaymentReversed(
+            payment_id=original_id,
+            reversal_bank_reference=reversal_bank_reference,
+            amount_ore=amount,
+        ),
+    )
+    invoices = [e.invoice_id for e in history if isinstance(e, PaymentMatched)]
+    customers = [e.customer_id for e in history if isinstance(e, PaymentCredited)]
+    for customer_id in dict.fromkeys(customers):
+        for event in await batch.events(credit_stream(customer_id)):
+            if isinstance(event, CustomerCreditApplied) and event.payment_id == original_id:
+                invoices.append(event.invoice_id)
+    for invoice_id in dict.fromkeys(invoices):
+        receivable = await batch.receivable(invoice_id)
+        if receivable is None:
+            continue
+        undo = [
+            PaymentAllocated(
+                payment_id=original_id,
+                invoice_id=invoice_id,
+                customer_id=receivable.customer_id,
+                component=component,
+                service_type=service,
+                amount_ore=-paid,
+            )
+            for (payment_id, component, service), paid in receivable.paid.items()
+            if payment_id == original_id and paid != 0
+        ]
+        if undo:
+            await batch.add(receivable_stream(invoice_id), *undo)
+    for customer_id in dict.fromkeys(customers):
+        left = (await batch.credit(customer_id)).lots.get(original_id, 0)
+        if left:
+            await batch.add(
+                credit_stream(customer_id),
+                CustomerCreditReversed(
+                    payment_id=original_id, customer_id=customer_id, amount_ore=left
+                ),
+            )
+    return True
