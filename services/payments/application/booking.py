@@ -21,6 +21,7 @@ from fordra.contracts.payments import (
     PaymentAllocated,
     PaymentMatched,
     PaymentReversed,
+    RefundRequested,
 )
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.envelope import Envelope, Metadata
@@ -294,13 +295,16 @@ async def release_credited_payments(
 
 async def reverse_payment(
     batch: BookingBatch, original_id: str, reversal_bank_reference: str, amount: int
-) -> bool:
+) -> str | None:
     """The bank took a payment back (camt.054 ``RvslInd``): undo everything it did (issue 9,
     item 4): its allocations on every claim it reached (directly, by set-off or through the
-    customer's credit) and what is left of it as credit. False when it was reversed already."""
+    customer's credit) and what is left of it as credit. Answers why not, when it cannot: reversed
+    already, or refunded already (the money went out twice: a case for the bank and a person)."""
     history = await batch.events(payment_stream(original_id))
     if any(isinstance(e, PaymentReversed) for e in history):
-        return False
+        return "a reversal of a payment that was reversed already"
+    if any(isinstance(e, RefundRequested) for e in history):
+        return "a reversal of a payment that was refunded: settle it with the bank"
     await batch.add(
         payment_stream(original_id),
         PaymentReversed(
@@ -342,4 +346,4 @@ async def reverse_payment(
                     payment_id=original_id, customer_id=customer_id, amount_ore=left
                 ),
             )
-    return True
+    return None

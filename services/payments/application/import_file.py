@@ -450,13 +450,11 @@ async def _reverse(
                     original_id = event.payment_id
             if original_id is not None:
                 break
-    reason = None
-    if original_id is None:
-        reason = "a reversal of a payment we never booked"
-    elif not await reverse_payment(
-        batch, original_id, payment.bank_reference, abs(payment.amount_ore)
-    ):
-        reason = "a reversal of a payment that was reversed already"
+    reason: str | None = "a reversal of a payment we never booked"
+    if original_id is not None:
+        reason = await reverse_payment(
+            batch, original_id, payment.bank_reference, abs(payment.amount_ore)
+        )
     if reason is not None:
         await batch.add(
             payment_stream(payment_id),
