@@ -6,110 +6,20 @@ off against later invoices or refunded after attest (domain.md §2, seed 002 lin
 from __future__ import annotations
 
 from datetime import date
-from itertools import count
 from pathlib import Path
 from typing import Any
 
 from fordra.kernel.auth import Role
-from tests.payments.camt_factory import Entry, Tx, camt054
+from tests.utils.money import correct as _correct
+from tests.utils.money import customer, issue, ledger, pay, queue, reverse
 from tests.utils.platform import Engine, Running, running_platform
 
 TODAY = date(2026, 3, 2)
-PERSON = {
-    "id_number": "19121212-1212",
-    "name": "Tolvan Tolvansson",
-    "address": {"street": "Storgatan 1", "postal_code": "512 50", "city": "Svenljunga"},
-}
-_refs = count(1)
-
-
-async def customer(fordra: Running) -> str:
-    r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
-    assert r.status_code == 201, r.text
-    return str(r.json()["customer_id"])
-
-
-async def issue(fordra: Running, customer_id: str, price_ore: int) -> dict[str, Any]:
-    body = {
-        "customer_id": customer_id,
-        "department": "childcare",
-        "service_type": "childcare",
-        "invoice_date": "2026-02-20",
-        "lines": [{"description": "Barnomsorg", "unit_price_ore": price_ore, "vat_rate": 0}],
-    }
-    r = await fordra.client.post("/api/v1/invoices", json=body, headers=fordra.auth())
-    assert r.status_code == 201, r.text
-    result: dict[str, Any] = r.json()
-    return result
-
-
-async def pay(fordra: Running, *payments: tuple[str | None, int]) -> list[str]:
-    """A camt.054 file with one payment per (OCR or None for free text, öre); answers the bank
-    references so that a test can reverse one."""
-    refs = [f"TX-{next(_refs)}" for _ in payments]
-    txs = tuple(
-        Tx(
-            amount=f"{ore / 100:.2f}",
-            acct_svcr_ref=ref,
-            scor=(ocr,) if ocr else (),
-            ustrd=() if ocr else ("inbetalning",),
-        )
-        for ref, (ocr, ore) in zip(refs, payments, strict=True)
-    )
-    total = sum(ore for _, ore in payments)
-    data = camt054(
-        Entry(amount=f"{total / 100:.2f}", acct_svcr_ref=f"N-{refs[0]}", txs=txs),
-        msg_id=f"F-{refs[0]}",
-    )
-    r = await fordra.client.post(
-        "/api/v1/payment-files", content=data, headers=fordra.auth(Role.BANK_INGEST)
-    )
-    assert r.status_code == 201, r.text
-    return refs
-
-
-async def reverse(fordra: Running, bank_ref: str, ore: int, *, notice: str = "1") -> Any:
-    data = camt054(
-        Entry(
-            amount=f"{ore / 100:.2f}",
-            credit_debit="DBIT",
-            reversal=True,
-            acct_svcr_ref=f"REV-{notice}-{bank_ref}",
-            txs=(Tx(amount=f"{ore / 100:.2f}", acct_svcr_ref=bank_ref),),
-        ),
-        msg_id=f"F-REV-{notice}-{bank_ref}",
-    )
-    r = await fordra.client.post(
-        "/api/v1/payment-files", content=data, headers=fordra.auth(Role.BANK_INGEST)
-    )
-    assert r.status_code in {200, 201}, r.text
-    return r.json()
 
 
 async def correct(fordra: Running, invoice_id: str, what: str, **body: Any) -> None:
-    r = await fordra.client.post(
-        f"/api/v1/invoices/{invoice_id}/{what}",
-        json={"reason": "enligt beslut", **body},
-        headers=fordra.auth(),
-    )
+    r = await _correct(fordra, invoice_id, what, **body)
     assert r.status_code in {200, 201}, r.text
-
-
-async def ledger(fordra: Running, customer_id: str) -> dict[str, Any]:
-    r = await fordra.client.get(
-        f"/api/v1/customers/{customer_id}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
-    )
-    assert r.status_code == 200, r.text
-    book: dict[str, Any] = r.json()
-    book["by_id"] = {i["invoice_id"]: i for i in book["invoices"]}
-    return book
-
-
-async def queue(fordra: Running) -> list[dict[str, Any]]:
-    r = await fordra.client.get("/api/v1/payments/unmatched", headers=fordra.auth(Role.OPS_LEAD))
-    assert r.status_code == 200, r.text
-    items: list[dict[str, Any]] = r.json()["items"]
-    return items
 
 
 async def test_crediting_a_paid_invoice_leaves_the_money_as_credit(
