@@ -107,7 +107,7 @@ async def test_the_ledger_accounts_follow_a_bank_file(engine: Engine, tmp_path: 
         book = await customer_ledger(fordra, cid)
         assert {i["invoice_id"]: i["status"] for i in book["invoices"]}[c["invoice_id"]] == "paid"
 
-        # When the bank reverses the payment of A
+        # When the bank reverses the payment of A and the unidentified one
         r = await post(
             fordra,
             camt054(
@@ -118,12 +118,26 @@ async def test_the_ledger_accounts_follow_a_bank_file(engine: Engine, tmp_path: 
                     acct_svcr_ref="REV-1",
                     txs=(Tx(amount="1000.00", acct_svcr_ref="TX-1", scor=(a["ocr"],)),),
                 ),
+                Entry(
+                    amount="700.00",
+                    credit_debit="DBIT",
+                    reversal=True,
+                    acct_svcr_ref="REV-3",
+                    txs=(Tx(amount="700.00", acct_svcr_ref="TX-3", ustrd=("hyra mars",)),),
+                ),
                 msg_id="FILE-2",
             ),
         )
         assert r.status_code == 201, r.text
 
-        # Then the money is out of the bank again and A is open in the ledger and on 1512
+        # Then the money is out of the bank again, A is open in the ledger and on 1512, and
+        # nothing waits in the queue or on 9181
         held = await check_reconciles(fordra, cid)
-        assert held[BANK] == 180_000
+        assert held[BANK] == 110_000
         assert held[RECEIVABLES] == 100_000
+        assert held.get(UNIDENTIFIED, 0) == 0
+        assert held[OVERPAYMENTS] == -30_000
+        queue = await fordra.client.get(
+            "/api/v1/payments/unmatched", headers=fordra.auth(Role.OPS_LEAD)
+        )
+        assert queue.json()["items"] == []

@@ -28,6 +28,7 @@ from fordra.contracts.payments import (
     CustomerCreditRecorded,
     PaymentMatched,
     PaymentReceived,
+    PaymentReversed,
     PaymentUnmatched,
     RefundRequested,
 )
@@ -86,7 +87,11 @@ class UnmatchedPaymentsProjection(Projection):
                 .where(t.c.payment_id == e.payment_id)
                 .values(queued=True, reason=e.reason)
             )
-        elif isinstance(e, PaymentMatched | CustomerCreditRecorded | RefundRequested):
+        # A payment the bank took back no longer waits to be placed (the general ledger takes
+        # it out of 9181 with the reversal's own bank line, so the two still agree).
+        elif isinstance(
+            e, PaymentMatched | CustomerCreditRecorded | RefundRequested | PaymentReversed
+        ):
             await conn.execute(
                 t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
             )
