@@ -123,8 +123,15 @@ class Log:
     invoicing: list[Envelope] = field(default_factory=list)
     payments: list[Envelope] = field(default_factory=list)
 
-    def add(self, *events: Event) -> None:
+    def add(self, *events: Event, stream: str | None = None) -> None:
         for event in events:
+            # As payments appends them: a customer's credit on its own stream
+            if stream is not None:
+                stream_id = stream
+            elif isinstance(event, CustomerCreditRecorded):
+                stream_id = f"customer-credit-{event.customer_id}"
+            else:
+                stream_id = f"s-{len(self.invoicing) + len(self.payments) + 1}"
             context = "invoicing" if type(event).__module__.endswith("invoicing") else "payments"
             log = self.invoicing if context == "invoicing" else self.payments
             position = len(log) + 1
@@ -133,7 +140,7 @@ class Log:
                 self.registry.envelope(
                     event,
                     context=context,
-                    stream_id=f"s-{position}",
+                    stream_id=stream_id,
                     version=1,
                     metadata=Metadata(tenant=TENANT, actor="test", correlation_id="c"),
                     occurred_at=at,
@@ -372,6 +379,27 @@ async def test_a_refund_of_an_unmatched_payment_goes_out_at_its_attest(ledger: L
     ledger.log.add(RefundAttested(refund_id="ref-1", attested_by="ops_lead::b"))
     await ledger.deliver()
     assert await ledger.balances() == {BANK: 70_000, PAYOUT: -70_000}
+
+
+async def test_a_credit_or_refund_request_appended_on_two_streams_counts_once(
+    ledger: Ledger,
+) -> None:
+    # Kept as credit from the queue: payments puts the credit on the payment's stream too
+    ledger.log.add(received("p-1", 70_000), unmatched("p-1", 70_000))
+    ledger.log.add(credit("p-1", 70_000, reason="advance"))
+    ledger.log.add(credit("p-1", 70_000, reason="advance"), stream="payment-p-1")
+    request = RefundRequested(
+        refund_id="ref-1",
+        payment_id=None,
+        customer_id="cust-1",
+        amount_ore=70_000,
+        reason="förskott",
+        requested_by="case_officer::a",
+    )
+    ledger.log.add(request, stream="payment-p-1")
+    ledger.log.add(request, stream="refund-ref-1")
+    await ledger.deliver()
+    assert await ledger.balances() == {BANK: 70_000, OVERPAYMENTS: -70_000}
 
 
 async def test_a_foreign_currency_payment_and_its_refund_post_nothing(ledger: Ledger) -> None:

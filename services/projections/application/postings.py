@@ -44,7 +44,7 @@ from fordra.contracts.payments import (
 )
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.projection import Projection
+from fordra.kernel.projection import Projection, upsert
 from fordra.projections.domain.chart_of_accounts import (
     AccountingSettings,
     PostingRow,
@@ -70,6 +70,8 @@ INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 CANCELLATION = "cancellation"
 PAYMENT = "payment"  # every voucher of a payments event
+# The stream a customer's credit is recorded on (contracts/payments.py, CustomerCreditRecorded).
+CREDIT_STREAM_PREFIX = "customer-credit-"
 
 
 class _Invoice(NamedTuple):
@@ -206,7 +208,11 @@ class PostingsProjection(Projection):
         elif isinstance(e, PaymentAllocated):
             voucher, invoice_id = rule_payment_allocated(e, s, day), e.invoice_id
         elif isinstance(e, CustomerCreditRecorded):
-            voucher, invoice_id = rule_customer_credit_recorded(e, s, day), e.invoice_id
+            # The contract: "Appended once, on customer-credit-<customer> only". A copy on another
+            # stream (keeping an unmatched payment as credit also puts it on the payment's) is
+            # the same credit and posts nothing.
+            if event.stream_id.startswith(CREDIT_STREAM_PREFIX):
+                voucher, invoice_id = rule_customer_credit_recorded(e, s, day), e.invoice_id
         elif isinstance(e, CustomerCreditApplied):
             voucher, invoice_id = rule_customer_credit_applied(e, s, day), e.invoice_id
         elif isinstance(e, CustomerCreditRefunded):
@@ -214,13 +220,17 @@ class PostingsProjection(Projection):
         elif isinstance(e, CustomerCreditReversed):
             voucher = rule_customer_credit_reversed(e, s, day)
         elif isinstance(e, RefundRequested):
-            await conn.execute(
-                self.refunds.insert().values(
-                    refund_id=e.refund_id,
-                    payment_id=e.payment_id,
-                    customer_id=e.customer_id,
-                    amount_ore=e.amount_ore,
-                )
+            # Payments appends the request on the payment's stream and the refund's: the same
+            # request twice, kept once.
+            await upsert(
+                conn,
+                self.refunds,
+                {"refund_id": e.refund_id},
+                set_={
+                    "payment_id": e.payment_id,
+                    "customer_id": e.customer_id,
+                    "amount_ore": e.amount_ore,
+                },
             )
         elif isinstance(e, RefundAttested):
             voucher, payment_id = await self._attested(conn, e, day)

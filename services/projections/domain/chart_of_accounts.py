@@ -5,12 +5,14 @@ receivables, 2482 overpayments, 9181 unidentified payments, 1592 value adjustmen
 payment, 9895 collection agency client funds) and says that "postings go to the general ledger as
 SIE 4i (text, codepage 437, ``#VER`` balanced to zero)". This module is the pure half of that:
 
-- ``AccountingSettings``: which account each posting goes to. Revenue and VAT accounts are not in
-  domain.md; the defaults below are placeholders that each municipality replaces with its own
-  chart (Kommun-Bas puts fees in 31xx and rents in 32xx, but every council numbers its own);
+- ``AccountingSettings``: which account each posting goes to. Revenue, VAT, bank and income
+  accounts are not in domain.md; the defaults below are placeholders that each municipality
+  replaces with its own chart (Kommun-Bas puts fees in 31xx and rents in 32xx, but every council
+  numbers its own);
 - the posting rules: an ``InvoiceIssued`` debits the receivables account with the total and credits
   revenue per line's service (net) and output VAT per rate; a ``CreditNoteIssued`` is the mirror
-  image; an ``InvoiceCancelled`` reverses what still stands on the invoice.
+  image; an ``InvoiceCancelled`` reverses what still stands on the invoice. The money events'
+  rules are in ``payment_postings.py``.
 
 Small amounts held for a later invoice (``SmallAmountDeferred``) post nothing: nothing is owed
 until they are invoiced, and then they are lines of that invoice and post with it. A dropped small
