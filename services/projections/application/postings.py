@@ -1,9 +1,13 @@
-"""The general ledger's postings (domain.md §10): one balanced voucher per invoicing event that
-moves money, numbered per series in the order the events were recorded, ready for the SIE 4i
-export. Built from invoicing's public events only.
+"""The general ledger's postings (domain.md §10): one balanced voucher per event that moves
+money, numbered per series in the order the events were recorded, ready for the SIE 4i export.
+Built from invoicing's public events (invoices, credit notes, cancellations: series ``KF``) and
+payments' (money received, placed, credited, refunded: series ``KI``, rules in
+``domain/payment_postings.py``).
 
 A voucher's id is the id of the event that caused it and its number is the next in its series in
-position order, so a rebuild from position 0 gives the very same vouchers and numbers.
+position order. Each series is fed by one context's log, whose order is total, so a rebuild from
+position 0 gives the very same vouchers and numbers whichever log is replayed first. No payments
+rule reads what invoicing posted, for the same reason.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from typing import ClassVar, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
+    Index,
     Integer,
     MetaData,
     String,
@@ -26,9 +32,19 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.invoicing import CreditNoteIssued, InvoiceCancelled, InvoiceIssued
+from fordra.contracts.payments import (
+    CustomerCreditApplied,
+    CustomerCreditRecorded,
+    CustomerCreditRefunded,
+    CustomerCreditReversed,
+    PaymentAllocated,
+    PaymentReceived,
+    RefundAttested,
+    RefundRequested,
+)
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.projection import Projection
+from fordra.kernel.projection import Projection, upsert
 from fordra.projections.domain.chart_of_accounts import (
     AccountingSettings,
     PostingRow,
@@ -37,12 +53,25 @@ from fordra.projections.domain.chart_of_accounts import (
     credit_note_voucher,
     invoice_voucher,
 )
+from fordra.projections.domain.payment_postings import (
+    is_booked_currency,
+    rule_customer_credit_applied,
+    rule_customer_credit_recorded,
+    rule_customer_credit_refunded,
+    rule_customer_credit_reversed,
+    rule_payment_allocated,
+    rule_payment_received,
+    rule_refund_attested,
+)
 
 # What each voucher was posted for; the invoice's own voucher is the one credit notes and a
 # cancellation look up.
 INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 CANCELLATION = "cancellation"
+PAYMENT = "payment"  # every voucher of a payments event
+# The stream a customer's credit is recorded on (contracts/payments.py, CustomerCreditRecorded).
+CREDIT_STREAM_PREFIX = "customer-credit-"
 
 
 class _Invoice(NamedTuple):
@@ -54,7 +83,7 @@ class _Invoice(NamedTuple):
 
 class PostingsProjection(Projection):
     name: ClassVar[str] = "general_ledger"
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing",)
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments")
 
     def __init__(self, registry: EventRegistry, settings: AccountingSettings) -> None:
         # Events are read through the registry so that old schema versions are upcast.
@@ -74,12 +103,17 @@ class PostingsProjection(Projection):
             Column("voucher_date", Date, nullable=False, index=True),
             Column("text", String(200), nullable=False),
             Column("kind", String(20), nullable=False),
-            Column("invoice_id", String(64), nullable=False, index=True),
+            # The invoice an invoicing voucher is for; a payments voucher's when it names one.
+            Column("invoice_id", String(64), index=True),
+            # The payment a payments voucher moves money of.
+            Column("payment_id", String(64), index=True),
             # The invoice's number and department, kept on its voucher for the credit notes and
             # cancellation that follow (their events carry only the invoice id).
             Column("invoice_number", String(20)),
             Column("department", String(64)),
             Column("position", BigInteger, nullable=False),
+            # The next number of a series is looked up for every voucher.
+            Index("ix_gl_vouchers_series_number", "tenant", "series", "number"),
         )
         self.rows = Table(
             "gl_voucher_rows",
@@ -92,7 +126,24 @@ class PostingsProjection(Projection):
             Column("objects", String(500), nullable=False),
             Column("text", String(200)),
         )
-        return [self.vouchers, self.rows]
+        # What a refund's attest needs to know and may not say itself (an attest stored before
+        # it carried the amount, payment and customer): the request, and the refunded payment's
+        # currency (a foreign-currency payment was never booked, so its refund posts nothing).
+        self.payments = Table(
+            "gl_payments",
+            metadata,
+            Column("payment_id", String(64), primary_key=True),
+            Column("booked", Boolean, nullable=False),
+        )
+        self.refunds = Table(
+            "gl_refund_requests",
+            metadata,
+            Column("refund_id", String(64), primary_key=True),
+            Column("payment_id", String(64)),
+            Column("customer_id", String(64)),
+            Column("amount_ore", BigInteger, nullable=False),
+        )
+        return [self.vouchers, self.rows, self.payments, self.refunds]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         # Every other event posts nothing: held small amounts are not owed until invoiced (then
@@ -131,6 +182,98 @@ class PostingsProjection(Projection):
             )
             if reversal is not None:
                 await self._post(conn, event, reversal, kind=CANCELLATION, invoice_id=x.invoice_id)
+        elif event.context == "payments":
+            await self._apply_payments(conn, event)
+
+    async def _apply_payments(self, conn: AsyncConnection, event: Envelope) -> None:
+        """The money events (domain/payment_postings.py). Events without a date of their own are
+        posted on the business day they were recorded. ``PaymentMatched`` carries no amount (the
+        allocations that follow do), ``PaymentUnmatched`` leaves the money where it landed (9181),
+        and ``PaymentReversed`` only names the payment taken back: the bank's reversal line is a
+        ``PaymentReceived`` of its own, which posts the money out, and the negated allocations and
+        ``CustomerCreditReversed`` that follow post what it undoes. None of them post."""
+        if not self.registry.knows(event.event_type):
+            return
+        e = self.registry.load(event)
+        day = event.occurred_at.date()
+        s = self.settings
+        voucher: Voucher | None = None
+        invoice_id: str | None = None
+        if isinstance(e, PaymentReceived):
+            booked = is_booked_currency(e.currency, s)
+            await conn.execute(
+                self.payments.insert().values(payment_id=e.payment_id, booked=booked)
+            )
+            voucher = rule_payment_received(e, s)
+        elif isinstance(e, PaymentAllocated):
+            voucher, invoice_id = rule_payment_allocated(e, s, day), e.invoice_id
+        elif isinstance(e, CustomerCreditRecorded):
+            # The contract: "Appended once, on customer-credit-<customer> only". A copy on another
+            # stream (keeping an unmatched payment as credit also puts it on the payment's) is
+            # the same credit and posts nothing.
+            if event.stream_id.startswith(CREDIT_STREAM_PREFIX):
+                voucher, invoice_id = rule_customer_credit_recorded(e, s, day), e.invoice_id
+        elif isinstance(e, CustomerCreditApplied):
+            voucher, invoice_id = rule_customer_credit_applied(e, s, day), e.invoice_id
+        elif isinstance(e, CustomerCreditRefunded):
+            voucher = rule_customer_credit_refunded(e, s, day)
+        elif isinstance(e, CustomerCreditReversed):
+            voucher = rule_customer_credit_reversed(e, s, day)
+        elif isinstance(e, RefundRequested):
+            # Payments appends the request on the payment's stream and the refund's: the same
+            # request twice, kept once.
+            await upsert(
+                conn,
+                self.refunds,
+                {"refund_id": e.refund_id},
+                set_={
+                    "payment_id": e.payment_id,
+                    "customer_id": e.customer_id,
+                    "amount_ore": e.amount_ore,
+                },
+            )
+        elif isinstance(e, RefundAttested):
+            voucher, payment_id = await self._attested(conn, e, day)
+            if voucher is not None:
+                await self._post(conn, event, voucher, kind=PAYMENT, payment_id=payment_id)
+            return
+        if voucher is not None:
+            payment_id = getattr(e, "payment_id", None)
+            await self._post(
+                conn, event, voucher, kind=PAYMENT, invoice_id=invoice_id, payment_id=payment_id
+            )
+
+    async def _attested(
+        self, conn: AsyncConnection, e: RefundAttested, day: dt.date
+    ) -> tuple[Voucher | None, str | None]:
+        r = self.refunds
+        asked = (
+            await conn.execute(
+                select(r.c.payment_id, r.c.customer_id, r.c.amount_ore).where(
+                    r.c.refund_id == e.refund_id
+                )
+            )
+        ).first()
+        # The attest's own fields when it has them, else the request's.
+        payment_id = e.payment_id or (asked.payment_id if asked else None)
+        customer_id = e.customer_id or (asked.customer_id if asked else None)
+        amount = e.amount_ore or (asked.amount_ore if asked else 0)
+        booked = False
+        if payment_id is not None and customer_id is None:
+            p = self.payments
+            booked = bool(
+                (
+                    await conn.execute(select(p.c.booked).where(p.c.payment_id == payment_id))
+                ).scalar_one_or_none()
+            )
+        voucher = rule_refund_attested(
+            refund_id=e.refund_id,
+            amount_ore=amount,
+            of_unmatched_payment=booked,
+            settings=self.settings,
+            day=day,
+        )
+        return voucher, payment_id
 
     async def _invoice_voucher(self, conn: AsyncConnection, invoice_id: str) -> _Invoice | None:
         v = self.vouchers
@@ -148,7 +291,8 @@ class PostingsProjection(Projection):
         found = await conn.execute(
             select(r.c.account, r.c.amount_ore, r.c.objects)
             .join(v, v.c.voucher_id == r.c.voucher_id)
-            .where(v.c.invoice_id == invoice_id)
+            # Only what invoicing posted: a payment on the invoice is not undone by cancelling it.
+            .where(v.c.invoice_id == invoice_id, v.c.kind != PAYMENT)
             .order_by(v.c.position, r.c.row_no)
         )
         return [
@@ -163,7 +307,8 @@ class PostingsProjection(Projection):
         voucher: Voucher,
         *,
         kind: str,
-        invoice_id: str,
+        invoice_id: str | None = None,
+        payment_id: str | None = None,
         invoice_number: str | None = None,
         department: str | None = None,
     ) -> None:
@@ -186,6 +331,7 @@ class PostingsProjection(Projection):
                 text=voucher.text,
                 kind=kind,
                 invoice_id=invoice_id,
+                payment_id=payment_id,
                 invoice_number=invoice_number,
                 department=department,
                 position=event.position,

@@ -87,6 +87,8 @@ class UnmatchedPaymentsProjection(Projection):
                 .where(t.c.payment_id == e.payment_id)
                 .values(queued=True, reason=e.reason)
             )
+        # A payment the bank took back no longer waits to be placed (the general ledger takes
+        # it out of 9181 with the reversal's own bank line, so the two still agree).
         elif isinstance(
             e, PaymentMatched | CustomerCreditRecorded | RefundRequested | PaymentReversed
         ):

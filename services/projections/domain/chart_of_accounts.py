@@ -5,12 +5,14 @@ receivables, 2482 overpayments, 9181 unidentified payments, 1592 value adjustmen
 payment, 9895 collection agency client funds) and says that "postings go to the general ledger as
 SIE 4i (text, codepage 437, ``#VER`` balanced to zero)". This module is the pure half of that:
 
-- ``AccountingSettings``: which account each posting goes to. Revenue and VAT accounts are not in
-  domain.md; the defaults below are placeholders that each municipality replaces with its own
-  chart (Kommun-Bas puts fees in 31xx and rents in 32xx, but every council numbers its own);
+- ``AccountingSettings``: which account each posting goes to. Revenue, VAT, bank and income
+  accounts are not in domain.md; the defaults below are placeholders that each municipality
+  replaces with its own chart (Kommun-Bas puts fees in 31xx and rents in 32xx, but every council
+  numbers its own);
 - the posting rules: an ``InvoiceIssued`` debits the receivables account with the total and credits
   revenue per line's service (net) and output VAT per rate; a ``CreditNoteIssued`` is the mirror
-  image; an ``InvoiceCancelled`` reverses what still stands on the invoice.
+  image; an ``InvoiceCancelled`` reverses what still stands on the invoice. The money events'
+  rules are in ``payment_postings.py``.
 
 Small amounts held for a later invoice (``SmallAmountDeferred``) post nothing: nothing is owed
 until they are invoiced, and then they are lines of that invoice and post with it. A dropped small
@@ -36,6 +38,7 @@ from fordra.contracts.invoicing import (
     ServiceType,
     VatBreakdown,
 )
+from fordra.kernel.dated import Dated
 from fordra.kernel.errors import FordraError
 
 # Four to six digits: BAS and Kommun-Bas use four, some councils add a fifth or sixth for detail.
@@ -62,11 +65,28 @@ DEFAULT_REVENUE_ACCOUNTS: dict[ServiceType, int] = {
 # BAS's output-VAT accounts ("Utgående moms på försäljning inom Sverige") per rate; placeholders.
 DEFAULT_OUTPUT_VAT_ACCOUNTS: dict[int, int] = {25: 2611, 12: 2621, 6: 2631}
 
+# Seed 002's liquidity accounts of the city it describes ("1951 - Bankinkomster", "1954 -
+# Bankutgifter"): payments come in on the one, refunds go out from the other. Placeholders too: a
+# municipality with one bank account sets both to it.
+DEFAULT_BANK_ACCOUNT = 1951
+DEFAULT_PAYOUT_BANK_ACCOUNT = 1954
+
+# What the collection agency collects beyond the capital (domain.md §3: interest and each kind of
+# cost kept apart) was never on our receivables, so it is income when it comes in. Placeholders.
+DEFAULT_COLLECTED_COMPONENT_ACCOUNTS: dict[str, int] = {
+    "interest": 8313,
+    "reminder_fee": 3594,
+    "collection_fee": 3595,
+    "other_cost": 3596,
+}
+
 # Names written as #KONTO in the SIE file for the default accounts (a municipality renames them
 # along with the numbers).
 DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
     1512: "Kundfordringar",
     1592: "Värdereglering kundfordringar",
+    1951: "Bankinkomster",
+    1954: "Bankutgifter",
     2482: "Överbetalningar från kunder",
     2611: "Utgående moms försäljning 25 %",
     2621: "Utgående moms försäljning 12 %",
@@ -83,6 +103,10 @@ DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
     3032: "Lokalhyror",
     3033: "Lokaluthyrning, tillfällig",
     3099: "Övriga försäljningsintäkter",
+    3594: "Påminnelseavgifter",
+    3595: "Inkassoavgifter",
+    3596: "Övriga kravkostnader",
+    8313: "Dröjsmålsräntor kundfordringar",
     9181: "Oidentifierade inbetalningar",
     9895: "Klientmedel inkassobolag",
 }
@@ -124,8 +148,27 @@ class AccountingSettings(BaseModel):
     value_adjustment_account: AccountNumber = 1592
     reversed_payment_account: AccountNumber = 2998
     agency_client_funds_account: AccountNumber = 9895
+    # The bank account payments come in on and bank reversals and deductions leave by, and the
+    # one refunds are paid out from (seed 002's 1951 and 1954), dated: a municipality that changes
+    # bank changes the account on a date, and a rebuild still posts older payments to the old one.
+    bank_account: Dated[AccountNumber] = Field(
+        default_factory=lambda: Dated[AccountNumber].always(DEFAULT_BANK_ACCOUNT)
+    )
+    payout_bank_account: Dated[AccountNumber] = Field(
+        default_factory=lambda: Dated[AccountNumber].always(DEFAULT_PAYOUT_BANK_ACCOUNT)
+    )
+    # The only currency the ledger books (domain.md §9: a payment in another currency is never
+    # booked as SEK; it waits unmatched and is refunded).
+    ledger_currency: str = Field(default="SEK", pattern=r"^[A-Z]{3}$")
+    # Interest and fees the collection agency collected, per component (see the default's note).
+    collected_component_accounts: dict[str, AccountNumber] = Field(
+        default_factory=lambda: dict(DEFAULT_COLLECTED_COMPONENT_ACCOUNTS)
+    )
     # The SIE voucher series of customer invoicing (invoices, credit notes, cancellations).
     voucher_series: str = Field(default="KF", pattern=r"^[A-Za-z0-9]{1,10}$")
+    # The series of the payments' vouchers. A series of its own, fed by payments' log alone, so
+    # that its numbers are the same after a rebuild whichever context's log is replayed first.
+    payment_voucher_series: str = Field(default="KI", pattern=r"^[A-Za-z0-9]{1,10}$")
     # When set (1 is SIE's cost centre), revenue rows carry the invoicing department as an object
     # of that dimension. Off by default: the general ledger rejects objects it does not know, so
     # the department ids must first be the ledger's own cost-centre codes.
@@ -142,6 +185,14 @@ class AccountingSettings(BaseModel):
             known = ", ".join(f"{r} %" for r in sorted(self.output_vat_accounts))
             raise UnmappedVatRate(
                 f"VAT at {rate} % has no output-VAT account (accounts are set for {known})"
+            ) from None
+
+    def collected_component_account_for(self, component: str) -> int:
+        try:
+            return self.collected_component_accounts[component]
+        except KeyError:
+            raise AccountingError(
+                f"a collected {component} has no income account in the accounting settings"
             ) from None
 
     def account_name(self, account: int) -> str:
