@@ -247,11 +247,24 @@ def _import(args: argparse.Namespace) -> int:
         print(f"fordra import: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(result.model_dump_json(indent=2))
+    if result.totals_by_currency:
+        print(f"fordra import: totals {_totals(result.totals_by_currency)}", file=sys.stderr)
     if lagging is not None:
         # As the API's 503 with "committed": the file is booked; the read models lag behind.
         print(f"fordra import: booked, but {lagging}", file=sys.stderr)
         return 1
     return 0
+
+
+def _totals(totals_by_currency: dict[str, int]) -> str:
+    """Each currency's total on its own, never added together: ``8 600,00 SEK; 4 000,00 EUR``
+    (amounts in hundredths, as öre)."""
+    from fordra.kernel.money import format_sek
+
+    return "; ".join(
+        f"{format_sek(amount).removesuffix(' kr')} {currency}"
+        for currency, amount in totals_by_currency.items()
+    )
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict[str, object]:

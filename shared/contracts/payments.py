@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from fordra.kernel.events import Event, PersonalData
 
 Component = Literal["capital", "interest", "reminder_fee", "collection_fee", "other_cost"]
@@ -25,6 +27,13 @@ class PayerPersonalData(PersonalData):
 
 
 class PaymentFileImported(Event):
+    """A bank file booked. ``totals_by_currency``: the signed sum of what was booked, per
+    currency; ``total_ore``: its SEK figure alone. Events stored before the per-currency totals
+    (``totals_by_currency`` empty) hold in ``total_ore`` the sum over every currency of the file.
+    ``split``: how many of the file's payments were split between their extra references (BgMax
+    TK22); ``payments`` counts each part.
+    """
+
     event_type: ClassVar[str] = "PaymentFileImported"
 
     file_id: str
@@ -39,6 +48,8 @@ class PaymentFileImported(Event):
     matched: int
     unmatched: int
     test_file: bool = False
+    totals_by_currency: dict[str, int] = Field(default_factory=dict)
+    split: int = 0
 
 
 class PaymentReceived(Event):
@@ -57,6 +68,9 @@ class PaymentReceived(Event):
     free_text: tuple[str, ...] = ()
     received_on: date
     payer: PayerPersonalData | None = None
+    # A part of a payment split between its extra references (BgMax TK22): the bank reference of
+    # the whole payment; ``bank_reference`` is then the part's own (the payment's plus "/x<n>").
+    split_of: str | None = None
 
 
 class PaymentMatched(Event):

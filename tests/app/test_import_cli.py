@@ -51,7 +51,10 @@ def test_a_bank_file_is_booked_once_and_a_damaged_copy_is_refused_naming_the_lin
     assert booked["format"] == "bgmax"
     assert booked["payments"] == 9
     assert booked["matched"] + booked["unmatched"] == 9
-    assert booked["total_ore"] > 0
+    # each currency's total apart (the sample has a deposit in EUR); total_ore is SEK alone
+    assert booked["totals_by_currency"] == {"SEK": 860000, "EUR": 400000}
+    assert booked["total_ore"] == 860000
+    assert "totals 8\u00a0600,00 SEK; 4\u00a0000,00 EUR" in first.stderr
     assert booked["duplicate"] is False
     for stage in ("0/3 parse", "1/3 book: 9 payments", "2/3 settle", "3/3 booked"):
         assert stage in first.stderr

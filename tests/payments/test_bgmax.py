@@ -159,6 +159,24 @@ def test_extra_references_split_the_payment_they_follow() -> None:
     assert named_only.unallocated_ore == 180000
 
 
+def test_extra_references_with_amounts_name_two_invoices() -> None:
+    # Deposit 00057 is one payment of 2,000.00 (reference code 0, no reference of its own) whose
+    # two TK22 records name code-2 OCR references with 1,700.00 and 300.00: all of it.
+    payment = _by_line(parse_bgmax(_bgmaxfil4()))[21]
+
+    assert (payment.amount_ore, payment.reference, payment.bgmax_reference_code) == (
+        200000,
+        None,
+        0,
+    )
+    assert [
+        (x.reference, x.reference_code, x.amount_ore, x.negative, x.line)
+        for x in payment.extra_references
+    ] == [("573964", 2, 170000, False, 22), ("573865", 2, 30000, False, 23)]
+    assert payment.unallocated_ore == 0
+    assert payment.split_of is None  # the parser reports the payment as sent, unsplit
+
+
 def test_crlf_line_endings_parse_the_same() -> None:
     lf = parse_bgmax(_bgmaxfil4())
     crlf = parse_bgmax(_bgmaxfil4().replace(b"\n", b"\r\n"))

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from dataclasses import replace
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.payments import (
     AutogiroDebitFailed,
@@ -49,15 +49,25 @@ from fordra.payments.domain.events import (
     ReceivableListed,
     ReceivableOpened,
 )
+from fordra.payments.domain.extra_references import split_by_extra_references
 from fordra.payments.domain.receivable import Receivable
 
 IMPORTERS = (Role.ADMIN, Role.BANK_INGEST)
 # Bankgirot's reference codes that carry a checked OCR number (domain.md §9: "Only reference
 # code 2 (correct OCR) and 4 auto-match").
 BGMAX_OCR_CODES = (2, 4)
+# The one currency receivables are booked in; ``ImportResult.total_ore`` is its figure alone.
+BOOKING_CURRENCY = "SEK"
 
 
 class ImportResult(BaseModel):
+    """What an import booked. ``payments`` counts what was received as a payment: a BgMax
+    payment split between its extra references counts once per part (``split`` says how many of
+    the file's payments were split), so ``matched + unmatched == payments``.
+    ``totals_by_currency`` is the signed sum of what was booked, per currency (never added across
+    currencies); ``total_ore`` is its SEK figure alone.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     file_id: str
@@ -67,6 +77,8 @@ class ImportResult(BaseModel):
     unmatched: int
     duplicates: int
     total_ore: int
+    totals_by_currency: dict[str, int] = Field(default_factory=dict)
+    split: int = 0
     failed_debits: int = 0
     duplicate: bool = False
 
@@ -110,9 +122,10 @@ async def import_payment_file(
             "matched": 0,
             "unmatched": 0,
             "duplicates": 0,
-            "total": 0,
+            "split": 0,
             "failed_debits": 0,
         }
+        totals: dict[str, int] = {}
         seen: set[str] = set()
         for payment in parsed.payments:
             ref_stream = bank_reference_stream(parsed.format, payment.bank_reference)
@@ -120,21 +133,33 @@ async def import_payment_file(
                 counts["duplicates"] += 1
                 continue
             seen.add(ref_stream)
-            payment_id = str(uuid.uuid4())
-            claim = BankReferenceClaimed(payment_id=payment_id, amount_ore=payment.amount_ore)
-            await batch.add(ref_stream, claim)
-            # A camt.054 reversal names what it reverses by one of these (bank_file.py).
-            for alias in _aliases(payment):
-                alias_stream = bank_reference_stream(parsed.format, alias)
-                if alias_stream not in seen and not await deps.store.stream_version(alias_stream):
-                    seen.add(alias_stream)
-                    await batch.add(alias_stream, claim)
-            counts["payments"] += 1
-            counts["total"] += payment.amount_ore
-            matched = await _book(
-                batch, deps, parsed, payment, payment_id=payment_id, file_id=file_id
-            )
-            counts["matched" if matched else "unmatched"] += 1
+            parts, held_because = await _parts_of(batch, deps, parsed, payment)
+            counts["split"] += len(parts) > 1 or parts[0] is not payment
+            for part in parts:
+                payment_id = str(uuid.uuid4())
+                # A split payment's claim holds one claim per part: their amounts add up to it.
+                claim = BankReferenceClaimed(payment_id=payment_id, amount_ore=part.amount_ore)
+                await batch.add(ref_stream, claim)
+                # A camt.054 reversal names what it reverses by one of these (bank_file.py).
+                for alias in _aliases(part):
+                    alias_stream = bank_reference_stream(parsed.format, alias)
+                    if alias_stream not in seen and not await deps.store.stream_version(
+                        alias_stream
+                    ):
+                        seen.add(alias_stream)
+                        await batch.add(alias_stream, claim)
+                counts["payments"] += 1
+                totals[part.currency] = totals.get(part.currency, 0) + part.amount_ore
+                matched = await _book(
+                    batch,
+                    deps,
+                    parsed,
+                    part,
+                    payment_id=payment_id,
+                    file_id=file_id,
+                    held_because=held_because,
+                )
+                counts["matched" if matched else "unmatched"] += 1
         for debit in parsed.autogiro_results:
             booked = await _book_autogiro(batch, deps, parsed, debit, file_id=file_id, seen=seen)
             if booked is None:
@@ -143,7 +168,8 @@ async def import_payment_file(
                 counts["failed_debits"] += 1
                 continue
             counts["payments"] += 1
-            counts["total"] += debit.amount_ore
+            # Autogiro moves SEK only (bookings below are in BOOKING_CURRENCY).
+            totals[BOOKING_CURRENCY] = totals.get(BOOKING_CURRENCY, 0) + debit.amount_ore
             counts[booked] += 1
         result = ImportResult(
             file_id=file_id,
@@ -152,7 +178,9 @@ async def import_payment_file(
             matched=counts["matched"],
             unmatched=counts["unmatched"],
             duplicates=counts["duplicates"],
-            total_ore=counts["total"],
+            total_ore=totals.get(BOOKING_CURRENCY, 0),
+            totals_by_currency=totals,
+            split=counts["split"],
             failed_debits=counts["failed_debits"],
         )
         await batch.add(
@@ -167,6 +195,8 @@ async def import_payment_file(
                 payments=result.payments,
                 duplicates=result.duplicates,
                 total_ore=result.total_ore,
+                totals_by_currency=result.totals_by_currency,
+                split=result.split,
                 matched=result.matched,
                 unmatched=result.unmatched,
                 test_file=parsed.test_file,
@@ -189,6 +219,8 @@ async def _already_imported(deps: PaymentsDeps, sha: str) -> ImportResult | None
                 unmatched=event.unmatched,
                 duplicates=event.duplicates,
                 total_ore=event.total_ore,
+                totals_by_currency=event.totals_by_currency,
+                split=event.split,
                 duplicate=True,
             )
     return None
@@ -202,8 +234,13 @@ async def _book(
     *,
     payment_id: str,
     file_id: str,
+    held_because: str | None = None,
 ) -> bool:
-    """Receive one payment and match, allocate, credit or queue it. True when matched."""
+    """Receive one payment and match, allocate, credit or queue it. True when matched.
+
+    ``held_because``: why it waits in the queue whatever its reference says (a BgMax payment whose
+    extra references cannot split it, ``_parts_of``).
+    """
     stream = payment_stream(payment_id)
     payer = None
     if payment.payer_name or payment.payer_address or payment.payer_orgnr or payment.payer_account:
@@ -227,11 +264,12 @@ async def _book(
             free_text=payment.free_text,
             received_on=payment.received_on,
             payer=payer,
+            split_of=payment.split_of,
         ),
     )
     if payment.kind == "reversal":
         return await _reverse(batch, deps, parsed, payment, payment_id)
-    reason = _why_not_automatic(parsed, payment)
+    reason = held_because or _why_not_automatic(parsed, payment)
     receivable = None
     if reason is None:
         assert payment.reference is not None
@@ -268,6 +306,34 @@ async def _book(
         batch, deps, payment_id, receivable, payment.amount_ore, today=deps.clock.today()
     )
     return True
+
+
+async def _parts_of(
+    batch: BookingBatch, deps: PaymentsDeps, parsed: ParsedBankFile, payment: BankPayment
+) -> tuple[tuple[BankPayment, ...], str | None]:
+    """What to book for one payment of the file: its parts when a BgMax payment is split between
+    its extra references (``domain/extra_references.py``), else the payment itself; and why it
+    waits whole in the queue, if it must.
+
+    Beyond the pure rule, every part's OCR reference must name an open invoice: one that does
+    not queues the whole payment, as an invalid extra reference does.
+    """
+    if parsed.format != "bgmax":
+        return (payment,), None
+    split = split_by_extra_references(
+        payment, ocr_codes=BGMAX_OCR_CODES, length_digit_required=False
+    )
+    if not split.parts:
+        return (payment,), split.held_because
+    for part in split.parts:
+        assert part.reference is not None  # a part always names its OCR reference
+        invoice_id = await _invoice_for_ocr(batch, deps, part.reference)
+        receivable = await batch.receivable(invoice_id) if invoice_id else None
+        if receivable is None or receivable.open_ore <= 0:
+            names = "names no invoice" if receivable is None else "names an invoice not open"
+            where = f" (line {part.line})" if part.line else ""
+            return (payment,), f"the reference {part.reference}{where} {names}: not split"
+    return split.parts, None
 
 
 async def _book_autogiro(
@@ -369,6 +435,7 @@ async def _prefetch(  # noqa: PLR0912 - one loop per kind of stream read
             first += [bank_reference_stream(fmt, k) for k in (ref, f"txid:{ref}", f"e2e:{ref}")]
         if payment.reference:
             first.append(ocr_stream(payment.reference))
+        first += [ocr_stream(x.reference) for x in payment.extra_references if x.reference]
     for debit in parsed.autogiro_results:
         first.append(autogiro_payer_stream(debit.payer_number))
         if debit.reference:

@@ -405,7 +405,9 @@ class BankPayment(_Frozen):
     OCR check is for matching to decide with ``fordra.kernel.ocr``, under the municipality's
     agreement on length digits). ``reversal_of`` (reversals only) is the reference the reversal
     repeats from the payment it reverses: that payment's ``bank_reference``, or failing that its
-    ``transaction_id`` or ``end_to_end_id``; None when the bank names none.
+    ``transaction_id`` or ``end_to_end_id``; None when the bank names none. ``split_of`` (parts
+    only) is the ``bank_reference`` of the payment this is a part of, when a BgMax payment is
+    split between its extra references (``extra_references.split_by_extra_references``).
     """
 
     kind: PaymentKind = "payment"
@@ -432,6 +434,7 @@ class BankPayment(_Frozen):
     line: int | None = None
     element: str | None = None
     reversal_of: str | None = None
+    split_of: str | None = None
 
     @model_validator(mode="after")
     def _sign_matches_kind(self) -> BankPayment:

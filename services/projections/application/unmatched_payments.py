@@ -85,7 +85,7 @@ class UnmatchedPaymentsProjection(Projection):
             await conn.execute(
                 t.update()
                 .where(t.c.payment_id == e.payment_id)
-                .values(queued=True, reason=e.reason)
+                .values(queued=True, reason=_fit(e.reason, t.c.reason.type))
             )
         # A payment the bank took back no longer waits to be placed (the general ledger takes
         # it out of 9181 with the reversal's own bank line, so the two still agree).
@@ -95,6 +95,15 @@ class UnmatchedPaymentsProjection(Projection):
             await conn.execute(
                 t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
             )
+
+
+def _fit(text: str, column: Any) -> str:
+    """A reason clipped to its column (PostgreSQL refuses a longer value, and a refused event
+    would stop the projection): the reasons for a payment with many extra references are long."""
+    limit: int | None = getattr(column, "length", None)
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 class Suggestion(BaseModel):
