@@ -31,6 +31,11 @@ SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defin
 
 CustomerKind = Literal["person", "organisation"]
 
+# What a line charges (domain.md §3: keep capital, interest and each kind of cost apart): the
+# service's own price ("capital"), late interest put on a later invoice ("interest", outside the
+# scope of VAT), or a fee ("fee"). Payments allocates each as a component of its own.
+LineKind = Literal["capital", "interest", "fee"]
+
 
 class PostalAddress(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -128,6 +133,8 @@ class InvoiceLine(BaseModel):
     unit_price_ore: int
     vat_rate: int
     net_ore: int
+    # "capital" in every event stored before the field existed: v1 stays readable as it is.
+    kind: LineKind = "capital"
 
 
 class VatBreakdown(BaseModel):

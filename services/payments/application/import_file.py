@@ -517,7 +517,7 @@ async def allocate_payment(
             payment_id=payment_id,
             invoice_id=a.invoice_id,
             customer_id=a.customer_id,
-            component="capital",
+            component=a.component,
             service_type=a.service_type,
             amount_ore=a.amount_ore,
         )

@@ -23,7 +23,7 @@ from fordra.payments.domain.events import (
     ReceivableOpened,
     ReceivableReduced,
 )
-from fordra.payments.domain.receivable import owed_by_service
+from fordra.payments.domain.receivable import interest_and_fees_owed, owed_by_service
 
 CONTEXT = "payments"
 
@@ -74,6 +74,7 @@ def receivable_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             ocr=issued.ocr,
             due_date=issued.due_date,
             owed_by_service=owed_by_service(issued.lines, issued.vat),
+            owed_interest_and_fees=interest_and_fees_owed(issued.lines, issued.vat),
         )
         return [
             await append_to(store, receivable_stream(issued.invoice_id), env, opened),
@@ -91,7 +92,9 @@ def receivable_reactions(registry: EventRegistry) -> dict[str, Reaction]:
     async def on_credited(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         credit = registry.load_as(env, CreditNoteIssued)
         reduced = ReceivableReduced(
-            invoice_id=credit.invoice_id, by_service=owed_by_service(credit.lines, credit.vat)
+            invoice_id=credit.invoice_id,
+            by_service=owed_by_service(credit.lines, credit.vat),
+            interest_and_fees=interest_and_fees_owed(credit.lines, credit.vat),
         )
         return [await append_to(store, receivable_stream(credit.invoice_id), env, reduced)]
 
