@@ -221,7 +221,11 @@ class DueDatePostponed(Event):
 class DeferralGranted(Event):
     """Anstånd (seed 001): asked before the due date, at most 3 months by default, always noted
     in the ledger. Late interest still runs from ``interest_from`` (invoice date + 30 days by the
-    seed's "Räntedebitering sker 30 dagar från fakturadatum"; a setting)."""
+    seed's "Räntedebitering sker 30 dagar från fakturadatum"; a setting), never before the due
+    date. An autogiro debit of the invoice is stopped (seed 001): ``autogiro_debit_stopped``
+    tells payments not to debit it before ``deferred_until``. ``protected_identity``: the
+    written confirmation (seed 000 §9) goes through Skatteverket's forwarding (domain.md §2).
+    The fields after ``reason`` are absent from events stored before they existed."""
 
     event_type: ClassVar[str] = "DeferralGranted"
 
@@ -231,6 +235,9 @@ class DeferralGranted(Event):
     deferred_until: date
     interest_from: date
     reason: str
+    registered_by: str | None = None  # the actor who registered the customer's request
+    autogiro_debit_stopped: bool = False
+    protected_identity: bool = False
 
 
 class InvoiceDisputed(Event):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fordra.contracts.dunning import LateInterestCharged
+from fordra.contracts.invoicing import DeferralGranted
 from fordra.contracts.payments import PaymentAllocated
 from fordra.kernel.auth import Role
 from fordra.kernel.envelope import Metadata
@@ -142,3 +143,135 @@ async def test_late_interest_on_the_next_invoice_is_paid_as_interest(
         assert (row["paid_ore"], row["interest_and_fees_paid_ore"]) == (100000, 8219)
         assert row["open_ore"] == 0
         assert row["status"] == "paid"
+
+
+async def deferral_events(fordra: Running, invoice_id: str) -> list[DeferralGranted]:
+    store = fordra.platform.stores["invoicing"]
+    return [
+        event
+        for env in await store.read_stream(f"invoice-{invoice_id}")
+        if isinstance(event := fordra.platform.registry.load(env), DeferralGranted)
+    ]
+
+
+async def test_a_deferral_is_asked_on_a_day_that_was_and_stops_autogiro(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        post = fordra.client.post
+        officer = fordra.auth(Role.CASE_OFFICER)
+        # Given a customer who pays by autogiro, and an invoice of Friday 2026-02-27 whose due
+        # date (30 days: Sunday 2026-03-29) moved to Monday 2026-03-30
+        cid = await customer(fordra)
+        prefs = {"autogiro": True, "autogiro_payer_number": "1212121212"}
+        r = await fordra.client.put(
+            f"/api/v1/customers/{cid}/preferences", json=prefs, headers=fordra.auth()
+        )
+        assert r.status_code == 200, r.text
+        inv = await issue(fordra, cid, 80000, invoice_date="2026-02-27")
+        assert inv["due_date"] == "2026-03-30"
+        url = f"/api/v1/invoices/{inv['invoice_id']}/deferral"
+
+        # When a deferral is registered as asked for tomorrow, or before the invoice existed
+        for day, rule in (
+            ("2026-03-03", "deferral_requested_not_in_future"),
+            ("2026-02-26", "deferral_requested_not_before_invoice_date"),
+        ):
+            body = {"reason": "sjuk", "requested_on": day, "deferred_until": "2026-04-30"}
+            r = await post(url, json=body, headers=officer)
+            # Then it is refused, naming the field and the rule
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"][0]["loc"] == ["body", "requested_on"]
+            assert r.json()["detail"][0]["type"] == rule
+
+        # When it is asked for today
+        body = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-04-30"}
+        r = await post(url, json=body, headers=officer)
+        assert r.status_code == 200, r.text
+        # Then interest runs from the due date, not from invoice date + 30 days (a Sunday)
+        assert r.json()["interest_from"] == "2026-03-30"
+        # and the autogiro debit is stopped, and who registered it is on the event
+        assert r.json()["autogiro_debit_stopped"] is True
+        (granted,) = await deferral_events(fordra, inv["invoice_id"])
+        assert granted.autogiro_debit_stopped is True
+        assert granted.registered_by is not None
+        assert granted.registered_by.startswith("case_officer")
+        assert granted.interest_from == date(2026, 3, 30)
+
+        # Given an invoice the customer has paid in full
+        paid = await issue(fordra, cid, 80000)
+        await pay(fordra, paid["ocr"], "1000.00", "TX-PAID")
+        # When a deferral is asked for it, then it is refused: nothing is open to defer
+        r = await post(
+            f"/api/v1/invoices/{paid['invoice_id']}/deferral",
+            json={**body, "deferred_until": "2026-05-15"},
+            headers=officer,
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["type"] == "deferral_only_while_unpaid"
+
+
+async def test_a_protected_identity_is_flagged_before_a_deferral(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        # Given a customer with a protected identity and an open invoice
+        cid = await customer(fordra)
+        protect = {"protected": True, "kind": "skyddad_folkbokforing", "reason": "beslut"}
+        r = await fordra.client.put(
+            f"/api/v1/customers/{cid}/protected-identity",
+            json=protect,
+            headers=fordra.auth(Role.PROTECTED_IDENTITY_OFFICER),
+        )
+        assert r.status_code == 200, r.text
+        inv = await issue(fordra, cid, 80000)
+        url = f"/api/v1/invoices/{inv['invoice_id']}/deferral"
+        body = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-05-15"}
+        officer = fordra.auth(Role.CASE_OFFICER)
+        # When a deferral is registered without acknowledging it, then it is refused
+        r = await fordra.client.post(url, json=body, headers=officer)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "protected_identity_acknowledged"]
+        assert not await deferral_events(fordra, inv["invoice_id"])
+        # When it is acknowledged, then it is granted and the event carries the flag, so the
+        # written confirmation goes through Skatteverket
+        r = await fordra.client.post(
+            url, json={**body, "protected_identity_acknowledged": True}, headers=officer
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["protected_identity"] is True
+        (granted,) = await deferral_events(fordra, inv["invoice_id"])
+        assert granted.protected_identity is True
+
+
+async def test_a_postponement_moves_the_due_date_a_bounded_number_of_days(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(
+        engine, tmp_path, today=TODAY, invoicing={"postponement_max_days": [["2020-01-01", 30]]}
+    ) as fordra:
+        # Given an invoice due 2026-04-01 and postponements bounded to 30 days (a dated setting)
+        cid = await customer(fordra)
+        inv = await issue(fordra, cid, 80000)
+        assert inv["due_date"] == "2026-04-01"
+        url = f"/api/v1/invoices/{inv['invoice_id']}/postponement"
+        officer = fordra.auth(Role.CASE_OFFICER)
+        # When it is postponed 31 days, then it is refused
+        r = await fordra.client.post(
+            url, json={"reason": "oklar", "due_date": "2026-05-02"}, headers=officer
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "due_date"]
+        assert r.json()["detail"][0]["type"] == "postponement_within_max_days"
+        # When it is postponed 20 days and then 10 more, both stand
+        for day in ("2026-04-21", "2026-05-01"):
+            r = await fordra.client.post(
+                url, json={"reason": "oklar", "due_date": day}, headers=officer
+            )
+            assert r.status_code == 200, r.text
+        # But one day more, counted from the first due date, is refused
+        r = await fordra.client.post(
+            url, json={"reason": "oklar", "due_date": "2026-05-02"}, headers=officer
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["type"] == "postponement_within_max_days"

@@ -159,16 +159,17 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "due_date"]
 
-        # A deferral must be asked by the due date and last at most 3 months
-        late = {"reason": "sjuk", "requested_on": "2026-04-16", "deferred_until": "2026-05-15"}
-        r = await post(f"/api/v1/invoices/{d}/deferral", json=late, headers=admin)
+        # A deferral is asked for on a day that has been (test_corrections.py has the rest)
+        # and lasts at most 3 months
+        later = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-05-15"}
+        r = await post(f"/api/v1/invoices/{d}/deferral", json=later, headers=admin)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "requested_on"]
-        long = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-07-16"}
+        long = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-07-16"}
         r = await post(f"/api/v1/invoices/{d}/deferral", json=long, headers=admin)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "deferred_until"]
-        ok = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-06-30"}
+        ok = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-06-30"}
         r = await post(f"/api/v1/invoices/{d}/deferral", json=ok, headers=admin)
         assert r.status_code == 200
 

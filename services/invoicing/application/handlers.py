@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
+    DeferralGranted,
     SmallAmountDeferred,
     SmallAmountDropped,
     SmallAmountsInvoiced,
@@ -35,6 +37,7 @@ from fordra.invoicing.domain.corrections import (
 )
 from fordra.invoicing.domain.customer import register_customer as decide_registration
 from fordra.invoicing.domain.customer import valid_identity_number
+from fordra.invoicing.domain.customer_state import CustomerState, replay_customer
 from fordra.invoicing.domain.events import (
     IdNumberClaimed,
     InvoiceSerialReserved,
@@ -398,6 +401,16 @@ async def issue_invoice(
     )
 
 
+def _deferral_facts(event: Event) -> dict[str, Any]:
+    if not isinstance(event, DeferralGranted):
+        return {}
+    return {
+        "interest_from": event.interest_from,
+        "autogiro_debit_stopped": event.autogiro_debit_stopped,
+        "protected_identity": event.protected_identity,
+    }
+
+
 def _scoped(principal: Principal, key: str | None) -> str | None:
     # Keys are the caller's own: two departments may both use "batch-1" without colliding.
     return f"{principal.role.value}:{principal.department or ''}:{key}" if key else None
@@ -418,9 +431,19 @@ class CorrectionResponse(BaseModel):
     deferred_until: date | None
     credit_note_id: str | None = None
     credit_note_number: str | None = None
+    # A deferral: when late interest starts, whether an autogiro debit is stopped, and whether
+    # the customer's letters must go through Skatteverket (a protected identity).
+    interest_from: date | None = None
+    autogiro_debit_stopped: bool = False
+    protected_identity: bool = False
 
 
 CORRECTORS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
+
+
+async def load_customer_state(deps: InvoicingDeps, customer_id: str) -> CustomerState | None:
+    events = await deps.store.read_stream(customer_stream(customer_id))
+    return replay_customer(deps.registry.load(e) for e in events)
 
 
 async def load_invoice(deps: InvoicingDeps, invoice_id: str) -> InvoiceState:
@@ -478,9 +501,18 @@ async def correct_invoice(
         elif isinstance(cmd, CancelInvoice):
             event = cancel_invoice(state, cmd, today=today)
         elif isinstance(cmd, PostponeDueDate):
-            event = postpone_due_date(state, cmd)
+            event = postpone_due_date(state, cmd, today=today, settings=deps.settings)
         elif isinstance(cmd, GrantDeferral):
-            event = grant_deferral(state, cmd, settings=deps.settings)
+            customer = await load_customer_state(deps, state.customer_id)
+            event = grant_deferral(
+                state,
+                cmd,
+                today=today,
+                settings=deps.settings,
+                registered_by=principal.actor,
+                pays_by_autogiro=customer.autogiro if customer else False,
+                protected_identity=customer.protected_identity if customer else False,
+            )
         elif isinstance(cmd, DisputeInvoice):
             event = dispute_invoice(state, cmd, today=today)
         else:
@@ -509,6 +541,7 @@ async def correct_invoice(
                 deferred_until=after.deferred_until,
                 credit_note_id=credit_note.credit_note_id if credit_note else None,
                 credit_note_number=credit_note.credit_note_number if credit_note else None,
+                **_deferral_facts(event),
             ),
         )
 

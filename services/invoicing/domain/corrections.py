@@ -123,7 +123,25 @@ def cancel_invoice(state: InvoiceState, cmd: CancelInvoice, *, today: date) -> I
     )
 
 
-def postpone_due_date(state: InvoiceState, cmd: PostponeDueDate) -> DueDatePostponed:
+def check_postponement_within_max_days(
+    state: InvoiceState, due_date: date, *, today: date, settings: InvoicingSettings
+) -> None:
+    """Uppskov (domain.md §2, seed 001) moves the due date; how far is a dated setting, counted
+    from the invoice's first due date so that postponements one after another stay bounded."""
+    days = settings.postponement_max_days.at(today)
+    latest = state.original_due_date + timedelta(days=days)
+    if due_date > latest:
+        raise DomainRuleViolation(
+            f"a postponement moves the due date at most {days} days past the first due date "
+            f"{state.original_due_date.isoformat()}, to {latest.isoformat()}",
+            field="due_date",
+            rule="postponement_within_max_days",
+        )
+
+
+def postpone_due_date(
+    state: InvoiceState, cmd: PostponeDueDate, *, today: date, settings: InvoicingSettings
+) -> DueDatePostponed:
     check_invoice_not_cancelled(state)
     if cmd.due_date <= state.due_date:
         raise DomainRuleViolation(
@@ -131,6 +149,7 @@ def postpone_due_date(state: InvoiceState, cmd: PostponeDueDate) -> DueDatePostp
             field="due_date",
             rule="postponement_moves_later",
         )
+    check_postponement_within_max_days(state, cmd.due_date, today=today, settings=settings)
     return DueDatePostponed(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
@@ -152,18 +171,80 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, 28))
 
 
-def grant_deferral(
-    state: InvoiceState, cmd: GrantDeferral, *, settings: InvoicingSettings
-) -> DeferralGranted:
-    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" and "bör inte
-    lämnas för mer än tre månader" (both settings)."""
-    check_invoice_not_cancelled(state)
-    if cmd.requested_on > state.due_date:
+def check_deferral_requested_on(state: InvoiceState, requested_on: date, *, today: date) -> None:
+    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" (domain.md §2).
+    The customer asked on a day that has been: not after the business date, not before the
+    invoice existed, and by the due date."""
+    if requested_on > today:
+        raise DomainRuleViolation(
+            f"a deferral is registered once asked for: requested_on is after today "
+            f"{today.isoformat()}",
+            field="requested_on",
+            rule="deferral_requested_not_in_future",
+        )
+    if requested_on < state.invoice_date:
+        raise DomainRuleViolation(
+            f"a deferral cannot be asked for before the invoice date "
+            f"{state.invoice_date.isoformat()}",
+            field="requested_on",
+            rule="deferral_requested_not_before_invoice_date",
+        )
+    if requested_on > state.due_date:
         raise DomainRuleViolation(
             f"a deferral must be asked for by the due date {state.due_date.isoformat()}",
             field="requested_on",
             rule="deferral_asked_before_due_date",
         )
+
+
+def check_deferral_only_while_unpaid(state: InvoiceState) -> None:
+    """A deferral postpones payment of what is open (domain.md §2): a paid (or fully credited)
+    invoice has nothing to defer."""
+    if state.open_ore <= 0:
+        raise DomainRuleViolation(
+            "nothing is open on the invoice (paid or credited): there is nothing to defer",
+            rule="deferral_only_while_unpaid",
+        )
+
+
+def check_protected_identity_acknowledged(protected_identity: bool, acknowledged: bool) -> None:
+    """A protected identity (domain.md §2): whoever grants a deferral or a plan must know it
+    before it is created, since the written confirmation (seed 000 §9) may only go through
+    Skatteverket's forwarding. The request says so explicitly, or it is refused."""
+    if protected_identity and not acknowledged:
+        raise DomainRuleViolation(
+            "the customer has a protected identity: confirm with "
+            "protected_identity_acknowledged=true that letters go through Skatteverket",
+            field="protected_identity_acknowledged",
+            rule="protected_identity_acknowledged",
+        )
+
+
+def deferral_interest_from(state: InvoiceState, settings: InvoicingSettings) -> date:
+    """Seed 001's deferral paragraph: "Räntedebitering sker 30 dagar från fakturadatum" (the days
+    a dated setting); late interest never starts before the due date (räntelagen 6 §, domain.md
+    §3), so the later of the two."""
+    days = settings.deferral_interest_from_days.at(state.invoice_date)
+    return max(state.invoice_date + timedelta(days=days), state.due_date)
+
+
+def grant_deferral(
+    state: InvoiceState,
+    cmd: GrantDeferral,
+    *,
+    today: date,
+    settings: InvoicingSettings,
+    registered_by: str,
+    pays_by_autogiro: bool,
+    protected_identity: bool,
+) -> DeferralGranted:
+    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" and "bör inte
+    lämnas för mer än tre månader" (both settings); an autogiro debit of the invoice is stopped
+    (domain.md §2)."""
+    check_invoice_not_cancelled(state)
+    check_deferral_only_while_unpaid(state)
+    check_deferral_requested_on(state, cmd.requested_on, today=today)
+    check_protected_identity_acknowledged(protected_identity, cmd.protected_identity_acknowledged)
     months = settings.deferral_max_months.at(cmd.requested_on)
     latest = add_months(state.due_date, months)
     if cmd.deferred_until > latest:
@@ -178,14 +259,16 @@ def grant_deferral(
             field="deferred_until",
             rule="deferral_ends_after_due_date",
         )
-    days = settings.deferral_interest_from_days.at(state.invoice_date)
     return DeferralGranted(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
         requested_on=cmd.requested_on,
         deferred_until=cmd.deferred_until,
-        interest_from=state.invoice_date + timedelta(days=days),
+        interest_from=deferral_interest_from(state, settings),
         reason=cmd.reason,
+        registered_by=registered_by,
+        autogiro_debit_stopped=pays_by_autogiro,
+        protected_identity=protected_identity,
     )
 
 

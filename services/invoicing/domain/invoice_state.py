@@ -30,6 +30,7 @@ class InvoiceState:
     due_date: date
     lines: tuple[InvoiceLine, ...]
     total_ore: int
+    original_due_date: date
     credited_ore: int = 0
     # Payments and hand-over arrive from the payments and agency contexts once they publish them.
     paid_ore: int = 0  # capital
@@ -69,6 +70,7 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
             due_date=event.due_date,
             lines=event.lines,
             total_ore=event.total_ore,
+            original_due_date=event.due_date,
             charges_ore=charges_of(event.lines),
             version=1,
         )
