@@ -192,6 +192,11 @@ class CreditNoteIssued(Event):
     vat_ore: int
     total_ore: int  # positive: the amount taken off the invoice
     reason: str
+    # The request it completes, who asked and who attested (seed 002: "korrekt attest"); None in
+    # events stored before credit notes needed an attest.
+    request_id: str | None = None
+    requested_by: str | None = None
+    attested_by: str | None = None
 
 
 class InvoiceCancelled(Event):
@@ -202,6 +207,72 @@ class InvoiceCancelled(Event):
     invoice_id: str
     customer_id: str
     cancelled_on: date
+    reason: str
+    request_id: str | None = None
+    requested_by: str | None = None
+    attested_by: str | None = None
+
+
+class CreditNoteRequested(Event):
+    """A credit note asked for; it is issued only once someone else with the right role attests
+    it (seed 002 lines 587-603: "kreditering ... korrekt attest"). ``lines`` None credits all that
+    is left. ``customer_kind`` tells the attester whether the invoice is to an organisation, one
+    of the seed's checks."""
+
+    event_type: ClassVar[str] = "CreditNoteRequested"
+
+    request_id: str
+    invoice_id: str
+    customer_id: str
+    department: str
+    customer_kind: str | None  # CustomerKind; None when the customer is unknown
+    requested_on: date
+    requested_by: str  # the actor (role:scope:subject)
+    requester_subject: str  # the person, for the four-eyes check
+    reason: str
+    total_ore: int  # what it would credit when asked for
+    lines: tuple[InvoiceLine, ...] | None = None
+
+
+class CancellationRequested(Event):
+    """A cancellation (makulering) asked for; done only once attested by someone else with the
+    right role, and only while the invoice is unpaid and not at the agency (seed 002)."""
+
+    event_type: ClassVar[str] = "CancellationRequested"
+
+    request_id: str
+    invoice_id: str
+    customer_id: str
+    department: str
+    customer_kind: str | None  # CustomerKind; None when the customer is unknown
+    requested_on: date
+    requested_by: str
+    requester_subject: str
+    reason: str
+    total_ore: int  # what is open on the invoice when asked for
+
+
+class CorrectionRequestAttested(Event):
+    """A credit note or cancellation request attested: its ``CreditNoteIssued`` or
+    ``InvoiceCancelled`` was appended with it."""
+
+    event_type: ClassVar[str] = "CorrectionRequestAttested"
+
+    request_id: str
+    invoice_id: str
+    attested_by: str
+    attested_on: date
+
+
+class CorrectionRequestRejected(Event):
+    """The attester said no (or the request no longer holds): nothing changes on the invoice."""
+
+    event_type: ClassVar[str] = "CorrectionRequestRejected"
+
+    request_id: str
+    invoice_id: str
+    rejected_by: str
+    rejected_on: date
     reason: str
 
 
@@ -325,6 +396,10 @@ CONTRACTS: tuple[type[Event], ...] = (
     InvoiceIssued,
     CreditNoteIssued,
     InvoiceCancelled,
+    CreditNoteRequested,
+    CancellationRequested,
+    CorrectionRequestAttested,
+    CorrectionRequestRejected,
     DueDatePostponed,
     DeferralGranted,
     InvoiceDisputed,

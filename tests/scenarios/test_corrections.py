@@ -275,3 +275,130 @@ async def test_a_postponement_moves_the_due_date_a_bounded_number_of_days(
         )
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["type"] == "postponement_within_max_days"
+
+
+COMPANY = {**PERSON, "id_number": "556016-0680", "name": "Kalles Plåt AB"}
+
+
+async def pending(fordra: Running, status: str = "pending") -> list[dict[str, Any]]:
+    r = await fordra.client.get(
+        "/api/v1/correction-requests",
+        params={"status": status},
+        headers=fordra.auth(Role.OPS_LEAD),
+    )
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+async def test_a_credit_note_is_asked_for_then_attested_by_another_person(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        post = fordra.client.post
+        # Given the water department's 1,000 kr invoice to an organisation
+        cid = await customer(fordra, **COMPANY)
+        water = fordra.auth(Role.DEPARTMENT, department="water")
+        r = await post("/api/v1/invoices", json=invoice(cid, 80000), headers=water)
+        inv = r.json()
+
+        # When the department asks for a credit note
+        r = await post(
+            f"/api/v1/invoices/{inv['invoice_id']}/credit-notes",
+            json={"reason": "fel mätarställning"},
+            headers=water,
+        )
+        # Then it is only a request: accepted, pending, nothing credited yet
+        assert r.status_code == 202, r.text
+        request_id = r.json()["request_id"]
+        assert (r.json()["status"], r.json()["total_ore"]) == ("pending", 100000)
+        row = (await ledger_invoices(fordra, cid))[inv["invoice_id"]]
+        assert (row["credited_ore"], row["open_ore"]) == (0, 100000)
+        # and the ops team sees it waiting, to an organisation, with who asked and why
+        (waiting,) = await pending(fordra)
+        assert waiting["request_id"] == request_id
+        assert waiting["kind"] == "credit_note"
+        assert waiting["customer_kind"] == "organisation"
+        assert waiting["requested_by"].startswith("department:water")
+        assert waiting["reason"] == "fel mätarställning"
+
+        attest = f"/api/v1/correction-requests/{request_id}/attest"
+        # When the department, or a case officer, tries to attest it: not their role
+        for role, scope in ((Role.DEPARTMENT, {"department": "water"}), (Role.CASE_OFFICER, {})):
+            r = await post(attest, headers=fordra.auth(role, **scope))
+            assert r.status_code == 403, r.text
+        # When the person who asked attests it with an ops lead's token: four eyes
+        r = await post(attest, headers=fordra.auth(Role.OPS_LEAD, subject="department"))
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["type"] == "four_eyes_attest"
+
+        # When an ops lead attests it
+        r = await post(attest, headers=fordra.auth(Role.OPS_LEAD, subject="olle"))
+        # Then the credit note is issued, naming the request, who asked and who attested
+        assert r.status_code == 200, r.text
+        assert r.json()["event"] == "CreditNoteIssued"
+        assert r.json()["open_ore"] == 0
+        assert r.json()["credit_note_number"] == "00000002"
+        assert r.json()["attested_by"] == "ops_lead:olle"
+        row = (await ledger_invoices(fordra, cid))[inv["invoice_id"]]
+        assert (row["credited_ore"], row["status"]) == (100000, "credited")
+        assert await pending(fordra) == []
+        (done,) = await pending(fordra, "attested")
+        assert done["decided_by"] == "ops_lead:olle"
+        # and it cannot be attested twice
+        r = await post(attest, headers=fordra.auth(Role.ADMIN))
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["type"] == "correction_decided_once"
+
+
+async def test_a_cancellation_is_checked_again_when_attested(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        post = fordra.client.post
+        officer = fordra.auth(Role.CASE_OFFICER)
+        ops = fordra.auth(Role.OPS_LEAD)
+        # Given two unpaid invoices, each with a cancellation asked for by a case officer
+        cid = await customer(fordra)
+        first, second = await issue(fordra, cid, 80000), await issue(fordra, cid, 80000)
+        asked = {}
+        for inv in (first, second):
+            r = await post(
+                f"/api/v1/invoices/{inv['invoice_id']}/cancellation",
+                json={"reason": "dubblett"},
+                headers=officer,
+            )
+            assert r.status_code == 202, r.text
+            asked[inv["invoice_id"]] = r.json()["request_id"]
+        assert len(await pending(fordra)) == 2
+
+        # When the customer pays 100 kr of the first before the attest
+        await pay(fordra, first["ocr"], "100.00", "TX-PART")
+        # Then the attest is refused: a paid invoice is not cancelled (seed 002)
+        url = f"/api/v1/correction-requests/{asked[first['invoice_id']]}/attest"
+        r = await post(url, headers=ops)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["type"] == "cancellation_only_while_unpaid"
+        book = await ledger_invoices(fordra, cid)
+        assert book[first["invoice_id"]]["status"] != "cancelled"
+        # and the ops lead rejects the request instead
+        r = await post(
+            f"/api/v1/correction-requests/{asked[first['invoice_id']]}/rejection",
+            json={"reason": "betald under tiden"},
+            headers=ops,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "rejected"
+
+        # When the second is attested, it is cancelled
+        url = f"/api/v1/correction-requests/{asked[second['invoice_id']]}/attest"
+        r = await post(url, headers=ops)
+        assert r.status_code == 200, r.text
+        assert r.json()["cancelled"] is True
+        book = await ledger_invoices(fordra, cid)
+        assert book[second["invoice_id"]]["status"] == "cancelled"
+        assert book[first["invoice_id"]]["open_ore"] == 90000
+        assert await pending(fordra) == []
+        assert [i["request_id"] for i in await pending(fordra, "rejected")] == [
+            asked[first["invoice_id"]]
+        ]

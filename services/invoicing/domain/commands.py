@@ -72,6 +72,10 @@ class CancelInvoice(_Correction):
     pass
 
 
+class RejectCorrection(_Correction):
+    """The attester says no to a credit note or cancellation request."""
+
+
 class PostponeDueDate(_Correction):
     due_date: date
 

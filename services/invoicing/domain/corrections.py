@@ -1,32 +1,41 @@
 """Correcting an issued invoice (domain.md §2; seed 001 and seed 002 lines 587-603): credit notes,
 cancellation (makulering), postponement (uppskov), deferral (anstånd) and disputes. Each is an event
-with its author (the envelope's actor) and its reason."""
+with its author (the envelope's actor) and its reason.
+
+A credit note or a cancellation is two steps (seed 002: "endast med korrekt attest"): a request,
+checked when it is made, and an attest by another person with the right role, which checks the
+invoice again as it is then and issues the credit note or cancels the invoice."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from fordra.contracts.invoicing import (
+    CancellationRequested,
     CreditNoteIssued,
+    CreditNoteRequested,
     DeferralGranted,
     DisputeResolved,
     DueDatePostponed,
     InvoiceCancelled,
     InvoiceDisputed,
+    InvoiceLine,
 )
 from fordra.invoicing.domain.commands import (
     CancelInvoice,
     DisputeInvoice,
     GrantDeferral,
+    InvoiceLineInput,
     IssueCreditNote,
     IssueInvoice,
     PostponeDueDate,
     ResolveDispute,
 )
-from fordra.invoicing.domain.invoice import invoice_number_for, price_lines
+from fordra.invoicing.domain.invoice import invoice_number_for, price_lines, totals_of
 from fordra.invoicing.domain.invoice_state import InvoiceState
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.invoicing.domain.vat import vat_per_rate
+from fordra.kernel.auth import Principal
 from fordra.kernel.errors import DomainRuleViolation
 
 
@@ -61,17 +70,52 @@ def check_cancellation_only_while_unpaid(state: InvoiceState) -> None:
         )
 
 
-def issue_credit_note(
-    state: InvoiceState,
-    cmd: IssueCreditNote,
-    *,
-    credit_note_id: str,
-    serial_number: int,
-    today: date,
-    settings: InvoicingSettings,
-) -> CreditNoteIssued:
+def check_credit_not_while_at_agency(state: InvoiceState) -> None:
+    """Seed 002 lines 587-603: before crediting, check "om fakturan gått till inkasso". Ours: a
+    claim at the agency is recalled first, so that the agency never collects what was credited."""
+    if state.handed_to_agency:
+        raise DomainRuleViolation(
+            "the invoice is with the collection agency: recall it before crediting it",
+            rule="credit_not_while_at_agency",
+        )
+
+
+def check_attester_is_not_the_requester(
+    requested_by: str, requester_subject: str, attester: Principal
+) -> None:
+    """Four eyes (seed 002: "korrekt attest"): the one who attests a credit note or cancellation
+    is another person than the one who asked for it, whatever role either token carries."""
+    if attester.subject == requester_subject or attester.actor == requested_by:
+        raise DomainRuleViolation(
+            "a credit note or cancellation is attested by someone other than who asked for it",
+            rule="four_eyes_attest",
+        )
+
+
+def credit_lines(
+    state: InvoiceState, lines: tuple[InvoiceLineInput, ...] | None, settings: InvoicingSettings
+) -> tuple[InvoiceLine, ...] | None:
+    """The lines a credit note asks for, priced at the VAT rates of the invoice being credited;
+    None credits all that is left."""
+    if lines is None:
+        return None
+    priced = IssueInvoice(
+        customer_id=state.customer_id,
+        department=state.department,
+        service_type=state.lines[0].service_type,
+        invoice_date=state.invoice_date,
+        lines=lines,
+    )
+    return price_lines(priced, settings)
+
+
+def credit_note_lines(
+    state: InvoiceState, lines: tuple[InvoiceLine, ...] | None
+) -> tuple[InvoiceLine, ...]:
+    """What a credit note credits, checked against what is left to credit on the invoice now."""
     check_invoice_not_cancelled(state)
-    if cmd.lines is None:
+    check_credit_not_while_at_agency(state)
+    if lines is None:
         if state.credited_ore:
             raise DomainRuleViolation(
                 "the invoice is already credited in part: name the lines to credit",
@@ -79,23 +123,59 @@ def issue_credit_note(
                 rule="credit_lines_needed_after_partial_credit",
             )
         lines = state.lines
-    else:
-        priced = IssueInvoice(
-            customer_id=state.customer_id,
-            department=state.department,
-            service_type=state.lines[0].service_type,
-            invoice_date=state.invoice_date,  # the VAT rates of the invoice being credited
-            lines=cmd.lines,
-        )
-        lines = price_lines(priced, settings)
-    vat = vat_per_rate(lines)
-    net = sum(b.net_ore for b in vat)
-    vat_total = sum(b.vat_ore for b in vat)
-    check_credit_not_above_open(state, net + vat_total)
-    if net + vat_total <= 0:
+    _net, _vat, total = totals_of(lines)
+    check_credit_not_above_open(state, total)
+    if total <= 0:
         raise DomainRuleViolation(
             "a credit note must credit more than 0 kr", field="lines", rule="credit_positive"
         )
+    return lines
+
+
+def request_credit_note(
+    state: InvoiceState,
+    cmd: IssueCreditNote,
+    *,
+    request_id: str,
+    today: date,
+    settings: InvoicingSettings,
+    requester: Principal,
+    customer_kind: str | None,
+) -> CreditNoteRequested:
+    """A credit note is asked for, and checked now; it is issued only on attest (seed 002)."""
+    lines = credit_lines(state, cmd.lines, settings)
+    credited = credit_note_lines(state, lines)
+    return CreditNoteRequested(
+        request_id=request_id,
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        department=state.department,
+        customer_kind=customer_kind,
+        requested_on=today,
+        requested_by=requester.actor,
+        requester_subject=requester.subject,
+        reason=cmd.reason,
+        lines=lines,
+        total_ore=totals_of(credited)[2],
+    )
+
+
+def issue_credit_note(
+    state: InvoiceState,
+    request: CreditNoteRequested,
+    *,
+    credit_note_id: str,
+    serial_number: int,
+    today: date,
+    attester: Principal,
+) -> CreditNoteIssued:
+    """The attest of a credit note request: four eyes, and every check made again on the
+    invoice as it is now (it may have been paid, credited or cancelled meanwhile)."""
+    check_attester_is_not_the_requester(request.requested_by, request.requester_subject, attester)
+    lines = credit_note_lines(state, request.lines)
+    vat = vat_per_rate(lines)
+    net = sum(b.net_ore for b in vat)
+    vat_total = sum(b.vat_ore for b in vat)
     return CreditNoteIssued(
         credit_note_id=credit_note_id,
         invoice_id=state.invoice_id,
@@ -108,18 +188,54 @@ def issue_credit_note(
         net_ore=net,
         vat_ore=vat_total,
         total_ore=net + vat_total,
-        reason=cmd.reason,
+        reason=request.reason,
+        request_id=request.request_id,
+        requested_by=request.requested_by,
+        attested_by=attester.actor,
     )
 
 
-def cancel_invoice(state: InvoiceState, cmd: CancelInvoice, *, today: date) -> InvoiceCancelled:
+def request_cancellation(
+    state: InvoiceState,
+    cmd: CancelInvoice,
+    *,
+    request_id: str,
+    today: date,
+    requester: Principal,
+    customer_kind: str | None,
+) -> CancellationRequested:
+    """A cancellation is asked for, and checked now; it is done only on attest (seed 002)."""
+    check_invoice_not_cancelled(state)
+    check_cancellation_only_while_unpaid(state)
+    return CancellationRequested(
+        request_id=request_id,
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        department=state.department,
+        customer_kind=customer_kind,
+        requested_on=today,
+        requested_by=requester.actor,
+        requester_subject=requester.subject,
+        reason=cmd.reason,
+        total_ore=state.open_ore,
+    )
+
+
+def cancel_invoice(
+    state: InvoiceState, request: CancellationRequested, *, today: date, attester: Principal
+) -> InvoiceCancelled:
+    """The attest of a cancellation request: four eyes, and still unpaid and not at the agency."""
+    check_attester_is_not_the_requester(request.requested_by, request.requester_subject, attester)
     check_invoice_not_cancelled(state)
     check_cancellation_only_while_unpaid(state)
     return InvoiceCancelled(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
         cancelled_on=today,
-        reason=cmd.reason,
+        reason=request.reason,
+        request_id=request.request_id,
+        requested_by=request.requested_by,
+        attested_by=attester.actor,
     )
 
 
