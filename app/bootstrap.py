@@ -42,6 +42,7 @@ from fordra.payments.application.booking import PaymentsDeps
 from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.detect import parse_bank_file
 from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
+from fordra.projections.application.correction_requests import CorrectionRequestsProjection
 from fordra.projections.application.customer_ledger import CustomerLedgerProjection
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
@@ -145,6 +146,7 @@ class Platform:
     ledger: CustomerLedgerProjection
     unmatched: UnmatchedPaymentsProjection
     postings: PostingsProjection
+    corrections: CorrectionRequestsProjection
     runners: list[ProjectionRunner]
     subscriptions: list[Subscription]
     secrets: InstanceSecrets
@@ -296,6 +298,7 @@ def _projections(
         ProjectionRunner(CustomerLedgerProjection(registry), read_models),
         ProjectionRunner(UnmatchedPaymentsProjection(registry), read_models),
         ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
+        ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
     ]
 
 
@@ -347,6 +350,7 @@ def _platform(
         ledger=_projection(runners, CustomerLedgerProjection),
         unmatched=_projection(runners, UnmatchedPaymentsProjection),
         postings=_projection(runners, PostingsProjection),
+        corrections=_projection(runners, CorrectionRequestsProjection),
         runners=runners,
         subscriptions=subscriptions,
         secrets=secrets,

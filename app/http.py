@@ -72,6 +72,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             platform.read_models,
             ledger=platform.ledger,
             unmatched=platform.unmatched,
+            corrections=platform.corrections,
             clock=platform.clock,
             calendar=platform.calendar,
             web=web,

@@ -31,6 +31,11 @@ SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defin
 
 CustomerKind = Literal["person", "organisation"]
 
+# What a line charges (domain.md §3: keep capital, interest and each kind of cost apart): the
+# service's own price ("capital"), late interest put on a later invoice ("interest", outside the
+# scope of VAT), or a fee ("fee"). Payments allocates each as a component of its own.
+LineKind = Literal["capital", "interest", "fee"]
+
 
 class PostalAddress(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -128,6 +133,8 @@ class InvoiceLine(BaseModel):
     unit_price_ore: int
     vat_rate: int
     net_ore: int
+    # "capital" in every event stored before the field existed: v1 stays readable as it is.
+    kind: LineKind = "capital"
 
 
 class VatBreakdown(BaseModel):
@@ -185,6 +192,11 @@ class CreditNoteIssued(Event):
     vat_ore: int
     total_ore: int  # positive: the amount taken off the invoice
     reason: str
+    # The request it completes, who asked and who attested (seed 002: "korrekt attest"); None in
+    # events stored before credit notes needed an attest.
+    request_id: str | None = None
+    requested_by: str | None = None
+    attested_by: str | None = None
 
 
 class InvoiceCancelled(Event):
@@ -195,6 +207,72 @@ class InvoiceCancelled(Event):
     invoice_id: str
     customer_id: str
     cancelled_on: date
+    reason: str
+    request_id: str | None = None
+    requested_by: str | None = None
+    attested_by: str | None = None
+
+
+class CreditNoteRequested(Event):
+    """A credit note asked for; it is issued only once someone else with the right role attests
+    it (seed 002 lines 587-603: "kreditering ... korrekt attest"). ``lines`` None credits all that
+    is left. ``customer_kind`` tells the attester whether the invoice is to an organisation, one
+    of the seed's checks."""
+
+    event_type: ClassVar[str] = "CreditNoteRequested"
+
+    request_id: str
+    invoice_id: str
+    customer_id: str
+    department: str
+    customer_kind: str | None  # CustomerKind; None when the customer is unknown
+    requested_on: date
+    requested_by: str  # the actor (role:scope:subject)
+    requester_subject: str  # the person, for the four-eyes check
+    reason: str
+    total_ore: int  # what it would credit when asked for
+    lines: tuple[InvoiceLine, ...] | None = None
+
+
+class CancellationRequested(Event):
+    """A cancellation (makulering) asked for; done only once attested by someone else with the
+    right role, and only while the invoice is unpaid and not at the agency (seed 002)."""
+
+    event_type: ClassVar[str] = "CancellationRequested"
+
+    request_id: str
+    invoice_id: str
+    customer_id: str
+    department: str
+    customer_kind: str | None  # CustomerKind; None when the customer is unknown
+    requested_on: date
+    requested_by: str
+    requester_subject: str
+    reason: str
+    total_ore: int  # what is open on the invoice when asked for
+
+
+class CorrectionRequestAttested(Event):
+    """A credit note or cancellation request attested: its ``CreditNoteIssued`` or
+    ``InvoiceCancelled`` was appended with it."""
+
+    event_type: ClassVar[str] = "CorrectionRequestAttested"
+
+    request_id: str
+    invoice_id: str
+    attested_by: str
+    attested_on: date
+
+
+class CorrectionRequestRejected(Event):
+    """The attester said no (or the request no longer holds): nothing changes on the invoice."""
+
+    event_type: ClassVar[str] = "CorrectionRequestRejected"
+
+    request_id: str
+    invoice_id: str
+    rejected_by: str
+    rejected_on: date
     reason: str
 
 
@@ -214,7 +292,11 @@ class DueDatePostponed(Event):
 class DeferralGranted(Event):
     """Anstånd (seed 001): asked before the due date, at most 3 months by default, always noted
     in the ledger. Late interest still runs from ``interest_from`` (invoice date + 30 days by the
-    seed's "Räntedebitering sker 30 dagar från fakturadatum"; a setting)."""
+    seed's "Räntedebitering sker 30 dagar från fakturadatum"; a setting), never before the due
+    date. An autogiro debit of the invoice is stopped (seed 001): ``autogiro_debit_stopped``
+    tells payments not to debit it before ``deferred_until``. ``protected_identity``: the
+    written confirmation (seed 000 §9) goes through Skatteverket's forwarding (domain.md §2).
+    The fields after ``reason`` are absent from events stored before they existed."""
 
     event_type: ClassVar[str] = "DeferralGranted"
 
@@ -224,6 +306,9 @@ class DeferralGranted(Event):
     deferred_until: date
     interest_from: date
     reason: str
+    registered_by: str | None = None  # the actor who registered the customer's request
+    autogiro_debit_stopped: bool = False
+    protected_identity: bool = False
 
 
 class InvoiceDisputed(Event):
@@ -311,6 +396,10 @@ CONTRACTS: tuple[type[Event], ...] = (
     InvoiceIssued,
     CreditNoteIssued,
     InvoiceCancelled,
+    CreditNoteRequested,
+    CancellationRequested,
+    CorrectionRequestAttested,
+    CorrectionRequestRejected,
     DueDatePostponed,
     DeferralGranted,
     InvoiceDisputed,

@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from fordra.contracts.invoicing import InvoiceLine
 from fordra.invoicing.domain.vat import vat_per_rate
 from fordra.payments.domain.allocation import AllocationPolicy, allocate_to_receivable
-from fordra.payments.domain.receivable import Receivable, owed_by_service
+from fordra.payments.domain.receivable import (
+    Receivable,
+    interest_and_fees_owed,
+    owed_by_component,
+    owed_by_service,
+)
 
 SERVICES = ("water", "waste", "electricity_grid", "electricity_supply", "other")
 
@@ -70,5 +75,41 @@ def test_electricity_is_paid_first_on_a_co_billed_invoice() -> None:
         ("electricity_grid", 30000),
         ("electricity_supply", 20000),
         ("water", 10000),
+    ]
+    assert left == 0
+
+
+def test_invoiced_late_interest_is_owed_and_paid_as_interest_after_the_capital() -> None:
+    # Given a 1,000 kr water invoice (25 % VAT) carrying 82.19 kr of late interest as its own line
+    water = InvoiceLine(
+        description="Vatten",
+        service_type="water",
+        quantity=Decimal(1),
+        unit_price_ore=80000,
+        vat_rate=25,
+        net_ore=80000,
+    )
+    interest = water.model_copy(
+        update={"description": "Ränta", "unit_price_ore": 8219, "vat_rate": 0, "net_ore": 8219}
+    ).model_copy(update={"kind": "interest"})
+    vat = vat_per_rate([water, interest])
+    assert owed_by_component([water, interest], vat) == {
+        "capital": {"water": 100000},
+        "interest": {"water": 8219},
+    }
+    receivable = Receivable(
+        "i",
+        "00000001",
+        "c",
+        "133",
+        date(2026, 1, 1),
+        owed_by_service([water, interest], vat),
+        interest_and_fees_owed([water, interest], vat),
+    )
+    # When 1,050 kr is paid: the capital first, the rest to the interest (domain.md §3)
+    allocations, left = allocate_to_receivable(105000, receivable, AllocationPolicy())
+    assert [(a.component, a.amount_ore) for a in allocations] == [
+        ("capital", 100000),
+        ("interest", 5000),
     ]
     assert left == 0

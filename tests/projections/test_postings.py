@@ -187,6 +187,14 @@ def test_an_invoice_with_two_services_and_two_vat_rates_balances() -> None:
     assert voucher.text == "Kundfaktura 00000001"
 
 
+def test_invoiced_late_interest_is_interest_income_not_the_services_revenue() -> None:
+    # Given a water invoice carrying 82.19 kr of late interest as a line of its own (VAT-free)
+    interest = line("water", 0, 8_219).model_copy(update={"kind": "interest"})
+    voucher = invoice_voucher(invoice(line("water", 25, 80_000), interest), SETTINGS)
+    # Then the interest is credited to interest income, apart from water's revenue (domain.md §3)
+    assert rows_of(voucher) == {1512: 108_219, 3011: -80_000, 8313: -8_219, 2611: -20_000}
+
+
 def test_a_credit_note_reverses_the_credited_lines() -> None:
     issued = invoice(*WATER_AND_WASTE)
     # When the waste line is credited

@@ -114,10 +114,18 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
         a, b, c, d = ids
         due = "2026-04-01"
 
+        ops = fordra.auth(Role.OPS_LEAD)
+
+        async def attested(url: str, body: dict[str, Any]) -> Any:
+            # Asked for by one person, attested by another (seed 002; test_corrections.py)
+            asked = await post(url, json=body, headers=admin)
+            assert asked.status_code == 202, asked.text
+            return await post(
+                f"/api/v1/correction-requests/{asked.json()['request_id']}/attest", headers=ops
+            )
+
         # A full credit note leaves nothing open
-        r = await post(
-            f"/api/v1/invoices/{a}/credit-notes", json={"reason": "fel mätare"}, headers=admin
-        )
+        r = await attested(f"/api/v1/invoices/{a}/credit-notes", {"reason": "fel mätare"})
         assert r.status_code == 200, r.text
         assert r.json()["open_ore"] == 0
         assert r.json()["credit_note_number"] == "00000005"
@@ -130,7 +138,7 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
             "reason": "rabatt",
             "lines": [{"description": "Rabatt", "unit_price_ore": 10000, "vat_rate": 25}],
         }
-        r = await post(f"/api/v1/invoices/{b}/credit-notes", json=part, headers=admin)
+        r = await attested(f"/api/v1/invoices/{b}/credit-notes", part)
         assert r.status_code == 200
         assert r.json()["open_ore"] == 100000 - 12500
         r = await post(
@@ -138,9 +146,7 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
         )
         assert r.status_code == 422
         assert "cancellation_only_while_unpaid" in r.text
-        r = await post(
-            f"/api/v1/invoices/{c}/cancellation", json={"reason": "dubblett"}, headers=admin
-        )
+        r = await attested(f"/api/v1/invoices/{c}/cancellation", {"reason": "dubblett"})
         assert r.status_code == 200
         assert r.json()["cancelled"] is True
 
@@ -159,16 +165,17 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "due_date"]
 
-        # A deferral must be asked by the due date and last at most 3 months
-        late = {"reason": "sjuk", "requested_on": "2026-04-16", "deferred_until": "2026-05-15"}
-        r = await post(f"/api/v1/invoices/{d}/deferral", json=late, headers=admin)
+        # A deferral is asked for on a day that has been (test_corrections.py has the rest)
+        # and lasts at most 3 months
+        later = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-05-15"}
+        r = await post(f"/api/v1/invoices/{d}/deferral", json=later, headers=admin)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "requested_on"]
-        long = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-07-16"}
+        long = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-07-16"}
         r = await post(f"/api/v1/invoices/{d}/deferral", json=long, headers=admin)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "deferred_until"]
-        ok = {"reason": "sjuk", "requested_on": "2026-04-01", "deferred_until": "2026-06-30"}
+        ok = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-06-30"}
         r = await post(f"/api/v1/invoices/{d}/deferral", json=ok, headers=admin)
         assert r.status_code == 200
 

@@ -88,13 +88,19 @@ async def reverse(fordra: Running, bank_ref: str, ore: int, *, notice: str = "1"
 
 
 async def correct(fordra: Running, invoice_id: str, what: str, **body: Any) -> Any:
-    """A correction of an invoice (credit note, dispute, deferral ...), completed: answers the
-    HTTP response of the last step."""
-    return await fordra.client.post(
+    """A correction of an invoice (credit note, dispute, deferral ...), completed: a credit note
+    or cancellation asked for is attested by a second person. Answers the last step's response."""
+    r = await fordra.client.post(
         f"/api/v1/invoices/{invoice_id}/{what}",
         json={"reason": "enligt beslut", **body},
         headers=fordra.auth(),
     )
+    if r.status_code == 202 and "request_id" in r.json():
+        r = await fordra.client.post(
+            f"/api/v1/correction-requests/{r.json()['request_id']}/attest",
+            headers=fordra.auth(Role.OPS_LEAD, subject="attester"),
+        )
+    return r
 
 
 async def ledger(fordra: Running, customer_id: str) -> dict[str, Any]:

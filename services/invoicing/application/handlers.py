@@ -6,35 +6,33 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.invoicing import (
-    CreditNoteIssued,
+    DeferralGranted,
     SmallAmountDeferred,
     SmallAmountDropped,
     SmallAmountsInvoiced,
 )
 from fordra.invoicing.domain.commands import (
-    CancelInvoice,
     DisputeInvoice,
     GrantDeferral,
-    IssueCreditNote,
     IssueInvoice,
     PostponeDueDate,
     RegisterCustomer,
     ResolveDispute,
 )
 from fordra.invoicing.domain.corrections import (
-    cancel_invoice,
     dispute_invoice,
     grant_deferral,
-    issue_credit_note,
     postpone_due_date,
     resolve_dispute,
 )
 from fordra.invoicing.domain.customer import register_customer as decide_registration
 from fordra.invoicing.domain.customer import valid_identity_number
+from fordra.invoicing.domain.customer_state import CustomerState, replay_customer
 from fordra.invoicing.domain.events import (
     IdNumberClaimed,
     InvoiceSerialReserved,
@@ -57,14 +55,8 @@ from fordra.kernel.eventstore import EventStore, StreamAppend
 
 CONTEXT = "invoicing"
 
-_CorrectionCommand = (
-    IssueCreditNote
-    | CancelInvoice
-    | PostponeDueDate
-    | GrantDeferral
-    | DisputeInvoice
-    | ResolveDispute
-)
+# Credit notes and cancellations need an attest: correction_requests.py.
+_CorrectionCommand = PostponeDueDate | GrantDeferral | DisputeInvoice | ResolveDispute
 
 PUBLISHERS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
 
@@ -172,7 +164,7 @@ async def register_customer(
         deps.store,
         decide,
         CustomerRegisteredResponse,
-        idempotency_key=_scoped(principal, idempotency_key),
+        idempotency_key=scoped_key(principal, idempotency_key),
         request_fingerprint=fingerprint("RegisterCustomer", cmd.model_dump(mode="json")),
     )
 
@@ -393,12 +385,23 @@ async def issue_invoice(
         deps.store,
         decide,
         IssueInvoiceResult,
-        idempotency_key=_scoped(principal, idempotency_key),
+        idempotency_key=scoped_key(principal, idempotency_key),
         request_fingerprint=fingerprint("IssueInvoice", cmd.model_dump(mode="json")),
     )
 
 
-def _scoped(principal: Principal, key: str | None) -> str | None:
+def _deferral_facts(event: Event) -> dict[str, Any]:
+    if not isinstance(event, DeferralGranted):
+        return {}
+    return {
+        "interest_from": event.interest_from,
+        "autogiro_debit_stopped": event.autogiro_debit_stopped,
+        "protected_identity": event.protected_identity,
+    }
+
+
+def scoped_key(principal: Principal, key: str | None) -> str | None:
+    """An Idempotency-Key in the caller's scope (role and department)."""
     # Keys are the caller's own: two departments may both use "batch-1" without colliding.
     return f"{principal.role.value}:{principal.department or ''}:{key}" if key else None
 
@@ -418,9 +421,22 @@ class CorrectionResponse(BaseModel):
     deferred_until: date | None
     credit_note_id: str | None = None
     credit_note_number: str | None = None
+    # A credit note or cancellation: the request it completes and who attested it.
+    request_id: str | None = None
+    attested_by: str | None = None
+    # A deferral: when late interest starts, whether an autogiro debit is stopped, and whether
+    # the customer's letters must go through Skatteverket (a protected identity).
+    interest_from: date | None = None
+    autogiro_debit_stopped: bool = False
+    protected_identity: bool = False
 
 
 CORRECTORS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
+
+
+async def load_customer_state(deps: InvoicingDeps, customer_id: str) -> CustomerState | None:
+    events = await deps.store.read_stream(customer_stream(customer_id))
+    return replay_customer(deps.registry.load(e) for e in events)
 
 
 async def load_invoice(deps: InvoicingDeps, invoice_id: str) -> InvoiceState:
@@ -440,8 +456,9 @@ async def correct_invoice(
     *,
     idempotency_key: str | None = None,
 ) -> Outcome[CorrectionResponse]:
-    """Credit, cancel, postpone, defer, dispute or resolve: one use case for the corrections,
-    each rule in ``domain/corrections.py``. A department corrects only its own invoices."""
+    """Postpone, defer, dispute or resolve: one use case for the corrections that need no
+    attest, each rule in ``domain/corrections.py``. A department corrects only its own
+    invoices."""
     require_role(principal, *CORRECTORS)
 
     async def decide() -> Decision[CorrectionResponse]:
@@ -449,38 +466,20 @@ async def correct_invoice(
         require_department(principal, state.department)
         today = deps.clock.today()
         now = deps.clock.now()
-        appends: list[StreamAppend] = []
         event: Event
-        credit_note: CreditNoteIssued | None = None
-        if isinstance(cmd, IssueCreditNote):
-            counter = serial_stream(meta.tenant)
-            last_serial = await deps.store.stream_version(counter)
-            credit_note = issue_credit_note(
+        if isinstance(cmd, PostponeDueDate):
+            event = postpone_due_date(state, cmd, today=today, settings=deps.settings)
+        elif isinstance(cmd, GrantDeferral):
+            customer = await load_customer_state(deps, state.customer_id)
+            event = grant_deferral(
                 state,
                 cmd,
-                credit_note_id=str(uuid.uuid4()),
-                serial_number=last_serial + 1,
                 today=today,
                 settings=deps.settings,
+                registered_by=principal.actor,
+                pays_by_autogiro=customer.autogiro if customer else False,
+                protected_identity=customer.protected_identity if customer else False,
             )
-            event = credit_note
-            reserved = deps.registry.envelope(
-                InvoiceSerialReserved(
-                    invoice_id=credit_note.credit_note_id, serial_number=last_serial + 1
-                ),
-                context=CONTEXT,
-                stream_id=counter,
-                version=last_serial + 1,
-                metadata=meta,
-                occurred_at=now,
-            )
-            appends.append(StreamAppend(counter, last_serial, [reserved]))
-        elif isinstance(cmd, CancelInvoice):
-            event = cancel_invoice(state, cmd, today=today)
-        elif isinstance(cmd, PostponeDueDate):
-            event = postpone_due_date(state, cmd)
-        elif isinstance(cmd, GrantDeferral):
-            event = grant_deferral(state, cmd, settings=deps.settings)
         elif isinstance(cmd, DisputeInvoice):
             event = dispute_invoice(state, cmd, today=today)
         else:
@@ -493,11 +492,10 @@ async def correct_invoice(
             metadata=meta,
             occurred_at=now,
         )
-        appends.append(StreamAppend(env.stream_id, state.version, [env]))
         after = apply_event(state, event)
         assert after is not None
         return Decision(
-            appends,
+            [StreamAppend(env.stream_id, state.version, [env])],
             CorrectionResponse(
                 invoice_id=invoice_id,
                 event=event.event_type,
@@ -507,8 +505,7 @@ async def correct_invoice(
                 cancelled=after.cancelled,
                 disputed=after.disputed,
                 deferred_until=after.deferred_until,
-                credit_note_id=credit_note.credit_note_id if credit_note else None,
-                credit_note_number=credit_note.credit_note_number if credit_note else None,
+                **_deferral_facts(event),
             ),
         )
 
@@ -516,7 +513,7 @@ async def correct_invoice(
         deps.store,
         decide,
         CorrectionResponse,
-        idempotency_key=_scoped(principal, idempotency_key),
+        idempotency_key=scoped_key(principal, idempotency_key),
         request_fingerprint=fingerprint(
             type(cmd).__name__, invoice_id, cmd.model_dump(mode="json")
         ),

@@ -56,6 +56,7 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             unit_price_ore=interest.amount_ore,
             vat_rate=0,  # interest is outside the scope of VAT
             net_ore=interest.amount_ore,
+            kind="interest",  # never the claim's service capital (domain.md §3)
         )
         held = registry.envelope(
             LateInterestHeld(

@@ -72,13 +72,26 @@ class CancelInvoice(_Correction):
     pass
 
 
+class RejectCorrection(_Correction):
+    """The attester says no to a credit note or cancellation request."""
+
+
 class PostponeDueDate(_Correction):
     due_date: date
 
 
 class GrantDeferral(_Correction):
     deferred_until: date
-    requested_on: date = Field(description="When the customer asked: before the due date")
+    requested_on: date = Field(
+        description="When the customer asked: from the invoice date to the due date, never "
+        "after the business date"
+    )
+    protected_identity_acknowledged: bool = Field(
+        default=False,
+        description="The customer has a protected identity: say so to confirm that the "
+        "deferral's written confirmation goes through Skatteverket's forwarding (refused "
+        "without it)",
+    )
 
 
 class DisputeInvoice(_Correction):

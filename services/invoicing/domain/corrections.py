@@ -1,32 +1,41 @@
 """Correcting an issued invoice (domain.md §2; seed 001 and seed 002 lines 587-603): credit notes,
 cancellation (makulering), postponement (uppskov), deferral (anstånd) and disputes. Each is an event
-with its author (the envelope's actor) and its reason."""
+with its author (the envelope's actor) and its reason.
+
+A credit note or a cancellation is two steps (seed 002: "endast med korrekt attest"): a request,
+checked when it is made, and an attest by another person with the right role, which checks the
+invoice again as it is then and issues the credit note or cancels the invoice."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from fordra.contracts.invoicing import (
+    CancellationRequested,
     CreditNoteIssued,
+    CreditNoteRequested,
     DeferralGranted,
     DisputeResolved,
     DueDatePostponed,
     InvoiceCancelled,
     InvoiceDisputed,
+    InvoiceLine,
 )
 from fordra.invoicing.domain.commands import (
     CancelInvoice,
     DisputeInvoice,
     GrantDeferral,
+    InvoiceLineInput,
     IssueCreditNote,
     IssueInvoice,
     PostponeDueDate,
     ResolveDispute,
 )
-from fordra.invoicing.domain.invoice import invoice_number_for, price_lines
+from fordra.invoicing.domain.invoice import invoice_number_for, price_lines, totals_of
 from fordra.invoicing.domain.invoice_state import InvoiceState
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.invoicing.domain.vat import vat_per_rate
+from fordra.kernel.auth import Principal
 from fordra.kernel.errors import DomainRuleViolation
 
 
@@ -61,17 +70,52 @@ def check_cancellation_only_while_unpaid(state: InvoiceState) -> None:
         )
 
 
-def issue_credit_note(
-    state: InvoiceState,
-    cmd: IssueCreditNote,
-    *,
-    credit_note_id: str,
-    serial_number: int,
-    today: date,
-    settings: InvoicingSettings,
-) -> CreditNoteIssued:
+def check_credit_not_while_at_agency(state: InvoiceState) -> None:
+    """Seed 002 lines 587-603: before crediting, check "om fakturan gått till inkasso". Ours: a
+    claim at the agency is recalled first, so that the agency never collects what was credited."""
+    if state.handed_to_agency:
+        raise DomainRuleViolation(
+            "the invoice is with the collection agency: recall it before crediting it",
+            rule="credit_not_while_at_agency",
+        )
+
+
+def check_attester_is_not_the_requester(
+    requested_by: str, requester_subject: str, attester: Principal
+) -> None:
+    """Four eyes (seed 002: "korrekt attest"): the one who attests a credit note or cancellation
+    is another person than the one who asked for it, whatever role either token carries."""
+    if attester.subject == requester_subject or attester.actor == requested_by:
+        raise DomainRuleViolation(
+            "a credit note or cancellation is attested by someone other than who asked for it",
+            rule="four_eyes_attest",
+        )
+
+
+def credit_lines(
+    state: InvoiceState, lines: tuple[InvoiceLineInput, ...] | None, settings: InvoicingSettings
+) -> tuple[InvoiceLine, ...] | None:
+    """The lines a credit note asks for, priced at the VAT rates of the invoice being credited;
+    None credits all that is left."""
+    if lines is None:
+        return None
+    priced = IssueInvoice(
+        customer_id=state.customer_id,
+        department=state.department,
+        service_type=state.lines[0].service_type,
+        invoice_date=state.invoice_date,
+        lines=lines,
+    )
+    return price_lines(priced, settings)
+
+
+def credit_note_lines(
+    state: InvoiceState, lines: tuple[InvoiceLine, ...] | None
+) -> tuple[InvoiceLine, ...]:
+    """What a credit note credits, checked against what is left to credit on the invoice now."""
     check_invoice_not_cancelled(state)
-    if cmd.lines is None:
+    check_credit_not_while_at_agency(state)
+    if lines is None:
         if state.credited_ore:
             raise DomainRuleViolation(
                 "the invoice is already credited in part: name the lines to credit",
@@ -79,23 +123,59 @@ def issue_credit_note(
                 rule="credit_lines_needed_after_partial_credit",
             )
         lines = state.lines
-    else:
-        priced = IssueInvoice(
-            customer_id=state.customer_id,
-            department=state.department,
-            service_type=state.lines[0].service_type,
-            invoice_date=state.invoice_date,  # the VAT rates of the invoice being credited
-            lines=cmd.lines,
-        )
-        lines = price_lines(priced, settings)
-    vat = vat_per_rate(lines)
-    net = sum(b.net_ore for b in vat)
-    vat_total = sum(b.vat_ore for b in vat)
-    check_credit_not_above_open(state, net + vat_total)
-    if net + vat_total <= 0:
+    _net, _vat, total = totals_of(lines)
+    check_credit_not_above_open(state, total)
+    if total <= 0:
         raise DomainRuleViolation(
             "a credit note must credit more than 0 kr", field="lines", rule="credit_positive"
         )
+    return lines
+
+
+def request_credit_note(
+    state: InvoiceState,
+    cmd: IssueCreditNote,
+    *,
+    request_id: str,
+    today: date,
+    settings: InvoicingSettings,
+    requester: Principal,
+    customer_kind: str | None,
+) -> CreditNoteRequested:
+    """A credit note is asked for, and checked now; it is issued only on attest (seed 002)."""
+    lines = credit_lines(state, cmd.lines, settings)
+    credited = credit_note_lines(state, lines)
+    return CreditNoteRequested(
+        request_id=request_id,
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        department=state.department,
+        customer_kind=customer_kind,
+        requested_on=today,
+        requested_by=requester.actor,
+        requester_subject=requester.subject,
+        reason=cmd.reason,
+        lines=lines,
+        total_ore=totals_of(credited)[2],
+    )
+
+
+def issue_credit_note(
+    state: InvoiceState,
+    request: CreditNoteRequested,
+    *,
+    credit_note_id: str,
+    serial_number: int,
+    today: date,
+    attester: Principal,
+) -> CreditNoteIssued:
+    """The attest of a credit note request: four eyes, and every check made again on the
+    invoice as it is now (it may have been paid, credited or cancelled meanwhile)."""
+    check_attester_is_not_the_requester(request.requested_by, request.requester_subject, attester)
+    lines = credit_note_lines(state, request.lines)
+    vat = vat_per_rate(lines)
+    net = sum(b.net_ore for b in vat)
+    vat_total = sum(b.vat_ore for b in vat)
     return CreditNoteIssued(
         credit_note_id=credit_note_id,
         invoice_id=state.invoice_id,
@@ -108,22 +188,76 @@ def issue_credit_note(
         net_ore=net,
         vat_ore=vat_total,
         total_ore=net + vat_total,
-        reason=cmd.reason,
+        reason=request.reason,
+        request_id=request.request_id,
+        requested_by=request.requested_by,
+        attested_by=attester.actor,
     )
 
 
-def cancel_invoice(state: InvoiceState, cmd: CancelInvoice, *, today: date) -> InvoiceCancelled:
+def request_cancellation(
+    state: InvoiceState,
+    cmd: CancelInvoice,
+    *,
+    request_id: str,
+    today: date,
+    requester: Principal,
+    customer_kind: str | None,
+) -> CancellationRequested:
+    """A cancellation is asked for, and checked now; it is done only on attest (seed 002)."""
+    check_invoice_not_cancelled(state)
+    check_cancellation_only_while_unpaid(state)
+    return CancellationRequested(
+        request_id=request_id,
+        invoice_id=state.invoice_id,
+        customer_id=state.customer_id,
+        department=state.department,
+        customer_kind=customer_kind,
+        requested_on=today,
+        requested_by=requester.actor,
+        requester_subject=requester.subject,
+        reason=cmd.reason,
+        total_ore=state.open_ore,
+    )
+
+
+def cancel_invoice(
+    state: InvoiceState, request: CancellationRequested, *, today: date, attester: Principal
+) -> InvoiceCancelled:
+    """The attest of a cancellation request: four eyes, and still unpaid and not at the agency."""
+    check_attester_is_not_the_requester(request.requested_by, request.requester_subject, attester)
     check_invoice_not_cancelled(state)
     check_cancellation_only_while_unpaid(state)
     return InvoiceCancelled(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
         cancelled_on=today,
-        reason=cmd.reason,
+        reason=request.reason,
+        request_id=request.request_id,
+        requested_by=request.requested_by,
+        attested_by=attester.actor,
     )
 
 
-def postpone_due_date(state: InvoiceState, cmd: PostponeDueDate) -> DueDatePostponed:
+def check_postponement_within_max_days(
+    state: InvoiceState, due_date: date, *, today: date, settings: InvoicingSettings
+) -> None:
+    """Uppskov (domain.md §2, seed 001) moves the due date; how far is a dated setting, counted
+    from the invoice's first due date so that postponements one after another stay bounded."""
+    days = settings.postponement_max_days.at(today)
+    latest = state.original_due_date + timedelta(days=days)
+    if due_date > latest:
+        raise DomainRuleViolation(
+            f"a postponement moves the due date at most {days} days past the first due date "
+            f"{state.original_due_date.isoformat()}, to {latest.isoformat()}",
+            field="due_date",
+            rule="postponement_within_max_days",
+        )
+
+
+def postpone_due_date(
+    state: InvoiceState, cmd: PostponeDueDate, *, today: date, settings: InvoicingSettings
+) -> DueDatePostponed:
     check_invoice_not_cancelled(state)
     if cmd.due_date <= state.due_date:
         raise DomainRuleViolation(
@@ -131,6 +265,7 @@ def postpone_due_date(state: InvoiceState, cmd: PostponeDueDate) -> DueDatePostp
             field="due_date",
             rule="postponement_moves_later",
         )
+    check_postponement_within_max_days(state, cmd.due_date, today=today, settings=settings)
     return DueDatePostponed(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
@@ -152,18 +287,80 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, 28))
 
 
-def grant_deferral(
-    state: InvoiceState, cmd: GrantDeferral, *, settings: InvoicingSettings
-) -> DeferralGranted:
-    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" and "bör inte
-    lämnas för mer än tre månader" (both settings)."""
-    check_invoice_not_cancelled(state)
-    if cmd.requested_on > state.due_date:
+def check_deferral_requested_on(state: InvoiceState, requested_on: date, *, today: date) -> None:
+    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" (domain.md §2).
+    The customer asked on a day that has been: not after the business date, not before the
+    invoice existed, and by the due date."""
+    if requested_on > today:
+        raise DomainRuleViolation(
+            f"a deferral is registered once asked for: requested_on is after today "
+            f"{today.isoformat()}",
+            field="requested_on",
+            rule="deferral_requested_not_in_future",
+        )
+    if requested_on < state.invoice_date:
+        raise DomainRuleViolation(
+            f"a deferral cannot be asked for before the invoice date "
+            f"{state.invoice_date.isoformat()}",
+            field="requested_on",
+            rule="deferral_requested_not_before_invoice_date",
+        )
+    if requested_on > state.due_date:
         raise DomainRuleViolation(
             f"a deferral must be asked for by the due date {state.due_date.isoformat()}",
             field="requested_on",
             rule="deferral_asked_before_due_date",
         )
+
+
+def check_deferral_only_while_unpaid(state: InvoiceState) -> None:
+    """A deferral postpones payment of what is open (domain.md §2): a paid (or fully credited)
+    invoice has nothing to defer."""
+    if state.open_ore <= 0:
+        raise DomainRuleViolation(
+            "nothing is open on the invoice (paid or credited): there is nothing to defer",
+            rule="deferral_only_while_unpaid",
+        )
+
+
+def check_protected_identity_acknowledged(protected_identity: bool, acknowledged: bool) -> None:
+    """A protected identity (domain.md §2): whoever grants a deferral or a plan must know it
+    before it is created, since the written confirmation (seed 000 §9) may only go through
+    Skatteverket's forwarding. The request says so explicitly, or it is refused."""
+    if protected_identity and not acknowledged:
+        raise DomainRuleViolation(
+            "the customer has a protected identity: confirm with "
+            "protected_identity_acknowledged=true that letters go through Skatteverket",
+            field="protected_identity_acknowledged",
+            rule="protected_identity_acknowledged",
+        )
+
+
+def deferral_interest_from(state: InvoiceState, settings: InvoicingSettings) -> date:
+    """Seed 001's deferral paragraph: "Räntedebitering sker 30 dagar från fakturadatum" (the days
+    a dated setting); late interest never starts before the due date (räntelagen 6 §, domain.md
+    §3), so the later of the two."""
+    days = settings.deferral_interest_from_days.at(state.invoice_date)
+    return max(state.invoice_date + timedelta(days=days), state.due_date)
+
+
+def grant_deferral(
+    state: InvoiceState,
+    cmd: GrantDeferral,
+    *,
+    today: date,
+    settings: InvoicingSettings,
+    registered_by: str,
+    pays_by_autogiro: bool,
+    protected_identity: bool,
+) -> DeferralGranted:
+    """Seed 001: "Anstånd skall begäras innan fakturan förfallit till betalning" and "bör inte
+    lämnas för mer än tre månader" (both settings); an autogiro debit of the invoice is stopped
+    (domain.md §2)."""
+    check_invoice_not_cancelled(state)
+    check_deferral_only_while_unpaid(state)
+    check_deferral_requested_on(state, cmd.requested_on, today=today)
+    check_protected_identity_acknowledged(protected_identity, cmd.protected_identity_acknowledged)
     months = settings.deferral_max_months.at(cmd.requested_on)
     latest = add_months(state.due_date, months)
     if cmd.deferred_until > latest:
@@ -178,14 +375,16 @@ def grant_deferral(
             field="deferred_until",
             rule="deferral_ends_after_due_date",
         )
-    days = settings.deferral_interest_from_days.at(state.invoice_date)
     return DeferralGranted(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
         requested_on=cmd.requested_on,
         deferred_until=cmd.deferred_until,
-        interest_from=state.invoice_date + timedelta(days=days),
+        interest_from=deferral_interest_from(state, settings),
         reason=cmd.reason,
+        registered_by=registered_by,
+        autogiro_debit_stopped=pays_by_autogiro,
+        protected_identity=protected_identity,
     )
 
 

@@ -30,9 +30,15 @@ class InvoiceState:
     due_date: date
     lines: tuple[InvoiceLine, ...]
     total_ore: int
+    original_due_date: date
     credited_ore: int = 0
     # Payments and hand-over arrive from the payments and agency contexts once they publish them.
-    paid_ore: int = 0
+    paid_ore: int = 0  # capital
+    # Interest and fees invoiced as lines of their own (late interest on the next invoice), and
+    # what payments allocated to interest and fees: the agency may collect more of them than
+    # the invoice carries, which pays nothing of the invoice itself.
+    charges_ore: int = 0
+    charges_paid_ore: int = 0
     handed_to_agency: bool = False
     cancelled: bool = False
     disputed: bool = False
@@ -43,7 +49,8 @@ class InvoiceState:
     def open_ore(self) -> int:
         if self.cancelled:
             return 0
-        return max(self.total_ore - self.credited_ore - self.paid_ore, 0)
+        charges_paid = min(self.charges_paid_ore, self.charges_ore)
+        return max(self.total_ore - self.credited_ore - self.paid_ore - charges_paid, 0)
 
 
 def replay(events: Iterable[Event]) -> InvoiceState | None:
@@ -63,6 +70,8 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
             due_date=event.due_date,
             lines=event.lines,
             total_ore=event.total_ore,
+            original_due_date=event.due_date,
+            charges_ore=charges_of(event.lines),
             version=1,
         )
     if state is None:
@@ -82,4 +91,12 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
         return replace(state, disputed=False)
     if isinstance(event, InvoicePaymentRecorded) and event.component == "capital":
         return replace(state, paid_ore=state.paid_ore + event.amount_ore)
+    if isinstance(event, InvoicePaymentRecorded):
+        return replace(state, charges_paid_ore=state.charges_paid_ore + event.amount_ore)
     return state
+
+
+def charges_of(lines: Iterable[InvoiceLine]) -> int:
+    """Interest and fees on an invoice: its lines of another kind than capital (VAT-free:
+    interest and statutory fees are outside the scope of VAT)."""
+    return sum(line.net_ore for line in lines if line.kind != "capital")

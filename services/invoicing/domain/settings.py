@@ -38,6 +38,10 @@ class InvoicingSettings(BaseModel):
     # "Räntedebitering sker 30 dagar från fakturadatum" in the deferral paragraph of seed 001:
     # a granted deferral does not stop late interest, which runs from invoice date + this.
     deferral_interest_from_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(30))
+    # Postponement (uppskov, seed 001) moves the due date of an unclear invoice; the seed names
+    # no bound, so ours is a setting: at most this many days after the invoice's first due date
+    # (the deferral's "normally at most 3 months", in days).
+    postponement_max_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(90))
     # A departmental system's own OCR numbers must carry a length digit when the bankgiro
     # agreement says so (Bankgirot's "OCR-kontroll: checksiffra och längdsiffra").
     ocr_length_digit_required: bool = True

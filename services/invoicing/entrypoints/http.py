@@ -12,6 +12,12 @@ from pydantic import BaseModel
 from fordra.invoicing.adapters.peppol import render_peppol_ubl
 from fordra.invoicing.adapters.render import render_invoice_html, render_invoice_pdf
 from fordra.invoicing.application.batches import BatchResult, issue_invoice_batch
+from fordra.invoicing.application.correction_requests import (
+    CorrectionRequestResponse,
+    attest_correction,
+    reject_correction,
+    request_correction,
+)
 from fordra.invoicing.application.customers import CustomerView, change_customer, read_customer
 from fordra.invoicing.application.documents import invoice_and_customer
 from fordra.invoicing.application.handlers import (
@@ -36,6 +42,7 @@ from fordra.invoicing.domain.commands import (
     PostponeDueDate,
     RecordPropertyOwnership,
     RegisterCustomer,
+    RejectCorrection,
     ResolveDispute,
 )
 from fordra.kernel.auth import Principal
@@ -204,11 +211,77 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
             name=f"invoice_{path.replace('-', '_').replace('/', '_')}",
         )
 
-    correction("credit-notes", IssueCreditNote, "Credit all that is left, or the given lines")
-    correction("cancellation", CancelInvoice, "Cancel (makulera) an unpaid invoice")
+    def correction_request(path: str, model: type[BaseModel], summary: str) -> None:
+        async def post_request(
+            invoice_id: str, body: Any, principal: Caller, key: IdempotencyKey = None
+        ) -> JSONResponse:
+            outcome = await request_correction(
+                invoice_id, body, deps, principal, metadata_for(principal), idempotency_key=key
+            )
+            await web.settle()
+            headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+            return JSONResponse(
+                outcome.response.model_dump(mode="json"),
+                status_code=status.HTTP_202_ACCEPTED,
+                headers=headers,
+            )
+
+        post_request.__annotations__["body"] = model
+        router.add_api_route(
+            f"/invoices/{{invoice_id}}/{path}",
+            post_request,
+            methods=["POST"],
+            status_code=status.HTTP_202_ACCEPTED,
+            response_model=CorrectionRequestResponse,
+            summary=summary,
+            description="Asked for here; done once an ops lead or admin other than the asker "
+            "attests it: POST /api/v1/correction-requests/{request_id}/attest (seed 002).",
+            name=f"invoice_{path.replace('-', '_')}_request",
+        )
+
+    correction_request(
+        "credit-notes", IssueCreditNote, "Ask for a credit note: all that is left, or the lines"
+    )
+    correction_request("cancellation", CancelInvoice, "Ask to cancel (makulera) an unpaid invoice")
     correction("postponement", PostponeDueDate, "Postpone the due date (uppskov)")
     correction("deferral", GrantDeferral, "Grant a deferral (anstånd), asked before the due date")
     correction("dispute", DisputeInvoice, "The customer disputes the invoice")
     correction("dispute-resolution", ResolveDispute, "Resolve a dispute")
+
+    @router.post(
+        "/correction-requests/{request_id}/attest",
+        response_model=CorrectionResponse,
+        summary="Attest a credit note or cancellation request (ops_lead or admin, not the asker)",
+    )
+    async def post_attest(
+        request_id: str, principal: Caller, response: Response, key: IdempotencyKey = None
+    ) -> CorrectionResponse:
+        outcome = await attest_correction(
+            request_id, deps, principal, metadata_for(principal), idempotency_key=key
+        )
+        await web.settle()
+        if outcome.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return outcome.response
+
+    @router.post(
+        "/correction-requests/{request_id}/rejection",
+        response_model=CorrectionRequestResponse,
+        summary="Reject a credit note or cancellation request (ops_lead or admin)",
+    )
+    async def post_rejection(
+        request_id: str,
+        body: RejectCorrection,
+        principal: Caller,
+        response: Response,
+        key: IdempotencyKey = None,
+    ) -> CorrectionRequestResponse:
+        outcome = await reject_correction(
+            request_id, body, deps, principal, metadata_for(principal), idempotency_key=key
+        )
+        await web.settle()
+        if outcome.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return outcome.response
 
     return router

@@ -137,7 +137,7 @@ async def allocate_payment(
                     payment_id=payment_id,
                     invoice_id=a.invoice_id,
                     customer_id=a.customer_id,
-                    component="capital",
+                    component=a.component,
                     service_type=a.service_type,
                     amount_ore=a.amount_ore,
                 )
@@ -248,7 +248,7 @@ async def apply_customer_credit(
                     payment_id=set_off.payment_id,
                     invoice_id=a.invoice_id,
                     customer_id=a.customer_id,
-                    component="capital",
+                    component=a.component,
                     service_type=a.service_type,
                     amount_ore=a.amount_ore,
                 )

@@ -46,7 +46,7 @@ from fordra.payments.domain.events import (
     ReceivableReduced,
     ReceivableReleased,
 )
-from fordra.payments.domain.receivable import owed_by_service
+from fordra.payments.domain.receivable import interest_and_fees_owed, owed_by_service
 
 HoldReason = Literal["disputed", "deferred", "postponed", "payment_plan"]
 
@@ -75,6 +75,7 @@ def receivable_reactions(registry: EventRegistry, policy: AllocationPolicy) -> d
             ocr=issued.ocr,
             due_date=issued.due_date,
             owed_by_service=owed_by_service(issued.lines, issued.vat),
+            owed_interest_and_fees=interest_and_fees_owed(issued.lines, issued.vat),
         )
         await batch.add(receivable_stream(issued.invoice_id), opened)
         await batch.add(ocr_stream(issued.ocr), OcrRegistered(invoice_id=issued.invoice_id))
@@ -93,7 +94,9 @@ def receivable_reactions(registry: EventRegistry, policy: AllocationPolicy) -> d
         await batch.add(
             receivable_stream(credit.invoice_id),
             ReceivableReduced(
-                invoice_id=credit.invoice_id, by_service=owed_by_service(credit.lines, credit.vat)
+                invoice_id=credit.invoice_id,
+                by_service=owed_by_service(credit.lines, credit.vat),
+                interest_and_fees=interest_and_fees_owed(credit.lines, credit.vat),
             ),
         )
         reduced = await batch.receivable(credit.invoice_id)

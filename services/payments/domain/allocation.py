@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fordra.contracts.payments import Component
 from fordra.payments.domain.receivable import Receivable
 
 ELECTRICITY = ("electricity_grid", "electricity_supply")
@@ -29,7 +30,7 @@ class AllocationPolicy(BaseModel):
 class Allocation:
     invoice_id: str
     customer_id: str
-    component: str
+    component: Component
     service_type: str
     amount_ore: int
 
@@ -38,20 +39,42 @@ def allocate_to_receivable(
     amount_ore: int, receivable: Receivable, policy: AllocationPolicy
 ) -> tuple[list[Allocation], int]:
     """Apply up to ``amount_ore`` to what is owed on one invoice; answer the allocations and what
-    is left of the payment. Only capital exists on invoices so far; interest and fees are added as
-    components of their own when dunning charges them."""
+    is left of the payment. The capital first, service by service in the policy's order, then
+    the interest invoiced on the invoice, then its fees, each as a component of its own
+    (domain.md §3: a payment equal to the capital goes to the capital, never first to costs)."""
     if receivable.closed or amount_ore <= 0:
         return [], amount_ore
-    services = [s for s in policy.service_order if receivable.owed.get(s, 0) > 0]
-    services += [s for s in receivable.owed if s not in services and receivable.owed[s] > 0]
+    owed: list[tuple[Component, str, int]] = [
+        ("capital", s, receivable.owed.get(s, 0)) for s in _in_policy_order(receivable.owed, policy)
+    ]
+    for component in _charges_in_order(receivable):
+        parts = receivable.owed_interest_and_fees[component]
+        owed += [
+            (component, s, receivable.owed_charge(component, s))
+            for s in _in_policy_order(parts, policy)
+        ]
     left = amount_ore
     result = []
-    for service in services:
+    for component, service, due in owed:
         if left == 0:
             break
-        part = min(left, receivable.owed[service])
+        if due <= 0:
+            continue
+        part = min(left, due)
         result.append(
-            Allocation(receivable.invoice_id, receivable.customer_id, "capital", service, part)
+            Allocation(receivable.invoice_id, receivable.customer_id, component, service, part)
         )
         left -= part
     return result, left
+
+
+CHARGE_ORDER: tuple[Component, ...] = ("interest", "reminder_fee", "collection_fee", "other_cost")
+
+
+def _charges_in_order(receivable: Receivable) -> list[Component]:
+    return [c for c in CHARGE_ORDER if c in receivable.owed_interest_and_fees]
+
+
+def _in_policy_order(owed: dict[str, int], policy: AllocationPolicy) -> list[str]:
+    services = [s for s in policy.service_order if owed.get(s, 0) > 0]
+    return services + [s for s in owed if s not in services and owed[s] > 0]

@@ -23,7 +23,7 @@ from fordra.contracts.payments import (
 )
 from fordra.kernel.events import Event
 from fordra.payments.domain.allocation import Allocation, AllocationPolicy, allocate_to_receivable
-from fordra.payments.domain.receivable import Receivable
+from fordra.payments.domain.receivable import Receivable, with_allocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,23 +116,25 @@ def set_off_credit(
     lots = dict(credit.lots)
     result: list[CreditSetOff] = []
     for claim in claims_open_for_set_off(claims, today):
-        owed = dict(claim.owed)
+        current = claim
         for payment_id, lot in lots.items():
             if budget <= 0:
                 break
             amount = min(lot, budget)
             if amount <= 0:
                 continue
-            current = replace(claim, owed=owed)
             allocations, left = allocate_to_receivable(amount, current, policy)
             if not allocations:
                 break  # the claim is paid
+            paying = current
             for a in allocations:
-                owed[a.service_type] -= a.amount_ore
+                current = with_allocation(
+                    current, payment_id, a.component, a.service_type, a.amount_ore
+                )
             used = amount - left
             lots[payment_id] = lot - used
             budget -= used
-            result.append(CreditSetOff(payment_id, current, tuple(allocations)))
+            result.append(CreditSetOff(payment_id, paying, tuple(allocations)))
         if budget <= 0:
             break
     return result

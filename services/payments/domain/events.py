@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from fordra.kernel.events import Event
 
 
@@ -20,7 +22,10 @@ class ReceivableOpened(Event):
     customer_id: str
     ocr: str
     due_date: date
-    owed_by_service: dict[str, int]
+    owed_by_service: dict[str, int]  # capital
+    # Interest and fees invoiced as lines of their own: component -> service -> öre (none in
+    # events stored before the field existed, when late interest was counted as capital).
+    owed_interest_and_fees: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
 class ReceivableReduced(Event):
@@ -29,7 +34,8 @@ class ReceivableReduced(Event):
     event_type: ClassVar[str] = "ReceivableReduced"
 
     invoice_id: str
-    by_service: dict[str, int]
+    by_service: dict[str, int]  # capital
+    interest_and_fees: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
 class ReceivableClosed(Event):

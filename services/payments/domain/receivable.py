@@ -1,14 +1,17 @@
-"""What is still owed on one invoice, per service, as payments sees it (domain.md §3), who paid
-it, and whether the claim is under a hold."""
+"""What is still owed on one invoice, per service and component, as payments sees it
+(domain.md §3): the invoice's capital per service, and apart from it the interest and fees that
+were invoiced as lines of their own (late interest on the next invoice, seed 001); who paid it,
+and whether the claim is under a hold."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TypeVar
 
-from fordra.contracts.invoicing import InvoiceLine, VatBreakdown
-from fordra.contracts.payments import PaymentAllocated
+from fordra.contracts.invoicing import InvoiceLine, LineKind, VatBreakdown
+from fordra.contracts.payments import Component, PaymentAllocated
 from fordra.kernel.events import Event
 from fordra.payments.domain.events import (
     ReceivableClosed,
@@ -30,15 +33,29 @@ class Receivable:
     ocr: str
     due_date: date
     owed: dict[str, int] = field(default_factory=dict)  # per service, capital incl. VAT
+    # Interest and fees invoiced on this invoice: component -> service -> öre. Paid apart from
+    # the capital; what the agency collects beyond them may take a part below zero, which owes
+    # nothing (``owed_charge``).
+    owed_interest_and_fees: dict[str, dict[str, int]] = field(default_factory=dict)
     closed: bool = False
     version: int = 0
     # reason -> last day of the hold (None: until released)
     holds: dict[str, date | None] = field(default_factory=dict)
     paid: dict[PaidKey, int] = field(default_factory=dict)
 
+    def owed_charge(self, component: str, service: str) -> int:
+        return max(self.owed_interest_and_fees.get(component, {}).get(service, 0), 0)
+
     @property
     def open_ore(self) -> int:
-        return 0 if self.closed else sum(v for v in self.owed.values() if v > 0)
+        if self.closed:
+            return 0
+        charges = sum(
+            self.owed_charge(component, service)
+            for component, parts in self.owed_interest_and_fees.items()
+            for service in parts
+        )
+        return sum(v for v in self.owed.values() if v > 0) + charges
 
     def is_held(self, today: date) -> bool:
         """Under a hold today: disputed, deferred, postponed or in a payment plan (domain.md §2)."""
@@ -56,11 +73,20 @@ def replay_receivable(events: Iterable[Event]) -> Receivable | None:
                 ocr=event.ocr,
                 due_date=event.due_date,
                 owed=dict(event.owed_by_service),
+                owed_interest_and_fees={
+                    c: dict(parts) for c, parts in event.owed_interest_and_fees.items()
+                },
             )
         elif state is None:
             continue
         elif isinstance(event, ReceivableReduced):
-            state = replace(state, owed=_subtract(state.owed, event.by_service))
+            state = replace(
+                state,
+                owed=_subtract(state.owed, event.by_service),
+                owed_interest_and_fees=_subtract_charges(
+                    state.owed_interest_and_fees, event.interest_and_fees
+                ),
+            )
         elif isinstance(event, ReceivableClosed):
             state = replace(state, closed=True)
         elif isinstance(event, ReceivableHeld):
@@ -69,13 +95,13 @@ def replay_receivable(events: Iterable[Event]) -> Receivable | None:
             holds = {k: v for k, v in state.holds.items() if k != event.reason}
             state = replace(state, holds=holds)
         elif isinstance(event, PaymentAllocated):
-            key = (event.payment_id, event.component, event.service_type)
-            paid = {**state.paid, key: state.paid.get(key, 0) + event.amount_ore}
-            state = replace(state, paid={k: v for k, v in paid.items() if v != 0})
-            if event.component == "capital":
-                state = replace(
-                    state, owed=_subtract(state.owed, {event.service_type: event.amount_ore})
-                )
+            state = with_allocation(
+                state,
+                event.payment_id,
+                event.component,
+                event.service_type,
+                event.amount_ore,
+            )
         if state is not None:
             state = replace(state, version=state.version + 1)
     return state
@@ -88,24 +114,65 @@ def _subtract(owed: dict[str, int], by: dict[str, int]) -> dict[str, int]:
     return result
 
 
-def owed_by_service(lines: Sequence[InvoiceLine], vat: Sequence[VatBreakdown]) -> dict[str, int]:
-    """Split an invoice's total per service: each service's net, plus its share of the VAT of
-    each rate in proportion to its net at that rate, shared out by largest remainder so that the
-    parts add up to the invoice total to the öre."""
-    owed: dict[str, int] = {}
+def _subtract_charges(
+    owed: dict[str, dict[str, int]], by: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    result = {c: dict(parts) for c, parts in owed.items()}
+    for component, parts in by.items():
+        result[component] = _subtract(result.get(component, {}), parts)
+    return result
+
+
+K = TypeVar("K")
+
+# The payment component each kind of invoice line is paid as (contracts.payments.Component).
+COMPONENT_OF_KIND: dict[LineKind, Component] = {
+    "capital": "capital",
+    "interest": "interest",
+    "fee": "other_cost",
+}
+
+
+def owed_by_component(
+    lines: Sequence[InvoiceLine], vat: Sequence[VatBreakdown]
+) -> dict[Component, dict[str, int]]:
+    """Split an invoice's total per component (capital, interest, fees: a line's ``kind``) and
+    service: each part's net, plus its share of the VAT of each rate in proportion to its net at
+    that rate, shared out by largest remainder so that the parts add up to the invoice total to
+    the öre. Late interest invoiced on a later invoice is interest, never the claim's service
+    capital, so that allocation and dunning treat it as interest (domain.md §3)."""
+    owed: dict[tuple[Component, str], int] = {}
     for line in lines:
-        owed[line.service_type] = owed.get(line.service_type, 0) + line.net_ore
+        key = (COMPONENT_OF_KIND[line.kind], str(line.service_type))
+        owed[key] = owed.get(key, 0) + line.net_ore
     for breakdown in vat:
-        nets: dict[str, int] = {}
+        nets: dict[tuple[Component, str], int] = {}
         for line in lines:
             if line.vat_rate == breakdown.vat_rate:
-                nets[line.service_type] = nets.get(line.service_type, 0) + line.net_ore
-        for service, share in _largest_remainder(breakdown.vat_ore, nets).items():
-            owed[service] = owed.get(service, 0) + share
-    return owed
+                key = (COMPONENT_OF_KIND[line.kind], str(line.service_type))
+                nets[key] = nets.get(key, 0) + line.net_ore
+        for key, share in _largest_remainder(breakdown.vat_ore, nets).items():
+            owed[key] = owed.get(key, 0) + share
+    result: dict[Component, dict[str, int]] = {}
+    for (component, service), amount in owed.items():
+        result.setdefault(component, {})[service] = amount
+    return result
 
 
-def _largest_remainder(amount: int, weights: dict[str, int]) -> dict[str, int]:
+def owed_by_service(lines: Sequence[InvoiceLine], vat: Sequence[VatBreakdown]) -> dict[str, int]:
+    """The capital of an invoice per service (``owed_by_component``'s capital part)."""
+    return owed_by_component(lines, vat).get("capital", {})
+
+
+def interest_and_fees_owed(
+    lines: Sequence[InvoiceLine], vat: Sequence[VatBreakdown]
+) -> dict[str, dict[str, int]]:
+    """The interest and fees of an invoice, per component and service (the rest of
+    ``owed_by_component``)."""
+    return {str(c): parts for c, parts in owed_by_component(lines, vat).items() if c != "capital"}
+
+
+def _largest_remainder(amount: int, weights: dict[K, int]) -> dict[K, int]:
     total = sum(weights.values())
     if total == 0 or amount == 0:
         return dict.fromkeys(weights, 0)
@@ -115,6 +182,26 @@ def _largest_remainder(amount: int, weights: dict[str, int]) -> dict[str, int]:
     for k in sorted(exact, key=lambda k: exact[k] - shares[k], reverse=True)[: abs(left)]:
         shares[k] += 1 if left > 0 else -1
     return shares
+
+
+def with_allocation(
+    state: Receivable, payment_id: str, component: str, service: str, amount: int
+) -> Receivable:
+    """The claim after ``amount`` of ``payment_id`` went to one part of it (negative: taken
+    back). Capital per service; interest and fees apart (domain.md §3)."""
+    key = (payment_id, component, service)
+    paid = {**state.paid, key: state.paid.get(key, 0) + amount}
+    state = replace(state, paid={k: v for k, v in paid.items() if v != 0})
+    if component == "capital":
+        return replace(state, owed=_subtract(state.owed, {service: amount}))
+    if component in state.owed_interest_and_fees:
+        return replace(
+            state,
+            owed_interest_and_fees=_subtract_charges(
+                state.owed_interest_and_fees, {component: {service: amount}}
+            ),
+        )
+    return state
 
 
 def payments_released_by_credit(receivable: Receivable) -> list[tuple[str, str, int]]:

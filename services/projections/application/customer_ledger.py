@@ -112,6 +112,16 @@ class CustomerLedgerProjection(Projection):
             # An Autogiro debit failed: the invoice is back in dunning (issue: payments).
             Column("autogiro_failed", Boolean, nullable=False, default=False),
         )
+        # Interest and fees invoiced as lines of their own (late interest on the next invoice):
+        # what of the invoice's total is paid as interest and fees rather than capital. A table
+        # of its own, so that a read-model database made before it gains it without a migration
+        # (an invoice without such lines has no row).
+        self.charges = Table(
+            "ledger_invoice_charges",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("charges_ore", BigInteger, nullable=False),
+        )
         self.credit = Table(
             "ledger_customer_credit",
             metadata,
@@ -145,6 +155,7 @@ class CustomerLedgerProjection(Projection):
             self.held,
             self.credit_notes,
             self.payments,
+            self.charges,
             self.credit,
         ]
 
@@ -179,6 +190,11 @@ class CustomerLedgerProjection(Projection):
                     disputed=False,
                 )
             )
+            charges = sum(line.net_ore for line in i.lines if line.kind != "capital")
+            if charges:
+                await conn.execute(
+                    self.charges.insert().values(invoice_id=i.invoice_id, charges_ore=charges)
+                )
         else:
             await self._apply_change(conn, event)
 
@@ -317,20 +333,34 @@ async def read_customer_ledger(
     ).first()
     if customer is None:
         return None
-    inv, pay = projection.invoices, projection.payments
+    inv, pay, chg = projection.invoices, projection.payments, projection.charges
     query = (
         select(
             inv,
             func.coalesce(pay.c.paid_ore, 0).label("paid_ore"),
             func.coalesce(pay.c.interest_and_fees_paid_ore, 0).label("interest_and_fees_paid_ore"),
             func.coalesce(pay.c.autogiro_failed, False).label("autogiro_failed"),
+            func.coalesce(chg.c.charges_ore, 0).label("charges_ore"),
         )
-        .select_from(inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id))
+        .select_from(
+            inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id).outerjoin(
+                chg, chg.c.invoice_id == inv.c.invoice_id
+            )
+        )
         .where(inv.c.customer_id == customer_id)
     )
     if department is not None:
         query = query.where(inv.c.department == department)
     rows = (await conn.execute(query.order_by(inv.c.due_date, inv.c.invoice_number))).all()
+
+    def open_of(r: Any) -> int:
+        # Capital paid, and interest and fees paid up to what the invoice itself carries (the
+        # agency may collect interest of its own on top, which pays nothing of the invoice).
+        if r.cancelled:
+            return 0
+        charges_paid = min(r.interest_and_fees_paid_ore, r.charges_ore)
+        return max(int(r.open_ore - r.paid_ore - charges_paid), 0)
+
     invoices = [
         LedgerInvoice(
             invoice_id=r.invoice_id,
@@ -341,7 +371,7 @@ async def read_customer_ledger(
             invoice_date=r.invoice_date,
             due_date=r.due_date,
             total_ore=r.total_ore,
-            open_ore=max(r.open_ore - r.paid_ore, 0) if not r.cancelled else 0,
+            open_ore=open_of(r),
             credited_ore=r.credited_ore,
             paid_ore=r.paid_ore,
             interest_and_fees_paid_ore=r.interest_and_fees_paid_ore,
@@ -350,7 +380,7 @@ async def read_customer_ledger(
             disputed=r.disputed,
             autogiro_failed=r.autogiro_failed,
             status=invoice_status(
-                open_ore=max(r.open_ore - r.paid_ore, 0) if not r.cancelled else 0,
+                open_ore=open_of(r),
                 total_ore=r.total_ore,
                 credited_ore=r.credited_ore,
                 due_date=r.due_date,

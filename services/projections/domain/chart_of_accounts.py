@@ -103,6 +103,7 @@ DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
     3032: "Lokalhyror",
     3033: "Lokaluthyrning, tillfällig",
     3099: "Övriga försäljningsintäkter",
+    3590: "Fakturerade avgifter",
     3594: "Påminnelseavgifter",
     3595: "Inkassoavgifter",
     3596: "Övriga kravkostnader",
@@ -138,6 +139,11 @@ class AccountingSettings(BaseModel):
     )
     # A service left out of ``revenue_accounts`` (a partial override) still posts somewhere.
     fallback_revenue_account: AccountNumber = 3099
+    # Late interest and fees invoiced as lines of their own are not the service's revenue
+    # (domain.md §3 keeps them apart). BAS placeholders: interest income on short-term
+    # receivables, and invoiced fees.
+    interest_income_account: AccountNumber = 8313
+    fee_income_account: AccountNumber = 3590
     # Output VAT per rate in percent. Rate 0 needs no account: it posts no VAT row.
     output_vat_accounts: dict[int, AccountNumber] = Field(
         default_factory=lambda: dict(DEFAULT_OUTPUT_VAT_ACCOUNTS)
@@ -177,6 +183,14 @@ class AccountingSettings(BaseModel):
 
     def revenue_account_for(self, service: ServiceType) -> int:
         return self.revenue_accounts.get(service, self.fallback_revenue_account)
+
+    def line_account_for(self, line: InvoiceLine) -> int:
+        """Where a line's net is credited: interest and fees apart from the service's revenue."""
+        if line.kind == "interest":
+            return self.interest_income_account
+        if line.kind == "fee":
+            return self.fee_income_account
+        return self.revenue_account_for(line.service_type)
 
     def output_vat_account_for(self, rate: int) -> int:
         try:
@@ -275,7 +289,7 @@ def _revenue_and_vat(
         objects = ((settings.cost_centre_dimension, department),)
     revenue = [
         PostingRow(
-            account=settings.revenue_account_for(line.service_type),
+            account=settings.line_account_for(line),
             amount_ore=sign * line.net_ore,
             objects=objects,
         )

@@ -1,4 +1,4 @@
-"""Read-side HTTP routes: the customer ledger."""
+"""Read-side HTTP routes: the customer ledger, the payment queue, correction requests."""
 
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
@@ -13,6 +13,12 @@ from fordra.kernel.clock import BusinessClock
 from fordra.kernel.errors import NotFound
 from fordra.kernel.projection import ReadModelDatabase
 from fordra.kernel.web import RouterDeps
+from fordra.projections.application.correction_requests import (
+    CorrectionRequestQueue,
+    CorrectionRequestsProjection,
+    RequestStatus,
+    read_correction_requests,
+)
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
     CustomerLedgerProjection,
@@ -34,6 +40,8 @@ LEDGER_READERS = (
 
 
 QUEUE_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
+# Who asks for a correction may follow it; a department sees its own requests only.
+CORRECTION_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER, Role.DEPARTMENT)
 
 
 def make_router(
@@ -41,6 +49,7 @@ def make_router(
     *,
     ledger: CustomerLedgerProjection,
     unmatched: UnmatchedPaymentsProjection,
+    corrections: CorrectionRequestsProjection,
     clock: BusinessClock,
     calendar: WorkingDayCalendar,
     web: RouterDeps,
@@ -72,6 +81,21 @@ def make_router(
                 ledger_payments=ledger.payments,
                 calendar=calendar,
                 today=clock.today(),
+            )
+
+    @router.get(
+        "/correction-requests",
+        response_model=CorrectionRequestQueue,
+        summary="Credit note and cancellation requests; by default those waiting for attest",
+    )
+    async def get_correction_requests(
+        principal: Caller, status: RequestStatus = "pending"
+    ) -> CorrectionRequestQueue:
+        require_role(principal, *CORRECTION_READERS)
+        department = principal.department if principal.role is Role.DEPARTMENT else None
+        async with db.engine.connect() as conn:
+            return await read_correction_requests(
+                conn, corrections, status=status, department=department
             )
 
     return router
