@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,54 @@ async def test_late_interest_goes_on_the_next_invoice(engine: Engine, tmp_path: 
         assert r.json()["total_ore"] == 100000 + 8219
         assert r.json()["included_small_amounts"] == ["interest-1"]
         assert (await ledger(fordra, cid))["held_small_amounts"] == []
+
+
+async def test_a_departments_own_ocr_never_blocks_generated_ones(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        # Given a department printed "232" on its invoice: what serial 2 derives
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 80000, ocr="232"), headers=admin
+        )
+        assert r.status_code == 201, r.text
+        assert (r.json()["invoice_number"], r.json()["ocr"]) == ("00000001", "232")
+        # When the next invoices come without an OCR of their own
+        issued = []
+        for _ in range(2):
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=invoice(cid, 80000), headers=admin
+            )
+            assert r.status_code == 201, r.text
+            issued.append((r.json()["invoice_number"], r.json()["ocr"]))
+        # Then serial 2 skips the taken reference (a leading zero no serial derives), and serial 3
+        # gets its own derived one as always
+        assert issued == [("00000002", "0240"), ("00000003", "331")]
+        # and the department's own reference is still refused a second time
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 80000, ocr="0240"), headers=admin
+        )
+        assert r.status_code == 422
+        assert "ocr_reference_unique" in r.text
+
+
+async def test_concurrent_invoices_each_get_a_number_and_an_ocr(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        # Given a registered customer; when eight invoices for it arrive at once
+        answers = await asyncio.gather(
+            *(
+                fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=admin)
+                for _ in range(8)
+            )
+        )
+        # Then none loses the race with a 422: each gets its own number and OCR reference
+        assert [r.status_code for r in answers] == [201] * 8, [r.text for r in answers]
+        numbers = sorted(r.json()["invoice_number"] for r in answers)
+        assert numbers == [f"{n:08d}" for n in range(1, 9)]
+        assert len({r.json()["ocr"] for r in answers}) == 8

@@ -40,8 +40,13 @@ from fordra.invoicing.domain.events import (
     InvoiceSerialReserved,
     OcrReferenceClaimed,
 )
+from fordra.invoicing.domain.invoice import (
+    generated_ocr_references,
+    price_lines,
+    totals_of,
+    valid_department_ocr,
+)
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
-from fordra.invoicing.domain.invoice import price_lines, totals_of, valid_department_ocr
 from fordra.invoicing.domain.invoice_state import InvoiceState, replay
 from fordra.invoicing.domain.invoice_state import apply as apply_event
 from fordra.invoicing.domain.settings import InvoicingSettings
@@ -309,6 +314,7 @@ async def issue_invoice(
         invoice_id = str(uuid.uuid4())
         held_lines = held.lines
         base = cmd if lines else cmd.model_copy(update={"lines": ()})
+        ocr = await _free_ocr(deps, meta.tenant, own_ocr, last_serial + 1)
         event = decide_invoice(
             base,
             invoice_id=invoice_id,
@@ -316,15 +322,9 @@ async def issue_invoice(
             settings=settings,
             calendar=deps.calendar,
             held_lines=held_lines,
-            ocr=own_ocr,
+            ocr=ocr,
         )
         ocr_claim = ocr_stream(meta.tenant, event.ocr)
-        if await deps.store.stream_version(ocr_claim):
-            raise DomainRuleViolation(
-                f"OCR reference {event.ocr} is already in use: every invoice needs its own",
-                field="ocr",
-                rule="ocr_reference_unique",
-            )
         appends = [
             StreamAppend(
                 counter,
@@ -395,6 +395,29 @@ async def issue_invoice(
         IssueInvoiceResult,
         idempotency_key=_scoped(principal, idempotency_key),
         request_fingerprint=fingerprint("IssueInvoice", cmd.model_dump(mode="json")),
+    )
+
+
+async def _free_ocr(deps: InvoicingDeps, tenant: str, own: str | None, serial: int) -> str:
+    """The invoice's OCR reference. A department's own must be free (it is theirs to choose
+    again); a derived one skips what is taken (``generated_ocr_references``). Either way the
+    claim is appended at version 0, so a reference taken after this read makes the append a
+    conflict, decided again on fresh state, never a second invoice on one reference."""
+    if own is not None:
+        if await deps.store.stream_version(ocr_stream(tenant, own)):
+            raise DomainRuleViolation(
+                f"OCR reference {own} is already in use: every invoice needs its own",
+                field="ocr",
+                rule="ocr_reference_unique",
+            )
+        return own
+    for candidate in generated_ocr_references(serial, deps.settings):
+        if not await deps.store.stream_version(ocr_stream(tenant, candidate)):
+            return candidate
+    raise DomainRuleViolation(  # pragma: no cover - 20 leading zeros' worth of departmental OCRs
+        f"every OCR reference serial {serial} could get is taken",
+        field="ocr",
+        rule="ocr_reference_unique",
     )
 
 

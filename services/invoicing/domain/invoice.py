@@ -3,6 +3,7 @@ a serial number unique per issuer, a Bankgiro OCR reference and the due date fro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
@@ -14,7 +15,7 @@ from fordra.invoicing.domain.vat import check_vat_rate_valid_on, vat_per_rate
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import round_ore
-from fordra.kernel.ocr import InvalidOcrReference, make_ocr, validate_ocr
+from fordra.kernel.ocr import MAX_OCR_LENGTH, InvalidOcrReference, make_ocr, validate_ocr
 
 
 def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[InvoiceLine, ...]:
@@ -52,6 +53,28 @@ def valid_department_ocr(ocr: str, settings: InvoicingSettings) -> str:
     except InvalidOcrReference as exc:
         raise DomainRuleViolation(str(exc), field="ocr", rule="valid_ocr_reference") from None
     return ocr
+
+
+def generated_ocr_references(serial_number: int, settings: InvoicingSettings) -> Iterator[str]:
+    """The OCR references an invoice without a departmental one may get, best first (domain.md
+    §2 "Payment reference": unique per invoice, never reused).
+
+    The first is derived from the serial number (serial 12345 -> ``1234574``). A departmental
+    system may send its own reference instead (``IssueInvoice.ocr``): any valid OCR number, since
+    its system prints its own series, so it may be one that a later serial derives. The claim
+    ``ocr-<tenant>-<ocr>`` then already exists when that serial comes, and refusing the invoice
+    would refuse every later one too. So generation skips a taken reference rather than fence
+    departments into a range: the next candidates are the same serial behind leading zeros
+    (``0`` + serial, ``00`` + serial, ...). No serial derives a reference that starts with 0, so
+    a skipped invoice never takes a reference that a later serial needs. Every reference, derived
+    or departmental, is claimed at version 0 in the invoice's own append, so the two kinds never
+    collide: the store refuses the second claim, and the use case decides again.
+    """
+    base = str(serial_number)
+    extra = 2 if settings.ocr_length_digit else 1
+    while len(base) + extra <= MAX_OCR_LENGTH:
+        yield make_ocr(base, length_digit=settings.ocr_length_digit)
+        base = "0" + base
 
 
 def invoice_number_for(serial: int) -> str:
