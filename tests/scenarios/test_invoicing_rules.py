@@ -360,3 +360,30 @@ async def test_concurrent_invoices_each_get_a_number_and_an_ocr(
         numbers = sorted(r.json()["invoice_number"] for r in answers)
         assert numbers == [f"{n:08d}" for n in range(1, 9)]
         assert len({r.json()["ocr"] for r in answers}) == 8
+
+
+async def test_an_invoice_dated_too_far_back_is_refused(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        store = fordra.platform.stores["invoicing"]
+        before = await store.max_position()
+        # Given the business date 2026-03-02 and the default 14 days of backdating
+        # When an invoice dated 2026-02-01 comes (29 days back: due 2026-03-03, the day after)
+        r = await fordra.client.post(
+            "/api/v1/invoices",
+            json=invoice(cid, 80000, invoice_date="2026-02-01"),
+            headers=admin,
+        )
+        # Then it is refused, naming the field and the rule, and nothing is booked
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "invoice_date"]
+        assert "invoice_not_backdated" in r.text
+        assert await store.max_position() == before
+        # And one dated exactly 14 days back is issued
+        r = await fordra.client.post(
+            "/api/v1/invoices",
+            json=invoice(cid, 80000, invoice_date="2026-02-16"),
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text

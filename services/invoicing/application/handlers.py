@@ -41,6 +41,7 @@ from fordra.invoicing.domain.events import (
     OcrReferenceClaimed,
 )
 from fordra.invoicing.domain.invoice import (
+    check_invoice_not_backdated,
     generated_ocr_references,
     price_lines,
     totals_of,
@@ -222,6 +223,7 @@ async def issue_invoice(
     require_department(principal, cmd.department)
     settings = deps.settings
     own_ocr = valid_department_ocr(cmd.ocr, settings) if cmd.ocr else None
+    check_invoice_not_backdated(cmd.invoice_date, deps.clock.today(), settings)
 
     async def decide() -> Decision[IssueInvoiceResult]:
         if await deps.store.stream_version(customer_stream(cmd.customer_id)) == 0:

@@ -4,6 +4,7 @@ a serial number unique per issuer, a Bankgiro OCR reference and the due date fro
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
@@ -75,6 +76,24 @@ def generated_ocr_references(serial_number: int, settings: InvoicingSettings) ->
     while len(base) + extra <= MAX_OCR_LENGTH:
         yield make_ocr(base, length_digit=settings.ocr_length_digit)
         base = "0" + base
+
+
+def check_invoice_not_backdated(
+    invoice_date: date, today: date, settings: InvoicingSettings
+) -> None:
+    """An invoice is dated at most ``max_backdating_days`` before the business date (a dated
+    setting, in force on the business date). The due date runs from the invoice date (domain.md
+    §2 "payment terms"), so an invoice dated further back would reach the customer with little of
+    its terms left, or already overdue, and late interest could run from before it was sent."""
+    limit = settings.max_backdating_days.at(today)
+    if (today - invoice_date).days > limit:
+        raise DomainRuleViolation(
+            f"invoice date {invoice_date.isoformat()} is more than {limit} days before the "
+            f"business date {today.isoformat()}: the invoice would be overdue, or nearly, when "
+            "it is sent",
+            field="invoice_date",
+            rule="invoice_not_backdated",
+        )
 
 
 def invoice_number_for(serial: int) -> str:

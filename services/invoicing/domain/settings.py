@@ -22,6 +22,12 @@ class InvoicingSettings(BaseModel):
     # A due date on a weekend or holiday moves to the next working day (bank practice: a payment
     # cannot be booked on a day the banks are closed).
     due_date_moves_to_working_day: bool = True
+    # An invoice may be dated at most this many days before the business date: one dated further
+    # back leaves the customer little or none of the payment terms (overdue at birth). Our
+    # choice, since seed 001 only says to invoice "så nära anslutning till utförd prestation som
+    # möjligt": a fortnight covers a departmental run that waited over a weekend or holiday and
+    # still leaves 16 of the 30 days' terms.
+    max_backdating_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(14))
     # VAT rates valid by date (domain.md §2): 25/12/6/0; food moves from 12 to 6 on 2026-04-01,
     # which leaves the set of rates unchanged.
     vat_rates: Dated[tuple[int, ...]] = Field(
