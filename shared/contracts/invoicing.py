@@ -25,6 +25,8 @@ ServiceType = Literal[
     "hall_rental",
     "electricity_grid",
     "electricity_supply",
+    # Food sold as goods (e.g. meals delivered to the elderly): its own VAT rate (domain.md §2).
+    "food",
     "other",
 ]
 SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defined]

@@ -77,8 +77,12 @@ async def test_the_minimum_is_50_kr_exactly(engine: Engine, tmp_path: Path) -> N
     async with running_platform(engine, tmp_path, today=TODAY) as fordra:
         cid = await customer(fordra)
         admin = fordra.auth()
-        under = {"lines": [{"description": "x", "unit_price_ore": 4999, "vat_rate": 0}]}
-        at = {"lines": [{"description": "x", "unit_price_ore": 5000, "vat_rate": 0}]}
+        # (an exempt service, so that the amounts are the totals)
+        under = {
+            "service_type": "other",
+            "lines": [{"description": "x", "unit_price_ore": 4999, "vat_rate": 0}],
+        }
+        at = {**under, "lines": [{"description": "x", "unit_price_ore": 5000, "vat_rate": 0}]}
         r = await fordra.client.post(
             "/api/v1/invoices", json=invoice(cid, 0, **under), headers=admin
         )
@@ -387,3 +391,42 @@ async def test_an_invoice_dated_too_far_back_is_refused(engine: Engine, tmp_path
             headers=admin,
         )
         assert r.status_code == 201, r.text
+
+
+async def test_vat_rates_are_checked_per_service_and_date(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 4, 2)) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+
+        def sale(service: str, vat_rate: int, invoice_date: str) -> dict[str, Any]:
+            line = {"description": service, "unit_price_ore": 80000, "vat_rate": vat_rate}
+            return invoice(
+                cid,
+                0,
+                department=service,
+                service_type=service,
+                invoice_date=invoice_date,
+                lines=[line],
+            )
+
+        # Given the default table of rates per service (25/12/6/0 all in force on every date)
+        for service, rate, day in (("childcare", 25, "2026-04-02"), ("food", 12, "2026-04-01")):
+            # When childcare comes at 25 %, or food at 12 % from 2026-04-01
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=sale(service, rate, day), headers=admin
+            )
+            # Then it is refused, naming the line's rate and the rule
+            assert r.status_code == 422, (service, r.text)
+            assert r.json()["detail"][0]["loc"] == ["body", "lines", 0, "vat_rate"]
+            assert r.json()["detail"][0]["type"] == "vat_rate_valid_for_service"
+        # And the rates the table gives pass: childcare exempt, food at 6 % from 2026-04-01 and at
+        # 12 % the day before
+        for service, rate, day in (
+            ("childcare", 0, "2026-04-02"),
+            ("food", 6, "2026-04-01"),
+            ("food", 12, "2026-03-31"),
+        ):
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=sale(service, rate, day), headers=admin
+            )
+            assert r.status_code == 201, (service, rate, r.text)

@@ -12,7 +12,11 @@ from fordra.invoicing.domain.billing_period import checked_period
 from fordra.invoicing.domain.commands import IssueInvoice
 from fordra.invoicing.domain.payment_terms import due_date_for
 from fordra.invoicing.domain.settings import InvoicingSettings
-from fordra.invoicing.domain.vat import check_vat_rate_valid_on, vat_per_rate
+from fordra.invoicing.domain.vat import (
+    check_vat_rate_valid_for_service,
+    check_vat_rate_valid_on,
+    vat_per_rate,
+)
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import round_ore
@@ -22,13 +26,21 @@ from fordra.kernel.ocr import MAX_OCR_LENGTH, InvalidOcrReference, make_ocr, val
 def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[InvoiceLine, ...]:
     lines = []
     for i, line in enumerate(cmd.lines):
+        service = line.service_type or cmd.service_type
         check_vat_rate_valid_on(
             line.vat_rate, cmd.invoice_date, settings.vat_rates, field=f"lines.{i}.vat_rate"
+        )
+        check_vat_rate_valid_for_service(
+            line.vat_rate,
+            service,
+            cmd.invoice_date,
+            settings.vat_rates_by_service,
+            field=f"lines.{i}.vat_rate",
         )
         lines.append(
             InvoiceLine(
                 description=line.description,
-                service_type=line.service_type or cmd.service_type,
+                service_type=service,
                 quantity=line.quantity,
                 unit_price_ore=line.unit_price_ore,
                 vat_rate=line.vat_rate,

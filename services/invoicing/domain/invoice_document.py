@@ -70,6 +70,7 @@ SERVICE_LABELS: Final[dict[ServiceType, str]] = {
     "hall_rental": "Hallhyra",
     "electricity_grid": "Elnät",
     "electricity_supply": "Elhandel",
+    "food": "Livsmedel och måltider",
     "other": "Övrigt",
 }
 

@@ -56,6 +56,7 @@ DEFAULT_REVENUE_ACCOUNTS: dict[ServiceType, int] = {
     "housing_rent": 3031,
     "premises_rent": 3032,
     "hall_rental": 3033,
+    "food": 3041,
     "other": 3099,
 }
 
