@@ -109,3 +109,35 @@ async def test_a_csv_batch(engine: Engine, tmp_path: Path) -> None:
         assert r.status_code == 201, r.text
         # 12.5 x 28.90 = 361.25 kr + 450 kr = 811.25 kr, + 25 % VAT = 1,014.06 kr
         assert r.json()["total_ore"] == 101406
+
+
+async def test_small_amounts_in_a_batch_do_not_depend_on_line_order(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 3, 2)) as fordra:
+        admin = {**fordra.auth(), **JSONL}
+        for order in ("small last", "small first"):
+            # Given a customer with a 1,200 kr and a 45 kr invoice in one batch (domain.md §2)
+            person = {
+                **PERSON,
+                "id_number": "196501022773" if order == "small last" else "196501133372",
+            }
+            r = await fordra.client.post("/api/v1/customers", json=person, headers=fordra.auth())
+            cid = r.json()["customer_id"]
+            big, small = line(cid, 1), line(cid, 2)
+            big["lines"][0]["unit_price_ore"] = 96000  # 960 kr + 25 % = 1,200 kr
+            small["lines"][0]["unit_price_ore"] = 3600  # 36 kr + 25 % = 45 kr
+            batch = [big, small] if order == "small last" else [small, big]
+            # When the batch comes
+            r = await fordra.client.post(
+                "/api/v1/invoice-batches", content=ndjson(*batch), headers=admin
+            )
+            # Then it makes one invoice of 1,245 kr, whichever line came first
+            assert r.status_code == 201, r.text
+            assert (r.json()["invoices"], r.json()["total_ore"]) == (1, 124500), order
+            assert [x["line"] for x in r.json()["lines"]] == [1, 2]
+            book = await fordra.client.get(
+                f"/api/v1/customers/{cid}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+            )
+            assert book.json()["held_small_amounts"] == [], order
+            assert book.json()["balance_ore"] == 124500, order
