@@ -167,6 +167,12 @@ class InvoiceIssued(Event):
     # the field existed, so v1 stays readable without an upcaster.
     billing_period_start: date | None = None
     billing_period_end: date | None = None
+    # Water and waste: the property whose owner is liable (seed 001), when named or the only one
+    # the customer owned on the invoice date; and, when no ownership was recorded, why the
+    # customer was invoiced all the same and who said so. None in older events.
+    property_designation: str | None = None
+    owner_override_reason: str | None = None
+    owner_override_by: str | None = None
 
 
 class CreditNoteIssued(Event):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fordra.kernel.auth import Role
-from tests.utils.platform import Engine, Running, running_platform
+from tests.utils.platform import Engine, Running, record_ownership, running_platform
 
 PERSON = {
     "id_number": "19121212-1212",
@@ -25,6 +25,8 @@ def line(customer_id: str, n: int, vat_rate: int = 25) -> dict[str, Any]:
         "service_type": "waste",
         "invoice_date": "2026-03-02",
         "source_reference": f"REN-{n}",
+        # each emptying for a property of its own: the owner is liable, one invoice per period
+        "property_designation": f"Svenljunga Kyrkan 1:{n}",
         "lines": [{"description": f"Tömning {n}", "unit_price_ore": 40000, "vat_rate": vat_rate}],
     }
 
@@ -33,9 +35,13 @@ def ndjson(*bodies: dict[str, Any]) -> bytes:
     return "\n".join(json.dumps(b) for b in bodies).encode()
 
 
-async def setup(fordra: Running) -> str:
-    r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
-    return str(r.json()["customer_id"])
+async def setup(fordra: Running, person: dict[str, Any] = PERSON) -> str:
+    """A customer who owns properties 1:1 to 1:3 (line(cid, n) bills property 1:n)."""
+    r = await fordra.client.post("/api/v1/customers", json=person, headers=fordra.auth())
+    cid = str(r.json()["customer_id"])
+    for n in (1, 2, 3):
+        await record_ownership(fordra, cid, property_designation=f"Svenljunga Kyrkan 1:{n}")
+    return cid
 
 
 async def test_a_batch_is_booked_whole_and_once(engine: Engine, tmp_path: Path) -> None:
@@ -118,12 +124,8 @@ async def test_small_amounts_in_a_batch_do_not_depend_on_line_order(
         admin = {**fordra.auth(), **JSONL}
         for order in ("small last", "small first"):
             # Given a customer with a 1,200 kr and a 45 kr invoice in one batch (domain.md §2)
-            person = {
-                **PERSON,
-                "id_number": "196501022773" if order == "small last" else "196501133372",
-            }
-            r = await fordra.client.post("/api/v1/customers", json=person, headers=fordra.auth())
-            cid = r.json()["customer_id"]
+            number = "196501022773" if order == "small last" else "196501133372"
+            cid = await setup(fordra, {**PERSON, "id_number": number})
             big, small = line(cid, 1), line(cid, 2)
             big["lines"][0]["unit_price_ore"] = 96000  # 960 kr + 25 % = 1,200 kr
             small["lines"][0]["unit_price_ore"] = 3600  # 36 kr + 25 % = 45 kr

@@ -22,13 +22,15 @@ PERSON = {
 
 
 def invoice(customer_id: str, price_ore: int, **extra: Any) -> dict[str, Any]:
+    """A premises rent invoice (with VAT: the municipality opted into tax): a service with no
+    owner's liability and no rule against overlapping periods, so any number can be issued."""
     body: dict[str, Any] = {
         "customer_id": customer_id,
-        "department": "water",
-        "service_type": "water",
+        "department": "premises",
+        "service_type": "premises_rent",
         "invoice_date": "2026-03-02",
         "lines": [
-            {"description": "Vatten", "quantity": 1, "unit_price_ore": price_ore, "vat_rate": 25}
+            {"description": "Lokalhyra", "quantity": 1, "unit_price_ore": price_ore, "vat_rate": 25}
         ],
     }
     body.update(extra)
@@ -95,7 +97,7 @@ async def test_the_minimum_is_50_kr_exactly(engine: Engine, tmp_path: Path) -> N
 
 async def test_a_service_may_drop_small_amounts(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(
-        engine, tmp_path, today=TODAY, invoicing={"small_amount_policy": {"water": "drop"}}
+        engine, tmp_path, today=TODAY, invoicing={"small_amount_policy": {"premises_rent": "drop"}}
     ) as fordra:
         cid = await customer(fordra)
         r = await fordra.client.post(
@@ -201,8 +203,8 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
 async def test_a_department_corrects_only_its_own(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(engine, tmp_path, today=TODAY) as fordra:
         cid = await customer(fordra)
-        water = fordra.auth(Role.DEPARTMENT, department="water")
-        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=water)
+        premises = fordra.auth(Role.DEPARTMENT, department="premises")
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=premises)
         invoice_id = r.json()["invoice_id"]
         waste = fordra.auth(Role.DEPARTMENT, department="waste")
         r = await fordra.client.post(
@@ -210,7 +212,7 @@ async def test_a_department_corrects_only_its_own(engine: Engine, tmp_path: Path
         )
         assert r.status_code == 403
         r = await fordra.client.post(
-            "/api/v1/invoices/no-such/cancellation", json={"reason": "x" * 5}, headers=water
+            "/api/v1/invoices/no-such/cancellation", json={"reason": "x" * 5}, headers=premises
         )
         assert r.status_code == 404
 

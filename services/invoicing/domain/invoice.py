@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
-from fordra.invoicing.domain.billing_period import checked_period
+from fordra.invoicing.domain.billing_period import BillingPeriod, checked_period
 from fordra.invoicing.domain.commands import IssueInvoice
 from fordra.invoicing.domain.payment_terms import due_date_for
 from fordra.invoicing.domain.settings import InvoicingSettings
@@ -121,9 +121,15 @@ def issue_invoice(
     calendar: WorkingDayCalendar,
     held_lines: tuple[InvoiceLine, ...] = (),
     ocr: str | None = None,
+    billed: tuple[BillingPeriod, ...] = (),
+    property_designation: str | None = None,
+    owner_override_by: str | None = None,
 ) -> InvoiceIssued:
     """``held_lines`` are small amounts held for this customer (small_amounts.py): each keeps its
-    own service. ``ocr`` is the departmental system's own reference, already checked."""
+    own service. ``ocr`` is the invoice's reference, already checked free. ``billed`` are the
+    periods already invoiced that this one must not overlap (billing_period.py);
+    ``property_designation`` the property whose owner is liable (liability.py), and
+    ``owner_override_by`` who overrode a missing ownership with ``owner_override_reason``."""
     lines = price_lines(cmd, settings) + held_lines
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
@@ -137,7 +143,12 @@ def issue_invoice(
         )
     due, days = due_date_for(cmd.invoice_date, settings, calendar)
     period = checked_period(
-        cmd.billing_period, cmd.service_type, cmd.invoice_date, settings.premises_rent_period
+        cmd.billing_period,
+        cmd.service_type,
+        cmd.invoice_date,
+        settings.premises_rent_period,
+        term_months_ahead=settings.music_school_term_months_ahead.at(cmd.invoice_date),
+        billed=billed,
     )
     return InvoiceIssued(
         invoice_id=invoice_id,
@@ -158,4 +169,7 @@ def issue_invoice(
         source_reference=cmd.source_reference,
         billing_period_start=period.start,
         billing_period_end=period.end,
+        property_designation=property_designation,
+        owner_override_reason=cmd.owner_override_reason if owner_override_by else None,
+        owner_override_by=owner_override_by,
     )

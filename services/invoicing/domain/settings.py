@@ -82,6 +82,15 @@ class InvoicingSettings(BaseModel):
     # agreement says so (Bankgirot's "OCR-kontroll: checksiffra och längdsiffra").
     ocr_length_digit_required: bool = True
 
+    # "Musikavgifter terminsvis i förskott" (seed 001): an invoice bills the term running this
+    # many months after its month, so a December invoice covers the coming spring term.
+    music_school_term_months_ahead: Dated[int] = Field(default_factory=lambda: Dated[int].always(1))
+    # Whose billing periods may not overlap from one invoice to the next (seed 001: VA &
+    # renhållning, billed in arrears most of the year but at the start of the period in summer).
+    non_overlapping_period_services: tuple[ServiceType, ...] = ("water", "waste")
+    # "För vatten och renhållning är fastighetsägaren alltid betalningsansvarig" (seed 001): an
+    # invoice for these needs the customer's recorded ownership on the invoice date.
+    owner_liable_services: tuple[ServiceType, ...] = ("water", "waste")
     # Premises rent is billed monthly or quarterly in advance (seed 001): the municipality's choice.
     premises_rent_period: Literal["month", "quarter"] = "month"
     # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).

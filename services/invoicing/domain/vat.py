@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from fordra.contracts.invoicing import InvoiceLine, VatBreakdown
+from fordra.contracts.invoicing import InvoiceLine, ServiceType, VatBreakdown
 from fordra.kernel.dated import Dated
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import percent_of
@@ -29,9 +29,9 @@ def check_vat_rate_valid_on(
 
 def check_vat_rate_valid_for_service(
     rate: int,
-    service_type: str,
+    service_type: ServiceType,
     invoice_date: date,
-    rates_by_service: Mapping[str, Dated[tuple[int, ...]]],
+    rates_by_service: Mapping[ServiceType, Dated[tuple[int, ...]]],
     *,
     field: str,
 ) -> None:
