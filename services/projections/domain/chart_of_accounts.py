@@ -83,6 +83,7 @@ DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
     3031: "Bostadshyror",
     3032: "Lokalhyror",
     3033: "Lokaluthyrning, tillfällig",
+    3041: "Försäljning av livsmedel och måltider",
     3099: "Övriga försäljningsintäkter",
     9181: "Oidentifierade inbetalningar",
     9895: "Klientmedel inkassobolag",
