@@ -10,8 +10,14 @@ from decimal import Decimal
 
 from fordra.app.bootstrap import Platform
 from fordra.contracts.invoicing import PostalAddress
+from fordra.invoicing.application.customers import change_customer
 from fordra.invoicing.application.handlers import issue_invoice, register_customer
-from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, RegisterCustomer
+from fordra.invoicing.domain.commands import (
+    InvoiceLineInput,
+    IssueInvoice,
+    RecordPropertyOwnership,
+    RegisterCustomer,
+)
 from fordra.kernel.auth import Principal, Role
 from fordra.kernel.envelope import Metadata
 
@@ -44,12 +50,30 @@ async def load_demo(platform: Platform) -> list[str]:
             idempotency_key=f"demo-customer-{n}",
         )
         ids.append(outcome.response.customer_id)
+    # The owners of the properties billed for water and waste (seed 001: the owner is liable).
+    for who, designation in (
+        (0, "Svenljunga Kyrkan 1:23"),
+        (1, "Svenljunga Mårdaklev 2:1"),
+        (2, "Svenljunga Hillared 3:4"),
+    ):
+        meta = Metadata(admin.tenant, admin.actor, str(uuid.uuid4()))
+        await change_customer(
+            ids[who],
+            RecordPropertyOwnership(
+                property_designation=designation, owned_from=today - timedelta(days=3650)
+            ),
+            platform.invoicing,
+            admin,
+            meta,
+            idempotency_key=f"demo-property-{who + 1}",
+        )
+    # Dated at most 14 days back (max_backdating_days): an invoice is never overdue at birth.
     invoices = (
-        (0, "water", 45, "Vatten och avlopp, kvartal", Decimal(1), 125000, 25),
-        (0, "waste", 20, "Renhållning, kärl 190 l", Decimal(1), 48000, 25),
-        (1, "water", 60, "Vatten och avlopp, förbrukning m³", Decimal("38.5"), 2890, 25),
-        (2, "water", 40, "Vatten och avlopp, kvartal", Decimal(1), 98000, 25),
-        (0, "childcare", 10, "Barnomsorgsavgift", Decimal(1), 165400, 0),
+        (0, "water", 14, "Vatten och avlopp, kvartal", Decimal(1), 125000, 25),
+        (0, "waste", 12, "Renhållning, kärl 190 l", Decimal(1), 48000, 25),
+        (1, "water", 10, "Vatten och avlopp, förbrukning m³", Decimal("38.5"), 2890, 25),
+        (2, "water", 8, "Vatten och avlopp, kvartal", Decimal(1), 98000, 25),
+        (0, "childcare", 6, "Barnomsorgsavgift", Decimal(1), 165400, 0),
         (3, "other", 5, "Hyra av Svenljunga sporthall", Decimal(4), 37500, 25),
     )
     for n, (who, service, days_ago, text, qty, price, vat) in enumerate(invoices, start=1):

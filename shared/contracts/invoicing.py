@@ -25,6 +25,8 @@ ServiceType = Literal[
     "hall_rental",
     "electricity_grid",
     "electricity_supply",
+    # Food sold as goods (e.g. meals delivered to the elderly): its own VAT rate (domain.md §2).
+    "food",
     "other",
 ]
 SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defined]
@@ -172,6 +174,12 @@ class InvoiceIssued(Event):
     # the field existed, so v1 stays readable without an upcaster.
     billing_period_start: date | None = None
     billing_period_end: date | None = None
+    # Water and waste: the property whose owner is liable (seed 001), when named or the only one
+    # the customer owned on the invoice date; and, when no ownership was recorded, why the
+    # customer was invoiced all the same and who said so. None in older events.
+    property_designation: str | None = None
+    owner_override_reason: str | None = None
+    owner_override_by: str | None = None
 
 
 class CreditNoteIssued(Event):

@@ -22,6 +22,8 @@ from fordra.invoicing.domain.billing_period import BillingPeriod, billing_period
         ("housing_rent", date(2026, 12, 20), date(2027, 1, 1), date(2027, 1, 31)),
         ("premises_rent", date(2026, 4, 20), date(2026, 5, 1), date(2026, 5, 31)),
         ("music_school", date(2026, 8, 20), date(2026, 7, 1), date(2026, 12, 31)),
+        # ... per term in advance: December bills the coming spring term
+        ("music_school", date(2026, 12, 1), date(2027, 1, 1), date(2027, 6, 30)),
         ("hall_rental", date(2026, 1, 15), date(2025, 7, 1), date(2025, 12, 31)),
         ("other", date(2026, 6, 3), date(2026, 6, 3), date(2026, 6, 3)),
     ],

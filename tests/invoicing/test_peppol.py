@@ -237,13 +237,18 @@ def test_our_invoice_is_valid_without_even_a_warning(validator: PeppolValidator)
     "lines",
     [
         (InvoiceLineInput(description="Tömning", unit_price_ore=10_000, vat_rate=25),),
-        (InvoiceLineInput(description="Hyra", unit_price_ore=812_345, vat_rate=0),),
+        (
+            InvoiceLineInput(
+                description="Hyra", unit_price_ore=812_345, vat_rate=0, service_type="premises_rent"
+            ),
+        ),
         (
             InvoiceLineInput(
                 description="Timmar",
                 quantity=Decimal("0.125"),
                 unit_price_ore=33_333,
                 vat_rate=12,
+                service_type="other",
             ),
         ),
     ],

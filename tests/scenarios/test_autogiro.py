@@ -47,12 +47,18 @@ async def lesson(fordra: Running, customer_id: str) -> str:
 
 
 async def test_debits_pay_and_failures_return_to_dunning(engine: Engine, tmp_path: Path) -> None:
-    async with running_platform(engine, tmp_path, today=date(2009, 11, 11)) as fordra:
-        # Given payer 101 (approved in the file) and 106 (insufficient funds) with a lesson each
+    async with running_platform(engine, tmp_path, today=date(2009, 10, 10)) as fordra:
+        # Given payer 101 (approved in the file) and 106 (insufficient funds) with a lesson each,
+        # invoiced on 2009-10-10
         paid_by = await payer(fordra, "101", "196501022773")
         failed_for = await payer(fordra, "106", "196501133372")
         paid = await lesson(fordra, paid_by)
         failed = await lesson(fordra, failed_for)
+        # and the payment specification comes a month later
+        r = await fordra.client.post(
+            "/api/v1/admin/clock/advance", json={"to": "2009-11-11"}, headers=fordra.auth()
+        )
+        assert r.status_code == 200, r.text
 
         r = await fordra.client.post(
             "/api/v1/payment-files",

@@ -22,10 +22,10 @@ PERSON = {
 async def issue(fordra: Running, customer_id: str, price_ore: int) -> dict[str, Any]:
     body = {
         "customer_id": customer_id,
-        "department": "water",
-        "service_type": "water",
-        "invoice_date": "2026-02-01",
-        "lines": [{"description": "Vatten", "unit_price_ore": price_ore, "vat_rate": 0}],
+        "department": "other",
+        "service_type": "other",
+        "invoice_date": "2026-02-27",
+        "lines": [{"description": "Hyra av lokal", "unit_price_ore": price_ore, "vat_rate": 0}],
     }
     r = await fordra.client.post("/api/v1/invoices", json=body, headers=fordra.auth())
     assert r.status_code == 201, r.text

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from fordra.kernel.auth import Role
-from tests.utils.platform import Engine, running_platform
+from tests.utils.platform import Engine, record_ownership, running_platform
 
 CUSTOMER = {
     "id_number": "19121212-1212",
@@ -30,6 +30,8 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
         assert r.status_code == 201, r.text
         customer_id = r.json()["customer_id"]
         assert r.json()["kind"] == "person"
+        # who owns the property (the owner is liable for water, seed 001)
+        await record_ownership(fordra, customer_id, headers=water)
 
         # When the water department publishes an invoice
         body = {**INVOICE, "customer_id": customer_id}
@@ -98,6 +100,7 @@ async def test_the_same_idempotency_key_answers_the_first_result(
         customer_id = (
             await fordra.client.post("/api/v1/customers", json=CUSTOMER, headers=admin)
         ).json()["customer_id"]
+        await record_ownership(fordra, customer_id)
         store = fordra.platform.stores["invoicing"]
         body = {**INVOICE, "customer_id": customer_id}
         headers = {**admin, "Idempotency-Key": "batch-7-line-1"}
@@ -138,6 +141,7 @@ async def test_bad_input_names_the_field_and_appends_nothing(
         customer_id = (
             await fordra.client.post("/api/v1/customers", json=CUSTOMER, headers=admin)
         ).json()["customer_id"]
+        await record_ownership(fordra, customer_id)
         before = await store.max_position()
         cases = [
             ({"vat_rate": 20}, ["body", "lines", 0, "vat_rate"]),
@@ -182,6 +186,7 @@ async def test_tokens_roles_and_scopes(engine: Engine, tmp_path: Path) -> None:
         customer_id = (await c.post("/api/v1/customers", json=CUSTOMER, headers=waste)).json()[
             "customer_id"
         ]
+        await record_ownership(fordra, customer_id, headers=waste)
         r = await c.post(
             "/api/v1/invoices", json={**INVOICE, "customer_id": customer_id}, headers=waste
         )

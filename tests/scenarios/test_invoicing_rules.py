@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,15 @@ PERSON = {
 
 
 def invoice(customer_id: str, price_ore: int, **extra: Any) -> dict[str, Any]:
+    """A premises rent invoice (with VAT: the municipality opted into tax): a service with no
+    owner's liability and no rule against overlapping periods, so any number can be issued."""
     body: dict[str, Any] = {
         "customer_id": customer_id,
-        "department": "water",
-        "service_type": "water",
+        "department": "premises",
+        "service_type": "premises_rent",
         "invoice_date": "2026-03-02",
         "lines": [
-            {"description": "Vatten", "quantity": 1, "unit_price_ore": price_ore, "vat_rate": 25}
+            {"description": "Lokalhyra", "quantity": 1, "unit_price_ore": price_ore, "vat_rate": 25}
         ],
     }
     body.update(extra)
@@ -76,8 +79,12 @@ async def test_the_minimum_is_50_kr_exactly(engine: Engine, tmp_path: Path) -> N
     async with running_platform(engine, tmp_path, today=TODAY) as fordra:
         cid = await customer(fordra)
         admin = fordra.auth()
-        under = {"lines": [{"description": "x", "unit_price_ore": 4999, "vat_rate": 0}]}
-        at = {"lines": [{"description": "x", "unit_price_ore": 5000, "vat_rate": 0}]}
+        # (an exempt service, so that the amounts are the totals)
+        under = {
+            "service_type": "other",
+            "lines": [{"description": "x", "unit_price_ore": 4999, "vat_rate": 0}],
+        }
+        at = {**under, "lines": [{"description": "x", "unit_price_ore": 5000, "vat_rate": 0}]}
         r = await fordra.client.post(
             "/api/v1/invoices", json=invoice(cid, 0, **under), headers=admin
         )
@@ -90,7 +97,7 @@ async def test_the_minimum_is_50_kr_exactly(engine: Engine, tmp_path: Path) -> N
 
 async def test_a_service_may_drop_small_amounts(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(
-        engine, tmp_path, today=TODAY, invoicing={"small_amount_policy": {"water": "drop"}}
+        engine, tmp_path, today=TODAY, invoicing={"small_amount_policy": {"premises_rent": "drop"}}
     ) as fordra:
         cid = await customer(fordra)
         r = await fordra.client.post(
@@ -203,8 +210,8 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
 async def test_a_department_corrects_only_its_own(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(engine, tmp_path, today=TODAY) as fordra:
         cid = await customer(fordra)
-        water = fordra.auth(Role.DEPARTMENT, department="water")
-        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=water)
+        premises = fordra.auth(Role.DEPARTMENT, department="premises")
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=premises)
         invoice_id = r.json()["invoice_id"]
         waste = fordra.auth(Role.DEPARTMENT, department="waste")
         r = await fordra.client.post(
@@ -212,7 +219,7 @@ async def test_a_department_corrects_only_its_own(engine: Engine, tmp_path: Path
         )
         assert r.status_code == 403
         r = await fordra.client.post(
-            "/api/v1/invoices/no-such/cancellation", json={"reason": "x" * 5}, headers=water
+            "/api/v1/invoices/no-such/cancellation", json={"reason": "x" * 5}, headers=premises
         )
         assert r.status_code == 404
 
@@ -315,3 +322,120 @@ async def test_late_interest_goes_on_the_next_invoice(engine: Engine, tmp_path: 
         assert r.json()["total_ore"] == 100000 + 8219
         assert r.json()["included_small_amounts"] == ["interest-1"]
         assert (await ledger(fordra, cid))["held_small_amounts"] == []
+
+
+async def test_a_departments_own_ocr_never_blocks_generated_ones(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        # Given a department printed "232" on its invoice: what serial 2 derives
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 80000, ocr="232"), headers=admin
+        )
+        assert r.status_code == 201, r.text
+        assert (r.json()["invoice_number"], r.json()["ocr"]) == ("00000001", "232")
+        # When the next invoices come without an OCR of their own
+        issued = []
+        for _ in range(2):
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=invoice(cid, 80000), headers=admin
+            )
+            assert r.status_code == 201, r.text
+            issued.append((r.json()["invoice_number"], r.json()["ocr"]))
+        # Then serial 2 skips the taken reference (a leading zero no serial derives), and serial 3
+        # gets its own derived one as always
+        assert issued == [("00000002", "0240"), ("00000003", "331")]
+        # and the department's own reference is still refused a second time
+        r = await fordra.client.post(
+            "/api/v1/invoices", json=invoice(cid, 80000, ocr="0240"), headers=admin
+        )
+        assert r.status_code == 422
+        assert "ocr_reference_unique" in r.text
+
+
+async def test_concurrent_invoices_each_get_a_number_and_an_ocr(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        # Given a registered customer; when eight invoices for it arrive at once
+        answers = await asyncio.gather(
+            *(
+                fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=admin)
+                for _ in range(8)
+            )
+        )
+        # Then none loses the race with a 422: each gets its own number and OCR reference
+        assert [r.status_code for r in answers] == [201] * 8, [r.text for r in answers]
+        numbers = sorted(r.json()["invoice_number"] for r in answers)
+        assert numbers == [f"{n:08d}" for n in range(1, 9)]
+        assert len({r.json()["ocr"] for r in answers}) == 8
+
+
+async def test_an_invoice_dated_too_far_back_is_refused(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        store = fordra.platform.stores["invoicing"]
+        before = await store.max_position()
+        # Given the business date 2026-03-02 and the default 14 days of backdating
+        # When an invoice dated 2026-02-01 comes (29 days back: due 2026-03-03, the day after)
+        r = await fordra.client.post(
+            "/api/v1/invoices",
+            json=invoice(cid, 80000, invoice_date="2026-02-01"),
+            headers=admin,
+        )
+        # Then it is refused, naming the field and the rule, and nothing is booked
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "invoice_date"]
+        assert "invoice_not_backdated" in r.text
+        assert await store.max_position() == before
+        # And one dated exactly 14 days back is issued
+        r = await fordra.client.post(
+            "/api/v1/invoices",
+            json=invoice(cid, 80000, invoice_date="2026-02-16"),
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+
+
+async def test_vat_rates_are_checked_per_service_and_date(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 4, 2)) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+
+        def sale(service: str, vat_rate: int, invoice_date: str) -> dict[str, Any]:
+            line = {"description": service, "unit_price_ore": 80000, "vat_rate": vat_rate}
+            return invoice(
+                cid,
+                0,
+                department=service,
+                service_type=service,
+                invoice_date=invoice_date,
+                lines=[line],
+            )
+
+        # Given the default table of rates per service (25/12/6/0 all in force on every date)
+        for service, rate, day in (("childcare", 25, "2026-04-02"), ("food", 12, "2026-04-01")):
+            # When childcare comes at 25 %, or food at 12 % from 2026-04-01
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=sale(service, rate, day), headers=admin
+            )
+            # Then it is refused, naming the line's rate and the rule
+            assert r.status_code == 422, (service, r.text)
+            assert r.json()["detail"][0]["loc"] == ["body", "lines", 0, "vat_rate"]
+            assert r.json()["detail"][0]["type"] == "vat_rate_valid_for_service"
+        # And the rates the table gives pass: childcare exempt, food at 6 % from 2026-04-01 and at
+        # 12 % the day before
+        for service, rate, day in (
+            ("childcare", 0, "2026-04-02"),
+            ("food", 6, "2026-04-01"),
+            ("food", 12, "2026-03-31"),
+        ):
+            r = await fordra.client.post(
+                "/api/v1/invoices", json=sale(service, rate, day), headers=admin
+            )
+            assert r.status_code == 201, (service, rate, r.text)

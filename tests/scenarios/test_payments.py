@@ -18,6 +18,8 @@ from tests.fixtures_path import shared_fixtures
 from tests.utils.platform import Engine, Running, running_platform
 
 BGMAX = shared_fixtures("bgmax", "BgMaxfil4.txt")
+# The invoices are printed on this business date; the sample file comes on 2004-05-26.
+PRINTED = date(2004, 4, 20)
 COMPANY = {
     "id_number": "556016-0680",
     "name": "Olles färg AB",
@@ -30,13 +32,21 @@ async def issue(fordra: Running, customer_id: str, *, ocr: str, price_ore: int) 
         "customer_id": customer_id,
         "department": "premises",
         "service_type": "premises_rent",
-        "invoice_date": "2004-04-20",
+        "invoice_date": PRINTED.isoformat(),
         "ocr": ocr,
         "lines": [{"description": "Lokalhyra", "unit_price_ore": price_ore, "vat_rate": 0}],
     }
     r = await fordra.client.post("/api/v1/invoices", json=body, headers=fordra.auth())
     assert r.status_code == 201, r.text
     return str(r.json()["invoice_id"])
+
+
+async def advance(fordra: Running, to: date) -> None:
+    """The business clock moves on (an invoice is never dated far before its business date)."""
+    r = await fordra.client.post(
+        "/api/v1/admin/clock/advance", json={"to": to.isoformat()}, headers=fordra.auth()
+    )
+    assert r.status_code == 200, r.text
 
 
 async def post_file(fordra: Running, data: bytes) -> Any:
@@ -46,7 +56,7 @@ async def post_file(fordra: Running, data: bytes) -> Any:
 
 
 async def test_the_bgmax_sample_matches_its_ocr_payments(engine: Engine, tmp_path: Path) -> None:
-    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+    async with running_platform(engine, tmp_path, today=PRINTED) as fordra:
         # Given invoices printed with the sample's code-2 OCR references
         r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
         cid = r.json()["customer_id"]
@@ -54,6 +64,7 @@ async def test_the_bgmax_sample_matches_its_ocr_payments(engine: Engine, tmp_pat
         paid_in_part = await issue(fordra, cid, ocr="525865", price_ore=80000)
         overpaid = await issue(fordra, cid, ocr="525766", price_ore=30000)
         other_open = await issue(fordra, cid, ocr="1234574", price_ore=40000)
+        await advance(fordra, date(2004, 5, 26))
 
         # When Bankgirot's sample file comes in
         r = await post_file(fordra, BGMAX.read_bytes())
@@ -263,11 +274,12 @@ async def test_a_damaged_file_is_refused_whole(engine: Engine, tmp_path: Path) -
 
 
 async def test_ops_work_the_unmatched_queue(engine: Engine, tmp_path: Path) -> None:
-    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+    async with running_platform(engine, tmp_path, today=PRINTED) as fordra:
         r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
         cid = r.json()["customer_id"]
         paid = await issue(fordra, cid, ocr="524967", price_ore=190000)
         waiting = await issue(fordra, cid, ocr="1234574", price_ore=50000)
+        await advance(fordra, date(2004, 5, 26))
         assert (await post_file(fordra, BGMAX.read_bytes())).status_code == 201
         ops = fordra.auth(Role.OPS_LEAD)
         officer = fordra.auth(Role.CASE_OFFICER)
@@ -313,10 +325,11 @@ async def test_ops_work_the_unmatched_queue(engine: Engine, tmp_path: Path) -> N
 
 
 async def test_the_agencys_collection_is_allocated_as_split(engine: Engine, tmp_path: Path) -> None:
-    async with running_platform(engine, tmp_path, today=date(2004, 9, 1)) as fordra:
+    async with running_platform(engine, tmp_path, today=PRINTED) as fordra:
         r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
         cid = r.json()["customer_id"]
         invoice_id = await issue(fordra, cid, ocr="524967", price_ore=190000)
+        await advance(fordra, date(2004, 9, 1))
         # When the agency gateway publishes a collected payment split into its parts
         registry = fordra.platform.registry
         gateway = fordra.platform.stores["agency-gateway"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fordra.kernel.auth import Role
-from tests.scenarios.test_payments import BGMAX, COMPANY, issue, post_file
+from tests.scenarios.test_payments import BGMAX, COMPANY, PRINTED, advance, issue, post_file
 from tests.utils.platform import Engine, Running, running_platform
 
 
@@ -26,12 +26,13 @@ async def test_a_rebuild_in_any_order_ends_identical(tmp_path: Path) -> None:
     # Embedded only: it replays through the runners directly; the Kafka engine's rebuild from
     # zero is covered by tests/distributed/test_faults.py.
     engine = Engine("embedded")
-    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+    async with running_platform(engine, tmp_path, today=PRINTED) as fordra:
         r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
         cid = r.json()["customer_id"]
         await issue(fordra, cid, ocr="524967", price_ore=190000)
         await issue(fordra, cid, ocr="525766", price_ore=30000)
         await issue(fordra, cid, ocr="1234574", price_ore=40000)
+        await advance(fordra, date(2004, 5, 26))
         assert (await post_file(fordra, BGMAX.read_bytes())).status_code == 201
         before = await snapshot(fordra, cid)
 

@@ -94,3 +94,24 @@ async def running_platform(
             yield Running(platform, client)
     finally:
         await platform.stop()
+
+
+# A property for water and waste invoices: its owner is liable (seed 001, domain.md §2).
+PROPERTY = "Svenljunga Kyrkan 1:23"
+
+
+async def record_ownership(
+    fordra: Running,
+    customer_id: str,
+    *,
+    property_designation: str = PROPERTY,
+    owned_from: str = "2000-01-01",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """The customer owns the property (PropertyOwnershipRecorded), so water and waste can be
+    invoiced to them."""
+    body = {"property_designation": property_designation, "owned_from": owned_from}
+    r = await fordra.client.post(
+        f"/api/v1/customers/{customer_id}/properties", json=body, headers=headers or fordra.auth()
+    )
+    assert r.status_code == 200, r.text

@@ -232,6 +232,11 @@ def render_peppol_ubl(
     _cbc(root, "Note", f"Avser: {SERVICE_LABELS[invoice.service_type]}")
     _cbc(root, "DocumentCurrencyCode", invoice.currency)
     _cbc(root, "BuyerReference", customer.reference or customer.customer_id)
+    if invoice.billing_period_start is not None and invoice.billing_period_end is not None:
+        # BG-14: the period billed (seed 001's billing periods per service).
+        period = _cac(root, "InvoicePeriod")
+        _cbc(period, "StartDate", invoice.billing_period_start.isoformat())
+        _cbc(period, "EndDate", invoice.billing_period_end.isoformat())
     _supplier(root, issuer)
     _customer(root, customer)
     _payment(root, invoice, customer, issuer)

@@ -19,6 +19,7 @@ from fordra.invoicing.application.handlers import (
 )
 from fordra.invoicing.domain.batch import BatchError, BatchRejected, parse_batch
 from fordra.invoicing.domain.events import IdNumberClaimed
+from fordra.invoicing.domain.small_amounts import small_amounts_first
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, require_department, require_role
 from fordra.kernel.envelope import Metadata
@@ -70,7 +71,8 @@ async def issue_invoice_batch(
         staged_deps = replace(deps, store=staged)
         errors: list[BatchError] = []
         lines: list[BatchLineResult] = []
-        for item in items:
+        for index in small_amounts_first([item.command for item in items], deps.settings):
+            item = items[index]
             cmd = item.command
             try:
                 if item.customer_id_number is not None:
@@ -89,7 +91,8 @@ async def issue_invoice_batch(
                 )
             )
         if errors:
-            raise BatchRejected(errors)
+            raise BatchRejected(sorted(errors, key=lambda e: e.line or 0))
+        lines.sort(key=lambda r: r.line)
         invoices = [r.invoice for r in lines if r.invoice is not None]
         return Decision(
             staged.appends(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from fordra.contracts.invoicing import (
     SmallAmountDropped,
     SmallAmountsInvoiced,
 )
+from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.invoicing.domain.commands import (
     DisputeInvoice,
     GrantDeferral,
@@ -34,14 +36,22 @@ from fordra.invoicing.domain.customer import register_customer as decide_registr
 from fordra.invoicing.domain.customer import valid_identity_number
 from fordra.invoicing.domain.customer_state import CustomerState, replay_customer
 from fordra.invoicing.domain.events import (
+    BillingPeriodBilled,
     IdNumberClaimed,
     InvoiceSerialReserved,
     OcrReferenceClaimed,
 )
+from fordra.invoicing.domain.invoice import (
+    check_invoice_not_backdated,
+    generated_ocr_references,
+    price_lines,
+    totals_of,
+    valid_department_ocr,
+)
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
-from fordra.invoicing.domain.invoice import price_lines, totals_of, valid_department_ocr
 from fordra.invoicing.domain.invoice_state import InvoiceState, replay
 from fordra.invoicing.domain.invoice_state import apply as apply_event
+from fordra.invoicing.domain.liability import check_property_owner_is_liable
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.invoicing.domain.small_amounts import HeldAmounts, is_under_minimum, replay_held
 from fordra.kernel.application import Decision, Outcome, execute, fingerprint
@@ -209,9 +219,14 @@ async def issue_invoice(
     require_department(principal, cmd.department)
     settings = deps.settings
     own_ocr = valid_department_ocr(cmd.ocr, settings) if cmd.ocr else None
+    check_invoice_not_backdated(cmd.invoice_date, deps.clock.today(), settings)
 
     async def decide() -> Decision[IssueInvoiceResult]:
-        if await deps.store.stream_version(customer_stream(cmd.customer_id)) == 0:
+        customer = replay_customer(
+            deps.registry.load(e)
+            for e in await deps.store.read_stream(customer_stream(cmd.customer_id))
+        )
+        if customer is None:
             raise DomainRuleViolation(
                 f"customer {cmd.customer_id!r} is not registered",
                 field="customer_id",
@@ -219,6 +234,7 @@ async def issue_invoice(
             )
         lines = price_lines(cmd, settings)
         _net, _vat, total = totals_of(lines)
+        liable_property = check_property_owner_is_liable(cmd, customer.properties, settings)
         held_stream = small_amounts_stream(cmd.customer_id)
         held = replay_held(deps.registry.load(e) for e in await deps.store.read_stream(held_stream))
         now = deps.clock.now()
@@ -301,6 +317,9 @@ async def issue_invoice(
         invoice_id = str(uuid.uuid4())
         held_lines = held.lines
         base = cmd if lines else cmd.model_copy(update={"lines": ()})
+        ocr = await _free_ocr(deps, meta.tenant, own_ocr, last_serial + 1)
+        periods = periods_stream(cmd, settings, liable_property)
+        billed, periods_version = await _billed_periods(deps, periods)
         event = decide_invoice(
             base,
             invoice_id=invoice_id,
@@ -308,15 +327,12 @@ async def issue_invoice(
             settings=settings,
             calendar=deps.calendar,
             held_lines=held_lines,
-            ocr=own_ocr,
+            ocr=ocr,
+            billed=billed,
+            property_designation=liable_property,
+            owner_override_by=meta.actor if cmd.owner_override_reason else None,
         )
         ocr_claim = ocr_stream(meta.tenant, event.ocr)
-        if await deps.store.stream_version(ocr_claim):
-            raise DomainRuleViolation(
-                f"OCR reference {event.ocr} is already in use: every invoice needs its own",
-                field="ocr",
-                rule="ocr_reference_unique",
-            )
         appends = [
             StreamAppend(
                 counter,
@@ -340,6 +356,14 @@ async def issue_invoice(
                 [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)],
             ),
         ]
+        if periods is not None:
+            billed_now = BillingPeriodBilled(
+                invoice_id=invoice_id,
+                start=event.billing_period_start or event.invoice_date,
+                end=event.billing_period_end or event.invoice_date,
+            )
+            env = envelope(billed_now, periods, periods_version + 1)
+            appends.append(StreamAppend(periods, periods_version, [env]))
         included = tuple(held.pending)
         if included:
             held_events: list[Event] = [just_held] if just_held is not None else []
@@ -387,6 +411,61 @@ async def issue_invoice(
         IssueInvoiceResult,
         idempotency_key=scoped_key(principal, idempotency_key),
         request_fingerprint=fingerprint("IssueInvoice", cmd.model_dump(mode="json")),
+    )
+
+
+def periods_stream(
+    cmd: IssueInvoice, settings: InvoicingSettings, property_designation: str | None
+) -> str | None:
+    """The periods billed to a customer for a service whose periods may not overlap, per property
+    when one is known (an owner of two houses gets an invoice for each); None for the other
+    services. Hashed: a designation has spaces and colons."""
+    if cmd.service_type not in settings.non_overlapping_period_services:
+        return None
+    where = hashlib.sha256((property_designation or "").encode()).hexdigest()[:16]
+    return f"billing-periods-{cmd.customer_id}-{cmd.service_type}-{where}"
+
+
+async def _billed_periods(
+    deps: InvoicingDeps, stream: str | None
+) -> tuple[tuple[BillingPeriod, ...], int]:
+    """The periods of the standing invoices on ``stream`` and its version: a cancelled or fully
+    credited invoice no longer bills its period, so it can be invoiced again."""
+    if stream is None:
+        return (), 0
+    stored = await deps.store.read_stream(stream)
+    billed = []
+    for env in stored:
+        entry = deps.registry.load_as(env, BillingPeriodBilled)
+        state = replay(
+            deps.registry.load(e)
+            for e in await deps.store.read_stream(invoice_stream(entry.invoice_id))
+        )
+        if state is not None and not state.cancelled and state.credited_ore < state.total_ore:
+            billed.append(BillingPeriod(start=entry.start, end=entry.end))
+    return tuple(billed), len(stored)
+
+
+async def _free_ocr(deps: InvoicingDeps, tenant: str, own: str | None, serial: int) -> str:
+    """The invoice's OCR reference. A department's own must be free (it is theirs to choose
+    again); a derived one skips what is taken (``generated_ocr_references``). Either way the
+    claim is appended at version 0, so a reference taken after this read makes the append a
+    conflict, decided again on fresh state, never a second invoice on one reference."""
+    if own is not None:
+        if await deps.store.stream_version(ocr_stream(tenant, own)):
+            raise DomainRuleViolation(
+                f"OCR reference {own} is already in use: every invoice needs its own",
+                field="ocr",
+                rule="ocr_reference_unique",
+            )
+        return own
+    for candidate in generated_ocr_references(serial, deps.settings):
+        if not await deps.store.stream_version(ocr_stream(tenant, candidate)):
+            return candidate
+    raise DomainRuleViolation(  # pragma: no cover - 20 leading zeros' worth of departmental OCRs
+        f"every OCR reference serial {serial} could get is taken",
+        field="ocr",
+        rule="ocr_reference_unique",
     )
 
 

@@ -6,11 +6,16 @@
 - elderly care: the previous month (monthly in arrears);
 - housing rent: the next month (monthly in advance);
 - premises rent: the next month, or the next quarter (a setting per municipality);
-- music school: the term in advance (spring Jan-Jun, autumn Jul-Dec);
+- music school: the term in advance (spring Jan-Jun, autumn Jul-Dec): the term running a month
+  (a setting) after the invoice date, so a December invoice covers the coming spring term;
 - hall rental: the previous half-year (half-yearly in arrears);
 - the rest: as close to delivery as possible, the invoice date itself.
 
 A departmental system may send its own period; it must then be a real interval (start <= end).
+
+Water and waste periods never overlap from one invoice to the next (``next_billing_period``): the
+rule's period starts after what the customer's standing invoices for that service (and property)
+already cover.
 """
 
 from __future__ import annotations
@@ -54,7 +59,11 @@ def _add_months(day: date, months: int) -> date:
 
 
 def billing_period_for(  # noqa: PLR0911 - one return per rule of seed 001
-    service_type: str, invoice_date: date, *, premises_rent: PremisesRentPeriod = "month"
+    service_type: str,
+    invoice_date: date,
+    *,
+    premises_rent: PremisesRentPeriod = "month",
+    term_months_ahead: int = 1,
 ) -> BillingPeriod:
     """The period an invoice of this service covers when its system did not say."""
     this_month = _month_start(invoice_date)
@@ -76,8 +85,11 @@ def billing_period_for(  # noqa: PLR0911 - one return per rule of seed 001
         quarter = _add_months(date(invoice_date.year, (invoice_date.month - 1) // 3 * 3 + 1, 1), 3)
         return BillingPeriod(start=quarter, end=_month_end(_add_months(quarter, 2)))
     if service_type == "music_school":
-        spring = invoice_date.month <= 6
-        year = invoice_date.year
+        # "Musikavgifter terminsvis i förskott": the term running ``term_months_ahead`` after
+        # the invoice's month, so a December invoice covers the coming spring term.
+        ahead = _add_months(this_month, term_months_ahead)
+        spring = ahead.month <= 6
+        year = ahead.year
         return (
             BillingPeriod(start=date(year, 1, 1), end=date(year, 6, 30))
             if spring
@@ -99,11 +111,47 @@ def checked_period(
     service_type: str,
     invoice_date: date,
     premises_rent: PremisesRentPeriod,
+    *,
+    term_months_ahead: int = 1,
+    billed: tuple[BillingPeriod, ...] = (),
 ) -> BillingPeriod:
+    """The period an invoice covers: its system's own, or the service's rule, and after what
+    ``billed`` (the standing invoices' periods of the same kind) already covers."""
     if period is None:
-        return billing_period_for(service_type, invoice_date, premises_rent=premises_rent)
+        rule = billing_period_for(
+            service_type,
+            invoice_date,
+            premises_rent=premises_rent,
+            term_months_ahead=term_months_ahead,
+        )
+        return next_billing_period(rule, billed, explicit=False)
     if (period.end - period.start).days > 366:
         raise DomainRuleViolation(
             "a billing period covers at most a year", field="billing_period", rule="period_length"
         )
-    return period
+    return next_billing_period(period, billed, explicit=True)
+
+
+def next_billing_period(
+    period: BillingPeriod, billed: tuple[BillingPeriod, ...], *, explicit: bool
+) -> BillingPeriod:
+    """Billing periods do not overlap from one invoice to the next (seed 001's periods for "Va &
+    Renhållning", domain.md §2): two months in arrears + the current month, but May-September
+    at the start of the period, would otherwise bill August and September twice when October's
+    invoice follows July's. ``billed`` holds the periods of the customer's standing invoices for
+    the same service and property (a cancelled or fully credited invoice frees its period).
+
+    A period the rule computed starts the day after the last one billed; if nothing is left of it,
+    or a departmental system sent a period that overlaps one billed, the invoice is refused."""
+    overlapping = [b for b in billed if b.start <= period.end and period.start <= b.end]
+    if not overlapping:
+        return period
+    through = max(b.end for b in overlapping)
+    if not explicit and all(b.start <= period.start for b in overlapping) and through < period.end:
+        return BillingPeriod(start=through + timedelta(days=1), end=period.end)
+    raise DomainRuleViolation(
+        f"the period {period.start.isoformat()} – {period.end.isoformat()} overlaps one already "
+        f"invoiced (through {through.isoformat()}): a period is billed once",
+        field="billing_period",
+        rule="billing_periods_do_not_overlap",
+    )

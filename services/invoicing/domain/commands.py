@@ -49,6 +49,20 @@ class IssueInvoice(_Command):
     billing_period: BillingPeriod | None = Field(
         default=None, description="The period billed; by default the service's rule (seed 001)"
     )
+    property_designation: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=200,
+        description="Water and waste: the property billed (fastighetsbeteckning); its owner is "
+        "liable (seed 001)",
+    )
+    owner_override_reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=1000,
+        description="Water and waste without a recorded ownership on the invoice date: why the "
+        "customer is liable all the same (kept on the invoice with who said so)",
+    )
 
     @field_validator("department")
     @classmethod

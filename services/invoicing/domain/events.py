@@ -9,6 +9,7 @@ hash of the number, so the name reveals nothing) can be created once.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from fordra.kernel.events import Event
@@ -30,6 +31,16 @@ class OcrReferenceClaimed(Event):
 
     event_type: ClassVar[str] = "OcrReferenceClaimed"
     invoice_id: str
+
+
+class BillingPeriodBilled(Event):
+    """An invoice billed this period of a service for a customer (and property): the next one
+    starts after it (billing_period.next_billing_period)."""
+
+    event_type: ClassVar[str] = "BillingPeriodBilled"
+    invoice_id: str
+    start: date
+    end: date
 
 
 class ProtectedIdentityAccessed(Event):
@@ -55,4 +66,5 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     InvoiceSerialReserved,
     IdNumberClaimed,
     OcrReferenceClaimed,
+    BillingPeriodBilled,
 )

@@ -3,30 +3,44 @@ a serial number unique per issuer, a Bankgiro OCR reference and the due date fro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
-from fordra.invoicing.domain.billing_period import checked_period
+from fordra.invoicing.domain.billing_period import BillingPeriod, checked_period
 from fordra.invoicing.domain.commands import IssueInvoice
 from fordra.invoicing.domain.payment_terms import due_date_for
 from fordra.invoicing.domain.settings import InvoicingSettings
-from fordra.invoicing.domain.vat import check_vat_rate_valid_on, vat_per_rate
+from fordra.invoicing.domain.vat import (
+    check_vat_rate_valid_for_service,
+    check_vat_rate_valid_on,
+    vat_per_rate,
+)
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import round_ore
-from fordra.kernel.ocr import InvalidOcrReference, make_ocr, validate_ocr
+from fordra.kernel.ocr import MAX_OCR_LENGTH, InvalidOcrReference, make_ocr, validate_ocr
 
 
 def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[InvoiceLine, ...]:
     lines = []
     for i, line in enumerate(cmd.lines):
+        service = line.service_type or cmd.service_type
         check_vat_rate_valid_on(
             line.vat_rate, cmd.invoice_date, settings.vat_rates, field=f"lines.{i}.vat_rate"
+        )
+        check_vat_rate_valid_for_service(
+            line.vat_rate,
+            service,
+            cmd.invoice_date,
+            settings.vat_rates_by_service,
+            field=f"lines.{i}.vat_rate",
         )
         lines.append(
             InvoiceLine(
                 description=line.description,
-                service_type=line.service_type or cmd.service_type,
+                service_type=service,
                 quantity=line.quantity,
                 unit_price_ore=line.unit_price_ore,
                 vat_rate=line.vat_rate,
@@ -54,6 +68,46 @@ def valid_department_ocr(ocr: str, settings: InvoicingSettings) -> str:
     return ocr
 
 
+def generated_ocr_references(serial_number: int, settings: InvoicingSettings) -> Iterator[str]:
+    """The OCR references an invoice without a departmental one may get, best first (domain.md
+    §2 "Payment reference": unique per invoice, never reused).
+
+    The first is derived from the serial number (serial 12345 -> ``1234574``). A departmental
+    system may send its own reference instead (``IssueInvoice.ocr``): any valid OCR number, since
+    its system prints its own series, so it may be one that a later serial derives. The claim
+    ``ocr-<tenant>-<ocr>`` then already exists when that serial comes, and refusing the invoice
+    would refuse every later one too. So generation skips a taken reference rather than fence
+    departments into a range: the next candidates are the same serial behind leading zeros
+    (``0`` + serial, ``00`` + serial, ...). No serial derives a reference that starts with 0, so
+    a skipped invoice never takes a reference that a later serial needs. Every reference, derived
+    or departmental, is claimed at version 0 in the invoice's own append, so the two kinds never
+    collide: the store refuses the second claim, and the use case decides again.
+    """
+    base = str(serial_number)
+    extra = 2 if settings.ocr_length_digit else 1
+    while len(base) + extra <= MAX_OCR_LENGTH:
+        yield make_ocr(base, length_digit=settings.ocr_length_digit)
+        base = "0" + base
+
+
+def check_invoice_not_backdated(
+    invoice_date: date, today: date, settings: InvoicingSettings
+) -> None:
+    """An invoice is dated at most ``max_backdating_days`` before the business date (a dated
+    setting, in force on the business date). The due date runs from the invoice date (domain.md
+    §2 "payment terms"), so an invoice dated further back would reach the customer with little of
+    its terms left, or already overdue, and late interest could run from before it was sent."""
+    limit = settings.max_backdating_days.at(today)
+    if (today - invoice_date).days > limit:
+        raise DomainRuleViolation(
+            f"invoice date {invoice_date.isoformat()} is more than {limit} days before the "
+            f"business date {today.isoformat()}: the invoice would be overdue, or nearly, when "
+            "it is sent",
+            field="invoice_date",
+            rule="invoice_not_backdated",
+        )
+
+
 def invoice_number_for(serial: int) -> str:
     return f"{serial:08d}"
 
@@ -67,9 +121,15 @@ def issue_invoice(
     calendar: WorkingDayCalendar,
     held_lines: tuple[InvoiceLine, ...] = (),
     ocr: str | None = None,
+    billed: tuple[BillingPeriod, ...] = (),
+    property_designation: str | None = None,
+    owner_override_by: str | None = None,
 ) -> InvoiceIssued:
     """``held_lines`` are small amounts held for this customer (small_amounts.py): each keeps its
-    own service. ``ocr`` is the departmental system's own reference, already checked."""
+    own service. ``ocr`` is the invoice's reference, already checked free. ``billed`` are the
+    periods already invoiced that this one must not overlap (billing_period.py);
+    ``property_designation`` the property whose owner is liable (liability.py), and
+    ``owner_override_by`` who overrode a missing ownership with ``owner_override_reason``."""
     lines = price_lines(cmd, settings) + held_lines
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
@@ -83,7 +143,12 @@ def issue_invoice(
         )
     due, days = due_date_for(cmd.invoice_date, settings, calendar)
     period = checked_period(
-        cmd.billing_period, cmd.service_type, cmd.invoice_date, settings.premises_rent_period
+        cmd.billing_period,
+        cmd.service_type,
+        cmd.invoice_date,
+        settings.premises_rent_period,
+        term_months_ahead=settings.music_school_term_months_ahead.at(cmd.invoice_date),
+        billed=billed,
     )
     return InvoiceIssued(
         invoice_id=invoice_id,
@@ -104,4 +169,7 @@ def issue_invoice(
         source_reference=cmd.source_reference,
         billing_period_start=period.start,
         billing_period_end=period.end,
+        property_designation=property_designation,
+        owner_override_reason=cmd.owner_override_reason if owner_override_by else None,
+        owner_override_by=owner_override_by,
     )

@@ -70,6 +70,7 @@ SERVICE_LABELS: Final[dict[ServiceType, str]] = {
     "hall_rental": "Hallhyra",
     "electricity_grid": "Elnät",
     "electricity_supply": "Elhandel",
+    "food": "Livsmedel och måltider",
     "other": "Övrigt",
 }
 
@@ -281,6 +282,18 @@ def _details(invoice: InvoiceIssued, customer: CustomerView, issuer: IssuerDetai
         Entry(label="OCR-nummer", value=invoice.ocr),
         Entry(label="Kundnummer", value=customer.customer_id),
     ]
+    if invoice.billing_period_start is not None and invoice.billing_period_end is not None:
+        # Seed 001's billing periods per service: what the invoice covers is printed on it.
+        details.append(
+            Entry(
+                label="Period",
+                value=f"{invoice.billing_period_start.isoformat()} – "
+                f"{invoice.billing_period_end.isoformat()}",
+            )
+        )
+    if invoice.property_designation:
+        # Water and waste: the property whose owner is liable (seed 001).
+        details.append(Entry(label="Fastighet", value=invoice.property_designation))
     if not customer.protected_identity:
         # The personnummer of a protected person goes on the sealed inner envelope only.
         details.append(Entry(label=customer.id_label, value=customer.id_number))

@@ -6,12 +6,40 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fordra.contracts.invoicing import ServiceType
 from fordra.invoicing.domain.issuer import IssuerDetails, demo_issuer
 from fordra.kernel.dated import Dated
 
 # What happens to an invoice under the minimum (seed 001 line 3, domain.md §2): held and added to
 # the customer's next invoice (default), accumulated until worth invoicing, or dropped.
 SmallAmountPolicy = Literal["hold_for_next_invoice", "accumulate", "drop"]
+
+
+def default_vat_rates_by_service() -> dict[ServiceType, Dated[tuple[int, ...]]]:
+    """The rates each service may carry (external: mervärdesskattelagen 2023:200, to verify with
+    the municipality's VAT advisers, hence a setting). Water, waste and electricity are taxed at
+    25 %. Childcare is social care, exempt (0 %), and so is the lease of a home. Elderly care is
+    exempt too, but may sell meals (12 %, or 6 % for food as goods); a music school is exempt
+    education but may sell books (6 %) or rent out instruments (25 %). Premises and halls are
+    exempt unless the municipality opted into tax (frivillig skattskyldighet): 0 or 25 %, and a
+    hall let for sport 6 %. Food is 12 %, 6 % from 2026-04-01 to 2027-12-31 (domain.md §2), then
+    12 % again. "other" is not listed: any rate in force."""
+    always = Dated[tuple[int, ...]].always
+    return {
+        "water": always((25,)),
+        "waste": always((25,)),
+        "electricity_grid": always((25,)),
+        "electricity_supply": always((25,)),
+        "childcare": always((0,)),
+        "elderly_care": always((0, 12, 6)),
+        "music_school": always((0, 6, 25)),
+        "housing_rent": always((0,)),
+        "premises_rent": always((25, 0)),
+        "hall_rental": always((25, 6, 0)),
+        "food": Dated[tuple[int, ...]].table(
+            ("1900-01-01", (12,)), ("2026-04-01", (6,)), ("2028-01-01", (12,))
+        ),
+    }
 
 
 class InvoicingSettings(BaseModel):
@@ -22,10 +50,22 @@ class InvoicingSettings(BaseModel):
     # A due date on a weekend or holiday moves to the next working day (bank practice: a payment
     # cannot be booked on a day the banks are closed).
     due_date_moves_to_working_day: bool = True
+    # An invoice may be dated at most this many days before the business date: one dated further
+    # back leaves the customer little or none of the payment terms (overdue at birth). Our
+    # choice, since seed 001 only says to invoice "så nära anslutning till utförd prestation som
+    # möjligt": a fortnight covers a departmental run that waited over a weekend or holiday and
+    # still leaves 16 of the 30 days' terms.
+    max_backdating_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(14))
     # VAT rates valid by date (domain.md §2): 25/12/6/0; food moves from 12 to 6 on 2026-04-01,
     # which leaves the set of rates unchanged.
     vat_rates: Dated[tuple[int, ...]] = Field(
         default_factory=lambda: Dated[tuple[int, ...]].always((25, 12, 6, 0))
+    )
+    # Which of those rates each service may carry, by date (domain.md §2 "VAT rates 25/12/6/0 are
+    # date-effective"; the rates per kind of supply are mervärdesskattelagen's, external): a
+    # service missing here may carry any rate in force. See default_vat_rates_by_service.
+    vat_rates_by_service: dict[ServiceType, Dated[tuple[int, ...]]] = Field(
+        default_factory=default_vat_rates_by_service
     )
     # The municipality's bankgiro agreement decides whether OCR numbers carry a length digit.
     ocr_length_digit: bool = True
@@ -46,6 +86,15 @@ class InvoicingSettings(BaseModel):
     # agreement says so (Bankgirot's "OCR-kontroll: checksiffra och längdsiffra").
     ocr_length_digit_required: bool = True
 
+    # "Musikavgifter terminsvis i förskott" (seed 001): an invoice bills the term running this
+    # many months after its month, so a December invoice covers the coming spring term.
+    music_school_term_months_ahead: Dated[int] = Field(default_factory=lambda: Dated[int].always(1))
+    # Whose billing periods may not overlap from one invoice to the next (seed 001: VA &
+    # renhållning, billed in arrears most of the year but at the start of the period in summer).
+    non_overlapping_period_services: tuple[ServiceType, ...] = ("water", "waste")
+    # "För vatten och renhållning är fastighetsägaren alltid betalningsansvarig" (seed 001): an
+    # invoice for these needs the customer's recorded ownership on the invoice date.
+    owner_liable_services: tuple[ServiceType, ...] = ("water", "waste")
     # Premises rent is billed monthly or quarterly in advance (seed 001): the municipality's choice.
     premises_rent_period: Literal["month", "quarter"] = "month"
     # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).

@@ -59,6 +59,7 @@ DEFAULT_REVENUE_ACCOUNTS: dict[ServiceType, int] = {
     "housing_rent": 3031,
     "premises_rent": 3032,
     "hall_rental": 3033,
+    "food": 3041,
     "other": 3099,
 }
 
@@ -102,6 +103,7 @@ DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
     3031: "Bostadshyror",
     3032: "Lokalhyror",
     3033: "Lokaluthyrning, tillfällig",
+    3041: "Försäljning av livsmedel och måltider",
     3099: "Övriga försäljningsintäkter",
     3590: "Fakturerade avgifter",
     3594: "Påminnelseavgifter",
