@@ -29,9 +29,10 @@ def invoice(customer_id: str, price_ore: int, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "customer_id": customer_id,
         "department": "water",
-        "service_type": "water",
+        # Premises rent: taxed at 25 % like water, without water's owner and period rules
+        "service_type": "premises_rent",
         "invoice_date": "2026-03-02",
-        "lines": [{"description": "Vatten", "unit_price_ore": price_ore, "vat_rate": 25}],
+        "lines": [{"description": "Lokalhyra", "unit_price_ore": price_ore, "vat_rate": 25}],
     }
     body.update(extra)
     return body
@@ -84,7 +85,7 @@ async def charge_late_interest(fordra: Running, customer_id: str, invoice_id: st
         interest_id="interest-1",
         customer_id=customer_id,
         invoice_id=invoice_id,
-        service_type="water",
+        service_type="premises_rent",
         from_date=date(2026, 1, 31),
         to_date=date(2026, 3, 2),
         rate_percent="10.00",
