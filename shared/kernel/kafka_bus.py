@@ -24,7 +24,7 @@ from fordra.kernel.codec import EnvelopeCodec, envelope_from_message, message_fr
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.kafka_relay import dlq_topic, ensure_topics, events_topic, safe_producer
-from fordra.kernel.projection import Consumer
+from fordra.kernel.projection import Consumer, unseen
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ class KafkaBus:
             await kafka.seek_to_beginning(partition)
 
     async def _deliver(self, sub: _Subscription, events: Sequence[Envelope]) -> None:
-        fresh = [e for e in events if e.position > sub.position]
+        # Drop what is tracked and what this batch repeats (a republished tail): see ``unseen``.
+        fresh = unseen(events, sub.position)
         if not fresh:
             return
         for attempt in range(1, self._attempts + 1):

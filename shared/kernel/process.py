@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict
 from fordra.kernel.eventstore import AlreadyProcessed, EventStore, StreamAppend, Tracking
+from fordra.kernel.projection import unseen
 from fordra.kernel.staging import StagedEventStore
 
 # Decide what to append for one upstream event, reading the context's own store through the view
@@ -38,7 +39,7 @@ class ProcessManagerRunner:
         each sees what the earlier ones of the batch decided."""
         for attempt in range(1, self.attempts + 1):
             tracked = await self.position(upstream)
-            fresh = [e for e in events if e.position > tracked]
+            fresh = unseen(events, tracked)
             if not fresh:
                 return tracked
             staged = StagedEventStore(self.store)

@@ -48,14 +48,33 @@ class Consumer(Protocol):
         ...
 
     async def handle(self, upstream: str, events: Sequence[Envelope]) -> int:
-        """Apply ``events`` (in position order, possibly some already seen) and answer the new
-        tracked position; effects and tracking commit together or not at all."""
+        """Apply ``events`` (in log order, possibly some already seen, possibly repeating a tail
+        of the batch itself: see ``unseen``) and answer the new tracked position; effects and
+        tracking commit together or not at all."""
         ...
 
     async def skip(self, upstream: str, position: int) -> None:
         """Move the tracking past a message that failed for good (it went to a dead-letter
         queue), without its effects, so that it does not stop the messages behind it."""
         ...
+
+
+def unseen(events: Sequence[Envelope], tracked: int) -> list[Envelope]:
+    """The events of a delivered batch not yet applied: each one above ``tracked`` *and* above
+    every position before it in the batch.
+
+    Comparing with ``tracked`` alone is not enough: a topic may hold a batch's tail twice (a relay
+    killed before recording its progress publishes it again), and one delivered batch can then
+    carry ``..., 99, 100, 51, 52, ...``; every one of those is above the position tracked when the
+    batch began, so the tail would be applied twice in one transaction. Positions in a log come in
+    order, so one at or below the highest already kept is a redelivery."""
+    fresh: list[Envelope] = []
+    high = tracked
+    for env in events:
+        if env.position > high:
+            fresh.append(env)
+            high = env.position
+    return fresh
 
 
 class Projection(ABC):
@@ -211,7 +230,7 @@ class ProjectionRunner:
     async def handle(self, upstream: str, events: Sequence[Envelope]) -> int:
         async with self.db.write_lock, self.db.engine.begin() as conn:
             tracked = await self.db.tracked(conn, self.name, upstream)
-            fresh = [e for e in events if e.position > tracked]
+            fresh = unseen(events, tracked)
             if not fresh:
                 return tracked
             for env in fresh:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
@@ -18,10 +18,11 @@ import orjson
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from fordra.kernel.codec import EnvelopeCodec
+from fordra.kernel.codec import EnvelopeCodec, message_from_envelope
+from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import StoreUnavailable
 from fordra.kernel.kafka_bus import KafkaBus
-from fordra.kernel.kafka_relay import OutboxRelay
+from fordra.kernel.kafka_relay import OutboxRelay, ensure_topics, safe_producer
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
 from fordra.kernel.postgres_eventstore import PostgresEventStore, schema_for
 from fordra.kernel.projection import ProjectionRunner, ReadModelDatabase
@@ -689,9 +690,11 @@ async def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
             # When the first is SIGKILLed at a random moment while more events come
             await append_amounts(store, 500, prefix="late")
             await asyncio.sleep(random.uniform(0.0, 0.06))
+            # (the standby has published nothing up to the kill; checked before it, since once
+            # the first is dead the standby may take the lease at any moment)
+            assert all(report == (0, 0, 0) for report in _reports(second))
             first.kill()
             recorded = await stack.relay_progress("ledger")
-            assert all(report == (0, 0, 0) for report in _reports(second))
 
             # Then the second takes the lease and resumes from the position the first recorded
             await second.wait_for_line("lease=1", 15)
@@ -709,6 +712,70 @@ async def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
         assert len(log) == 1500
         check_relayed(await read_topic(stack.bootstrap, stack.topic("ledger")), log)
         assert await ledger_rows(runner) == expected_rows(log)
+        assert bus.dead_lettered == 0
+
+
+class _RecordingConsumer:
+    """A ``Consumer`` handing everything to ``inner``, noting the positions of each batch."""
+
+    def __init__(self, inner: ProjectionRunner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.batches: list[list[int]] = []
+
+    async def position(self, upstream: str) -> int:
+        return await self.inner.position(upstream)
+
+    async def handle(self, upstream: str, events: Sequence[Envelope]) -> int:
+        self.batches.append([e.position for e in events])
+        return await self.inner.handle(upstream, events)
+
+    async def skip(self, upstream: str, position: int) -> None:
+        await self.inner.skip(upstream, position)
+
+
+async def test_a_tail_published_twice_is_applied_once_within_one_delivered_batch(
+    stack: Stack,
+) -> None:
+    async with ledger_store(stack) as store, ledger_read_model(stack, "rm") as runner:
+        # Given a topic holding positions 1..200, then 121..200 again (what a relay killed after
+        # publishing a batch and before recording it leaves for its successor to publish), then
+        # 201..300, published by hand
+        await append_amounts(store, 300)
+        log = await read_whole_log(store)
+        topic = stack.topic("ledger")
+        await ensure_topics(stack.bootstrap, topic, stack.dlq("ledger"))
+        producer = safe_producer(stack.bootstrap)
+        await producer.start()
+        try:
+            for env in [*log[:200], *log[120:200], *log[200:]]:
+                value = message_from_envelope(store.codec, env)
+                await producer.send(topic, value=value, key=env.stream_id.encode())
+            await producer.flush()
+        finally:
+            await producer.stop()
+        check_relayed(await read_topic(stack.bootstrap, topic), log)
+
+        # When a consumer reads the topic in batches larger than it
+        consumer = _RecordingConsumer(runner)
+        bus = KafkaBus(
+            stack.bootstrap, {"ledger": store.codec}, namespace=stack.namespace, batch_size=1000
+        )
+        bus.subscribe(consumer, "ledger")
+        await bus.start()
+        try:
+            await wait_until(lambda: _at(runner, 300), 30, "the consumer has caught up")
+        finally:
+            await bus.stop()
+
+        # Then one delivered batch ran from the first copy of the tail to past its second copy
+        # (offsets 0..199 hold 1..200, 200..279 hold 121..200 again, 280.. hold 201..300): the
+        # repeat came inside one batch, above the position tracked when the batch began
+        assert any(min(b) <= 200 < max(b) for b in consumer.batches), [
+            (b[0], b[-1], len(b)) for b in consumer.batches
+        ]
+        # and every event took effect once
+        assert await ledger_snapshot(runner, "ledger") == (300, expected_rows(log))
         assert bus.dead_lettered == 0
 
 

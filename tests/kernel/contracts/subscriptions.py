@@ -261,6 +261,23 @@ class SubscriptionContract(StoreHarness, ABC):
         # Then only the new events took effect
         assert await self.rows(runner) == expected_rows(events)
 
+    async def test_a_batch_repeating_its_own_tail_applies_each_event_once(self) -> None:
+        # Given a projection that has handled 4 of 12 events
+        store = await self.open_store(UPSTREAM)
+        await self.record(store, 12)
+        events = await store.read_log(0)
+        _projection, runner, _db = await self.open_projection()
+        assert await runner.handle(UPSTREAM, events[:4]) == 4
+
+        # When one batch carries 5..8, then 5..8 again (a relay killed before recording its
+        # progress published that tail twice), then 9..12: all of it above the tracked position
+        position = await runner.handle(UPSTREAM, [*events[4:8], *events[4:8], *events[8:]])
+
+        # Then every event took effect once
+        assert position == 12
+        assert await self.rows(runner) == expected_rows(events)
+        assert await runner.position(UPSTREAM) == 12
+
     # -- (c) a crash in the middle of a batch -----------------------------------------------------
 
     async def test_a_crash_in_the_middle_of_a_batch_leaves_no_effect(self) -> None:
