@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from fordra.contracts.invoicing import InvoiceIssued
 from fordra.kernel.auth import Role
+from tests.utils.money import correct
 from tests.utils.platform import Engine, Running, record_ownership, running_platform
 
 PERSON = {
@@ -159,12 +160,9 @@ async def test_water_periods_do_not_overlap_from_one_invoice_to_the_next(
             assert r.status_code == 422, r.text
             assert r.json()["detail"][0]["loc"] == ["body", "billing_period"]
             assert r.json()["detail"][0]["type"] == "billing_periods_do_not_overlap"
-        # But once October's invoice is cancelled, October can be billed again
-        r = await fordra.client.post(
-            f"/api/v1/invoices/{october['invoice_id']}/cancellation",
-            json={"reason": "fel mätarställning"},
-            headers=admin,
-        )
+        # But once October's invoice is cancelled (asked for and attested), October can be
+        # billed again
+        r = await correct(fordra, october["invoice_id"], "cancellation")
         assert r.status_code == 200, r.text
         r = await fordra.client.post(
             "/api/v1/invoices", json=water(cid, "2026-10-05"), headers=admin

@@ -129,7 +129,7 @@ SPLIT_PAYMENT = "9912346/20040525/00057/0001/000000000020"
 async def test_a_payment_for_two_invoices_is_split_between_its_extra_references(
     engine: Engine, tmp_path: Path
 ) -> None:
-    async with running_platform(engine, tmp_path, today=date(2004, 5, 26)) as fordra:
+    async with running_platform(engine, tmp_path, today=PRINTED) as fordra:
         # Given invoices printed with the OCR references the sample's 2,000 kr payment names,
         # and two that its 1,400 kr payment names beside an incorrect one and a negative one
         r = await fordra.client.post("/api/v1/customers", json=COMPANY, headers=fordra.auth())
