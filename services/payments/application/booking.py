@@ -9,7 +9,7 @@ refunded, taken back by the bank, or waiting in the work queue (issue 9: money i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
@@ -24,7 +24,7 @@ from fordra.contracts.payments import (
     RefundRequested,
 )
 from fordra.kernel.clock import BusinessClock
-from fordra.kernel.envelope import Envelope, Metadata
+from fordra.kernel.envelope import Metadata
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.payments.application.streams import (
@@ -34,7 +34,11 @@ from fordra.payments.application.streams import (
     payment_stream,
     receivable_stream,
 )
-from fordra.payments.domain.allocation import AllocationPolicy, allocate_to_receivable
+from fordra.payments.domain.allocation import (
+    Allocation,
+    AllocationPolicy,
+    allocate_to_receivable,
+)
 from fordra.payments.domain.bank_file import ParsedBankFile
 from fordra.payments.domain.credit import (
     CustomerCredit,
@@ -96,6 +100,10 @@ class BookingBatch:
     async def credit(self, customer_id: str) -> CustomerCredit:
         return replay_credit(customer_id, await self.events(credit_stream(customer_id)))
 
+    async def open_claims(self, customer_id: str) -> list[Receivable]:
+        """The customer's claims with something unpaid, under a hold or not."""
+        return [c for c in await self.claims_of(customer_id) if c.open_ore > 0]
+
     async def claims_of(self, customer_id: str) -> list[Receivable]:
         claims = []
         for event in await self.events(customer_receivables_stream(customer_id)):
@@ -106,43 +114,47 @@ class BookingBatch:
         return claims
 
     def appends(self) -> list[StreamAppend]:
-        result = []
-        for stream, (version, events) in self.pending.items():
-            envelopes: list[Envelope] = [
-                self.registry.envelope(
-                    e,
+        return [
+            StreamAppend(
+                stream,
+                version,
+                self.registry.envelopes(
+                    events,
                     context=CONTEXT,
                     stream_id=stream,
-                    version=version + i,
+                    after_version=version,
                     metadata=self.meta,
                     occurred_at=self.now,
-                )
-                for i, e in enumerate(events, start=1)
-            ]
-            result.append(StreamAppend(stream, version, envelopes))
-        return result
+                ),
+            )
+            for stream, (version, events) in self.pending.items()
+        ]
+
+
+def allocated(payment_id: str, allocations: Iterable[Allocation]) -> list[PaymentAllocated]:
+    """The events of ``payment_id``'s allocations to one claim (domain.md §3)."""
+    return [
+        PaymentAllocated(
+            payment_id=payment_id,
+            invoice_id=a.invoice_id,
+            customer_id=a.customer_id,
+            component=a.component,
+            service_type=a.service_type,
+            amount_ore=a.amount_ore,
+        )
+        for a in allocations
+    ]
 
 
 async def allocate_payment(
     batch: BookingBatch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
 ) -> int:
-    """Pay one claim by the allocation policy (domain.md §3); answer what is left."""
-    current = await batch.receivable(receivable.invoice_id) or receivable
-    allocations, left = allocate_to_receivable(amount, current, deps.policy)
+    """Pay one claim, as read through ``batch`` just before, by the allocation policy
+    (domain.md §3); answer what is left."""
+    allocations, left = allocate_to_receivable(amount, receivable, deps.policy)
     if allocations:
         await batch.add(
-            receivable_stream(current.invoice_id),
-            *(
-                PaymentAllocated(
-                    payment_id=payment_id,
-                    invoice_id=a.invoice_id,
-                    customer_id=a.customer_id,
-                    component=a.component,
-                    service_type=a.service_type,
-                    amount_ore=a.amount_ore,
-                )
-                for a in allocations
-            ),
+            receivable_stream(receivable.invoice_id), *allocated(payment_id, allocations)
         )
     return left
 
@@ -243,17 +255,7 @@ async def apply_customer_credit(
         )
         await batch.add(
             receivable_stream(set_off.receivable.invoice_id),
-            *(
-                PaymentAllocated(
-                    payment_id=set_off.payment_id,
-                    invoice_id=a.invoice_id,
-                    customer_id=a.customer_id,
-                    component=a.component,
-                    service_type=a.service_type,
-                    amount_ore=a.amount_ore,
-                )
-                for a in set_off.allocations
-            ),
+            *allocated(set_off.payment_id, set_off.allocations),
         )
         used += set_off.amount_ore
     return used

@@ -29,3 +29,7 @@ def payment_stream(payment_id: str) -> str:
 def credit_stream(customer_id: str) -> str:
     """The customer's credit (domain/credit.py): the only stream the ledger adds credit from."""
     return f"customer-credit-{customer_id}"
+
+
+def refund_stream(refund_id: str) -> str:
+    return f"refund-{refund_id}"

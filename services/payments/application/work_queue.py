@@ -29,7 +29,7 @@ from fordra.payments.application.booking import (
     record_credit,
     settle_payment,
 )
-from fordra.payments.application.streams import credit_stream, payment_stream
+from fordra.payments.application.streams import credit_stream, payment_stream, refund_stream
 from fordra.payments.domain.events import PaymentCredited
 
 HANDLERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
@@ -144,8 +144,7 @@ async def resolve_payment(
                 raise DomainRuleViolation(
                     "name the customer", field="customer_id", rule="credit_needs_customer"
                 )
-            open_claims = [c for c in await batch.claims_of(cmd.customer_id) if c.open_ore > 0]
-            if open_claims:
+            if await batch.open_claims(cmd.customer_id):
                 raise DomainRuleViolation(
                     "the customer has open claims: match the payment to them (set-off) first",
                     field="action",
@@ -154,17 +153,9 @@ async def resolve_payment(
             await record_credit(batch, payment_id, cmd.customer_id, amount, "advance")
             result = result.model_copy(update={"credit_ore": amount})
         else:
-            refund_id = str(uuid.uuid4())
-            requested = RefundRequested(
-                refund_id=refund_id,
-                payment_id=payment_id,
-                customer_id=None,
-                amount_ore=amount,
-                reason=cmd.reason,
-                requested_by=principal.actor,
+            refund_id = await _request_refund(
+                batch, principal, amount, cmd.reason, payment_id=payment_id
             )
-            await batch.add(payment_stream(payment_id), requested)
-            await batch.add(f"refund-{refund_id}", requested)
             result = result.model_copy(update={"refund_id": refund_id})
         return Decision(batch.appends(), result)
 
@@ -175,6 +166,33 @@ async def resolve_payment(
         idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
         request_fingerprint=fingerprint("ResolvePayment", payment_id, cmd.model_dump()),
     )
+
+
+async def _request_refund(
+    batch: BookingBatch,
+    principal: Principal,
+    amount: int,
+    reason: str,
+    *,
+    payment_id: str | None = None,
+    customer_id: str | None = None,
+) -> str:
+    """A refund waits for attest (seed 002), of an unmatched payment or of the customer's credit:
+    on the refund's own stream and on its source's, where it takes the payment out of the queue or
+    keeps the credit from set-off until the attest. Answers the refund's id."""
+    refund_id = str(uuid.uuid4())
+    requested = RefundRequested(
+        refund_id=refund_id,
+        payment_id=payment_id,
+        customer_id=customer_id,
+        amount_ore=amount,
+        reason=reason,
+        requested_by=principal.actor,
+    )
+    source = payment_stream(payment_id) if payment_id else credit_stream(str(customer_id))
+    await batch.add(source, requested)
+    await batch.add(refund_stream(refund_id), requested)
+    return refund_id
 
 
 class RefundState(BaseModel):
@@ -216,7 +234,7 @@ async def refund_customer_credit(
     async def decide() -> Decision[RefundState]:
         batch = BookingBatch(deps.store, deps.registry, meta, deps.clock.now())
         credit = await batch.credit(customer_id)
-        unpaid = [c for c in await batch.claims_of(customer_id) if c.open_ore > 0]
+        unpaid = await batch.open_claims(customer_id)
         if unpaid:
             numbers = ", ".join(c.invoice_number for c in unpaid)
             raise DomainRuleViolation(
@@ -232,17 +250,9 @@ async def refund_customer_credit(
                 field="amount_ore",
                 rule="refund_within_credit",
             )
-        refund_id = str(uuid.uuid4())
-        requested = RefundRequested(
-            refund_id=refund_id,
-            payment_id=None,
-            customer_id=customer_id,
-            amount_ore=amount,
-            reason=cmd.reason,
-            requested_by=principal.actor,
+        refund_id = await _request_refund(
+            batch, principal, amount, cmd.reason, customer_id=customer_id
         )
-        await batch.add(f"refund-{refund_id}", requested)
-        await batch.add(credit_stream(customer_id), requested)  # kept from set-off meanwhile
         return Decision(
             batch.appends(),
             RefundState(
@@ -271,7 +281,7 @@ async def attest_refund(
     require_role(principal, Role.ADMIN, Role.OPS_LEAD)
 
     async def decide() -> Decision[RefundState]:
-        stream = f"refund-{refund_id}"
+        stream = refund_stream(refund_id)
         events = [deps.registry.load(e) for e in await deps.store.read_stream(stream)]
         requested = next((e for e in events if isinstance(e, RefundRequested)), None)
         if requested is None:
