@@ -107,6 +107,11 @@ class PaymentUnmatched(Event):
     reason: str
 
 
+# The stream of a customer's credit: ``customer-credit-<customer>``. Credit events count only
+# there (readers add up that stream; older logs also carried a copy on the payment's stream).
+CREDIT_STREAM_PREFIX = "customer-credit-"
+
+
 class CustomerCreditRecorded(Event):
     """Money of a payment that is the customer's credit: what was left after the customer's open
     claims (``overpayment``), an unmatched payment kept as an advance by hand (``advance``,

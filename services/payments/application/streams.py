@@ -3,6 +3,8 @@ through them."""
 
 from __future__ import annotations
 
+from fordra.contracts.payments import CREDIT_STREAM_PREFIX
+
 CONTEXT = "payments"
 
 
@@ -28,7 +30,7 @@ def payment_stream(payment_id: str) -> str:
 
 def credit_stream(customer_id: str) -> str:
     """The customer's credit (domain/credit.py): the only stream the ledger adds credit from."""
-    return f"customer-credit-{customer_id}"
+    return f"{CREDIT_STREAM_PREFIX}{customer_id}"
 
 
 def refund_stream(refund_id: str) -> str:

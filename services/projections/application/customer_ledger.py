@@ -41,6 +41,7 @@ from fordra.contracts.invoicing import (
     SmallAmountsInvoiced,
 )
 from fordra.contracts.payments import (
+    CREDIT_STREAM_PREFIX,
     AutogiroDebitFailed,
     CustomerCreditApplied,
     CustomerCreditRecorded,
@@ -54,8 +55,7 @@ from fordra.kernel.projection import Projection, upsert
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
 
 # The customer's credit (an advance, förskott): recorded adds, applied / refunded / reversed take
-# away. The stream prefix is payments' ``credit_stream`` (the projections do not import payments).
-CREDIT_STREAM_PREFIX = "customer-credit-"
+# away, counted only on the customer's credit stream (CREDIT_STREAM_PREFIX, the contract's).
 CREDIT_EVENTS = (
     CustomerCreditRecorded,
     CustomerCreditApplied,

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.invoicing import CreditNoteIssued, InvoiceCancelled, InvoiceIssued
 from fordra.contracts.payments import (
+    CREDIT_STREAM_PREFIX,
     CustomerCreditApplied,
     CustomerCreditRecorded,
     CustomerCreditRefunded,
@@ -70,8 +71,6 @@ INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 CANCELLATION = "cancellation"
 PAYMENT = "payment"  # every voucher of a payments event
-# The stream a customer's credit is recorded on (contracts/payments.py, CustomerCreditRecorded).
-CREDIT_STREAM_PREFIX = "customer-credit-"
 
 
 class _Invoice(NamedTuple):
