@@ -29,6 +29,7 @@ from fordra.invoicing.application.handlers import (
     CORRECTORS,
     CorrectionResponse,
     InvoicingDeps,
+    correction_response,
     invoice_stream,
     load_customer_state,
     load_invoice,
@@ -43,7 +44,6 @@ from fordra.invoicing.domain.corrections import (
     request_credit_note,
 )
 from fordra.invoicing.domain.events import InvoiceSerialReserved
-from fordra.invoicing.domain.invoice_state import apply as apply_event
 from fordra.kernel.application import Decision, Outcome, execute, fingerprint
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.envelope import Metadata
@@ -253,19 +253,11 @@ async def attest_correction(
             occurred_at=now,
         )
         appends.append(StreamAppend(request_stream, version, [attested]))
-        after = apply_event(state, event)
-        assert after is not None
         return Decision(
             appends,
-            CorrectionResponse(
-                invoice_id=state.invoice_id,
-                event=event.event_type,
-                due_date=after.due_date,
-                open_ore=after.open_ore,
-                credited_ore=after.credited_ore,
-                cancelled=after.cancelled,
-                disputed=after.disputed,
-                deferred_until=after.deferred_until,
+            correction_response(
+                state,
+                event,
                 credit_note_id=credit_note.credit_note_id if credit_note else None,
                 credit_note_number=credit_note.credit_note_number if credit_note else None,
                 request_id=request_id,

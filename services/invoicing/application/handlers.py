@@ -222,10 +222,7 @@ async def issue_invoice(
     check_invoice_not_backdated(cmd.invoice_date, deps.clock.today(), settings)
 
     async def decide() -> Decision[IssueInvoiceResult]:
-        customer = replay_customer(
-            deps.registry.load(e)
-            for e in await deps.store.read_stream(customer_stream(cmd.customer_id))
-        )
+        customer = await load_customer_state(deps, cmd.customer_id)
         if customer is None:
             raise DomainRuleViolation(
                 f"customer {cmd.customer_id!r} is not registered",
@@ -434,13 +431,11 @@ async def _billed_periods(
     if stream is None:
         return (), 0
     stored = await deps.store.read_stream(stream)
+    entries = [deps.registry.load_as(env, BillingPeriodBilled) for env in stored]
+    invoices = await deps.store.read_streams([invoice_stream(e.invoice_id) for e in entries])
     billed = []
-    for env in stored:
-        entry = deps.registry.load_as(env, BillingPeriodBilled)
-        state = replay(
-            deps.registry.load(e)
-            for e in await deps.store.read_stream(invoice_stream(entry.invoice_id))
-        )
+    for entry in entries:
+        state = replay(deps.registry.load(e) for e in invoices[invoice_stream(entry.invoice_id)])
         if state is not None and not state.cancelled and state.credited_ore < state.total_ore:
             billed.append(BillingPeriod(start=entry.start, end=entry.end))
     return tuple(billed), len(stored)
@@ -510,6 +505,23 @@ class CorrectionResponse(BaseModel):
     protected_identity: bool = False
 
 
+def correction_response(before: InvoiceState, event: Event, **extra: Any) -> CorrectionResponse:
+    """The invoice as the ledger will show it once ``event`` is applied."""
+    after = apply_event(before, event)
+    assert after is not None
+    return CorrectionResponse(
+        invoice_id=after.invoice_id,
+        event=event.event_type,
+        due_date=after.due_date,
+        open_ore=after.open_ore,
+        credited_ore=after.credited_ore,
+        cancelled=after.cancelled,
+        disputed=after.disputed,
+        deferred_until=after.deferred_until,
+        **extra,
+    )
+
+
 CORRECTORS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
 
 
@@ -571,21 +583,9 @@ async def correct_invoice(
             metadata=meta,
             occurred_at=now,
         )
-        after = apply_event(state, event)
-        assert after is not None
         return Decision(
             [StreamAppend(env.stream_id, state.version, [env])],
-            CorrectionResponse(
-                invoice_id=invoice_id,
-                event=event.event_type,
-                due_date=after.due_date,
-                open_ore=after.open_ore,
-                credited_ore=after.credited_ore,
-                cancelled=after.cancelled,
-                disputed=after.disputed,
-                deferred_until=after.deferred_until,
-                **_deferral_facts(event),
-            ),
+            correction_response(state, event, **_deferral_facts(event)),
         )
 
     return await execute(
