@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from fordra.kernel.auth import Role
 from fordra.projections.adapters.sie import parse_sie
 from fordra.projections.domain.chart_of_accounts import Voucher
 from tests.payments.camt_factory import Entry, Tx, camt054
 from tests.scenarios.test_camt054_payments import PERSON, issue, post
+from tests.utils.money import ledger, queue
 from tests.utils.platform import Engine, Running, running_platform
 
 BANK, RECEIVABLES, OVERPAYMENTS, UNIDENTIFIED = 1951, 1512, 2482, 9181
@@ -36,19 +36,8 @@ def balances(vouchers: list[Voucher]) -> dict[int, int]:
     return sums
 
 
-async def customer_ledger(fordra: Running, customer_id: str) -> dict[str, Any]:
-    r = await fordra.client.get(
-        f"/api/v1/customers/{customer_id}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
-    )
-    assert r.status_code == 200, r.text
-    result: dict[str, Any] = r.json()
-    return result
-
-
 async def queue_total(fordra: Running) -> int:
-    r = await fordra.client.get("/api/v1/payments/unmatched", headers=fordra.auth(Role.OPS_LEAD))
-    assert r.status_code == 200, r.text
-    return sum(i["amount_ore"] for i in r.json()["items"] if i["currency"] == "SEK")
+    return sum(i["amount_ore"] for i in await queue(fordra) if i["currency"] == "SEK")
 
 
 async def check_reconciles(fordra: Running, customer_id: str) -> dict[int, int]:
@@ -60,7 +49,7 @@ async def check_reconciles(fordra: Running, customer_id: str) -> dict[int, int]:
     assert sie.format == "PC8"
     assert all(sum(r.amount_ore for r in v.rows) == 0 for v in sie.vouchers)
     held = balances(sie.vouchers)
-    book = await customer_ledger(fordra, customer_id)
+    book = await ledger(fordra, customer_id)
     assert held.get(RECEIVABLES, 0) == book["balance_ore"]
     assert -held.get(OVERPAYMENTS, 0) == book["credit_ore"]
     assert -held.get(UNIDENTIFIED, 0) == await queue_total(fordra)
@@ -104,7 +93,7 @@ async def test_the_ledger_accounts_follow_a_bank_file(engine: Engine, tmp_path: 
         assert held[BANK] == 280_000
         assert held.get(RECEIVABLES, 0) == 0
         assert (held[OVERPAYMENTS], held[UNIDENTIFIED]) == (-30_000, -70_000)
-        book = await customer_ledger(fordra, cid)
+        book = await ledger(fordra, cid)
         assert {i["invoice_id"]: i["status"] for i in book["invoices"]}[c["invoice_id"]] == "paid"
 
         # When the bank reverses the payment of A and the unidentified one

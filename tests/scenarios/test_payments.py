@@ -15,6 +15,7 @@ from fordra.kernel.eventstore import StreamAppend
 from fordra.payments.application.import_file import bank_reference_stream, payment_stream
 from fordra.payments.domain.events import BankReferenceClaimed
 from tests.fixtures_path import shared_fixtures
+from tests.utils.money import ledger, queue
 from tests.utils.platform import Engine, Running, running_platform
 
 BGMAX = shared_fixtures("bgmax", "BgMaxfil4.txt")
@@ -103,22 +104,6 @@ async def test_the_bgmax_sample_matches_its_ocr_payments(engine: Engine, tmp_pat
         assert again.json()["duplicate"] is True
         assert again.json()["file_id"] == result["file_id"]
         assert await fordra.platform.stores["payments"].max_position() == before
-
-
-async def ledger(fordra: Running, customer_id: str) -> dict[str, Any]:
-    r = await fordra.client.get(
-        f"/api/v1/customers/{customer_id}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
-    )
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-async def queue(fordra: Running) -> list[dict[str, Any]]:
-    r = await fordra.client.get("/api/v1/payments/unmatched", headers=fordra.auth(Role.OPS_LEAD))
-    assert r.status_code == 200, r.text
-    items: list[dict[str, Any]] = r.json()["items"]
-    return items
 
 
 # The sample's payment of 2,000 kr (line 21, reference code 0) for two invoices, named by its
