@@ -410,13 +410,7 @@ async def _autogiro_receivable(
             customer_id = event.customer_id
     if customer_id is None:
         return None
-    candidates = []
-    for env in await deps.store.read_stream(customer_receivables_stream(customer_id)):
-        listed = deps.registry.load(env)
-        if isinstance(listed, ReceivableListed):
-            receivable = await batch.receivable(listed.invoice_id)
-            if receivable is not None and receivable.open_ore == debit.amount_ore:
-                candidates.append(receivable)
+    candidates = [c for c in await batch.claims_of(customer_id) if c.open_ore == debit.amount_ore]
     return min(candidates, key=lambda r: (r.due_date, r.invoice_number), default=None)
 
 
