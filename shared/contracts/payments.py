@@ -155,7 +155,8 @@ class CustomerCreditRefunded(Event):
 
 class CustomerCreditReversed(Event):
     """The bank took back the payment behind a credit (camt.054 reversal): what is left of that
-    credit is gone with it. Negative credit afterwards means the customer owes it."""
+    credit is gone with it. A payment whose credit was refunded is not reversed here: that
+    reversal waits in the work queue for a person."""
 
     event_type: ClassVar[str] = "CustomerCreditReversed"
 

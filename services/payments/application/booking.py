@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 from fordra.contracts.payments import (
     CustomerCreditApplied,
     CustomerCreditRecorded,
+    CustomerCreditRefunded,
     CustomerCreditReversed,
     PaymentAllocated,
     PaymentMatched,
@@ -301,12 +302,23 @@ async def reverse_payment(
     """The bank took a payment back (camt.054 ``RvslInd``): undo everything it did (issue 9,
     item 4): its allocations on every claim it reached (directly, by set-off or through the
     customer's credit) and what is left of it as credit. Answers why not, when it cannot: reversed
-    already, or refunded already (the money went out twice: a case for the bank and a person)."""
+    already, or refunded already, itself or as the customer's credit (the money went out twice:
+    a case for the bank and a person; the reversal waits in the queue)."""
     history = await batch.events(payment_stream(original_id))
     if any(isinstance(e, PaymentReversed) for e in history):
         return "a reversal of a payment that was reversed already"
     if any(isinstance(e, RefundRequested) for e in history):
         return "a reversal of a payment that was refunded: settle it with the bank"
+    invoices = [e.invoice_id for e in history if isinstance(e, PaymentMatched)]
+    customers = list(
+        dict.fromkeys(e.customer_id for e in history if isinstance(e, PaymentCredited))
+    )
+    for customer_id in customers:
+        for event in await batch.events(credit_stream(customer_id)):
+            if isinstance(event, CustomerCreditRefunded) and event.payment_id == original_id:
+                return "a reversal of a payment whose credit was refunded: settle it with the bank"
+            if isinstance(event, CustomerCreditApplied) and event.payment_id == original_id:
+                invoices.append(event.invoice_id)
     await batch.add(
         payment_stream(original_id),
         PaymentReversed(
@@ -315,12 +327,6 @@ async def reverse_payment(
             amount_ore=amount,
         ),
     )
-    invoices = [e.invoice_id for e in history if isinstance(e, PaymentMatched)]
-    customers = [e.customer_id for e in history if isinstance(e, PaymentCredited)]
-    for customer_id in dict.fromkeys(customers):
-        for event in await batch.events(credit_stream(customer_id)):
-            if isinstance(event, CustomerCreditApplied) and event.payment_id == original_id:
-                invoices.append(event.invoice_id)
     for invoice_id in dict.fromkeys(invoices):
         receivable = await batch.receivable(invoice_id)
         if receivable is None:
@@ -339,7 +345,7 @@ async def reverse_payment(
         ]
         if undo:
             await batch.add(receivable_stream(invoice_id), *undo)
-    for customer_id in dict.fromkeys(customers):
+    for customer_id in customers:
         left = (await batch.credit(customer_id)).lots.get(original_id, 0)
         if left:
             await batch.add(
