@@ -29,6 +29,7 @@ from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
 from fordra.kernel.kafka_relay import OutboxRelay
+from fordra.kernel.parking import ParkedEvent, ParkedEvents, Replayable, replay_parked
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
 from fordra.kernel.postgres_eventstore import PostgresEventStore
 from fordra.kernel.process import ProcessManagerRunner
@@ -157,6 +158,7 @@ class Platform:
     payments: PaymentsDeps
     keyring: SqliteKeyRing
     wait_for_read_models: Callable[[float], Awaitable[None]]
+    parked: ParkedEvents
     started: bool = field(default=False)
 
     async def start(self) -> None:
@@ -186,6 +188,15 @@ class Platform:
         """Wait until every projection shows what has been committed (read your own writes)."""
         await self.wait_for_read_models(self.settings.settle_timeout_seconds)
 
+    async def replay_parked(self, parked_id: int) -> tuple[ParkedEvent, bool]:
+        """Replay a parked event in its consumer (every process has every consumer and store)."""
+        consumers: dict[str, Replayable] = {
+            sub.consumer.name: sub.consumer
+            for sub in self.subscriptions
+            if isinstance(sub.consumer, ProjectionRunner | ProcessManagerRunner)
+        }
+        return await replay_parked(self.parked, parked_id, consumers, self.stores)
+
 
 def build_embedded(
     settings: Settings, *, today: date | None = None, telemetry: Telemetry | None = None
@@ -203,7 +214,7 @@ def build_embedded(
     runners = _projections(read_models, registry, settings)
     payments = _payments_deps(settings, stores, registry, today)
     subscriptions = _subscriptions(stores, registry, runners, payments)
-    bus = InProcessBus(stores)
+    bus = InProcessBus(stores, parking=ParkedEvents(read_models))
     for sub in subscriptions:
         bus.subscribe(sub.consumer, *sub.upstreams)
     return _platform(
@@ -248,7 +259,12 @@ def build_distributed(
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
     if ours:
-        bus = KafkaBus(bootstrap, codecs, namespace=settings.kafka_namespace)
+        bus = KafkaBus(
+            bootstrap,
+            codecs,
+            namespace=settings.kafka_namespace,
+            parking=ParkedEvents(read_models),
+        )
         for sub in ours:
             bus.subscribe(sub.consumer, *sub.upstreams)
     relays = [
@@ -368,4 +384,5 @@ def _platform(
         payments=payments,
         keyring=keyring,
         wait_for_read_models=wait,
+        parked=ParkedEvents(read_models),
     )

@@ -14,6 +14,8 @@ from pydantic import BaseModel
 
 from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
+from fordra.app.parking_http import ParkedGauge, parked_health
+from fordra.app.parking_http import make_router as parked_router
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
 from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
@@ -91,10 +93,16 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
         )
     )
 
+    app.include_router(parked_router(platform.parked, platform.replay_parked, web))
+    parked_gauge = ParkedGauge(
+        platform.telemetry.meter, platform.parked, [s.consumer.name for s in platform.subscriptions]
+    )
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
+        """200 with "status" ok, or degraded while an event is parked (app/parking_http.py)."""
         return {
-            "status": "ok",
+            **await parked_health(platform.parked),
             "engine": platform.engine,
             "today": platform.clock.today().isoformat(),
         }
@@ -102,6 +110,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(principal: Caller) -> Response:
         require_role(principal, Role.ADMIN, Role.OPS_LEAD)
+        await parked_gauge.refresh()
         return metrics_response(platform.telemetry)
 
     @app.get("/api/v1/admin/clock", tags=["admin"], response_model=ClockState)

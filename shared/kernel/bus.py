@@ -4,7 +4,8 @@ Each subscription follows one upstream context's log from the consumer's own tra
 hands it batches in position order: at-least-once delivery with the consumer's tracking making a
 redelivery a no-op, the same contract the Kafka engine keeps. ``settle`` waits until every
 subscription has caught up with what was committed, so an HTTP command can answer only once the
-projections show its effects (read your own writes).
+projections show its effects (read your own writes). An event a consumer cannot apply is parked
+(``fordra.kernel.parking``) so that it stops neither the events behind it nor ``settle``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.parking import ParkedEvents, deliver, describe_error
 from fordra.kernel.projection import Consumer
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,13 @@ class InProcessBus:
         batch_size: int = 500,
         idle_wait: float = 1.0,
         retry_delay: float = 0.2,
+        parking: ParkedEvents | None = None,
+        attempts: int = 3,
     ) -> None:
         self._stores = dict(stores)
+        # Without parking a failing event is retried for ever (nothing is ever skipped).
+        self._parking = parking
+        self._attempts = attempts
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._batch_size = batch_size
@@ -101,14 +108,21 @@ class InProcessBus:
                 if not events:
                     await store.wait_for_events(sub.position, self._idle_wait)
                     continue
-                position = await sub.consumer.handle(sub.upstream, events)
+                position = await deliver(
+                    sub.consumer,
+                    sub.upstream,
+                    events,
+                    parking=self._parking,
+                    attempts=self._attempts,
+                    retry_delay=self._retry_delay,
+                )
                 sub.failures = 0
                 sub.last_error = None
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a failing consumer retries; it never skips an event
+            except Exception as exc:  # transient (or no parking): retried, never skipped
                 sub.failures += 1
-                sub.last_error = repr(exc)
+                sub.last_error = describe_error(exc)
                 log.exception("%s failed (attempt %d)", sub.key, sub.failures)
                 await asyncio.sleep(min(self._retry_delay * sub.failures, 5.0))
                 # Effects rolled back with the tracking row: resume from what is committed. If

@@ -4,8 +4,9 @@ the in-process bus, with the same contract.
 Correctness never depends on Kafka transactions or offsets: a consumer's effects and its tracking
 row commit in one database transaction, a redelivered message (at or below the tracked position)
 changes nothing, and the Kafka offset is committed only afterwards, as a hint of where to resume.
-A message that still fails after retries goes to ``fordra.<context>.dlq`` with the error, is
-counted, and the tracking moves past it so that it does not stop its partition.
+A message that still fails after retries is parked (``fordra.kernel.parking``, shared with the
+in-process bus): recorded in the read-model database with the error, where the API lists and
+replays it, and the tracking moves past it so that it does not stop its partition.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from fordra.kernel.bus import SettleTimeout
-from fordra.kernel.codec import EnvelopeCodec, envelope_from_message, message_from_envelope
+from fordra.kernel.codec import EnvelopeCodec, envelope_from_message
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
-from fordra.kernel.kafka_relay import dlq_topic, ensure_topics, events_topic, safe_producer
+from fordra.kernel.kafka_relay import ensure_topics, events_topic
+from fordra.kernel.parking import ParkedEvents, deliver
 from fordra.kernel.projection import Consumer, unseen
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,6 @@ class _Subscription:
     consumer: Consumer
     upstream: str
     position: int = 0
-    dead_lettered: int = 0
     task: asyncio.Task[None] | None = None
 
     @property
@@ -52,6 +53,7 @@ class KafkaBus:
         retry_delay: float = 0.2,
         batch_size: int = 500,
         namespace: str = "fordra",
+        parking: ParkedEvents | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.namespace = namespace
@@ -60,26 +62,21 @@ class KafkaBus:
         self._attempts = attempts
         self._retry_delay = retry_delay
         self._batch_size = batch_size
-        self._dlq: AIOKafkaProducer | None = None
+        # Without parking a failing event is retried for ever (nothing is ever skipped).
+        self._parking = parking
         self._running = False
 
     def subscribe(self, consumer: Consumer, *upstreams: str) -> None:
         for upstream in upstreams:
             self._subs.append(_Subscription(consumer, upstream))
 
-    @property
-    def dead_lettered(self) -> int:
-        return sum(s.dead_lettered for s in self._subs)
-
     async def start(self) -> None:
         self._running = True
         upstreams = {s.upstream for s in self._subs}
         ns = self.namespace
-        topics = [t for u in upstreams for t in (events_topic(u, ns), dlq_topic(u, ns))]
+        topics = [events_topic(u, ns) for u in upstreams]
         if topics:
             await ensure_topics(self.bootstrap, *topics)
-        self._dlq = safe_producer(self.bootstrap)
-        await self._dlq.start()
         for sub in self._subs:
             sub.position = await sub.consumer.position(sub.upstream)
             sub.task = asyncio.create_task(self._follow(sub), name=sub.key)
@@ -94,9 +91,6 @@ class KafkaBus:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sub.task
                 sub.task = None
-        if self._dlq is not None:
-            await self._dlq.stop()
-            self._dlq = None
 
     async def _follow(self, sub: _Subscription) -> None:
         topic = events_topic(sub.upstream, self.namespace)
@@ -159,45 +153,15 @@ class KafkaBus:
         fresh = unseen(events, sub.position)
         if not fresh:
             return
-        for attempt in range(1, self._attempts + 1):
-            try:
-                sub.position = await sub.consumer.handle(sub.upstream, fresh)
-                return
-            except Exception:  # retried, then isolated below
-                log.warning("%s: batch failed (attempt %d)", sub.key, attempt, exc_info=True)
-                await asyncio.sleep(self._retry_delay * attempt)
-        # The batch keeps failing: apply one by one, and dead-letter the ones that still fail.
-        for env in fresh:
-            if env.position <= sub.position:
-                continue
-            error: Exception | None = None
-            for _attempt in range(self._attempts):
-                try:
-                    sub.position = await sub.consumer.handle(sub.upstream, [env])
-                    error = None
-                    break
-                except Exception as exc:  # noqa: BLE001 - counted and dead-lettered
-                    error = exc
-                    await asyncio.sleep(self._retry_delay)
-            if error is not None:
-                await self._dead_letter(sub, env, error)
-
-    async def _dead_letter(self, sub: _Subscription, env: Envelope, error: Exception) -> None:
-        assert self._dlq is not None
-        codec = self._codecs[sub.upstream]
-        await self._dlq.send_and_wait(
-            dlq_topic(sub.upstream, self.namespace),
-            value=message_from_envelope(codec, env),
-            key=env.stream_id.encode(),
-            headers=[
-                ("fordra-consumer", sub.consumer.name.encode()),
-                ("fordra-error", repr(error)[:2000].encode()),
-            ],
+        # A transient failure propagates: ``_follow`` reconnects and resumes from the tracking.
+        sub.position = await deliver(
+            sub.consumer,
+            sub.upstream,
+            fresh,
+            parking=self._parking,
+            attempts=self._attempts,
+            retry_delay=self._retry_delay,
         )
-        await sub.consumer.skip(sub.upstream, env.position)
-        sub.position = env.position
-        sub.dead_lettered += 1
-        log.error("%s: event %s dead-lettered: %r", sub.key, env.event_id, error)
 
     async def settle(self, timeout: float = 30.0) -> None:
         """Nothing to wait for here: the API process waits on tracking rows (TrackingSettle)."""

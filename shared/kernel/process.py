@@ -9,12 +9,16 @@ tracking check and changes nothing, and the runner resumes from its own tracked 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict
 from fordra.kernel.eventstore import AlreadyProcessed, EventStore, StreamAppend, Tracking
 from fordra.kernel.projection import unseen
 from fordra.kernel.staging import StagedEventStore
+
+if TYPE_CHECKING:
+    from fordra.kernel.parking import ParkedEvents
 
 # Decide what to append for one upstream event, reading the context's own store through the view
 # it is given (the runner's staged view of a batch: earlier reactions of the batch included).
@@ -59,6 +63,29 @@ class ProcessManagerRunner:
                     raise
                 # a command changed one of the streams meanwhile: react again on fresh state
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def replay(
+        self, upstream: str, event: Envelope, parked: ParkedEvents, parked_id: int
+    ) -> bool:
+        """React to one parked event out of order. Its appends commit with a tracking row of
+        their own for this one event, so the store refuses a second replay; the record in the
+        read models is marked afterwards (another database: a crash between the two is mended by
+        replaying again, which then only marks it)."""
+        for attempt in range(1, self.attempts + 1):
+            staged = StagedEventStore(self.store)
+            reaction = self.reactions.get(event.event_type)
+            if reaction is not None:
+                await staged.append(await reaction(event, staged))
+            once = Tracking(f"{self.name}#replay@{event.position}", upstream, event.position)
+            try:
+                await self.store.append(staged.appends(), tracking=once)
+                break
+            except AlreadyProcessed:
+                break
+            except ConcurrencyConflict:
+                if attempt == self.attempts:
+                    raise
+        return await parked.mark_replayed(parked_id)
 
     async def skip(self, upstream: str, position: int) -> None:
         try:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    DateTime,
+    Integer,
     MetaData,
     String,
     Table,
+    UniqueConstraint,
     delete,
     event,
     select,
@@ -32,6 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import FordraError
+
+if TYPE_CHECKING:
+    from fordra.kernel.parking import ParkedEvents
 
 
 class TrackingRace(FordraError):
@@ -54,8 +60,9 @@ class Consumer(Protocol):
         ...
 
     async def skip(self, upstream: str, position: int) -> None:
-        """Move the tracking past a message that failed for good (it went to a dead-letter
-        queue), without its effects, so that it does not stop the messages behind it."""
+        """Move the tracking past a message that failed for good (it was parked: see
+        ``fordra.kernel.parking``), without its effects, so that it does not stop the messages
+        behind it."""
         ...
 
 
@@ -108,6 +115,25 @@ class ReadModelDatabase:
             Column("consumer", String(200), primary_key=True),
             Column("upstream", String(100), primary_key=True),
             Column("position", BigInteger, nullable=False),
+        )
+        # Events a consumer could not apply, set aside until an operator replays them
+        # (fordra.kernel.parking explains why they live here).
+        self.parked = Table(
+            "parked_events",
+            self.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("consumer", String(200), nullable=False),
+            Column("upstream", String(100), nullable=False),
+            Column("position", BigInteger, nullable=False),
+            Column("event_id", String(100), nullable=False),
+            Column("event_type", String(200), nullable=False),
+            Column("stream_id", String(300), nullable=False),
+            Column("error", String(1000), nullable=False),
+            Column("parked_at", DateTime(timezone=True), nullable=False),
+            Column("state", String(20), nullable=False),
+            Column("replayed_at", DateTime(timezone=True), nullable=True),
+            Column("last_replay_error", String(1000), nullable=True),
+            UniqueConstraint("consumer", "upstream", "position", name="parked_events_once"),
         )
         self._connect_args = connect_args or {}
         self._engine: AsyncEngine | None = None
@@ -242,6 +268,17 @@ class ProjectionRunner:
         async with self.db.write_lock, self.db.engine.begin() as conn:
             if await self.db.tracked(conn, self.name, upstream) < position:
                 await self.db.set_tracked(conn, self.name, upstream, position)
+
+    async def replay(
+        self, upstream: str, event: Envelope, parked: ParkedEvents, parked_id: int
+    ) -> bool:
+        """Apply one parked event out of order, its record marked replayed in the same
+        transaction; the tracking stays where it is (it moved past the event when it was parked)."""
+        async with self.db.write_lock, self.db.engine.begin() as conn:
+            if not await parked.claim(conn, parked_id):
+                return False
+            await self.projection.apply(conn, event)
+            return True
 
     async def reset(self) -> None:
         """Drop this projection's rows and tracking so that the bus replays it from zero."""
