@@ -299,6 +299,7 @@ def _payments_deps(
         policy=settings.payments.allocation,
         archive=FilesystemArchive(settings.data_dir / "payment-files"),
         parse=parse_bank_file,
+        max_amount_ore=settings.payments.max_amount_ore,
     )
 
 

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.kernel.dated import Dated
+from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
 from fordra.payments.domain.allocation import AllocationPolicy
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
 
@@ -25,6 +27,10 @@ class PaymentsSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
+    # The largest amount a bank file may carry; see fordra.kernel.money.DEFAULT_MAX_AMOUNT_ORE.
+    max_amount_ore: Dated[int] = Field(
+        default_factory=lambda: Dated[int].always(DEFAULT_MAX_AMOUNT_ORE)
+    )
 
 
 class CalendarSettings(BaseModel):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine
 from fordra.invoicing.domain.billing_period import BillingPeriod, checked_period
-from fordra.invoicing.domain.commands import IssueInvoice
+from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice
 from fordra.invoicing.domain.payment_terms import due_date_for
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.invoicing.domain.vat import (
@@ -19,13 +19,42 @@ from fordra.invoicing.domain.vat import (
 )
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
-from fordra.kernel.money import round_ore
+from fordra.kernel.money import check_amount_within_bound, round_ore
 from fordra.kernel.ocr import MAX_OCR_LENGTH, InvalidOcrReference, make_ocr, validate_ocr
+
+
+def check_line_within_bounds(
+    line: InvoiceLineInput, i: int, on: date, settings: InvoicingSettings
+) -> int:
+    """Refuse a unit price, quantity or line amount above the bounds in force ``on`` (dated
+    settings, far above any real invoice); answer the line's net amount in öre."""
+    max_ore = settings.max_amount_ore.at(on)
+    check_amount_within_bound(line.unit_price_ore, max_ore, field=f"lines.{i}.unit_price_ore")
+    max_quantity = settings.max_quantity.at(on)
+    if line.quantity > max_quantity:
+        raise DomainRuleViolation(
+            f"a quantity of {line.quantity} is above the largest accepted, {max_quantity}",
+            field=f"lines.{i}.quantity",
+            rule="quantity_within_bound",
+        )
+    net = round_ore(line.quantity * Decimal(line.unit_price_ore))
+    check_amount_within_bound(net, max_ore, field=f"lines.{i}")
+    return net
+
+
+def check_totals_within_bounds(
+    lines: tuple[InvoiceLine, ...], on: date, settings: InvoicingSettings
+) -> None:
+    """The net, VAT and total of an invoice or credit note stay within the amount bound."""
+    max_ore = settings.max_amount_ore.at(on)
+    for amount in totals_of(lines):
+        check_amount_within_bound(amount, max_ore, field="lines")
 
 
 def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[InvoiceLine, ...]:
     lines = []
     for i, line in enumerate(cmd.lines):
+        net = check_line_within_bounds(line, i, cmd.invoice_date, settings)
         service = line.service_type or cmd.service_type
         check_vat_rate_valid_on(
             line.vat_rate, cmd.invoice_date, settings.vat_rates, field=f"lines.{i}.vat_rate"
@@ -44,10 +73,12 @@ def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[Invoice
                 quantity=line.quantity,
                 unit_price_ore=line.unit_price_ore,
                 vat_rate=line.vat_rate,
-                net_ore=round_ore(line.quantity * Decimal(line.unit_price_ore)),
+                net_ore=net,
             )
         )
-    return tuple(lines)
+    result = tuple(lines)
+    check_totals_within_bounds(result, cmd.invoice_date, settings)
+    return result
 
 
 def totals_of(lines: tuple[InvoiceLine, ...]) -> tuple[int, int, int]:
@@ -131,6 +162,7 @@ def issue_invoice(
     ``property_designation`` the property whose owner is liable (liability.py), and
     ``owner_override_by`` who overrode a missing ownership with ``owner_override_reason``."""
     lines = price_lines(cmd, settings) + held_lines
+    check_totals_within_bounds(lines, cmd.invoice_date, settings)
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
     vat_total = sum(b.vat_ore for b in vat)

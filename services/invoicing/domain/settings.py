@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fordra.contracts.invoicing import ServiceType
 from fordra.invoicing.domain.issuer import IssuerDetails, demo_issuer
 from fordra.kernel.dated import Dated
+from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
 
 # What happens to an invoice under the minimum (seed 001 line 3, domain.md §2): held and added to
 # the customer's next invoice (default), accumulated until worth invoicing, or dropped.
@@ -69,6 +71,17 @@ class InvoicingSettings(BaseModel):
     )
     # The municipality's bankgiro agreement decides whether OCR numbers carry a length digit.
     ocr_length_digit: bool = True
+    # The largest unit price, line amount and invoice total (net, VAT, total) accepted, of either
+    # sign: see fordra.kernel.money.DEFAULT_MAX_AMOUNT_ORE for why 10^13 öre.
+    max_amount_ore: Dated[int] = Field(
+        default_factory=lambda: Dated[int].always(DEFAULT_MAX_AMOUNT_ORE)
+    )
+    # The largest quantity of one line: 100 million units. The largest real quantities are an
+    # industry's electricity (a few GWh a year, 10^6-10^7 kWh) and water (10^5 m3); beyond this a
+    # quantity is a typing error. The amount bound above is what keeps öre inside 64 bits.
+    max_quantity: Dated[Decimal] = Field(
+        default_factory=lambda: Dated[Decimal].always(Decimal(100_000_000))
+    )
     # An invoice total under this is not invoiced on its own (seed 001 line 3; issue: invoicing).
     minimum_invoice_ore: Dated[int] = Field(default_factory=lambda: Dated[int].always(5000))
     small_amount_policy: dict[str, SmallAmountPolicy] = Field(default_factory=dict)

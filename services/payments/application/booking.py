@@ -25,9 +25,11 @@ from fordra.contracts.payments import (
     RefundRequested,
 )
 from fordra.kernel.clock import BusinessClock
+from fordra.kernel.dated import Dated
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
 from fordra.payments.application.streams import (
     CONTEXT,
     credit_stream,
@@ -69,6 +71,10 @@ class PaymentsDeps:
     policy: AllocationPolicy
     archive: FileArchive
     parse: Callable[[bytes], ParsedBankFile]
+    # The largest amount a bank file may carry (PaymentsSettings.max_amount_ore).
+    max_amount_ore: Dated[int] = field(
+        default_factory=lambda: Dated[int].always(DEFAULT_MAX_AMOUNT_ORE)
+    )
 
 
 @dataclass

@@ -41,6 +41,7 @@ from fordra.payments.application.streams import (
     receivable_stream,
 )
 from fordra.payments.domain.bank_file import AutogiroResult, BankPayment, ParsedBankFile
+from fordra.payments.domain.bounds import check_bank_file_amounts
 from fordra.payments.domain.events import (
     AutogiroPayerRegistered,
     BankReferenceClaimed,
@@ -102,6 +103,7 @@ async def import_payment_file(
     if claimed is not None:
         return Outcome(claimed, True, 0)
     parsed = all_deps.parse(data)  # BankFileRejected: nothing is booked
+    check_bank_file_amounts(parsed, all_deps.max_amount_ore.at(all_deps.clock.today()))
     all_deps.archive.keep(sha, data, parsed.format)
 
     async def decide() -> Decision[ImportResult]:
