@@ -99,13 +99,11 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     )
 
     @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, Any]:
+    async def healthz() -> JSONResponse:
         """200 with "status" ok, or degraded while an event is parked (app/parking_http.py)."""
-        return {
-            **await parked_health(platform.parked),
-            "engine": platform.engine,
-            "today": platform.clock.today().isoformat(),
-        }
+        health, code = await parked_health(platform.parked)
+        today = platform.clock.today().isoformat()
+        return JSONResponse({**health, "engine": platform.engine, "today": today}, code)
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(principal: Caller) -> Response:

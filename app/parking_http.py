@@ -9,6 +9,7 @@ of them out over one event, the very outage parking prevents. Monitoring reads t
 
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time.
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,6 +22,8 @@ from pydantic import BaseModel
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.parking import PARKED, ParkedEvent, ParkedEvents, ReplayFailed
 from fordra.kernel.web import RouterDeps
+
+log = logging.getLogger(__name__)
 
 Replay = Callable[[int], Awaitable[tuple[ParkedEvent, bool]]]
 
@@ -67,16 +70,24 @@ class ReplayResult(BaseModel):
     event: ParkedEventView
 
 
-async def parked_health(parked: ParkedEvents) -> dict[str, Any]:
-    """What ``/healthz`` adds: degraded with the count and the consumers concerned, or ok."""
-    pending = await parked.pending()
+async def parked_health(parked: ParkedEvents) -> tuple[dict[str, Any], int]:
+    """What ``/healthz`` answers, and its HTTP status: degraded with the count and the consumers
+    concerned, or ok; 503 only when the read-model database cannot be asked (nothing is served
+    then)."""
+    try:
+        pending = await parked.pending()
+    except Exception:
+        log.warning("healthz: the read-model database did not answer", exc_info=True)
+        unavailable = {"status": "unavailable", "reason": "read-model database unreachable"}
+        return unavailable, status.HTTP_503_SERVICE_UNAVAILABLE
     if not pending:
-        return {"status": "ok"}
-    return {
+        return {"status": "ok"}, status.HTTP_200_OK
+    degraded = {
         "status": "degraded",
         "parked_events": sum(pending.values()),
         "consumers": sorted(pending),
     }
+    return degraded, status.HTTP_200_OK
 
 
 class ParkedGauge:

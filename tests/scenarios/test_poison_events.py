@@ -27,7 +27,8 @@ from fordra.app.http import create_app
 from fordra.app.settings import Settings
 from fordra.kernel.auth import Role
 from fordra.kernel.envelope import Envelope
-from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.projection import Projection, ProjectionRunner
 from tests.utils.money import PERSON, customer, issue, ledger
 from tests.utils.platform import Engine, Running, build_platform, engine_settings
@@ -70,18 +71,43 @@ class FlakyProjection(Projection):
             return set((await conn.execute(select(self.invoices.c.invoice_id))).scalars())
 
 
+class FlakyReaction:
+    """A test process manager's reaction in payments to invoicing's InvoiceIssued, failing for the
+    customers in ``broken``; it appends nothing and counts the invoices it reacted to."""
+
+    def __init__(self) -> None:
+        self.broken: set[str] = set()
+        self.reacted: list[str] = []
+
+    async def __call__(self, event: Envelope, _store: EventStore) -> list[StreamAppend]:
+        if event.payload["customer_id"] in self.broken:
+            raise KeyError("no rule for this customer in this version")
+        self.reacted.append(event.payload["invoice_id"])
+        return []
+
+
 @asynccontextmanager
 async def platform_on(
-    engine: Engine, config: Settings, flaky: FlakyProjection | None = None
+    engine: Engine,
+    config: Settings,
+    flaky: FlakyProjection | None = None,
+    reaction: FlakyReaction | None = None,
 ) -> AsyncIterator[Running]:
     """A running platform on ``config`` (the same config again is a restart on the same data),
-    with ``flaky`` following invoicing like any projection."""
+    with ``flaky`` following invoicing like any projection and ``reaction`` like any process
+    manager of payments."""
     platform = build_platform(engine, config, today=TODAY)
+    assert platform.bus is not None
     if flaky is not None:
         runner = ProjectionRunner(flaky, platform.read_models)
-        assert platform.bus is not None
         platform.bus.subscribe(runner, "invoicing")
         platform.subscriptions.append(Subscription(runner, ("invoicing",), "projections"))
+    if reaction is not None:
+        manager = ProcessManagerRunner(
+            "flaky", platform.stores["payments"], {"InvoiceIssued": reaction}
+        )
+        platform.bus.subscribe(manager, "invoicing")
+        platform.subscriptions.append(Subscription(manager, ("invoicing",), "payments"))
     await platform.start()
     transport = httpx.ASGITransport(app=create_app(platform, manage_lifecycle=False))
     try:
@@ -280,6 +306,43 @@ async def test_an_operator_replays_a_parked_event_once_the_code_is_fixed(
         # and an unknown one is a 404
         r = await fordra.client.post(f"{PARKED_URL}/999999/replay", headers=fordra.auth())
         assert r.status_code == 404, r.text
+
+
+async def test_a_process_manager_parks_and_replays_an_event_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = await engine_settings(engine, tmp_path, clock="manual")
+    reaction = FlakyReaction()
+    async with platform_on(engine, config, reaction=reaction) as fordra:
+        # Given a process manager that cannot react to one customer's invoice
+        tolvan = await customer(fordra)
+        agda = await customer(fordra, OTHER)
+        reaction.broken.add(tolvan)
+        # When it is issued, and another one after it
+        poison = await issue(fordra, tolvan, 10_000)
+        later = await issue(fordra, agda, 20_000)
+        # Then the manager reacts to the later one and parks the poison
+        await wait_until(lambda: _reacted(reaction, later["invoice_id"]), "the manager went on")
+        (record,) = await parked(fordra)
+        assert record["consumer"] == "process:flaky"
+        assert record["error"].startswith("KeyError")
+        assert (await health(fordra))["consumers"] == ["process:flaky"]
+
+        # When the code is fixed and an operator replays it, twice
+        reaction.broken.clear()
+        url = f"{PARKED_URL}/{record['id']}/replay"
+        first = await fordra.client.post(url, headers=fordra.auth(Role.OPS_LEAD))
+        second = await fordra.client.post(url, headers=fordra.auth(Role.OPS_LEAD))
+        # Then it reacted once, and the platform is healthy again
+        assert first.status_code == 200, first.text
+        assert (first.json()["applied"], second.json()["applied"]) == (True, False)
+        assert reaction.reacted[-1] == poison["invoice_id"]
+        assert reaction.reacted.count(poison["invoice_id"]) == 1
+        assert (await health(fordra))["status"] == "ok"
+
+
+async def _reacted(reaction: FlakyReaction, invoice_id: str) -> bool:
+    return invoice_id in reaction.reacted
 
 
 async def _has(flaky: FlakyProjection, fordra: Running, invoice_id: str) -> bool:
