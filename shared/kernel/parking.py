@@ -1,30 +1,31 @@
 """Parking: how a consumer survives an event it cannot apply (a poison event).
 
-Both buses deliver through ``deliver``: a batch is retried a few times; when it keeps failing it
-is applied one event at a time, and an event that still fails is *parked*: a durable record
-(consumer, upstream, position, event id and type, stream, error, when) is written and the
-consumer's tracking moves past it, so that the events behind it, and every other consumer, go on
-and ``settle`` no longer waits for it. A failure that may pass by itself (the database or the
-network unreachable, a lock or timeout, a ``ConcurrencyConflict``, a ``TrackingRace``) is never
-parked: ``deliver`` raises it and the bus retries the batch for as long as it takes, as before.
+Both buses deliver through ``deliver``: a batch is retried a few times; when it keeps failing it is
+applied one event at a time, and an event that still fails is *parked*: a durable record (consumer,
+upstream, position, event id and type, stream, error, when) is written and the consumer's tracking
+moves past it, so that the events behind it, and every other consumer, go on and ``settle`` no
+longer waits for it. A failure that may pass by itself (the database or the network unreachable, a
+lock or timeout, a ``ConcurrencyConflict``, a ``TrackingRace``) is never parked: ``deliver`` raises
+it and the bus retries the batch for as long as it takes, as before.
 
 Where the records live: in the read-model database (``ReadModelDatabase.parked``). It is the one
 database every process of every layout opens: the embedded engine's single process, and in the
 distributed layout (``fordra serve NAME``, one process per service) the projections process that
 parks a projection's event, a context's process that parks a process manager's event, and the API
 process that lists them, answers ``/healthz`` and replays them all reach the same ``projections``
-schema. A projection's record and its tracking then commit in one transaction; a process
-manager's tracking lives in its context's store, so its record is written first and the tracking
-moved afterwards: a crash between the two parks the event again on restart, which changes nothing
-(one record per consumer, upstream and position). Kafka's dead-letter topic was dropped for this:
-nobody could list or replay it, and the embedded engine had none.
+schema. The record is written first and the tracking moved afterwards (a process manager's tracking
+is in its context's store, another database, so one transaction is not possible for every consumer,
+and one way for all is simpler): a crash between the two parks the event again on restart, which
+changes nothing (one record per consumer, upstream and position). Kafka's dead-letter topic was
+dropped for this: nobody could list or replay it, and the embedded engine had none.
 
 Replay (``replay_parked``) applies the one parked event again, out of order and without moving the
-consumer's tracking back, once the code that failed is fixed. A projection applies it and marks
-the record replayed in one transaction; a process manager appends its reaction together with a
-tracking row of its own for that one event (consumer ``process:NAME#replay@POSITION``), so that
-the store refuses a second replay of it, then marks the record. A replay that
-fails again leaves the record parked with the new error. A replayed record is never applied again.
+consumer's tracking back, once the code that failed is fixed. A projection applies it and marks the
+record replayed in one transaction; a process manager appends its reaction together with a tracking
+row of its own for that one event (consumer ``process:NAME#replay@POSITION``), so that the store
+refuses a second replay of it, then marks the record. A replay that fails again leaves the record
+parked with the new error. A replayed record is never applied again. Rebuilding a projection
+forgets its records with its tracking: the replay from position 0 parks again what still fails.
 
 The error kept is the exception's type and the first line of its message, cut short, with SQL and
 its parameters removed and anything shaped like a personnummer masked: events carry personal data

@@ -281,8 +281,11 @@ class ProjectionRunner:
             return True
 
     async def reset(self) -> None:
-        """Drop this projection's rows and tracking so that the bus replays it from zero."""
+        """Drop this projection's rows, tracking and parked events so that the bus replays it
+        from zero."""
         async with self.db.write_lock, self.db.engine.begin() as conn:
             for table in reversed(self.tables):
                 await conn.execute(delete(table))
             await self.db.forget_tracking(conn, self.name)
+            # What it parked is applied again or parked again by the replay from zero.
+            await conn.execute(delete(self.db.parked).where(self.db.parked.c.consumer == self.name))

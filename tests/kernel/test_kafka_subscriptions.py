@@ -13,6 +13,7 @@ from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
 from fordra.kernel.kafka_relay import OutboxRelay
+from fordra.kernel.parking import ParkedEvents
 from fordra.kernel.postgres_eventstore import PostgresEventStore
 from fordra.kernel.projection import Consumer, ReadModelDatabase
 from tests.kernel.contracts.subscriptions import SubscriptionContract
@@ -31,6 +32,7 @@ class RelayedKafkaBus:
         bootstrap: str,
         namespace: str,
         batch_size: int,
+        parking: ParkedEvents | None = None,
     ) -> None:
         codecs: dict[str, Any] = {name: s.codec for name, s in stores.items()}
         self.relays = [
@@ -38,7 +40,12 @@ class RelayedKafkaBus:
             for name, s in stores.items()
         ]
         self.kafka = KafkaBus(
-            bootstrap, codecs, namespace=namespace, retry_delay=0.05, batch_size=batch_size
+            bootstrap,
+            codecs,
+            namespace=namespace,
+            retry_delay=0.05,
+            batch_size=batch_size,
+            parking=parking,
         )
         self.stores = dict(stores)
         self.consumers: list[tuple[Consumer, tuple[str, ...]]] = []
@@ -82,8 +89,12 @@ class TestKafkaSubscriptions(SubscriptionContract):
         return ReadModelDatabase(self.url, schema=f"rm_{name}")
 
     def make_bus(
-        self, stores: Mapping[str, EventStore], *, batch_size: int = 500
+        self,
+        stores: Mapping[str, EventStore],
+        *,
+        batch_size: int = 500,
+        parking: ParkedEvents | None = None,
     ) -> RelayedKafkaBus:
         pg = {n: s for n, s in stores.items() if isinstance(s, PostgresEventStore)}
         assert len(pg) == len(stores)
-        return RelayedKafkaBus(pg, self.bootstrap, self.namespace, batch_size)
+        return RelayedKafkaBus(pg, self.bootstrap, self.namespace, batch_size, parking)

@@ -11,6 +11,7 @@ import pytest
 from fordra.kernel.bus import InProcessBus
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.parking import ParkedEvents
 from fordra.kernel.projection import ReadModelDatabase
 from fordra.kernel.sqlite_eventstore import SqliteEventStore
 from tests.kernel.contracts.subscriptions import SubscriptionContract
@@ -31,5 +32,13 @@ class TestSqliteSubscriptions(SubscriptionContract):
     def make_read_models(self, name: str = "read_models") -> ReadModelDatabase:
         return ReadModelDatabase(f"sqlite+aiosqlite:///{self.tmp_path / name}.sqlite")
 
-    def make_bus(self, stores: Mapping[str, EventStore], *, batch_size: int = 500) -> InProcessBus:
-        return InProcessBus(stores, batch_size=batch_size, idle_wait=0.2, retry_delay=0.01)
+    def make_bus(
+        self,
+        stores: Mapping[str, EventStore],
+        *,
+        batch_size: int = 500,
+        parking: ParkedEvents | None = None,
+    ) -> InProcessBus:
+        return InProcessBus(
+            stores, batch_size=batch_size, idle_wait=0.2, retry_delay=0.01, parking=parking
+        )

@@ -7,8 +7,9 @@ An engine's test module subclasses ``SubscriptionContract`` as ``TestXxx`` and i
 - ``make_read_models(name)``: a *not yet started* ``ReadModelDatabase`` (runners declare their
   tables before ``start``); the same ``name`` within one test is the same database, as after a
   process restart, and a new name is a fresh, empty one;
-- ``make_bus(stores, batch_size=...)``: the engine's bus over ``stores`` (context -> store), not
-  started; it should retry a failing consumer after a short delay.
+- ``make_bus(stores, batch_size=..., parking=...)``: the engine's bus over ``stores`` (context ->
+  store), not started, parking in ``parking`` when given; it should retry a failing consumer
+  after a short delay.
 
 Everything runs through ``LedgerProjection`` below: events count per stream and amounts sum per
 tenant, in two tables, so that a lost, doubled or reordered event shows in the totals.
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.parking import PARKED, REPLAYED, ParkedEvents, ReplayFailed, replay_parked
 from fordra.kernel.projection import Consumer, Projection, ProjectionRunner, ReadModelDatabase
 from tests.kernel.contracts.eventstore import StoreHarness, stream_append
 
@@ -61,6 +63,7 @@ class LedgerProjection(Projection):
 
     def __init__(self) -> None:
         self.fail_on_position: int | None = None  # raise when applying this position
+        self.fail_with: type[Exception] = ProjectionCrashed  # what it raises there
         self.failures = 0
         self.delay = 0.0  # seconds per event, to make batches slow
         self.applied: list[int] = []  # positions in the order apply saw them
@@ -103,7 +106,7 @@ class LedgerProjection(Projection):
         if event.position == self.fail_on_position:
             # after some effects of this very event, so that a partial batch would show
             self.failures += 1
-            raise ProjectionCrashed(f"crashed on position {event.position}")
+            raise self.fail_with(f"crashed on position {event.position}")
         amount = int(event.payload["amount"])
         total = (
             await conn.execute(select(t.c.amount).where(t.c.tenant == event.tenant))
@@ -141,7 +144,13 @@ class SubscriptionContract(StoreHarness, ABC):
         """Hook: an unstarted read-model database; the same name is the same database."""
 
     @abstractmethod
-    def make_bus(self, stores: Mapping[str, EventStore], *, batch_size: int = 500) -> Bus:
+    def make_bus(
+        self,
+        stores: Mapping[str, EventStore],
+        *,
+        batch_size: int = 500,
+        parking: ParkedEvents | None = None,
+    ) -> Bus:
         """Hook: the engine's bus over ``stores``, not started."""
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -157,9 +166,14 @@ class SubscriptionContract(StoreHarness, ABC):
         return projection, runner, db
 
     async def start_bus(
-        self, store: EventStore, runner: ProjectionRunner, *, batch_size: int = 500
+        self,
+        store: EventStore,
+        runner: ProjectionRunner,
+        *,
+        batch_size: int = 500,
+        parking: ParkedEvents | None = None,
     ) -> Bus:
-        bus = self.make_bus({store.context: store}, batch_size=batch_size)
+        bus = self.make_bus({store.context: store}, batch_size=batch_size, parking=parking)
         bus.subscribe(runner, store.context)
         await bus.start()
         self.on_teardown(bus.stop)
@@ -313,6 +327,84 @@ class SubscriptionContract(StoreHarness, ABC):
         # Then the bus converges and the totals are exact
         assert await self.rows(runner) == expected_rows(events)
         assert await runner.position(UPSTREAM) == 12
+
+    # -- (c') a poison event ----------------------------------------------------------------------
+
+    async def test_a_poison_event_is_parked_and_replayed_once_fixed(self) -> None:
+        # Given a projection that cannot apply position 8 of 12, on a bus that parks
+        store = await self.open_store(UPSTREAM)
+        await self.record(store, 12)
+        events = await store.read_log(0)
+        projection, runner, db = await self.open_projection()
+        parking = ParkedEvents(db)
+        projection.fail_on_position = 8
+        bus = await self.start_bus(store, runner, batch_size=5, parking=parking)
+
+        # When the bus has delivered everything
+        await bus.settle(_SETTLE)
+
+        # Then position 8 alone is parked, with its error, and everything else applied
+        (parked,) = await parking.all()
+        assert (parked.position, parked.event_id) == (8, events[7].event_id)
+        assert (parked.consumer, parked.upstream, parked.state) == (runner.name, UPSTREAM, PARKED)
+        assert parked.error == "ProjectionCrashed: crashed on position 8"
+        assert await runner.position(UPSTREAM) == 12
+        others = [e for e in events if e.position != 8]
+        assert await self.rows(runner) == expected_rows(others)
+        assert await parking.pending() == {runner.name: 1}
+
+        # When the events behind it come, and the bus is replaced (a restart)
+        await self.record(store, 3, start=12)
+        await bus.stop()
+        bus = await self.start_bus(store, runner, parking=parking)
+        await bus.settle(_SETTLE)
+        # Then they are applied and the poison is neither retried nor parked twice
+        failures = projection.failures
+        assert await runner.position(UPSTREAM) == 15
+        assert len(await parking.all()) == 1
+        assert projection.failures == failures
+
+        # When it is replayed before the fix, then after it, then again
+        consumers = {runner.name: runner}
+        with pytest.raises(ReplayFailed):
+            await replay_parked(parking, parked.id, consumers, {UPSTREAM: store})
+        projection.fail_on_position = None
+        replayed, applied = await replay_parked(parking, parked.id, consumers, {UPSTREAM: store})
+        _again, applied_again = await replay_parked(
+            parking, parked.id, consumers, {UPSTREAM: store}
+        )
+        # Then it is applied once (counts and sums exact; "last version" is what an event applied
+        # out of order leaves, which is why replay is an operator's decision), nothing is parked
+        assert (applied, applied_again, replayed.state) == (True, False, REPLAYED)
+        streams, totals = await self.rows(runner)
+        want_streams, want_totals = expected_rows(await store.read_log(0))
+        assert totals == want_totals
+        assert [(sid, n) for sid, n, _v in streams] == [(sid, n) for sid, n, _v in want_streams]
+        assert await parking.pending() == {}
+        assert await runner.position(UPSTREAM) == 15
+
+    async def test_a_transient_failure_is_retried_never_parked(self) -> None:
+        # Given a projection whose database "goes away" on position 8
+        store = await self.open_store(UPSTREAM)
+        await self.record(store, 12)
+        events = await store.read_log(0)
+        projection, runner, db = await self.open_projection()
+        parking = ParkedEvents(db)
+        projection.fail_on_position = 8
+        projection.fail_with = ConnectionResetError
+        bus = await self.start_bus(store, runner, parking=parking)
+
+        # When the bus has tried many times
+        await self.until(lambda: projection.failures >= 8)
+
+        # Then nothing is parked and the tracking waits before it
+        assert await parking.all() == []
+        assert await runner.position(UPSTREAM) < 8
+
+        # When the database is back, everything is applied
+        projection.fail_on_position = None
+        await bus.settle(_SETTLE)
+        assert await self.rows(runner) == expected_rows(events)
 
     # -- (d) rebuild ------------------------------------------------------------------------------
 
