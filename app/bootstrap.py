@@ -200,8 +200,8 @@ def build_embedded(
     }
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
     registry = build_registry()
-    runners = _projections(read_models, registry, settings)
-    payments = _payments_deps(settings, stores, registry, today)
+    runners = _projections(read_models, registry, settings, keyring)
+    payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(stores, registry, runners, payments)
     bus = InProcessBus(stores)
     for sub in subscriptions:
@@ -242,8 +242,8 @@ def build_distributed(
     stores: dict[str, EventStore] = dict(pg_stores)
     read_models = ReadModelDatabase(settings.store, schema="projections")
     registry = build_registry()
-    runners = _projections(read_models, registry, settings)
-    payments = _payments_deps(settings, stores, registry, today)
+    runners = _projections(read_models, registry, settings, keyring)
+    payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(stores, registry, runners, payments)
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
@@ -273,15 +273,23 @@ def kafka_bootstrap(bus_url: str) -> str:
 
 
 def _payments_deps(
-    settings: Settings, stores: dict[str, EventStore], registry: EventRegistry, today: date | None
+    settings: Settings,
+    stores: dict[str, EventStore],
+    registry: EventRegistry,
+    today: date | None,
+    keyring: SqliteKeyRing,
 ) -> PaymentsDeps:
     # The clock is made here, once: every use case of the platform shares it.
+    clock = build_clock(settings, today)
+    archive = FilesystemArchive(
+        settings.data_dir / "payment-files", PersonalDataSealer(keyring), clock
+    )
     return PaymentsDeps(
         store=stores["payments"],
         registry=registry,
-        clock=build_clock(settings, today),
+        clock=clock,
         policy=settings.payments.allocation,
-        archive=FilesystemArchive(settings.data_dir / "payment-files"),
+        archive=archive,
         parse=parse_bank_file,
     )
 
@@ -292,11 +300,16 @@ def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
 
 
 def _projections(
-    read_models: ReadModelDatabase, registry: EventRegistry, settings: Settings
+    read_models: ReadModelDatabase,
+    registry: EventRegistry,
+    settings: Settings,
+    keyring: SqliteKeyRing,
 ) -> list[ProjectionRunner]:
     return [
         ProjectionRunner(CustomerLedgerProjection(registry), read_models),
-        ProjectionRunner(UnmatchedPaymentsProjection(registry), read_models),
+        ProjectionRunner(
+            UnmatchedPaymentsProjection(registry, PersonalDataSealer(keyring)), read_models
+        ),
         ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
         ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
     ]
@@ -336,6 +349,18 @@ def _platform(
     async def settle() -> None:
         await wait(settings.settle_timeout_seconds)
 
+    scheduler = DailyScheduler(settle)
+    archive = payments.archive
+    if isinstance(archive, FilesystemArchive):
+        retention = settings.payments.archive_retention
+
+        async def drop_expired_payment_files(day: date) -> None:
+            dropped = archive.drop_through(retention.last_expired_year(day))
+            if dropped:
+                log.info("retention dropped %d archived payment files", len(dropped))
+
+        scheduler.register("payment-file retention", drop_expired_payment_files)
+
     return Platform(
         engine=engine,
         settings=settings,
@@ -356,7 +381,7 @@ def _platform(
         secrets=secrets,
         tokens=TokenService(secrets, settings.municipality),
         telemetry=telemetry or setup_telemetry("fordra"),
-        scheduler=DailyScheduler(settle),
+        scheduler=scheduler,
         invoicing=InvoicingDeps(
             store=stores["invoicing"],
             registry=registry,

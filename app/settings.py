@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.payments.domain.allocation import AllocationPolicy
+from fordra.payments.domain.retention import ArchiveRetention
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
 
 
@@ -25,6 +26,7 @@ class PaymentsSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
+    archive_retention: ArchiveRetention = Field(default_factory=ArchiveRetention)
 
 
 class CalendarSettings(BaseModel):

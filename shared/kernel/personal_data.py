@@ -98,21 +98,32 @@ class PersonalDataSealer:
         self._keys = keys
 
     def seal(self, subject: str, data: dict[str, Any]) -> bytes:
+        return self.seal_bytes(subject, orjson.dumps(data))
+
+    def open(self, subject: str, sealed: bytes) -> dict[str, Any] | None:
+        opened = self.open_bytes(subject, sealed)
+        if opened is None:
+            return None
+        data: dict[str, Any] = orjson.loads(opened)
+        return data
+
+    def seal_bytes(self, subject: str, data: bytes) -> bytes:
+        """Raw bytes (a whole bank file) sealed as ``seal`` seals a dict, without a JSON round."""
         key = self._keys.key_for(subject, create=True)
         if key is None:
             raise ValueError(f"data subject {subject!r} has been forgotten: no new personal data")
         nonce = os.urandom(_NONCE_BYTES)
-        return _FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, orjson.dumps(data), subject.encode())
+        return _FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, data, subject.encode())
 
-    def open(self, subject: str, sealed: bytes) -> dict[str, Any] | None:
+    def open_bytes(self, subject: str, sealed: bytes) -> bytes | None:
+        """What ``seal_bytes`` sealed; None once the subject's key is forgotten."""
         key = self._keys.key_for(subject, create=False)
         if key is None:
             return None
         if sealed[:1] != _FORMAT_V1:
             raise ValueError("unknown sealed personal-data format")
         nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-        data: dict[str, Any] = orjson.loads(AESGCM(key).decrypt(nonce, body, subject.encode()))
-        return data
+        return AESGCM(key).decrypt(nonce, body, subject.encode())
 
     def forget(self, subject: str) -> None:
         self._keys.forget(subject)
