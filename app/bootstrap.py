@@ -31,6 +31,7 @@ from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
 from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
 from fordra.kernel.postgres_eventstore import PostgresEventStore
+from fordra.kernel.private_files import private_dir, private_file
 from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.projection import Consumer, Projection, ProjectionRunner, ReadModelDatabase
 from fordra.kernel.scheduler import DailyScheduler
@@ -192,9 +193,10 @@ def build_embedded(
 ) -> Platform:
     """The embedded engine: SQLite files under ``settings.data_dir`` and the in-process bus."""
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     keyring = SqliteKeyRing(data / "keys.sqlite")
     codecs = _codecs(keyring)
+    private_file(data / "projections.sqlite")
     stores: dict[str, EventStore] = {
         name: SqliteEventStore(data / f"{name}.sqlite", name, codecs[name]) for name in CONTEXTS
     }
@@ -234,7 +236,7 @@ def build_distributed(
     wanted = set(services)
     bootstrap = kafka_bootstrap(settings.bus)
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     # Keys stay in a file of their own, shared by the processes of one machine (docs/adr/0001).
     keyring = SqliteKeyRing(data / "keys.sqlite")
     codecs = _codecs(keyring)

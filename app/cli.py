@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from datetime import date, timedelta
@@ -12,10 +13,16 @@ from typing import TYPE_CHECKING, TextIO
 
 from fordra.app.bootstrap import SERVICES, Platform
 from fordra.kernel.auth import Role
+from fordra.kernel.private_files import PRIVATE_UMASK
 
 if TYPE_CHECKING:
     from fordra.payments.application.import_file import ImportResult
     from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
+
+# The commands that write a service's data directory. ``cluster`` starts PostgreSQL and Kafka,
+# whose folders it sets up itself (PostgreSQL may run as another OS user), and ``bench`` writes
+# throwaway data; the services ``cluster`` starts are ``serve`` commands and so private.
+PRIVATE_COMMANDS = ("run", "serve", "import", "token")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", type=Path)
 
     args = parser.parse_args(argv)
+    if args.command in PRIVATE_COMMANDS:
+        # Everything the service writes under its data directory is its user's alone
+        # (kernel/private_files.py sets the same modes explicitly where files are made).
+        os.umask(PRIVATE_UMASK)
     commands = {
         "run": _run,
         "serve": _serve,
@@ -218,7 +229,6 @@ async def _book_file(
 
 def _import(args: argparse.Namespace) -> int:
     """``fordra import payments FILE``: the use case of POST /api/v1/payment-files."""
-    import os
 
     from fordra.kernel.telemetry import configure_logging
     from fordra.payments.domain.bank_file import BankFileRejected

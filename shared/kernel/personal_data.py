@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fordra.kernel.private_files import private_file
+
 _NONCE_BYTES = 12
 _FORMAT_V1 = b"\x01"
 
@@ -52,6 +54,7 @@ class SqliteKeyRing:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
+        private_file(path)  # the keys: never readable by anyone but the service's own user
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(

@@ -15,10 +15,7 @@ from pathlib import Path
 
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.personal_data import PersonalDataSealer
-
-# Only the service's own user may read the data directory (SECURITY.md).
-_FILE_MODE = 0o600
-_DIR_MODE = 0o700
+from fordra.kernel.private_files import PRIVATE_FILE_MODE, private_dir
 
 
 def file_subject(sha256: str) -> str:
@@ -36,12 +33,11 @@ class FilesystemArchive:
         if self._find(sha256, suffix) is not None:
             return  # the same bytes: the same name
         folder = self.directory / str(self._clock.today().year)
-        folder.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-        os.chmod(self.directory, _DIR_MODE)
+        private_dir(folder)
         path = folder / f"{sha256}.{suffix}"
         sealed = self._sealer.seal_bytes(file_subject(sha256), data)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(sealed)
             f.flush()
