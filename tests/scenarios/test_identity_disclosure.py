@@ -76,3 +76,57 @@ async def test_the_forwarding_sheet_masks_the_personnummer_but_for_the_protected
         (seen,) = await store.read_stream(access)
         assert seen.event_type == "ProtectedIdentityAccessed"
         assert seen.payload["purpose"] == "forwarding sheet"
+
+
+async def test_registering_a_known_person_tells_a_department_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 3, 2)) as fordra:
+        c = fordra.client
+        store = fordra.platform.stores["invoicing"]
+        childcare = fordra.auth(Role.DEPARTMENT, department="childcare")
+        # Given a person in the register, with a protected identity
+        r = await c.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
+        assert r.status_code == 201, r.text
+        cid = r.json()["customer_id"]
+        protect = f"/api/v1/customers/{cid}/protected-identity"
+        officer = fordra.auth(Role.PROTECTED_IDENTITY_OFFICER)
+        assert (await c.put(protect, json=PROTECT, headers=officer)).status_code == 200
+
+        # When the ones who keep the register register them again
+        for role in (Role.ADMIN, Role.CASE_OFFICER):
+            r = await c.post("/api/v1/customers", json=PERSON, headers=fordra.auth(role))
+            # Then they are told the person is a customer already, and which
+            assert r.status_code == 409, (role, r.text)
+            assert r.json()["existing_id"] == cid
+            assert r.json()["field"] == "id_number"
+
+        # When a department registers a person nobody knew, and then the known one (written
+        # without the dash, with a name and address of its own)
+        other = {**PERSON, "id_number": "19800101-0019", "name": "Ny Person"}
+        fresh = await c.post("/api/v1/customers", json=other, headers=childcare)
+        before = await store.max_position()
+        again = {**PERSON, "id_number": "191212121212", "name": "T. Tolvansson"}
+        known = await c.post("/api/v1/customers", json=again, headers=childcare)
+
+        # Then both answers look alike: the same status and fields, nothing about the register
+        # (not its protection either), and the known person's id, so that they can be invoiced
+        assert fresh.status_code == known.status_code == 201, (fresh.text, known.text)
+        assert fresh.json().keys() == known.json().keys()
+        assert known.json() == {
+            "customer_id": cid,
+            "kind": "person",
+            "id_kind": "personnummer",
+            "protected_identity": False,
+        }
+        assert "already" not in known.text
+        # and nothing was written: the register keeps its own details of the person
+        assert await store.max_position() == before
+        # and asking again answers the same
+        repeat = await c.post("/api/v1/customers", json=again, headers=childcare)
+        assert (repeat.status_code, repeat.json()) == (201, known.json())
+
+        # And the department can invoice the person with that id
+        body = {**INVOICE, "customer_id": known.json()["customer_id"]}
+        r = await c.post("/api/v1/invoices", json=body, headers=childcare)
+        assert r.status_code == 201, r.text
