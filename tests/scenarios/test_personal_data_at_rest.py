@@ -33,7 +33,7 @@ async def read_model_bytes(fordra: Running, data_dir: Path) -> bytes:
     assert fordra.platform.settings.store
     conn = await asyncpg.connect(asyncpg_dsn(fordra.platform.settings.store))
     try:
-        rows = await conn.fetch("SELECT t::text AS row FROM projections.payments_received t")
+        rows = await conn.fetch("SELECT t::text AS row FROM projections.unmatched_payments_v2 t")
     finally:
         await conn.close()
     assert rows, "the queue's table is empty: the test would prove nothing"

@@ -2,8 +2,9 @@
 
 Bokföringslagen (1999:1078) 7 kap. 2 §: accounting records are kept "till och med det sjunde året
 efter utgången av det kalenderår då räkenskapsåret avslutades" (seven years since 2011; ten
-before). A municipality's financial year is the calendar year, so a file received in 2026 is kept
-through 2033 and may go from 1 January 2034. The number is a dated setting like every other rule.
+before, in this law and the one before it). A municipality's financial year is the calendar
+year, so a file received in 2026 is kept through 2033 and may go from 1 January 2034. The number
+is a dated setting like every other rule.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fordra.kernel.dated import Dated
+from fordra.kernel.dated import SINCE_ALWAYS, Dated
 
 
 class ArchiveRetention(BaseModel):
@@ -20,7 +21,7 @@ class ArchiveRetention(BaseModel):
 
     # Years kept after the end of the calendar (= financial) year a file was received in.
     years_after_year_end: Dated[int] = Field(
-        default_factory=lambda: Dated[int].table(("2011-01-01", 7))
+        default_factory=lambda: Dated[int].table((SINCE_ALWAYS, 10), ("2011-01-01", 7))
     )
 
     def last_expired_year(self, today: date) -> int:

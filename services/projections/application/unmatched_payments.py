@@ -48,7 +48,10 @@ _DIGITS = re.compile(r"\d{3,25}")
 
 
 class UnmatchedPaymentsProjection(Projection):
-    name: ClassVar[str] = "unmatched_payments"
+    # v2: the payer's name sealed (it was plain text in ``payments_received``). A new name and
+    # table, so that a read-model database of the old shape fills the new table from the log
+    # instead of failing on a missing column; the old table is the operator's to drop.
+    name: ClassVar[str] = "unmatched_payments_v2"
     upstreams: ClassVar[tuple[str, ...]] = ("payments",)
 
     def __init__(self, registry: EventRegistry, sealer: PersonalDataSealer) -> None:
@@ -57,7 +60,7 @@ class UnmatchedPaymentsProjection(Projection):
 
     def declare(self, metadata: MetaData) -> list[Table]:
         self.payments = Table(
-            "payments_received",
+            "unmatched_payments_v2",
             metadata,
             Column("payment_id", String(64), primary_key=True),
             Column("amount_ore", BigInteger, nullable=False),
