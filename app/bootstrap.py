@@ -283,9 +283,7 @@ def _payments_deps(
 ) -> PaymentsDeps:
     # The clock is made here, once: every use case of the platform shares it.
     clock = build_clock(settings, today)
-    archive = FilesystemArchive(
-        settings.data_dir / "payment-files", PersonalDataSealer(keyring), clock
-    )
+    archive = build_archive(settings, keyring, clock)
     return PaymentsDeps(
         store=stores["payments"],
         registry=registry,
@@ -294,6 +292,25 @@ def _payments_deps(
         archive=archive,
         parse=parse_bank_file,
     )
+
+
+def build_archive(
+    settings: Settings, keyring: SqliteKeyRing, clock: BusinessClock
+) -> FilesystemArchive:
+    """The payment-file archive, each file sealed under its own key in the key ring."""
+    return FilesystemArchive(
+        settings.data_dir / "payment-files", PersonalDataSealer(keyring), clock
+    )
+
+
+def drop_expired_payment_files(
+    archive: FilesystemArchive, settings: Settings, day: date
+) -> list[str]:
+    """Retention on ``day`` (a daily job of the scheduler, and ``fordra retention``)."""
+    dropped = archive.drop_through(settings.payments.archive_retention.last_expired_year(day))
+    if dropped:
+        log.info("retention dropped %d archived payment files", len(dropped))
+    return dropped
 
 
 def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
@@ -354,14 +371,11 @@ def _platform(
     scheduler = DailyScheduler(settle)
     archive = payments.archive
     if isinstance(archive, FilesystemArchive):
-        retention = settings.payments.archive_retention
 
-        async def drop_expired_payment_files(day: date) -> None:
-            dropped = archive.drop_through(retention.last_expired_year(day))
-            if dropped:
-                log.info("retention dropped %d archived payment files", len(dropped))
+        async def retention(day: date) -> None:
+            drop_expired_payment_files(archive, settings, day)
 
-        scheduler.register("payment-file retention", drop_expired_payment_files)
+        scheduler.register("payment-file retention", retention)
 
     return Platform(
         engine=engine,

@@ -4,6 +4,7 @@ is 0600 and every folder 0700, on both engines, whatever umask the process was s
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -83,4 +84,36 @@ def test_the_cli_starts_with_a_private_umask(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     # Then every file and folder it made is the service user's alone
     assert len([p for p in data_dir.rglob("*") if p.is_file()]) > 5
+    assert open_to_others(data_dir) == []
+
+
+def test_retention_from_the_command_line_drops_files_past_their_time(tmp_path: Path) -> None:
+    # Given a bank file imported today (the real date: the CLI runs a system clock)
+    data_dir = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORDRA_")}
+    cli = [sys.executable, "-m", "fordra.app.cli"]
+    imported = subprocess.run(
+        [*cli, "import", "payments", str(BGMAX), "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    kept = [p for p in (data_dir / "payment-files").rglob("*") if p.is_file()]
+    assert len(kept) == 1
+    year = int(kept[0].parent.name)
+
+    def retention(today: date) -> list[str]:
+        done = subprocess.run(
+            [*cli, "retention", "--data-dir", str(data_dir), "--today", today.isoformat()],
+            capture_output=True, text=True, timeout=60, env=env, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        dropped: list[str] = json.loads(done.stdout)["dropped"]
+        return dropped
+
+    # When retention runs on the last day of the seventh year after, the file stays
+    assert retention(date(year + 7, 12, 31)) == []
+    assert kept[0].exists()
+    # and on the next day it goes, key first
+    assert retention(date(year + 8, 1, 1)) == [kept[0].name.split(".")[0]]
+    assert not kept[0].exists()
     assert open_to_others(data_dir) == []
