@@ -306,7 +306,10 @@ def build_archive(
 def drop_expired_payment_files(
     archive: FilesystemArchive, settings: Settings, day: date
 ) -> list[str]:
-    """Retention on ``day`` (a daily job of the scheduler, and ``fordra retention``)."""
+    """Retention on ``day`` (a daily job of the scheduler, and ``fordra retention``); files an
+    older Fordra kept in plain text are sealed first."""
+    if sealed := archive.seal_plain_files():
+        log.info("sealed %d payment files kept in plain text", len(sealed))
     dropped = archive.drop_through(settings.payments.archive_retention.last_expired_year(day))
     if dropped:
         log.info("retention dropped %d archived payment files", len(dropped))

@@ -6,11 +6,14 @@ them unreadable."""
 from __future__ import annotations
 
 import hashlib
+import stat
 from datetime import date
 from pathlib import Path
 
 import asyncpg
 
+from fordra.app.bootstrap import drop_expired_payment_files
+from fordra.app.settings import Settings
 from fordra.kernel.auth import Role
 from fordra.kernel.clock import ManualClock
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
@@ -141,3 +144,25 @@ async def test_a_copy_of_the_archive_without_the_key_ring_reads_nothing(tmp_path
     # Then the file does not open
     assert copy.read("ab" * 32, "camt054") is None
     other.close()
+
+
+def test_retention_seals_the_files_an_older_archive_kept_in_plain_text(tmp_path: Path) -> None:
+    # Given an archive folder as an older Fordra left it: the raw file, world-readable
+    files = tmp_path / "payment-files"
+    files.mkdir()
+    data = b"<Document>Beata Betalare 7512345678</Document>"
+    sha = hashlib.sha256(data).hexdigest()
+    plain = files / f"{sha}.camt054"
+    plain.write_bytes(data)
+    keys = SqliteKeyRing(tmp_path / "keys.sqlite")
+    archive = FilesystemArchive(files, PersonalDataSealer(keys), ManualClock(date(2026, 3, 2)))
+    # When the daily retention runs (nothing is past its time yet)
+    dropped = drop_expired_payment_files(archive, Settings(data_dir=tmp_path), date(2026, 3, 3))
+    # Then the file is sealed in its year's folder, readable through the archive only
+    assert dropped == []
+    assert not plain.exists()
+    (kept,) = [p for p in files.rglob("*") if p.is_file()]
+    assert b"Beata" not in kept.read_bytes()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert archive.read(sha, "camt054") == data
+    keys.close()

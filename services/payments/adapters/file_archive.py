@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fordra.kernel.clock import BusinessClock
@@ -32,12 +33,15 @@ class FilesystemArchive:
     def keep(self, sha256: str, data: bytes, suffix: str) -> None:
         if self._find(sha256, suffix) is not None:
             return  # the same bytes: the same name
-        folder = self.directory / str(self._clock.today().year)
+        self._write(self.directory / str(self._clock.today().year), sha256, suffix, data)
+
+    def _write(self, folder: Path, sha256: str, suffix: str, data: bytes) -> None:
         private_dir(folder)
         path = folder / f"{sha256}.{suffix}"
         sealed = self._sealer.seal_bytes(file_subject(sha256), data)
         tmp = path.with_suffix(path.suffix + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # a leftover .tmp of looser mode keeps its mode on open
         with os.fdopen(fd, "wb") as f:
             f.write(sealed)
             f.flush()
@@ -50,6 +54,23 @@ class FilesystemArchive:
         if path is None:
             return None
         return self._sealer.open_bytes(file_subject(sha256), path.read_bytes())
+
+    def seal_plain_files(self) -> list[str]:
+        """Seal the files an older Fordra kept in plain text straight under the archive folder
+        (``<sha256>.<format>``), each into the folder of the year it was written; answers their
+        SHA-256. Retention runs this first, so an archive of either age ends sealed."""
+        sealed: list[str] = []
+        if not self.directory.is_dir():
+            return sealed
+        for path in sorted(self.directory.iterdir()):
+            sha256, _, suffix = path.name.partition(".")
+            if not path.is_file() or len(sha256) != 64 or not suffix or suffix.endswith("tmp"):
+                continue
+            year = datetime.fromtimestamp(path.stat().st_mtime, UTC).year
+            self._write(self.directory / str(year), sha256, suffix, path.read_bytes())
+            path.unlink()
+            sealed.append(sha256)
+        return sealed
 
     def drop_through(self, last_year: int) -> list[str]:
         """Retention: forget the key of every file received in ``last_year`` or before and delete
