@@ -32,6 +32,7 @@ from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.parking import ParkedEvent, ParkedEvents, Replayable, replay_parked
 from fordra.kernel.personal_data import PersonalDataSealer, SqliteKeyRing
 from fordra.kernel.postgres_eventstore import PostgresEventStore
+from fordra.kernel.private_files import private_dir, private_file
 from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.projection import Consumer, Projection, ProjectionRunner, ReadModelDatabase
 from fordra.kernel.scheduler import DailyScheduler
@@ -203,16 +204,17 @@ def build_embedded(
 ) -> Platform:
     """The embedded engine: SQLite files under ``settings.data_dir`` and the in-process bus."""
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     keyring = SqliteKeyRing(data / "keys.sqlite")
     codecs = _codecs(keyring)
+    private_file(data / "projections.sqlite")
     stores: dict[str, EventStore] = {
         name: SqliteEventStore(data / f"{name}.sqlite", name, codecs[name]) for name in CONTEXTS
     }
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
     registry = build_registry()
-    runners = _projections(read_models, registry, settings)
-    payments = _payments_deps(settings, stores, registry, today)
+    runners = _projections(read_models, registry, settings, keyring)
+    payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(stores, registry, runners, payments)
     bus = InProcessBus(stores, parking=ParkedEvents(read_models))
     for sub in subscriptions:
@@ -245,7 +247,7 @@ def build_distributed(
     wanted = set(services)
     bootstrap = kafka_bootstrap(settings.bus)
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     # Keys stay in a file of their own, shared by the processes of one machine (docs/adr/0001).
     keyring = SqliteKeyRing(data / "keys.sqlite")
     codecs = _codecs(keyring)
@@ -253,8 +255,8 @@ def build_distributed(
     stores: dict[str, EventStore] = dict(pg_stores)
     read_models = ReadModelDatabase(settings.store, schema="projections")
     registry = build_registry()
-    runners = _projections(read_models, registry, settings)
-    payments = _payments_deps(settings, stores, registry, today)
+    runners = _projections(read_models, registry, settings, keyring)
+    payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(stores, registry, runners, payments)
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
@@ -289,18 +291,46 @@ def kafka_bootstrap(bus_url: str) -> str:
 
 
 def _payments_deps(
-    settings: Settings, stores: dict[str, EventStore], registry: EventRegistry, today: date | None
+    settings: Settings,
+    stores: dict[str, EventStore],
+    registry: EventRegistry,
+    today: date | None,
+    keyring: SqliteKeyRing,
 ) -> PaymentsDeps:
     # The clock is made here, once: every use case of the platform shares it.
+    clock = build_clock(settings, today)
+    archive = build_archive(settings, keyring, clock)
     return PaymentsDeps(
         store=stores["payments"],
         registry=registry,
-        clock=build_clock(settings, today),
+        clock=clock,
         policy=settings.payments.allocation,
-        archive=FilesystemArchive(settings.data_dir / "payment-files"),
+        archive=archive,
         parse=parse_bank_file,
         max_amount_ore=settings.payments.max_amount_ore,
     )
+
+
+def build_archive(
+    settings: Settings, keyring: SqliteKeyRing, clock: BusinessClock
+) -> FilesystemArchive:
+    """The payment-file archive, each file sealed under its own key in the key ring."""
+    return FilesystemArchive(
+        settings.data_dir / "payment-files", PersonalDataSealer(keyring), clock
+    )
+
+
+def drop_expired_payment_files(
+    archive: FilesystemArchive, settings: Settings, day: date
+) -> list[str]:
+    """Retention on ``day`` (a daily job of the scheduler, and ``fordra retention``); files an
+    older Fordra kept in plain text are sealed first."""
+    if sealed := archive.seal_plain_files():
+        log.info("sealed %d payment files kept in plain text", len(sealed))
+    dropped = archive.drop_through(settings.payments.archive_retention.last_expired_year(day))
+    if dropped:
+        log.info("retention dropped %d archived payment files", len(dropped))
+    return dropped
 
 
 def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
@@ -309,11 +339,16 @@ def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
 
 
 def _projections(
-    read_models: ReadModelDatabase, registry: EventRegistry, settings: Settings
+    read_models: ReadModelDatabase,
+    registry: EventRegistry,
+    settings: Settings,
+    keyring: SqliteKeyRing,
 ) -> list[ProjectionRunner]:
     return [
         ProjectionRunner(CustomerLedgerProjection(registry), read_models),
-        ProjectionRunner(UnmatchedPaymentsProjection(registry), read_models),
+        ProjectionRunner(
+            UnmatchedPaymentsProjection(registry, PersonalDataSealer(keyring)), read_models
+        ),
         ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
         ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
     ]
@@ -353,6 +388,15 @@ def _platform(
     async def settle() -> None:
         await wait(settings.settle_timeout_seconds)
 
+    scheduler = DailyScheduler(settle)
+    archive = payments.archive
+    if isinstance(archive, FilesystemArchive):
+
+        async def retention(day: date) -> None:
+            drop_expired_payment_files(archive, settings, day)
+
+        scheduler.register("payment-file retention", retention)
+
     return Platform(
         engine=engine,
         settings=settings,
@@ -373,7 +417,7 @@ def _platform(
         secrets=secrets,
         tokens=TokenService(secrets, settings.municipality),
         telemetry=telemetry or setup_telemetry("fordra"),
-        scheduler=DailyScheduler(settle),
+        scheduler=scheduler,
         invoicing=InvoicingDeps(
             store=stores["invoicing"],
             registry=registry,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from datetime import date, timedelta
@@ -12,10 +13,16 @@ from typing import TYPE_CHECKING, TextIO
 
 from fordra.app.bootstrap import SERVICES, Platform
 from fordra.kernel.auth import Role
+from fordra.kernel.private_files import PRIVATE_UMASK
 
 if TYPE_CHECKING:
     from fordra.payments.application.import_file import ImportResult
     from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
+
+# The commands that write a service's data directory. ``cluster`` starts PostgreSQL and Kafka,
+# whose folders it sets up itself (PostgreSQL may run as another OS user), and ``bench`` writes
+# throwaway data; the services ``cluster`` starts are ``serve`` commands and so private.
+PRIVATE_COMMANDS = ("run", "serve", "import", "token", "retention")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     imports.add_argument("--store", help="distributed engine: postgresql+asyncpg://...")
     imports.add_argument("--bus", help="distributed engine: kafka://host:port")
 
+    retention = sub.add_parser(
+        "retention",
+        help="drop archived bank files past their retention (run daily, e.g. from cron)",
+        description="Forget the key of, and delete, every archived bank file past its retention "
+        "(bokföringslagen: the seventh year after its year end, a dated setting). A manual clock "
+        "runs this every business day by itself.",
+    )
+    retention.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
+    retention.add_argument("--today", type=date.fromisoformat, help="default the real date")
+
     bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
     bench.add_argument("which", choices=("appends", "payments", "distributed"))
     bench.add_argument("--events", type=int, help="appends: events per case (100,000)")
@@ -74,12 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", type=Path)
 
     args = parser.parse_args(argv)
+    if args.command in PRIVATE_COMMANDS:
+        # Everything the service writes under its data directory is its user's alone
+        # (kernel/private_files.py sets the same modes explicitly where files are made).
+        os.umask(PRIVATE_UMASK)
     commands = {
         "run": _run,
         "serve": _serve,
         "cluster": _cluster,
         "token": _token,
         "import": _import,
+        "retention": _retention,
         "bench": _bench,
     }
     return commands[args.command](args)
@@ -218,7 +240,6 @@ async def _book_file(
 
 def _import(args: argparse.Namespace) -> int:
     """``fordra import payments FILE``: the use case of POST /api/v1/payment-files."""
-    import os
 
     from fordra.kernel.telemetry import configure_logging
     from fordra.payments.domain.bank_file import BankFileRejected
@@ -253,6 +274,27 @@ def _import(args: argparse.Namespace) -> int:
         # As the API's 503 with "committed": the file is booked; the read models lag behind.
         print(f"fordra import: booked, but {lagging}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    """``fordra retention``: the scheduler's daily retention job, for a system clock."""
+    import json
+
+    from fordra.app.bootstrap import build_archive, drop_expired_payment_files
+    from fordra.app.settings import load_settings
+    from fordra.kernel.clock import SystemClock
+    from fordra.kernel.personal_data import SqliteKeyRing
+
+    settings = load_settings(**_given(args, "data_dir"))
+    clock = SystemClock()
+    keyring = SqliteKeyRing(settings.data_dir / "keys.sqlite")
+    try:
+        archive = build_archive(settings, keyring, clock)
+        dropped = drop_expired_payment_files(archive, settings, args.today or clock.today())
+    finally:
+        keyring.close()
+    print(json.dumps({"dropped": dropped}, indent=2))
     return 0
 
 

@@ -20,6 +20,7 @@ from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
 from fordra.payments.domain.allocation import AllocationPolicy
+from fordra.payments.domain.retention import ArchiveRetention
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
 
 
@@ -31,6 +32,7 @@ class PaymentsSettings(BaseModel):
     max_amount_ore: Dated[int] = Field(
         default_factory=lambda: Dated[int].always(DEFAULT_MAX_AMOUNT_ORE)
     )
+    archive_retention: ArchiveRetention = Field(default_factory=ArchiveRetention)
 
 
 class CalendarSettings(BaseModel):

@@ -44,6 +44,7 @@ from fordra.kernel.eventstore import (
     StreamAppend,
     Tracking,
 )
+from fordra.kernel.private_files import private_file
 from fordra.kernel.sql_schema import event_store_metadata
 
 # Built from the constant column list: no input reaches these statements.
@@ -112,7 +113,7 @@ class SqliteEventStore(EventStore):
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         options = self._options
 
         def on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -333,11 +333,16 @@ def test_a_protected_customer_view_built_from_the_event_holds_no_name_or_address
             address=PostalAddress(street="Tolvansvägen 12", postal_code="512 50", city="X"),
         ),
     )
-    view = CustomerView.from_registered(event, reference="Tolvan själv")
+    view = CustomerView.from_registered(
+        event, reference="Tolvan själv", reveal_protected_id_number=True
+    )
     assert view.name is None
     assert view.address is None
     assert view.reference is None
     assert view.id_number == "19121212-1212"
+    # and for a reader who may not see the number, not even its birth date
+    hidden = CustomerView.from_registered(event)
+    assert (hidden.id_number, hidden.id_number_hidden) == ("XXXXXXXX-XXXX", True)
 
 
 def test_a_customer_view_from_the_register_keeps_preferences() -> None:

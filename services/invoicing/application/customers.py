@@ -108,19 +108,25 @@ async def read_customer(
     state = await load_customer(deps, customer_id)
     reveal = principal.role is Role.PROTECTED_IDENTITY_OFFICER
     if state.protected_identity and reveal:
-        # Every look at a protected person's name and address leaves a trace.
-        stream = f"protected-access-{customer_id}"
-        version = await deps.store.stream_version(stream)
-        env = deps.registry.envelope(
-            ProtectedIdentityAccessed(customer_id=customer_id, purpose="read customer"),
-            context=CONTEXT,
-            stream_id=stream,
-            version=version + 1,
-            metadata=meta,
-            occurred_at=deps.clock.now(),
-        )
-        await deps.store.append([StreamAppend(stream, version, [env])])
+        await record_protected_access(deps, customer_id, "read customer", meta)
     return view_of(state, reveal=reveal)
+
+
+async def record_protected_access(
+    deps: InvoicingDeps, customer_id: str, purpose: str, meta: Metadata
+) -> None:
+    """Every look at a protected person's identity leaves a trace (domain.md §2: "audited")."""
+    stream = f"protected-access-{customer_id}"
+    version = await deps.store.stream_version(stream)
+    env = deps.registry.envelope(
+        ProtectedIdentityAccessed(customer_id=customer_id, purpose=purpose),
+        context=CONTEXT,
+        stream_id=stream,
+        version=version + 1,
+        metadata=meta,
+        occurred_at=deps.clock.now(),
+    )
+    await deps.store.append([StreamAppend(stream, version, [env])])
 
 
 async def change_customer(

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.invoicing import (
+    CustomerRegistered,
     DeferralGranted,
     SmallAmountDeferred,
     SmallAmountDropped,
@@ -69,6 +70,12 @@ CONTEXT = "invoicing"
 _CorrectionCommand = PostponeDueDate | GrantDeferral | DisputeInvoice | ResolveDispute
 
 PUBLISHERS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
+# Who works the whole customer register, and so is told that a person is already a customer
+# (409 with the customer's id). Anyone else registering (a department) gets the answer a new
+# registration gives, with the customer's id so that it can invoice them: registration is
+# idempotent per identity number and never tells a department whether the person was known
+# already, nor anything the register holds about them (protected identity included).
+REGISTER_KEEPERS = (Role.ADMIN, Role.CASE_OFFICER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +141,18 @@ async def register_customer(
         claimed = await deps.store.read_stream(claim_stream)
         if claimed:
             existing = deps.registry.load_as(claimed[0], IdNumberClaimed).customer_id
-            raise AlreadyExists(
-                f"a customer with this id_number is already registered: {existing}",
-                field="id_number",
-                existing_id=existing,
+            if principal.role in REGISTER_KEEPERS:
+                raise AlreadyExists(
+                    f"a customer with this id_number is already registered: {existing}",
+                    field="id_number",
+                    existing_id=existing,
+                )
+            # What a new registration would have answered, built the same way; nothing stored
+            # (the register keeps its own details of the person).
+            echo = decide_registration(
+                cmd, customer_id=existing, identity=identity, department=principal.department
             )
+            return Decision([], _registered_response(echo))
         customer_id = str(uuid.uuid4())
         event = decide_registration(
             cmd, customer_id=customer_id, identity=identity, department=principal.department
@@ -162,12 +176,7 @@ async def register_customer(
         )
         return Decision(
             [StreamAppend(env.stream_id, 0, [env]), StreamAppend(claim_stream, 0, [claim])],
-            CustomerRegisteredResponse(
-                customer_id=customer_id,
-                kind=event.kind,
-                id_kind=event.id_kind,
-                protected_identity=event.protected_identity,
-            ),
+            _registered_response(event),
         )
 
     return await execute(
@@ -176,6 +185,15 @@ async def register_customer(
         CustomerRegisteredResponse,
         idempotency_key=scoped_key(principal, idempotency_key),
         request_fingerprint=fingerprint("RegisterCustomer", cmd.model_dump(mode="json")),
+    )
+
+
+def _registered_response(event: CustomerRegistered) -> CustomerRegisteredResponse:
+    return CustomerRegisteredResponse(
+        customer_id=event.customer_id,
+        kind=event.kind,
+        id_kind=event.id_kind,
+        protected_identity=event.protected_identity,
     )
 
 

@@ -44,6 +44,7 @@ from fordra.kernel.identity import IdentityKind, IdentityNumber
 from fordra.kernel.money import format_sek
 
 __all__ = [
+    "MASKED_ID_NUMBER",
     "SERVICE_LABELS",
     "CustomerView",
     "DocumentLine",
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 IdKind = Literal["personnummer", "samordningsnummer", "organisationsnummer"]
+# What the forwarding sheet shows in place of a protected person's number to a reader who may not
+# see it: not even the birth date, which with the municipality narrows down who is protected.
+MASKED_ID_NUMBER: Final = "XXXXXXXX-XXXX"
 
 # What each service is called on the invoice. Co-billing keeps each line's service visible
 # (domain.md §2 "Co-billing": electricity must stay separable from water and waste).
@@ -101,7 +105,10 @@ class CustomerView(_Frozen):
 
     customer_id: str
     kind: CustomerKind
-    id_number: str  # formatted: 19121212-1212, 556036-0793
+    id_number: str  # formatted: 19121212-1212, 556036-0793; MASKED_ID_NUMBER when hidden
+    # A protected person's number, hidden from a reader who may not see it (the sheet then says
+    # who may print it).
+    id_number_hidden: bool = False
     id_kind: IdKind | None = None  # None: "personnummer" for a person, else "organisationsnummer"
     name: str | None = None
     address: PostalAddress | None = None
@@ -131,10 +138,17 @@ class CustomerView(_Frozen):
         return _ID_LABELS[kind]
 
     @classmethod
-    def from_state(cls, state: CustomerState, *, reference: str | None = None) -> CustomerView:
+    def from_state(
+        cls,
+        state: CustomerState,
+        *,
+        reference: str | None = None,
+        reveal_protected_id_number: bool = False,
+    ) -> CustomerView:
         """The view of a customer as the register holds them; a protected identity's name,
         address and reference are not copied (domain.md §2: they must not leak into anything
-        but the sealed record)."""
+        but the sealed record). Their personnummer goes on the forwarding sheet only for a
+        reader who may see it (``reveal_protected_id_number``); anyone else sees it masked."""
         if state.personal is None:
             raise DomainRuleViolation(
                 "the customer's personal data has been erased; nothing can be sent to them",
@@ -148,7 +162,10 @@ class CustomerView(_Frozen):
             {
                 "customer_id": state.customer_id,
                 "kind": state.kind,
-                "id_number": identity.formatted,
+                "id_number": identity.formatted
+                if reveal_protected_id_number or not protected
+                else MASKED_ID_NUMBER,
+                "id_number_hidden": protected and not reveal_protected_id_number,
                 "id_kind": state.id_kind,
                 "name": None if protected else state.personal.name,
                 "address": None if protected else state.personal.address,
@@ -162,7 +179,11 @@ class CustomerView(_Frozen):
 
     @classmethod
     def from_registered(
-        cls, event: CustomerRegistered, *, reference: str | None = None
+        cls,
+        event: CustomerRegistered,
+        *,
+        reference: str | None = None,
+        reveal_protected_id_number: bool = False,
     ) -> CustomerView:
         """The view of a customer right after registration (no preferences yet)."""
         return cls.from_state(
@@ -174,6 +195,7 @@ class CustomerView(_Frozen):
                 protected_identity=event.protected_identity,
             ),
             reference=reference,
+            reveal_protected_id_number=reveal_protected_id_number,
         )
 
 
@@ -382,6 +404,14 @@ def _forwarding_sheet(customer: CustomerView, issuer: IssuerDetails) -> Forwardi
             Entry(label="Avsändare", value=sender),
         ),
         instructions=(
+            *(
+                (
+                    f"Mottagarens {customer.id_label.lower()} visas bara för den som handlägger "
+                    "skyddade personuppgifter: låt dem skriva ut detta blad.",
+                )
+                if customer.id_number_hidden
+                else ()
+            ),
             "Lägg fakturan i ett innerkuvert och förslut det.",
             f"Märk innerkuvertet med mottagarens {customer.id_label.lower()} och avsändaren "
             "enligt ovan.",

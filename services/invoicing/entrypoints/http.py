@@ -141,7 +141,9 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
     async def get_invoice_document(
         invoice_id: str, principal: Caller, format: Literal["html", "pdf", "peppol"] = "html"
     ) -> Response:
-        issued, customer = await invoice_and_customer(invoice_id, deps, principal)
+        issued, customer = await invoice_and_customer(
+            invoice_id, deps, principal, metadata_for(principal)
+        )
         issuer = deps.settings.issuer
         name = f"faktura-{issued.invoice_number}"
         if format == "pdf":

@@ -1,6 +1,11 @@
 """The unmatched-payments work queue (domain.md §9: the rest go to the investigation queue): every
 payment that did not match an open invoice, with its age in working days and suggestions from its
-free text, payer and amount, for the ops team to match, refund or keep as credit."""
+free text, payer and amount, for the ops team to match, refund or keep as credit.
+
+The payer's name is personal data: the row keeps it sealed under the payment's own key (the key
+the event store seals the payment's payer with), opened only when the queue is read, so a copy of
+the read-model database alone shows no names and forgetting the payment's subject reaches the
+queue as well as the log."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -35,27 +41,33 @@ from fordra.contracts.payments import (
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
+from fordra.kernel.personal_data import PersonalDataSealer
 from fordra.kernel.projection import Projection
 
 _DIGITS = re.compile(r"\d{3,25}")
 
 
 class UnmatchedPaymentsProjection(Projection):
-    name: ClassVar[str] = "unmatched_payments"
+    # v2: the payer's name sealed (it was plain text in ``payments_received``). A new name and
+    # table, so that a read-model database of the old shape fills the new table from the log
+    # instead of failing on a missing column; the old table is the operator's to drop.
+    name: ClassVar[str] = "unmatched_payments_v2"
     upstreams: ClassVar[tuple[str, ...]] = ("payments",)
 
-    def __init__(self, registry: EventRegistry) -> None:
+    def __init__(self, registry: EventRegistry, sealer: PersonalDataSealer) -> None:
         self.registry = registry
+        self.sealer = sealer
 
     def declare(self, metadata: MetaData) -> list[Table]:
         self.payments = Table(
-            "payments_received",
+            "unmatched_payments_v2",
             metadata,
             Column("payment_id", String(64), primary_key=True),
             Column("amount_ore", BigInteger, nullable=False),
             Column("currency", String(3), nullable=False),
             Column("reference", String(100)),
-            Column("payer_name", String(200)),
+            # {"name": ...} sealed with the payment's key (PaymentReceived's data subject).
+            Column("payer_sealed", LargeBinary),
             Column("free_text", Text, nullable=False),
             Column("received_on", Date, nullable=False),
             Column("queued", Boolean, nullable=False, default=False),
@@ -75,7 +87,7 @@ class UnmatchedPaymentsProjection(Projection):
                     amount_ore=e.amount_ore,
                     currency=e.currency,
                     reference=e.reference,
-                    payer_name=e.payer.name if e.payer else None,
+                    payer_sealed=self._seal_payer(e),
                     free_text=orjson.dumps(list(e.free_text)).decode(),
                     received_on=e.received_on,
                     queued=False,
@@ -95,6 +107,21 @@ class UnmatchedPaymentsProjection(Projection):
             await conn.execute(
                 t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
             )
+
+    def _seal_payer(self, e: PaymentReceived) -> bytes | None:
+        if e.payer is None or e.payer.name is None:
+            return None  # nothing told, or the payment's subject already forgotten
+        return self.sealer.seal(e.payment_id, {"name": e.payer.name})
+
+    def payer_name(self, payment_id: str, sealed: bytes | None) -> str | None:
+        """The payer's name, or None once the payment's key is forgotten."""
+        if sealed is None:
+            return None
+        opened = self.sealer.open(payment_id, bytes(sealed))
+        if opened is None:
+            return None
+        name: str | None = opened.get("name")
+        return name
 
 
 def _fit(text: str, column: Any) -> str:
@@ -152,7 +179,7 @@ async def read_unmatched(
                 amount_ore=r.amount_ore,
                 currency=r.currency,
                 reference=r.reference,
-                payer_name=r.payer_name,
+                payer_name=projection.payer_name(r.payment_id, r.payer_sealed),
                 free_text=texts,
                 received_on=r.received_on,
                 age_working_days=max(calendar.working_days_between(r.received_on, today), 0),
