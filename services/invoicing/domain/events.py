@@ -4,13 +4,15 @@
 stream's version *is* the last serial, and taking the next one is an optimistic append.
 ``OcrReferenceClaimed`` does the same for OCR references. ``IdNumberClaimed`` makes an
 identity number unique among customers: its stream (named by a keyed
-hash of the number, so the name reveals nothing) can be created once.
+hash of the number, so the name reveals nothing) can be created once. ``SourceReferenceClaimed``
+books a departmental system's own invoice id once per department, and ``InvoiceBatchBooked`` a
+batch file once by its content, the same way.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fordra.kernel.events import Event
 
@@ -31,6 +33,26 @@ class OcrReferenceClaimed(Event):
 
     event_type: ClassVar[str] = "OcrReferenceClaimed"
     invoice_id: str
+
+
+class SourceReferenceClaimed(Event):
+    """A department's ``source_reference`` was booked: as an invoice, as a small amount held for a
+    later invoice (``held_id``), or dropped (neither). Whether it came alone or in a batch, and
+    whatever key or role sent it, the same reference of the same department is booked once."""
+
+    event_type: ClassVar[str] = "SourceReferenceClaimed"
+    department: str
+    invoice_id: str | None = None
+    held_id: str | None = None
+
+
+class InvoiceBatchBooked(Event):
+    """A batch file was booked, identified by the SHA-256 of its bytes (like a bank file): the same
+    file again, under any key or role, answers this first ``result`` and books nothing."""
+
+    event_type: ClassVar[str] = "InvoiceBatchBooked"
+    batch_id: str
+    result: dict[str, Any]
 
 
 class BillingPeriodBilled(Event):
@@ -67,4 +89,6 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     IdNumberClaimed,
     OcrReferenceClaimed,
     BillingPeriodBilled,
+    SourceReferenceClaimed,
+    InvoiceBatchBooked,
 )
