@@ -95,10 +95,23 @@ async def issue_invoice_batch(
 
     claim = batch_stream(meta.tenant, digest)
 
-    async def decide() -> Decision[BatchResult]:
+    async def booked_before() -> None:
         for env in await deps.store.read_stream(claim):
             first = deps.registry.load_as(env, InvoiceBatchBooked)
             raise _BatchBookedBefore(BatchResult.model_validate(first.result))
+
+    async def decide() -> Decision[BatchResult]:
+        await booked_before()
+        try:
+            return await decide_batch()
+        except (BatchRejected, FordraError):
+            # The same file sent at the same time may have been booked while this one was
+            # decided, and its invoices then break this one's rules (a period billed twice): the
+            # claim commits with them, so it is visible now if they were.
+            await booked_before()
+            raise
+
+    async def decide_batch() -> Decision[BatchResult]:
         staged = StagedEventStore(deps.store)
         # Every line's source_reference claim in one round trip, not one read per line.
         await staged.prefetch(
