@@ -41,7 +41,7 @@ async def idempotency_rows(store: EventStore) -> list[tuple[str, str, bytes]]:
     conn = await asyncpg.connect(asyncpg_dsn(store.url))
     try:
         found = await conn.fetch(
-            f"SELECT key, fingerprint, response FROM {store.schema}.idempotency"  # noqa: S608 - our schema
+            f"SELECT key, fingerprint, response FROM {store.schema}.idempotency"
         )
     finally:
         await conn.close()
