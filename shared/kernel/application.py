@@ -14,13 +14,15 @@ What "the same request" means (issue 10, item 3):
   subject (``Principal.actor``). Two departments, or two officers of one department, never see each
   other's answers; a client that renews its token keeps its subject and so its keys. That two
   callers may send the *same content* twice is a different question, answered by the use case's
-  own claims (an identity number, a batch's digest, a line's ``source_reference``), not by keys.
-  Every use case builds its key with ``idempotent()`` and nothing else.
+  own claims (an identity number, a line's ``source_reference``) or by a record named after the
+  content (``content_claim()``: a batch file), not by the caller's keys. Every use case names its
+  record with one of these two and nothing else.
 - **Parallel requests with one key.** A request that loses the race decides on state in which the
   first one's effect is already visible, and its rules may then refuse it (the credit is gone, the
-  payment is no longer unmatched, the identity number is claimed). The effect and the idempotency
-  record commit in one transaction, so whenever the effect is visible the record is too: a refused
-  decision looks the record up and replays the first answer if there is one.
+  payment is no longer unmatched, the identity number is claimed, a batch's period is billed).
+  The effect and the idempotency record commit in one transaction, so whenever the effect is
+  visible the record is too: a decision that fails looks the record up and replays the first
+  answer if there is one.
 
 What the idempotency table stores (issue 10, item 2), since it is kept apart from the sealed
 personal part of the events and a repeated request must respect a protection or an erasure made
@@ -57,7 +59,7 @@ import orjson
 from pydantic import BaseModel
 
 from fordra.kernel.auth import Principal
-from fordra.kernel.errors import ConcurrencyConflict, FordraError, IdempotencyKeyReused
+from fordra.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from fordra.kernel.eventstore import (
     IDEMPOTENCY_KEY_PREFIX,
     EventStore,
@@ -133,6 +135,17 @@ def idempotent(principal: Principal, header: str | None, *request: Any) -> Idemp
     return Idempotent(header, key, hmac.new(scoped, body, hashlib.sha256).hexdigest())
 
 
+def content_claim(tenant: str, kind: str, digest: str) -> Idempotent:
+    """A request identified by its content (a file's digest), whoever sends it and under whatever
+    key: its record is a unique claim committed with the booking, and the same content again
+    answers the first result."""
+    scoped = orjson.dumps(["content", tenant, kind, digest])
+    key = IDEMPOTENCY_KEY_PREFIX + hashlib.sha256(scoped).hexdigest()
+    return Idempotent(
+        f"{kind} {digest[:32]}", key, hmac.new(scoped, b"", hashlib.sha256).hexdigest()
+    )
+
+
 def personal_fields(model: type[BaseModel]) -> dict[str, Any]:
     """The fields of ``model`` marked ``PERSONAL``, nested models included, in the shape pydantic's
     ``exclude`` takes."""
@@ -181,7 +194,7 @@ async def execute(
     for attempt in range(1, attempts + 1):
         try:
             decision = await decide()
-        except FordraError:
+        except Exception:
             # A parallel request with this key may have done it meanwhile (see the docstring).
             if idempotency is not None:
                 first = await store.idempotency_record(idempotency.key)

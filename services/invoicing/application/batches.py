@@ -3,9 +3,12 @@ rejected whole. Each invoice runs through the same use case as a single one, aga
 of the store, and the whole batch is then one append: a bad line anywhere books nothing.
 
 A batch is booked once by its content, like a bank file (issue 10, item 3): the SHA-256 of its
-bytes is claimed (``InvoiceBatchBooked`` on a stream of its own, created once) in the same append
-as its invoices, so the same file again, under another Idempotency-Key, by another role, or sent
-five times at once, answers the first result and books nothing. A file with other bytes that
+bytes (with the tenant) is claimed as the batch's idempotency record (``content_claim``), unique
+and committed in the same append as its invoices, with the result (which holds no personal data)
+as its answer. The same file again, under another Idempotency-Key (which a batch does not use),
+by another role, or sent five times at once, answers the first result and books nothing. The
+result is kept there rather than in an event: a 10,000-line result is megabytes, more than a
+Kafka message may carry. A file with other bytes that
 carries a line booked before (the same ``source_reference`` of the same department, alone or in
 a batch) books its other lines and reports that line as already booked, naming what it became."""
 
@@ -17,7 +20,6 @@ from dataclasses import replace
 from pydantic import BaseModel, ConfigDict
 
 from fordra.invoicing.application.handlers import (
-    CONTEXT,
     PUBLISHERS,
     InvoiceIssuedResponse,
     InvoicingDeps,
@@ -27,13 +29,12 @@ from fordra.invoicing.application.handlers import (
     source_reference_stream,
 )
 from fordra.invoicing.domain.batch import BatchError, BatchRejected, parse_batch
-from fordra.invoicing.domain.events import IdNumberClaimed, InvoiceBatchBooked
+from fordra.invoicing.domain.events import IdNumberClaimed
 from fordra.invoicing.domain.small_amounts import small_amounts_first
-from fordra.kernel.application import Decision, Outcome, execute, idempotent
+from fordra.kernel.application import Decision, Outcome, content_claim, execute
 from fordra.kernel.auth import Principal, require_department, require_role
 from fordra.kernel.envelope import Metadata
-from fordra.kernel.errors import DomainRuleViolation, FordraError
-from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.staging import StagedEventStore
 
 
@@ -60,27 +61,15 @@ class BatchResult(BaseModel):
     already_booked: int = 0
 
 
-def batch_stream(tenant: str, digest: str) -> str:
-    return f"invoice-batch-{tenant}-{digest}"
-
-
-class _BatchBookedBefore(FordraError):
-    """The batch's content was booked before: ``result`` is the first answer."""
-
-    def __init__(self, result: BatchResult) -> None:
-        super().__init__(f"batch {result.batch_id} was booked before")
-        self.result = result
-
-
 async def issue_invoice_batch(
     data: bytes,
     content_type: str,
     deps: InvoicingDeps,
     principal: Principal,
     meta: Metadata,
-    *,
-    idempotency_key: str | None = None,
 ) -> Outcome[BatchResult]:
+    """Book a file of invoices once. No ``Idempotency-Key``: the file's content is the request's
+    identity, whoever sends it (see the module docstring)."""
     require_role(principal, *PUBLISHERS)
     digest = hashlib.sha256(data).hexdigest()
     items = parse_batch(
@@ -93,25 +82,7 @@ async def issue_invoice_batch(
     for item in items:
         require_department(principal, item.command.department)
 
-    claim = batch_stream(meta.tenant, digest)
-
-    async def booked_before() -> None:
-        for env in await deps.store.read_stream(claim):
-            first = deps.registry.load_as(env, InvoiceBatchBooked)
-            raise _BatchBookedBefore(BatchResult.model_validate(first.result))
-
     async def decide() -> Decision[BatchResult]:
-        await booked_before()
-        try:
-            return await decide_batch()
-        except (BatchRejected, FordraError):
-            # The same file sent at the same time may have been booked while this one was
-            # decided, and its invoices then break this one's rules (a period billed twice): the
-            # claim commits with them, so it is visible now if they were.
-            await booked_before()
-            raise
-
-    async def decide_batch() -> Decision[BatchResult]:
         staged = StagedEventStore(deps.store)
         # Every line's source_reference claim in one round trip, not one read per line.
         await staged.prefetch(
@@ -162,25 +133,14 @@ async def issue_invoice_batch(
             lines=lines,
             already_booked=sum(1 for r in lines if r.already_booked),
         )
-        booked = deps.registry.envelope(
-            InvoiceBatchBooked(batch_id=result.batch_id, result=result.model_dump(mode="json")),
-            context=CONTEXT,
-            stream_id=claim,
-            version=1,
-            metadata=meta,
-            occurred_at=deps.clock.now(),
-        )
-        return Decision([*staged.appends(), StreamAppend(claim, 0, [booked])], result)
+        return Decision(staged.appends(), result)
 
-    try:
-        return await execute(
-            deps.store,
-            decide,
-            BatchResult,
-            idempotency=idempotent(principal, idempotency_key, "InvoiceBatch", digest),
-        )
-    except _BatchBookedBefore as before:
-        return Outcome(before.result, True, 0)
+    return await execute(
+        deps.store,
+        decide,
+        BatchResult,
+        idempotency=content_claim(meta.tenant, "InvoiceBatch", digest),
+    )
 
 
 async def _customer_for(deps: InvoicingDeps, meta: Metadata, id_number: str) -> str:

@@ -5,14 +5,13 @@ stream's version *is* the last serial, and taking the next one is an optimistic 
 ``OcrReferenceClaimed`` does the same for OCR references. ``IdNumberClaimed`` makes an
 identity number unique among customers: its stream (named by a keyed
 hash of the number, so the name reveals nothing) can be created once. ``SourceReferenceClaimed``
-books a departmental system's own invoice id once per department, and ``InvoiceBatchBooked`` a
-batch file once by its content, the same way.
+books a departmental system's own invoice id once per department the same way.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from fordra.kernel.events import Event
 
@@ -44,15 +43,6 @@ class SourceReferenceClaimed(Event):
     department: str
     invoice_id: str | None = None
     held_id: str | None = None
-
-
-class InvoiceBatchBooked(Event):
-    """A batch file was booked, identified by the SHA-256 of its bytes (like a bank file): the same
-    file again, under any key or role, answers this first ``result`` and books nothing."""
-
-    event_type: ClassVar[str] = "InvoiceBatchBooked"
-    batch_id: str
-    result: dict[str, Any]
 
 
 class BillingPeriodBilled(Event):
@@ -90,5 +80,4 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     OcrReferenceClaimed,
     BillingPeriodBilled,
     SourceReferenceClaimed,
-    InvoiceBatchBooked,
 )
