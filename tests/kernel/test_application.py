@@ -140,3 +140,17 @@ async def test_parallel_requests_with_one_key_are_done_once(store: EventStore) -
     other = idempotent(WASTE, "k", "Refund", "more")
     with pytest.raises(IdempotencyKeyReused, match="'k'"):
         await execute(store, decide, Done, idempotency=other)
+
+
+def test_every_use_case_names_its_record_through_the_kernel() -> None:
+    # One way to scope a key (issue 10: a key built by hand leaked one department's answer to
+    # another): only fordra.kernel.application builds an idempotency record.
+    root = Path(__file__).resolve().parents[2]
+    by_hand = [
+        str(py.relative_to(root))
+        for folder in ("services", "app")
+        for py in (root / folder).rglob("*.py")
+        for text in [py.read_text(encoding="utf-8")]
+        if "IdempotencyRecord(" in text or 'idempotency_key=f"{principal' in text
+    ]
+    assert by_hand == []
