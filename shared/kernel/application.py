@@ -48,6 +48,7 @@ across that upgrade is executed again, with the content claims above as its safe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import typing
@@ -146,9 +147,10 @@ def content_claim(tenant: str, kind: str, digest: str) -> Idempotent:
     )
 
 
+@functools.cache  # per response model; a batch of 10,000 lines asks 10,000 times
 def personal_fields(model: type[BaseModel]) -> dict[str, Any]:
     """The fields of ``model`` marked ``PERSONAL``, nested models included, in the shape pydantic's
-    ``exclude`` takes."""
+    ``exclude`` takes (cached and shared: read it, never change it)."""
     found: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         if any(isinstance(m, Personal) for m in info.metadata):
