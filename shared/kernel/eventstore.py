@@ -35,6 +35,13 @@ class Tracking:
     position: int
 
 
+# Keys of the current format start with this (a hash of the caller's scope and the client's key,
+# see fordra.kernel.application). A row without it was written by an older version: it may hold
+# a whole response with personal data and no request names it any more, so a store deletes such
+# rows when it starts.
+IDEMPOTENCY_KEY_PREFIX = "v2:"
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     """The first answer to a request with an idempotency key; ``fingerprint`` is a hash of the
@@ -64,7 +71,8 @@ class EventStore(ABC):
 
     @abstractmethod
     async def start(self) -> None:
-        """Create the schema if needed and open connections."""
+        """Create the schema if needed, delete idempotency rows of an older format (without
+        ``IDEMPOTENCY_KEY_PREFIX``) and open connections."""
 
     @abstractmethod
     async def close(self) -> None: ...

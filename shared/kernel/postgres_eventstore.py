@@ -39,6 +39,7 @@ from fordra.kernel.errors import (
     StoreUnavailable,
 )
 from fordra.kernel.eventstore import (
+    IDEMPOTENCY_KEY_PREFIX,
     AlreadyProcessed,
     EventStore,
     IdempotencyRecord,
@@ -153,6 +154,11 @@ class PostgresEventStore(EventStore):
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
                 await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
                 await conn.run_sync(metadata.create_all)
+                # Rows of an older format may hold personal data and are never looked up again.
+                await conn.execute(
+                    text(f"DELETE FROM {self.schema}.idempotency WHERE key NOT LIKE :p"),
+                    {"p": IDEMPOTENCY_KEY_PREFIX + "%"},
+                )
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
         self._head = await self.max_position()

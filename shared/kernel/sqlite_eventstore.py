@@ -37,6 +37,7 @@ from fordra.kernel.errors import (
     StoreUnavailable,
 )
 from fordra.kernel.eventstore import (
+    IDEMPOTENCY_KEY_PREFIX,
     AlreadyProcessed,
     EventStore,
     IdempotencyRecord,
@@ -122,6 +123,7 @@ class SqliteEventStore(EventStore):
         self._sync_engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self._sync_engine, "connect", on_connect)
         await asyncio.to_thread(event_store_metadata().create_all, self._sync_engine)
+        await asyncio.to_thread(self._delete_legacy_idempotency, self._sync_engine)
         self._engine = create_async_engine(f"sqlite+aiosqlite:///{self.path}")
         event.listen(self._engine.sync_engine, "connect", on_connect)
         self._head = await self.max_position()
@@ -130,6 +132,14 @@ class SqliteEventStore(EventStore):
             target=self._writer, name=f"sqlite-writer-{self.context}", daemon=True
         )
         self._thread.start()
+
+    @staticmethod
+    def _delete_legacy_idempotency(engine: Engine) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM idempotency WHERE key NOT LIKE :p"),
+                {"p": IDEMPOTENCY_KEY_PREFIX + "%"},
+            )
 
     async def close(self) -> None:
         if self._thread is not None:

@@ -127,6 +127,9 @@ async def test_small_amounts_in_a_batch_do_not_depend_on_line_order(
             number = "196501022773" if order == "small last" else "196501133372"
             cid = await setup(fordra, {**PERSON, "id_number": number})
             big, small = line(cid, 1), line(cid, 2)
+            # each round's own invoices: a department books a source_reference once
+            big["source_reference"] += f" {order}"
+            small["source_reference"] += f" {order}"
             big["lines"][0]["unit_price_ore"] = 96000  # 960 kr + 25 % = 1,200 kr
             small["lines"][0]["unit_price_ore"] = 3600  # 36 kr + 25 % = 45 kr
             batch = [big, small] if order == "small last" else [small, big]

@@ -1,7 +1,16 @@
 """Invoice batches from departmental systems (issue: invoicing): a file of invoices is accepted or
 rejected whole. Each invoice runs through the same use case as a single one, against a staged view
-of the store, and the whole batch is then one append: a bad line anywhere books nothing, and the
-same batch again (by its bytes, or its Idempotency-Key) answers the first result."""
+of the store, and the whole batch is then one append: a bad line anywhere books nothing.
+
+A batch is booked once by its content, like a bank file (issue 10, item 3): the SHA-256 of its
+bytes (with the tenant) is claimed as the batch's idempotency record (``content_claim``), unique
+and committed in the same append as its invoices, with the result (which holds no personal data)
+as its answer. The same file again, under another Idempotency-Key (which a batch does not use),
+by another role, or sent five times at once, answers the first result and books nothing. The
+result is kept there rather than in an event: a 10,000-line result is megabytes, more than a
+Kafka message may carry. A file with other bytes that
+carries a line booked before (the same ``source_reference`` of the same department, alone or in
+a batch) books its other lines and reports that line as already booked, naming what it became."""
 
 from __future__ import annotations
 
@@ -15,12 +24,14 @@ from fordra.invoicing.application.handlers import (
     InvoiceIssuedResponse,
     InvoicingDeps,
     SmallAmountResponse,
+    SourceReferenceBooked,
     issue_invoice,
+    source_reference_stream,
 )
 from fordra.invoicing.domain.batch import BatchError, BatchRejected, parse_batch
 from fordra.invoicing.domain.events import IdNumberClaimed
 from fordra.invoicing.domain.small_amounts import small_amounts_first
-from fordra.kernel.application import Decision, Outcome, execute
+from fordra.kernel.application import Decision, Outcome, content_claim, execute
 from fordra.kernel.auth import Principal, require_department, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation
@@ -33,6 +44,10 @@ class BatchLineResult(BaseModel):
     line: int
     invoice: InvoiceIssuedResponse | None = None
     small_amount: SmallAmountResponse | None = None
+    # The line's source_reference was booked before (alone or in another batch): this line booked
+    # nothing; ``existing_id`` is the invoice (or held small amount) it was booked as.
+    already_booked: bool = False
+    existing_id: str | None = None
 
 
 class BatchResult(BaseModel):
@@ -43,6 +58,7 @@ class BatchResult(BaseModel):
     deferred: int
     total_ore: int
     lines: list[BatchLineResult]
+    already_booked: int = 0
 
 
 async def issue_invoice_batch(
@@ -51,9 +67,9 @@ async def issue_invoice_batch(
     deps: InvoicingDeps,
     principal: Principal,
     meta: Metadata,
-    *,
-    idempotency_key: str | None = None,
 ) -> Outcome[BatchResult]:
+    """Book a file of invoices once. No ``Idempotency-Key``: the file's content is the request's
+    identity, whoever sends it (see the module docstring)."""
     require_role(principal, *PUBLISHERS)
     digest = hashlib.sha256(data).hexdigest()
     items = parse_batch(
@@ -68,6 +84,14 @@ async def issue_invoice_batch(
 
     async def decide() -> Decision[BatchResult]:
         staged = StagedEventStore(deps.store)
+        # Every line's source_reference claim in one round trip, not one read per line.
+        await staged.prefetch(
+            [
+                source_reference_stream(meta.tenant, i.command.department, ref)
+                for i in items
+                if (ref := i.command.source_reference) is not None
+            ]
+        )
         staged_deps = replace(deps, store=staged)
         errors: list[BatchError] = []
         lines: list[BatchLineResult] = []
@@ -80,6 +104,13 @@ async def issue_invoice_batch(
                         await _customer_for(deps, meta, item.customer_id_number)
                     )
                 outcome = await issue_invoice(cmd, staged_deps, principal, meta)
+            except SourceReferenceBooked as before:
+                lines.append(
+                    BatchLineResult(
+                        line=item.line, already_booked=True, existing_id=before.existing_id
+                    )
+                )
+                continue
             except DomainRuleViolation as exc:
                 errors.append(item.error_at(str(exc), exc.field))
                 continue
@@ -94,24 +125,21 @@ async def issue_invoice_batch(
             raise BatchRejected(sorted(errors, key=lambda e: e.line or 0))
         lines.sort(key=lambda r: r.line)
         invoices = [r.invoice for r in lines if r.invoice is not None]
-        return Decision(
-            staged.appends(),
-            BatchResult(
-                batch_id=digest[:32],
-                invoices=len(invoices),
-                deferred=sum(1 for r in lines if r.small_amount is not None),
-                total_ore=sum(i.total_ore for i in invoices),
-                lines=lines,
-            ),
+        result = BatchResult(
+            batch_id=digest[:32],
+            invoices=len(invoices),
+            deferred=sum(1 for r in lines if r.small_amount is not None),
+            total_ore=sum(i.total_ore for i in invoices),
+            lines=lines,
+            already_booked=sum(1 for r in lines if r.already_booked),
         )
+        return Decision(staged.appends(), result)
 
-    key = idempotency_key or f"batch:{digest}"
     return await execute(
         deps.store,
         decide,
         BatchResult,
-        idempotency_key=f"{principal.role.value}:{principal.department or ''}:{key}",
-        request_fingerprint=digest,
+        idempotency=content_claim(meta.tenant, "InvoiceBatch", digest),
     )
 
 

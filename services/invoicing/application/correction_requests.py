@@ -33,7 +33,6 @@ from fordra.invoicing.application.handlers import (
     invoice_stream,
     load_customer_state,
     load_invoice,
-    scoped_key,
     serial_stream,
 )
 from fordra.invoicing.domain.commands import CancelInvoice, IssueCreditNote, RejectCorrection
@@ -44,7 +43,7 @@ from fordra.invoicing.domain.corrections import (
     request_credit_note,
 )
 from fordra.invoicing.domain.events import InvoiceSerialReserved
-from fordra.kernel.application import Decision, Outcome, execute, fingerprint
+from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
@@ -158,9 +157,12 @@ async def request_correction(
         deps.store,
         decide,
         CorrectionRequestResponse,
-        idempotency_key=scoped_key(principal, idempotency_key),
-        request_fingerprint=fingerprint(
-            f"Request{type(cmd).__name__}", invoice_id, cmd.model_dump(mode="json")
+        idempotency=idempotent(
+            principal,
+            idempotency_key,
+            f"Request{type(cmd).__name__}",
+            invoice_id,
+            cmd.model_dump(mode="json"),
         ),
     )
 
@@ -269,8 +271,7 @@ async def attest_correction(
         deps.store,
         decide,
         CorrectionResponse,
-        idempotency_key=scoped_key(principal, idempotency_key),
-        request_fingerprint=fingerprint("AttestCorrection", request_id),
+        idempotency=idempotent(principal, idempotency_key, "AttestCorrection", request_id),
     )
 
 
@@ -312,6 +313,7 @@ async def reject_correction(
         deps.store,
         decide,
         CorrectionRequestResponse,
-        idempotency_key=scoped_key(principal, idempotency_key),
-        request_fingerprint=fingerprint("RejectCorrection", request_id, cmd.model_dump()),
+        idempotency=idempotent(
+            principal, idempotency_key, "RejectCorrection", request_id, cmd.model_dump()
+        ),
     )

@@ -4,6 +4,7 @@ ownership, the protected-identity marking, and reading a customer (audited when 
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +31,7 @@ from fordra.invoicing.domain.commands import (
 )
 from fordra.invoicing.domain.customer_state import CustomerState, replay_customer
 from fordra.invoicing.domain.events import ProtectedIdentityAccessed
-from fordra.kernel.application import Decision, Outcome, execute, fingerprint
+from fordra.kernel.application import PERSONAL, Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
@@ -59,9 +60,9 @@ class CustomerView(BaseModel):
     protection_kind: str | None
     # Hidden (None) for a protected identity unless the caller is a protected-identity officer,
     # and None for everyone once the person has been forgotten.
-    name: str | None
-    id_number: str | None
-    address: PostalAddress | None
+    name: Annotated[str | None, PERSONAL] = None
+    id_number: Annotated[str | None, PERSONAL] = None
+    address: Annotated[PostalAddress | None, PERSONAL] = None
     e_invoice: bool
     peppol_id: str | None
     autogiro: bool
@@ -166,14 +167,21 @@ async def change_customer(
             [StreamAppend(env.stream_id, state.version, [env])], view_of(after, reveal=reveal)
         )
 
+    async def rebuild(_first: CustomerView) -> CustomerView:
+        # The record keeps no name, number or address: a repeated request answers the customer
+        # as they are now, as this caller may see them now (a protection or an erasure since the
+        # first request holds).
+        state = await load_customer(deps, customer_id)
+        return view_of(state, reveal=principal.role is Role.PROTECTED_IDENTITY_OFFICER)
+
     return await execute(
         deps.store,
         decide,
         CustomerView,
-        idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
-        request_fingerprint=fingerprint(
-            type(cmd).__name__, customer_id, cmd.model_dump(mode="json")
+        idempotency=idempotent(
+            principal, idempotency_key, type(cmd).__name__, customer_id, cmd.model_dump(mode="json")
         ),
+        rebuild=rebuild,
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -41,6 +42,7 @@ from fordra.invoicing.domain.events import (
     IdNumberClaimed,
     InvoiceSerialReserved,
     OcrReferenceClaimed,
+    SourceReferenceClaimed,
 )
 from fordra.invoicing.domain.invoice import (
     check_invoice_not_backdated,
@@ -55,7 +57,7 @@ from fordra.invoicing.domain.invoice_state import apply as apply_event
 from fordra.invoicing.domain.liability import check_property_owner_is_liable
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.invoicing.domain.small_amounts import HeldAmounts, is_under_minimum, replay_held
-from fordra.kernel.application import Decision, Outcome, execute, fingerprint
+from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
@@ -183,8 +185,9 @@ async def register_customer(
         deps.store,
         decide,
         CustomerRegisteredResponse,
-        idempotency_key=scoped_key(principal, idempotency_key),
-        request_fingerprint=fingerprint("RegisterCustomer", cmd.model_dump(mode="json")),
+        idempotency=idempotent(
+            principal, idempotency_key, "RegisterCustomer", cmd.model_dump(mode="json")
+        ),
     )
 
 
@@ -224,6 +227,78 @@ def small_amounts_stream(customer_id: str) -> str:
 
 def ocr_stream(tenant: str, ocr: str) -> str:
     return f"ocr-{tenant}-{ocr}"
+
+
+def source_reference_stream(tenant: str, department: str, source_reference: str) -> str:
+    """The claim of a department's own invoice id; hashed, as a reference is free text."""
+    digest = hashlib.sha256(source_reference.encode()).hexdigest()[:40]
+    return f"source-ref-{tenant}-{department}-{digest}"
+
+
+class SourceReferenceBooked(AlreadyExists):
+    """The department booked this ``source_reference`` before (HTTP 409 naming what it became)."""
+
+    def __init__(self, source_reference: str, claimed: SourceReferenceClaimed) -> None:
+        existing = claimed.invoice_id or claimed.held_id
+        became = (
+            f"invoice {claimed.invoice_id}"
+            if claimed.invoice_id
+            else f"held small amount {claimed.held_id}"
+            if claimed.held_id
+            else "a small amount that was dropped"
+        )
+        super().__init__(
+            f"source_reference {source_reference!r} of department {claimed.department!r} "
+            f"is already booked, as {became}: it is booked once",
+            field="source_reference",
+            existing_id=existing,
+        )
+        self.claimed = claimed
+
+
+async def check_source_reference_free(
+    deps: InvoicingDeps, tenant: str, cmd: IssueInvoice
+) -> str | None:
+    """The claim stream of the invoice's ``source_reference`` (None without one), once checked
+    free. Appended at version 0 with the booking: a booking of the same reference that commits
+    after this read makes the append a conflict, decided again, never a second booking."""
+    if cmd.source_reference is None:
+        return None
+    stream = source_reference_stream(tenant, cmd.department, cmd.source_reference)
+    for env in await deps.store.read_stream(stream):
+        raise SourceReferenceBooked(
+            cmd.source_reference, deps.registry.load_as(env, SourceReferenceClaimed)
+        )
+    return stream
+
+
+async def _booked_once(
+    deps: InvoicingDeps,
+    meta: Metadata,
+    cmd: IssueInvoice,
+    decide: Callable[[], Awaitable[Decision[IssueInvoiceResult]]],
+) -> Decision[IssueInvoiceResult]:
+    """The booking with the claim of its source_reference (when it has one), in the same
+    append; refused when the department booked the reference before."""
+    stream = await check_source_reference_free(deps, meta.tenant, cmd)
+    decision = await decide()
+    if stream is None:
+        return decision
+    booked = decision.response
+    claimed = SourceReferenceClaimed(
+        department=cmd.department,
+        invoice_id=booked.invoice.invoice_id if booked.invoice else None,
+        held_id=booked.small_amount.held_id if booked.small_amount else None,
+    )
+    env = deps.registry.envelope(
+        claimed,
+        context=CONTEXT,
+        stream_id=stream,
+        version=1,
+        metadata=meta,
+        occurred_at=deps.clock.now(),
+    )
+    return Decision([*decision.appends, StreamAppend(stream, 0, [env])], decision.response)
 
 
 async def issue_invoice(
@@ -422,10 +497,11 @@ async def issue_invoice(
 
     return await execute(
         deps.store,
-        decide,
+        functools.partial(_booked_once, deps, meta, cmd, decide),
         IssueInvoiceResult,
-        idempotency_key=scoped_key(principal, idempotency_key),
-        request_fingerprint=fingerprint("IssueInvoice", cmd.model_dump(mode="json")),
+        idempotency=idempotent(
+            principal, idempotency_key, "IssueInvoice", cmd.model_dump(mode="json")
+        ),
     )
 
 
@@ -490,12 +566,6 @@ def _deferral_facts(event: Event) -> dict[str, Any]:
         "autogiro_debit_stopped": event.autogiro_debit_stopped,
         "protected_identity": event.protected_identity,
     }
-
-
-def scoped_key(principal: Principal, key: str | None) -> str | None:
-    """An Idempotency-Key in the caller's scope (role and department)."""
-    # Keys are the caller's own: two departments may both use "batch-1" without colliding.
-    return f"{principal.role.value}:{principal.department or ''}:{key}" if key else None
 
 
 class CorrectionResponse(BaseModel):
@@ -610,8 +680,7 @@ async def correct_invoice(
         deps.store,
         decide,
         CorrectionResponse,
-        idempotency_key=scoped_key(principal, idempotency_key),
-        request_fingerprint=fingerprint(
-            type(cmd).__name__, invoice_id, cmd.model_dump(mode="json")
+        idempotency=idempotent(
+            principal, idempotency_key, type(cmd).__name__, invoice_id, cmd.model_dump(mode="json")
         ),
     )

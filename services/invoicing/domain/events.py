@@ -4,7 +4,8 @@
 stream's version *is* the last serial, and taking the next one is an optimistic append.
 ``OcrReferenceClaimed`` does the same for OCR references. ``IdNumberClaimed`` makes an
 identity number unique among customers: its stream (named by a keyed
-hash of the number, so the name reveals nothing) can be created once.
+hash of the number, so the name reveals nothing) can be created once. ``SourceReferenceClaimed``
+books a departmental system's own invoice id once per department the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class OcrReferenceClaimed(Event):
 
     event_type: ClassVar[str] = "OcrReferenceClaimed"
     invoice_id: str
+
+
+class SourceReferenceClaimed(Event):
+    """A department's ``source_reference`` was booked: as an invoice, as a small amount held for a
+    later invoice (``held_id``), or dropped (neither). Whether it came alone or in a batch, and
+    whatever key or role sent it, the same reference of the same department is booked once."""
+
+    event_type: ClassVar[str] = "SourceReferenceClaimed"
+    department: str
+    invoice_id: str | None = None
+    held_id: str | None = None
 
 
 class BillingPeriodBilled(Event):
@@ -67,4 +79,5 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     IdNumberClaimed,
     OcrReferenceClaimed,
     BillingPeriodBilled,
+    SourceReferenceClaimed,
 )

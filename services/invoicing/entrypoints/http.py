@@ -115,9 +115,12 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         response_model=BatchResult,
         responses={422: {"description": "Rejected whole: {errors: [{line, field, message}]}"}},
         summary="A file of invoices: JSON Lines, CSV or PEPPOL BIS Billing 3.0 UBL",
+        description="Booked once by its content: the same file again, from anyone and under any "
+        "Idempotency-Key (not used here), answers the first result with Idempotent-Replayed. A "
+        "line whose source_reference the department booked before is reported already_booked.",
     )
     async def post_invoice_batch(
-        request: Request, principal: Caller, response: Response, key: IdempotencyKey = None
+        request: Request, principal: Caller, response: Response
     ) -> BatchResult:
         data = await request.body()
         outcome = await issue_invoice_batch(
@@ -126,7 +129,6 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
             deps,
             principal,
             metadata_for(principal),
-            idempotency_key=key,
         )
         await web.settle()
         if outcome.replayed:

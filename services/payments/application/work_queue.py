@@ -19,7 +19,7 @@ from fordra.contracts.payments import (
     RefundAttested,
     RefundRequested,
 )
-from fordra.kernel.application import Decision, Outcome, execute, fingerprint
+from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
@@ -163,8 +163,9 @@ async def resolve_payment(
         deps.store,
         decide,
         PaymentResolution,
-        idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
-        request_fingerprint=fingerprint("ResolvePayment", payment_id, cmd.model_dump()),
+        idempotency=idempotent(
+            principal, idempotency_key, "ResolvePayment", payment_id, cmd.model_dump()
+        ),
     )
 
 
@@ -268,8 +269,9 @@ async def refund_customer_credit(
         deps.store,
         decide,
         RefundState,
-        idempotency_key=f"{principal.subject}:{idempotency_key}" if idempotency_key else None,
-        request_fingerprint=fingerprint("RefundCredit", customer_id, cmd.model_dump()),
+        idempotency=idempotent(
+            principal, idempotency_key, "RefundCredit", customer_id, cmd.model_dump()
+        ),
     )
 
 

@@ -58,9 +58,14 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         summary="An unmatched payment: match it, keep it as credit, or refund it (after attest)",
     )
     async def post_resolution(
-        payment_id: str, body: ResolvePayment, principal: Caller
+        payment_id: str,
+        body: ResolvePayment,
+        principal: Caller,
+        key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     ) -> PaymentResolution:
-        outcome = await resolve_payment(payment_id, body, deps, principal, metadata_for(principal))
+        outcome = await resolve_payment(
+            payment_id, body, deps, principal, metadata_for(principal), idempotency_key=key
+        )
         await web.settle()
         return outcome.response
 

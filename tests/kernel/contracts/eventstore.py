@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from fordra.kernel.eventstore import (
+    IDEMPOTENCY_KEY_PREFIX,
     AlreadyProcessed,
     EventStore,
     IdempotencyRecord,
@@ -502,6 +503,25 @@ class EventStoreContract(StoreHarness, ABC):
 
         # Then no record was kept: a retry is not answered with an answer never given
         assert await store.idempotency_record("key-1") is None
+
+    async def test_idempotency_rows_of_an_older_format_are_deleted_on_start(self) -> None:
+        # Given a row written before keys were hashed per caller (a plain key, a whole answer
+        # with a name in it) and a row of the current format
+        store = await self.make_store("upgraded")
+        old = IdempotencyRecord("department:waste:key-1", "fp", b'{"name": "Tolvan"}')
+        new = IdempotencyRecord(IDEMPOTENCY_KEY_PREFIX + "ab12", "fp", b"\x02{}")
+        await store.append([stream_append("invoice-1", 0, [{"n": 1}])], idempotency=old)
+        await store.append([stream_append("invoice-2", 0, [{"n": 2}])], idempotency=new)
+        await store.close()
+
+        # When the store starts again
+        store = await self.open_store("upgraded")
+
+        # Then the old row is gone (no request can name it; it may hold personal data) and the
+        # current one stands, with every event
+        assert await store.idempotency_record(old.key) is None
+        assert await store.idempotency_record(new.key) == new
+        assert await store.max_position() == 2
 
     # -- personal data ----------------------------------------------------------------------------
 
