@@ -224,14 +224,8 @@ async def test_each_cell(tmp_path: Path) -> None:
                 continue
             # Each role
             for role in Role:
-                r = await call(
-                    fordra,
-                    method,
-                    path,
-                    row,
-                    ids,
-                    {"Authorization": f"Bearer {token_for(fordra, role)}"},
-                )
+                bearer = {"Authorization": f"Bearer {token_for(fordra, role)}"}
+                r = await call(fordra, (method, path), row, ids, bearer)
                 if role in row.roles:
                     if r.status_code in (401, 403) or r.status_code >= 500:
                         wrong.append(f"{where} as {role}: {r.status_code} {r.text[:160]}")
