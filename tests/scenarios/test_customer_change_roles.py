@@ -3,7 +3,8 @@ engines.
 
 A department token could once change any customer's autogiro payer number and record any
 property to anyone. Now the preferences (autogiro, e-invoice) belong to the customer ledger: a
-case officer or an admin. A property's owner is recorded by a case officer, an admin or a
+case officer or an admin. A department changes the name or address only of a customer it
+registered. A property's owner is recorded by a case officer, an admin or a
 department billing the owner-liable services (``property_register_departments``: VA and waste),
 since a recorded ownership makes a person liable for water and waste.
 """
@@ -47,6 +48,16 @@ async def test_preferences_and_properties_by_role(engine: Engine, tmp_path: Path
         assert "'childcare' may not record a property's owner" in r.json()["detail"]
         assert "water" in r.json()["detail"]
         assert await store.max_position() == before
+
+        # And a department changes the name or address only of a customer it registered
+        move = {"address": {"street": "Kyrkvägen 2", "postal_code": "512 53", "city": "Svenljunga"}}
+        r = await c.patch(base, json={**move, "reason": "flyttat"}, headers=water)
+        assert r.status_code == 403, r.text
+        assert "only of a customer it registered" in r.json()["detail"]
+        assert await store.max_position() == before
+        r = await c.patch(base, json={**move, "reason": "flyttat"}, headers=childcare)
+        assert r.status_code == 200, r.text
+        assert r.json()["address"]["street"] == "Kyrkvägen 2"
 
         # Then a case officer changes the preferences, and the water department records the
         # property (its new owner may be any department's customer)

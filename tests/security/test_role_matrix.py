@@ -10,8 +10,8 @@ token signed by another key, every route but the public ones answers 401.
 
 Department scope (a department sees and corrects only its own invoices) and the four-eyes rules
 are tested where they live (tests/scenarios); this matrix is about roles. The department token
-here is the water department's (it bills an owner-liable service, so it may record property
-owners).
+here is the water department's, which registered the customer (so it may change their name
+and address) and bills an owner-liable service (so it may record property owners).
 
 Embedded engine only: authorization runs in the app and the use cases before any store or bus is
 touched, the same code on both engines.
@@ -190,7 +190,9 @@ async def call(
 
 
 async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
-    r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
+    # Registered by the water department: a department changes only its own customers' details
+    department = fordra.auth(Role.DEPARTMENT, department=DEPARTMENT)
+    r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=department)
     assert r.status_code == 201, r.text
     ids = {"customer_id": r.json()["customer_id"]}
     r = await fordra.client.post("/api/v1/invoices", json=invoice_body(ids), headers=fordra.auth())

@@ -151,10 +151,12 @@ async def change_customer(
     elif isinstance(cmd, RecordPropertyOwnership):
         require_property_registrar(principal, deps.settings.property_register_departments)
     else:
-        require_role(principal, *PUBLISHERS)
+        require_role(principal, *PUBLISHERS, action="change a customer's name or address")
 
     async def decide() -> Decision[CustomerView]:
         state = await load_customer(deps, customer_id)
+        if isinstance(cmd, ChangeCustomerDetails):
+            require_details_keeper(principal, state)
         event = _decide(state, cmd)
         env = deps.registry.envelope(
             event,
@@ -182,6 +184,16 @@ async def change_customer(
             type(cmd).__name__, customer_id, cmd.model_dump(mode="json")
         ),
     )
+
+
+def require_details_keeper(principal: Principal, state: CustomerState) -> None:
+    """A department changes the name or address only of a customer it registered: another's
+    customer's address would redirect that customer's invoices and letters."""
+    if principal.role is Role.DEPARTMENT and principal.department != state.registered_by_department:
+        raise AccessDenied(
+            f"department {principal.department!r} may change the name or address only of a "
+            "customer it registered; this one is changed by a case officer or an admin"
+        )
 
 
 def require_property_registrar(principal: Principal, departments: tuple[str, ...]) -> None:
