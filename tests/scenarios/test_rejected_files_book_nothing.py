@@ -26,6 +26,9 @@ from tests.utils.money import books, customer, issue, ledger, pay
 from tests.utils.platform import Engine, Running, running_platform
 
 BGMAX = shared_fixtures("bgmax", "BgMaxfil4.txt").read_bytes()
+AUTOGIRO = shared_fixtures(
+    "autogiro", "ny_layout", "autogiro_exempelfil_bet-spec-o-tk_sv.txt"
+).read_bytes()
 
 
 def camt_paying(ocr: str, ore: int, *, declared: int, ref: str) -> bytes:
@@ -105,6 +108,7 @@ async def test_refused_files_change_nothing(engine: Engine, tmp_path: Path) -> N
             good[: len(good) * 2 // 3],  # truncated
             *damaged(good, rng, 3),
             *damaged(BGMAX, rng, 3),
+            *damaged(AUTOGIRO, rng, 2),
         ]
         for data in bank_files:
             r = await fordra.client.post("/api/v1/payment-files", content=data, headers=bank)
