@@ -18,11 +18,50 @@ from typing import Any
 
 import jwt
 from fastapi import HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.kernel.auth import Principal, Role
 
 ISSUER = "fordra"
+# Who the token is for: Fordra's API (RFC 7519 ``aud``), so that a token signed for something
+# else with the same key is refused.
+AUDIENCE = "fordra-api"
 ALGORITHM = "HS256"
+# The roles a person holds; the others are departmental systems, the bank-file feed and gateways.
+PERSON_ROLES = frozenset(
+    {Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER, Role.PROTECTED_IDENTITY_OFFICER}
+)
+
+
+class TokenPolicy(BaseModel):
+    """How long a token lives (``FORDRA_TOKENS__...``). A token minted for longer than its
+    role's lifetime is refused when presented, so shortening a lifetime also retires the
+    longer tokens already out."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A person's token lasts a working day: a lost laptop or a pasted token stops working by the
+    # next morning, and the person asks for a new one.
+    person_lifetime_hours: int = Field(default=8, ge=1, le=24)
+    # A system (a department's billing system, the bank-file feed, a gateway) holds its token in
+    # its configuration; a month bounds a leaked one while sparing the operators a daily rotation.
+    system_lifetime_days: int = Field(default=30, ge=1, le=365)
+
+    def lifetime(self, role: Role) -> timedelta:
+        if role in PERSON_ROLES:
+            return timedelta(hours=self.person_lifetime_hours)
+        return timedelta(days=self.system_lifetime_days)
+
+
+# HS256 wants a key as long as its hash (RFC 7518 §3.2): 256 bits.
+MIN_TOKEN_KEY_BYTES = 32
+# 32 random bytes have about 30 distinct values; fewer than 16 is a pattern (all zeros, "abab..").
+MIN_DISTINCT_KEY_BYTES = 16
+# Keys that tutorials and templates publish, as bytes and as the hex that secrets.json holds.
+_PUBLISHED = ("", "secret", "changeme", "changethis", "fordra", "demo", "0" * 64)
+KNOWN_TOKEN_KEYS = frozenset(
+    {k.encode() for k in _PUBLISHED} | {bytes(32), bytes.fromhex("00" * 32)}
+)
 
 
 class InstanceSecrets:
@@ -47,11 +86,32 @@ class InstanceSecrets:
     def pseudonym(self, value: str) -> str:
         return hmac.new(self.pseudonym_key, value.encode(), sha256).hexdigest()[:40]
 
+    def weakness(self) -> str | None:
+        """Why the token-signing key must not guard a real instance, or None. Fordra writes a
+        random 32-byte key on first use; a key that is short, a known default or a pattern was
+        put there by hand (copied from a demo, a tutorial, another instance) and lets whoever
+        knows it sign their own admin token."""
+        key = self.token_key
+        if key in KNOWN_TOKEN_KEYS:
+            return "the token-signing key is a published default"
+        if len(key) < MIN_TOKEN_KEY_BYTES:
+            return f"the token-signing key has {len(key)} bytes, fewer than {MIN_TOKEN_KEY_BYTES}"
+        if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+            return "the token-signing key is a pattern, not random bytes"
+        return None
+
 
 class TokenService:
-    def __init__(self, secrets_: InstanceSecrets, tenant: str) -> None:
+    """Issues and verifies the instance's tokens. Every token carries its issuer, audience,
+    tenant, role and scope (department or municipality), when it was issued and when it
+    expires; one without any of these is refused."""
+
+    def __init__(
+        self, secrets_: InstanceSecrets, tenant: str, policy: TokenPolicy | None = None
+    ) -> None:
         self._key = secrets_.token_key
         self._tenant = tenant
+        self.policy = policy or TokenPolicy()
 
     def issue(
         self,
@@ -60,15 +120,27 @@ class TokenService:
         subject: str | None = None,
         department: str | None = None,
         municipality: str | None = None,
-        valid_for: timedelta = timedelta(days=30),
+        valid_for: timedelta | None = None,
+        issued_at: datetime | None = None,
     ) -> str:
+        """``valid_for`` may shorten the role's lifetime, never lengthen it; ``issued_at`` (for
+        tests of expiry) defaults to now."""
         if role is Role.DEPARTMENT and not department:
             raise ValueError("a department token needs --department")
         if role is Role.SOCIAL_SERVICES and not municipality:
             municipality = self._tenant
-        now = datetime.now(UTC)
+        longest = self.policy.lifetime(role)
+        if valid_for is None:
+            valid_for = longest
+        if not timedelta(0) < valid_for <= longest:
+            raise ValueError(
+                f"a {role.value} token lives at most {_span(longest)} (the token policy, "
+                f"FORDRA_TOKENS__*); asked for {_span(valid_for)}"
+            )
+        now = issued_at or datetime.now(UTC)
         claims: dict[str, Any] = {
             "iss": ISSUER,
+            "aud": AUDIENCE,
             "sub": subject or role.value,
             "role": role.value,
             "tenant": self._tenant,
@@ -87,13 +159,26 @@ class TokenService:
             self._key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "role", "tenant"]},
+            audience=AUDIENCE,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "role", "tenant"]},
         )
         if claims["tenant"] != self._tenant:
             raise jwt.InvalidTokenError("token is for another municipality")
+        try:
+            role = Role(claims["role"])
+        except ValueError:
+            raise jwt.InvalidTokenError(f"unknown role {claims['role']!r}") from None
+        if claims["exp"] - claims["iat"] > self.policy.lifetime(role).total_seconds():
+            raise jwt.InvalidTokenError(
+                f"a {role.value} token lives at most {_span(self.policy.lifetime(role))}"
+            )
+        if role is Role.DEPARTMENT and not claims.get("department"):
+            raise jwt.InvalidTokenError("a department token must name its department")
+        if role is Role.SOCIAL_SERVICES and not claims.get("municipality"):
+            raise jwt.InvalidTokenError("a social_services token must name its municipality")
         return Principal(
             subject=claims["sub"],
-            role=Role(claims["role"]),
+            role=role,
             tenant=claims["tenant"],
             department=claims.get("department"),
             municipality=claims.get("municipality"),
@@ -117,3 +202,8 @@ class TokenService:
                 f"invalid token: {exc}",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from None
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"

@@ -415,7 +415,7 @@ def _platform(
         runners=runners,
         subscriptions=subscriptions,
         secrets=secrets,
-        tokens=TokenService(secrets, settings.municipality),
+        tokens=TokenService(secrets, settings.municipality, settings.tokens),
         telemetry=telemetry or setup_telemetry("fordra"),
         scheduler=scheduler,
         invoicing=InvoicingDeps(

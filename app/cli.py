@@ -57,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--department")
     token.add_argument("--municipality")
     token.add_argument("--subject")
-    token.add_argument("--days", type=int, default=30, help="validity in days")
+    lifetime = token.add_mutually_exclusive_group()
+    lifetime.add_argument(
+        "--hours", type=int, help="validity; at most the role's lifetime (FORDRA_TOKENS__*)"
+    )
+    lifetime.add_argument(
+        "--days", type=int, help="default: 8 h for a person's role, 30 days for a system's"
+    )
     token.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
 
     imports = sub.add_parser(
@@ -309,6 +315,27 @@ def _totals(totals_by_currency: dict[str, int]) -> str:
     )
 
 
+def refuse_weak_secrets(data_dir: Path, *, demo: bool) -> str | None:
+    """Why the instance must not start on the secrets in ``data_dir``, or None. A demo
+    (``--demo``, ``make run``) starts with a warning: its data and tokens are play."""
+    from fordra.app.auth import InstanceSecrets
+
+    try:
+        weakness = InstanceSecrets.load_or_create(data_dir).weakness()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"cannot read the instance's secrets in {data_dir / 'secrets.json'}: {exc!r}"
+    if weakness is None:
+        return None
+    advice = (
+        f"{weakness} ({data_dir / 'secrets.json'}). Remove the file and Fordra writes a random "
+        "key on the next start (tokens signed with the old key stop working)."
+    )
+    if demo:
+        print(f"warning: {advice} Allowed for --demo only.", file=sys.stderr, flush=True)
+        return None
+    return f"refusing to start: {advice}"
+
+
 def _given(args: argparse.Namespace, *names: str) -> dict[str, object]:
     """The settings given on the command line; the rest come from the environment."""
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
@@ -325,6 +352,9 @@ def _serve(args: argparse.Namespace) -> int:
     from fordra.kernel.telemetry import configure_logging
 
     settings = load_settings(**_given(args, "store", "bus", "data_dir", "host", "port"))
+    if (refusal := refuse_weak_secrets(settings.data_dir, demo=False)) is not None:
+        print(f"fordra serve: {refusal}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     try:
         platform = build_distributed(settings, services=[args.service])
@@ -370,7 +400,14 @@ def _token(args: argparse.Namespace) -> int:
     from fordra.app.settings import load_settings
 
     settings = load_settings(**_given(args, "data_dir"))
-    tokens = TokenService(InstanceSecrets.load_or_create(settings.data_dir), settings.municipality)
+    tokens = TokenService(
+        InstanceSecrets.load_or_create(settings.data_dir), settings.municipality, settings.tokens
+    )
+    valid_for = None
+    if args.hours is not None:
+        valid_for = timedelta(hours=args.hours)
+    elif args.days is not None:
+        valid_for = timedelta(days=args.days)
     try:
         print(
             tokens.issue(
@@ -378,7 +415,7 @@ def _token(args: argparse.Namespace) -> int:
                 subject=args.subject,
                 department=args.department,
                 municipality=args.municipality,
-                valid_for=timedelta(days=args.days),
+                valid_for=valid_for,
             )
         )
     except ValueError as exc:
@@ -397,6 +434,9 @@ def _run(args: argparse.Namespace) -> int:
     from fordra.kernel.telemetry import configure_logging
 
     settings = load_settings(**_given(args, "data_dir", "host", "port", "clock"))
+    if (refusal := refuse_weak_secrets(settings.data_dir, demo=args.demo)) is not None:
+        print(f"fordra run: {refusal}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     platform = build_embedded(settings, today=args.today)
 

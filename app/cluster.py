@@ -123,7 +123,9 @@ def cluster_up(data_dir: Path, *, port: int = 8000, timeout: float = 120) -> int
         print(f"the API did not answer on {base}; see {logs}/api.log", file=sys.stderr)
         return 1
     settings = load_settings(data_dir=data_dir)
-    token = TokenService(secrets, settings.municipality).issue(Role.OPS_LEAD, subject="ops")
+    token = TokenService(secrets, settings.municipality, settings.tokens).issue(
+        Role.OPS_LEAD, subject="ops"
+    )
     print(f"Fordra (distributed) serves on {base}", flush=True)
     print(f"  services:   {', '.join(SERVICES)} (logs in {logs})", flush=True)
     print(f"  PostgreSQL: 127.0.0.1:{postgres.port}   Kafka: {kafka.bootstrap}", flush=True)

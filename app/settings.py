@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fordra.app.auth import TokenPolicy
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
+    tokens: TokenPolicy = Field(default_factory=TokenPolicy)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -43,11 +43,13 @@ class AccessDenied(FordraError):
     """The caller is known but may not do this (HTTP 403)."""
 
 
-def require_role(principal: Principal, *roles: Role) -> None:
+def require_role(principal: Principal, *roles: Role, action: str = "do this") -> None:
+    """403 naming what is missing; ``action`` says what was refused ("change a customer's
+    payment preferences")."""
     if principal.role not in roles:
         allowed = ", ".join(r.value for r in roles)
         raise AccessDenied(
-            f"role {principal.role.value!r} may not do this; needs one of: {allowed}"
+            f"role {principal.role.value!r} may not {action}; needs one of: {allowed}"
         )
 
 

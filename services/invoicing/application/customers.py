@@ -32,7 +32,7 @@ from fordra.invoicing.domain.commands import (
 from fordra.invoicing.domain.customer_state import CustomerState, replay_customer
 from fordra.invoicing.domain.events import ProtectedIdentityAccessed
 from fordra.kernel.application import PERSONAL, Decision, Outcome, execute, idempotent
-from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
@@ -42,6 +42,11 @@ from fordra.kernel.eventstore import StreamAppend
 # (domain.md §2: "Access is restricted to a small role and audited").
 PROTECTORS = (Role.ADMIN, Role.PROTECTED_IDENTITY_OFFICER)
 READERS = (*PUBLISHERS, Role.OPS_LEAD, Role.PROTECTED_IDENTITY_OFFICER)
+# Who may change how a customer pays and gets invoices (autogiro payer number, e-invoice address):
+# the customer ledger (kundreskontra), never one department. The preferences reach every
+# department's invoices and the autogiro payer number decides whose account is debited; autogiro
+# mandates are the ledger's work (domain.md §8, "autogiro mandates 5").
+PREFERENCE_KEEPERS = (Role.ADMIN, Role.CASE_OFFICER)
 
 
 class PropertyView(BaseModel):
@@ -144,11 +149,21 @@ async def change_customer(
 ) -> Outcome[CustomerView]:
     if isinstance(cmd, MarkProtectedIdentity):
         require_role(principal, *PROTECTORS)
+    elif isinstance(cmd, ChangeCustomerPreferences):
+        require_role(
+            principal,
+            *PREFERENCE_KEEPERS,
+            action="change a customer's payment preferences (autogiro, e-invoice)",
+        )
+    elif isinstance(cmd, RecordPropertyOwnership):
+        require_property_registrar(principal, deps.settings.property_register_departments)
     else:
-        require_role(principal, *PUBLISHERS)
+        require_role(principal, *PUBLISHERS, action="change a customer's name or address")
 
     async def decide() -> Decision[CustomerView]:
         state = await load_customer(deps, customer_id)
+        if isinstance(cmd, ChangeCustomerDetails):
+            require_details_keeper(principal, state)
         event = _decide(state, cmd)
         env = deps.registry.envelope(
             event,
@@ -183,6 +198,28 @@ async def change_customer(
         ),
         rebuild=rebuild,
     )
+
+
+def require_details_keeper(principal: Principal, state: CustomerState) -> None:
+    """A department changes the name or address only of a customer it registered: another's
+    customer's address would redirect that customer's invoices and letters."""
+    if principal.role is Role.DEPARTMENT and principal.department != state.registered_by_department:
+        raise AccessDenied(
+            f"department {principal.department!r} may change the name or address only of a "
+            "customer it registered; this one is changed by a case officer or an admin"
+        )
+
+
+def require_property_registrar(principal: Principal, departments: tuple[str, ...]) -> None:
+    """A case officer or admin, or a department that bills the owner-liable services (a
+    setting): the owner is liable for water and waste, so a recorded ownership decides who pays."""
+    require_role(principal, *PUBLISHERS, action="record a property's owner")
+    if principal.role is Role.DEPARTMENT and principal.department not in departments:
+        raise AccessDenied(
+            f"department {principal.department!r} may not record a property's owner: that is "
+            f"for a case officer, an admin or a department billing water and waste "
+            f"({', '.join(departments) or 'none configured'})"
+        )
 
 
 def _decide(

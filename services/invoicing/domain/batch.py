@@ -1127,6 +1127,20 @@ class _Ubl:
     def check_totals(
         self, cmd: IssueInvoice, lines: list[_UblLine], invoice_lines: list[etree._Element]
     ) -> None:
+        try:
+            self._check_totals(cmd, lines, invoice_lines)
+        except InvalidOperation:
+            # An amount or quantity with more digits than Decimal's 28 (found by fuzzing: a
+            # 40-digit allowance): refused by name instead of escaping as a crash.
+            self.error(
+                self.root,
+                "Invoice",
+                "the amounts are too large to compute the totals: check every amount and quantity",
+            )
+
+    def _check_totals(
+        self, cmd: IssueInvoice, lines: list[_UblLine], invoice_lines: list[etree._Element]
+    ) -> None:
         """The document's totals must be Fordra's: lines at quantity x unit price rounded to whole
         öre, VAT on the net per rate rounded once per rate (domain.md §2, seed 001)."""
         priced = [

@@ -29,6 +29,8 @@ class CustomerState:
     peppol_id: str | None = None
     autogiro: bool = False
     properties: tuple[PropertyOwnershipRecorded, ...] = field(default_factory=tuple)
+    # The department whose token registered the customer (None: a case officer or admin did).
+    registered_by_department: str | None = None
     version: int = 0
 
 
@@ -43,6 +45,7 @@ def replay_customer(events: Iterable[Event]) -> CustomerState | None:
                 personal=event.personal,
                 protected_identity=event.protected_identity,
                 protection_kind="skyddad_folkbokforing" if event.protected_identity else None,
+                registered_by_department=event.registered_by_department,
             )
         elif state is None:
             continue

@@ -108,6 +108,12 @@ class InvoicingSettings(BaseModel):
     # "För vatten och renhållning är fastighetsägaren alltid betalningsansvarig" (seed 001): an
     # invoice for these needs the customer's recorded ownership on the invoice date.
     owner_liable_services: tuple[ServiceType, ...] = ("water", "waste")
+    # Which department tokens may record a property's owner: the departments that bill the
+    # owner-liable services (VA and renhållning) keep ownership from the land register (lagfart),
+    # for any customer, since a new owner is often already a customer of another department. No
+    # other department may: a false ownership makes a person liable for water and waste. Case
+    # officers and admins always may. A municipality names its own department tokens here.
+    property_register_departments: tuple[str, ...] = ("va", "water", "waste", "avfall")
     # Premises rent is billed monthly or quarterly in advance (seed 001): the municipality's choice.
     premises_rent_period: Literal["month", "quarter"] = "month"
     # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).
