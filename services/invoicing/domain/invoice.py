@@ -19,7 +19,7 @@ from fordra.invoicing.domain.vat import (
 )
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
-from fordra.kernel.money import round_ore
+from fordra.kernel.money import check_storable_ore, round_ore
 from fordra.kernel.ocr import MAX_OCR_LENGTH, InvalidOcrReference, make_ocr, validate_ocr
 
 
@@ -44,7 +44,10 @@ def price_lines(cmd: IssueInvoice, settings: InvoicingSettings) -> tuple[Invoice
                 quantity=line.quantity,
                 unit_price_ore=line.unit_price_ore,
                 vat_rate=line.vat_rate,
-                net_ore=round_ore(line.quantity * Decimal(line.unit_price_ore)),
+                net_ore=check_storable_ore(
+                    round_ore(line.quantity * Decimal(line.unit_price_ore)),
+                    field=f"lines.{i}.unit_price_ore",
+                ),
             )
         )
     return tuple(lines)
@@ -55,7 +58,7 @@ def totals_of(lines: tuple[InvoiceLine, ...]) -> tuple[int, int, int]:
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
     vat_total = sum(b.vat_ore for b in vat)
-    return net, vat_total, net + vat_total
+    return net, vat_total, check_storable_ore(net + vat_total, field="lines")
 
 
 def valid_department_ocr(ocr: str, settings: InvoicingSettings) -> str:
@@ -108,6 +111,28 @@ def check_invoice_not_backdated(
         )
 
 
+def check_invoice_not_postdated(
+    invoice_date: date, today: date, settings: InvoicingSettings
+) -> None:
+    """An invoice is dated at most ``max_forward_dating_days`` after the business date (a dated
+    setting, in force on the business date): its terms and late interest run from that date."""
+    limit = settings.max_forward_dating_days.at(today)
+    if (invoice_date - today).days > limit:
+        raise DomainRuleViolation(
+            f"invoice date {invoice_date.isoformat()} is more than {limit} days after the "
+            f"business date {today.isoformat()}",
+            field="invoice_date",
+            rule="invoice_not_postdated",
+        )
+
+
+def check_invoice_date_in_window(
+    invoice_date: date, today: date, settings: InvoicingSettings
+) -> None:
+    check_invoice_not_backdated(invoice_date, today, settings)
+    check_invoice_not_postdated(invoice_date, today, settings)
+
+
 def invoice_number_for(serial: int) -> str:
     return f"{serial:08d}"
 
@@ -134,7 +159,7 @@ def issue_invoice(
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
     vat_total = sum(b.vat_ore for b in vat)
-    total = net + vat_total
+    total = check_storable_ore(net + vat_total, field="lines")
     if total <= 0:
         raise DomainRuleViolation(
             "an invoice must amount to more than 0 kr; use a credit note to give money back",
