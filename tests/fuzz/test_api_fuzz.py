@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,8 +32,8 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -65,7 +64,9 @@ class Served:
     scope="module",
     params=["embedded", pytest.param("distributed", marks=pytest.mark.distributed)],
 )
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     """A platform served by uvicorn on a loopback port, in a thread with its own event loop: the
     fuzzer's calls are plain blocking HTTP, as an outside caller's are."""
     if request.param == "embedded":
@@ -227,7 +228,7 @@ def test_no_request_gets_a_server_error(served: Served, api: schemathesis.BaseSc
             def fuzz(case: schemathesis.Case) -> None:
                 for caller in (served.admin, served.department):
                     response = case.call(headers=caller, timeout=60)
-                    served.answers[f"{operation.label} {response.status_code}"] += 1
+                    served.answers[f"{case.operation.label} {response.status_code}"] += 1
                     case.validate_response(
                         response, checks=[not_a_server_error, response_schema_conformance]
                     )
