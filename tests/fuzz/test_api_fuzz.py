@@ -16,6 +16,7 @@ CI sends the same requests every run (the count is printed at the end, about 2,5
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import threading
@@ -47,6 +48,7 @@ TODAY = date(2026, 3, 2)
 # Per operation and mode (positive, negative); the file stays around a minute on two cores. A
 # deeper hunt: FORDRA_API_FUZZ_EXAMPLES=200 pytest tests/fuzz -s
 MAX_EXAMPLES = int(os.environ.get("FORDRA_API_FUZZ_EXAMPLES", "12"))
+COVERAGE_CASES = int(os.environ.get("FORDRA_API_FUZZ_COVERAGE", "40"))
 
 
 @dataclass
@@ -219,19 +221,38 @@ BUDGET = settings(
 
 def test_no_request_gets_a_server_error(served: Served, api: schemathesis.BaseSchema) -> None:
     failures: list[str] = []
+
+    def send(case: schemathesis.Case) -> None:
+        for caller in (served.admin, served.department):
+            response = case.call(headers=caller, timeout=60)
+            served.answers[f"{case.operation.label} {response.status_code}"] += 1
+            case.validate_response(
+                response, checks=[not_a_server_error, response_schema_conformance]
+            )
+
     for result in api.get_all_operations():
         operation = result.ok()
+        # Schemathesis' coverage phase: each parameter at and past its bounds, one at a time
+        # (the longest string, the largest integer, a missing field, a wrong type), sent as
+        # generated and again with the real ids.
+        coverage = api.iter_coverage_cases(
+            operation,
+            generation_modes=list(GenerationMode),
+            generation_config=api.config.generation,
+        )
+        for case in itertools.islice(coverage, COVERAGE_CASES):
+            for variant in (case, with_real_ids(case, served.ids)):
+                try:
+                    send(variant)
+                except Exception as exc:  # noqa: BLE001  (every operation's failure is reported)
+                    failures.append(f"{operation.label} (coverage): {exc!r}")
+        # Then random cases, inside the schema and outside it
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @BUDGET
             @given(case=operation.as_strategy(generation_mode=mode))
             def fuzz(case: schemathesis.Case) -> None:
-                for caller in (served.admin, served.department):
-                    response = case.call(headers=caller, timeout=60)
-                    served.answers[f"{case.operation.label} {response.status_code}"] += 1
-                    case.validate_response(
-                        response, checks=[not_a_server_error, response_schema_conformance]
-                    )
+                send(case)
 
             try:
                 fuzz()
@@ -240,3 +261,25 @@ def test_no_request_gets_a_server_error(served: Served, api: schemathesis.BaseSc
             except Exception as exc:  # noqa: BLE001  (every operation's failure is reported)
                 failures.append(f"{operation.label} ({mode.value}): {exc!r}")
     assert not failures, "\n\n".join(failures)
+
+
+def with_real_ids(case: schemathesis.Case, ids: dict[str, str]) -> schemathesis.Case:
+    """The same case with the seeded customer, invoice, request and payment in place of the
+    generated ids, and the department of the token."""
+    path = dict(case.path_parameters or {})
+    path.update({k: ids[k] for k in path if k in ids})
+    body = case.body
+    if isinstance(body, dict):
+        body = {**body, **{k: ids[k] for k in ("customer_id", "invoice_id") if k in body}}
+        if "department" in body:
+            body["department"] = "water"
+    return case.operation.Case(
+        method=case.method,
+        path_parameters=path or None,
+        headers=dict(case.headers or {}),
+        cookies=dict(case.cookies or {}),
+        query=dict(case.query or {}),
+        body=body,
+        media_type=case.media_type,
+        _meta=case._meta,
+    )
