@@ -24,6 +24,11 @@ from fordra.kernel.telemetry import current_correlation_id
 # characters that a percent-escape can smuggle in (PostgreSQL refuses a NUL in text: a 500).
 PathId = Annotated[str, Path(min_length=1, max_length=100, pattern="^[^\\x00-\\x1f\\x7f-\\x9f]+$")]
 
+# The longest Idempotency-Key a caller may send. The store keeps a key scoped to its caller (role,
+# department or subject, then the key) in a column of 200 characters: a 200-character key plus
+# its scope did not fit, and PostgreSQL refused the append (a 500 on the distributed engine).
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
+
 # A FastAPI dependency that answers the verified caller (401/403 raised inside).
 Authenticate = Callable[..., Awaitable[Principal]]
 # Waits until every projection has processed what has been committed (read your own writes).

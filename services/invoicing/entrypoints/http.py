@@ -46,14 +46,20 @@ from fordra.invoicing.domain.commands import (
     ResolveDispute,
 )
 from fordra.kernel.auth import Principal
-from fordra.kernel.web import READ_MODELS_LAGGING, PathId, RouterDeps, metadata_for
+from fordra.kernel.web import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    READ_MODELS_LAGGING,
+    PathId,
+    RouterDeps,
+    metadata_for,
+)
 
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         description="The same key with the same body answers the first result and appends nothing",
     ),
 ]

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
 
 from fordra.kernel.auth import Principal
-from fordra.kernel.web import READ_MODELS_LAGGING, PathId, RouterDeps, metadata_for
+from fordra.kernel.web import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    READ_MODELS_LAGGING,
+    PathId,
+    RouterDeps,
+    metadata_for,
+)
 from fordra.payments.application.booking import PaymentsDeps
 from fordra.payments.application.import_file import ImportResult, import_payment_file
 from fordra.payments.application.work_queue import (
@@ -77,7 +83,9 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         customer_id: PathId,
         body: RefundCredit,
         principal: Caller,
-        key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+        key: Annotated[
+            str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+        ] = None,
     ) -> RefundState:
         outcome = await refund_customer_credit(
             customer_id, body, deps, principal, metadata_for(principal), idempotency_key=key
