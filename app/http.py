@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -21,6 +22,7 @@ from fordra.invoicing.entrypoints.http import make_router as invoicing_router
 from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
 from fordra.kernel.bus import SettleTimeout
 from fordra.kernel.clock import ManualClock
+from fordra.kernel.dated import CalendarDate
 from fordra.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -28,7 +30,7 @@ from fordra.kernel.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
-from fordra.kernel.web import RouterDeps, problem
+from fordra.kernel.web import RouterDeps, StrictJsonBodies, json_safe, problem
 from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
@@ -36,7 +38,7 @@ from fordra.projections.entrypoints.sie_http import make_router as sie_router
 
 
 class ClockAdvance(BaseModel):
-    to: date
+    to: CalendarDate
 
 
 class ClockState(BaseModel):
@@ -64,7 +66,21 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     install_observability(app, platform.telemetry)
-    web = RouterDeps(authenticate=platform.tokens.authenticate, settle=platform.settle)
+    # NaN, Infinity and lone surrogates are refused as JSON before any route reads the body.
+    app.add_middleware(StrictJsonBodies)
+
+    async def settle_briefly() -> bool:
+        try:
+            await platform.wait_for_read_models(platform.settings.file_settle_seconds)
+        except SettleTimeout:
+            return False
+        return True
+
+    web = RouterDeps(
+        authenticate=platform.tokens.authenticate,
+        settle=platform.settle,
+        settle_briefly=settle_briefly,
+    )
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
     app.include_router(invoicing_router(platform.invoicing, web))
@@ -133,6 +149,14 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
                 field="to",
                 rule="clock_never_goes_back",
             )
+        most = platform.settings.clock_max_advance_days.at(clock.today())
+        if (body.to - clock.today()).days > most:
+            raise DomainRuleViolation(
+                f"the business clock moves at most {most} days per call: {body.to} is "
+                f"{(body.to - clock.today()).days} days after {clock.today()}",
+                field="to",
+                rule="clock_advance_bounded",
+            )
         ran = await platform.scheduler.advance(clock, body.to)
         return ClockState(today=clock.today(), days_run=ran)
 
@@ -142,6 +166,15 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Fordra's errors in HTTP: 422 names the field, 403 says what is missing, 409 what exists."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, except that the echoed input is made encodable first: bytes that
+        # are not UTF-8 or a non-finite number in it made FastAPI's handler itself fail (a 500).
+        return JSONResponse(
+            {"detail": json_safe(list(exc.errors()))},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
 
     @app.exception_handler(DomainRuleViolation)
     async def rule_violation(_r: Request, exc: DomainRuleViolation) -> JSONResponse:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     clock: Literal["system", "manual"] = "system"
+    # How far one call may move a manual clock (POST /api/v1/admin/clock/advance): each day runs
+    # that day's work before the call answers, so an unbounded jump (to 9999-12-31) held the
+    # request for hours. Our choice: a year and a month, enough to play any rule through.
+    clock_max_advance_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(400))
     # The distributed engine: PostgreSQL event stores and Apache Kafka (``fordra serve``).
     store: str | None = Field(
         default=None, description="postgresql+asyncpg://user:password@host:port/database"
@@ -67,6 +71,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # How long a command waits for the read models before it answers 503 (its effects stand).
     settle_timeout_seconds: float = 30.0
+    # How long a file of commands (an invoice batch, a bank file) waits for the read models before
+    # it answers its committed result anyway, with the header Read-Models-Lagging: true.
+    file_settle_seconds: float = Field(default=5.0, ge=0)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 T = TypeVar("T")
 
 SINCE_ALWAYS = date(1900, 1, 1)
+# The last day a request may name. Not a business rule (those are dated settings, e.g. how far
+# ahead an invoice may be dated): a bound that keeps every date a request carries within what the
+# settings have values for (from SINCE_ALWAYS) and far enough from date.max that the rules' date
+# arithmetic (due dates, deferrals, billing periods a term ahead) cannot overflow.
+UNTIL_FURTHER = date(2199, 12, 31)
+
+# A date as a request carries it; outside the range it is a 422 naming the field, not a 500.
+CalendarDate = Annotated[date, Field(ge=SINCE_ALWAYS, le=UNTIL_FURTHER)]
 
 
 class Dated(BaseModel, Generic[T]):

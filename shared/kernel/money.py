@@ -5,6 +5,9 @@ rounded once, half up, to whole öre."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import Field
 
 from fordra.kernel.errors import DomainRuleViolation
 
@@ -17,6 +20,28 @@ ORE_PER_KRONA = 100
 # 10^18). Above it an amount is a typing error or an attack, and once stored it would break every
 # reader (issue 10: one such event stopped the read side). Each context keeps it as a dated setting.
 DEFAULT_MAX_AMOUNT_ORE = 10**13
+
+# The widest integer every store and read model holds: SQLite's INTEGER and PostgreSQL's BIGINT
+# are signed 64-bit. An amount outside it cannot be stored or summed by a projection, so it is
+# refused where it comes in. This is a representation limit, not a business rule: the business
+# upper bound on an amount (far lower) is a dated setting of its own.
+STORABLE_MIN = -(2**63)
+STORABLE_MAX = 2**63 - 1
+
+# An amount in öre as a request carries it: an int that fits the stores, named in the 422 if not.
+Ore = Annotated[int, Field(ge=STORABLE_MIN, le=STORABLE_MAX)]
+
+
+def check_storable_ore(amount_ore: int, *, field: str) -> int:
+    """An amount computed from inputs that each fit (a quantity times a price, a sum of lines)
+    may still not: refused naming the input it came from, before anything is appended."""
+    if not STORABLE_MIN <= amount_ore <= STORABLE_MAX:
+        raise DomainRuleViolation(
+            f"{amount_ore} öre is outside what can be stored (a signed 64-bit integer)",
+            field=field,
+            rule="amount_storable",
+        )
+    return amount_ore
 
 
 def round_ore(amount: Decimal) -> int:

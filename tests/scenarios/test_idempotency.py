@@ -169,16 +169,16 @@ async def test_keys_are_scoped_per_caller(engine: Engine, tmp_path: Path) -> Non
         assert a.json()["invoice_id"] != b.json()["invoice_id"]
         assert (a.json()["total_ore"], b.json()["total_ore"]) == (10000, 20000)
         assert "Idempotent-Replayed" not in b.headers
-        # And the same change of their customer, by each with the same key, is each one's own:
-        # the second is done, not answered with the first department's stored answer
-        prefs = {"e_invoice": False, "autogiro": False}
+        # And each disputing its own invoice with the same key is each one's own: the second is
+        # done, not answered with (or refused for) the first department's stored answer
+        dispute = {"reason": "kunden bestrider"}
         school["Idempotency-Key"] = culture["Idempotency-Key"] = "2"
-        r1 = await c.put(f"/api/v1/customers/{cid}/preferences", json=prefs, headers=school)
-        r2 = await c.put(f"/api/v1/customers/{cid}/preferences", json=prefs, headers=culture)
+        aid, bid = a.json()["invoice_id"], b.json()["invoice_id"]
+        r1 = await c.post(f"/api/v1/invoices/{aid}/dispute", json=dispute, headers=school)
+        r2 = await c.post(f"/api/v1/invoices/{bid}/dispute", json=dispute, headers=culture)
         assert (r1.status_code, r2.status_code) == (200, 200), (r1.text, r2.text)
         assert "Idempotent-Replayed" not in r2.headers
-        changes = await fordra.platform.stores["invoicing"].read_stream(f"customer-{cid}")
-        assert [e.event_type for e in changes].count("CustomerPreferencesChanged") == 2
+        assert await count_events(fordra, "invoicing", "InvoiceDisputed") == 2
         # And two officers of one role are two callers; the same officer again is a replay
         one = {**fordra.auth(Role.CASE_OFFICER, subject="anna"), "Idempotency-Key": "x"}
         two = {**fordra.auth(Role.CASE_OFFICER, subject="bo"), "Idempotency-Key": "x"}

@@ -147,6 +147,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/metrics"): Row(roles(A, OPS)),
     ("GET", "/api/v1/admin/clock"): Row(roles(A, OPS)),
     ("POST", "/api/v1/admin/clock/advance"): Row(roles(A), body=lambda _: {"to": "2026-03-03"}),
+    ("GET", "/api/v1/admin/parked-events"): Row(roles(A, OPS)),
+    ("POST", "/api/v1/admin/parked-events/{parked_id}/replay"): Row(roles(A, OPS)),
 }
 
 
@@ -199,7 +201,7 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
     assert r.status_code == 201, r.text
     ids["invoice_id"] = r.json()["invoice_id"]
     # Ids of things that do not exist: a permitted call answers 404, a refused one 403 first
-    ids.update(request_id=MISSING, payment_id=MISSING, refund_id=MISSING)
+    ids.update(request_id=MISSING, payment_id=MISSING, refund_id=MISSING, parked_id="999999")
     return ids
 
 

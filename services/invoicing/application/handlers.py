@@ -45,7 +45,7 @@ from fordra.invoicing.domain.events import (
     SourceReferenceClaimed,
 )
 from fordra.invoicing.domain.invoice import (
-    check_invoice_not_backdated,
+    check_invoice_date_in_window,
     generated_ocr_references,
     price_lines,
     totals_of,
@@ -312,7 +312,7 @@ async def issue_invoice(
     require_department(principal, cmd.department)
     settings = deps.settings
     own_ocr = valid_department_ocr(cmd.ocr, settings) if cmd.ocr else None
-    check_invoice_not_backdated(cmd.invoice_date, deps.clock.today(), settings)
+    check_invoice_date_in_window(cmd.invoice_date, deps.clock.today(), settings)
 
     async def decide() -> Decision[IssueInvoiceResult]:
         customer = await load_customer_state(deps, cmd.customer_id)

@@ -26,14 +26,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from fordra.kernel.dated import CalendarDate
 from fordra.kernel.errors import DomainRuleViolation
 
 
 class BillingPeriod(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: date
-    end: date
+    # Within the calendar a request may name (kernel.dated): 9999-12-01 was taken as a period.
+    start: CalendarDate
+    end: CalendarDate
 
     @model_validator(mode="after")
     def _ordered(self) -> BillingPeriod:

@@ -2,43 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fordra.contracts.invoicing import PostalAddress, ServiceType
 from fordra.invoicing.domain.billing_period import BillingPeriod
+from fordra.kernel.dated import CalendarDate
+from fordra.kernel.money import Ore
+from fordra.kernel.text import FreeText, SingleLine
 
 
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+class PostalAddressInput(PostalAddress):
+    """A postal address as a request gives it: each part one printable line of bounded length.
+    The stored ``PostalAddress`` (a contract) stays as it was, so every stored event loads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    street: SingleLine = Field(min_length=1, max_length=200)
+    postal_code: SingleLine = Field(min_length=1, max_length=20)
+    city: SingleLine = Field(min_length=1, max_length=100)
+    care_of: SingleLine | None = Field(default=None, max_length=200)
+    country: str = Field(default="SE", pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checked_like_input(cls, data: Any) -> Any:
+        # A stored-shape address given in code (the demo, the benches) is checked as input too.
+        if isinstance(data, PostalAddress) and not isinstance(data, cls):
+            return data.model_dump()
+        return data
+
+
 class RegisterCustomer(_Command):
     id_number: str = Field(min_length=10, max_length=13, examples=["19121212-1212"])
-    name: str = Field(min_length=1, max_length=200)
-    address: PostalAddress
+    name: SingleLine = Field(min_length=1, max_length=200)
+    address: PostalAddressInput
     protected_identity: bool = False
 
 
 class InvoiceLineInput(_Command):
-    description: str = Field(min_length=1, max_length=500)
+    description: FreeText = Field(min_length=1, max_length=500)
     quantity: Decimal = Field(default=Decimal(1), gt=0, max_digits=12, decimal_places=3)
-    unit_price_ore: int = Field(description="Price per unit in öre, excluding VAT")
+    unit_price_ore: Ore = Field(description="Price per unit in öre, excluding VAT")
     vat_rate: int = Field(ge=0, le=100, description="VAT in percent, valid on the invoice date")
     # Co-billing: a line may belong to another service than the invoice's (seed 003).
     service_type: ServiceType | None = None
 
 
 class IssueInvoice(_Command):
-    customer_id: str = Field(min_length=1, max_length=64)
+    customer_id: SingleLine = Field(min_length=1, max_length=64)
     department: str = Field(min_length=1, max_length=64)
     service_type: ServiceType
-    invoice_date: date
+    invoice_date: CalendarDate
     lines: tuple[InvoiceLineInput, ...] = Field(min_length=1, max_length=500)
-    source_reference: str | None = Field(
+    source_reference: SingleLine | None = Field(
         default=None, max_length=100, description="The departmental system's own invoice id"
     )
     ocr: str | None = Field(
@@ -49,14 +72,14 @@ class IssueInvoice(_Command):
     billing_period: BillingPeriod | None = Field(
         default=None, description="The period billed; by default the service's rule (seed 001)"
     )
-    property_designation: str | None = Field(
+    property_designation: SingleLine | None = Field(
         default=None,
         min_length=3,
         max_length=200,
         description="Water and waste: the property billed (fastighetsbeteckning); its owner is "
         "liable (seed 001)",
     )
-    owner_override_reason: str | None = Field(
+    owner_override_reason: FreeText | None = Field(
         default=None,
         min_length=3,
         max_length=1000,
@@ -73,7 +96,7 @@ class IssueInvoice(_Command):
 
 
 class _Correction(_Command):
-    reason: str = Field(min_length=3, max_length=1000, description="Why: kept with the event")
+    reason: FreeText = Field(min_length=3, max_length=1000, description="Why: kept with the event")
 
 
 class IssueCreditNote(_Correction):
@@ -91,12 +114,12 @@ class RejectCorrection(_Correction):
 
 
 class PostponeDueDate(_Correction):
-    due_date: date
+    due_date: CalendarDate
 
 
 class GrantDeferral(_Correction):
-    deferred_until: date
-    requested_on: date = Field(
+    deferred_until: CalendarDate
+    requested_on: CalendarDate = Field(
         description="When the customer asked: from the invoice date to the due date, never "
         "after the business date"
     )
@@ -117,9 +140,9 @@ class ResolveDispute(_Correction):
 
 
 class ChangeCustomerDetails(_Command):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: PostalAddress | None = None
-    reason: str = Field(min_length=3, max_length=1000)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    address: PostalAddressInput | None = None
+    reason: FreeText = Field(min_length=3, max_length=1000)
 
 
 class ChangeCustomerPreferences(_Command):
@@ -130,12 +153,12 @@ class ChangeCustomerPreferences(_Command):
 
 
 class RecordPropertyOwnership(_Command):
-    property_designation: str = Field(min_length=3, max_length=200)
-    owned_from: date
-    owned_until: date | None = None
+    property_designation: SingleLine = Field(min_length=3, max_length=200)
+    owned_from: CalendarDate
+    owned_until: CalendarDate | None = None
 
 
 class MarkProtectedIdentity(_Command):
     protected: bool
     kind: Literal["sekretessmarkering", "skyddad_folkbokforing"] = "skyddad_folkbokforing"
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: FreeText = Field(min_length=3, max_length=1000)

@@ -86,7 +86,7 @@ def totals_of(lines: tuple[InvoiceLine, ...]) -> tuple[int, int, int]:
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
     vat_total = sum(b.vat_ore for b in vat)
-    return net, vat_total, net + vat_total
+    return net, vat_total, check_storable_ore(net + vat_total, field="lines")
 
 
 def valid_department_ocr(ocr: str, settings: InvoicingSettings) -> str:
@@ -139,6 +139,28 @@ def check_invoice_not_backdated(
         )
 
 
+def check_invoice_not_postdated(
+    invoice_date: date, today: date, settings: InvoicingSettings
+) -> None:
+    """An invoice is dated at most ``max_forward_dating_days`` after the business date (a dated
+    setting, in force on the business date): its terms and late interest run from that date."""
+    limit = settings.max_forward_dating_days.at(today)
+    if (invoice_date - today).days > limit:
+        raise DomainRuleViolation(
+            f"invoice date {invoice_date.isoformat()} is more than {limit} days after the "
+            f"business date {today.isoformat()}",
+            field="invoice_date",
+            rule="invoice_not_postdated",
+        )
+
+
+def check_invoice_date_in_window(
+    invoice_date: date, today: date, settings: InvoicingSettings
+) -> None:
+    check_invoice_not_backdated(invoice_date, today, settings)
+    check_invoice_not_postdated(invoice_date, today, settings)
+
+
 def invoice_number_for(serial: int) -> str:
     return f"{serial:08d}"
 
@@ -166,7 +188,7 @@ def issue_invoice(
     vat = vat_per_rate(lines)
     net = sum(b.net_ore for b in vat)
     vat_total = sum(b.vat_ore for b in vat)
-    total = net + vat_total
+    total = check_storable_ore(net + vat_total, field="lines")
     if total <= 0:
         raise DomainRuleViolation(
             "an invoice must amount to more than 0 kr; use a credit note to give money back",

@@ -58,6 +58,10 @@ class InvoicingSettings(BaseModel):
     # möjligt": a fortnight covers a departmental run that waited over a weekend or holiday and
     # still leaves 16 of the 30 days' terms.
     max_backdating_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(14))
+    # And at most this many days after it: the payment terms and late interest run from the
+    # invoice date, so a date far ahead would postpone both at will (and 9999-12-31 left no room
+    # for a due date at all). Our choice: a month covers a run prepared before the month it bills.
+    max_forward_dating_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(31))
     # VAT rates valid by date (domain.md §2): 25/12/6/0; food moves from 12 to 6 on 2026-04-01,
     # which leaves the set of rates unchanged.
     vat_rates: Dated[tuple[int, ...]] = Field(

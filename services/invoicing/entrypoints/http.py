@@ -46,14 +46,20 @@ from fordra.invoicing.domain.commands import (
     ResolveDispute,
 )
 from fordra.kernel.auth import Principal
-from fordra.kernel.web import RouterDeps, metadata_for
+from fordra.kernel.web import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    READ_MODELS_LAGGING,
+    PathId,
+    RouterDeps,
+    metadata_for,
+)
 
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         description="The same key with the same body answers the first result and appends nothing",
     ),
 ]
@@ -105,7 +111,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         return JSONResponse(body_out, status_code=status.HTTP_201_CREATED, headers=headers)
 
     @router.get("/customers/{customer_id}", response_model=CustomerView)
-    async def get_customer(customer_id: str, principal: Caller) -> CustomerView:
+    async def get_customer(customer_id: PathId, principal: Caller) -> CustomerView:
         """Name and address of a protected identity only to its officers, and audited."""
         return await read_customer(customer_id, deps, principal, metadata_for(principal))
 
@@ -130,7 +136,9 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
             principal,
             metadata_for(principal),
         )
-        await web.settle()
+        # The answer lists what was booked; it does not wait long for the ledger to show it.
+        if not await web.settled_briefly():
+            response.headers[READ_MODELS_LAGGING] = "true"
         if outcome.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return outcome.response
@@ -141,7 +149,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         summary="The invoice as the customer gets it: format=html (default), pdf or peppol",
     )
     async def get_invoice_document(
-        invoice_id: str, principal: Caller, format: Literal["html", "pdf", "peppol"] = "html"
+        invoice_id: PathId, principal: Caller, format: Literal["html", "pdf", "peppol"] = "html"
     ) -> Response:
         issued, customer = await invoice_and_customer(
             invoice_id, deps, principal, metadata_for(principal)
@@ -164,7 +172,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
 
     def customer_change(method: str, path: str, model: type[BaseModel], summary: str) -> None:
         async def change(
-            customer_id: str, body: Any, principal: Caller, response: Response,
+            customer_id: PathId, body: Any, principal: Caller, response: Response,
             key: IdempotencyKey = None,
         ) -> CustomerView:  # fmt: skip
             outcome = await change_customer(
@@ -194,7 +202,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
 
     def correction(path: str, model: type[BaseModel], summary: str) -> None:
         async def post_correction(
-            invoice_id: str, body: Any, principal: Caller, response: Response,
+            invoice_id: PathId, body: Any, principal: Caller, response: Response,
             key: IdempotencyKey = None,
         ) -> CorrectionResponse:  # fmt: skip
             outcome = await correct_invoice(
@@ -217,7 +225,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
 
     def correction_request(path: str, model: type[BaseModel], summary: str) -> None:
         async def post_request(
-            invoice_id: str, body: Any, principal: Caller, key: IdempotencyKey = None
+            invoice_id: PathId, body: Any, principal: Caller, key: IdempotencyKey = None
         ) -> JSONResponse:
             outcome = await request_correction(
                 invoice_id, body, deps, principal, metadata_for(principal), idempotency_key=key
@@ -258,7 +266,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         summary="Attest a credit note or cancellation request (ops_lead or admin, not the asker)",
     )
     async def post_attest(
-        request_id: str, principal: Caller, response: Response, key: IdempotencyKey = None
+        request_id: PathId, principal: Caller, response: Response, key: IdempotencyKey = None
     ) -> CorrectionResponse:
         outcome = await attest_correction(
             request_id, deps, principal, metadata_for(principal), idempotency_key=key
@@ -274,7 +282,7 @@ def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:
         summary="Reject a credit note or cancellation request (ops_lead or admin)",
     )
     async def post_rejection(
-        request_id: str,
+        request_id: PathId,
         body: RejectCorrection,
         principal: Caller,
         response: Response,

@@ -23,6 +23,8 @@ from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
+from fordra.kernel.money import Ore
+from fordra.kernel.text import FreeText, SingleLine
 from fordra.payments.application.booking import (
     BookingBatch,
     PaymentsDeps,
@@ -39,15 +41,17 @@ class ResolvePayment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: Literal["match", "keep_as_credit", "refund"]
-    invoice_id: str | None = Field(default=None, description="For match")
-    customer_id: str | None = Field(default=None, description="For keep_as_credit")
-    reason: str = Field(min_length=3, max_length=1000)
+    invoice_id: SingleLine | None = Field(default=None, max_length=100, description="For match")
+    customer_id: SingleLine | None = Field(
+        default=None, max_length=100, description="For keep_as_credit"
+    )
+    reason: FreeText = Field(min_length=3, max_length=1000)
 
 
 class AttestRefund(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: str = Field(default="attesterad", max_length=1000)
+    reason: FreeText = Field(default="attesterad", max_length=1000)
 
 
 class PaymentResolution(BaseModel):
@@ -212,8 +216,8 @@ class RefundCredit(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    amount_ore: int | None = Field(default=None, gt=0, description="Default: all of the credit")
-    reason: str = Field(min_length=3, max_length=1000)
+    amount_ore: Ore | None = Field(default=None, gt=0, description="Default: all of the credit")
+    reason: FreeText = Field(min_length=3, max_length=1000)
 
 
 async def refund_customer_credit(

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
 
 from fordra.kernel.auth import Principal
-from fordra.kernel.web import RouterDeps, metadata_for
+from fordra.kernel.web import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    READ_MODELS_LAGGING,
+    PathId,
+    RouterDeps,
+    metadata_for,
+)
 from fordra.payments.application.booking import PaymentsDeps
 from fordra.payments.application.import_file import ImportResult, import_payment_file
 from fordra.payments.application.work_queue import (
@@ -48,9 +54,12 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
                 status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             )
         outcome = await import_payment_file(data, deps, principal, metadata_for(principal))
-        await web.settle()
+        # The answer is the import's own count; it does not wait long for the ledger to show it.
+        lagging = {} if await web.settled_briefly() else {READ_MODELS_LAGGING: "true"}
         code = status.HTTP_200_OK if outcome.response.duplicate else status.HTTP_201_CREATED
-        return JSONResponse(outcome.response.model_dump(mode="json"), status_code=code)
+        return JSONResponse(
+            outcome.response.model_dump(mode="json"), status_code=code, headers=lagging
+        )
 
     @router.post(
         "/payments/{payment_id}/resolution",
@@ -58,10 +67,12 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         summary="An unmatched payment: match it, keep it as credit, or refund it (after attest)",
     )
     async def post_resolution(
-        payment_id: str,
+        payment_id: PathId,
         body: ResolvePayment,
         principal: Caller,
-        key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+        key: Annotated[
+            str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+        ] = None,
     ) -> PaymentResolution:
         outcome = await resolve_payment(
             payment_id, body, deps, principal, metadata_for(principal), idempotency_key=key
@@ -76,10 +87,12 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         summary="Refund the customer's credit (only when nothing is unpaid; attest follows)",
     )
     async def post_credit_refund(
-        customer_id: str,
+        customer_id: PathId,
         body: RefundCredit,
         principal: Caller,
-        key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+        key: Annotated[
+            str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+        ] = None,
     ) -> RefundState:
         outcome = await refund_customer_credit(
             customer_id, body, deps, principal, metadata_for(principal), idempotency_key=key
@@ -88,7 +101,7 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         return outcome.response
 
     @router.post("/refunds/{refund_id}/attest", response_model=RefundState)
-    async def post_attest(refund_id: str, principal: Caller) -> RefundState:
+    async def post_attest(refund_id: PathId, principal: Caller) -> RefundState:
         outcome = await attest_refund(refund_id, deps, principal, metadata_for(principal))
         await web.settle()
         return outcome.response

@@ -12,7 +12,7 @@ from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.errors import NotFound
 from fordra.kernel.projection import ReadModelDatabase
-from fordra.kernel.web import RouterDeps
+from fordra.kernel.web import PathId, RouterDeps
 from fordra.projections.application.correction_requests import (
     CorrectionRequestQueue,
     CorrectionRequestsProjection,
@@ -58,7 +58,7 @@ def make_router(
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
     @router.get("/customers/{customer_id}/ledger", response_model=CustomerLedger)
-    async def get_ledger(customer_id: str, principal: Caller) -> CustomerLedger:
+    async def get_ledger(customer_id: PathId, principal: Caller) -> CustomerLedger:
         require_role(principal, *LEDGER_READERS)
         # A department sees only its own invoices on a customer's ledger.
         department = principal.department if principal.role is Role.DEPARTMENT else None
