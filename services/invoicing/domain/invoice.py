@@ -19,7 +19,7 @@ from fordra.invoicing.domain.vat import (
 )
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
-from fordra.kernel.money import check_amount_within_bound, round_ore
+from fordra.kernel.money import check_amount_within_bound, check_storable_ore, round_ore
 from fordra.kernel.ocr import MAX_OCR_LENGTH, InvalidOcrReference, make_ocr, validate_ocr
 
 
