@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, status
 from fastapi.responses import JSONResponse
 from opentelemetry.metrics import Meter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.parking import PARKED, ParkedEvent, ParkedEvents, ReplayFailed
@@ -33,6 +33,11 @@ Replay = Callable[[int], Awaitable[tuple[ParkedEvent, bool]]]
 
 
 class ParkedEventView(BaseModel):
+    """A parked record as the API shows it: the record's own fields (the error already stripped of
+    SQL, parameters and personnummer when parked)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     consumer: str
     upstream: str
@@ -45,23 +50,6 @@ class ParkedEventView(BaseModel):
     state: str
     replayed_at: datetime | None
     last_replay_error: str | None
-
-    @classmethod
-    def of(cls, record: ParkedEvent) -> "ParkedEventView":
-        return cls(
-            id=record.id,
-            consumer=record.consumer,
-            upstream=record.upstream,
-            position=record.position,
-            event_id=record.event_id,
-            event_type=record.event_type,
-            stream_id=record.stream_id,
-            error=record.error,
-            parked_at=record.parked_at,
-            state=record.state,
-            replayed_at=record.replayed_at,
-            last_replay_error=record.last_replay_error,
-        )
 
 
 class ParkedEventList(BaseModel):
@@ -124,7 +112,7 @@ def make_router(parked: ParkedEvents, replay: Replay, web: RouterDeps) -> APIRou
         records = await parked.all(state=None if include_replayed else PARKED)
         return ParkedEventList(
             parked=sum(1 for r in records if r.state == PARKED),
-            events=[ParkedEventView.of(r) for r in records],
+            events=[ParkedEventView.model_validate(r) for r in records],
         )
 
     @router.post(
@@ -144,10 +132,10 @@ def make_router(parked: ParkedEvents, replay: Replay, web: RouterDeps) -> APIRou
                 {
                     "detail": str(exc),
                     "error": exc.error,
-                    "event": ParkedEventView.of(exc.parked).model_dump(mode="json"),
+                    "event": ParkedEventView.model_validate(exc.parked).model_dump(mode="json"),
                 },
                 status_code=status.HTTP_409_CONFLICT,
             )
-        return ReplayResult(applied=applied, event=ParkedEventView.of(record))
+        return ReplayResult(applied=applied, event=ParkedEventView.model_validate(record))
 
     return router

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Path
+from fastapi import Header, Path
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,10 +24,21 @@ from fordra.kernel.telemetry import current_correlation_id
 # characters that a percent-escape can smuggle in (PostgreSQL refuses a NUL in text: a 500).
 PathId = Annotated[str, Path(min_length=1, max_length=100, pattern="^[^\\x00-\\x1f\\x7f-\\x9f]+$")]
 
-# The longest Idempotency-Key a caller may send. The store keeps a key scoped to its caller (role,
-# department or subject, then the key) in a column of 200 characters: a 200-character key plus
-# its scope did not fit, and PostgreSQL refused the append (a 500 on the distributed engine).
+# The longest Idempotency-Key a caller may send. The store keeps a hash of the key and its caller
+# (fordra.kernel.application.idempotent), so any length would fit; the bound keeps a client's keys
+# what the IETF draft means them to be (a UUID or the like), not a payload.
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
+
+# The Idempotency-Key header of every command that takes one.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="The same key with the same body answers the first result and appends nothing",
+    ),
+]
 
 # A FastAPI dependency that answers the verified caller (401/403 raised inside).
 Authenticate = Callable[..., Awaitable[Principal]]

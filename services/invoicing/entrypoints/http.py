@@ -5,7 +5,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
@@ -47,22 +47,12 @@ from fordra.invoicing.domain.commands import (
 )
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import (
-    IDEMPOTENCY_KEY_MAX_LENGTH,
     READ_MODELS_LAGGING,
+    IdempotencyKey,
     PathId,
     RouterDeps,
     metadata_for,
 )
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
-        description="The same key with the same body answers the first result and appends nothing",
-    ),
-]
 
 
 def make_router(deps: InvoicingDeps, web: RouterDeps) -> APIRouter:

@@ -5,13 +5,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import (
-    IDEMPOTENCY_KEY_MAX_LENGTH,
     READ_MODELS_LAGGING,
+    IdempotencyKey,
     PathId,
     RouterDeps,
     metadata_for,
@@ -70,9 +70,7 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         payment_id: PathId,
         body: ResolvePayment,
         principal: Caller,
-        key: Annotated[
-            str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
-        ] = None,
+        key: IdempotencyKey = None,
     ) -> PaymentResolution:
         outcome = await resolve_payment(
             payment_id, body, deps, principal, metadata_for(principal), idempotency_key=key
@@ -90,9 +88,7 @@ def make_router(deps: PaymentsDeps, web: RouterDeps) -> APIRouter:
         customer_id: PathId,
         body: RefundCredit,
         principal: Caller,
-        key: Annotated[
-            str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
-        ] = None,
+        key: IdempotencyKey = None,
     ) -> RefundState:
         outcome = await refund_customer_credit(
             customer_id, body, deps, principal, metadata_for(principal), idempotency_key=key
