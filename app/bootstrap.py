@@ -9,6 +9,7 @@ Two engines, one domain code:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,7 +46,10 @@ from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.detect import parse_bank_file
 from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
 from fordra.projections.application.correction_requests import CorrectionRequestsProjection
-from fordra.projections.application.customer_ledger import CustomerLedgerProjection
+from fordra.projections.application.customer_ledger import (
+    CustomerLedgerProjection,
+    department_has_invoiced,
+)
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 
@@ -333,6 +337,14 @@ def drop_expired_payment_files(
     return dropped
 
 
+async def _department_has_invoiced(
+    db: ReadModelDatabase, ledger: CustomerLedgerProjection, customer_id: str, department: str
+) -> bool:
+    """Invoicing asks the ledger read model which customers a department has claims on."""
+    async with db.engine.connect() as conn:
+        return await department_has_invoiced(conn, ledger, customer_id, department)
+
+
 def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
     sealer = PersonalDataSealer(keyring)
     return {name: EnvelopeCodec(name, sealer) for name in CONTEXTS}
@@ -425,6 +437,11 @@ def _platform(
             calendar=calendar,
             settings=settings.invoicing,
             pseudonym=secrets.pseudonym,
+            invoiced_by=functools.partial(
+                _department_has_invoiced,
+                read_models,
+                _projection(runners, CustomerLedgerProjection),
+            ),
         ),
         payments=payments,
         keyring=keyring,
