@@ -13,7 +13,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from fordra.app.auth import InstanceSecrets, TokenService
@@ -337,6 +337,21 @@ def drop_expired_payment_files(
     return dropped
 
 
+async def forget_idempotency_keys(
+    stores: dict[str, EventStore], settings: Settings, now: datetime
+) -> int:
+    """Every context's idempotency records older than ``idempotency_key_days`` are forgotten (a
+    daily job); content claims stay (EventStore.forget_idempotency_before). ``now`` is the
+    business clock's: with the system clock it is the time the stores record."""
+    cutoff = now - timedelta(days=settings.idempotency_key_days.at(now.date()))
+    forgotten = 0
+    for store in stores.values():
+        forgotten += await store.forget_idempotency_before(cutoff)
+    if forgotten:
+        log.info("forgot %d idempotency records older than %s", forgotten, cutoff.isoformat())
+    return forgotten
+
+
 async def _department_has_invoiced(
     db: ReadModelDatabase, ledger: CustomerLedgerProjection, customer_id: str, department: str
 ) -> bool:
@@ -408,6 +423,11 @@ def _platform(
             drop_expired_payment_files(archive, settings, day)
 
         scheduler.register("payment-file retention", retention)
+
+    async def idempotency_expiry(day: date) -> None:
+        await forget_idempotency_keys(stores, settings, clock.now())
+
+    scheduler.register("idempotency-key expiry", idempotency_expiry)
 
     return Platform(
         engine=engine,
