@@ -352,6 +352,30 @@ async def forget_idempotency_keys(
     return forgotten
 
 
+async def forget_idempotency_keys_offline(
+    settings: Settings, keyring: SqliteKeyRing, now: datetime
+) -> int:
+    """``fordra retention``'s part for a system clock (whose days no scheduler walks): open each
+    context's store, PostgreSQL when ``settings.store`` names one, else the data directory's
+    SQLite files, and forget the expired records as the daily job does."""
+    codecs = _codecs(keyring)
+    stores: dict[str, EventStore] = {
+        name: PostgresEventStore(settings.store, name, codecs[name])
+        if settings.store
+        else SqliteEventStore(settings.data_dir / f"{name}.sqlite", name, codecs[name])
+        for name in CONTEXTS
+    }
+    started: list[EventStore] = []
+    try:
+        for store in stores.values():
+            await store.start()
+            started.append(store)
+        return await forget_idempotency_keys(stores, settings, now)
+    finally:
+        for store in started:
+            await store.close()
+
+
 async def _department_has_invoiced(
     db: ReadModelDatabase, ledger: CustomerLedgerProjection, customer_id: str, department: str
 ) -> bool:
