@@ -9,10 +9,11 @@ Two engines, one domain code:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from fordra.app.auth import InstanceSecrets, TokenService
@@ -45,7 +46,10 @@ from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.detect import parse_bank_file
 from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
 from fordra.projections.application.correction_requests import CorrectionRequestsProjection
-from fordra.projections.application.customer_ledger import CustomerLedgerProjection
+from fordra.projections.application.customer_ledger import (
+    CustomerLedgerProjection,
+    department_has_invoiced,
+)
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 
@@ -333,6 +337,53 @@ def drop_expired_payment_files(
     return dropped
 
 
+async def forget_idempotency_keys(
+    stores: dict[str, EventStore], settings: Settings, now: datetime
+) -> int:
+    """Every context's idempotency records older than ``idempotency_key_days`` are forgotten (a
+    daily job); content claims stay (EventStore.forget_idempotency_before). ``now`` is the
+    business clock's: with the system clock it is the time the stores record."""
+    cutoff = now - timedelta(days=settings.idempotency_key_days.at(now.date()))
+    forgotten = 0
+    for store in stores.values():
+        forgotten += await store.forget_idempotency_before(cutoff)
+    if forgotten:
+        log.info("forgot %d idempotency records older than %s", forgotten, cutoff.isoformat())
+    return forgotten
+
+
+async def forget_idempotency_keys_offline(
+    settings: Settings, keyring: SqliteKeyRing, now: datetime
+) -> int:
+    """``fordra retention``'s part for a system clock (whose days no scheduler walks): open each
+    context's store, PostgreSQL when ``settings.store`` names one, else the data directory's
+    SQLite files, and forget the expired records as the daily job does."""
+    codecs = _codecs(keyring)
+    stores: dict[str, EventStore] = {
+        name: PostgresEventStore(settings.store, name, codecs[name])
+        if settings.store
+        else SqliteEventStore(settings.data_dir / f"{name}.sqlite", name, codecs[name])
+        for name in CONTEXTS
+    }
+    started: list[EventStore] = []
+    try:
+        for store in stores.values():
+            await store.start()
+            started.append(store)
+        return await forget_idempotency_keys(stores, settings, now)
+    finally:
+        for store in started:
+            await store.close()
+
+
+async def _department_has_invoiced(
+    db: ReadModelDatabase, ledger: CustomerLedgerProjection, customer_id: str, department: str
+) -> bool:
+    """Invoicing asks the ledger read model which customers a department has claims on."""
+    async with db.engine.connect() as conn:
+        return await department_has_invoiced(conn, ledger, customer_id, department)
+
+
 def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
     sealer = PersonalDataSealer(keyring)
     return {name: EnvelopeCodec(name, sealer) for name in CONTEXTS}
@@ -397,6 +448,11 @@ def _platform(
 
         scheduler.register("payment-file retention", retention)
 
+    async def idempotency_expiry(day: date) -> None:
+        await forget_idempotency_keys(stores, settings, clock.now())
+
+    scheduler.register("idempotency-key expiry", idempotency_expiry)
+
     return Platform(
         engine=engine,
         settings=settings,
@@ -425,6 +481,11 @@ def _platform(
             calendar=calendar,
             settings=settings.invoicing,
             pseudonym=secrets.pseudonym,
+            invoiced_by=functools.partial(
+                _department_has_invoiced,
+                read_models,
+                _projection(runners, CustomerLedgerProjection),
+            ),
         ),
         payments=payments,
         keyring=keyring,

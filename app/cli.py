@@ -81,12 +81,15 @@ def main(argv: list[str] | None = None) -> int:
 
     retention = sub.add_parser(
         "retention",
-        help="drop archived bank files past their retention (run daily, e.g. from cron)",
+        help="drop archived bank files past their retention and forget expired idempotency "
+        "keys (run daily, e.g. from cron)",
         description="Forget the key of, and delete, every archived bank file past its retention "
-        "(bokföringslagen: the seventh year after its year end, a dated setting). A manual clock "
-        "runs this every business day by itself.",
+        "(bokföringslagen: the seventh year after its year end, a dated setting), and every "
+        "idempotency record older than idempotency_key_days (a batch file's content claim stays). "
+        "A manual clock runs this every business day by itself.",
     )
     retention.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
+    retention.add_argument("--store", help="distributed engine: postgresql+asyncpg://...")
     retention.add_argument("--today", type=date.fromisoformat, help="default the real date")
 
     bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
@@ -285,22 +288,34 @@ def _import(args: argparse.Namespace) -> int:
 
 def _retention(args: argparse.Namespace) -> int:
     """``fordra retention``: the scheduler's daily retention job, for a system clock."""
+    import asyncio
     import json
+    from datetime import UTC, datetime, time
 
-    from fordra.app.bootstrap import build_archive, drop_expired_payment_files
+    from fordra.app.bootstrap import (
+        build_archive,
+        drop_expired_payment_files,
+        forget_idempotency_keys_offline,
+    )
     from fordra.app.settings import load_settings
-    from fordra.kernel.clock import SystemClock
+    from fordra.kernel.clock import STOCKHOLM, SystemClock
     from fordra.kernel.personal_data import SqliteKeyRing
 
-    settings = load_settings(**_given(args, "data_dir"))
+    settings = load_settings(**_given(args, "data_dir", "store"))
     clock = SystemClock()
+    now = (
+        datetime.combine(args.today, time(), tzinfo=STOCKHOLM).astimezone(UTC)
+        if args.today
+        else clock.now()
+    )
     keyring = SqliteKeyRing(settings.data_dir / "keys.sqlite")
     try:
         archive = build_archive(settings, keyring, clock)
         dropped = drop_expired_payment_files(archive, settings, args.today or clock.today())
+        forgotten = asyncio.run(forget_idempotency_keys_offline(settings, keyring, now))
     finally:
         keyring.close()
-    print(json.dumps({"dropped": dropped}, indent=2))
+    print(json.dumps({"dropped": dropped, "idempotency_records_forgotten": forgotten}, indent=2))
     return 0
 
 

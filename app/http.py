@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -17,6 +18,7 @@ from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
+from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
 from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
@@ -94,6 +96,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             clock=platform.clock,
             calendar=platform.calendar,
             web=web,
+            registered_by=functools.partial(registered_by_department, platform.invoicing),
         )
     )
 

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # that day's work before the call answers, so an unbounded jump (to 9999-12-31) held the
     # request for hours. Our choice: a year and a month, enough to play any rule through.
     clock_max_advance_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(400))
+    # How long an Idempotency-Key is remembered (a daily job forgets older records; a batch file's
+    # content claim never expires). Stripe keeps keys 24 hours for clients that retry within
+    # seconds; a municipality's billing systems send files nightly or monthly and are retried by
+    # hand after a weekend, a holiday or a month-end close, so our choice is 30 days: a monthly
+    # cycle's retry still replays, and no record lingers for years.
+    idempotency_key_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(30))
     # The distributed engine: PostgreSQL event stores and Apache Kafka (``fordra serve``).
     store: str | None = Field(
         default=None, description="postgresql+asyncpg://user:password@host:port/database"

@@ -276,6 +276,9 @@ class _VersionsOnly(EventStore):
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         raise NotImplementedError
 
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        raise NotImplementedError
+
 
 def _merged(appends: Sequence[StreamAppend]) -> list[StreamAppend]:
     """One ``StreamAppend`` per stream (a store checks each stream's version once per append)."""
@@ -505,6 +508,9 @@ class _TimedStore(EventStore):
 
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         await self.inner.wait_for_events(after_position, timeout)
+
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        return await self.inner.forget_idempotency_before(cutoff)
 
 
 @dataclass(slots=True)

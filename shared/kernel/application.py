@@ -62,6 +62,7 @@ from pydantic import BaseModel
 from fordra.kernel.auth import Principal
 from fordra.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from fordra.kernel.eventstore import (
+    CONTENT_CLAIM_PREFIX,
     IDEMPOTENCY_KEY_PREFIX,
     EventStore,
     IdempotencyRecord,
@@ -141,7 +142,8 @@ def content_claim(tenant: str, kind: str, digest: str) -> Idempotent:
     key: its record is a unique claim committed with the booking, and the same content again
     answers the first result."""
     scoped = orjson.dumps(["content", tenant, kind, digest])
-    key = IDEMPOTENCY_KEY_PREFIX + hashlib.sha256(scoped).hexdigest()
+    # A prefix of its own: a content claim never expires (EventStore.forget_idempotency_before).
+    key = CONTENT_CLAIM_PREFIX + hashlib.sha256(scoped).hexdigest()
     return Idempotent(
         f"{kind} {digest[:32]}", key, hmac.new(scoped, b"", hashlib.sha256).hexdigest()
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import FordraError
@@ -40,6 +41,11 @@ class Tracking:
 # a whole response with personal data and no request names it any more, so a store deletes such
 # rows when it starts.
 IDEMPOTENCY_KEY_PREFIX = "v2:"
+# Keys of content claims (fordra.kernel.application.content_claim: an invoice batch's file) start
+# with this: such a record is the claim that the content was booked, and a file sent again years
+# later must still answer the first result and book nothing, so it never expires
+# (EventStore.forget_idempotency_before keeps it).
+CONTENT_CLAIM_PREFIX = IDEMPOTENCY_KEY_PREFIX + "content:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,13 @@ class EventStore(ABC):
     @abstractmethod
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         """Return when an event above ``after_position`` may be readable, or on timeout."""
+
+    @abstractmethod
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        """Delete the idempotency records recorded before ``cutoff``, except content claims (keys
+        under ``CONTENT_CLAIM_PREFIX``), which never expire; answer how many were deleted. A
+        client retrying with a forgotten key is executed again (the use case's own claims, an
+        identity number or a ``source_reference``, still hold)."""
 
     async def stream_version(self, stream_id: str) -> int:
         events = await self.read_stream(stream_id)

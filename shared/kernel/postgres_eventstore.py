@@ -39,6 +39,7 @@ from fordra.kernel.errors import (
     StoreUnavailable,
 )
 from fordra.kernel.eventstore import (
+    CONTENT_CLAIM_PREFIX,
     IDEMPOTENCY_KEY_PREFIX,
     AlreadyProcessed,
     EventStore,
@@ -388,6 +389,24 @@ class PostgresEventStore(EventStore):
     async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         rows = await self._fetch(self._sql["idem_get"].replace("$1", ":k"), {"k": key})
         return IdempotencyRecord(key, rows[0][0], bytes(rows[0][1])) if rows else None
+
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        # recorded_at is the UTC ISO text the writer stores: compared as text, in the same format.
+        try:
+            async with self.engine.begin() as conn:
+                deleted = await conn.execute(
+                    text(
+                        f"DELETE FROM {self.schema}.idempotency "
+                        "WHERE recorded_at < :cutoff AND key NOT LIKE :claim"
+                    ),
+                    {
+                        "cutoff": cutoff.astimezone(UTC).isoformat(),
+                        "claim": CONTENT_CLAIM_PREFIX + "%",
+                    },
+                )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
+        return int(deleted.rowcount)
 
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         if self._head > after_position:

@@ -37,6 +37,7 @@ from fordra.kernel.errors import (
     StoreUnavailable,
 )
 from fordra.kernel.eventstore import (
+    CONTENT_CLAIM_PREFIX,
     IDEMPOTENCY_KEY_PREFIX,
     AlreadyProcessed,
     EventStore,
@@ -402,6 +403,12 @@ class SqliteEventStore(EventStore):
             ).first()
             return IdempotencyRecord(key, row[0], bytes(row[1])) if row is not None else None
 
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        engine = self._sync_engine
+        if engine is None:
+            raise StoreUnavailable(f"event store {self.context!r} is not started")
+        return await asyncio.to_thread(_forget_idempotency, engine, cutoff)
+
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         appended = self._appended
         if appended is None or self._head > after_position:
@@ -433,3 +440,13 @@ def _integrity_error(exc: sqlite3.IntegrityError, job: _Job) -> FordraError:
         a = job.appends[0]
         return ConcurrencyConflict(a.stream_id, a.expected_version, -1)
     return StoreUnavailable(f"integrity error: {message}")
+
+
+def _forget_idempotency(engine: Engine, cutoff: datetime) -> int:
+    # recorded_at is the UTC ISO text the writer stores: compared as text, in the same format.
+    with engine.begin() as conn:
+        deleted = conn.execute(
+            text("DELETE FROM idempotency WHERE recorded_at < :cutoff AND key NOT LIKE :claim"),
+            {"cutoff": cutoff.astimezone(UTC).isoformat(), "claim": CONTENT_CLAIM_PREFIX + "%"},
+        )
+        return int(deleted.rowcount)

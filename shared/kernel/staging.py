@@ -10,6 +10,7 @@ is optimistic over the whole batch: a concurrent writer makes it a conflict, nev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict
@@ -100,3 +101,6 @@ class StagedEventStore(EventStore):
 
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         await self.inner.wait_for_events(after_position, timeout)
+
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        return await self.inner.forget_idempotency_before(cutoff)

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
 
+from fordra.invoicing.application.customers import department_may_read, load_customer
 from fordra.invoicing.application.handlers import (
     PUBLISHERS,
     InvoiceIssuedResponse,
@@ -32,7 +33,7 @@ from fordra.invoicing.domain.batch import BatchError, BatchRejected, parse_batch
 from fordra.invoicing.domain.events import IdNumberClaimed
 from fordra.invoicing.domain.small_amounts import small_amounts_first
 from fordra.kernel.application import Decision, Outcome, content_claim, execute
-from fordra.kernel.auth import Principal, require_department, require_role
+from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.staging import StagedEventStore
@@ -101,7 +102,7 @@ async def issue_invoice_batch(
             try:
                 if item.customer_id_number is not None:
                     cmd = item.for_customer(
-                        await _customer_for(deps, meta, item.customer_id_number)
+                        await _customer_for(deps, meta, principal, item.customer_id_number)
                     )
                 outcome = await issue_invoice(cmd, staged_deps, principal, meta)
             except SourceReferenceBooked as before:
@@ -143,11 +144,32 @@ async def issue_invoice_batch(
     )
 
 
-async def _customer_for(deps: InvoicingDeps, meta: Metadata, id_number: str) -> str:
-    """A PEPPOL buyer is named by identity number: find the registered customer."""
+async def _customer_for(
+    deps: InvoicingDeps, meta: Metadata, principal: Principal, id_number: str
+) -> str:
+    """A PEPPOL buyer is named by identity number: find the registered customer.
+
+    A department finds only a customer it may read (registered or invoiced by it, customers.
+    department_may_read), and is told the same whether the number is unknown or another's
+    customer: else a file would tell it whether a person is registered, which registration is
+    careful not to (handlers.REGISTER_KEEPERS). Its way to invoice another department's customer
+    is the id its own registration of the buyer answers, named in a JSON or CSV line; once it
+    has invoiced them, its PEPPOL files find them too. Officers find every customer."""
     stream = f"customer-idnr-{deps.pseudonym(meta.tenant + ':' + id_number)}"
     for env in await deps.store.read_stream(stream):
-        return deps.registry.load_as(env, IdNumberClaimed).customer_id
+        customer_id = deps.registry.load_as(env, IdNumberClaimed).customer_id
+        if principal.role is not Role.DEPARTMENT or await department_may_read(
+            deps, await load_customer(deps, customer_id), principal.department or ""
+        ):
+            return customer_id
+    if principal.role is Role.DEPARTMENT:
+        raise DomainRuleViolation(
+            f"the buyer's identity number names no customer that department "
+            f"{principal.department!r} registered or has invoiced: register the buyer "
+            "(POST /api/v1/customers) and invoice them by the customer_id it answers",
+            field="customer_id",
+            rule="customer_of_department",
+        )
     raise DomainRuleViolation(
         "the buyer's identity number names no registered customer",
         field="customer_id",

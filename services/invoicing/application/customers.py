@@ -61,7 +61,10 @@ class CustomerView(BaseModel):
     customer_id: str
     kind: str
     id_kind: str
-    protected_identity: bool
+    # None: not shown, to a department that neither registered nor invoiced the customer and is
+    # answered after recording a property they own (department_may_read): the register's whole
+    # record, the protection included, is for those who may read it.
+    protected_identity: bool | None
     protection_kind: str | None
     # Hidden (None) for a protected identity unless the caller is a protected-identity officer,
     # and None for everyone once the person has been forgotten.
@@ -82,14 +85,18 @@ async def load_customer(deps: InvoicingDeps, customer_id: str) -> CustomerState:
     return state
 
 
-def view_of(state: CustomerState, *, reveal: bool) -> CustomerView:
+def view_of(state: CustomerState, *, reveal: bool, stranger: bool = False) -> CustomerView:
+    """The customer as the caller may see them: ``stranger`` is a department that may not read
+    them (department_may_read), which sees neither their personal data nor their protection."""
     personal = state.personal if reveal or not state.protected_identity else None
+    if stranger:
+        personal = None
     return CustomerView(
         customer_id=state.customer_id,
         kind=state.kind,
         id_kind=state.id_kind,
-        protected_identity=state.protected_identity,
-        protection_kind=state.protection_kind,
+        protected_identity=None if stranger else state.protected_identity,
+        protection_kind=None if stranger else state.protection_kind,
         name=personal.name if personal else None,
         id_number=personal.id_number if personal else None,
         address=personal.address if personal else None,
@@ -112,10 +119,54 @@ async def read_customer(
 ) -> CustomerView:
     require_role(principal, *READERS)
     state = await load_customer(deps, customer_id)
+    await require_customer_of(principal, deps, state)
     reveal = principal.role is Role.PROTECTED_IDENTITY_OFFICER
     if state.protected_identity and reveal:
         await record_protected_access(deps, customer_id, "read customer", meta)
     return view_of(state, reveal=reveal)
+
+
+async def department_may_read(deps: InvoicingDeps, state: CustomerState, department: str) -> bool:
+    """A department reads a customer it registered or has booked a claim on, and no other.
+
+    Registration answers a department the same for a new and a known person (handlers.
+    REGISTER_KEEPERS), so reading had to be scoped too: else a registration by identity number
+    followed by a read would tell the stored name, address and protection. Having registered the
+    customer, the department gave those details; having invoiced them, it holds them already (its
+    invoice document carries them) and answers for its own claim, booked in its name and audited.
+    Before either, it has nothing to look up: it invoices with the id its registration answered."""
+    if state.registered_by_department == department:
+        return True
+    return deps.invoiced_by is not None and await deps.invoiced_by(state.customer_id, department)
+
+
+async def require_customer_of(
+    principal: Principal, deps: InvoicingDeps, state: CustomerState
+) -> None:
+    """A department's read of a customer it may not read is a 404 as for an unknown id: a 403
+    would tell that the customer exists."""
+    if principal.role is Role.DEPARTMENT and not await department_may_read(
+        deps, state, principal.department or ""
+    ):
+        raise NotFound("customer", state.customer_id)
+
+
+async def _stranger(principal: Principal, deps: InvoicingDeps, state: CustomerState) -> bool:
+    """A department that may not read the customer. It may still record a property they own
+    (a water or waste department, require_property_registrar: the owner becomes liable before
+    the first invoice), and is answered the change without the record."""
+    return principal.role is Role.DEPARTMENT and not await department_may_read(
+        deps, state, principal.department or ""
+    )
+
+
+async def registered_by_department(deps: InvoicingDeps, customer_id: str) -> str | None:
+    """The department that registered the customer (None: an officer did, or no such customer),
+    for the ledger's scoping of a department's reads (app.http)."""
+    try:
+        return (await load_customer(deps, customer_id)).registered_by_department
+    except NotFound:
+        return None
 
 
 async def record_protected_access(
@@ -162,7 +213,10 @@ async def change_customer(
 
     async def decide() -> Decision[CustomerView]:
         state = await load_customer(deps, customer_id)
+        stranger = await _stranger(principal, deps, state)
         if isinstance(cmd, ChangeCustomerDetails):
+            if stranger:  # a 404 as for an unknown id: a 403 would tell that they exist
+                raise NotFound("customer", customer_id)
             require_details_keeper(principal, state)
         event = _decide(state, cmd)
         env = deps.registry.envelope(
@@ -179,7 +233,8 @@ async def change_customer(
         assert after is not None
         reveal = principal.role is Role.PROTECTED_IDENTITY_OFFICER
         return Decision(
-            [StreamAppend(env.stream_id, state.version, [env])], view_of(after, reveal=reveal)
+            [StreamAppend(env.stream_id, state.version, [env])],
+            view_of(after, reveal=reveal, stranger=stranger),
         )
 
     async def rebuild(_first: CustomerView) -> CustomerView:
@@ -187,7 +242,11 @@ async def change_customer(
         # as they are now, as this caller may see them now (a protection or an erasure since the
         # first request holds).
         state = await load_customer(deps, customer_id)
-        return view_of(state, reveal=principal.role is Role.PROTECTED_IDENTITY_OFFICER)
+        return view_of(
+            state,
+            reveal=principal.role is Role.PROTECTED_IDENTITY_OFFICER,
+            stranger=await _stranger(principal, deps, state),
+        )
 
     return await execute(
         deps.store,

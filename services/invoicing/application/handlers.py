@@ -89,6 +89,11 @@ class InvoicingDeps:
     settings: InvoicingSettings
     # A keyed hash (HMAC with the instance's secret): stream names never reveal an id number.
     pseudonym: Callable[[str], str]
+    # Whether a department has booked a claim on a customer, (customer_id, department) -> bool:
+    # the ledger read model answers it (app.bootstrap). With the customer's registering department
+    # it decides which customers a department may read (customers.require_customer_of); None:
+    # only the registering department may.
+    invoiced_by: Callable[[str, str], Awaitable[bool]] | None = None
 
 
 class CustomerRegisteredResponse(BaseModel):

@@ -318,6 +318,23 @@ class CustomerLedger(BaseModel):
     held_small_amounts: list[HeldSmallAmount]
 
 
+async def department_has_invoiced(
+    conn: AsyncConnection, projection: CustomerLedgerProjection, customer_id: str, department: str
+) -> bool:
+    """Whether ``department`` has booked a claim on the customer (an invoice, or a small amount
+    held for a later invoice): what, besides having registered them, lets a department read a
+    customer (issue 10). Two lookups by the customer's index, never a scan."""
+    for table in (projection.invoices, projection.held):
+        found = await conn.execute(
+            select(table.c.customer_id)
+            .where(table.c.customer_id == customer_id, table.c.department == department)
+            .limit(1)
+        )
+        if found.first() is not None:
+            return True
+    return False
+
+
 async def read_customer_ledger(
     conn: AsyncConnection,
     projection: CustomerLedgerProjection,

@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -22,6 +23,7 @@ from fordra.projections.application.correction_requests import (
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
     CustomerLedgerProjection,
+    department_has_invoiced,
     read_customer_ledger,
 )
 from fordra.projections.application.unmatched_payments import (
@@ -53,7 +55,10 @@ def make_router(
     clock: BusinessClock,
     calendar: WorkingDayCalendar,
     web: RouterDeps,
+    registered_by: Callable[[str], Awaitable[str | None]] | None = None,
 ) -> APIRouter:
+    """``registered_by`` answers the department that registered a customer (invoicing's
+    register, given by the app): with the ledger's own claims it scopes a department's reads."""
     router = APIRouter(prefix="/api/v1", tags=["ledger"])
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
@@ -66,6 +71,16 @@ def make_router(
             found = await read_customer_ledger(
                 conn, ledger, customer_id, clock.today(), department=department
             )
+            # A customer the department neither registered nor has a claim on is a 404 as for
+            # an unknown id (a 403 would tell that they exist): the ledger shows their kind and
+            # credit (customers.department_may_read).
+            if (
+                found is not None
+                and department is not None
+                and not await department_has_invoiced(conn, ledger, customer_id, department)
+                and (registered_by is None or await registered_by(customer_id) != department)
+            ):
+                found = None
         if found is None:
             raise NotFound("customer", customer_id)
         return found

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from fordra.kernel.eventstore import (
+    CONTENT_CLAIM_PREFIX,
     IDEMPOTENCY_KEY_PREFIX,
     AlreadyProcessed,
     EventStore,
@@ -522,6 +523,32 @@ class EventStoreContract(StoreHarness, ABC):
         assert await store.idempotency_record(old.key) is None
         assert await store.idempotency_record(new.key) == new
         assert await store.max_position() == 2
+
+    async def test_idempotency_records_are_forgotten_after_their_time_but_content_claims_stay(
+        self,
+    ) -> None:
+        # Given a caller's key and a file's content claim, recorded now
+        store = await self.open_store()
+        key = IdempotencyRecord(IDEMPOTENCY_KEY_PREFIX + "ab12", "fp", b"\x02{}")
+        claim = IdempotencyRecord(CONTENT_CLAIM_PREFIX + "cd34", "fp", b"\x02{}")
+        await store.append([stream_append("invoice-1", 0, [{"n": 1}])], idempotency=key)
+        await store.append([stream_append("invoice-2", 0, [{"n": 2}])], idempotency=claim)
+
+        # When records older than a minute ago are forgotten: both are younger, both stay
+        assert await store.forget_idempotency_before(datetime.now(UTC) - timedelta(minutes=1)) == 0
+        assert await store.idempotency_record(key.key) == key
+
+        # When records older than a minute from now are forgotten
+        assert await store.forget_idempotency_before(datetime.now(UTC) + timedelta(minutes=1)) == 1
+
+        # Then the key is gone, the content claim stands (a file sent again books nothing), and
+        # every event stands
+        assert await store.idempotency_record(key.key) is None
+        assert await store.idempotency_record(claim.key) == claim
+        assert await store.max_position() == 2
+        # and the key may be used again
+        await store.append([stream_append("invoice-3", 0, [{"n": 3}])], idempotency=key)
+        assert await store.idempotency_record(key.key) == key
 
     # -- personal data ----------------------------------------------------------------------------
 
