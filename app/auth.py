@@ -162,6 +162,15 @@ class TokenService:
             audience=AUDIENCE,
             options={"require": ["exp", "iat", "iss", "aud", "sub", "role", "tenant"]},
         )
+        # PyJWT checks that exp and iat read as numbers (a numeric string passes) and that sub is
+        # a string; the rest of the claims are ours to type, so that a token with a claim of the
+        # wrong type is a 401 like any other bad token, never a TypeError (a 500) further on.
+        for name in ("exp", "iat"):
+            if not isinstance(claims[name], int | float) or isinstance(claims[name], bool):
+                raise jwt.InvalidTokenError(f"the {name!r} claim must be a number")
+        for name in ("sub", "role", "tenant", "department", "municipality"):
+            if name in claims and (not isinstance(claims[name], str) or not claims[name]):
+                raise jwt.InvalidTokenError(f"the {name!r} claim must be a non-empty string")
         if claims["tenant"] != self._tenant:
             raise jwt.InvalidTokenError("token is for another municipality")
         try:

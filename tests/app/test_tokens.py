@@ -90,6 +90,17 @@ async def test_expired_unscoped_or_overlong_tokens_are_refused(tmp_path: Path) -
                 "at most 8 h",
             ),
             "department without one": (forged(tokens, secrets, role="department"), "department"),
+            # Claims of the wrong type (found by probing over HTTP: a numeric string passes
+            # PyJWT's own check of iat and was a TypeError, a 500, when the lifetime was checked)
+            "iat a numeric string": (forged(tokens, secrets, iat=str(now)), "'iat'"),
+            "exp a numeric string": (forged(tokens, secrets, exp=str(now + 3600)), "'exp'"),
+            "iat a boolean": (forged(tokens, secrets, iat=True), "'iat'"),
+            "empty subject": (forged(tokens, secrets, sub=""), "'sub'"),
+            "department a number": (
+                forged(tokens, secrets, role="department", department=5),
+                "'department'",
+            ),
+            "tenant a list": (forged(tokens, secrets, tenant=[TENANT]), "'tenant'"),
         }
         for case, (token, reason) in cases.items():
             r = await fordra.client.get(
