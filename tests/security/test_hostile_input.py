@@ -99,7 +99,8 @@ async def test_amounts_that_no_store_can_hold(engine: Engine, tmp_path: Path) ->
         before = await positions(fordra)
         # 10^30 failed in the event encoder (500); 2^63 was stored and then stopped every
         # projection that read it (a signed 64-bit column)
-        for price in (10**30, 2**63, -(2**63) - 1):
+        # true was read as 1 öre and booked (found by probing over HTTP)
+        for price in (10**30, 2**63, -(2**63) - 1, True, False):
             body = invoice(customer_id, lines=[{**LINE, "unit_price_ore": price}])
             r = await fordra.client.post("/api/v1/invoices", json=body, headers=water)
             refused(r, "body", "lines", 0, "unit_price_ore")
@@ -114,6 +115,12 @@ async def test_amounts_that_no_store_can_hold(engine: Engine, tmp_path: Path) ->
         r = await fordra.client.post(
             f"/api/v1/customers/{customer_id}/credit/refunds",
             json={"amount_ore": 10**30, "reason": "Återbetalning"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        refused(r, "body", "amount_ore")
+        r = await fordra.client.post(
+            f"/api/v1/customers/{customer_id}/credit/refunds",
+            json={"amount_ore": True, "reason": "Återbetalning"},
             headers=fordra.auth(Role.CASE_OFFICER),
         )
         refused(r, "body", "amount_ore")
