@@ -21,6 +21,7 @@ from fastapi import HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.kernel.auth import Principal, Role
+from fordra.kernel.private_files import private_file
 
 ISSUER = "fordra"
 # Who the token is for: Fordra's API (RFC 7519 ``aud``), so that a token signed for something
@@ -80,6 +81,9 @@ class InstanceSecrets:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(content, f)
+        # A key file made before modes were kept, or copied in by hand, may be open to others:
+        # tightened to 0600 like the databases (the folder keeps its mode: the operator's choice)
+        private_file(path)
         content = json.loads(path.read_text())
         return cls(bytes.fromhex(content["token_key"]), bytes.fromhex(content["pseudonym_key"]))
 
