@@ -21,6 +21,7 @@ from fastapi import HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.kernel.auth import Principal, Role
+from fordra.kernel.private_files import private_file
 
 ISSUER = "fordra"
 # Who the token is for: Fordra's API (RFC 7519 ``aud``), so that a token signed for something
@@ -64,6 +65,12 @@ KNOWN_TOKEN_KEYS = frozenset(
 )
 
 
+# The caller's actor ("role:department:subject") is kept with every event, in a column of 200
+# characters on PostgreSQL (the event store's and the correction requests'): a longer subject was
+# a token that every write refused. The department is as long as a request's may be.
+_CLAIM_LENGTHS = {"subject": 100, "department": 64}
+
+
 class InstanceSecrets:
     """The instance's secrets: the token-signing key and the pseudonymisation key."""
 
@@ -80,6 +87,9 @@ class InstanceSecrets:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(content, f)
+        # A key file made before modes were kept, or copied in by hand, may be open to others:
+        # tightened to 0600 like the databases (the folder keeps its mode: the operator's choice)
+        private_file(path)
         content = json.loads(path.read_text())
         return cls(bytes.fromhex(content["token_key"]), bytes.fromhex(content["pseudonym_key"]))
 
@@ -127,6 +137,9 @@ class TokenService:
         tests of expiry) defaults to now."""
         if role is Role.DEPARTMENT and not department:
             raise ValueError("a department token needs --department")
+        for name, value in (("subject", subject), ("department", department)):
+            if value and len(value) > _CLAIM_LENGTHS[name]:
+                raise ValueError(f"--{name} has at most {_CLAIM_LENGTHS[name]} characters")
         if role is Role.SOCIAL_SERVICES and not municipality:
             municipality = self._tenant
         longest = self.policy.lifetime(role)
@@ -162,6 +175,20 @@ class TokenService:
             audience=AUDIENCE,
             options={"require": ["exp", "iat", "iss", "aud", "sub", "role", "tenant"]},
         )
+        # PyJWT checks that exp and iat read as numbers (a numeric string passes) and that sub is
+        # a string; the rest of the claims are ours to type, so that a token with a claim of the
+        # wrong type is a 401 like any other bad token, never a TypeError (a 500) further on.
+        for name in ("exp", "iat"):
+            if not isinstance(claims[name], int | float) or isinstance(claims[name], bool):
+                raise jwt.InvalidTokenError(f"the {name!r} claim must be a number")
+        for name in ("sub", "role", "tenant", "department", "municipality"):
+            if name in claims and (not isinstance(claims[name], str) or not claims[name]):
+                raise jwt.InvalidTokenError(f"the {name!r} claim must be a non-empty string")
+        for name, claim in (("subject", "sub"), ("department", "department")):
+            if len(claims.get(claim, "")) > _CLAIM_LENGTHS[name]:
+                raise jwt.InvalidTokenError(
+                    f"the {claim!r} claim has at most {_CLAIM_LENGTHS[name]} characters"
+                )
         if claims["tenant"] != self._tenant:
             raise jwt.InvalidTokenError("token is for another municipality")
         try:

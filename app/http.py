@@ -167,6 +167,19 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     return app
 
 
+def _without_echoes(errors: list[Any]) -> list[Any]:
+    """Drop pydantic's "too short" on a list whose items failed: only valid items count towards
+    its length, so it told the client "at least 1 item, not 0" beside the item really at fault
+    (the invoice batch parser drops the same echo)."""
+    bad_items = {
+        tuple(e["loc"][:i])
+        for e in errors
+        for i in range(1, len(e["loc"]))
+        if isinstance(e["loc"][i], int)
+    }
+    return [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in bad_items)]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Fordra's errors in HTTP: 422 names the field, 403 says what is missing, 409 what exists."""
 
@@ -175,7 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # FastAPI's own answer, except that the echoed input is made encodable first: bytes that
         # are not UTF-8 or a non-finite number in it made FastAPI's handler itself fail (a 500).
         return JSONResponse(
-            {"detail": json_safe(list(exc.errors()))},
+            {"detail": json_safe(_without_echoes(list(exc.errors())))},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from fordra.kernel.errors import DomainRuleViolation
 
@@ -28,8 +28,16 @@ DEFAULT_MAX_AMOUNT_ORE = 10**13
 STORABLE_MIN = -(2**63)
 STORABLE_MAX = 2**63 - 1
 
+
+def _not_a_boolean(value: object) -> object:
+    # pydantic reads JSON true as the int 1: a price of "true" was booked as 1 öre
+    if isinstance(value, bool):
+        raise ValueError("an amount in öre is a number, not true or false")
+    return value
+
+
 # An amount in öre as a request carries it: an int that fits the stores, named in the 422 if not.
-Ore = Annotated[int, Field(ge=STORABLE_MIN, le=STORABLE_MAX)]
+Ore = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=STORABLE_MIN, le=STORABLE_MAX)]
 
 
 def check_storable_ore(amount_ore: int, *, field: str) -> int:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from fordra.app.auth import InstanceSecrets
 from fordra.kernel.auth import Role
 from tests.app.test_import_cli import BGMAX
 from tests.utils.money import customer, issue
@@ -65,6 +66,19 @@ async def test_a_platform_writes_its_data_directory_for_its_own_user_only(
     assert "secrets.json" in written
     assert any(name.endswith(".bgmax") or name.endswith("-wal") for name in written)
     assert [p for p in (data_dir / "payment-files").rglob("*") if p.is_file()]
+
+
+def test_a_key_file_open_to_others_is_tightened_when_loaded(tmp_path: Path) -> None:
+    # Found by probing: a secrets.json made before the modes were kept, or copied in by hand,
+    # was loaded as it was, 0644, readable by every user of the machine
+    data_dir = tmp_path / "var"
+    data_dir.mkdir(mode=0o700)
+    key_file = data_dir / "secrets.json"
+    key_file.write_text(json.dumps({"token_key": "ab" * 32, "pseudonym_key": "cd" * 32}))
+    key_file.chmod(0o644)
+    secrets = InstanceSecrets.load_or_create(data_dir)
+    assert secrets.token_key == bytes.fromhex("ab" * 32)  # the same key, kept
+    assert open_to_others(data_dir) == []
 
 
 def test_the_cli_starts_with_a_private_umask(tmp_path: Path) -> None:

@@ -53,6 +53,10 @@ def test_a_token_carries_its_scope_and_a_lifetime_by_kind_of_holder(tokens: Toke
     assert short["exp"] - short["iat"] == 3600
     with pytest.raises(ValueError, match="admin token lives at most 8 h"):
         tokens.issue(Role.ADMIN, valid_for=timedelta(days=30))
+    with pytest.raises(ValueError, match="--subject has at most 100"):
+        tokens.issue(Role.ADMIN, subject="a" * 101)
+    with pytest.raises(ValueError, match="--department has at most 64"):
+        tokens.issue(Role.DEPARTMENT, department="d" * 65)
     # The policy is a setting (FORDRA_TOKENS__PERSON_LIFETIME_HOURS)
     assert TokenPolicy(person_lifetime_hours=4).lifetime(Role.OPS_LEAD) == timedelta(hours=4)
 
@@ -90,6 +94,23 @@ async def test_expired_unscoped_or_overlong_tokens_are_refused(tmp_path: Path) -
                 "at most 8 h",
             ),
             "department without one": (forged(tokens, secrets, role="department"), "department"),
+            # Claims of the wrong type (found by probing over HTTP: a numeric string passes
+            # PyJWT's own check of iat and was a TypeError, a 500, when the lifetime was checked)
+            "iat a numeric string": (forged(tokens, secrets, iat=str(now)), "'iat'"),
+            "exp a numeric string": (forged(tokens, secrets, exp=str(now + 3600)), "'exp'"),
+            "iat a boolean": (forged(tokens, secrets, iat=True), "'iat'"),
+            "empty subject": (forged(tokens, secrets, sub=""), "'sub'"),
+            "department a number": (
+                forged(tokens, secrets, role="department", department=5),
+                "'department'",
+            ),
+            "tenant a list": (forged(tokens, secrets, tenant=[TENANT]), "'tenant'"),
+            # The actor (role:department:subject) must fit the stores' 200 characters
+            "subject too long": (forged(tokens, secrets, sub="a" * 101), "'sub'"),
+            "department too long": (
+                forged(tokens, secrets, role="department", department="d" * 65),
+                "'department'",
+            ),
         }
         for case, (token, reason) in cases.items():
             r = await fordra.client.get(

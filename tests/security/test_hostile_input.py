@@ -99,7 +99,8 @@ async def test_amounts_that_no_store_can_hold(engine: Engine, tmp_path: Path) ->
         before = await positions(fordra)
         # 10^30 failed in the event encoder (500); 2^63 was stored and then stopped every
         # projection that read it (a signed 64-bit column)
-        for price in (10**30, 2**63, -(2**63) - 1):
+        # true was read as 1 öre and booked (found by probing over HTTP)
+        for price in (10**30, 2**63, -(2**63) - 1, True, False):
             body = invoice(customer_id, lines=[{**LINE, "unit_price_ore": price}])
             r = await fordra.client.post("/api/v1/invoices", json=body, headers=water)
             refused(r, "body", "lines", 0, "unit_price_ore")
@@ -114,6 +115,12 @@ async def test_amounts_that_no_store_can_hold(engine: Engine, tmp_path: Path) ->
         r = await fordra.client.post(
             f"/api/v1/customers/{customer_id}/credit/refunds",
             json={"amount_ore": 10**30, "reason": "Återbetalning"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        refused(r, "body", "amount_ore")
+        r = await fordra.client.post(
+            f"/api/v1/customers/{customer_id}/credit/refunds",
+            json={"amount_ore": True, "reason": "Återbetalning"},
             headers=fordra.auth(Role.CASE_OFFICER),
         )
         refused(r, "body", "amount_ore")
@@ -258,3 +265,17 @@ async def test_a_long_idempotency_key(engine: Engine, tmp_path: Path) -> None:
             cancel, json={"reason": "Fel kund"}, headers={**water, "Idempotency-Key": "k" * 100}
         )
         assert r.status_code == 202, r.text
+
+
+async def test_a_parked_event_id_beyond_64_bits(engine: Engine, tmp_path: Path) -> None:
+    # Found by the API fuzzer: an id above 2^63 reached the driver (OverflowError, a 500); the
+    # row id is an INTEGER, 32 bits on PostgreSQL
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        ops = fordra.auth(Role.OPS_LEAD)
+        for parked_id in (2**70, 2**63, 2**31, 0, -1):
+            r = await fordra.client.post(
+                f"/api/v1/admin/parked-events/{parked_id}/replay", headers=ops
+            )
+            refused(r, "path", "parked_id")
+        r = await fordra.client.post(f"/api/v1/admin/parked-events/{2**31 - 1}/replay", headers=ops)
+        assert r.status_code == 404, r.text

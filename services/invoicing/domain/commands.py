@@ -90,9 +90,12 @@ class IssueInvoice(_Command):
     @field_validator("department")
     @classmethod
     def _department_token(cls, value: str) -> str:
-        if not value.replace("_", "").replace("-", "").isalnum():
+        # Checked as stored, lowered: a few capitals lower to more than one character ("İ" to
+        # "i" and a combining dot), which is no letter and may pass the read models' 64.
+        lowered = value.lower()
+        if len(lowered) > 64 or not lowered.replace("_", "").replace("-", "").isalnum():
             raise ValueError("department must be a short token of letters, digits, - and _")
-        return value.lower()
+        return lowered
 
 
 class _Correction(_Command):

@@ -86,7 +86,10 @@ class UnmatchedPaymentsProjection(Projection):
                     payment_id=e.payment_id,
                     amount_ore=e.amount_ore,
                     currency=e.currency,
-                    reference=e.reference,
+                    # A bank file's reference is not bounded by its parser (camt.054 says 35
+                    # characters; a file may say more): clipped like the reason, the whole of
+                    # it stays on the event (PostgreSQL refused it, and the event was parked).
+                    reference=_fit(e.reference, t.c.reference.type) if e.reference else None,
                     payer_sealed=self._seal_payer(e),
                     free_text=orjson.dumps(list(e.free_text)).decode(),
                     received_on=e.received_on,
