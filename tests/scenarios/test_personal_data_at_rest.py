@@ -200,6 +200,7 @@ async def test_a_payments_free_text_is_sealed_in_the_log_and_the_queue(
         assert by_amount[20000]["reference"] == "Fritextsson 19811218-9876"
         # but nothing the platform stores holds the name or the personnummer in clear
         stored = await everything_stored(fordra, tmp_path)
+        assert b"TX-2" in stored  # (the payments' log is in what was read: its bank references)
         for secret in (FREE_TEXT_NAME, b"Fritextsson", PERSONNUMMER):
             assert secret not in stored
 
