@@ -8,22 +8,26 @@ the work queue. Each allocation is an event of its own.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from fordra.kernel.events import Event, PersonalData
+from fordra.kernel.events import Event, PersonalData, Upcaster
 
 Component = Literal["capital", "interest", "reminder_fee", "collection_fee", "other_cost"]
 
 
 class PayerPersonalData(PersonalData):
-    """Who paid, as the bank told us: personal data, sealed per payment."""
+    """Who paid, as the bank told us: personal data, sealed per payment. ``free_text`` and
+    ``reference``: the payer's own words (remittance text, a reference that is not an OCR
+    number), which often name a person ("Avgift för <name> <personnummer>")."""
 
     name: str | None = None
     address: str | None = None
     orgnr: str | None = None
     account: str | None = None
+    free_text: tuple[str, ...] = ()
+    reference: str | None = None
 
 
 class PaymentFileImported(Event):
@@ -52,10 +56,34 @@ class PaymentFileImported(Event):
     split: int = 0
 
 
+def _seal_the_payers_words(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: the free text, and a reference that is not an OCR number, move from the plain
+    payload into the sealed payer part (a v1 event forgotten since has none: it starts one)."""
+    data = dict(data)
+    payer = dict(data.get("payer") or {})
+    free_text = data.pop("free_text", None)
+    if free_text:
+        payer["free_text"] = free_text
+    if data.get("reference_kind") != "ocr" and data.get("reference") is not None:
+        payer["reference"] = data["reference"]
+        data["reference"] = None
+    data["payer"] = payer or data.get("payer")
+    return data
+
+
 class PaymentReceived(Event):
+    """A payment as the bank told it. ``reference`` (plain) is an OCR reference only; anything
+    else the payer wrote (``free_text``, a reference of another kind) is personal data in the
+    sealed ``payer`` part, and reads as empty once the payment's subject is forgotten.
+
+    v2: the free text and a non-OCR reference moved into ``payer`` (v1 kept them in plain text,
+    beyond the reach of forgetting)."""
+
     event_type: ClassVar[str] = "PaymentReceived"
+    schema_version: ClassVar[int] = 2
     personal_field: ClassVar[str | None] = "payer"
     subject_field: ClassVar[str | None] = "payment_id"
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _seal_the_payers_words}
 
     payment_id: str
     file_id: str
@@ -65,12 +93,30 @@ class PaymentReceived(Event):
     reference: str | None
     reference_kind: Literal["ocr", "free_text", "none"]
     bank_reference_code: int | None = None
-    free_text: tuple[str, ...] = ()
     received_on: date
     payer: PayerPersonalData | None = None
     # A part of a payment split between its extra references (BgMax TK22): the bank reference of
     # the whole payment; ``bank_reference`` is then the part's own (the payment's plus "/x<n>").
     split_of: str | None = None
+
+    @model_validator(mode="after")
+    def _only_an_ocr_reference_in_plain_text(self) -> PaymentReceived:
+        if self.reference is not None and self.reference_kind != "ocr":
+            raise ValueError("a reference that is not an OCR number belongs in payer.reference")
+        return self
+
+    @property
+    def free_text(self) -> tuple[str, ...]:
+        """The payer's remittance text (empty once the payment's subject is forgotten)."""
+        return self.payer.free_text if self.payer is not None else ()
+
+    @property
+    def stated_reference(self) -> str | None:
+        """The reference as the payer gave it: the OCR number, or the sealed reference of
+        another kind (None once forgotten)."""
+        if self.reference is not None:
+            return self.reference
+        return self.payer.reference if self.payer is not None else None
 
 
 class PaymentMatched(Event):

@@ -17,13 +17,17 @@ from pydantic import BaseModel, ConfigDict
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import UnknownEventType
 
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
 
 class Event(BaseModel):
     """Base of every event contract.
 
     ``personal_field`` names the one field holding a ``PersonalData`` model (or None) and
     ``subject_field`` the field whose value identifies the data subject; the registry moves that
-    part out of the payload into the envelope's sealed part.
+    part out of the payload into the envelope's sealed part. ``upcasters`` lift a payload stored
+    by an older version (the key: the version lifted from); the registry takes them on with the
+    model, so that every registry of the contract reads its old events.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -32,6 +36,7 @@ class Event(BaseModel):
     schema_version: ClassVar[int] = 1
     personal_field: ClassVar[str | None] = None
     subject_field: ClassVar[str | None] = None
+    upcasters: ClassVar[dict[int, Upcaster]] = {}
 
 
 class PersonalData(BaseModel):
@@ -41,7 +46,6 @@ class PersonalData(BaseModel):
 
 
 E = TypeVar("E", bound=Event)
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class EventRegistry:
@@ -57,6 +61,8 @@ class EventRegistry:
             if known is not None and known is not model:
                 raise ValueError(f"two contracts claim event type {model.event_type!r}")
             self._models[model.event_type] = model
+            for from_version, up in model.upcasters.items():
+                self._upcasters[(model.event_type, from_version)] = up
 
     def register_all(self, models: Iterable[type[Event]]) -> None:
         self.register(*models)
@@ -139,6 +145,10 @@ class EventRegistry:
         if model is None:
             raise UnknownEventType(envelope.event_type, envelope.schema_version)
         data = dict(envelope.payload)
+        if model.personal_field is not None:
+            # A forgotten person's sealed part opens to None: contracts keep that field optional.
+            # Set before upcasting, so that an upcaster may move a field into the sealed part.
+            data[model.personal_field] = envelope.personal_data
         version = envelope.schema_version
         while version < model.schema_version:
             up = self._upcasters.get((envelope.event_type, version))
@@ -146,9 +156,6 @@ class EventRegistry:
                 raise UnknownEventType(envelope.event_type, version)
             data = up(data)
             version += 1
-        if model.personal_field is not None:
-            # A forgotten person's sealed part opens to None: contracts keep that field optional.
-            data[model.personal_field] = envelope.personal_data
         return model.model_validate(data)
 
     def load_as(self, envelope: Envelope, model: type[E]) -> E:

@@ -3,11 +3,21 @@ new fields have defaults, so old logs replay unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from fordra.contracts.payments import CONTRACTS, PaymentFileImported, PaymentReceived
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from fordra.contracts.payments import (
+    CONTRACTS,
+    PayerPersonalData,
+    PaymentFileImported,
+    PaymentReceived,
+)
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.events import EventRegistry
 
@@ -84,3 +94,76 @@ def test_a_payment_received_before_split_payments_loads_as_unsplit() -> None:
     event = registry().load_as(old, PaymentReceived)
     assert event.split_of is None
     assert event.amount_ore == 190000
+
+
+def test_a_payment_received_with_its_free_text_in_plain_text_still_reads_the_same() -> None:
+    # Given a v1 PaymentReceived, its free text and a non-OCR reference in the plain payload
+    old = stored(
+        "PaymentReceived",
+        {
+            "payment_id": "p-2",
+            "file_id": "f-1",
+            "bank_reference": "TX-2",
+            "amount_ore": 10000,
+            "currency": "SEK",
+            "reference": "Fritextsson",
+            "reference_kind": "free_text",
+            "free_text": ["Avgift for Zacharias Fritextsson"],
+            "received_on": "2026-03-02",
+        },
+    )
+    old = dataclasses.replace(old, personal_data={"name": "Beata Betalare"}, data_subject="p-2")
+
+    # When it is loaded, then it reads as before, the words now in the payer part
+    event = registry().load_as(old, PaymentReceived)
+    assert event.free_text == ("Avgift for Zacharias Fritextsson",)
+    assert event.stated_reference == "Fritextsson"
+    assert event.reference is None
+    assert event.payer is not None
+    assert event.payer.name == "Beata Betalare"
+    # and the stored envelope is untouched
+    assert old.payload["free_text"] == ["Avgift for Zacharias Fritextsson"]
+    assert old.personal_data == {"name": "Beata Betalare"}
+
+
+def test_a_new_payment_received_keeps_the_payers_words_out_of_the_plain_payload() -> None:
+    # Given a payment with remittance text and a reference of the payer's own
+    event = PaymentReceived(
+        payment_id="p-3",
+        file_id="f-1",
+        bank_reference="TX-3",
+        amount_ore=10000,
+        currency="SEK",
+        reference=None,
+        reference_kind="free_text",
+        received_on=date(2026, 3, 2),
+        payer=PayerPersonalData(free_text=("Avgift for Zacharias",), reference="Zacharias"),
+    )
+    # When it is made an envelope, then the plain payload holds neither
+    env = registry().envelope(
+        event,
+        context="payments",
+        stream_id="payment-p-3",
+        version=1,
+        metadata=Metadata("svenljunga", "bank-ingest", "corr-1"),
+        occurred_at=STORED_AT,
+    )
+    assert b"Zacharias" not in orjson.dumps(env.payload)
+    assert env.personal_data is not None
+    assert env.data_subject == "p-3"
+    # and it loads back the same
+    assert registry().load(env) == event
+
+
+def test_a_reference_that_is_not_an_ocr_number_is_refused_in_plain_text() -> None:
+    with pytest.raises(ValidationError, match=r"payer\.reference"):
+        PaymentReceived(
+            payment_id="p-4",
+            file_id="f-1",
+            bank_reference="TX-4",
+            amount_ore=10000,
+            currency="SEK",
+            reference="Zacharias",
+            reference_kind="free_text",
+            received_on=date(2026, 3, 2),
+        )

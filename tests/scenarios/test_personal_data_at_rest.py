@@ -1,7 +1,7 @@
-"""Personal data at rest (issue 10, item 2), on both engines: the payer names of the
-unmatched-payments queue and the archived bank files are sealed with keys of the key ring, so a
-copy of the read models or the archive alone names nobody, and forgetting (or retention) makes
-them unreadable."""
+"""Personal data at rest (issue 10, item 2), on both engines: the payer names and free texts of
+the unmatched-payments queue (and of the payments log), and the archived bank files are sealed
+with keys of the key ring, so a copy of the stores or the archive alone names nobody, and
+forgetting (or retention) makes them unreadable."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ async def read_model_bytes(fordra: Running, data_dir: Path) -> bytes:
     assert fordra.platform.settings.store
     conn = await asyncpg.connect(asyncpg_dsn(fordra.platform.settings.store))
     try:
-        rows = await conn.fetch("SELECT t::text AS row FROM projections.unmatched_payments_v2 t")
+        rows = await conn.fetch("SELECT t::text AS row FROM projections.unmatched_payments_v3 t")
     finally:
         await conn.close()
     assert rows, "the queue's table is empty: the test would prove nothing"
@@ -125,6 +125,94 @@ async def test_payer_names_and_bank_files_are_sealed_at_rest(
         )
         assert r.status_code in (200, 201), r.text
         assert r.json()["duplicate"] is True
+
+
+FREE_TEXT_NAME = b"Zacharias Fritextsson"
+PERSONNUMMER = b"19811218-9876"
+
+
+async def everything_stored(fordra: Running, data_dir: Path) -> bytes:
+    """Every byte the platform keeps: each file of the data dir (event store, read models, key
+    ring, archive) and, on the distributed engine, every row of every table of its database,
+    binary columns as stored (``::text`` would show them in hex and hide plain text)."""
+    files = [p for p in sorted(data_dir.rglob("*")) if p.is_file()]  # noqa: ASYNC240 - a test's read
+    stored = b"".join(p.read_bytes() for p in files)
+    if fordra.platform.engine == "embedded":
+        return stored
+    assert fordra.platform.settings.store
+    conn = await asyncpg.connect(asyncpg_dsn(fordra.platform.settings.store))
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_type = 'BASE TABLE'"
+            " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
+        assert tables
+        for t in tables:
+            rows = await conn.fetch(f'SELECT * FROM "{t["table_schema"]}"."{t["table_name"]}"')
+            for row in rows:
+                for value in row.values():
+                    stored += value if isinstance(value, bytes) else str(value).encode()
+    finally:
+        await conn.close()
+    return stored
+
+
+async def test_a_payments_free_text_is_sealed_in_the_log_and_the_queue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=date(2026, 3, 2)) as fordra:
+        # Given an open invoice, and a camt.054 payment whose remittance text names a person
+        # and the invoice's OCR, and one with a reference of the payer's own naming them too
+        cid = await customer(fordra)
+        invoice = await issue(fordra, cid, 50000)
+        ustrd = (
+            b"Avgift for " + FREE_TEXT_NAME + b" " + PERSONNUMMER + b" " + invoice["ocr"].encode()
+        )
+        data = camt054(
+            Entry(
+                amount="300.00",
+                acct_svcr_ref="NTRY-1",
+                txs=(
+                    Tx(amount="100.00", acct_svcr_ref="TX-1", ustrd=(ustrd.decode(),)),
+                    Tx(
+                        amount="200.00",
+                        acct_svcr_ref="TX-2",
+                        other_ref=("Egen", "Fritextsson 19811218-9876"),
+                    ),
+                ),
+            ),
+            msg_id="FILE-FT",
+        )
+        r = await fordra.client.post(
+            "/api/v1/payment-files", content=data, headers=fordra.auth(Role.BANK_INGEST)
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["unmatched"] == 2
+
+        # Then the queue shows the case officers the text, the reference, and the invoice the
+        # text names
+        ops = fordra.auth(Role.OPS_LEAD)
+        items = (await fordra.client.get("/api/v1/payments/unmatched", headers=ops)).json()["items"]
+        by_amount = {i["amount_ore"]: i for i in items}
+        assert by_amount[10000]["free_text"] == [ustrd.decode()]
+        assert by_amount[10000]["suggestions"][0]["invoice_id"] == invoice["invoice_id"]
+        assert by_amount[20000]["reference"] == "Fritextsson 19811218-9876"
+        # but nothing the platform stores holds the name or the personnummer in clear
+        stored = await everything_stored(fordra, tmp_path)
+        assert b"TX-2" in stored  # (the payments' log is in what was read: its bank references)
+        for secret in (FREE_TEXT_NAME, b"Fritextsson", PERSONNUMMER):
+            assert secret not in stored
+
+        # When the payments' subjects are forgotten
+        for item in items:
+            fordra.platform.keyring.forget(item["payment_id"])
+        # Then the queue still lists them, without the text or the payer's reference
+        items = (await fordra.client.get("/api/v1/payments/unmatched", headers=ops)).json()["items"]
+        by_amount = {i["amount_ore"]: i for i in items}
+        assert by_amount[10000]["free_text"] is None
+        assert by_amount[20000]["free_text"] is None
+        assert by_amount[20000]["reference"] is None
 
 
 async def test_a_copy_of_the_archive_without_the_key_ring_reads_nothing(tmp_path: Path) -> None:

@@ -244,13 +244,26 @@ async def _book(
     extra references cannot split it, ``_parts_of``).
     """
     stream = payment_stream(payment_id)
+    # The payer's own words (free text, a reference that is not an OCR number) are personal
+    # data like the name: sealed with it; an OCR reference stays plain, matching needs it.
+    ocr = payment.reference if payment.reference_kind == "ocr" else None
+    own_reference = None if payment.reference_kind == "ocr" else payment.reference
     payer = None
-    if payment.payer_name or payment.payer_address or payment.payer_orgnr or payment.payer_account:
+    if (
+        payment.payer_name
+        or payment.payer_address
+        or payment.payer_orgnr
+        or payment.payer_account
+        or payment.free_text
+        or own_reference
+    ):
         payer = PayerPersonalData(
             name=payment.payer_name,
             address=payment.payer_address,
             orgnr=payment.payer_orgnr,
             account=payment.payer_account,
+            free_text=payment.free_text,
+            reference=own_reference,
         )
     await batch.add(
         stream,
@@ -260,10 +273,9 @@ async def _book(
             bank_reference=payment.bank_reference,
             amount_ore=payment.amount_ore,
             currency=payment.currency,
-            reference=payment.reference,
+            reference=ocr,
             reference_kind=payment.reference_kind,
             bank_reference_code=payment.bgmax_reference_code,
-            free_text=payment.free_text,
             received_on=payment.received_on,
             payer=payer,
             split_of=payment.split_of,

@@ -2,10 +2,11 @@
 payment that did not match an open invoice, with its age in working days and suggestions from its
 free text, payer and amount, for the ops team to match, refund or keep as credit.
 
-The payer's name is personal data: the row keeps it sealed under the payment's own key (the key
-the event store seals the payment's payer with), opened only when the queue is read, so a copy of
-the read-model database alone shows no names and forgetting the payment's subject reaches the
-queue as well as the log."""
+The payer's name, free text and a reference that is not an OCR number are personal data (the text
+often names a person and a personnummer): the row keeps them sealed under the payment's own key
+(the key the event store seals the payment's payer with), opened only when the queue is read, so a
+copy of the read-model database alone shows none of them and forgetting the payment's subject
+reaches the queue as well as the log."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import re
 from datetime import date
 from typing import Any, ClassVar
 
-import orjson
 from pydantic import BaseModel
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +24,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     func,
     select,
 )
@@ -48,10 +47,11 @@ _DIGITS = re.compile(r"\d{3,25}")
 
 
 class UnmatchedPaymentsProjection(Projection):
-    # v2: the payer's name sealed (it was plain text in ``payments_received``). A new name and
-    # table, so that a read-model database of the old shape fills the new table from the log
-    # instead of failing on a missing column; the old table is the operator's to drop.
-    name: ClassVar[str] = "unmatched_payments_v2"
+    # v2: the payer's name sealed (it was plain text in ``payments_received``); v3: the free text
+    # and a non-OCR reference sealed with it. A new name and table each time, so that a
+    # read-model database of the old shape fills the new table from the log instead of failing
+    # on a missing column; the old table is the operator's to drop.
+    name: ClassVar[str] = "unmatched_payments_v3"
     upstreams: ClassVar[tuple[str, ...]] = ("payments",)
 
     def __init__(self, registry: EventRegistry, sealer: PersonalDataSealer) -> None:
@@ -60,15 +60,15 @@ class UnmatchedPaymentsProjection(Projection):
 
     def declare(self, metadata: MetaData) -> list[Table]:
         self.payments = Table(
-            "unmatched_payments_v2",
+            "unmatched_payments_v3",
             metadata,
             Column("payment_id", String(64), primary_key=True),
             Column("amount_ore", BigInteger, nullable=False),
             Column("currency", String(3), nullable=False),
-            Column("reference", String(100)),
-            # {"name": ...} sealed with the payment's key (PaymentReceived's data subject).
+            Column("reference", String(100)),  # an OCR reference only: plain
+            # {"name", "free_text", "reference"} sealed with the payment's key (PaymentReceived's
+            # data subject); None when the event carried no payer part.
             Column("payer_sealed", LargeBinary),
-            Column("free_text", Text, nullable=False),
             Column("received_on", Date, nullable=False),
             Column("queued", Boolean, nullable=False, default=False),
             Column("reason", String(300)),
@@ -91,7 +91,6 @@ class UnmatchedPaymentsProjection(Projection):
                     # it stays on the event (PostgreSQL refused it, and the event was parked).
                     reference=_fit(e.reference, t.c.reference.type) if e.reference else None,
                     payer_sealed=self._seal_payer(e),
-                    free_text=orjson.dumps(list(e.free_text)).decode(),
                     received_on=e.received_on,
                     queued=False,
                 )
@@ -112,19 +111,20 @@ class UnmatchedPaymentsProjection(Projection):
             )
 
     def _seal_payer(self, e: PaymentReceived) -> bytes | None:
-        if e.payer is None or e.payer.name is None:
+        if e.payer is None:
             return None  # nothing told, or the payment's subject already forgotten
-        return self.sealer.seal(e.payment_id, {"name": e.payer.name})
+        p = e.payer
+        if p.name is None and not p.free_text and p.reference is None:
+            return None
+        words = {"name": p.name, "free_text": list(p.free_text), "reference": p.reference}
+        return self.sealer.seal(e.payment_id, words)
 
-    def payer_name(self, payment_id: str, sealed: bytes | None) -> str | None:
-        """The payer's name, or None once the payment's key is forgotten."""
+    def payer_words(self, payment_id: str, sealed: bytes | None) -> dict[str, Any] | None:
+        """The sealed part opened: ``{}`` when nothing was sealed, None once the payment's key is
+        forgotten."""
         if sealed is None:
-            return None
-        opened = self.sealer.open(payment_id, bytes(sealed))
-        if opened is None:
-            return None
-        name: str | None = opened.get("name")
-        return name
+            return {}
+        return self.sealer.open(payment_id, bytes(sealed))
 
 
 def _fit(text: str, column: Any) -> str:
@@ -149,7 +149,7 @@ class UnmatchedPayment(BaseModel):
     currency: str
     reference: str | None
     payer_name: str | None
-    free_text: list[str]
+    free_text: list[str] | None  # None once the payment's subject is forgotten
     received_on: date
     age_working_days: int
     reason: str | None
@@ -175,29 +175,34 @@ async def read_unmatched(
     ).all()
     items = []
     for r in rows:
-        texts: list[str] = orjson.loads(r.free_text)
+        words = projection.payer_words(r.payment_id, r.payer_sealed)
+        texts: list[str] | None = None if words is None else list(words.get("free_text") or [])
+        reference: str | None = r.reference or (words or {}).get("reference")
         items.append(
             UnmatchedPayment(
                 payment_id=r.payment_id,
                 amount_ore=r.amount_ore,
                 currency=r.currency,
-                reference=r.reference,
-                payer_name=projection.payer_name(r.payment_id, r.payer_sealed),
+                reference=reference,
+                payer_name=(words or {}).get("name"),
                 free_text=texts,
                 received_on=r.received_on,
                 age_working_days=max(calendar.working_days_between(r.received_on, today), 0),
                 reason=r.reason,
-                suggestions=await _suggest(conn, ledger_invoices, ledger_payments, r, texts),
+                suggestions=await _suggest(
+                    conn, ledger_invoices, ledger_payments, r, [*(texts or []), reference or ""]
+                ),
             )
         )
     return UnmatchedQueue(items=items)
 
 
 async def _suggest(
-    conn: AsyncConnection, invoices: Table, payments: Table, payment: Any, texts: list[str]
+    conn: AsyncConnection, invoices: Table, payments: Table, payment: Any, words: list[str]
 ) -> list[Suggestion]:
     """Open invoices the payment may be for: a number in its free text or reference that is an
-    open invoice's OCR or invoice number, or an open amount equal to the payment's."""
+    open invoice's OCR or invoice number, or an open amount equal to the payment's. ``words``:
+    its free text and reference, opened from the sealed row."""
     open_ore = invoices.c.open_ore - func.coalesce(payments.c.paid_ore, 0)
     base = (
         select(invoices.c.invoice_id, invoices.c.ocr, open_ore.label("open_ore"))
@@ -205,7 +210,7 @@ async def _suggest(
         .where(open_ore > 0)
     )
     found: dict[str, Suggestion] = {}
-    numbers = set(_DIGITS.findall(" ".join([*texts, payment.reference or ""])))
+    numbers = set(_DIGITS.findall(" ".join(words)))
     if numbers:
         query = base.where(invoices.c.ocr.in_(numbers) | invoices.c.invoice_number.in_(numbers))
         for inv in (await conn.execute(query.limit(5))).all():
