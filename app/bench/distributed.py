@@ -75,7 +75,7 @@ from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import ConcurrencyConflict, DomainRuleViolation
 from fordra.kernel.eventstore import StreamAppend
-from fordra.kernel.kafka_relay import OutboxRelay, dlq_topic, ensure_topics, events_topic
+from fordra.kernel.kafka_relay import OutboxRelay, ensure_topics, events_topic
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
 from fordra.kernel.postgres_eventstore import PostgresEventStore, asyncpg_dsn
 
@@ -428,7 +428,7 @@ async def relay_lag(
     a consumer measures each event's time from ``recorded_at`` to its arrival."""
     namespace = f"benchlag{uuid.uuid4().hex[:8]}"
     topic = events_topic(CONTEXT, namespace)
-    await ensure_topics(bootstrap, topic, dlq_topic(CONTEXT, namespace))
+    await ensure_topics(bootstrap, topic)
     codec = _codec()
     store = PostgresEventStore(url, CONTEXT, codec, schema="bench_relay")
     relay = OutboxRelay(store, codec, bootstrap, namespace=namespace)

@@ -35,10 +35,6 @@ def events_topic(context: str, namespace: str = "fordra") -> str:
     return f"{namespace}.{context}.events"
 
 
-def dlq_topic(context: str, namespace: str = "fordra") -> str:
-    return f"{namespace}.{context}.dlq"
-
-
 async def ensure_topics(bootstrap: str, *topics: str, partitions: int = 1) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -130,9 +126,7 @@ class OutboxRelay:
                 await conn.fetchval(f"SELECT position FROM {table} WHERE topic = $1", self.topic)  # noqa: S608
                 or 0
             )
-            await ensure_topics(
-                self.bootstrap, self.topic, dlq_topic(self.store.context, self.namespace)
-            )
+            await ensure_topics(self.bootstrap, self.topic)
             producer = safe_producer(self.bootstrap)
             await producer.start()
             try:

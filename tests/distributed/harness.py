@@ -43,7 +43,7 @@ from fordra.invoicing.domain.events import InvoiceSerialReserved
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.kafka_relay import dlq_topic, events_topic
+from fordra.kernel.kafka_relay import events_topic
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
 from fordra.kernel.postgres_eventstore import PostgresEventStore, asyncpg_dsn, schema_for
 from fordra.kernel.projection import ProjectionRunner, ReadModelDatabase
@@ -71,9 +71,6 @@ class Stack:
 
     def topic(self, context: str) -> str:
         return events_topic(context, self.namespace)
-
-    def dlq(self, context: str) -> str:
-        return dlq_topic(context, self.namespace)
 
     def env(self) -> dict[str, str]:
         """The environment of a ``fordra serve`` process of this test."""

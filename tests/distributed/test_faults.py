@@ -741,7 +741,7 @@ async def test_a_tail_published_twice_is_applied_once_within_one_delivered_batch
         await append_amounts(store, 300)
         log = await read_whole_log(store)
         topic = stack.topic("ledger")
-        await ensure_topics(stack.bootstrap, topic, stack.dlq("ledger"))
+        await ensure_topics(stack.bootstrap, topic)
         producer = safe_producer(stack.bootstrap)
         await producer.start()
         try:
