@@ -110,11 +110,6 @@ class Idempotent:
     fingerprint: str  # an HMAC of the request, keyed with the scoped key
 
 
-def fingerprint(*parts: Any) -> str:
-    """A stable hash of a request (command body and who sent it)."""
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def caller_scope(principal: Principal) -> tuple[str, ...]:
     """Who a key belongs to: tenant, role, department or municipality, and the token's subject."""
     return (
