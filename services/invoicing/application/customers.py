@@ -145,9 +145,7 @@ async def require_customer_of(
 ) -> None:
     """A department's read of a customer it may not read is a 404 as for an unknown id: a 403
     would tell that the customer exists."""
-    if principal.role is Role.DEPARTMENT and not await department_may_read(
-        deps, state, principal.department or ""
-    ):
+    if await _stranger(principal, deps, state):
         raise NotFound("customer", state.customer_id)
 
 
