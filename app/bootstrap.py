@@ -220,12 +220,13 @@ def build_embedded(
     runners = _projections(read_models, registry, settings, keyring)
     payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(stores, registry, runners, payments)
-    bus = InProcessBus(stores, parking=ParkedEvents(read_models))
+    parked = ParkedEvents(read_models)
+    bus = InProcessBus(stores, parking=parked)
     for sub in subscriptions:
         bus.subscribe(sub.consumer, *sub.upstreams)
     return _platform(
         "embedded", settings, today=today, telemetry=telemetry, keyring=keyring, codecs=codecs,
-        stores=stores, read_models=read_models, bus=bus, relays=[], runners=runners,
+        stores=stores, read_models=read_models, parked=parked, bus=bus, relays=[], runners=runners,
         subscriptions=subscriptions, registry=registry, payments=payments, wait=bus.settle,
     )  # fmt: skip
 
@@ -262,6 +263,7 @@ def build_distributed(
     runners = _projections(read_models, registry, settings, keyring)
     payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(stores, registry, runners, payments)
+    parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
     if ours:
@@ -269,7 +271,7 @@ def build_distributed(
             bootstrap,
             codecs,
             namespace=settings.kafka_namespace,
-            parking=ParkedEvents(read_models),
+            parking=parked,
         )
         for sub in ours:
             bus.subscribe(sub.consumer, *sub.upstreams)
@@ -281,9 +283,9 @@ def build_distributed(
     settle = TrackingSettle(stores, [(sub.consumer, sub.upstreams) for sub in subscriptions])
     return _platform(
         "distributed", settings, today=today, telemetry=telemetry, keyring=keyring,
-        codecs=codecs, stores=stores, read_models=read_models, bus=bus, relays=relays,
-        runners=runners, subscriptions=subscriptions, registry=registry, payments=payments,
-        wait=settle,
+        codecs=codecs, stores=stores, read_models=read_models, parked=parked, bus=bus,
+        relays=relays, runners=runners, subscriptions=subscriptions, registry=registry,
+        payments=payments, wait=settle,
     )  # fmt: skip
 
 
@@ -422,6 +424,7 @@ def _platform(
     codecs: dict[str, EnvelopeCodec],
     stores: dict[str, EventStore],
     read_models: ReadModelDatabase,
+    parked: ParkedEvents,
     bus: Bus | None,
     relays: list[OutboxRelay],
     runners: list[ProjectionRunner],
@@ -431,6 +434,7 @@ def _platform(
     wait: Callable[[float], Awaitable[None]],
 ) -> Platform:
     secrets = InstanceSecrets.load_or_create(settings.data_dir)
+    ledger = _projection(runners, CustomerLedgerProjection)
     clock = payments.clock
     calendar = WorkingDayCalendar(
         extra_non_working=frozenset(settings.calendar.extra_non_working_days)
@@ -464,7 +468,7 @@ def _platform(
         read_models=read_models,
         bus=bus,
         relays=relays,
-        ledger=_projection(runners, CustomerLedgerProjection),
+        ledger=ledger,
         unmatched=_projection(runners, UnmatchedPaymentsProjection),
         postings=_projection(runners, PostingsProjection),
         corrections=_projection(runners, CorrectionRequestsProjection),
@@ -481,14 +485,10 @@ def _platform(
             calendar=calendar,
             settings=settings.invoicing,
             pseudonym=secrets.pseudonym,
-            invoiced_by=functools.partial(
-                _department_has_invoiced,
-                read_models,
-                _projection(runners, CustomerLedgerProjection),
-            ),
+            invoiced_by=functools.partial(_department_has_invoiced, read_models, ledger),
         ),
         payments=payments,
         keyring=keyring,
         wait_for_read_models=wait,
-        parked=ParkedEvents(read_models),
+        parked=parked,
     )
