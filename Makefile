@@ -4,15 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 DATA_DIR ?= var
+# uv installs the workspace exactly as uv.lock pins it (the lock is the one list of versions).
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 # Re-install only when the dependency files change; the stamp records that.
 STAMP := $(VENV)/.installed
+MANIFESTS := pyproject.toml uv.lock $(wildcard */pyproject.toml shared/*/pyproject.toml services/*/pyproject.toml)
 
 .PHONY: run test lint fmt typecheck unit bench up down clean
 
-$(STAMP): pyproject.toml constraints.txt setup.py
+$(STAMP): $(MANIFESTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@test -x $(UV) || $(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV) sync --frozen --all-packages --python $(BIN)/python
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -23,13 +29,10 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python scripts/typecheck_tree.py >/dev/null
-	# import-linter reads the symlink tree too: the editable finder hides the mapped folders from it
-	PYTHONPATH=build/typecheck $(BIN)/lint-imports
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/python scripts/typecheck_tree.py >/dev/null
-	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p fordra
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -41,15 +44,15 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	$(BIN)/fordra bench appends --json build/bench-appends.json
+	$(BIN)/fordra-dev bench appends --json build/bench-appends.json
 
 # The distributed engine on this machine: PostgreSQL, Kafka (KRaft) and one process per service.
 up: $(STAMP)
 	bash deploy/kafka/fetch-jars.sh >/dev/null
-	$(BIN)/fordra cluster up --data-dir var/cluster --port $(PORT)
+	$(BIN)/fordra-dev cluster up --data-dir var/cluster --port $(PORT)
 
 down: $(STAMP)
-	$(BIN)/fordra cluster down --data-dir var/cluster
+	$(BIN)/fordra-dev cluster down --data-dir var/cluster
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 # Install what the distributed engine's servers need on a Debian 12 machine, as root, and say what
 # was done. Idempotent: each step checks first and does nothing when its part is there.
 #   - PostgreSQL server binaries (apt package postgresql), without the Debian "main" cluster:
-#     fordra.app.localservers.LocalPostgres makes its own clusters, as the `postgres` user;
+#     fordra.devtools.localservers.LocalPostgres makes its own clusters, as the `postgres` user;
 #   - Java 17+ and Maven (apt), to fetch and run the Kafka broker;
 #   - the Kafka broker jars (deploy/kafka/fetch-jars.sh, into ~/.cache/fordra, from Maven Central).
 # Used by .ci/run; developers run it once per machine.

@@ -1,4 +1,7 @@
-"""The folder layout and the import names agree (docs/adr/0002-layout-and-packaging.md)."""
+"""The workspace's layout: ordinary distributions, each a `src/` tree under the `fordra` namespace.
+
+docs/adr/0003-workspace-of-distributions.md gives the decision; these tests keep it true.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +9,94 @@ import importlib
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+CONTEXTS = {
+    "services/invoicing": "fordra.invoicing",
+    "services/payments": "fordra.payments",
+    "services/dunning": "fordra.dunning",
+    "services/agency-gateway": "fordra.agency_gateway",
+    "services/utility-disconnect": "fordra.utility_disconnect",
+    "services/projections": "fordra.projections",
+}
+MEMBERS = {
+    "shared/kernel": "fordra.kernel",
+    "shared/contracts": "fordra.contracts",
+    **CONTEXTS,
+    "app": "fordra.app",
+    "devtools": "fordra.devtools",
+}
 
 
-def layout() -> dict[str, str]:
-    with (ROOT / "pyproject.toml").open("rb") as f:
-        table: dict[str, str] = tomllib.load(f)["tool"]["fordra"]["layout"]
-    return table
+def manifest(folder: str) -> dict[str, object]:
+    with (ROOT / folder / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)
 
 
-def test_every_service_folder_is_mapped_to_an_import_name() -> None:
-    mapped = set(layout().values())
+def dependencies(folder: str) -> set[str]:
+    project = manifest(folder)["project"]
+    assert isinstance(project, dict)
+    names = set()
+    for requirement in project["dependencies"]:
+        name = requirement.split("[")[0]
+        for sign in "<>=!~; ":
+            name = name.split(sign)[0]
+        names.add(name)
+    return names
+
+
+def test_every_service_folder_is_a_workspace_member() -> None:
     folders = {f"services/{p.name}" for p in (ROOT / "services").iterdir() if p.is_dir()}
     folders.discard("services/__pycache__")
-    assert folders <= mapped, f"unmapped service folders: {folders - mapped}"
-    for folder in mapped:
-        assert (ROOT / folder / "__init__.py").is_file(), f"{folder} is not a package"
+    assert folders == set(CONTEXTS)
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        members = tomllib.load(f)["tool"]["uv"]["workspace"]["members"]
+    declared = {m for m in members if "*" not in m} | {
+        f"services/{p.name}" for p in (ROOT / "services").iterdir() if "services/*" in members
+    }
+    assert set(MEMBERS) <= declared
 
 
-def test_every_python_folder_is_a_package_so_it_ships() -> None:
-    for folder in layout().values():
-        for py in (ROOT / folder).rglob("*.py"):
-            if "__pycache__" in py.parts:
-                continue
-            assert (py.parent / "__init__.py").is_file(), f"{py.parent} lacks __init__.py"
+@pytest.mark.parametrize(("folder", "name"), sorted(MEMBERS.items()))
+def test_import_names_resolve_to_the_members_src_tree(folder: str, name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__file__ is not None
+    expected = ROOT / folder / "src" / Path(*name.split("."))
+    assert Path(module.__file__).resolve().parent == expected.resolve(), name
+    assert (expected / "py.typed").is_file(), f"{name} is typed: PEP 561 needs py.typed"
+    build = manifest(folder)["tool"]
+    assert isinstance(build, dict)
+    assert build["uv"]["build-backend"]["module-name"] == name
 
 
-def test_import_names_resolve_to_the_mapped_folders() -> None:
-    for name, folder in layout().items():
-        module = importlib.import_module(name)
-        assert module.__file__ is not None
-        assert Path(module.__file__).resolve().parent == (ROOT / folder).resolve(), name
+def test_fordra_is_a_namespace_shared_by_the_members() -> None:
+    for folder in MEMBERS:
+        assert not (ROOT / folder / "src" / "fordra" / "__init__.py").exists(), folder
 
 
-def test_each_context_has_the_four_rooms() -> None:
-    for name, folder in layout().items():
-        if not folder.startswith("services/"):
-            continue
-        for room in ("domain", "application", "adapters", "entrypoints"):
-            assert (ROOT / folder / room / "__init__.py").is_file(), f"{name} lacks {room}/"
+def test_no_file_maps_folders_to_import_names_by_hand() -> None:
+    assert not (ROOT / "setup.py").exists()
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        assert "fordra" not in tomllib.load(f)["tool"]
+
+
+@pytest.mark.parametrize("folder", sorted(CONTEXTS))
+def test_each_context_has_the_four_rooms(folder: str) -> None:
+    package = ROOT / folder / "src" / Path(*CONTEXTS[folder].split("."))
+    for room in ("domain", "application", "adapters", "entrypoints"):
+        assert (package / room / "__init__.py").is_file(), f"{folder} lacks {room}/"
+
+
+@pytest.mark.parametrize("folder", sorted(CONTEXTS))
+def test_a_context_depends_on_the_kernel_and_the_contracts_only(folder: str) -> None:
+    ours = {d for d in dependencies(folder) if d.startswith("fordra-")}
+    assert ours <= {"fordra-kernel", "fordra-contracts"}, folder
+
+
+def test_only_the_app_depends_on_every_context_and_no_service_on_the_devtools() -> None:
+    contexts = {"fordra-" + Path(f).name for f in CONTEXTS}
+    assert contexts <= dependencies("app")
+    for folder in MEMBERS:
+        if folder != "devtools":
+            assert "fordra-devtools" not in dependencies(folder), folder

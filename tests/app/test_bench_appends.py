@@ -1,4 +1,4 @@
-"""Smoke of ``fordra bench appends``: every case runs and the JSON has the documented shape.
+"""Smoke of ``fordra-dev bench appends``: every case runs and the JSON has the documented shape.
 
 Not a timed test: the figures come from ``make bench`` and live in docs/performance.md.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fordra.app.bench.appends import (
+from fordra.devtools.bench.appends import (
     CODEC,
     EVENTSOURCING,
     FORDRA,

@@ -1,5 +1,5 @@
-"""Smokes of ``fordra bench payments`` and ``fordra bench distributed``: every case runs on a small
-workload, the figures have the documented shape, and the JSON is written.
+"""Smokes of ``fordra-dev bench payments`` and ``fordra-dev bench distributed``: every case runs
+on a small workload, the figures have the documented shape, and the JSON is written.
 
 Not timed tests: the figures come from runs by hand and live in docs/performance.md.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fordra.app.bench import distributed, payments
+from fordra.devtools.bench import distributed, payments
 from tests.utils.servers import KafkaServer, PostgresServer
 
 

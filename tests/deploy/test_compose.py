@@ -432,11 +432,16 @@ def test_the_image_entrypoint_is_fordra() -> None:
     assert json.loads(entrypoints[0]) == ["fordra"]
 
 
-def test_the_image_installs_the_pinned_versions() -> None:
+def test_the_image_installs_the_locked_versions_without_the_devtools() -> None:
     copied = [source for arguments in _all("COPY") for source in arguments.split()[:-1]]
-    assert "constraints.txt" in copied
+    assert "uv.lock" in copied
     runs = " ".join(_all("RUN"))
-    assert re.search(r"pip install -c constraints\.txt \.(\s|$)", runs), runs
+    # Exactly the lock's versions, only the app and what it depends on, as wheels (not editable).
+    sync = re.search(r"uv sync ([^&]*)", runs)
+    assert sync, runs
+    for flag in ("--frozen", "--no-dev", "--no-editable", "--package fordra-app"):
+        assert flag in sync.group(1), f"uv sync lacks {flag}"
+    assert "devtools/src" not in " ".join(copied), "the image must not install fordra-devtools"
     # What the build reads must be in the build context: the repository root.
     for source in copied:
         if not source.startswith("--"):

@@ -1,5 +1,5 @@
 """Tests of the payments context. ``assert_every_ore_accounted`` is the money property every
-parsed bank file must satisfy (domain.md §9; services/payments/domain/bank_file.py).
+parsed bank file must satisfy (domain.md §9; fordra.payments.domain.bank_file).
 """
 
 from __future__ import annotations

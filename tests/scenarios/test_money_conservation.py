@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fordra.app.bench.payments import personnummer
+from fordra.devtools.bench.payments import personnummer
 from fordra.kernel.auth import Role
 from tests.utils.money import (
     books,

@@ -133,7 +133,7 @@ async def parked(fordra: Running, role: Role = Role.OPS_LEAD) -> list[dict[str, 
 
 async def health(fordra: Running) -> dict[str, Any]:
     r = await fordra.client.get("/healthz")
-    assert r.status_code == 200, r.text  # degraded still serves: see app/parking_http.py
+    assert r.status_code == 200, r.text  # degraded still serves: see fordra.app.parking_http
     body: dict[str, Any] = r.json()
     return body
 

@@ -80,16 +80,16 @@ SPREADSHEET_WRITERS = re.compile(r"csv\.writer|csv\.DictWriter|openpyxl|xlsxwrit
 # Modules that may name a spreadsheet type without exporting one: the invoice-batch importer
 # reads CSV (and the routers describe it).
 IMPORTERS = {
-    "services/invoicing/domain/batch.py",
-    "services/invoicing/entrypoints/http.py",
-    "shared/kernel/spreadsheet.py",
+    "services/invoicing/src/fordra/invoicing/domain/batch.py",
+    "services/invoicing/src/fordra/invoicing/entrypoints/http.py",
+    "shared/kernel/src/fordra/kernel/spreadsheet.py",
 }
 
 
 def test_no_spreadsheet_export_without_the_escaping() -> None:
     sources = [
         p
-        for folder in ("app", "services", "shared")
+        for folder in ("app", "services", "shared", "devtools")
         for p in (REPOSITORY / folder).rglob("*.py")
         if ".venv" not in p.parts
     ]

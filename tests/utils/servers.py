@@ -5,8 +5,8 @@ Each server is had, in this order, from
   1. an environment variable: ``FORDRA_TEST_POSTGRES_URL`` (a ``postgresql+asyncpg://`` URL) and
      ``FORDRA_TEST_KAFKA_BOOTSTRAP`` (``host:port``), for servers someone else runs;
   2. testcontainers, when a Docker engine answers (``docker info`` within a few seconds);
-  3. ``LocalPostgres`` / ``LocalKafka`` (fordra.app.localservers) under a 0755 directory in /tmp
-     (not pytest's tmp_path: /tmp/pytest-of-root is 0700, and PostgreSQL runs as the `postgres`
+  3. ``LocalPostgres`` / ``LocalKafka`` (fordra.devtools.localservers) under a 0755 directory in
+     /tmp (not pytest's tmp_path: /tmp/pytest-of-root is 0700, and PostgreSQL runs as the `postgres`
      user, which could not enter it), removed at the end of the session.
 A server that cannot be had fails the tests that need it (never a skip): CI must not go green
 without them, and a developer should know too.
@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from fordra.app.localservers import LocalKafka, LocalPostgres, make_server_dir
+from fordra.devtools.localservers import LocalKafka, LocalPostgres, make_server_dir
 
 POSTGRES_URL_ENV = "FORDRA_TEST_POSTGRES_URL"
 KAFKA_BOOTSTRAP_ENV = "FORDRA_TEST_KAFKA_BOOTSTRAP"

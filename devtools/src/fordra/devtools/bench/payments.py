@@ -1,4 +1,4 @@
-"""``fordra bench payments``: importing a camt.054 of N payments, beside the bare XML parse.
+"""``fordra-dev bench payments``: importing a camt.054 of N payments, beside the bare XML parse.
 
 The workload is a camt.054.001.02 credit notification (as Swedish banks send it) of N booked
 credit transactions, 1,000 per ``Ntry`` (with ``Btch`` control totals and a ``TxsSummry``), each
@@ -658,7 +658,8 @@ async def run_payments(
         raise ValueError("payments must be positive")
     load_start = os.getloadavg()
     out(
-        f"fordra bench payments: {payments:,} camt.054 payments, Python {sys.version.split()[0]}, "
+        f"fordra-dev bench payments: {payments:,} camt.054 payments, "
+        f"Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs, load average {load_start[0]:.2f} {load_start[1]:.2f} "
         f"{load_start[2]:.2f}"
     )
@@ -770,7 +771,7 @@ def write_json(bench: PaymentsBench, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="fordra bench payments",
+        prog="fordra-dev bench payments",
         description="Import a camt.054 of N payments; compare with the bare XML parse.",
     )
     parser.add_argument("--payments", type=int, default=100_000, help="payments (100,000)")

@@ -1,4 +1,4 @@
-"""``fordra bench distributed``: the distributed engine (PostgreSQL and Kafka) on this machine.
+"""``fordra-dev bench distributed``: the distributed engine (PostgreSQL and Kafka) on this machine.
 
 Three measurements, each on a fresh database of the given PostgreSQL server and a Kafka topic
 namespace of its own:
@@ -20,7 +20,7 @@ namespace of its own:
   asyncpg's ``copy_records_to_table`` of the same rows into the same table shape, also one
   transaction per 100 rows (the limit), and one COPY of all rows (``postgres-copy-all``). Both
   encode the prebuilt envelopes with the same codec inside the timed region (as
-  ``fordra bench appends`` does).
+  ``fordra-dev bench appends`` does).
 - **Relay lag** at a steady rate (1,000 events per second for 15 s): single-event appends started
   on a fixed schedule (open loop), published by the real ``OutboxRelay``; a Kafka consumer
   measures, per event, the time from its ``recorded_at`` (set in the appending transaction) to its
@@ -28,7 +28,7 @@ namespace of its own:
   producer). p50, p99 and the maximum.
 
 ``run_distributed`` takes the URL of a running PostgreSQL server (a role that may create
-databases) and a Kafka bootstrap address; ``main`` (``fordra bench distributed``) starts a
+databases) and a Kafka bootstrap address; ``main`` (``fordra-dev bench distributed``) starts a
 ``LocalPostgres`` and a ``LocalKafka`` under /tmp first and stops them at the end.
 """
 
@@ -56,11 +56,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import make_url
 
-from fordra.app.bench.appends import make_invoices
-from fordra.app.bench.payments import personnummer
 from fordra.app.bootstrap import SERVICES, Platform, build_distributed, build_embedded
 from fordra.app.settings import Settings
 from fordra.contracts.invoicing import PostalAddress
+from fordra.devtools.bench.appends import make_invoices
+from fordra.devtools.bench.payments import personnummer
 from fordra.invoicing.application.customers import change_customer
 from fordra.invoicing.application.handlers import issue_invoice, register_customer
 from fordra.invoicing.domain.billing_period import BillingPeriod
@@ -497,7 +497,7 @@ async def run_distributed(
         raise ValueError("counts, rate and duration must be positive")
     load_start = os.getloadavg()
     out(
-        f"fordra bench distributed: {invoices:,} invoices {concurrency} at a time, {events:,} "
+        f"fordra-dev bench distributed: {invoices:,} invoices {concurrency} at a time, {events:,} "
         f"appends, relay lag at {lag_rate:,}/s for {lag_seconds:g} s; {os.cpu_count()} CPUs, "
         f"load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}"
     )
@@ -588,10 +588,10 @@ def write_json(bench: DistributedBench, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fordra.app.localservers import LocalKafka, LocalPostgres, make_server_dir  # noqa: PLC0415
+    from fordra.devtools.localservers import LocalKafka, LocalPostgres, make_server_dir  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
-        prog="fordra bench distributed",
+        prog="fordra-dev bench distributed",
         description="Start PostgreSQL and Kafka here; measure the distributed engine.",
     )
     parser.add_argument("--invoices", type=int, default=2000, help="end-to-end commands (2,000)")

@@ -23,8 +23,8 @@ import orjson
 
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.bootstrap import SERVICES
-from fordra.app.localservers import LocalKafka, LocalPostgres
 from fordra.app.settings import load_settings
+from fordra.devtools.localservers import LocalKafka, LocalPostgres
 from fordra.kernel.auth import Role
 
 STATE_FILE = "cluster.json"

@@ -1,4 +1,4 @@
-"""``fordra``: run the platform, print tokens, run benchmarks."""
+"""``fordra``: run the platform or one service, print tokens, import files, apply retention."""
 
 from __future__ import annotations
 
@@ -47,11 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="the API's address, default 127.0.0.1 (FORDRA_HOST)")
     serve.add_argument("--port", type=int, help="the API's port, default 8000 (FORDRA_PORT)")
 
-    cluster = sub.add_parser("cluster", help="PostgreSQL, Kafka and every service on this machine")
-    cluster.add_argument("action", choices=("up", "down", "status"))
-    cluster.add_argument("--data-dir", type=Path, default=Path("var/cluster"))
-    cluster.add_argument("--port", type=int, default=8000)
-
     token = sub.add_parser("token", help="print a bearer token the instance using DIR accepts")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--department")
@@ -92,13 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     retention.add_argument("--store", help="distributed engine: postgresql+asyncpg://...")
     retention.add_argument("--today", type=date.fromisoformat, help="default the real date")
 
-    bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
-    bench.add_argument("which", choices=("appends", "payments", "distributed"))
-    bench.add_argument("--events", type=int, help="appends: events per case (100,000)")
-    bench.add_argument("--payments", type=int, help="payments: payments in the file (100,000)")
-    bench.add_argument("--invoices", type=int, help="distributed: end-to-end commands (2,000)")
-    bench.add_argument("--json", type=Path)
-
     args = parser.parse_args(argv)
     if args.command in PRIVATE_COMMANDS:
         # Everything the service writes under its data directory is its user's alone
@@ -107,33 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "run": _run,
         "serve": _serve,
-        "cluster": _cluster,
         "token": _token,
         "import": _import,
         "retention": _retention,
-        "bench": _bench,
     }
     return commands[args.command](args)
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from fordra.app.bench import appends, distributed, payments
-
-    mains = {"appends": appends.main, "payments": payments.main, "distributed": distributed.main}
-    # Each bench takes its own size option; the others are refused, not silently ignored.
-    sizes = {"appends": "events", "payments": "payments", "distributed": "invoices"}
-    forwarded: list[str] = []
-    for which, option in sizes.items():
-        value = getattr(args, option)
-        if value is None:
-            continue
-        if which != args.which:
-            print(f"fordra bench {args.which}: --{option} is for `bench {which}`", file=sys.stderr)
-            return 2
-        forwarded += [f"--{option}", str(value)]
-    if args.json:
-        forwarded += ["--json", str(args.json)]
-    return mains[args.which](forwarded)
 
 
 class _Progress:
@@ -398,16 +364,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0
-
-
-def _cluster(args: argparse.Namespace) -> int:
-    from fordra.app.cluster import cluster_down, cluster_status, cluster_up
-
-    if args.action == "up":
-        return cluster_up(args.data_dir, port=args.port)
-    if args.action == "down":
-        return cluster_down(args.data_dir)
-    return cluster_status(args.data_dir)
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -119,7 +119,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
-        """200 with "status" ok, or degraded while an event is parked (app/parking_http.py)."""
+        """200 with "status" ok, or degraded while an event is parked (fordra.app.parking_http)."""
         health, code = await parked_health(platform.parked)
         today = platform.clock.today().isoformat()
         return JSONResponse({**health, "engine": platform.engine, "today": today}, code)

@@ -38,7 +38,8 @@ from pathlib import Path
 
 # The repository's deploy/kafka (pom.xml, fetch-jars.sh, log4j2.properties). LocalKafka needs a
 # checkout: the broker jars and its logging configuration live there, not in the Python package.
-KAFKA_DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy" / "kafka"
+# The dev tools are installed editable from the clone (devtools/src/fordra/devtools/ -> the root).
+KAFKA_DEPLOY_DIR = Path(__file__).resolve().parents[4] / "deploy" / "kafka"
 
 # A dedicated OS user, created only when running as root on a machine without a `postgres` user.
 _FALLBACK_PG_USER = "fordra-postgres"
@@ -445,7 +446,7 @@ class LocalPostgres:
                     f"PostgreSQL runs as OS user {user.pw_name!r} (it refuses root), which cannot "
                     f"enter {parent} (mode {stat.S_IMODE(parent.stat().st_mode):04o}), a parent of "
                     f"{self.data_dir}. Put the data under a world-traversable directory, e.g. one "
-                    "from fordra.app.localservers.make_server_dir() (under /tmp)."
+                    "from fordra.devtools.localservers.make_server_dir() (under /tmp)."
                 )
         for path in (self.pgdata, self.socket_dir):
             path.mkdir(mode=0o700, exist_ok=True)
@@ -479,7 +480,7 @@ class LocalPostgres:
         self._password_file.write_text(self.password + "\n")
         self._password_file.chmod(0o600)
         (self.pgdata / "pg_hba.conf").write_text(
-            "# Written by fordra.app.localservers.LocalPostgres.\n"
+            "# Written by fordra.devtools.localservers.LocalPostgres.\n"
             "# TYPE  DATABASE  USER      ADDRESS        METHOD\n"
             "local   all       postgres                 trust\n"
             f"host    all       {self.role:<9} 127.0.0.1/32   scram-sha-256\n"
@@ -813,7 +814,7 @@ class LocalKafka:
             "broker.session.timeout.ms": "2000",
         }
         self.properties.write_text(
-            "# Written by fordra.app.localservers.LocalKafka at each start.\n"
+            "# Written by fordra.devtools.localservers.LocalKafka at each start.\n"
             + "".join(f"{key}={_escape_property(value)}\n" for key, value in settings.items())
         )
 

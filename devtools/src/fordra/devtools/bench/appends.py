@@ -1,4 +1,4 @@
-"""``fordra bench appends``: how fast the SQLite event store appends, beside two references.
+"""``fordra-dev bench appends``: how fast the SQLite event store appends, beside two references.
 
 Every case appends the same invoice events (an ``InvoiceIssued``-like payload with 2-4 lines and a
 sealed personal part per customer) into a fresh database file, with the store's file settings
@@ -386,7 +386,7 @@ async def run_appends(
     with_eventsourcing = _eventsourcing_available()
     options = SqliteOptions()
     out(
-        f"fordra bench appends: {events:,} invoice events, SQLite {sqlite3.sqlite_version}, "
+        f"fordra-dev bench appends: {events:,} invoice events, SQLite {sqlite3.sqlite_version}, "
         f"journal_mode={options.journal_mode}, synchronous={options.synchronous}, "
         f"Python {sys.version.split()[0]}"
     )
@@ -500,7 +500,7 @@ def write_json(results: Sequence[BenchResult], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="fordra bench appends",
+        prog="fordra-dev bench appends",
         description="Append invoice events to the SQLite event store and to two references.",
     )
     parser.add_argument("--events", type=int, default=100_000, help="events per case (100,000)")

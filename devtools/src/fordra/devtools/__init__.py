@@ -1,0 +1,1 @@
+"""Development tools: benchmarks and local servers. The service images do not install them."""
