@@ -16,8 +16,6 @@ from fordra.contracts.invoicing import (
     CustomerRegistered,
     DeferralGranted,
     SmallAmountDeferred,
-    SmallAmountDropped,
-    SmallAmountsInvoiced,
 )
 from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.invoicing.domain.commands import (
@@ -46,7 +44,8 @@ from fordra.invoicing.domain.events import (
 )
 from fordra.invoicing.domain.invoice import (
     check_invoice_date_in_window,
-    generated_ocr_references,
+    ocr_reference_candidates,
+    ocr_reference_for,
     price_lines,
     totals_of,
     valid_department_ocr,
@@ -56,7 +55,13 @@ from fordra.invoicing.domain.invoice_state import InvoiceState, replay
 from fordra.invoicing.domain.invoice_state import apply as apply_event
 from fordra.invoicing.domain.liability import check_property_owner_is_liable
 from fordra.invoicing.domain.settings import InvoicingSettings
-from fordra.invoicing.domain.small_amounts import HeldAmounts, is_under_minimum, replay_held
+from fordra.invoicing.domain.small_amounts import (
+    SmallAmountOutcome,
+    decide_small_amount,
+    dropped_small_amount,
+    held_small_amount,
+    replay_held,
+)
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
@@ -345,48 +350,27 @@ async def issue_invoice(
             )
 
         just_held: SmallAmountDeferred | None = None
-        if total > 0 and is_under_minimum(total, cmd.invoice_date, settings):
-            policy = settings.small_amount_policy_for(cmd.service_type)
-            net, vat, _ = totals_of(lines)
-            if policy == "drop":
-                dropped = SmallAmountDropped(
-                    customer_id=cmd.customer_id,
-                    department=cmd.department,
-                    service_type=cmd.service_type,
-                    total_ore=total,
-                    source_reference=cmd.source_reference,
-                )
-                env = envelope(dropped, held_stream, held.version + 1)
-                return Decision(
-                    [StreamAppend(held_stream, held.version, [env])],
-                    IssueInvoiceResult(
-                        small_amount=SmallAmountResponse(
-                            deferred=False,
-                            dropped=True,
-                            held_id=None,
-                            customer_id=cmd.customer_id,
-                            total_ore=total,
-                            policy=policy,
-                        )
-                    ),
-                )
-            deferred = SmallAmountDeferred(
-                held_id=str(uuid.uuid4()),
-                customer_id=cmd.customer_id,
-                department=cmd.department,
-                service_type=cmd.service_type,
-                invoice_date=cmd.invoice_date,
-                lines=lines,
-                net_ore=net,
-                vat_ore=vat,
-                total_ore=total,
-                policy=policy,
-                source_reference=cmd.source_reference,
+        small = decide_small_amount(
+            total, cmd.invoice_date, cmd.service_type, held.total_ore, settings
+        )
+        if small.outcome is SmallAmountOutcome.DROP:
+            env = envelope(dropped_small_amount(cmd, total), held_stream, held.version + 1)
+            return Decision(
+                [StreamAppend(held_stream, held.version, [env])],
+                IssueInvoiceResult(
+                    small_amount=SmallAmountResponse(
+                        deferred=False,
+                        dropped=True,
+                        held_id=None,
+                        customer_id=cmd.customer_id,
+                        total_ore=total,
+                        policy=small.policy,
+                    )
+                ),
             )
-            worth_invoicing = policy == "accumulate" and not is_under_minimum(
-                held.total_ore + total, cmd.invoice_date, settings
-            )
-            if not worth_invoicing:
+        if small.outcome is not SmallAmountOutcome.INVOICE:
+            deferred = held_small_amount(cmd, lines, held_id=str(uuid.uuid4()), policy=small.policy)
+            if small.outcome is SmallAmountOutcome.HOLD:
                 env = envelope(deferred, held_stream, held.version + 1)
                 return Decision(
                     [StreamAppend(held_stream, held.version, [env])],
@@ -397,14 +381,14 @@ async def issue_invoice(
                             held_id=deferred.held_id,
                             customer_id=cmd.customer_id,
                             total_ore=total,
-                            policy=policy,
+                            policy=small.policy,
                         )
                     ),
                 )
-            # Accumulated small amounts are now worth an invoice of their own: all of them,
-            # this one included (held first, so that every invoiced amount was held).
+            # INVOICE_ACCUMULATED: every held amount, this one included, on an invoice of
+            # their own (this one is held first, so that every invoiced amount was held).
             just_held = deferred
-            held = HeldAmounts({**held.pending, deferred.held_id: deferred}, held.version)
+            held = held.with_held(deferred)
             lines = ()
 
         counter = serial_stream(meta.tenant)
@@ -462,14 +446,7 @@ async def issue_invoice(
         included = tuple(held.pending)
         if included:
             held_events: list[Event] = [just_held] if just_held is not None else []
-            held_events.append(
-                SmallAmountsInvoiced(
-                    customer_id=cmd.customer_id,
-                    invoice_id=invoice_id,
-                    held_ids=included,
-                    total_ore=held.total_ore,
-                )
-            )
+            held_events.append(held.invoiced_on(invoice_id, cmd.customer_id))
             appends.append(
                 StreamAppend(
                     held_stream,
@@ -541,26 +518,15 @@ async def _billed_periods(
 
 
 async def _free_ocr(deps: InvoicingDeps, tenant: str, own: str | None, serial: int) -> str:
-    """The invoice's OCR reference. A department's own must be free (it is theirs to choose
-    again); a derived one skips what is taken (``generated_ocr_references``). Either way the
-    claim is appended at version 0, so a reference taken after this read makes the append a
-    conflict, decided again on fresh state, never a second invoice on one reference."""
-    if own is not None:
-        if await deps.store.stream_version(ocr_stream(tenant, own)):
-            raise DomainRuleViolation(
-                f"OCR reference {own} is already in use: every invoice needs its own",
-                field="ocr",
-                rule="ocr_reference_unique",
-            )
-        return own
-    for candidate in generated_ocr_references(serial, deps.settings):
+    """The invoice's OCR reference, decided by ``ocr_reference_for`` (unique per invoice, never
+    reused). Reads the claims of the candidates in turn, up to the first unclaimed one: one read
+    for nearly every invoice."""
+    claimed: set[str] = set()
+    for candidate in ocr_reference_candidates(serial, deps.settings, own=own):
         if not await deps.store.stream_version(ocr_stream(tenant, candidate)):
-            return candidate
-    raise DomainRuleViolation(  # pragma: no cover - 20 leading zeros' worth of departmental OCRs
-        f"every OCR reference serial {serial} could get is taken",
-        field="ocr",
-        rule="ocr_reference_unique",
-    )
+            break
+        claimed.add(candidate)
+    return ocr_reference_for(serial, deps.settings, claimed=claimed, own=own)
 
 
 def _deferral_facts(event: Event) -> dict[str, Any]:

@@ -3,7 +3,7 @@ a serial number unique per issuer, a Bankgiro OCR reference and the due date fro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -119,6 +119,53 @@ def generated_ocr_references(serial_number: int, settings: InvoicingSettings) ->
     while len(base) + extra <= MAX_OCR_LENGTH:
         yield make_ocr(base, length_digit=settings.ocr_length_digit)
         base = "0" + base
+
+
+def ocr_reference_candidates(
+    serial_number: int, settings: InvoicingSettings, *, own: str | None = None
+) -> tuple[str, ...]:
+    """The references an invoice may get, best first: the department's own, else the generated
+    ones (``generated_ocr_references``). The use case reads which of them are claimed."""
+    if own is not None:
+        return (own,)
+    return tuple(generated_ocr_references(serial_number, settings))
+
+
+def check_ocr_reference_unique(ocr: str, claimed: Collection[str]) -> None:
+    """An OCR reference is unique per invoice and never reused (domain.md §2 "Payment
+    reference"): one already claimed by an invoice, cancelled or not, is refused."""
+    if ocr in claimed:
+        raise DomainRuleViolation(
+            f"OCR reference {ocr} is already in use: every invoice needs its own",
+            field="ocr",
+            rule="ocr_reference_unique",
+        )
+
+
+def ocr_reference_for(
+    serial_number: int,
+    settings: InvoicingSettings,
+    *,
+    claimed: Collection[str],
+    own: str | None = None,
+) -> str:
+    """The invoice's OCR reference, given the ``claimed`` ones among its candidates (domain.md §2
+    "Payment reference": unique per invoice, never reused). A department's own reference must be
+    unclaimed (it is theirs to choose again); a generated one skips what is claimed
+    (``generated_ocr_references``). The use case appends the claim (``OcrReferenceClaimed``) at
+    version 0 with the invoice, so a reference claimed after its read makes the append a
+    conflict, decided again on fresh state, never a second invoice on one reference."""
+    if own is not None:
+        check_ocr_reference_unique(own, claimed)
+        return own
+    for candidate in generated_ocr_references(serial_number, settings):
+        if candidate not in claimed:
+            return candidate
+    raise DomainRuleViolation(
+        f"every OCR reference serial {serial_number} could get is taken",
+        field="ocr",
+        rule="ocr_reference_unique",
+    )
 
 
 def check_invoice_not_backdated(
