@@ -25,7 +25,8 @@ the time goes.
 
 Setup, not timed: N open invoices of N/10 customers. The customers are registered through the use
 case; the invoices are decided by invoicing's domain function (``issue_invoice``) and appended in
-bulk (1,000 per append) with the events the use case appends (serial, invoice, OCR claim), and
+bulk (1,000 per append) with the use case's own ``invoice_appends`` (serial, invoice, OCR claim;
+not the billing period, which only guards the next invoice of the same service), and
 payments' receivables are appended in bulk with what payments' process manager decides for each
 (its real reaction, fed the stream versions from memory). Both process managers' tracking is then
 moved to the heads, and the projections build their read models from the bulk events as the
@@ -60,13 +61,11 @@ from fordra.app.bootstrap import Platform, build_embedded
 from fordra.app.settings import Settings
 from fordra.contracts.invoicing import InvoiceIssued, PostalAddress
 from fordra.invoicing.application.handlers import (
-    invoice_stream,
+    invoice_appends,
     register_customer,
     serial_stream,
 )
-from fordra.invoicing.application.handlers import ocr_stream as invoicing_ocr_stream
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, RegisterCustomer
-from fordra.invoicing.domain.events import InvoiceSerialReserved, OcrReferenceClaimed
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
 from fordra.kernel.auth import Principal, Role
 from fordra.kernel.bus import InProcessBus
@@ -362,16 +361,8 @@ async def _append_invoices(
     on_issued = receivable_reactions(registry, platform.payments.policy)[InvoiceIssued.event_type]
     invoices: list[OpenInvoice] = []
 
-    def envelope(event: Any, stream: str, version: int) -> Envelope:
-        return registry.envelope(
-            event, context="invoicing", stream_id=stream, version=version, metadata=meta,
-            occurred_at=now,
-        )  # fmt: skip
-
     for first in range(0, count, SEED_CHUNK):
-        serial_events: list[Envelope] = []
         appends: list[StreamAppend] = []
-        chunk_start = serial
         for n in range(first, min(count, first + SEED_CHUNK)):
             serial += 1
             invoice_id = str(uuid.uuid4())
@@ -395,32 +386,12 @@ async def _append_invoices(
                 settings=deps.settings,
                 calendar=deps.calendar,
             )
-            serial_events.append(
-                envelope(
-                    InvoiceSerialReserved(invoice_id=invoice_id, serial_number=serial),
-                    serials,
-                    serial,
-                )
-            )
-            ocr_claim = invoicing_ocr_stream(tenant, issued.ocr)
-            appends.append(
-                StreamAppend(
-                    invoice_stream(invoice_id), 0, [envelope(issued, invoice_stream(invoice_id), 1)]
-                )
-            )
-            appends.append(
-                StreamAppend(
-                    ocr_claim,
-                    0,
-                    [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)],
-                )
-            )
+            appends += invoice_appends(issued, registry=registry, meta=meta, occurred_at=now)
             invoices.append(
                 OpenInvoice(invoice_id, issued.customer_id, issued.ocr, issued.total_ore)
             )
-        stored = await invoicing.append(
-            [StreamAppend(serials, chunk_start, serial_events), *appends]
-        )
+        # One StreamAppend per stream: the chunk's serials are one append to the counter.
+        stored = await invoicing.append(_merged(appends))
         # What payments' process manager appends for each issued invoice, decided by its reaction.
         reactions: list[StreamAppend] = []
         for env in stored:

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from fordra.contracts.invoicing import (
     CustomerRegistered,
     DeferralGranted,
+    InvoiceIssued,
     SmallAmountDeferred,
 )
 from fordra.invoicing.domain.billing_period import BillingPeriod
@@ -411,38 +412,14 @@ async def issue_invoice(
             property_designation=liable_property,
             owner_override_by=meta.actor if cmd.owner_override_reason else None,
         )
-        ocr_claim = ocr_stream(meta.tenant, event.ocr)
-        appends = [
-            StreamAppend(
-                counter,
-                last_serial,
-                [
-                    envelope(
-                        InvoiceSerialReserved(
-                            invoice_id=invoice_id, serial_number=event.serial_number
-                        ),
-                        counter,
-                        event.serial_number,
-                    )
-                ],
-            ),
-            StreamAppend(
-                invoice_stream(invoice_id), 0, [envelope(event, invoice_stream(invoice_id), 1)]
-            ),
-            StreamAppend(
-                ocr_claim,
-                0,
-                [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)],
-            ),
-        ]
-        if periods is not None:
-            billed_now = BillingPeriodBilled(
-                invoice_id=invoice_id,
-                start=event.billing_period_start or event.invoice_date,
-                end=event.billing_period_end or event.invoice_date,
-            )
-            env = envelope(billed_now, periods, periods_version + 1)
-            appends.append(StreamAppend(periods, periods_version, [env]))
+        appends = invoice_appends(
+            event,
+            registry=deps.registry,
+            meta=meta,
+            occurred_at=now,
+            periods=periods,
+            periods_version=periods_version,
+        )
         included = tuple(held.pending)
         if included:
             held_events: list[Event] = [just_held] if just_held is not None else []
@@ -485,6 +462,57 @@ async def issue_invoice(
             principal, idempotency_key, "IssueInvoice", cmd.model_dump(mode="json")
         ),
     )
+
+
+def invoice_appends(
+    event: InvoiceIssued,
+    *,
+    registry: EventRegistry,
+    meta: Metadata,
+    occurred_at: datetime,
+    periods: str | None = None,
+    periods_version: int = 0,
+) -> list[StreamAppend]:
+    """What issuing ``event`` appends, each stream at the version it was decided on: the serial
+    reserved on the tenant's counter (whose version is the last serial, so the next is taken
+    optimistically), the invoice's own stream, the claim of its OCR reference (at version 0:
+    never reused, domain.md §2 "Payment reference"), and, for a service whose billing periods
+    may not overlap, the period billed on ``periods`` (at ``periods_version``). ``issue_invoice``
+    adds the held amounts it includes; the payments benchmark appends invoices through this too.
+    """
+
+    def envelope(event: Event, stream: str, version: int) -> Envelope:
+        return registry.envelope(
+            event,
+            context=CONTEXT,
+            stream_id=stream,
+            version=version,
+            metadata=meta,
+            occurred_at=occurred_at,
+        )
+
+    invoice_id = event.invoice_id
+    counter = serial_stream(meta.tenant)
+    serial = event.serial_number
+    reserved = InvoiceSerialReserved(invoice_id=invoice_id, serial_number=serial)
+    stream = invoice_stream(invoice_id)
+    ocr_claim = ocr_stream(meta.tenant, event.ocr)
+    appends = [
+        StreamAppend(counter, serial - 1, [envelope(reserved, counter, serial)]),
+        StreamAppend(stream, 0, [envelope(event, stream, 1)]),
+        StreamAppend(
+            ocr_claim, 0, [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)]
+        ),
+    ]
+    if periods is not None:
+        billed = BillingPeriodBilled(
+            invoice_id=invoice_id,
+            start=event.billing_period_start or event.invoice_date,
+            end=event.billing_period_end or event.invoice_date,
+        )
+        env = envelope(billed, periods, periods_version + 1)
+        appends.append(StreamAppend(periods, periods_version, [env]))
+    return appends
 
 
 def periods_stream(
