@@ -27,6 +27,7 @@ from fordra.invoicing.domain.small_amounts import (
     decide_small_amount,
     dropped_small_amount,
     held_small_amount,
+    is_small_amount,
     is_under_minimum,
     replay_held,
     small_amounts_first,
@@ -208,3 +209,11 @@ def test_a_line_that_cannot_be_priced_is_not_small_and_is_refused_with_the_rest(
 def test_the_default_policy_is_a_setting_too(policy: str) -> None:
     settings = InvoicingSettings(small_amount_default_policy=policy)  # type: ignore[arg-type]
     assert decide_small_amount(100, DAY, "water", 0, settings).policy == policy
+
+
+def test_a_small_amount_is_more_than_nothing_and_under_the_minimum() -> None:
+    assert is_small_amount(1, DAY, SETTINGS)
+    assert is_small_amount(4999, DAY, SETTINGS)
+    assert not is_small_amount(5000, DAY, SETTINGS)
+    assert not is_small_amount(0, DAY, SETTINGS)
+    assert not is_small_amount(-4500, DAY, SETTINGS)

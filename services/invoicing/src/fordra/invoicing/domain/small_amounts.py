@@ -32,6 +32,13 @@ def is_under_minimum(total_ore: int, invoice_date: date, settings: InvoicingSett
     return total_ore < settings.minimum_invoice_ore.at(invoice_date)
 
 
+def is_small_amount(total_ore: int, invoice_date: date, settings: InvoicingSettings) -> bool:
+    """More than nothing but under the minimum: not invoiced on its own (domain.md §2 "Minimum
+    amount"). An amount of 0 kr or less is not small: it is refused as an invoice
+    (``invoice_total_positive``)."""
+    return total_ore > 0 and is_under_minimum(total_ore, invoice_date, settings)
+
+
 class SmallAmountOutcome(StrEnum):
     """What becomes of an amount to invoice (domain.md §2 "Minimum amount")."""
 
@@ -68,11 +75,11 @@ def decide_small_amount(
     customer's next invoice (default), accumulated until the sum is worth invoicing, or dropped.
 
     ``total_ore`` is the amount to invoice (VAT included), ``held_ore`` what is already held for
-    the customer. An amount of 0 kr or less is not small: it goes on to be refused as an invoice
-    (``invoice_total_positive``). Example (domain.md §2): 45 kr -> hold; then a 1,200 kr invoice
-    for the same customer -> invoice (of 1,245 kr with the held line)."""
+    the customer; an amount that is not small (``is_small_amount``) is invoiced. Example
+    (domain.md §2): 45 kr -> hold; then a 1,200 kr invoice for the same customer -> invoice (of
+    1,245 kr with the held line)."""
     policy = settings.small_amount_policy_for(service_type)
-    if total_ore <= 0 or not is_under_minimum(total_ore, invoice_date, settings):
+    if not is_small_amount(total_ore, invoice_date, settings):
         return SmallAmountDecision(SmallAmountOutcome.INVOICE, policy)
     if policy == "drop":
         return SmallAmountDecision(SmallAmountOutcome.DROP, policy)
@@ -131,7 +138,7 @@ def small_amounts_first(commands: Sequence[IssueInvoice], settings: InvoicingSet
             _net, _vat, total = totals_of(price_lines(cmd, settings))
         except DomainRuleViolation:
             return False
-        return total > 0 and is_under_minimum(total, cmd.invoice_date, settings)
+        return is_small_amount(total, cmd.invoice_date, settings)
 
     small = [is_small(cmd) for cmd in commands]
     return [i for i in range(len(commands)) if small[i]] + [
