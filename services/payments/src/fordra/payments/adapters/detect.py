@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from fordra.payments.domain.autogiro import (
+from fordra.payments.adapters.autogiro import (
     classify_autogiro,
     parse_autogiro,
     refuse_unless_payment_specification,
 )
+from fordra.payments.adapters.bgmax import parse_bgmax
+from fordra.payments.adapters.camt054 import parse_camt054, refuse_unless_camt054, root_tag
 from fordra.payments.domain.bank_file import (
     DEFAULT_MAX_BYTES,
     BankFileFormat,
@@ -31,8 +33,6 @@ from fordra.payments.domain.bank_file import (
     ParsedBankFile,
     check_size,
 )
-from fordra.payments.domain.bgmax import parse_bgmax
-from fordra.payments.domain.camt054 import parse_camt054, refuse_unless_camt054, root_tag
 
 __all__ = ["detect_format", "parse_bank_file"]
 
