@@ -49,23 +49,25 @@ from itertools import chain, islice
 from typing import Final, Literal
 
 from fordra.kernel.calendar import SWEDISH_TIME
-from fordra.payments.domain.bank_file import (
+from fordra.payments.adapters.bank_file_reading import (
     DEFAULT_MAX_BYTES,
-    AutogiroKind,
-    AutogiroResult,
-    AutogiroStatus,
-    BankFileRejected,
-    ControlTotal,
     FixedRecord,
     FlatLine,
-    ParsedBankFile,
-    Problems,
-    SectionTotals,
     check_size,
     fixed_width_text,
     is_ascii_digits,
     record_lines,
     split_lines,
+)
+from fordra.payments.domain.bank_file import (
+    AutogiroKind,
+    AutogiroResult,
+    AutogiroStatus,
+    BankFileRejected,
+    ControlTotal,
+    ParsedBankFile,
+    Problems,
+    SectionTotals,
 )
 
 __all__ = [

@@ -41,22 +41,24 @@ from datetime import date, datetime
 from typing import Final
 
 from fordra.kernel.calendar import SWEDISH_TIME
-from fordra.payments.domain.bank_file import (
+from fordra.payments.adapters.bank_file_reading import (
     DEFAULT_MAX_BYTES,
-    BankPayment,
-    ControlTotal,
-    ExtraReference,
     FixedRecord,
-    ParsedBankFile,
-    PaymentKind,
-    Problems,
-    ReferenceKind,
-    SectionTotals,
     check_size,
     fixed_width_text,
     is_ascii_digits,
     record_lines,
     split_lines,
+)
+from fordra.payments.domain.bank_file import (
+    BankPayment,
+    ControlTotal,
+    ExtraReference,
+    ParsedBankFile,
+    PaymentKind,
+    Problems,
+    ReferenceKind,
+    SectionTotals,
 )
 
 __all__ = ["OCR_REFERENCE_CODES", "parse_bgmax"]

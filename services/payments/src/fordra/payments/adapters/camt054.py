@@ -46,8 +46,11 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import fromstring, iterparse
 
 from fordra.kernel.calendar import SWEDISH_TIME
-from fordra.payments.domain.bank_file import (
+from fordra.payments.adapters.bank_file_reading import (
     DEFAULT_MAX_BYTES,
+    check_size,
+)
+from fordra.payments.domain.bank_file import (
     BankFileRejected,
     BankPayment,
     ControlTotal,
@@ -58,7 +61,6 @@ from fordra.payments.domain.bank_file import (
     ReferenceKind,
     SectionTotals,
     SkippedEntry,
-    check_size,
 )
 
 __all__ = [

@@ -24,14 +24,16 @@ from fordra.payments.adapters.autogiro import (
     parse_autogiro,
     refuse_unless_payment_specification,
 )
+from fordra.payments.adapters.bank_file_reading import (
+    DEFAULT_MAX_BYTES,
+    check_size,
+)
 from fordra.payments.adapters.bgmax import parse_bgmax
 from fordra.payments.adapters.camt054 import parse_camt054, refuse_unless_camt054, root_tag
 from fordra.payments.domain.bank_file import (
-    DEFAULT_MAX_BYTES,
     BankFileFormat,
     BankFileRejected,
     ParsedBankFile,
-    check_size,
 )
 
 __all__ = ["detect_format", "parse_bank_file"]
