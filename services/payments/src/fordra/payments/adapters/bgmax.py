@@ -31,7 +31,12 @@ Extra references (TK22/TK23) split the payment they follow and are not added to 
 BgMaxfil4 the third deposit (2,900.00) is its four TK20 records, and the extras of the 1,400.00
 payment carry +1,000 +500 +400 -500.
 
-Pure: bytes in, a ``ParsedBankFile`` or ``BankFileRejected`` out.
+An adapter with no I/O: bytes in, a ``ParsedBankFile`` or ``BankFileRejected`` (domain/bank_file.py)
+out. Tested (``tests/payments/test_bgmax.py``, ``test_extra_references.py``) on
+``shared/fixtures/bgmax/BgMaxfil4.txt`` and on the copies in ``shared/fixtures/bgmax/more/`` (the
+OCR-check example repaired and as published with TABs or re-encoded in UTF-8,
+``pybgmax_multipayment.txt``, ``byrokrat_autogiro_exempelfil_bg-max-forma_sv.txt``), each damaged
+copy refused naming its line.
 """
 
 from __future__ import annotations
