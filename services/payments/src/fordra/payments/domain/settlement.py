@@ -15,7 +15,8 @@ When the payer said what the payment pays (the agency reports each collection sp
 interest and fees, domain.md §5; domain.md §3: "follow the debtor's instruction"), the interest
 and fees go to the matched claim as said, and only the capital runs through steps 1-3.
 
-Every öre of the payment ends as exactly one of the three (money in == money out):
+Every öre of a payment (and of each instructed part) that is not negative ends as exactly one of
+these (money in == money out, issue 9):
 ``Settlement.allocated_ore + set_off_ore + credit_ore + charges_ore == amount_ore``.
 
 Pure: no I/O.
