@@ -16,10 +16,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from fordra.invoicing.domain.batch import BatchItem, BatchRejected, parse_batch
+from fordra.invoicing.adapters.batch_formats import parse_batch
+from fordra.invoicing.domain.batch import BatchItem, BatchRejected
 from tests.fixtures_path import shared_fixtures
-from tests.invoicing.test_batch import CSV, JSONL, SWEDISH_CSV, UBL, VAT_RATES, XML, body, jsonl
 from tests.payments.test_parser_fuzz import _mutated
+from tests.utils.batches import CSV, JSONL, SWEDISH_CSV, UBL, VAT_RATES, XML, body, jsonl
 
 SFTI = shared_fixtures("peppol", "sfti-qap")
 # The SFTI examples' buyer numbers fail the Luhn check; a real organisationsnummer lets the

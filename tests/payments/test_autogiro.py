@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fordra.kernel.calendar import SWEDISH_TIME
-from fordra.payments.domain.autogiro import MAX_PREAMBLE_LINES, parse_autogiro
+from fordra.payments.adapters.autogiro import MAX_PREAMBLE_LINES, parse_autogiro
 from fordra.payments.domain.bank_file import BankFileRejected
 from tests.fixtures_path import shared_fixtures
 from tests.payments import assert_every_ore_accounted

@@ -14,8 +14,8 @@ import pytest
 
 from fordra.kernel.calendar import SWEDISH_TIME
 from fordra.kernel.ocr import is_valid_ocr
+from fordra.payments.adapters.bgmax import parse_bgmax
 from fordra.payments.domain.bank_file import BankFileRejected, BankPayment, ParsedBankFile
-from fordra.payments.domain.bgmax import parse_bgmax
 from tests.fixtures_path import shared_fixtures
 from tests.payments import assert_every_ore_accounted
 

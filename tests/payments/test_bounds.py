@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
-from fordra.payments.domain.autogiro import parse_autogiro
+from fordra.payments.adapters.autogiro import parse_autogiro
+from fordra.payments.adapters.bgmax import parse_bgmax
 from fordra.payments.domain.bank_file import BankFileRejected
-from fordra.payments.domain.bgmax import parse_bgmax
 from fordra.payments.domain.bounds import check_bank_file_amounts
 from tests.payments.test_autogiro import NEW_SPEC
 from tests.payments.test_bgmax import _bgmaxfil4

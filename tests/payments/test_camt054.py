@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from fordra.payments.adapters.camt054 import parse_camt054
 from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
-from fordra.payments.domain.camt054 import parse_camt054
 from tests.fixtures_path import shared_fixtures
 from tests.payments import assert_every_ore_accounted
 from tests.payments.camt_factory import Entry, Tx, camt054

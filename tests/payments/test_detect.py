@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fordra.payments.adapters.detect import detect_format, parse_bank_file
 from fordra.payments.domain.bank_file import BankFileRejected
-from fordra.payments.domain.detect import detect_format, parse_bank_file
 from tests.fixtures_path import shared_fixtures
 from tests.payments import assert_every_ore_accounted
 from tests.payments.camt_factory import Entry, Tx, camt054

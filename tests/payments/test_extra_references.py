@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from fordra.payments.adapters.bgmax import OCR_REFERENCE_CODES, parse_bgmax
 from fordra.payments.domain.bank_file import BankPayment, ExtraReference
-from fordra.payments.domain.bgmax import OCR_REFERENCE_CODES, parse_bgmax
 from fordra.payments.domain.extra_references import (
     ExtraReferenceSplit,
     part_reference,

@@ -16,8 +16,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fordra.payments.adapters.detect import parse_bank_file
 from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
-from fordra.payments.domain.detect import parse_bank_file
 from tests.fixtures_path import shared_fixtures
 from tests.payments import assert_every_ore_accounted
 from tests.payments.camt_factory import Entry, Tx, camt054

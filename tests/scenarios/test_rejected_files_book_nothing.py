@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from fordra.kernel.auth import Role
+from fordra.payments.adapters.detect import parse_bank_file
 from fordra.payments.domain.bank_file import BankFileRejected
-from fordra.payments.domain.detect import parse_bank_file
 from tests.fixtures_path import shared_fixtures
-from tests.invoicing.test_batch import UBL
 from tests.payments.camt_factory import Entry, Tx, camt054
+from tests.utils.batches import UBL
 from tests.utils.money import books, customer, issue, ledger, pay
 from tests.utils.platform import Engine, Running, running_platform
 

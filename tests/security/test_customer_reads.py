@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from fordra.kernel.auth import Role
-from tests.invoicing.test_batch import UBL
+from tests.utils.batches import UBL
 from tests.utils.platform import Engine, Running, running_platform
 
 PERSON = {

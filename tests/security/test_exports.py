@@ -78,9 +78,10 @@ SPREADSHEET_TYPES = re.compile(
 # Writers of such files (the csv module's reader, for batches coming in, is not one).
 SPREADSHEET_WRITERS = re.compile(r"csv\.writer|csv\.DictWriter|openpyxl|xlsxwriter|odf\.")
 # Modules that may name a spreadsheet type without exporting one: the invoice-batch importer
-# reads CSV (and the routers describe it).
+# reads CSV, its dispatcher maps the media type to it (and the routers describe it).
 IMPORTERS = {
-    "services/invoicing/src/fordra/invoicing/domain/batch.py",
+    "services/invoicing/src/fordra/invoicing/adapters/batch_csv.py",
+    "services/invoicing/src/fordra/invoicing/adapters/batch_formats.py",
     "services/invoicing/src/fordra/invoicing/entrypoints/http.py",
     "shared/kernel/src/fordra/kernel/spreadsheet.py",
 }

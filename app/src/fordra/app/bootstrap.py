@@ -39,11 +39,11 @@ from fordra.kernel.projection import Consumer, Projection, ProjectionRunner, Rea
 from fordra.kernel.scheduler import DailyScheduler
 from fordra.kernel.sqlite_eventstore import SqliteEventStore
 from fordra.kernel.telemetry import Telemetry, setup_telemetry
+from fordra.payments.adapters.detect import parse_bank_file
 from fordra.payments.adapters.file_archive import FilesystemArchive
 from fordra.payments.application.agency_payments import agency_reactions
 from fordra.payments.application.booking import PaymentsDeps
 from fordra.payments.application.receivables import receivable_reactions
-from fordra.payments.domain.detect import parse_bank_file
 from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
 from fordra.projections.application.correction_requests import CorrectionRequestsProjection
 from fordra.projections.application.customer_ledger import (

@@ -74,10 +74,10 @@ from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.eventstore import EventStore, IdempotencyRecord, StreamAppend, Tracking
 from fordra.kernel.ocr import luhn_check_digit
 from fordra.kernel.process import ProcessManagerRunner
+from fordra.payments.adapters.detect import parse_bank_file
 from fordra.payments.application.import_file import ImportResult, import_payment_file
 from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.bank_file import ParsedBankFile
-from fordra.payments.domain.detect import parse_bank_file
 
 BARE = "lxml-bare"
 PARSE = "fordra-parse"

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
 
+from fordra.invoicing.adapters.batch_formats import parse_batch
 from fordra.invoicing.application.customers import department_may_read, load_customer
 from fordra.invoicing.application.handlers import (
     PUBLISHERS,
@@ -29,7 +30,7 @@ from fordra.invoicing.application.handlers import (
     issue_invoice,
     source_reference_stream,
 )
-from fordra.invoicing.domain.batch import BatchError, BatchRejected, parse_batch
+from fordra.invoicing.domain.batch import BatchError, BatchRejected
 from fordra.invoicing.domain.events import IdNumberClaimed
 from fordra.invoicing.domain.small_amounts import small_amounts_first
 from fordra.kernel.application import Decision, Outcome, content_claim, execute

@@ -8,13 +8,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fordra.contracts.agency_gateway import AgencyPaymentCollected
-from fordra.contracts.payments import PaymentAllocated, PaymentMatched, PaymentReceived
+from fordra.contracts.payments import PaymentMatched, PaymentReceived
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
-from fordra.payments.application.booking import BookingBatch, PaymentsDeps, settle_payment
+from fordra.payments.application.booking import (
+    BookingBatch,
+    PaymentsDeps,
+    settle_matched_payment,
+)
 from fordra.payments.application.import_file import bank_reference_stream
-from fordra.payments.application.streams import payment_stream, receivable_stream
+from fordra.payments.application.streams import payment_stream
 from fordra.payments.domain.events import BankReferenceClaimed
 
 
@@ -58,34 +62,21 @@ def agency_reactions(all_deps: PaymentsDeps) -> dict[str, Reaction]:
                 method="manual",
             ),
         )
-        # Capital beyond what is owed is not lost: set off, then the customer's credit.
-        await settle_payment(
+        # Interest and fees as the agency split them; capital beyond what is owed is not lost:
+        # set off, then the customer's credit (domain/settlement.py).
+        await settle_matched_payment(
             batch,
             deps,
             payment_id,
             receivable,
-            collected.capital_ore,
+            total,
             today=env.occurred_at.date(),
+            instructed={
+                "interest": collected.interest_ore,
+                "reminder_fee": collected.reminder_fee_ore,
+                "collection_fee": collected.collection_fee_ore,
+            },
         )
-        parts = (
-            ("interest", collected.interest_ore),
-            ("reminder_fee", collected.reminder_fee_ore),
-            ("collection_fee", collected.collection_fee_ore),
-        )
-        components = [
-            PaymentAllocated(
-                payment_id=payment_id,
-                invoice_id=receivable.invoice_id,
-                customer_id=receivable.customer_id,
-                component=component,
-                service_type=next(iter(receivable.owed), "other"),
-                amount_ore=amount,
-            )
-            for component, amount in parts
-            if amount > 0
-        ]
-        if components:
-            await batch.add(receivable_stream(receivable.invoice_id), *components)
         return batch.appends()
 
     return {AgencyPaymentCollected.event_type: on_collected}

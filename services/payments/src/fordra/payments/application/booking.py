@@ -9,12 +9,13 @@ refunded, taken back by the bank, or waiting in the work queue (issue 9: money i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
 
 from fordra.contracts.payments import (
+    Component,
     CustomerCreditApplied,
     CustomerCreditRecorded,
     CustomerCreditRefunded,
@@ -37,24 +38,16 @@ from fordra.payments.application.streams import (
     payment_stream,
     receivable_stream,
 )
-from fordra.payments.domain.allocation import (
-    Allocation,
-    AllocationPolicy,
-    allocate_to_receivable,
-)
+from fordra.payments.domain.allocation import Allocation, AllocationPolicy
 from fordra.payments.domain.bank_file import ParsedBankFile
-from fordra.payments.domain.credit import (
-    CustomerCredit,
-    claims_open_for_set_off,
-    replay_credit,
-    set_off_credit,
-)
+from fordra.payments.domain.credit import CustomerCredit, replay_credit, set_off_credit
 from fordra.payments.domain.events import PaymentCredited, ReceivableListed
 from fordra.payments.domain.receivable import (
     Receivable,
     payments_released_by_credit,
     replay_receivable,
 )
+from fordra.payments.domain.settlement import Settlement, settle_payment
 
 
 class FileArchive(Protocol):
@@ -153,20 +146,7 @@ def allocated(payment_id: str, allocations: Iterable[Allocation]) -> list[Paymen
     ]
 
 
-async def allocate_payment(
-    batch: BookingBatch, deps: PaymentsDeps, payment_id: str, receivable: Receivable, amount: int
-) -> int:
-    """Pay one claim, as read through ``batch`` just before, by the allocation policy
-    (domain.md §3); answer what is left."""
-    allocations, left = allocate_to_receivable(amount, receivable, deps.policy)
-    if allocations:
-        await batch.add(
-            receivable_stream(receivable.invoice_id), *allocated(payment_id, allocations)
-        )
-    return left
-
-
-async def settle_payment(
+async def settle_matched_payment(
     batch: BookingBatch,
     deps: PaymentsDeps,
     payment_id: str,
@@ -174,33 +154,33 @@ async def settle_payment(
     amount: int,
     *,
     today: date,
-) -> int:
-    """A payment matched to a claim (by its OCR reference or by hand): pay that claim, set what is
-    left off against the customer's other open claims not under a hold, and keep the rest as the
-    customer's credit. Answers the amount kept as credit."""
-    left = await allocate_payment(batch, deps, payment_id, receivable, amount)
-    if left > 0:
-        left = await set_off_overpayment(batch, deps, payment_id, receivable, left, today=today)
-    if left > 0:
-        await record_credit(batch, payment_id, receivable.customer_id, left, "overpayment")
-    return left
+    instructed: Mapping[Component, int] | None = None,
+) -> Settlement:
+    """A payment matched to a claim (by its OCR reference, by hand, or by the agency): where its
+    money goes is the rule ``settle_payment`` (domain/settlement.py: allocate, set off, credit);
+    this reads the claims it needs through ``batch`` and adds its events there."""
+    settlement = settle_payment(amount, receivable, (), deps.policy, today, instructed=instructed)
+    if settlement.credit_ore > 0:
+        # Only an overpayment reaches the customer's other claims: read them only then.
+        claims = await batch.claims_of(receivable.customer_id)
+        settlement = settle_payment(
+            amount, receivable, claims, deps.policy, today, instructed=instructed
+        )
+    await book_settlement(batch, payment_id, settlement)
+    return settlement
 
 
-async def set_off_overpayment(
-    batch: BookingBatch,
-    deps: PaymentsDeps,
-    payment_id: str,
-    paid: Receivable,
-    left: int,
-    *,
-    today: date,
-) -> int:
-    """Seed 002: an overpayment is first set off against the customer's other open claims that
-    are not under a hold (``claims_open_for_set_off``)."""
-    others = [c for c in await batch.claims_of(paid.customer_id) if c.invoice_id != paid.invoice_id]
-    for other in claims_open_for_set_off(others, today):
-        if left <= 0:
-            break
+async def book_settlement(batch: BookingBatch, payment_id: str, settlement: Settlement) -> None:
+    """The events of a ``Settlement``: the allocations on each claim's stream, a ``PaymentMatched``
+    ("set_off") on the payment's stream for each claim set off against, the credit on the
+    customer's credit stream, and then the payer's instructed interest and fees."""
+    paid = settlement.receivable
+    if settlement.allocations:
+        await batch.add(
+            receivable_stream(paid.invoice_id), *allocated(payment_id, settlement.allocations)
+        )
+    for set_off in settlement.set_offs:
+        other = set_off.receivable
         await batch.add(
             payment_stream(payment_id),
             PaymentMatched(
@@ -210,8 +190,18 @@ async def set_off_overpayment(
                 method="set_off",
             ),
         )
-        left = await allocate_payment(batch, deps, payment_id, other, left)
-    return left
+        if set_off.allocations:
+            await batch.add(
+                receivable_stream(other.invoice_id), *allocated(payment_id, set_off.allocations)
+            )
+    if settlement.credit_ore > 0:
+        await record_credit(
+            batch, payment_id, paid.customer_id, settlement.credit_ore, "overpayment"
+        )
+    if settlement.charges:
+        await batch.add(
+            receivable_stream(paid.invoice_id), *allocated(payment_id, settlement.charges)
+        )
 
 
 async def record_credit(

@@ -25,13 +25,12 @@ from fordra.contracts.payments import (
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
-from fordra.kernel.ocr import is_valid_ocr
 from fordra.kernel.staging import StagedEventStore
 from fordra.payments.application.booking import (
     BookingBatch,
     PaymentsDeps,
     reverse_payment,
-    settle_payment,
+    settle_matched_payment,
 )
 from fordra.payments.application.streams import (
     autogiro_payer_stream,
@@ -51,14 +50,18 @@ from fordra.payments.domain.events import (
     ReceivableOpened,
 )
 from fordra.payments.domain.extra_references import split_by_extra_references
+from fordra.payments.domain.matching import (
+    BGMAX_AUTO_MATCH_REFERENCE_CODES,
+    BOOKING_CURRENCY,
+    OCR_LENGTH_DIGIT_REQUIRED,
+    autogiro_debit_is_paid,
+    autogiro_ocr_reference,
+    claim_for_autogiro_debit,
+    why_not_matched_automatically,
+)
 from fordra.payments.domain.receivable import Receivable
 
 IMPORTERS = (Role.ADMIN, Role.BANK_INGEST)
-# Bankgirot's reference codes that carry a checked OCR number (domain.md §9: "Only reference
-# code 2 (correct OCR) and 4 auto-match").
-BGMAX_OCR_CODES = (2, 4)
-# The one currency receivables are booked in; ``ImportResult.total_ore`` is its figure alone.
-BOOKING_CURRENCY = "SEK"
 
 
 class ImportResult(BaseModel):
@@ -283,7 +286,7 @@ async def _book(
     )
     if payment.kind == "reversal":
         return await _reverse(batch, deps, parsed, payment, payment_id)
-    reason = held_because or _why_not_automatic(parsed, payment)
+    reason = held_because or why_not_matched_automatically(parsed.format, payment)
     receivable = None
     if reason is None:
         assert payment.reference is not None
@@ -316,7 +319,7 @@ async def _book(
             method="ocr",
         ),
     )
-    await settle_payment(
+    await settle_matched_payment(
         batch, deps, payment_id, receivable, payment.amount_ore, today=deps.clock.today()
     )
     return True
@@ -335,7 +338,9 @@ async def _parts_of(
     if parsed.format != "bgmax":
         return (payment,), None
     split = split_by_extra_references(
-        payment, ocr_codes=BGMAX_OCR_CODES, length_digit_required=False
+        payment,
+        ocr_codes=BGMAX_AUTO_MATCH_REFERENCE_CODES,
+        length_digit_required=OCR_LENGTH_DIGIT_REQUIRED,
     )
     if not split.parts:
         return (payment,), split.held_because
@@ -374,7 +379,7 @@ async def _book_autogiro(
         ref_stream, BankReferenceClaimed(payment_id=payment_id, amount_ore=debit.amount_ore)
     )
     receivable = await _autogiro_receivable(batch, deps, debit)
-    if debit.status == "approved":
+    if autogiro_debit_is_paid(debit):
         payment = BankPayment(
             bank_reference=key,
             amount_ore=debit.amount_ore,
@@ -409,12 +414,11 @@ async def _book_autogiro(
 async def _autogiro_receivable(
     batch: BookingBatch, deps: PaymentsDeps, debit: AutogiroResult
 ) -> Receivable | None:
-    """The invoice an Autogiro debit is for: its reference when that is an OCR number of ours,
-    else the payer number's customer's oldest open invoice of exactly that amount."""
-    if debit.reference and is_valid_ocr(
-        debit.reference.lstrip("0") or "0", length_digit_required=False
-    ):
-        invoice_id = await _invoice_for_ocr(batch, deps, debit.reference.lstrip("0"))
+    """The invoice an Autogiro debit is for (domain/matching.py): its reference when that is an
+    OCR number of ours, else ``claim_for_autogiro_debit`` of the payer number's customer."""
+    ocr = autogiro_ocr_reference(debit)
+    if ocr is not None:
+        invoice_id = await _invoice_for_ocr(batch, deps, ocr)
         if invoice_id:
             return await batch.receivable(invoice_id)
     customer_id = None
@@ -424,8 +428,7 @@ async def _autogiro_receivable(
             customer_id = event.customer_id
     if customer_id is None:
         return None
-    candidates = [c for c in await batch.claims_of(customer_id) if c.open_ore == debit.amount_ore]
-    return min(candidates, key=lambda r: (r.due_date, r.invoice_number), default=None)
+    return claim_for_autogiro_debit(await batch.claims_of(customer_id), debit.amount_ore)
 
 
 async def _prefetch(  # noqa: PLR0912 - one loop per kind of stream read
@@ -483,20 +486,6 @@ def _aliases(payment: BankPayment) -> list[str]:
     if payment.end_to_end_id and payment.end_to_end_id != "NOTPROVIDED":
         keys.append(f"e2e:{payment.end_to_end_id}")
     return keys
-
-
-def _why_not_automatic(parsed: ParsedBankFile, payment: BankPayment) -> str | None:
-    if payment.kind != "payment" or payment.amount_ore <= 0:
-        return f"a {payment.kind} is handled by hand"
-    if payment.currency != "SEK":
-        return f"paid in {payment.currency}: never booked as SEK"
-    if payment.reference_kind != "ocr" or not payment.reference:
-        return "no OCR reference"
-    if parsed.format == "bgmax" and payment.bgmax_reference_code not in BGMAX_OCR_CODES:
-        return f"BgMax reference code {payment.bgmax_reference_code} is not a checked OCR"
-    if not is_valid_ocr(payment.reference, length_digit_required=False):
-        return "the reference is not a valid OCR number"
-    return None
 
 
 async def _invoice_for_ocr(batch: BookingBatch, deps: PaymentsDeps, ocr: str) -> str | None:

@@ -29,7 +29,7 @@ from fordra.payments.application.booking import (
     BookingBatch,
     PaymentsDeps,
     record_credit,
-    settle_payment,
+    settle_matched_payment,
 )
 from fordra.payments.application.streams import credit_stream, payment_stream, refund_stream
 from fordra.payments.domain.events import PaymentCredited
@@ -139,10 +139,10 @@ async def resolve_payment(
                     method="manual",
                 ),
             )
-            left = await settle_payment(
+            settlement = await settle_matched_payment(
                 batch, deps, payment_id, receivable, amount, today=deps.clock.today()
             )
-            result = result.model_copy(update={"credit_ore": left})
+            result = result.model_copy(update={"credit_ore": settlement.credit_ore})
         elif cmd.action == "keep_as_credit":
             if not cmd.customer_id:
                 raise DomainRuleViolation(

@@ -30,6 +30,13 @@ no ``AcctSvcrRef`` occurs twice (a repeated key would let the second payment van
 Parsed safely: the size is checked before parsing (a setting, default 50 MB), any DTD or entity
 declaration is refused (billion laughs, external entities) and ``defusedxml`` parses with DTDs,
 entities and external references forbidden.
+
+An adapter with no I/O: bytes in, a ``ParsedBankFile`` or ``BankFileRejected`` (domain/bank_file.py)
+out. Tested (``tests/payments/test_camt054.py``) on the public files in ``shared/fixtures/camt054``:
+``genkgo_camt054.{v2,v2.with-account-name,v4,v8,v8-with-UETR,v8-with-financial-institution}.xml``
+against the values in ``genkgo-expected-json/``, and ``oca_test-camt054.xml``; the rules the public
+files do not exercise (reversals, splits, broken totals) on files built by
+``tests/payments/camt_factory.py``.
 """
 
 from __future__ import annotations
@@ -46,8 +53,11 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import fromstring, iterparse
 
 from fordra.kernel.calendar import SWEDISH_TIME
-from fordra.payments.domain.bank_file import (
+from fordra.payments.adapters.bank_file_reading import (
     DEFAULT_MAX_BYTES,
+    check_size,
+)
+from fordra.payments.domain.bank_file import (
     BankFileRejected,
     BankPayment,
     ControlTotal,
@@ -58,7 +68,6 @@ from fordra.payments.domain.bank_file import (
     ReferenceKind,
     SectionTotals,
     SkippedEntry,
-    check_size,
 )
 
 __all__ = [

@@ -31,7 +31,12 @@ Extra references (TK22/TK23) split the payment they follow and are not added to 
 BgMaxfil4 the third deposit (2,900.00) is its four TK20 records, and the extras of the 1,400.00
 payment carry +1,000 +500 +400 -500.
 
-Pure: bytes in, a ``ParsedBankFile`` or ``BankFileRejected`` out.
+An adapter with no I/O: bytes in, a ``ParsedBankFile`` or ``BankFileRejected`` (domain/bank_file.py)
+out. Tested (``tests/payments/test_bgmax.py``, ``test_extra_references.py``) on
+``shared/fixtures/bgmax/BgMaxfil4.txt`` and on the copies in ``shared/fixtures/bgmax/more/`` (the
+OCR-check example repaired and as published with TABs or re-encoded in UTF-8,
+``pybgmax_multipayment.txt``, ``byrokrat_autogiro_exempelfil_bg-max-forma_sv.txt``), each damaged
+copy refused naming its line.
 """
 
 from __future__ import annotations
@@ -41,22 +46,24 @@ from datetime import date, datetime
 from typing import Final
 
 from fordra.kernel.calendar import SWEDISH_TIME
-from fordra.payments.domain.bank_file import (
+from fordra.payments.adapters.bank_file_reading import (
     DEFAULT_MAX_BYTES,
-    BankPayment,
-    ControlTotal,
-    ExtraReference,
     FixedRecord,
-    ParsedBankFile,
-    PaymentKind,
-    Problems,
-    ReferenceKind,
-    SectionTotals,
     check_size,
     fixed_width_text,
     is_ascii_digits,
     record_lines,
     split_lines,
+)
+from fordra.payments.domain.bank_file import (
+    BankPayment,
+    ControlTotal,
+    ExtraReference,
+    ParsedBankFile,
+    PaymentKind,
+    Problems,
+    ReferenceKind,
+    SectionTotals,
 )
 
 __all__ = ["OCR_REFERENCE_CODES", "parse_bgmax"]
