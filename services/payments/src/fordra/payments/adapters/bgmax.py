@@ -65,11 +65,13 @@ from fordra.payments.domain.bank_file import (
     ReferenceKind,
     SectionTotals,
 )
+from fordra.payments.domain.matching import BGMAX_AUTO_MATCH_REFERENCE_CODES
 
 __all__ = ["OCR_REFERENCE_CODES", "parse_bgmax"]
 
-# domain.md §9: only these reference codes mean "a correct reference" that may auto-match.
-OCR_REFERENCE_CODES: Final[frozenset[int]] = frozenset({2, 4})
+# domain.md §9: only these reference codes mean "a correct reference" that may auto-match; the
+# rule itself lives in the domain, the parser marks such references as OCR numbers.
+OCR_REFERENCE_CODES: Final[frozenset[int]] = BGMAX_AUTO_MATCH_REFERENCE_CODES
 _REFERENCE_CODES: Final[frozenset[int]] = frozenset(range(6))
 # Payment channel (*betalningskanal*): 1 bank, 2 Leverantörsbetalningar, 3 paper form, 4 Autogiro.
 _CHANNEL_CODES: Final[frozenset[int]] = frozenset({1, 2, 3, 4})
