@@ -4,8 +4,6 @@ person, attested by another, checked again on the invoice as it is then."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from fordra.invoicing.application.correction_requests import (
@@ -35,7 +33,6 @@ from tests.utils.invoicing import (
     department,
     invoice_for,
     invoicing_deps,
-    memory_store,
     meta,
     person,
     registration,
@@ -44,14 +41,6 @@ from tests.utils.invoicing import (
 DEPT = department()
 CASE_OFFICER = person(Role.CASE_OFFICER, "anna")
 OPS_LEAD = person(Role.OPS_LEAD, "bo")
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryEventStore]:
-    memory = memory_store()
-    await memory.start()
-    yield memory
-    await memory.close()
 
 
 @pytest.fixture

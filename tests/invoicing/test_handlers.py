@@ -6,7 +6,6 @@ system's invoice booked once, corrections without attest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -45,7 +44,6 @@ from tests.utils.invoicing import (
     department,
     invoice_for,
     invoicing_deps,
-    memory_store,
     meta,
     person,
     personnummer,
@@ -59,14 +57,6 @@ OPS_LEAD = person(Role.OPS_LEAD, "bo")
 SETTINGS = InvoicingSettings(
     small_amount_policy={"music_school": "accumulate", "hall_rental": "drop"}
 )
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryEventStore]:
-    memory = memory_store()
-    await memory.start()
-    yield memory
-    await memory.close()
 
 
 @pytest.fixture
