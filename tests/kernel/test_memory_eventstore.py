@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fordra.kernel.bus import InProcessBus
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.memory_eventstore import MemoryEventStore
 from fordra.kernel.parking import ParkedEvents
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer

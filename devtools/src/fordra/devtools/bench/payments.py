@@ -69,10 +69,10 @@ from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, Reg
 from fordra.invoicing.domain.events import InvoiceSerialReserved, OcrReferenceClaimed
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
 from fordra.kernel.auth import Principal, Role
-from fordra.kernel.bus import InProcessBus
 from fordra.kernel.calendar import SWEDISH_TIME
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.eventstore import EventStore, IdempotencyRecord, StreamAppend, Tracking
+from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.ocr import luhn_check_digit
 from fordra.kernel.process import ProcessManagerRunner
 from fordra.payments.application.import_file import ImportResult, import_payment_file
