@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from fordra.kernel.bus import Bus
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.eventstore import EventStore
-from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
+from fordra.kernel.kafka_bus import KafkaBus
 from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.parking import ParkedEvents
 from fordra.kernel.postgres_eventstore import PostgresEventStore
@@ -22,9 +23,9 @@ from tests.utils.platform import fresh_database
 pytestmark = pytest.mark.distributed
 
 
-class RelayedKafkaBus:
+class RelayedKafkaBus(Bus):
     """Relays for the given stores feeding a ``KafkaBus``: what the distributed engine runs, in
-    one process. ``settle`` waits on the consumers' tracking rows, as the API process does."""
+    one process. ``settle`` is the Kafka bus's: it waits on the consumers' tracking rows."""
 
     def __init__(
         self,
@@ -42,17 +43,15 @@ class RelayedKafkaBus:
         self.kafka = KafkaBus(
             bootstrap,
             codecs,
+            stores=stores,
             namespace=namespace,
             retry_delay=0.05,
             batch_size=batch_size,
             parking=parking,
         )
-        self.stores = dict(stores)
-        self.consumers: list[tuple[Consumer, tuple[str, ...]]] = []
 
     def subscribe(self, consumer: Consumer, *upstreams: str) -> None:
         self.kafka.subscribe(consumer, *upstreams)
-        self.consumers.append((consumer, upstreams))
 
     async def start(self) -> None:
         for relay in self.relays:
@@ -69,7 +68,7 @@ class RelayedKafkaBus:
         await self.kafka.start()
 
     async def settle(self, timeout: float = 30.0) -> None:
-        await TrackingSettle(self.stores, self.consumers)(timeout)
+        await self.kafka.settle(timeout)
 
 
 class TestKafkaSubscriptions(SubscriptionContract):

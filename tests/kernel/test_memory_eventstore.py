@@ -1,6 +1,7 @@
 """``MemoryEventStore`` against the event-store contract, and with the in-process bus against the
 subscription contract: the in-memory store the use-case tests run on keeps every promise the
-stores on disk keep."""
+stores on disk keep. ``DelegatingEventStore`` over it passes the same contract: it forwards every
+method of the port."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fordra.kernel.bus import InProcessBus
 from fordra.kernel.codec import EnvelopeCodec
-from fordra.kernel.eventstore import EventStore
+from fordra.kernel.eventstore import DelegatingEventStore, EventStore
+from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.memory_eventstore import MemoryEventStore
 from fordra.kernel.parking import ParkedEvents
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
@@ -44,6 +45,18 @@ class TestMemoryEventStore(_MemoryStores, EventStoreContract):
     async def raw_row_bytes(self, store: EventStore, event_id: str) -> bytes:
         assert isinstance(store, MemoryEventStore)
         row = store.raw_row(event_id)
+        assert row is not None
+        return b"\x00".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
+
+
+class TestDelegatingEventStore(_MemoryStores, EventStoreContract):
+    async def make_store(self, context: str) -> EventStore:
+        return DelegatingEventStore(await super().make_store(context))
+
+    async def raw_row_bytes(self, store: EventStore, event_id: str) -> bytes:
+        assert isinstance(store, DelegatingEventStore)
+        assert isinstance(store.inner, MemoryEventStore)
+        row = store.inner.raw_row(event_id)
         assert row is not None
         return b"\x00".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
 

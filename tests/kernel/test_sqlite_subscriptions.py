@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fordra.kernel.bus import InProcessBus
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.parking import ParkedEvents
 from fordra.kernel.projection import ReadModelDatabase
 from fordra.kernel.sqlite_eventstore import SqliteEventStore

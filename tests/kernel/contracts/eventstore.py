@@ -347,6 +347,24 @@ class EventStoreContract(StoreHarness, ABC):
             ("stream-b", 2, 4),
         ]
 
+    async def test_one_stream_twice_in_one_append_is_a_conflict(self) -> None:
+        # Given an empty store
+        store = await self.open_store()
+
+        # When one append carries two appends to the same new stream
+        with pytest.raises(ConcurrencyConflict) as caught:
+            await store.append(
+                [
+                    stream_append("invoice-1", 0, [{"n": 1}]),
+                    stream_append("invoice-1", 0, [{"n": 2}]),
+                ]
+            )
+
+        # Then it is refused whole, naming the stream
+        assert caught.value.stream_id == "invoice-1"
+        assert await store.read_stream("invoice-1") == []
+        assert await store.max_position() == 0
+
     async def test_envelope_versions_that_do_not_follow_are_refused_and_the_store_keeps_serving(
         self,
     ) -> None:

@@ -22,35 +22,22 @@ import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fordra.kernel.bus import Bus
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.parking import PARKED, REPLAYED, ParkedEvents, ReplayFailed, replay_parked
-from fordra.kernel.projection import Consumer, Projection, ProjectionRunner, ReadModelDatabase
+from fordra.kernel.projection import Projection, ProjectionRunner, ReadModelDatabase
 from tests.kernel.contracts.eventstore import StoreHarness, stream_append
 
 UPSTREAM = "ledger"
 _SETTLE = 15.0
 Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
-
-
-class Bus(Protocol):
-    """What the suite needs of a bus (the in-process one and the Kafka one)."""
-
-    def subscribe(self, consumer: Consumer, *upstreams: str) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def restart(self, consumer_name: str) -> None: ...
-
-    async def settle(self, timeout: float = 30.0) -> None: ...
 
 
 class ProjectionCrashed(Exception):

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
@@ -22,12 +22,13 @@ from fordra.contracts import all_contracts
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.reactions import payment_reactions
 from fordra.invoicing.domain.events import INTERNAL_EVENTS as INVOICING_INTERNAL
-from fordra.kernel.bus import InProcessBus
+from fordra.kernel.bus import Bus
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock, ManualClock, SystemClock
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
 from fordra.kernel.kafka_relay import OutboxRelay
 from fordra.kernel.parking import ParkedEvent, ParkedEvents, Replayable, replay_parked
@@ -68,12 +69,6 @@ CONTEXTS: tuple[str, ...] = (
 # What `fordra serve NAME` runs: a context's relay (and later its consumers), the projections,
 # or the HTTP API.
 SERVICES: tuple[str, ...] = (*CONTEXTS, "projections", "api")
-
-
-class Bus(Protocol):
-    def subscribe(self, consumer: Consumer, *upstreams: str) -> None: ...
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
 
 
 def build_registry() -> EventRegistry:
@@ -270,6 +265,7 @@ def build_distributed(
         bus = KafkaBus(
             bootstrap,
             codecs,
+            stores=stores,
             namespace=settings.kafka_namespace,
             parking=parked,
         )

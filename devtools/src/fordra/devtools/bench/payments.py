@@ -68,10 +68,16 @@ from fordra.invoicing.application.handlers import (
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, RegisterCustomer
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
 from fordra.kernel.auth import Principal, Role
-from fordra.kernel.bus import InProcessBus
 from fordra.kernel.calendar import SWEDISH_TIME
 from fordra.kernel.envelope import Envelope, Metadata
-from fordra.kernel.eventstore import EventStore, IdempotencyRecord, StreamAppend, Tracking
+from fordra.kernel.eventstore import (
+    DelegatingEventStore,
+    EventStore,
+    IdempotencyRecord,
+    StreamAppend,
+    Tracking,
+)
+from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.ocr import luhn_check_digit
 from fordra.kernel.process import ProcessManagerRunner
 from fordra.payments.adapters.detect import parse_bank_file
@@ -231,52 +237,19 @@ def personnummer(k: int) -> str:
     return f"{born:%Y%m%d}{serial:03d}" + luhn_check_digit(f"{born:%y%m%d}{serial:03d}")
 
 
-class _VersionsOnly(EventStore):
-    """Stream versions from memory, for feeding a process manager's reaction in the setup."""
+class _VersionsOnly(DelegatingEventStore):
+    """The payments store as the setup's reactions see it: stream versions from memory (what the
+    setup appended), no stream's events; the rest is the store's."""
 
-    context = "payments"
-
-    def __init__(self) -> None:
+    def __init__(self, inner: EventStore) -> None:
+        super().__init__(inner)
         self.versions: dict[str, int] = {}
 
     async def stream_version(self, stream_id: str) -> int:
         return self.versions.get(stream_id, 0)
 
-    async def start(self) -> None:
-        return
-
-    async def close(self) -> None:
-        return
-
-    async def append(
-        self,
-        appends: Sequence[StreamAppend],
-        *,
-        tracking: Tracking | None = None,
-        idempotency: IdempotencyRecord | None = None,
-    ) -> list[Envelope]:
-        raise NotImplementedError
-
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         return []  # the bench's customers have no credit to set off
-
-    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
-        raise NotImplementedError
-
-    async def max_position(self) -> int:
-        raise NotImplementedError
-
-    async def tracked_position(self, consumer: str, upstream: str) -> int:
-        raise NotImplementedError
-
-    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
-        raise NotImplementedError
-
-    async def wait_for_events(self, after_position: int, timeout: float) -> None:
-        raise NotImplementedError
-
-    async def forget_idempotency_before(self, cutoff: datetime) -> int:
-        raise NotImplementedError
 
 
 def _merged(appends: Sequence[StreamAppend]) -> list[StreamAppend]:
@@ -357,7 +330,7 @@ async def _append_invoices(
     invoice_date = platform.clock.today() - timedelta(days=20)
     serials = serial_stream(tenant)
     serial = await invoicing.stream_version(serials)
-    versions = _VersionsOnly()
+    versions = _VersionsOnly(payments)
     on_issued = receivable_reactions(registry, platform.payments.policy)[InvoiceIssued.event_type]
     invoices: list[OpenInvoice] = []
 
@@ -406,24 +379,17 @@ async def _append_invoices(
 # -- timing the import ----------------------------------------------------------------------------
 
 
-class _TimedStore(EventStore):
+class _TimedStore(DelegatingEventStore):
     """Delegates to the payments store, timing the reads and the append of the use case."""
 
     def __init__(self, inner: EventStore) -> None:
-        self.inner = inner
-        self.context = inner.context
+        super().__init__(inner)
         self.reads = 0  # calls: a bulk read of many streams is one
         self.bulk_streams = 0  # streams read by those bulk reads
         self.read_seconds = 0.0
         self.bulk_read_seconds = 0.0  # of read_seconds
         self.append_seconds = 0.0
         self.appended = 0
-
-    async def start(self) -> None:
-        return
-
-    async def close(self) -> None:
-        return
 
     async def append(
         self,
@@ -464,24 +430,6 @@ class _TimedStore(EventStore):
         self.bulk_streams += len(stream_ids)
         self.bulk_read_seconds += time.perf_counter() - started
         return found
-
-    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
-        return await self.inner.read_log(after_position, limit)
-
-    async def max_position(self) -> int:
-        return await self.inner.max_position()
-
-    async def tracked_position(self, consumer: str, upstream: str) -> int:
-        return await self.inner.tracked_position(consumer, upstream)
-
-    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
-        return await self.inner.idempotency_record(key)
-
-    async def wait_for_events(self, after_position: int, timeout: float) -> None:
-        await self.inner.wait_for_events(after_position, timeout)
-
-    async def forget_idempotency_before(self, cutoff: datetime) -> int:
-        return await self.inner.forget_idempotency_before(cutoff)
 
 
 @dataclass(slots=True)

@@ -1,22 +1,33 @@
 """The append path every event-store adapter shares, written once.
 
-An adapter holds its SQL (or its dicts) and its transaction; what an append *means* lives here:
+An adapter holds its SQL (or its dicts), its transaction and the mapping of its driver's errors;
+what an append *means* lives here:
 
-- ``check_append``: the checks in their order (the idempotency key, then the consumer's tracking,
-  then each stream's version and the envelopes' own versions), against the ``StoredFacts`` the
-  adapter read inside its transaction. The first failing check decides what the caller is told,
-  and the adapter then writes nothing;
-- ``number_rows`` / ``stored_envelopes``: the codec's rows get their positions and recorded time,
-  and the caller gets the envelopes exactly as stored.
+- ``AppendRequest``: the envelopes encoded by the codec (so that every store holds the same bytes,
+  personal data sealed) with the request's tracking and idempotency record;
+- ``AppendRequest.accept``: the checks in their order (the idempotency key, then the consumer's
+  tracking, then each stream's version and the envelopes' own versions) against the
+  ``StoredFacts`` the adapter read inside its transaction; on success the rows get their positions
+  and recorded time and the caller's envelopes are built as stored. The first failing check
+  decides what the caller is told, and the adapter then writes nothing;
+- ``QueuedAppend``, ``take_group`` and ``answer``: group commit. Callers queue their appends, one
+  writer takes what is waiting (up to a number of events) into one transaction, and each caller is
+  answered in its own event loop, the followers woken once;
+- ``LogHead``: the highest committed position a store knows of, and the followers waiting above it
+  (``EventStore.wait_for_events``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from fordra.kernel.eventstore import (
@@ -36,64 +47,184 @@ _RECORDED_AT = 7
 class StoredFacts:
     """What the store holds that one append is checked against, read in its transaction."""
 
-    # The record already stored under the append's idempotency key, if any.
+    # The record already stored under the append's idempotency key (None without a key or row).
     first_answer: IdempotencyRecord | None
-    # The consumer's tracked position for the append's upstream, None without a row.
+    # The consumer's tracked position for the append's upstream (None without tracking or row).
     tracked: int | None
     # The current version of each appended stream, in the order of the appends.
     versions: Sequence[int]
 
 
-def check_append(
-    appends: Sequence[StreamAppend],
-    tracking: Tracking | None,
-    idempotency: IdempotencyRecord | None,
-    facts: StoredFacts,
-) -> None:
-    """Raise what the caller must be told if the append may not be written; the order matters:
-    a repeated request answers its first answer even if its streams moved on since."""
-    if idempotency is not None and facts.first_answer is not None:
-        if facts.first_answer.fingerprint != idempotency.fingerprint:
-            raise IdempotencyKeyReused(facts.first_answer.key)
-        raise RequestAlreadyDone(facts.first_answer)
-    if tracking is not None and facts.tracked is not None and facts.tracked >= tracking.position:
-        raise AlreadyProcessed(
-            f"{tracking.consumer} has processed {tracking.upstream} up to {facts.tracked} already"
-        )
-    for a, current in zip(appends, facts.versions, strict=True):
-        if current != a.expected_version:
-            raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
-        for offset, env in enumerate(a.events, start=1):
-            if env.version != a.expected_version + offset:
-                raise ValueError(
-                    f"{a.stream_id}: event version {env.version} does not follow "
-                    f"{a.expected_version + offset - 1}"
-                )
+@dataclass(slots=True)
+class AppendRequest:
+    appends: Sequence[StreamAppend]
+    rows: list[list[Any]]  # the codec's rows of every event, in append order
+    tracking: Tracking | None
+    idempotency: IdempotencyRecord | None
+
+    @classmethod
+    def encode(
+        cls,
+        codec: EnvelopeCodec,
+        appends: Sequence[StreamAppend],
+        tracking: Tracking | None,
+        idempotency: IdempotencyRecord | None,
+    ) -> AppendRequest:
+        """Encode before anything else: an envelope the codec refuses (personal data without a
+        data subject) fails its caller before it reaches a transaction."""
+        return cls(appends, _encode(codec, appends), tracking, idempotency)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    def accept(self, facts: StoredFacts, after_position: int, recorded: datetime) -> list[Envelope]:
+        """Check the append against ``facts`` (raising what the caller must be told), then number
+        ``rows`` from ``after_position + 1`` with the recorded time, ready for the adapter to
+        write; answer the envelopes as stored."""
+        self._check(facts)
+        recorded_text = recorded.isoformat()
+        for i, row in enumerate(self.rows, start=1):
+            row[_POSITION] = after_position + i
+            row[_RECORDED_AT] = recorded_text
+        stored: list[Envelope] = []
+        position = after_position
+        for a in self.appends:
+            for env in a.events:
+                position += 1
+                stored.append(env.stored(position, recorded))
+        return stored
+
+    def _check(self, facts: StoredFacts) -> None:
+        # The order matters: a repeated request is answered its first answer even when its streams
+        # moved on since, and a redelivery is a no-op even when it would conflict.
+        if self.idempotency is not None and facts.first_answer is not None:
+            if facts.first_answer.fingerprint != self.idempotency.fingerprint:
+                raise IdempotencyKeyReused(facts.first_answer.key)
+            raise RequestAlreadyDone(facts.first_answer)
+        tracking = self.tracking
+        if (
+            tracking is not None
+            and facts.tracked is not None
+            and facts.tracked >= tracking.position
+        ):
+            raise AlreadyProcessed(
+                f"{tracking.consumer} has processed {tracking.upstream} "
+                f"up to {facts.tracked} already"
+            )
+        for a, current in zip(self.appends, facts.versions, strict=True):
+            if current != a.expected_version:
+                raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
+            for offset, env in enumerate(a.events, start=1):
+                if env.version != a.expected_version + offset:
+                    raise ValueError(
+                        f"{a.stream_id}: event version {env.version} does not follow "
+                        f"{a.expected_version + offset - 1}"
+                    )
+
+    def lost_race(self) -> ConcurrencyConflict:
+        """What a unique ``(stream_id, version)`` violation means: another append of the stream
+        committed between the version check and the insert."""
+        a = self.appends[0]
+        return ConcurrencyConflict(a.stream_id, a.expected_version, -1)
 
 
-def number_rows(rows: Sequence[list[Any]], after_position: int, recorded_text: str) -> None:
-    """Give the codec's rows (in place) the positions after ``after_position`` and the recorded
-    time, as the store writes them."""
-    for i, row in enumerate(rows, start=1):
-        row[_POSITION] = after_position + i
-        row[_RECORDED_AT] = recorded_text
+@dataclass(slots=True)
+class QueuedAppend(AppendRequest):
+    """An append waiting for the writer; ``result`` is set by the writer, ``future`` answered in
+    ``loop`` (the caller's) by ``answer``."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[Envelope]]
+    result: list[Envelope] | BaseException | None = field(default=None)
+
+    @classmethod
+    def queue(
+        cls,
+        codec: EnvelopeCodec,
+        appends: Sequence[StreamAppend],
+        tracking: Tracking | None,
+        idempotency: IdempotencyRecord | None,
+    ) -> QueuedAppend:
+        """A job for the caller in the running loop (encoded as ``AppendRequest.encode`` does)."""
+        loop = asyncio.get_running_loop()
+        rows = _encode(codec, appends)
+        return cls(appends, rows, tracking, idempotency, loop, loop.create_future())
 
 
-def stored_envelopes(
-    appends: Sequence[StreamAppend], after_position: int, recorded: datetime
-) -> list[Envelope]:
-    """The appended envelopes as stored: positions after ``after_position``, in append order."""
-    stored: list[Envelope] = []
-    position = after_position
-    for a in appends:
-        for env in a.events:
-            position += 1
-            stored.append(env.stored(position, recorded))
-    return stored
+def _encode(codec: EnvelopeCodec, appends: Sequence[StreamAppend]) -> list[list[Any]]:
+    return [codec.to_row(env) for a in appends for env in a.events]
 
 
-def lost_race(appends: Sequence[StreamAppend]) -> ConcurrencyConflict:
-    """What a unique ``(stream_id, version)`` violation means: another append of the stream
-    committed between the version check and the insert."""
-    a = appends[0]
-    return ConcurrencyConflict(a.stream_id, a.expected_version, -1)
+def take_group(
+    first: QueuedAppend, waiting: Callable[[], QueuedAppend | None], max_events: int
+) -> tuple[list[QueuedAppend], bool]:
+    """``first`` and the jobs already queued behind it, up to ``max_events`` events: one group
+    commit. ``waiting`` is the queue's ``get_nowait`` (``None`` in the queue asks the writer to
+    stop); answer the group and whether to stop after it."""
+    group = [first]
+    size = first.size
+    while size < max_events:
+        try:
+            job = waiting()
+        except (queue.Empty, asyncio.QueueEmpty):
+            break
+        if job is None:
+            return group, True
+        group.append(job)
+        size += job.size
+    return group, False
+
+
+class LogHead:
+    """The highest position a store knows to be committed (its own appends, or another process's
+    announced by the database), and the followers waiting for the log to pass a position."""
+
+    def __init__(self, position: int = 0) -> None:
+        self.position = position
+        self._moved = asyncio.Event()
+
+    def move_to(self, position: int) -> None:
+        """Note a commit up to ``position``; safe from a writer thread (an int assignment), the
+        followers are woken by ``wake`` in their loop."""
+        self.position = max(self.position, position)
+
+    def wake(self) -> None:
+        self._moved.set()
+
+    async def wait_above(self, after_position: int, timeout: float) -> None:
+        """Return when the head passes ``after_position``, or after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.position <= after_position:
+            # Wait again when woken for nothing new (an append of no events, or a database's
+            # announcement of a position the caller has read already).
+            self._moved.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), remaining)
+
+
+def answer(group: Sequence[QueuedAppend], head: LogHead | None) -> None:
+    """Answer every caller of a finished group in its own event loop (the writer may be a thread
+    of its own): one wake-up per loop for the whole group, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[QueuedAppend]] = {}
+    for job in group:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, jobs in by_loop.items():
+        loop.call_soon_threadsafe(_answer_in_loop, jobs, head)
+
+
+def _answer_in_loop(jobs: list[QueuedAppend], head: LogHead | None) -> None:
+    # Wake the followers whenever something committed, even if its caller was cancelled.
+    if head is not None and any(isinstance(j.result, list) for j in jobs):
+        head.wake()
+    for job in jobs:
+        if job.future.done():  # the caller was cancelled; the commit stands regardless
+            continue
+        if isinstance(job.result, BaseException):
+            job.future.set_exception(job.result)
+        elif job.result is not None:
+            job.future.set_result(job.result)

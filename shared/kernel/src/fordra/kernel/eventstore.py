@@ -133,3 +133,58 @@ class EventStore(ABC):
         """Several streams at once (adapters answer with one query per chunk): a use case that
         touches thousands of streams, like a bank file, reads them up front."""
         return {stream_id: await self.read_stream(stream_id) for stream_id in stream_ids}
+
+
+class DelegatingEventStore(EventStore):
+    """A store that forwards every method of the port to ``inner``: a wrapper (a batch staged as
+    one append, a benchmark's timing) subclasses it and overrides only what it changes.
+
+    It does not own ``inner``: ``start`` and ``close`` do nothing, the inner store is started and
+    closed by whoever made it (starting a running store again would, for one, start a second
+    writer)."""
+
+    def __init__(self, inner: EventStore) -> None:
+        self.inner = inner
+        self.context = inner.context
+
+    async def start(self) -> None:
+        return
+
+    async def close(self) -> None:
+        return
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        tracking: Tracking | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[Envelope]:
+        return await self.inner.append(appends, tracking=tracking, idempotency=idempotency)
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        return await self.inner.read_stream(stream_id, after_version)
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        return await self.inner.read_streams(stream_ids)
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self.inner.stream_version(stream_id)
+
+    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
+        return await self.inner.read_log(after_position, limit)
+
+    async def max_position(self) -> int:
+        return await self.inner.max_position()
+
+    async def tracked_position(self, consumer: str, upstream: str) -> int:
+        return await self.inner.tracked_position(consumer, upstream)
+
+    async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        return await self.inner.idempotency_record(key)
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        await self.inner.wait_for_events(after_position, timeout)
+
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        return await self.inner.forget_idempotency_before(cutoff)

@@ -1,5 +1,5 @@
-"""The distributed engine's bus: aiokafka consumer groups delivering to the same ``Consumer``s as
-the in-process bus, with the same contract.
+"""``KafkaBus``: the distributed engine's bus (the port is ``fordra.kernel.bus.Bus``), aiokafka
+consumers delivering to the same ``Consumer``s as the in-process bus, with the same contract.
 
 Correctness never depends on Kafka transactions or offsets: a consumer's effects and its tracking
 row commit in one database transaction, a redelivered message (at or below the tracked position)
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from fordra.kernel.bus import SettleTimeout
+from fordra.kernel.bus import Bus, SettleTimeout
 from fordra.kernel.codec import EnvelopeCodec, envelope_from_message
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
@@ -43,12 +43,13 @@ class _Subscription:
         return f"{self.consumer.name}<-{self.upstream}"
 
 
-class KafkaBus:
+class KafkaBus(Bus):
     def __init__(
         self,
         bootstrap: str,
         codecs: Mapping[str, EnvelopeCodec],
         *,
+        stores: Mapping[str, EventStore] | None = None,
         attempts: int = 3,
         retry_delay: float = 0.2,
         batch_size: int = 500,
@@ -58,6 +59,9 @@ class KafkaBus:
         self.bootstrap = bootstrap
         self.namespace = namespace
         self._codecs = dict(codecs)
+        # The upstreams' stores, read only by ``settle`` for their heads (the events themselves
+        # come from Kafka); a bus that is never settled (a worker process) needs none.
+        self._stores = dict(stores or {})
         self._subs: list[_Subscription] = []
         self._attempts = attempts
         self._retry_delay = retry_delay
@@ -164,7 +168,13 @@ class KafkaBus:
         )
 
     async def settle(self, timeout: float = 30.0) -> None:
-        """Nothing to wait for here: the API process waits on tracking rows (TrackingSettle)."""
+        """Wait on this bus's consumers' tracking rows (``TrackingSettle``). The API process runs
+        no consumers and waits on every consumer's rows, wherever it runs."""
+        missing = sorted({sub.upstream for sub in self._subs} - set(self._stores))
+        if missing:
+            raise ValueError(f"KafkaBus.settle needs the stores of {', '.join(missing)}")
+        subscriptions = [(sub.consumer, (sub.upstream,)) for sub in self._subs]
+        await TrackingSettle(self._stores, subscriptions)(timeout)
 
 
 class TrackingSettle:

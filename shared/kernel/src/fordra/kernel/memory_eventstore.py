@@ -13,13 +13,11 @@ data (like a file), a new object starts empty.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fordra.kernel.appending import StoredFacts, check_append, number_rows, stored_envelopes
+from fordra.kernel.appending import AppendRequest, LogHead, StoredFacts
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import StoreUnavailable
@@ -45,7 +43,7 @@ class MemoryEventStore(EventStore):
         self._streams: dict[str, list[int]] = {}  # stream id -> indexes into the log
         self._idempotency: dict[str, tuple[IdempotencyRecord, datetime]] = {}
         self._tracking: dict[tuple[str, str], int] = {}
-        self._appended: asyncio.Event | None = None
+        self._head: LogHead | None = None  # None while not started
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -53,17 +51,15 @@ class MemoryEventStore(EventStore):
         # As the other stores do on start: rows of an older key format are never looked up again.
         for key in [k for k in self._idempotency if not k.startswith(IDEMPOTENCY_KEY_PREFIX)]:
             del self._idempotency[key]
-        self._appended = asyncio.Event()
+        self._head = LogHead(len(self._rows))
 
     async def close(self) -> None:
-        if self._appended is not None:
-            self._appended.set()  # release waiters: nothing will be appended any more
-        self._appended = None
+        self._head = None
 
-    def _started(self) -> asyncio.Event:
-        if self._appended is None:
+    def _started(self) -> LogHead:
+        if self._head is None:
             raise StoreUnavailable(f"event store {self.context!r} is not started")
-        return self._appended
+        return self._head
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -74,9 +70,8 @@ class MemoryEventStore(EventStore):
         tracking: Tracking | None = None,
         idempotency: IdempotencyRecord | None = None,
     ) -> list[Envelope]:
-        appended = self._started()
-        # Encode first: an envelope the codec refuses fails the append before anything is written.
-        rows = [self.codec.to_row(env) for a in appends for env in a.events]
+        head = self._started()
+        request = AppendRequest.encode(self.codec, appends, tracking, idempotency)
         first = self._idempotency.get(idempotency.key) if idempotency is not None else None
         facts = StoredFacts(
             first_answer=first[0] if first is not None else None,
@@ -87,21 +82,25 @@ class MemoryEventStore(EventStore):
             ),
             versions=[len(self._streams.get(a.stream_id, ())) for a in appends],
         )
-        check_append(appends, tracking, idempotency, facts)
-        # From here on nothing can fail: the append is written whole.
         position = len(self._rows)
         recorded = datetime.now(UTC)
-        number_rows(rows, position, recorded.isoformat())
-        for index, row in enumerate(rows, start=position):
+        stored = request.accept(facts, position, recorded)
+        if len({(a.stream_id, env.version) for a in appends for env in a.events}) < request.size:
+            # One stream twice in one append: what the other stores' unique (stream_id, version)
+            # refuses.
+            raise request.lost_race()
+        # From here on nothing can fail: the append is written whole.
+        for index, row in enumerate(request.rows, start=position):
             self._rows.append(row)
             self._streams.setdefault(row[_STREAM_ID], []).append(index)
         if idempotency is not None:
             self._idempotency[idempotency.key] = (idempotency, recorded)
         if tracking is not None:
             self._tracking[(tracking.consumer, tracking.upstream)] = tracking.position
-        if rows:
-            appended.set()
-        return stored_envelopes(appends, position, recorded)
+        if request.rows:
+            head.move_to(len(self._rows))
+            head.wake()
+        return stored
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -149,12 +148,8 @@ class MemoryEventStore(EventStore):
         return len(expired)
 
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
-        appended = self._appended
-        if appended is None or len(self._rows) > after_position:
-            return
-        appended.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(appended.wait(), timeout)
+        if self._head is not None:  # not started: nothing will come
+            await self._head.wait_above(after_position, timeout)
 
     # -- for tests -------------------------------------------------------------------------------
 

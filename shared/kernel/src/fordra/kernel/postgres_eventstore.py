@@ -2,7 +2,9 @@
 
 SQLAlchemy 2 async with asyncpg. Like the SQLite store, appends go through one writer task with
 *group commit*: the appends waiting when the writer is free share one transaction, each inside a
-savepoint of its own.
+savepoint of its own. What an append means (its checks in their order, the stored envelopes,
+answering the callers and waking the followers) is written once in ``fordra.kernel.appending``;
+this module holds the SQL, the transaction and the mapping of asyncpg's errors.
 
 No reader may skip an event that commits late. PostgreSQL hands out sequence values at insert time
 and transactions commit in any order, so a reader could see position 11 committed while 10 is
@@ -22,7 +24,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,20 +33,15 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from fordra.kernel.appending import LogHead, QueuedAppend, StoredFacts, answer, take_group
 from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
 from fordra.kernel.envelope import Envelope
-from fordra.kernel.errors import (
-    ConcurrencyConflict,
-    IdempotencyKeyReused,
-    StoreUnavailable,
-)
+from fordra.kernel.errors import StoreUnavailable
 from fordra.kernel.eventstore import (
     CONTENT_CLAIM_PREFIX,
     IDEMPOTENCY_KEY_PREFIX,
-    AlreadyProcessed,
     EventStore,
     IdempotencyRecord,
-    RequestAlreadyDone,
     StreamAppend,
     Tracking,
 )
@@ -77,20 +74,6 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@dataclass(slots=True)
-class _Job:
-    appends: Sequence[StreamAppend]
-    rows: list[list[Any]]
-    tracking: Tracking | None
-    idempotency: IdempotencyRecord | None
-    future: asyncio.Future[list[Envelope]]
-    result: list[Envelope] | BaseException | None = field(default=None)
-
-    @property
-    def size(self) -> int:
-        return len(self.rows)
-
-
 class PostgresEventStore(EventStore):
     def __init__(
         self,
@@ -108,12 +91,11 @@ class PostgresEventStore(EventStore):
         self.codec = codec
         self._options = options or PostgresOptions()
         self._engine: AsyncEngine | None = None
-        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[QueuedAppend | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._relisten_at = 0.0
-        self._head = 0
-        self._appended = asyncio.Event()
+        self._head = LogHead()
         self._channel = f"fordra_events_{self.schema}"
         s = self.schema
         cols = ", ".join(ROW_COLUMNS)
@@ -162,8 +144,7 @@ class PostgresEventStore(EventStore):
                 )
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
-        self._head = await self.max_position()
-        self._appended = asyncio.Event()
+        self._head = LogHead(await self.max_position())
         self._queue = asyncio.Queue()
         await self._listen()
         self._writer_task = asyncio.create_task(self._writer(), name=f"pg-writer-{self.context}")
@@ -184,8 +165,8 @@ class PostgresEventStore(EventStore):
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
-            self._head = max(self._head, int(payload))
-        self._appended.set()
+            self._head.move_to(int(payload))
+        self._head.wake()
 
     async def close(self) -> None:
         if self._writer_task is not None:
@@ -212,31 +193,22 @@ class PostgresEventStore(EventStore):
     ) -> list[Envelope]:
         if self._writer_task is None or self._writer_task.done():
             raise StoreUnavailable(f"event store {self.context!r} is not started")
-        rows = [self.codec.to_row(env) for a in appends for env in a.events]
-        future: asyncio.Future[list[Envelope]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(appends, rows, tracking, idempotency, future))
-        return await future
+        job = QueuedAppend.queue(self.codec, appends, tracking, idempotency)
+        await self._queue.put(job)
+        return await job.future
 
     async def _writer(self) -> None:
         while True:
             job = await self._queue.get()
             if job is None:
                 return
-            group = [job]
-            size = job.size
-            stop = False
-            while size < self._options.max_group and not self._queue.empty():
-                nxt = self._queue.get_nowait()
-                if nxt is None:
-                    stop = True
-                    break
-                group.append(nxt)
-                size += nxt.size
+            group, stop = take_group(job, self._queue.get_nowait, self._options.max_group)
             await self._commit_group(group)
             if stop:
                 return
 
-    async def _commit_group(self, group: list[_Job]) -> None:
+    async def _commit_group(self, group: list[QueuedAppend]) -> None:
+        head = self._head
         try:
             async with self.engine.connect() as sa_conn:
                 raw = await sa_conn.get_raw_connection()
@@ -254,9 +226,8 @@ class PostgresEventStore(EventStore):
                                 job.result = await self._apply(pg, job, position, recorded)
                             position += job.size
                         except asyncpg.UniqueViolationError as exc:
-                            a = job.appends[0]
                             job.result = (
-                                ConcurrencyConflict(a.stream_id, a.expected_version, -1)
+                                job.lost_race()
                                 if "stream" in (exc.constraint_name or "")
                                 else StoreUnavailable(f"integrity error: {exc}")
                             )
@@ -265,59 +236,31 @@ class PostgresEventStore(EventStore):
                         except Exception as exc:  # noqa: BLE001 - one bad append fails alone
                             job.result = exc
                     await pg.execute("SELECT pg_notify($1, $2)", self._channel, str(position))
-            self._head = max(self._head, position)
+            head.move_to(position)
         except Exception as exc:  # noqa: BLE001 - the writer must outlive a lost connection
             failure = StoreUnavailable(f"event store {self.context!r}: {exc}")
             for job in group:
                 job.result = failure
-        for job in group:
-            if job.future.done():
-                continue
-            if isinstance(job.result, BaseException):
-                job.future.set_exception(job.result)
-            elif job.result is not None:
-                job.future.set_result(job.result)
-        if any(isinstance(j.result, list) for j in group):
-            self._appended.set()
+        answer(group, head)
 
-    async def _apply(  # noqa: PLR0912 - the checks of one append read best in one place
-        self, pg: asyncpg.Connection, job: _Job, position: int, recorded: datetime
+    async def _apply(
+        self, pg: asyncpg.Connection, job: QueuedAppend, position: int, recorded: datetime
     ) -> list[Envelope]:
+        first: IdempotencyRecord | None = None
+        tracked: int | None = None
         if job.idempotency is not None:
             row = await pg.fetchrow(self._sql["idem_get"], job.idempotency.key)
             if row is not None:
                 first = IdempotencyRecord(job.idempotency.key, row[0], bytes(row[1]))
-                if first.fingerprint != job.idempotency.fingerprint:
-                    raise IdempotencyKeyReused(first.key)
-                raise RequestAlreadyDone(first)
         if job.tracking is not None:
             tracked = await pg.fetchval(
                 self._sql["track_get"], job.tracking.consumer, job.tracking.upstream
             )
-            if tracked is not None and tracked >= job.tracking.position:
-                raise AlreadyProcessed(
-                    f"{job.tracking.consumer} has processed {job.tracking.upstream} "
-                    f"up to {tracked} already"
-                )
-        for a in job.appends:
-            current = await pg.fetchval(self._sql["version"], a.stream_id)
-            if current != a.expected_version:
-                raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
-            for offset, env in enumerate(a.events, start=1):
-                if env.version != a.expected_version + offset:
-                    raise ValueError(
-                        f"{a.stream_id}: event version {env.version} does not follow "
-                        f"{a.expected_version + offset - 1}"
-                    )
+        versions = [await pg.fetchval(self._sql["version"], a.stream_id) for a in job.appends]
+        stored = job.accept(StoredFacts(first, tracked, versions), position, recorded)
         recorded_text = recorded.isoformat()
-        rows = []
-        for i, values in enumerate(job.rows, start=1):
-            row = list(values)
-            row[0] = position + i
-            row[7] = recorded_text
-            rows.append(row)
-        if rows:
-            await pg.executemany(self._sql["insert"], rows)
+        if job.rows:
+            await pg.executemany(self._sql["insert"], job.rows)
         if job.idempotency is not None:
             await pg.execute(
                 self._sql["idem_put"],
@@ -333,12 +276,6 @@ class PostgresEventStore(EventStore):
                 job.tracking.upstream,
                 job.tracking.position,
             )
-        stored: list[Envelope] = []
-        i = 0
-        for a in job.appends:
-            for env in a.events:
-                i += 1
-                stored.append(env.stored(position + i, recorded))
         return stored
 
     # -- reads -----------------------------------------------------------------------------------
@@ -409,7 +346,7 @@ class PostgresEventStore(EventStore):
         return int(deleted.rowcount)
 
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
-        if self._head > after_position:
+        if self._head.position > after_position:
             return
         if self._listener is None or self._listener.is_closed():
             # The LISTEN connection is gone (a server restart, a cut connection): without it only
@@ -422,14 +359,6 @@ class PostgresEventStore(EventStore):
                 await self._listen()
                 if self._listener is not None:
                     return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._head <= after_position:
-            # Wait again when woken for nothing new: the NOTIFY of our own append arrives after
-            # the append has answered, and sets the event for a position the caller has read.
-            self._appended.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._appended.wait(), remaining)
+        # The NOTIFY of our own append arrives after the append has answered, and wakes the head
+        # for a position the caller may have read: ``wait_above`` then waits again.
+        await self._head.wait_above(after_position, timeout)

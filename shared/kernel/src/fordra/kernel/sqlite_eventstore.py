@@ -6,6 +6,10 @@ when the writer is free joins one transaction, each inside a savepoint of its ow
 fails only its own append), and one fsync covers them all. Measured on our 2-core machines the async
 driver reaches about a fortieth of a plain insert at batch 1; see docs/performance.md.
 
+What an append means (its checks in their order, the stored envelopes, answering the callers and
+waking the followers) is written once in ``fordra.kernel.appending``; this module holds the SQL,
+the transaction and the mapping of ``sqlite3``'s errors.
+
 Late commits cannot be skipped: SQLite admits one writer at a time (``BEGIN IMMEDIATE``) and the
 position is handed out inside that lock as ``max(position) + 1``, so positions become visible in
 the order they were handed out.
@@ -19,7 +23,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,21 +32,15 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from fordra.kernel.appending import LogHead, QueuedAppend, StoredFacts, answer, take_group
 from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
 from fordra.kernel.envelope import Envelope
-from fordra.kernel.errors import (
-    ConcurrencyConflict,
-    FordraError,
-    IdempotencyKeyReused,
-    StoreUnavailable,
-)
+from fordra.kernel.errors import FordraError, StoreUnavailable
 from fordra.kernel.eventstore import (
     CONTENT_CLAIM_PREFIX,
     IDEMPOTENCY_KEY_PREFIX,
-    AlreadyProcessed,
     EventStore,
     IdempotencyRecord,
-    RequestAlreadyDone,
     StreamAppend,
     Tracking,
 )
@@ -78,21 +76,6 @@ def apply_pragmas(conn: sqlite3.Connection, options: SqliteOptions) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
 
 
-@dataclass(slots=True)
-class _Job:
-    appends: Sequence[StreamAppend]
-    rows: list[list[Any]]
-    tracking: Tracking | None
-    idempotency: IdempotencyRecord | None
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[Envelope]]
-    result: list[Envelope] | BaseException | None = field(default=None)
-
-    @property
-    def size(self) -> int:
-        return len(self.rows)
-
-
 class SqliteEventStore(EventStore):
     def __init__(
         self,
@@ -107,10 +90,9 @@ class SqliteEventStore(EventStore):
         self._options = options or SqliteOptions()
         self._sync_engine: Engine | None = None
         self._engine: AsyncEngine | None = None
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[QueuedAppend | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._head = 0
-        self._appended: asyncio.Event | None = None
+        self._head: LogHead | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -127,8 +109,7 @@ class SqliteEventStore(EventStore):
         await asyncio.to_thread(self._delete_legacy_idempotency, self._sync_engine)
         self._engine = create_async_engine(f"sqlite+aiosqlite:///{self.path}")
         event.listen(self._engine.sync_engine, "connect", on_connect)
-        self._head = await self.max_position()
-        self._appended = asyncio.Event()
+        self._head = LogHead(await self.max_position())
         self._thread = threading.Thread(
             target=self._writer, name=f"sqlite-writer-{self.context}", daemon=True
         )
@@ -165,9 +146,7 @@ class SqliteEventStore(EventStore):
     ) -> list[Envelope]:
         if self._thread is None:
             raise StoreUnavailable(f"event store {self.context!r} is not started")
-        rows = [self.codec.to_row(env) for a in appends for env in a.events]
-        loop = asyncio.get_running_loop()
-        job = _Job(appends, rows, tracking, idempotency, loop, loop.create_future())
+        job = QueuedAppend.queue(self.codec, appends, tracking, idempotency)
         self._queue.put(job)
         return await job.future
 
@@ -181,27 +160,16 @@ class SqliteEventStore(EventStore):
                 job = self._queue.get()
                 if job is None:
                     return
-                group = [job]
-                size = job.size
-                stop = False
-                while size < self._options.max_group:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        stop = True
-                        break
-                    group.append(nxt)
-                    size += nxt.size
+                group, stop = take_group(job, self._queue.get_nowait, self._options.max_group)
                 self._commit_group(conn, group)
                 if stop:
                     return
         finally:
             raw.close()
 
-    def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
+    def _commit_group(self, conn: sqlite3.Connection, group: list[QueuedAppend]) -> None:
         head = self._head
+        assert head is not None  # started before the writer
         # A job alone needs no savepoint: on failure the whole transaction is its own to roll
         # back. Savepoints cost a journal of their own (measured in docs/performance.md).
         alone = len(group) == 1
@@ -233,29 +201,25 @@ class SqliteEventStore(EventStore):
                 conn.execute("ROLLBACK")
             else:
                 conn.execute("COMMIT")
-                head = position
+                head.move_to(position)
         except Exception as exc:  # noqa: BLE001 - the writer thread must outlive any failure
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             failure = StoreUnavailable(f"event store {self.context!r}: {exc}")
             for job in group:
                 job.result = failure
-        self._head = max(self._head, head)
-        # One wake-up per event loop for the whole group, not one per job.
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
-        for job in group:
-            by_loop.setdefault(job.loop, []).append(job)
-        for loop, jobs in by_loop.items():
-            loop.call_soon_threadsafe(_settle_all, jobs, self._appended)
+        answer(group, head)
 
-    def _apply(  # noqa: PLR0912 - the checks of one append read best in one place
-        self,
+    @staticmethod
+    def _apply(
         conn: sqlite3.Connection,
-        job: _Job,
+        job: QueuedAppend,
         position: int,
         recorded: datetime,
         recorded_text: str,
     ) -> list[Envelope]:
+        first: IdempotencyRecord | None = None
+        tracked: int | None = None
         if job.idempotency is not None:
             row = conn.execute(
                 "SELECT fingerprint, response FROM idempotency WHERE key = ?",
@@ -263,34 +227,19 @@ class SqliteEventStore(EventStore):
             ).fetchone()
             if row is not None:
                 first = IdempotencyRecord(job.idempotency.key, row[0], bytes(row[1]))
-                if first.fingerprint != job.idempotency.fingerprint:
-                    raise IdempotencyKeyReused(first.key)
-                raise RequestAlreadyDone(first)
         if job.tracking is not None:
             row = conn.execute(
                 "SELECT position FROM tracking WHERE consumer = ? AND upstream = ?",
                 (job.tracking.consumer, job.tracking.upstream),
             ).fetchone()
-            if row is not None and row[0] >= job.tracking.position:
-                raise AlreadyProcessed(
-                    f"{job.tracking.consumer} has processed {job.tracking.upstream} "
-                    f"up to {row[0]} already"
-                )
-        for a in job.appends:
-            (current,) = conn.execute(
+            tracked = row[0] if row is not None else None
+        versions = [
+            conn.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (a.stream_id,)
-            ).fetchone()
-            if current != a.expected_version:
-                raise ConcurrencyConflict(a.stream_id, a.expected_version, current)
-            for offset, env in enumerate(a.events, start=1):
-                if env.version != a.expected_version + offset:
-                    raise ValueError(
-                        f"{a.stream_id}: event version {env.version} does not follow "
-                        f"{a.expected_version + offset - 1}"
-                    )
-        for i, row_values in enumerate(job.rows, start=1):
-            row_values[0] = position + i
-            row_values[7] = recorded_text
+            ).fetchone()[0]
+            for a in job.appends
+        ]
+        stored = job.accept(StoredFacts(first, tracked, versions), position, recorded)
         conn.executemany(_INSERT, job.rows)
         if job.idempotency is not None:
             conn.execute(
@@ -309,12 +258,6 @@ class SqliteEventStore(EventStore):
                 "ON CONFLICT (consumer, upstream) DO UPDATE SET position = excluded.position",
                 (job.tracking.consumer, job.tracking.upstream, job.tracking.position),
             )
-        stored: list[Envelope] = []
-        i = 0
-        for a in job.appends:
-            for env in a.events:
-                i += 1
-                stored.append(env.stored(position + i, recorded))
         return stored
 
     # -- reads -----------------------------------------------------------------------------------
@@ -410,35 +353,15 @@ class SqliteEventStore(EventStore):
         return await asyncio.to_thread(_forget_idempotency, engine, cutoff)
 
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
-        appended = self._appended
-        if appended is None or self._head > after_position:
-            return
-        appended.clear()
-        if self._head > after_position:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(appended.wait(), timeout)
+        if self._head is not None:  # not started: nothing will come
+            await self._head.wait_above(after_position, timeout)
 
 
-def _settle_all(jobs: list[_Job], appended: asyncio.Event | None) -> None:
-    # Wake the followers whenever something committed, even if its caller was cancelled.
-    if appended is not None and any(isinstance(j.result, list) for j in jobs):
-        appended.set()
-    for job in jobs:
-        if job.future.done():  # the caller was cancelled; the commit stands regardless
-            continue
-        if isinstance(job.result, BaseException):
-            job.future.set_exception(job.result)
-        elif job.result is not None:
-            job.future.set_result(job.result)
-
-
-def _integrity_error(exc: sqlite3.IntegrityError, job: _Job) -> FordraError:
+def _integrity_error(exc: sqlite3.IntegrityError, job: QueuedAppend) -> FordraError:
     # A unique (stream_id, version) violation is a lost race between two appends of one stream.
     message = str(exc)
     if "stream_id" in message or "uq_events_stream_version" in message:
-        a = job.appends[0]
-        return ConcurrencyConflict(a.stream_id, a.expected_version, -1)
+        return job.lost_race()
     return StoreUnavailable(f"integrity error: {message}")
 
 

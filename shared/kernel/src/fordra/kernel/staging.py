@@ -10,11 +10,11 @@ is optimistic over the whole batch: a concurrent writer makes it a conflict, nev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict
 from fordra.kernel.eventstore import (
+    DelegatingEventStore,
     EventStore,
     IdempotencyRecord,
     StreamAppend,
@@ -22,10 +22,12 @@ from fordra.kernel.eventstore import (
 )
 
 
-class StagedEventStore(EventStore):
+class StagedEventStore(DelegatingEventStore):
+    """Streams, versions and appends see the batch; the log, tracking and waiting are the store's
+    (forwarded by ``DelegatingEventStore``)."""
+
     def __init__(self, inner: EventStore) -> None:
-        self.inner = inner
-        self.context = inner.context
+        super().__init__(inner)
         self._base: dict[str, int] = {}
         self._staged: dict[str, list[Envelope]] = {}
         self._cache: dict[str, list[Envelope]] = {}
@@ -38,12 +40,6 @@ class StagedEventStore(EventStore):
         for stream_id, events in (await self.inner.read_streams(missing)).items():
             self._cache[stream_id] = events
             self._base.setdefault(stream_id, events[-1].version if events else 0)
-
-    async def start(self) -> None:  # the inner store is started by its owner
-        return
-
-    async def close(self) -> None:
-        return
 
     async def _version(self, stream_id: str) -> int:
         if stream_id not in self._base:
@@ -84,23 +80,12 @@ class StagedEventStore(EventStore):
         staged = [e for e in self._staged.get(stream_id, []) if e.version > after_version]
         return [*stored, *staged]
 
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        # Stream by stream through read_stream, so that each one shows what the batch staged.
+        return await EventStore.read_streams(self, stream_ids)
+
     async def stream_version(self, stream_id: str) -> int:
         return await self._version(stream_id)
 
-    async def read_log(self, after_position: int, limit: int = 1000) -> list[Envelope]:
-        return await self.inner.read_log(after_position, limit)
-
-    async def max_position(self) -> int:
-        return await self.inner.max_position()
-
-    async def tracked_position(self, consumer: str, upstream: str) -> int:
-        return await self.inner.tracked_position(consumer, upstream)
-
     async def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         return None  # keys belong to the batch as a whole, checked by its own use case
-
-    async def wait_for_events(self, after_position: int, timeout: float) -> None:
-        await self.inner.wait_for_events(after_position, timeout)
-
-    async def forget_idempotency_before(self, cutoff: datetime) -> int:
-        return await self.inner.forget_idempotency_before(cutoff)
