@@ -5,8 +5,13 @@ docs/adr/0003-workspace-of-distributions.md gives the decision; these tests keep
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import re
+import sys
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -100,3 +105,62 @@ def test_only_the_app_depends_on_every_context_and_no_service_on_the_devtools() 
     for folder in MEMBERS:
         if folder != "devtools":
             assert "fordra-devtools" not in dependencies(folder), folder
+
+
+@functools.cache
+def imported_top_levels(folder: str) -> frozenset[str]:
+    """The top-level names a member's code imports (at run time or for type checking)."""
+    names: set[str] = set()
+    for path in (ROOT / folder / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return frozenset(names)
+
+
+@functools.cache
+def installed_distributions() -> dict[str, list[str]]:
+    return packages_distributions()  # reads every installed distribution's file list: once
+
+
+def distributions_of(top_level: str, folder: str) -> set[str]:
+    """The distributions an import name may come from (several for a namespace such as
+    ``opentelemetry``); empty for the standard library and the members' own ``fordra``."""
+    if top_level in sys.stdlib_module_names or top_level in {"__future__", "fordra"}:
+        return set()
+    providers = installed_distributions().get(top_level)
+    assert providers, f"{folder} imports {top_level!r}, which no installed distribution provides"
+    return {canonical(p) for p in providers}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# Imports that come with a declared dependency: a library's own modules under another name.
+COMES_WITH = {
+    "fastapi": {"starlette", "pydantic"},
+    "pydantic": {"pydantic-core"},
+    "sqlalchemy": {"greenlet"},
+}
+
+
+@pytest.mark.parametrize("folder", sorted(MEMBERS))
+def test_a_member_declares_every_library_it_imports(folder: str) -> None:
+    declared = {canonical(d) for d in dependencies(folder)}
+    covered = declared | {extra for d in declared for extra in COMES_WITH.get(d, set())}
+    for name in sorted(imported_top_levels(folder)):
+        providers = distributions_of(name, folder)
+        assert not providers or providers & covered, f"{folder} imports {name} undeclared"
+
+
+@pytest.mark.parametrize("folder", sorted(MEMBERS))
+def test_a_member_declares_no_library_it_does_not_import(folder: str) -> None:
+    imported = set().union(*(distributions_of(n, folder) for n in imported_top_levels(folder)))
+    # Drivers named in a connection URL (sqlite+aiosqlite://) are used without an import.
+    used_by_name = {"aiosqlite"}
+    libraries = {canonical(d) for d in dependencies(folder) if not d.startswith("fordra-")}
+    unused = libraries - imported - used_by_name
+    assert not unused, f"{folder} declares {sorted(unused)} but imports none of them"
