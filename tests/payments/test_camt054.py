@@ -539,6 +539,24 @@ def test_truncated_file_is_refused() -> None:
     assert _problems(data[: len(data) // 2])[0][1].startswith("not well-formed XML")
 
 
+def test_xml_only_lxml_refuses_is_named_with_its_line() -> None:
+    # expat reads version="6.0"; libxml2 does not. Still a reason and a line, not a crash.
+    data = camt054(Entry(amount="1")).replace(b'version="1.0"', b'version="6.0"', 1)
+
+    assert _problems(data) == [
+        ("line 1", "the XML cannot be read: Unsupported version '6.0', line 1, column 20")
+    ]
+
+
+def test_comments_and_processing_instructions_do_not_split_a_text() -> None:
+    # lxml keeps them in the tree unless told not to; ElementTree never did. Either way the
+    # OCR number is the element's whole text.
+    data = camt054(Entry(amount="12.50", txs=(Tx(scor=("1234574",)),)))
+    data = data.replace(b">1234574<", b">123<!-- checked -->45<?check ok?>74<", 1)
+
+    assert parse_camt054(data).payments[0].reference == "1234574"
+
+
 def test_fixture_file_paths_exist() -> None:
     assert isinstance(CAMT, Path)
     assert (CAMT / "genkgo-expected-json").is_dir()
