@@ -10,6 +10,7 @@ from datetime import date
 from fordra.contracts import all_contracts
 from fordra.contracts.invoicing import PostalAddress
 from fordra.invoicing.application.handlers import InvoicingDeps
+from fordra.invoicing.application.numbering import InvoiceNumberBlocks
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, RegisterCustomer
 from fordra.invoicing.domain.events import INTERNAL_EVENTS
 from fordra.invoicing.domain.settings import InvoicingSettings
@@ -46,13 +47,17 @@ def invoicing_deps(
     today: date = TODAY,
     settings: InvoicingSettings | None = None,
 ) -> InvoicingDeps:
+    events = registry()
+    clock = ManualClock(today)
+    config = settings or InvoicingSettings()
     return InvoicingDeps(
         store=store,
-        registry=registry(),
-        clock=ManualClock(today),
+        registry=events,
+        clock=clock,
         calendar=WorkingDayCalendar(),
-        settings=settings or InvoicingSettings(),
+        settings=config,
         pseudonym=lambda value: hashlib.sha256(value.encode()).hexdigest(),
+        serials=InvoiceNumberBlocks(store, events, config, clock).series,
     )
 
 

@@ -20,6 +20,7 @@ from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
 from fordra.invoicing.application.handlers import InvoicingDeps
+from fordra.invoicing.application.numbering import InvoiceNumberBlocks
 from fordra.invoicing.application.reactions import payment_reactions
 from fordra.invoicing.domain.events import INTERNAL_EVENTS as INVOICING_INTERNAL
 from fordra.kernel.bus import Bus
@@ -481,6 +482,10 @@ def _platform(
             calendar=calendar,
             settings=settings.invoicing,
             pseudonym=secrets.pseudonym,
+            # This process's series of invoice numbers (blocks on the shared counter).
+            serials=InvoiceNumberBlocks(
+                stores["invoicing"], registry, settings.invoicing, clock
+            ).series,
             invoiced_by=functools.partial(_department_has_invoiced, read_models, ledger),
         ),
         payments=payments,

@@ -25,7 +25,8 @@ the time goes.
 
 Setup, not timed: N open invoices of N/10 customers. The customers are registered through the use
 case; the invoices are decided by invoicing's domain function (``issue_invoice``) and appended in
-bulk (1,000 per append) with the use case's own ``invoice_appends`` (serial, invoice, OCR claim;
+bulk (1,000 per append) with the use case's own ``invoice_appends`` (invoice, OCR claim; numbers
+from one block reserved for them all;
 not the billing period, which only guards the next invoice of the same service), and
 payments' receivables are appended in bulk with what payments' process manager decides for each
 (its real reaction, fed the stream versions from memory). Both process managers' tracking is then
@@ -60,11 +61,7 @@ from lxml import etree
 from fordra.app.bootstrap import Platform, build_embedded
 from fordra.app.settings import Settings
 from fordra.contracts.invoicing import InvoiceIssued, PostalAddress
-from fordra.invoicing.application.handlers import (
-    invoice_appends,
-    register_customer,
-    serial_stream,
-)
+from fordra.invoicing.application.handlers import invoice_appends, register_customer
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice, RegisterCustomer
 from fordra.invoicing.domain.invoice import issue_invoice as decide_invoice
 from fordra.kernel.auth import Principal, Role
@@ -328,8 +325,9 @@ async def _append_invoices(
     meta = Metadata(tenant, "bench:setup", str(uuid.uuid4()))
     now = platform.clock.now()
     invoice_date = platform.clock.today() - timedelta(days=20)
-    serials = serial_stream(tenant)
-    serial = await invoicing.stream_version(serials)
+    # The invoices' numbers from the platform's own series: one block reservation for them all.
+    serials = deps.serials(meta)
+    await serials.prepare(count)
     versions = _VersionsOnly(payments)
     on_issued = receivable_reactions(registry, platform.payments.policy)[InvoiceIssued.event_type]
     invoices: list[OpenInvoice] = []
@@ -337,7 +335,7 @@ async def _append_invoices(
     for first in range(0, count, SEED_CHUNK):
         appends: list[StreamAppend] = []
         for n in range(first, min(count, first + SEED_CHUNK)):
-            serial += 1
+            serial = await serials.take()
             invoice_id = str(uuid.uuid4())
             issued = decide_invoice(
                 IssueInvoice(

@@ -30,6 +30,7 @@ from fordra.invoicing.application.handlers import (
     issue_invoice,
     source_reference_stream,
 )
+from fordra.invoicing.application.numbering import NumberLease, numbered
 from fordra.invoicing.domain.batch import BatchError, BatchRejected
 from fordra.invoicing.domain.events import IdNumberClaimed
 from fordra.invoicing.domain.small_amounts import small_amounts_first
@@ -83,8 +84,13 @@ async def issue_invoice_batch(
     )
     for item in items:
         require_department(principal, item.command.department)
+    # The batch's invoices take their numbers from its lease: kept or given back with the whole
+    # batch (application/numbering.py); one block reservation covers a batch of any size.
+    numbers = NumberLease(deps.serials(meta))
 
     async def decide() -> Decision[BatchResult]:
+        numbers.restart()
+        await numbers.prepare(len(items))
         staged = StagedEventStore(deps.store)
         # Every line's source_reference claim in one round trip, not one read per line.
         await staged.prefetch(
@@ -94,7 +100,7 @@ async def issue_invoice_batch(
                 if (ref := i.command.source_reference) is not None
             ]
         )
-        staged_deps = replace(deps, store=staged)
+        staged_deps = replace(deps, store=staged, serials=lambda _meta: numbers)
         errors: list[BatchError] = []
         lines: list[BatchLineResult] = []
         for index in small_amounts_first([item.command for item in items], deps.settings):
@@ -137,11 +143,14 @@ async def issue_invoice_batch(
         )
         return Decision(staged.appends(), result)
 
-    return await execute(
-        deps.store,
-        decide,
-        BatchResult,
-        idempotency=content_claim(meta.tenant, "InvoiceBatch", digest),
+    return await numbered(
+        numbers,
+        execute(
+            deps.store,
+            decide,
+            BatchResult,
+            idempotency=content_claim(meta.tenant, "InvoiceBatch", digest),
+        ),
     )
 
 

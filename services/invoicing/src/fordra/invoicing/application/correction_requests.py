@@ -25,7 +25,6 @@ from fordra.contracts.invoicing import (
     CreditNoteRequested,
 )
 from fordra.invoicing.application.handlers import (
-    CONTEXT,
     CORRECTORS,
     CorrectionResponse,
     InvoicingDeps,
@@ -33,8 +32,8 @@ from fordra.invoicing.application.handlers import (
     invoice_stream,
     load_customer_state,
     load_invoice,
-    serial_stream,
 )
+from fordra.invoicing.application.numbering import CONTEXT, NumberLease, numbered
 from fordra.invoicing.domain.commands import CancelInvoice, IssueCreditNote, RejectCorrection
 from fordra.invoicing.domain.corrections import (
     cancel_invoice,
@@ -42,7 +41,6 @@ from fordra.invoicing.domain.corrections import (
     request_cancellation,
     request_credit_note,
 )
-from fordra.invoicing.domain.events import InvoiceSerialReserved
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.envelope import Metadata
@@ -196,8 +194,12 @@ async def attest_correction(
     """Attest a request (four eyes): the credit note is issued, or the invoice cancelled, if the
     invoice still allows it."""
     require_role(principal, *ATTESTERS)
+    # A credit note's number comes from the invoices' series (domain.md §2 "Invoice content");
+    # given back when the attest is not booked (application/numbering.py).
+    numbers = NumberLease(deps.serials(meta))
 
     async def decide() -> Decision[CorrectionResponse]:
+        numbers.restart()
         request, version = await _load_request(deps, request_id)
         state = await load_invoice(deps, request.invoice_id)
         today = deps.clock.today()
@@ -206,28 +208,15 @@ async def attest_correction(
         event: Event
         credit_note: CreditNoteIssued | None = None
         if isinstance(request, CreditNoteRequested):
-            counter = serial_stream(meta.tenant)
-            last_serial = await deps.store.stream_version(counter)
             credit_note = issue_credit_note(
                 state,
                 request,
                 credit_note_id=str(uuid.uuid4()),
-                serial_number=last_serial + 1,
+                serial_number=await numbers.take(),
                 today=today,
                 attester=principal,
             )
             event = credit_note
-            reserved = deps.registry.envelope(
-                InvoiceSerialReserved(
-                    invoice_id=credit_note.credit_note_id, serial_number=last_serial + 1
-                ),
-                context=CONTEXT,
-                stream_id=counter,
-                version=last_serial + 1,
-                metadata=meta,
-                occurred_at=now,
-            )
-            appends.append(StreamAppend(counter, last_serial, [reserved]))
         else:
             event = cancel_invoice(state, request, today=today, attester=principal)
         stream = invoice_stream(state.invoice_id)
@@ -267,11 +256,14 @@ async def attest_correction(
             ),
         )
 
-    return await execute(
-        deps.store,
-        decide,
-        CorrectionResponse,
-        idempotency=idempotent(principal, idempotency_key, "AttestCorrection", request_id),
+    return await numbered(
+        numbers,
+        execute(
+            deps.store,
+            decide,
+            CorrectionResponse,
+            idempotency=idempotent(principal, idempotency_key, "AttestCorrection", request_id),
+        ),
     )
 
 

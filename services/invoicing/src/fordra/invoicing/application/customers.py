@@ -18,11 +18,11 @@ from fordra.contracts.invoicing import (
     ProtectedIdentityMarked,
 )
 from fordra.invoicing.application.handlers import (
-    CONTEXT,
     PUBLISHERS,
     InvoicingDeps,
     customer_stream,
 )
+from fordra.invoicing.application.numbering import CONTEXT
 from fordra.invoicing.domain.commands import (
     ChangeCustomerDetails,
     ChangeCustomerPreferences,

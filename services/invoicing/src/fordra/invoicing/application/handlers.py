@@ -18,6 +18,7 @@ from fordra.contracts.invoicing import (
     InvoiceIssued,
     SmallAmountDeferred,
 )
+from fordra.invoicing.application.numbering import CONTEXT, NumberLease, SerialSource, numbered
 from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.invoicing.domain.commands import (
     DisputeInvoice,
@@ -39,7 +40,6 @@ from fordra.invoicing.domain.customer_state import CustomerState, replay_custome
 from fordra.invoicing.domain.events import (
     BillingPeriodBilled,
     IdNumberClaimed,
-    InvoiceSerialReserved,
     OcrReferenceClaimed,
     SourceReferenceClaimed,
 )
@@ -72,8 +72,6 @@ from fordra.kernel.errors import AlreadyExists, DomainRuleViolation, NotFound
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 
-CONTEXT = "invoicing"
-
 # Credit notes and cancellations need an attest: correction_requests.py.
 _CorrectionCommand = PostponeDueDate | GrantDeferral | DisputeInvoice | ResolveDispute
 
@@ -95,6 +93,9 @@ class InvoicingDeps:
     settings: InvoicingSettings
     # A keyed hash (HMAC with the instance's secret): stream names never reveal an id number.
     pseudonym: Callable[[str], str]
+    # Where invoice and credit note numbers come from, per request (its tenant; application/
+    # numbering.py): the process's InvoiceNumberBlocks.series, or a batch's lease.
+    serials: Callable[[Metadata], SerialSource]
     # Whether a department has booked a claim on a customer, (customer_id, department) -> bool:
     # the ledger read model answers it (app.bootstrap). With the customer's registering department
     # it decides which customers a department may read (customers.require_customer_of); None:
@@ -133,10 +134,6 @@ def customer_stream(customer_id: str) -> str:
 
 def invoice_stream(invoice_id: str) -> str:
     return f"invoice-{invoice_id}"
-
-
-def serial_stream(tenant: str) -> str:
-    return f"invoice-serial-{tenant}"
 
 
 async def register_customer(
@@ -324,8 +321,10 @@ async def issue_invoice(
     settings = deps.settings
     own_ocr = valid_department_ocr(cmd.ocr, settings) if cmd.ocr else None
     check_invoice_date_in_window(cmd.invoice_date, deps.clock.today(), settings)
+    numbers = NumberLease(deps.serials(meta))
 
     async def decide() -> Decision[IssueInvoiceResult]:
+        numbers.restart()
         customer = await load_customer_state(deps, cmd.customer_id)
         if customer is None:
             raise DomainRuleViolation(
@@ -392,18 +391,18 @@ async def issue_invoice(
             held = held.with_held(deferred)
             lines = ()
 
-        counter = serial_stream(meta.tenant)
-        last_serial = await deps.store.stream_version(counter)
         invoice_id = str(uuid.uuid4())
         held_lines = held.lines
         base = cmd if lines else cmd.model_copy(update={"lines": ()})
-        ocr = await _free_ocr(deps, meta.tenant, own_ocr, last_serial + 1)
         periods = periods_stream(cmd, settings, liable_property)
         billed, periods_version = await _billed_periods(deps, periods)
+        # The number last, after every read: a decision refused or decided again gives it back.
+        serial = await numbers.take()
+        ocr = await _free_ocr(deps, meta.tenant, own_ocr, serial)
         event = decide_invoice(
             base,
             invoice_id=invoice_id,
-            serial_number=last_serial + 1,
+            serial_number=serial,
             settings=settings,
             calendar=deps.calendar,
             held_lines=held_lines,
@@ -454,12 +453,15 @@ async def issue_invoice(
             ),
         )
 
-    return await execute(
-        deps.store,
-        functools.partial(_booked_once, deps, meta, cmd, decide),
-        IssueInvoiceResult,
-        idempotency=idempotent(
-            principal, idempotency_key, "IssueInvoice", cmd.model_dump(mode="json")
+    return await numbered(
+        numbers,
+        execute(
+            deps.store,
+            functools.partial(_booked_once, deps, meta, cmd, decide),
+            IssueInvoiceResult,
+            idempotency=idempotent(
+                principal, idempotency_key, "IssueInvoice", cmd.model_dump(mode="json")
+            ),
         ),
     )
 
@@ -473,13 +475,13 @@ def invoice_appends(
     periods: str | None = None,
     periods_version: int = 0,
 ) -> list[StreamAppend]:
-    """What issuing ``event`` appends, each stream at the version it was decided on: the serial
-    reserved on the tenant's counter (whose version is the last serial, so the next is taken
-    optimistically), the invoice's own stream, the claim of its OCR reference (at version 0:
-    never reused, domain.md §2 "Payment reference"), and, for a service whose billing periods
-    may not overlap, the period billed on ``periods`` (at ``periods_version``). ``issue_invoice``
-    adds the held amounts it includes; the payments benchmark appends invoices through this too.
-    """
+    """What issuing ``event`` appends, each stream at the version it was decided on: the
+    invoice's own stream, the claim of its OCR reference (at version 0: never reused, domain.md
+    §2 "Payment reference"), and, for a service whose billing periods may not overlap, the period
+    billed on ``periods`` (at ``periods_version``). Its serial number was taken from a block the
+    process reserved before (application/numbering.py), so the tenant's counter is not appended
+    to. ``issue_invoice`` adds the held amounts it includes; the payments benchmark appends
+    invoices through this too."""
 
     def envelope(event: Event, stream: str, version: int) -> Envelope:
         return registry.envelope(
@@ -492,13 +494,9 @@ def invoice_appends(
         )
 
     invoice_id = event.invoice_id
-    counter = serial_stream(meta.tenant)
-    serial = event.serial_number
-    reserved = InvoiceSerialReserved(invoice_id=invoice_id, serial_number=serial)
     stream = invoice_stream(invoice_id)
     ocr_claim = ocr_stream(meta.tenant, event.ocr)
     appends = [
-        StreamAppend(counter, serial - 1, [envelope(reserved, counter, serial)]),
         StreamAppend(stream, 0, [envelope(event, stream, 1)]),
         StreamAppend(
             ocr_claim, 0, [envelope(OcrReferenceClaimed(invoice_id=invoice_id), ocr_claim, 1)]
@@ -548,7 +546,12 @@ async def _billed_periods(
 async def _free_ocr(deps: InvoicingDeps, tenant: str, own: str | None, serial: int) -> str:
     """The invoice's OCR reference, decided by ``ocr_reference_for`` (unique per invoice, never
     reused). Reads the claims of the candidates in turn, up to the first unclaimed one: one read
-    for nearly every invoice."""
+    for nearly every invoice.
+
+    Only a department's own reference that is claimed is refused (422): it is theirs to choose
+    again. A generated candidate found claimed is skipped, never refused; and one claimed by a
+    concurrent invoice after this read makes the append's claim at version 0 a conflict, decided
+    again (``execute``), which reads that claim and takes the next candidate."""
     claimed: set[str] = set()
     for candidate in ocr_reference_candidates(serial, deps.settings, own=own):
         if not await deps.store.stream_version(ocr_stream(tenant, candidate)):

@@ -11,7 +11,8 @@ from decimal import Decimal
 from fordra.contracts.dunning import LateInterestCharged
 from fordra.contracts.invoicing import SERVICE_TYPES, InvoiceLine, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
-from fordra.invoicing.application.handlers import CONTEXT, invoice_stream, small_amounts_stream
+from fordra.invoicing.application.handlers import invoice_stream, small_amounts_stream
+from fordra.invoicing.application.numbering import CONTEXT
 from fordra.invoicing.domain.events import InvoicePaymentRecorded
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry

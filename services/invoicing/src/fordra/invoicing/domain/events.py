@@ -1,7 +1,9 @@
 """Invoicing's internal events: kept in its own log, never published as contracts.
 
-``InvoiceSerialReserved`` makes the serial number gap-free and unique per issuer: the counter
-stream's version *is* the last serial, and taking the next one is an optimistic append.
+``InvoiceNumberBlockReserved`` reserves a block of serial numbers for one process's series on the
+tenant's counter stream (an optimistic append: blocks never overlap); the process then hands them
+out in memory (domain/numbering.py, docs/adr/0004-invoice-numbering.md). ``InvoiceSerialReserved``
+is the counter's older event, one per invoice, still read on streams that hold it.
 ``OcrReferenceClaimed`` does the same for OCR references. ``IdNumberClaimed`` makes an
 identity number unique among customers: its stream (named by a keyed
 hash of the number, so the name reveals nothing) can be created once. ``SourceReferenceClaimed``
@@ -17,9 +19,23 @@ from fordra.kernel.events import Event
 
 
 class InvoiceSerialReserved(Event):
+    """One serial taken for one invoice or credit note: the counter's event before numbers were
+    reserved in blocks. No longer written by the use cases; a counter that holds it continues
+    after its ``serial_number``."""
+
     event_type: ClassVar[str] = "InvoiceSerialReserved"
     invoice_id: str
     serial_number: int
+
+
+class InvoiceNumberBlockReserved(Event):
+    """Serial numbers ``first`` to ``last`` (inclusive) belong to the process series ``series``,
+    which hands them out in ascending order (domain/numbering.py)."""
+
+    event_type: ClassVar[str] = "InvoiceNumberBlockReserved"
+    first: int
+    last: int
+    series: str
 
 
 class IdNumberClaimed(Event):
@@ -76,6 +92,7 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     InvoicePaymentRecorded,
     ProtectedIdentityAccessed,
     InvoiceSerialReserved,
+    InvoiceNumberBlockReserved,
     IdNumberClaimed,
     OcrReferenceClaimed,
     BillingPeriodBilled,

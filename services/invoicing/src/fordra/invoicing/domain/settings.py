@@ -75,6 +75,12 @@ class InvoicingSettings(BaseModel):
     )
     # The municipality's bankgiro agreement decides whether OCR numbers carry a length digit.
     ocr_length_digit: bool = True
+    # How many invoice numbers a process reserves at once on the tenant's counter (domain/
+    # numbering.py, docs/adr/0004-invoice-numbering.md): one append per block instead of one per
+    # invoice, so concurrent invoices never race on the counter. The numbers of a block left
+    # unused when the process stops are a gap, so a small block keeps gaps small; 100 makes one
+    # counter append per 100 invoices.
+    invoice_number_block_size: Dated[int] = Field(default_factory=lambda: Dated[int].always(100))
     # The largest unit price, line amount and invoice total (net, VAT, total) accepted, of either
     # sign: see fordra.kernel.money.DEFAULT_MAX_AMOUNT_ORE for why 10^13 öre.
     max_amount_ore: Dated[int] = Field(

@@ -1,0 +1,234 @@
+"""Handing out invoice numbers: a block per process, numbers from memory (domain/numbering.py;
+the rule and what a gap means: docs/adr/0004-invoice-numbering.md).
+
+``InvoiceNumberBlocks`` is the process's series: one per platform, built in ``app.bootstrap``. It
+reserves a block on the tenant's counter stream (``invoice-serial-<tenant>``) with one optimistic
+append, retried on a lost race with a jittered backoff, so several processes sharing the counter
+(the distributed engine) never get overlapping blocks. Within the process it hands the block's
+numbers out in ascending order, so concurrent invoices never race on the counter.
+
+A command takes its numbers through a ``NumberLease``: when its decision is not booked (a lost
+race decided again, a rule that refused it after numbering, a replay of an earlier request), the
+numbers go back to the series and the next invoice takes them. So the numbers of a running
+process have no gap; a gap is only what a block still held when its process stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+import uuid
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from fordra.invoicing.domain.events import InvoiceNumberBlockReserved
+from fordra.invoicing.domain.numbering import last_reserved_number, next_block
+from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.kernel.application import Outcome
+from fordra.kernel.clock import BusinessClock
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.errors import ConcurrencyConflict
+from fordra.kernel.events import EventRegistry
+from fordra.kernel.eventstore import EventStore, StreamAppend
+
+CONTEXT = "invoicing"
+
+R = TypeVar("R", bound=BaseModel)
+
+# Reserving a block races only with other processes reserving one (once per block each), so a
+# lost race is rare; under a burst of many processes it is retried this many times, each after a
+# random wait of up to BACKOFF_SECONDS * 2**attempt (at most BACKOFF_CAP_SECONDS), so that the
+# contenders spread out instead of colliding again.
+RESERVE_ATTEMPTS = 30
+BACKOFF_SECONDS = 0.002
+BACKOFF_CAP_SECONDS = 0.2
+
+
+def serial_stream(tenant: str) -> str:
+    """The tenant's invoice number counter: the blocks reserved, in order."""
+    return f"invoice-serial-{tenant}"
+
+
+def jittered_backoff(attempt: int) -> float:
+    """A random wait after the ``attempt``-th lost race: "full jitter" (an upper bound doubling
+    with each attempt, up to a cap), so contenders that lost together do not retry together."""
+    bound = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**attempt)
+    return random.uniform(0, bound)  # noqa: S311  (spreads retries; not a secret)
+
+
+class SerialSource(Protocol):
+    """Where a command takes invoice numbers from."""
+
+    async def take(self) -> int:
+        """The next number, in ascending order."""
+        ...
+
+    async def prepare(self, count: int) -> None:
+        """Have ``count`` numbers at hand (one block reservation for a whole batch)."""
+        ...
+
+    def give_back(self, serials: Iterable[int]) -> None:
+        """Numbers taken that no booked invoice carries: the next ``take`` answers them first."""
+        ...
+
+
+@dataclass
+class _Pool:
+    """A tenant's numbers at hand: the rest of the current block, and numbers given back."""
+
+    next: int = 1
+    last: int = 0
+    returned: list[int] = field(default_factory=list)  # a heap
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def available(self) -> int:
+        return len(self.returned) + max(0, self.last - self.next + 1)
+
+
+class InvoiceNumberBlocks:
+    """The process's series of invoice numbers, per tenant (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        registry: EventRegistry,
+        settings: InvoicingSettings,
+        clock: BusinessClock,
+        *,
+        series: str | None = None,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._settings = settings
+        self._clock = clock
+        # Names this process's blocks on the counter, so an auditor sees which series a block
+        # (and so a gap) belongs to.
+        self.series_name = series or uuid.uuid4().hex[:16]
+        self._pools: dict[str, _Pool] = {}
+
+    def series(self, meta: Metadata) -> SerialSource:
+        """The tenant's numbers of this process; a block reservation is recorded under ``meta``."""
+        return _TenantSeries(self, meta)
+
+    def _pool(self, tenant: str) -> _Pool:
+        return self._pools.setdefault(tenant, _Pool())
+
+    async def take(self, meta: Metadata) -> int:
+        pool = self._pool(meta.tenant)
+        while True:
+            if pool.returned:
+                return heapq.heappop(pool.returned)
+            if pool.next <= pool.last:
+                pool.next += 1
+                return pool.next - 1
+            await self.prepare(meta, 1)
+
+    async def prepare(self, meta: Metadata, count: int) -> None:
+        pool = self._pool(meta.tenant)
+        # One reservation at a time per tenant: the invoices waiting for numbers share the block.
+        async with pool.lock:
+            shortfall = count - pool.available()
+            if shortfall <= 0:
+                return
+            first, last = await self._reserve(meta, shortfall)
+            for rest in range(pool.next, pool.last + 1):
+                heapq.heappush(pool.returned, rest)
+            pool.next, pool.last = first, last
+
+    def give_back(self, tenant: str, serials: Iterable[int]) -> None:
+        returned = self._pool(tenant).returned
+        for serial in serials:
+            heapq.heappush(returned, serial)
+
+    async def _reserve(self, meta: Metadata, at_least: int) -> tuple[int, int]:
+        """Append the next block to the counter, after whatever it last reserved (optimistic on
+        the counter's version: another process's block in between is a lost race, retried)."""
+        stream = serial_stream(meta.tenant)
+        for attempt in range(1, RESERVE_ATTEMPTS + 1):
+            version = await self._store.stream_version(stream)
+            last = 0
+            if version:
+                tail = await self._store.read_stream(stream, after_version=version - 1)
+                version = tail[-1].version
+                last = last_reserved_number(self._registry.load(tail[-1]))
+            size = self._settings.invoice_number_block_size.at(self._clock.today())
+            first, end = next_block(last, size, at_least=at_least)
+            env = self._registry.envelope(
+                InvoiceNumberBlockReserved(first=first, last=end, series=self.series_name),
+                context=CONTEXT,
+                stream_id=stream,
+                version=version + 1,
+                metadata=meta,
+                occurred_at=self._clock.now(),
+            )
+            try:
+                await self._store.append([StreamAppend(stream, version, [env])])
+            except ConcurrencyConflict:
+                if attempt == RESERVE_ATTEMPTS:
+                    raise
+                await asyncio.sleep(jittered_backoff(attempt))
+                continue
+            return first, end
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class _TenantSeries:
+    blocks: InvoiceNumberBlocks
+    meta: Metadata
+
+    async def take(self) -> int:
+        return await self.blocks.take(self.meta)
+
+    async def prepare(self, count: int) -> None:
+        await self.blocks.prepare(self.meta, count)
+
+    def give_back(self, serials: Iterable[int]) -> None:
+        self.blocks.give_back(self.meta.tenant, serials)
+
+
+class NumberLease:
+    """The numbers one command took: kept when its decision is booked, given back otherwise
+    (``numbered``). A lease is itself a source, so a batch's invoices take from the batch's
+    lease and its numbers are kept or given back with the whole batch."""
+
+    def __init__(self, source: SerialSource) -> None:
+        self._source = source
+        self._taken: list[int] = []
+
+    async def take(self) -> int:
+        serial = await self._source.take()
+        self._taken.append(serial)
+        return serial
+
+    async def prepare(self, count: int) -> None:
+        await self._source.prepare(count)
+
+    def give_back(self, serials: Iterable[int]) -> None:
+        back = list(serials)
+        for serial in back:
+            self._taken.remove(serial)
+        self._source.give_back(back)
+
+    def restart(self) -> None:
+        """A new attempt at the decision: what the last one took goes back first."""
+        taken, self._taken = self._taken, []
+        self._source.give_back(taken)
+
+
+async def numbered(lease: NumberLease, run: Awaitable[Outcome[R]]) -> Outcome[R]:
+    """Run a command whose decisions take numbers from ``lease``: the numbers of its booked
+    decision are kept; when nothing was booked (refused, given up, or a replay of an earlier
+    request that booked its own numbers) they go back."""
+    try:
+        outcome = await run
+    except BaseException:
+        lease.restart()
+        raise
+    if outcome.replayed:
+        lease.restart()
+    return outcome
