@@ -5,15 +5,18 @@ order, a number no booked invoice carries goes back, and a stopped process leave
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
+from fordra.invoicing.application.batches import issue_invoice_batch
 from fordra.invoicing.application.handlers import issue_invoice, register_customer
 from fordra.invoicing.application.numbering import (
     InvoiceNumberBlocks,
     NumberLease,
     serial_stream,
 )
+from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.domain.events import InvoiceNumberBlockReserved, InvoiceSerialReserved
 from fordra.invoicing.domain.numbering import last_reserved_number, next_block
 from fordra.invoicing.domain.settings import InvoicingSettings
@@ -162,3 +165,45 @@ async def test_a_batch_reserves_one_block_for_all_its_invoices(store: MemoryEven
     await series.prepare(10)
     assert [await series.take() for _ in range(10)] == list(range(2, 12))
     assert await reserved_blocks(store) == [(1, 3), (4, 11)]
+
+
+def jsonl(customer_id: str, *net_ore: int) -> bytes:
+    """A batch file of one invoice per amount, for ``customer_id``."""
+    return "\n".join(
+        json.dumps(
+            {
+                "customer_id": customer_id,
+                "department": "dept",
+                "service_type": "other",
+                "invoice_date": TODAY.isoformat(),
+                "lines": [{"description": "Avgift", "unit_price_ore": ore, "vat_rate": 25}],
+            }
+        )
+        for ore in net_ore
+    ).encode()
+
+
+async def test_a_batch_is_a_series_reserved_with_it(store: MemoryEventStore) -> None:
+    deps = invoicing_deps(store, settings=blocks_of(3))
+    customer = (
+        await register_customer(registration("19121212-1212"), deps, DEPT, meta(DEPT))
+    ).response.customer_id
+    # Given one invoice issued alone: number 1, from the process's block 1-3
+    await issue_invoice(invoice_for(customer, 96000), deps, DEPT, meta(DEPT))
+    # When a batch with a bad line (an invoice of 0 kr) is rejected: it reserves nothing
+    with pytest.raises(BatchRejected):
+        await issue_invoice_batch(
+            jsonl(customer, 10000, 0), "application/x-ndjson", deps, DEPT, meta(DEPT)
+        )
+    assert await reserved_blocks(store) == [(1, 3)]
+    # And a batch of three is booked: numbers 4-6, reserved in the batch's own append
+    booked = await issue_invoice_batch(
+        jsonl(customer, 10000, 20000, 30000), "application/x-ndjson", deps, DEPT, meta(DEPT)
+    )
+    numbers = [line.invoice.invoice_number for line in booked.response.lines if line.invoice]
+    assert numbers == ["00000004", "00000005", "00000006"]
+    assert await reserved_blocks(store) == [(1, 3), (4, 6)]
+    # And the process goes on with the rest of its own block
+    after = await issue_invoice(invoice_for(customer, 20000), deps, DEPT, meta(DEPT))
+    assert after.response.invoice is not None
+    assert after.response.invoice.invoice_number == "00000002"

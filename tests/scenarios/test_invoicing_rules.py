@@ -361,18 +361,42 @@ async def test_concurrent_invoices_each_get_a_number_and_an_ocr(
     async with running_platform(engine, tmp_path, today=TODAY) as fordra:
         cid = await customer(fordra)
         admin = fordra.auth()
-        # Given a registered customer; when eight invoices for it arrive at once
+        # Given a registered customer; when forty invoices for it arrive at once
         answers = await asyncio.gather(
             *(
                 fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=admin)
-                for _ in range(8)
+                for _ in range(40)
             )
         )
-        # Then none loses the race with a 422: each gets its own number and OCR reference
-        assert [r.status_code for r in answers] == [201] * 8, [r.text for r in answers]
+        # Then none loses a race with a 409 or a 422: each gets its own number and OCR reference,
+        # the numbers in one series with no gap (docs/adr/0004-invoice-numbering.md)
+        assert [r.status_code for r in answers] == [201] * 40, [r.text for r in answers]
         numbers = sorted(r.json()["invoice_number"] for r in answers)
-        assert numbers == [f"{n:08d}" for n in range(1, 9)]
-        assert len({r.json()["ocr"] for r in answers}) == 8
+        assert numbers == [f"{n:08d}" for n in range(1, 41)]
+        assert len({r.json()["ocr"] for r in answers}) == 40
+
+
+async def test_a_lost_race_is_decided_again_not_refused(engine: Engine, tmp_path: Path) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra)
+        admin = fordra.auth()
+        # Given 45 kr held for the customer's next invoice
+        r = await fordra.client.post("/api/v1/invoices", json=invoice(cid, 3600), headers=admin)
+        assert r.status_code == 202, r.text
+        # When forty invoices for the customer arrive at once, each deciding to include it
+        answers = await asyncio.gather(
+            *(
+                fordra.client.post("/api/v1/invoices", json=invoice(cid, 80000), headers=admin)
+                for _ in range(40)
+            )
+        )
+        # Then one includes it, and the others, having lost the race on the held amounts, are
+        # decided again without it: all issued, none answered 409
+        assert [r.status_code for r in answers] == [201] * 40, [r.text for r in answers]
+        totals = sorted(r.json()["total_ore"] for r in answers)
+        assert totals == [100000] * 39 + [104500]
+        assert len({r.json()["invoice_number"] for r in answers}) == 40
+        assert len({r.json()["ocr"] for r in answers}) == 40
 
 
 async def test_an_invoice_dated_too_far_back_is_refused(engine: Engine, tmp_path: Path) -> None:

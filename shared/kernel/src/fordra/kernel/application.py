@@ -3,7 +3,9 @@
 A handler's ``decide`` reads what it needs and answers the appends and the response; ``execute``
 appends them with the idempotency record in the same transaction, so a repeated request (same key,
 same body, same caller) answers the first response and appends nothing. A ``ConcurrencyConflict``
-means another writer got there first: decide again on fresh state, a bounded number of times.
+means another writer got there first: decide again on fresh state, a bounded number of times, each
+after a short random wait (``jittered_backoff``) so that writers that lost together do not collide
+again.
 
 What "the same request" means (issue 10, item 3):
 
@@ -48,9 +50,11 @@ across that upgrade is executed again, with the content claims above as its safe
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
+import random
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -71,6 +75,12 @@ from fordra.kernel.eventstore import (
 )
 
 R = TypeVar("R", bound=BaseModel)
+
+# After the n-th lost race a decision waits a random time up to BACKOFF_SECONDS * 2**(n - 1), at
+# most BACKOFF_CAP_SECONDS: "full jitter". The first retry waits at most 2 ms (a lost race is
+# usually one other writer, already done); eight lost races in a row wait about 0.25 s in all.
+BACKOFF_SECONDS = 0.002
+BACKOFF_CAP_SECONDS = 0.2
 
 # The format of a stored response: a marker byte, then the JSON of the response without its
 # personal fields. An older row holds the whole JSON and starts with "{".
@@ -144,6 +154,12 @@ def content_claim(tenant: str, kind: str, digest: str) -> Idempotent:
     )
 
 
+def jittered_backoff(attempt: int) -> float:
+    """How long to wait after the ``attempt``-th lost race (see BACKOFF_SECONDS)."""
+    bound = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1))
+    return random.uniform(0, bound)  # noqa: S311  (spreads retries out; not a secret)
+
+
 @functools.cache  # per response model; a batch of 10,000 lines asks 10,000 times
 def personal_fields(model: type[BaseModel]) -> dict[str, Any]:
     """The fields of ``model`` marked ``PERSONAL``, nested models included, in the shape pydantic's
@@ -210,6 +226,7 @@ async def execute(
         except ConcurrencyConflict:
             if attempt == attempts:
                 raise
+            await asyncio.sleep(jittered_backoff(attempt))
             continue
         except RequestAlreadyDone as done:
             return await _replay(done.record, idempotency, response_model, rebuild)

@@ -30,7 +30,7 @@ from fordra.invoicing.application.handlers import (
     issue_invoice,
     source_reference_stream,
 )
-from fordra.invoicing.application.numbering import NumberLease, numbered
+from fordra.invoicing.application.numbering import BatchNumbers
 from fordra.invoicing.domain.batch import BatchError, BatchRejected
 from fordra.invoicing.domain.events import IdNumberClaimed
 from fordra.invoicing.domain.small_amounts import small_amounts_first
@@ -84,14 +84,13 @@ async def issue_invoice_batch(
     )
     for item in items:
         require_department(principal, item.command.department)
-    # The batch's invoices take their numbers from its lease: kept or given back with the whole
-    # batch (application/numbering.py); one block reservation covers a batch of any size.
-    numbers = NumberLease(deps.serials(meta))
 
     async def decide() -> Decision[BatchResult]:
-        numbers.restart()
-        await numbers.prepare(len(items))
         staged = StagedEventStore(deps.store)
+        # The batch's invoices are numbered after the counter's head, and the numbers they used
+        # are reserved in the batch's own append: a series of their own, none reserved when the
+        # batch is rejected (application/numbering.py).
+        numbers = await BatchNumbers.at_head(deps.store, deps.registry, meta.tenant)
         # Every line's source_reference claim in one round trip, not one read per line.
         await staged.prefetch(
             [
@@ -141,16 +140,16 @@ async def issue_invoice_batch(
             lines=lines,
             already_booked=sum(1 for r in lines if r.already_booked),
         )
-        return Decision(staged.appends(), result)
+        reserved = numbers.reservation(
+            deps.registry, meta, f"batch-{result.batch_id}", deps.clock.now()
+        )
+        return Decision([*staged.appends(), *reserved], result)
 
-    return await numbered(
-        numbers,
-        execute(
-            deps.store,
-            decide,
-            BatchResult,
-            idempotency=content_claim(meta.tenant, "InvoiceBatch", digest),
-        ),
+    return await execute(
+        deps.store,
+        decide,
+        BatchResult,
+        idempotency=content_claim(meta.tenant, "InvoiceBatch", digest),
     )
 
 

@@ -11,16 +11,21 @@ A command takes its numbers through a ``NumberLease``: when its decision is not 
 race decided again, a rule that refused it after numbering, a replay of an earlier request), the
 numbers go back to the series and the next invoice takes them. So the numbers of a running
 process have no gap; a gap is only what a block still held when its process stopped.
+
+A batch file is a series of its own (``BatchNumbers``): its invoices are numbered after the
+counter's head, and the block they used is reserved in the batch's own append, at the counter's
+version. A rejected batch reserves nothing; a batch whose counter moved meanwhile (another
+process reserved a block) lost a race, and is decided again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-import random
 import uuid
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -28,7 +33,7 @@ from pydantic import BaseModel
 from fordra.invoicing.domain.events import InvoiceNumberBlockReserved
 from fordra.invoicing.domain.numbering import last_reserved_number, next_block
 from fordra.invoicing.domain.settings import InvoicingSettings
-from fordra.kernel.application import Outcome
+from fordra.kernel.application import Outcome, jittered_backoff
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import ConcurrencyConflict
@@ -41,23 +46,13 @@ R = TypeVar("R", bound=BaseModel)
 
 # Reserving a block races only with other processes reserving one (once per block each), so a
 # lost race is rare; under a burst of many processes it is retried this many times, each after a
-# random wait of up to BACKOFF_SECONDS * 2**attempt (at most BACKOFF_CAP_SECONDS), so that the
-# contenders spread out instead of colliding again.
+# random wait (kernel.application.jittered_backoff), so that the contenders spread out.
 RESERVE_ATTEMPTS = 30
-BACKOFF_SECONDS = 0.002
-BACKOFF_CAP_SECONDS = 0.2
 
 
 def serial_stream(tenant: str) -> str:
     """The tenant's invoice number counter: the blocks reserved, in order."""
     return f"invoice-serial-{tenant}"
-
-
-def jittered_backoff(attempt: int) -> float:
-    """A random wait after the ``attempt``-th lost race: "full jitter" (an upper bound doubling
-    with each attempt, up to a cap), so contenders that lost together do not retry together."""
-    bound = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**attempt)
-    return random.uniform(0, bound)  # noqa: S311  (spreads retries; not a secret)
 
 
 class SerialSource(Protocol):
@@ -149,12 +144,7 @@ class InvoiceNumberBlocks:
         the counter's version: another process's block in between is a lost race, retried)."""
         stream = serial_stream(meta.tenant)
         for attempt in range(1, RESERVE_ATTEMPTS + 1):
-            version = await self._store.stream_version(stream)
-            last = 0
-            if version:
-                tail = await self._store.read_stream(stream, after_version=version - 1)
-                version = tail[-1].version
-                last = last_reserved_number(self._registry.load(tail[-1]))
+            version, last = await counter_head(self._store, self._registry, meta.tenant)
             size = self._settings.invoice_number_block_size.at(self._clock.today())
             first, end = next_block(last, size, at_least=at_least)
             env = self._registry.envelope(
@@ -174,6 +164,64 @@ class InvoiceNumberBlocks:
                 continue
             return first, end
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def counter_head(store: EventStore, registry: EventRegistry, tenant: str) -> tuple[int, int]:
+    """The version of the tenant's counter and the last number it reserved (both 0 when new)."""
+    stream = serial_stream(tenant)
+    version = await store.stream_version(stream)
+    if not version:
+        return 0, 0
+    tail = await store.read_stream(stream, after_version=version - 1)
+    return tail[-1].version, last_reserved_number(registry.load(tail[-1]))
+
+
+class BatchNumbers:
+    """A batch's numbers: from the counter's head on, in line order, reserved with the batch
+    (``reservation``), so that a batch's invoices carry consecutive numbers, one series."""
+
+    def __init__(self, version: int, last: int) -> None:
+        self._version = version
+        self._first = last + 1
+        self._next = last + 1
+        self._returned: list[int] = []
+
+    @classmethod
+    async def at_head(cls, store: EventStore, registry: EventRegistry, tenant: str) -> BatchNumbers:
+        return cls(*await counter_head(store, registry, tenant))
+
+    async def take(self) -> int:
+        if self._returned:
+            return heapq.heappop(self._returned)
+        self._next += 1
+        return self._next - 1
+
+    async def prepare(self, count: int) -> None:
+        """Nothing to do: the batch reserves what it used, once decided."""
+
+    def give_back(self, serials: Iterable[int]) -> None:
+        for serial in serials:
+            heapq.heappush(self._returned, serial)
+
+    def reservation(
+        self, registry: EventRegistry, meta: Metadata, series: str, occurred_at: datetime
+    ) -> list[StreamAppend]:
+        """The append of the numbers the batch used, on the counter at the version it was read
+        at (none when the batch numbered nothing). A batch decides its lines one after the other
+        and is booked whole, so what it used is the run from its first number on."""
+        kept = set(range(self._first, self._next)) - set(self._returned)
+        if not kept:
+            return []
+        stream = serial_stream(meta.tenant)
+        env = registry.envelope(
+            InvoiceNumberBlockReserved(first=self._first, last=max(kept), series=series),
+            context=CONTEXT,
+            stream_id=stream,
+            version=self._version + 1,
+            metadata=meta,
+            occurred_at=occurred_at,
+        )
+        return [StreamAppend(stream, self._version, [env])]
 
 
 @dataclass(frozen=True, slots=True)
