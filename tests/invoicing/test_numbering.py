@@ -8,21 +8,24 @@ import asyncio
 import json
 
 import pytest
+from pydantic import BaseModel
 
 from fordra.invoicing.application.batches import issue_invoice_batch
 from fordra.invoicing.application.handlers import issue_invoice, register_customer
 from fordra.invoicing.application.numbering import (
     InvoiceNumberBlocks,
     NumberLease,
+    numbered,
     serial_stream,
 )
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.domain.events import InvoiceNumberBlockReserved, InvoiceSerialReserved
 from fordra.invoicing.domain.numbering import last_reserved_number, next_block
 from fordra.invoicing.domain.settings import InvoicingSettings
+from fordra.kernel.application import Outcome
 from fordra.kernel.clock import ManualClock
 from fordra.kernel.dated import Dated
-from fordra.kernel.errors import DomainRuleViolation
+from fordra.kernel.errors import DomainRuleViolation, StoreUnavailable
 from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.memory_eventstore import MemoryEventStore
 from tests.utils.invoicing import (
@@ -207,3 +210,24 @@ async def test_a_batch_is_a_series_reserved_with_it(store: MemoryEventStore) -> 
     after = await issue_invoice(invoice_for(customer, 20000), deps, DEPT, meta(DEPT))
     assert after.response.invoice is not None
     assert after.response.invoice.invoice_number == "00000002"
+
+
+async def test_a_number_whose_booking_is_unknown_is_kept(store: MemoryEventStore) -> None:
+    series = process(store, size=5).series(meta(DEPT))
+
+    async def booked_then(error: BaseException) -> Outcome[BaseModel]:
+        await lease.take()
+        raise error
+
+    # A refusal says nothing was booked: the number goes back
+    lease = NumberLease(series)
+    with pytest.raises(DomainRuleViolation):
+        await numbered(lease, booked_then(DomainRuleViolation("refused")))
+    assert await series.take() == 1
+    # A cancelled request, or a store that did not answer, may have booked it: kept (a gap at
+    # worst, never one number on two invoices)
+    for unknown in (asyncio.CancelledError(), StoreUnavailable("no answer")):
+        lease = NumberLease(series)
+        with pytest.raises(type(unknown)):
+            await numbered(lease, booked_then(unknown))
+    assert await series.take() == 4

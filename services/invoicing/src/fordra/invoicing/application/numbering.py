@@ -36,7 +36,7 @@ from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.application import Outcome, jittered_backoff
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.envelope import Metadata
-from fordra.kernel.errors import ConcurrencyConflict
+from fordra.kernel.errors import ConcurrencyConflict, FordraError, StoreUnavailable
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 
@@ -270,11 +270,18 @@ class NumberLease:
 
 async def numbered(lease: NumberLease, run: Awaitable[Outcome[R]]) -> Outcome[R]:
     """Run a command whose decisions take numbers from ``lease``: the numbers of its booked
-    decision are kept; when nothing was booked (refused, given up, or a replay of an earlier
-    request that booked its own numbers) they go back."""
+    decision are kept; when nothing was booked (refused by a rule, a race lost too often, a
+    replay of an earlier request that booked its own numbers) they go back.
+
+    Only an answer that says nothing was booked gives them back: a Fordra error other than
+    ``StoreUnavailable``. A request cancelled or failing otherwise may have been cancelled after
+    its append committed (the store's writer finishes it), and its number may be on an invoice,
+    so it is kept: at worst a gap, never one number on two invoices."""
     try:
         outcome = await run
-    except BaseException:
+    except StoreUnavailable:
+        raise
+    except FordraError:
         lease.restart()
         raise
     if outcome.replayed:
