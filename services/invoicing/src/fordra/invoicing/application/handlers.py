@@ -94,7 +94,7 @@ class InvoicingDeps:
     # A keyed hash (HMAC with the instance's secret): stream names never reveal an id number.
     pseudonym: Callable[[str], str]
     # Where invoice and credit note numbers come from, per request (its tenant; application/
-    # numbering.py): the process's InvoiceNumberBlocks.series, or a batch's lease.
+    # numbering.py): the process's InvoiceNumberBlocks.series, or a batch's BatchNumbers.
     serials: Callable[[Metadata], SerialSource]
     # Whether a department has booked a claim on a customer, (customer_id, department) -> bool:
     # the ledger read model answers it (app.bootstrap). With the customer's registering department

@@ -63,7 +63,7 @@ class SerialSource(Protocol):
         ...
 
     async def prepare(self, count: int) -> None:
-        """Have ``count`` numbers at hand (one block reservation for a whole batch)."""
+        """Have ``count`` numbers at hand: one block reservation for many invoices at once."""
         ...
 
     def give_back(self, serials: Iterable[int]) -> None:
@@ -241,8 +241,8 @@ class _TenantSeries:
 
 class NumberLease:
     """The numbers one command took: kept when its decision is booked, given back otherwise
-    (``numbered``). A lease is itself a source, so a batch's invoices take from the batch's
-    lease and its numbers are kept or given back with the whole batch."""
+    (``numbered``). A lease is itself a source: a lease of a batch's line takes from the batch's
+    ``BatchNumbers``."""
 
     def __init__(self, source: SerialSource) -> None:
         self._source = source
