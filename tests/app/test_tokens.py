@@ -161,6 +161,8 @@ def weak_secrets(data_dir: Path, token_key: str) -> None:
         (os.urandom(16).hex(), "16 bytes, fewer than 32"),
         ("ab" * 40, "a pattern"),
     ],
+    # Fixed ids: a random key in the id would differ between pytest-xdist's workers.
+    ids=["zeros", "secret", "random-16-bytes", "pattern"],
 )
 def test_the_service_refuses_to_start_on_a_weak_secret_outside_the_demo(
     tmp_path: Path, token_key: str, why: str, capsys: pytest.CaptureFixture[str]

@@ -221,11 +221,20 @@ class Services:
 async def wait_until(
     condition: Callable[[], Awaitable[bool]], timeout: float, what: str, poll: float = 0.02
 ) -> None:
+    if not await within(condition, timeout, poll):
+        raise AssertionError(f"not within {timeout} s: {what}")
+
+
+async def within(
+    condition: Callable[[], Awaitable[bool]], timeout: float, poll: float = 0.02
+) -> bool:
+    """Whether ``condition`` came true within ``timeout`` seconds (polled every ``poll``)."""
     deadline = time.monotonic() + timeout
     while not await condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
+            return False
         await asyncio.sleep(poll)
+    return True
 
 
 # -- topics ----------------------------------------------------------------------------------------
@@ -260,6 +269,44 @@ async def last_relayed_position(bootstrap: str, topic: str) -> int:
     """The log position carried by the last message of ``topic`` (0 when it is empty)."""
     records = await read_topic(bootstrap, topic)
     return int(orjson.loads(records[-1].value)["position"]) if records else 0
+
+
+class TopicTail:
+    """The log position carried by the last message of partition 0 of a topic, as
+    ``last_relayed_position`` answers it, but read through one open consumer that fetches only that
+    message: cheap enough to poll every few milliseconds. The consumer starts at the first call
+    (the topic must exist by then) and stops at ``close()``."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._partition = TopicPartition(topic, 0)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
+        self._started = False
+
+    async def close(self) -> None:
+        if self._started:
+            await self._consumer.stop()
+            self._started = False
+
+    async def position(self) -> int:
+        partition = self._partition
+        if not self._started:
+            await self._consumer.start()
+            self._started = True
+            self._consumer.assign([partition])
+        end = (await self._consumer.end_offsets([partition]))[partition]
+        if end == 0:
+            return 0
+        self._consumer.seek(partition, end - 1)
+        async with asyncio.timeout(30):
+            while not (
+                batch := await self._consumer.getmany(partition, timeout_ms=500, max_records=1)
+            ):
+                pass  # (a fetch that answered nothing: the record is there, ask again)
+        return int(orjson.loads(batch[partition][0].value)["position"])
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from tests.distributed.harness import (
     Service,
     Services,
     Stack,
+    TopicTail,
     amounts,
     append_amounts,
     check_relayed,
@@ -45,6 +46,7 @@ from tests.distributed.harness import (
     read_topic,
     read_whole_log,
     wait_until,
+    within,
 )
 from tests.kernel.contracts.eventstore import stream_append
 from tests.kernel.contracts.subscriptions import LedgerProjection, expected_rows
@@ -99,16 +101,19 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
 
         writer = asyncio.create_task(keep_issuing())
         kills: list[tuple[int, int]] = []  # (recorded position, last position on the topic)
+        tail = TopicTail(stack.bootstrap, stack.topic("invoicing"))
         try:
             while sum(on_topic > recorded for recorded, on_topic in kills) < 3:
                 assert len(kills) < 10, f"no three kills in the middle of a batch: {kills}"
-                # (after 1-3 of its batches of 500, and a few milliseconds into the next)
+                # (after 1-3 of its batches of 500, and a few milliseconds into the next: once
+                # messages of that batch are on the topic, or after 5 s wherever it is)
                 before = await stack.relay_progress("invoicing")
                 past = min(before + 500 * random.randint(0, 2), await store.max_position() - 1)
                 await wait_until(
                     partial(_moved_past, stack, past), 20, "the relay publishes", poll=0.005
                 )
-                await asyncio.sleep(random.uniform(0.0, 0.04))
+                await within(partial(_mid_batch, stack, tail), 5, poll=0.005)
+                await asyncio.sleep(random.uniform(0.0, 0.01))
                 relay.kill()
                 recorded = await stack.relay_progress("invoicing")
                 on_topic = await last_relayed_position(stack.bootstrap, stack.topic("invoicing"))
@@ -122,6 +127,7 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
         finally:
             issuing = False
             await writer
+            await tail.close()
 
         # Then the relay catches up with the whole log
         log = await read_whole_log(store)
@@ -271,6 +277,13 @@ async def _at(runner: ProjectionRunner, position: int) -> bool:
 
 async def _moved_past(stack: Stack, position: int) -> bool:
     return await stack.relay_progress("invoicing") > position
+
+
+async def _mid_batch(stack: Stack, tail: TopicTail) -> bool:
+    """The relay is in the middle of a batch: messages on the topic beyond what it has recorded
+    (the topic is read first, so a batch recorded in between does not count)."""
+    on_topic = await tail.position()
+    return on_topic > await stack.relay_progress("invoicing")
 
 
 async def _recorded(stack: Stack, position: int) -> bool:
