@@ -5,7 +5,7 @@ the customer's next invoice (seed 001)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from fordra.contracts.dunning import LateInterestCharged
@@ -16,7 +16,7 @@ from fordra.invoicing.domain.events import InvoicePaymentRecorded
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.process import Reaction
+from fordra.kernel.process import Prefetched, Reaction
 
 
 def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
@@ -39,6 +39,10 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             occurred_at=env.occurred_at,
         )
         return [StreamAppend(stream, version, [recorded])]
+
+    def allocated_reads(env: Envelope) -> Iterable[str]:
+        # A bank file allocates to thousands of invoices: their streams are read at once.
+        return [invoice_stream(registry.load_as(env, PaymentAllocated).invoice_id)]
 
     async def on_interest(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         interest = registry.load_as(env, LateInterestCharged)
@@ -74,6 +78,6 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         return [StreamAppend(stream, version, [held])]
 
     return {
-        PaymentAllocated.event_type: on_allocated,
+        PaymentAllocated.event_type: Prefetched(on_allocated, reads=allocated_reads),
         LateInterestCharged.event_type: on_interest,
     }
