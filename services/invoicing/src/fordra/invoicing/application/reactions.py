@@ -77,7 +77,11 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         )
         return [StreamAppend(stream, version, [held])]
 
+    def interest_reads(env: Envelope) -> Iterable[str]:
+        # A dunning run charges interest on many customers' invoices at once.
+        return [small_amounts_stream(registry.load_as(env, LateInterestCharged).customer_id)]
+
     return {
         PaymentAllocated.event_type: Prefetched(on_allocated, reads=allocated_reads),
-        LateInterestCharged.event_type: on_interest,
+        LateInterestCharged.event_type: Prefetched(on_interest, reads=interest_reads),
     }
