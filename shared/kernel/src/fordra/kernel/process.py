@@ -8,7 +8,8 @@ tracking check and changes nothing, and the runner resumes from its own tracked 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fordra.kernel.envelope import Envelope
@@ -23,6 +24,25 @@ if TYPE_CHECKING:
 # Decide what to append for one upstream event, reading the context's own store through the view
 # it is given (the runner's staged view of a batch: earlier reactions of the batch included).
 Reaction = Callable[[Envelope, EventStore], Awaitable[Sequence[StreamAppend]]]
+
+
+def _none(_env: Envelope) -> Iterable[str]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetched:
+    """A reaction that names ahead the streams it will read (``reads``) and the streams it starts
+    (``creates``: new by construction, such as a receivable opened for a new invoice), so that
+    the runner reads a whole batch's streams in one ``read_streams`` call and does not read a
+    stream the decision creates. Used as a ``Reaction``; a plain reaction is read as it goes."""
+
+    react: Reaction
+    reads: Callable[[Envelope], Iterable[str]] = _none
+    creates: Callable[[Envelope], Iterable[str]] = _none
+
+    async def __call__(self, env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        return await self.react(env, store)
 
 
 class ProcessManagerRunner:
@@ -46,7 +66,9 @@ class ProcessManagerRunner:
             fresh = unseen(events, tracked)
             if not fresh:
                 return tracked
-            staged = StagedEventStore(self.store)
+            # A stream named as new is checked by the append's version check: on a conflict the
+            # next attempt reads it like any other.
+            staged = await self._staged(fresh, assume_new=attempt == 1)
             for env in fresh:
                 reaction = self.reactions.get(env.event_type)
                 if reaction is not None:
@@ -63,6 +85,23 @@ class ProcessManagerRunner:
                     raise
                 # a command changed one of the streams meanwhile: react again on fresh state
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _staged(self, events: Sequence[Envelope], *, assume_new: bool) -> StagedEventStore:
+        """The batch's view of the store, with every stream its reactions name read at once."""
+        staged = StagedEventStore(self.store)
+        reads: list[str] = []
+        new: list[str] = []
+        for env in events:
+            reaction = self.reactions.get(env.event_type)
+            if isinstance(reaction, Prefetched):
+                reads.extend(reaction.reads(env))
+                new.extend(reaction.creates(env))
+        if assume_new:
+            staged.assume_new(new)
+        else:
+            reads.extend(new)
+        await staged.prefetch(reads)
+        return staged
 
     async def replay(
         self, upstream: str, event: Envelope, parked: ParkedEvents, parked_id: int

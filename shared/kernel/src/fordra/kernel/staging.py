@@ -37,9 +37,20 @@ class StagedEventStore(DelegatingEventStore):
         missing = [s for s in dict.fromkeys(stream_ids) if s not in self._cache]
         if not missing:
             return
-        for stream_id, events in (await self.inner.read_streams(missing)).items():
+        found = await self.inner.read_streams(missing)
+        for stream_id in missing:
+            events = found.get(stream_id, [])  # a stream not yet written is empty
             self._cache[stream_id] = events
             self._base.setdefault(stream_id, events[-1].version if events else 0)
+
+    def assume_new(self, stream_ids: Sequence[str]) -> None:
+        """Take these streams as not yet written, without reading them: a decision creates them
+        (a new id). The final append still checks version 0 for each, so a stream that existed
+        after all makes the batch a ``ConcurrencyConflict``, never a second history."""
+        for stream_id in stream_ids:
+            if stream_id not in self._base and not self._staged.get(stream_id):
+                self._cache[stream_id] = []
+                self._base[stream_id] = 0
 
     async def _version(self, stream_id: str) -> int:
         if stream_id not in self._base:

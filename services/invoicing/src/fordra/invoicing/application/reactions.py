@@ -5,7 +5,7 @@ the customer's next invoice (seed 001)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from fordra.contracts.dunning import LateInterestCharged
@@ -17,7 +17,7 @@ from fordra.invoicing.domain.events import InvoicePaymentRecorded
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.process import Reaction
+from fordra.kernel.process import Prefetched, Reaction
 
 
 def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
@@ -40,6 +40,10 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             occurred_at=env.occurred_at,
         )
         return [StreamAppend(stream, version, [recorded])]
+
+    def allocated_reads(env: Envelope) -> Iterable[str]:
+        # A bank file allocates to thousands of invoices: their streams are read at once.
+        return [invoice_stream(registry.load_as(env, PaymentAllocated).invoice_id)]
 
     async def on_interest(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         interest = registry.load_as(env, LateInterestCharged)
@@ -74,7 +78,11 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         )
         return [StreamAppend(stream, version, [held])]
 
+    def interest_reads(env: Envelope) -> Iterable[str]:
+        # A dunning run charges interest on many customers' invoices at once.
+        return [small_amounts_stream(registry.load_as(env, LateInterestCharged).customer_id)]
+
     return {
-        PaymentAllocated.event_type: on_allocated,
-        LateInterestCharged.event_type: on_interest,
+        PaymentAllocated.event_type: Prefetched(on_allocated, reads=allocated_reads),
+        LateInterestCharged.event_type: Prefetched(on_interest, reads=interest_reads),
     }

@@ -82,6 +82,14 @@ class BookingBatch:
     pending: dict[str, tuple[int, list[Event]]] = field(default_factory=dict)
     _stored: dict[str, list[Event]] = field(default_factory=dict)
 
+    def start(self, stream: str) -> None:
+        """Take ``stream`` as new without reading it: the decision made its id (a payment's new
+        uuid), so it has no events. The append still expects version 0 of it, so a stream that
+        existed after all is a conflict, never a second history."""
+        if stream not in self.pending:
+            self.pending[stream] = (0, [])
+            self._stored[stream] = []
+
     async def add(self, stream: str, *events: Event) -> None:
         if stream not in self.pending:
             self.pending[stream] = (await self.store.stream_version(stream), [])

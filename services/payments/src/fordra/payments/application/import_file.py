@@ -247,6 +247,7 @@ async def _book(
     extra references cannot split it, ``_parts_of``).
     """
     stream = payment_stream(payment_id)
+    batch.start(stream)  # a new id: nothing to read (100,000 single reads for a large file)
     # The payer's own words (free text, a reference that is not an OCR number) are personal
     # data like the name: sealed with it; an OCR reference stays plain, matching needs it.
     ocr = payment.reference if payment.reference_kind == "ocr" else None

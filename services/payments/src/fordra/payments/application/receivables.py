@@ -5,7 +5,7 @@ closes it, and a dispute, deferral or postponement puts it under a hold that set
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Literal
 
@@ -22,7 +22,7 @@ from fordra.contracts.invoicing import (
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.process import Reaction
+from fordra.kernel.process import Prefetched, Reaction
 from fordra.payments.application.booking import (
     BookingBatch,
     apply_customer_credit,
@@ -31,6 +31,7 @@ from fordra.payments.application.booking import (
 from fordra.payments.application.streams import (
     CONTEXT,
     autogiro_payer_stream,
+    credit_stream,
     customer_receivables_stream,
     ocr_stream,
     receivable_stream,
@@ -85,6 +86,17 @@ def receivable_reactions(registry: EventRegistry, policy: AllocationPolicy) -> d
         )
         await apply_customer_credit(batch, policy, issued.customer_id, today=env.occurred_at.date())
         return batch.appends()
+
+    def issued_reads(env: Envelope) -> Iterable[str]:
+        # What on_issued reads of an invoice run, read for the whole batch at once: the
+        # customer's list of claims and credit (a credit to set off reads more, as it goes).
+        issued = registry.load_as(env, InvoiceIssued)
+        return [customer_receivables_stream(issued.customer_id), credit_stream(issued.customer_id)]
+
+    def issued_creates(env: Envelope) -> Iterable[str]:
+        # A new invoice's receivable and OCR number start streams of their own: not read.
+        issued = registry.load_as(env, InvoiceIssued)
+        return [receivable_stream(issued.invoice_id), ocr_stream(issued.ocr)]
 
     async def on_credited(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         """A credit note reduces the claim; what it took of paid services becomes the
@@ -168,7 +180,7 @@ def receivable_reactions(registry: EventRegistry, policy: AllocationPolicy) -> d
 
     return {
         CustomerPreferencesChanged.event_type: on_preferences,
-        InvoiceIssued.event_type: on_issued,
+        InvoiceIssued.event_type: Prefetched(on_issued, reads=issued_reads, creates=issued_creates),
         CreditNoteIssued.event_type: on_credited,
         InvoiceCancelled.event_type: on_cancelled,
         InvoiceDisputed.event_type: on_disputed,

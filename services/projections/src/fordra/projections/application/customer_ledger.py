@@ -7,6 +7,7 @@ never leak into a read model (domain.md §2).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -51,7 +52,7 @@ from fordra.contracts.payments import (
 )
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.projection import Projection, upsert
+from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
 
 # The customer's credit (an advance, förskott): recorded adds, applied / refunded / reversed take
@@ -61,6 +62,28 @@ CREDIT_EVENTS = (
     CustomerCreditApplied,
     CustomerCreditRefunded,
     CustomerCreditReversed,
+)
+
+
+# The events ``_apply_change`` changes the tables for; the ledger reads every other event and
+# leaves the tables as they are.
+_CHANGING = frozenset(
+    kind.event_type
+    for kind in (
+        CreditNoteIssued,
+        InvoiceCancelled,
+        DueDatePostponed,
+        DeferralGranted,
+        InvoiceDisputed,
+        DisputeResolved,
+        ProtectedIdentityMarked,
+        ProtectedIdentityCleared,
+        *CREDIT_EVENTS,
+        AutogiroDebitFailed,
+        SmallAmountDeferred,
+        LateInterestHeld,
+        SmallAmountsInvoiced,
+    )
 )
 
 
@@ -160,43 +183,94 @@ class CustomerLedgerProjection(Projection):
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
-        if event.event_type == CustomerRegistered.event_type:
-            c = self.registry.load_as(event, CustomerRegistered)
-            await conn.execute(
-                self.customers.insert().values(
-                    customer_id=c.customer_id,
-                    tenant=event.tenant,
-                    kind=c.kind,
-                    protected_identity=c.protected_identity,
-                )
+        await self.apply_batch(conn, [event])
+
+    async def apply_batch(self, conn: AsyncConnection, events: Sequence[Envelope]) -> None:
+        """The high-volume events set-based: the customers registered, the invoices issued and
+        their charges inserted with one statement per table, and the payments allocated summed
+        per invoice in memory, then added with one upsert (additions to other columns and
+        tables than the inserts, so the order among them does not matter). Any other event
+        writes what is gathered so far, then applies itself, so the order the log gives is
+        kept wherever it matters."""
+        customers: list[dict[str, Any]] = []
+        invoices: list[dict[str, Any]] = []
+        charges: list[dict[str, Any]] = []
+        paid: dict[str, dict[str, Any]] = {}
+
+        async def flush() -> None:
+            await insert_many(conn, self.customers, customers)
+            await insert_many(conn, self.invoices, invoices)
+            await insert_many(conn, self.charges, charges)
+            await upsert_many(
+                conn,
+                self.payments,
+                ["invoice_id"],
+                list(paid.values()),
+                add=["paid_ore", "interest_and_fees_paid_ore"],
             )
-        elif event.event_type == InvoiceIssued.event_type:
-            i = self.registry.load_as(event, InvoiceIssued)
-            await conn.execute(
-                self.invoices.insert().values(
-                    invoice_id=i.invoice_id,
-                    customer_id=i.customer_id,
-                    invoice_number=i.invoice_number,
-                    ocr=i.ocr,
-                    department=i.department,
-                    service_type=i.service_type,
-                    invoice_date=i.invoice_date,
-                    due_date=i.due_date,
-                    original_due_date=i.due_date,
-                    total_ore=i.total_ore,
-                    credited_ore=0,
-                    open_ore=i.total_ore,
-                    cancelled=False,
-                    disputed=False,
+            for gathered in (customers, invoices, charges):
+                gathered.clear()
+            paid.clear()
+
+        for event in events:
+            if event.event_type == CustomerRegistered.event_type:
+                c = self.registry.load_as(event, CustomerRegistered)
+                customers.append(
+                    {
+                        "customer_id": c.customer_id,
+                        "tenant": event.tenant,
+                        "kind": c.kind,
+                        "protected_identity": c.protected_identity,
+                    }
                 )
-            )
-            charges = sum(line.net_ore for line in i.lines if line.kind != "capital")
-            if charges:
-                await conn.execute(
-                    self.charges.insert().values(invoice_id=i.invoice_id, charges_ore=charges)
+            elif event.event_type == InvoiceIssued.event_type:
+                i = self.registry.load_as(event, InvoiceIssued)
+                invoices.append(
+                    {
+                        "invoice_id": i.invoice_id,
+                        "customer_id": i.customer_id,
+                        "invoice_number": i.invoice_number,
+                        "ocr": i.ocr,
+                        "department": i.department,
+                        "service_type": i.service_type,
+                        "invoice_date": i.invoice_date,
+                        "due_date": i.due_date,
+                        "original_due_date": i.due_date,
+                        "total_ore": i.total_ore,
+                        "credited_ore": 0,
+                        "open_ore": i.total_ore,
+                        "deferred_until": None,
+                        "cancelled": False,
+                        "disputed": False,
+                    }
                 )
-        else:
-            await self._apply_change(conn, event)
+                charged = sum(line.net_ore for line in i.lines if line.kind != "capital")
+                if charged:
+                    charges.append({"invoice_id": i.invoice_id, "charges_ore": charged})
+            elif event.event_type == PaymentAllocated.event_type and self.registry.knows(
+                event.event_type
+            ):
+                a = self.registry.load_as(event, PaymentAllocated)
+                # Interest and fees are paid apart from the invoice's capital (domain.md §3).
+                column = "paid_ore" if a.component == "capital" else "interest_and_fees_paid_ore"
+                row = paid.setdefault(
+                    a.invoice_id,
+                    {
+                        "invoice_id": a.invoice_id,
+                        "paid_ore": 0,
+                        "interest_and_fees_paid_ore": 0,
+                        "autogiro_failed": False,
+                    },
+                )
+                row[column] += a.amount_ore
+            elif event.event_type in _CHANGING:
+                await flush()
+                await self._apply_change(conn, event)
+            elif self.registry.knows(event.event_type):
+                # Changes nothing here (a payment received or matched), and gathers on: but it
+                # is read as one at a time would, so a payload that does not load still fails.
+                self.registry.load(event)
+        await flush()
 
     async def _apply_change(self, conn: AsyncConnection, event: Envelope) -> None:
         if not self.registry.knows(event.event_type):
@@ -228,8 +302,6 @@ class CustomerLedgerProjection(Projection):
             )
         if type(e) in changes:
             await conn.execute(update(inv).where(this).values(**changes[type(e)]()))
-        elif isinstance(e, PaymentAllocated):
-            await self._payment(conn, e)
         elif isinstance(e, ProtectedIdentityMarked | ProtectedIdentityCleared):
             await conn.execute(
                 update(self.customers)
@@ -273,11 +345,6 @@ class CustomerLedgerProjection(Projection):
                 .where(self.held.c.held_id.in_(e.held_ids))
                 .values(invoiced_on_invoice=e.invoice_id)
             )
-
-    async def _payment(self, conn: AsyncConnection, e: PaymentAllocated) -> None:
-        # Interest and fees are paid apart from the invoice's capital (domain.md §3).
-        column = "paid_ore" if e.component == "capital" else "interest_and_fees_paid_ore"
-        await upsert(conn, self.payments, {"invoice_id": e.invoice_id}, add={column: e.amount_ore})
 
 
 class LedgerInvoice(BaseModel):

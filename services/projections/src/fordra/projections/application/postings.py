@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import ClassVar, NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -45,7 +47,7 @@ from fordra.contracts.payments import (
 )
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.projection import Projection, upsert
+from fordra.kernel.projection import Projection, insert_many, upsert
 from fordra.projections.domain.chart_of_accounts import (
     AccountingSettings,
     PostingRow,
@@ -71,6 +73,23 @@ INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 CANCELLATION = "cancellation"
 PAYMENT = "payment"  # every voucher of a payments event
+
+
+@dataclass(frozen=True, slots=True)
+class _Posting:
+    """What an event that needs nothing from the tables posts: a voucher (or none) and, for a
+    payment received, whether its money was booked."""
+
+    voucher: Voucher | None
+    kind: str = PAYMENT
+    invoice_id: str | None = None
+    payment_id: str | None = None
+    invoice_number: str | None = None
+    department: str | None = None
+    booked: bool | None = None  # a PaymentReceived's row of gl_payments
+
+
+_NOTHING = _Posting(None)
 
 
 class _Invoice(NamedTuple):
@@ -145,21 +164,105 @@ class PostingsProjection(Projection):
         return [self.vouchers, self.rows, self.payments, self.refunds]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
+        await self.apply_batch(conn, [event])
+
+    async def apply_batch(self, conn: AsyncConnection, events: Sequence[Envelope]) -> None:
+        """The vouchers of a batch (an invoice run, a bank file) in one insert per table: the
+        number series is read once per batch and counted on in memory, in position order as
+        one at a time. An event that reads the tables (a credit note, a cancellation, a refund)
+        writes what is gathered first, then posts alone."""
+        vouchers: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        payments: list[dict[str, Any]] = []
+        last: dict[tuple[str, str], int] = {}  # (tenant, series) -> the last number given
+
+        async def flush() -> None:
+            await insert_many(conn, self.payments, payments)
+            await insert_many(conn, self.vouchers, vouchers)
+            await insert_many(conn, self.rows, rows)
+            for gathered in (payments, vouchers, rows):
+                gathered.clear()
+            last.clear()
+
+        for event in events:
+            posting = self._posting(event)
+            if posting is None:
+                await flush()
+                await self._apply_reading(conn, event)
+                continue
+            if posting.booked is not None:
+                payments.append({"payment_id": posting.payment_id, "booked": posting.booked})
+            if posting.voucher is None:
+                continue
+            series = (event.tenant, posting.voucher.series)
+            if series not in last:
+                last[series] = await self._last_number(conn, *series)
+            last[series] += 1
+            head, lines = self._voucher_rows(event, posting, last[series])
+            vouchers.append(head)
+            rows.extend(lines)
+        await flush()
+
+    def _posting(self, event: Envelope) -> _Posting | None:
+        """What ``event`` posts when that needs nothing from the tables; None when it does."""
         # Every other event posts nothing: held small amounts are not owed until invoiced (then
         # they are lines of the invoice), a dropped one never was, and the rest move no money.
         if event.event_type == InvoiceIssued.event_type:
             i = self.registry.load_as(event, InvoiceIssued)
-            voucher = invoice_voucher(i, self.settings)
-            await self._post(
-                conn,
-                event,
-                voucher,
+            return _Posting(
+                invoice_voucher(i, self.settings),
                 kind=INVOICE,
                 invoice_id=i.invoice_id,
                 invoice_number=i.invoice_number,
                 department=i.department,
             )
-        elif event.event_type == CreditNoteIssued.event_type:
+        if event.event_type in (CreditNoteIssued.event_type, InvoiceCancelled.event_type):
+            return None
+        if event.context != "payments" or not self.registry.knows(event.event_type):
+            return _NOTHING
+        return self._payments_posting(event)
+
+    def _payments_posting(self, event: Envelope) -> _Posting | None:
+        """The money events (domain/payment_postings.py). Events without a date of their own are
+        posted on the business day they were recorded. ``PaymentMatched`` carries no amount (the
+        allocations that follow do), ``PaymentUnmatched`` leaves the money where it landed (9181),
+        and ``PaymentReversed`` only names the payment taken back: the bank's reversal line is a
+        ``PaymentReceived`` of its own, which posts the money out, and the negated allocations and
+        ``CustomerCreditReversed`` that follow post what it undoes. None of them post."""
+        e = self.registry.load(event)
+        day = event.occurred_at.date()
+        s = self.settings
+        if isinstance(e, RefundRequested | RefundAttested):
+            return None
+        if isinstance(e, PaymentReceived):
+            return _Posting(
+                rule_payment_received(e, s),
+                payment_id=e.payment_id,
+                booked=is_booked_currency(e.currency, s),
+            )
+        voucher: Voucher | None = None
+        invoice_id: str | None = None
+        if isinstance(e, PaymentAllocated):
+            voucher, invoice_id = rule_payment_allocated(e, s, day), e.invoice_id
+        elif isinstance(e, CustomerCreditRecorded):
+            # The contract: "Appended once, on customer-credit-<customer> only". A copy on another
+            # stream (keeping an unmatched payment as credit also puts it on the payment's) is
+            # the same credit and posts nothing.
+            if event.stream_id.startswith(CREDIT_STREAM_PREFIX):
+                voucher, invoice_id = rule_customer_credit_recorded(e, s, day), e.invoice_id
+        elif isinstance(e, CustomerCreditApplied):
+            voucher, invoice_id = rule_customer_credit_applied(e, s, day), e.invoice_id
+        elif isinstance(e, CustomerCreditRefunded):
+            voucher = rule_customer_credit_refunded(e, s, day)
+        elif isinstance(e, CustomerCreditReversed):
+            voucher = rule_customer_credit_reversed(e, s, day)
+        if voucher is None:
+            return _NOTHING
+        return _Posting(voucher, invoice_id=invoice_id, payment_id=getattr(e, "payment_id", None))
+
+    async def _apply_reading(self, conn: AsyncConnection, event: Envelope) -> None:
+        """The events whose posting reads the tables, one at a time."""
+        if event.event_type == CreditNoteIssued.event_type:
             c = self.registry.load_as(event, CreditNoteIssued)
             invoice = await self._invoice_voucher(conn, c.invoice_id)
             voucher = credit_note_voucher(
@@ -181,44 +284,9 @@ class PostingsProjection(Projection):
             )
             if reversal is not None:
                 await self._post(conn, event, reversal, kind=CANCELLATION, invoice_id=x.invoice_id)
-        elif event.context == "payments":
-            await self._apply_payments(conn, event)
-
-    async def _apply_payments(self, conn: AsyncConnection, event: Envelope) -> None:
-        """The money events (domain/payment_postings.py). Events without a date of their own are
-        posted on the business day they were recorded. ``PaymentMatched`` carries no amount (the
-        allocations that follow do), ``PaymentUnmatched`` leaves the money where it landed (9181),
-        and ``PaymentReversed`` only names the payment taken back: the bank's reversal line is a
-        ``PaymentReceived`` of its own, which posts the money out, and the negated allocations and
-        ``CustomerCreditReversed`` that follow post what it undoes. None of them post."""
-        if not self.registry.knows(event.event_type):
             return
         e = self.registry.load(event)
-        day = event.occurred_at.date()
-        s = self.settings
-        voucher: Voucher | None = None
-        invoice_id: str | None = None
-        if isinstance(e, PaymentReceived):
-            booked = is_booked_currency(e.currency, s)
-            await conn.execute(
-                self.payments.insert().values(payment_id=e.payment_id, booked=booked)
-            )
-            voucher = rule_payment_received(e, s)
-        elif isinstance(e, PaymentAllocated):
-            voucher, invoice_id = rule_payment_allocated(e, s, day), e.invoice_id
-        elif isinstance(e, CustomerCreditRecorded):
-            # The contract: "Appended once, on customer-credit-<customer> only". A copy on another
-            # stream (keeping an unmatched payment as credit also puts it on the payment's) is
-            # the same credit and posts nothing.
-            if event.stream_id.startswith(CREDIT_STREAM_PREFIX):
-                voucher, invoice_id = rule_customer_credit_recorded(e, s, day), e.invoice_id
-        elif isinstance(e, CustomerCreditApplied):
-            voucher, invoice_id = rule_customer_credit_applied(e, s, day), e.invoice_id
-        elif isinstance(e, CustomerCreditRefunded):
-            voucher = rule_customer_credit_refunded(e, s, day)
-        elif isinstance(e, CustomerCreditReversed):
-            voucher = rule_customer_credit_reversed(e, s, day)
-        elif isinstance(e, RefundRequested):
+        if isinstance(e, RefundRequested):
             # Payments appends the request on the payment's stream and the refund's: the same
             # request twice, kept once.
             await upsert(
@@ -232,15 +300,9 @@ class PostingsProjection(Projection):
                 },
             )
         elif isinstance(e, RefundAttested):
-            voucher, payment_id = await self._attested(conn, e, day)
-            if voucher is not None:
-                await self._post(conn, event, voucher, kind=PAYMENT, payment_id=payment_id)
-            return
-        if voucher is not None:
-            payment_id = getattr(e, "payment_id", None)
-            await self._post(
-                conn, event, voucher, kind=PAYMENT, invoice_id=invoice_id, payment_id=payment_id
-            )
+            attested, payment_id = await self._attested(conn, e, event.occurred_at.date())
+            if attested is not None:
+                await self._post(conn, event, attested, kind=PAYMENT, payment_id=payment_id)
 
     async def _attested(
         self, conn: AsyncConnection, e: RefundAttested, day: dt.date
@@ -308,48 +370,54 @@ class PostingsProjection(Projection):
         kind: str,
         invoice_id: str | None = None,
         payment_id: str | None = None,
-        invoice_number: str | None = None,
-        department: str | None = None,
     ) -> None:
-        v = self.vouchers
+        number = await self._last_number(conn, event.tenant, voucher.series) + 1
+        posting = _Posting(voucher, kind=kind, invoice_id=invoice_id, payment_id=payment_id)
+        head, lines = self._voucher_rows(event, posting, number)
+        await conn.execute(self.vouchers.insert().values(**head))
+        await conn.execute(self.rows.insert(), lines)
+
+    async def _last_number(self, conn: AsyncConnection, tenant: str, series: str) -> int:
         # Events arrive in position order, so the next number in the series is a rebuild's too.
+        v = self.vouchers
         last = (
             await conn.execute(
-                select(func.max(v.c.number)).where(
-                    v.c.tenant == event.tenant, v.c.series == voucher.series
-                )
+                select(func.max(v.c.number)).where(v.c.tenant == tenant, v.c.series == series)
             )
         ).scalar_one_or_none()
-        await conn.execute(
-            v.insert().values(
-                voucher_id=event.event_id,
-                tenant=event.tenant,
-                series=voucher.series,
-                number=(last or 0) + 1,
-                voucher_date=voucher.date,
-                text=voucher.text,
-                kind=kind,
-                invoice_id=invoice_id,
-                payment_id=payment_id,
-                invoice_number=invoice_number,
-                department=department,
-                position=event.position,
-            )
-        )
-        await conn.execute(
-            self.rows.insert(),
-            [
-                {
-                    "voucher_id": event.event_id,
-                    "row_no": n,
-                    "account": row.account,
-                    "amount_ore": row.amount_ore,
-                    "objects": json.dumps([list(o) for o in row.objects]),
-                    "text": row.text,
-                }
-                for n, row in enumerate(voucher.rows, start=1)
-            ],
-        )
+        return int(last or 0)
+
+    def _voucher_rows(
+        self, event: Envelope, posting: _Posting, number: int
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        voucher = posting.voucher
+        assert voucher is not None
+        head = {
+            "voucher_id": event.event_id,
+            "tenant": event.tenant,
+            "series": voucher.series,
+            "number": number,
+            "voucher_date": voucher.date,
+            "text": voucher.text,
+            "kind": posting.kind,
+            "invoice_id": posting.invoice_id,
+            "payment_id": posting.payment_id,
+            "invoice_number": posting.invoice_number,
+            "department": posting.department,
+            "position": event.position,
+        }
+        lines = [
+            {
+                "voucher_id": event.event_id,
+                "row_no": n,
+                "account": row.account,
+                "amount_ore": row.amount_ore,
+                "objects": json.dumps([list(o) for o in row.objects]),
+                "text": row.text,
+            }
+            for n, row in enumerate(voucher.rows, start=1)
+        ]
+        return head, lines
 
 
 def _objects(stored: str) -> tuple[tuple[int, str], ...]:

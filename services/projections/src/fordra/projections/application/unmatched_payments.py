@@ -11,6 +11,7 @@ reaches the queue as well as the log."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     func,
     select,
 )
@@ -41,7 +43,7 @@ from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.personal_data import PersonalDataSealer
-from fordra.kernel.projection import Projection
+from fordra.kernel.projection import Projection, insert_many
 
 _DIGITS = re.compile(r"\d{3,25}")
 
@@ -76,39 +78,74 @@ class UnmatchedPaymentsProjection(Projection):
         return [self.payments]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
-        if not self.registry.knows(event.event_type):
-            return
-        e = self.registry.load(event)
+        await self.apply_batch(conn, [event])
+
+    async def apply_batch(self, conn: AsyncConnection, events: Sequence[Envelope]) -> None:
+        """The batch in at most one insert and one update per set of columns (a bank file brings
+        a ``PaymentReceived`` and a ``PaymentMatched`` per payment). A change to a payment
+        received in the same batch is made to its row before it is inserted; the changes to
+        older rows are kept per payment, the last one of each column winning, as applying them
+        in order would leave them."""
         t = self.payments
-        if isinstance(e, PaymentReceived):
-            await conn.execute(
-                t.insert().values(
-                    payment_id=e.payment_id,
-                    amount_ore=e.amount_ore,
-                    currency=e.currency,
+        received: dict[str, dict[str, Any]] = {}  # rows to insert, in log order
+        inserts: list[dict[str, Any]] = []
+        changes: dict[str, dict[str, Any]] = {}  # payment_id -> the columns an update sets
+        for event in events:
+            if not self.registry.knows(event.event_type):
+                continue
+            e = self.registry.load(event)
+            change: dict[str, Any]
+            if isinstance(e, PaymentReceived):
+                row = {
+                    "payment_id": e.payment_id,
+                    "amount_ore": e.amount_ore,
+                    "currency": e.currency,
                     # A bank file's reference is not bounded by its parser (camt.054 says 35
                     # characters; a file may say more): clipped like the reason, the whole of
                     # it stays on the event (PostgreSQL refused it, and the event was parked).
-                    reference=_fit(e.reference, t.c.reference.type) if e.reference else None,
-                    payer_sealed=self._seal_payer(e),
-                    received_on=e.received_on,
-                    queued=False,
-                )
+                    "reference": _fit(e.reference, t.c.reference.type) if e.reference else None,
+                    "payer_sealed": self._seal_payer(e),
+                    "received_on": e.received_on,
+                    "queued": False,
+                    "reason": None,
+                }
+                # Every row is inserted, so that a payment received twice fails the batch as it
+                # fails alone (then it is parked). A change made before it, in this batch,
+                # found no row, or the insert fails: it is dropped.
+                changes.pop(e.payment_id, None)
+                received[e.payment_id] = row
+                inserts.append(row)
+                continue
+            if isinstance(e, PaymentUnmatched):
+                change = {"queued": True, "reason": _fit(e.reason, t.c.reason.type)}
+            # A payment the bank took back no longer waits to be placed (the general ledger takes
+            # it out of 9181 with the reversal's own bank line, so the two still agree).
+            elif isinstance(
+                e, PaymentMatched | CustomerCreditRecorded | RefundRequested | PaymentReversed
+            ):
+                change = {"queued": False}
+            else:
+                continue
+            if e.payment_id is None:
+                continue  # no row has it (a refund of credit without a payment)
+            if e.payment_id in received:
+                received[e.payment_id].update(change)
+            else:
+                changes.setdefault(e.payment_id, {}).update(change)
+        await insert_many(conn, t, inserts)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for payment_id, change in changes.items():
+            columns = tuple(sorted(change))
+            by_columns.setdefault(columns, []).append(
+                {"b_payment_id": payment_id, **{f"b_{c}": v for c, v in change.items()}}
             )
-        elif isinstance(e, PaymentUnmatched):
-            await conn.execute(
+        for columns, rows in by_columns.items():
+            stmt = (
                 t.update()
-                .where(t.c.payment_id == e.payment_id)
-                .values(queued=True, reason=_fit(e.reason, t.c.reason.type))
+                .where(t.c.payment_id == bindparam("b_payment_id"))
+                .values({c: bindparam(f"b_{c}") for c in columns})
             )
-        # A payment the bank took back no longer waits to be placed (the general ledger takes
-        # it out of 9181 with the reversal's own bank line, so the two still agree).
-        elif isinstance(
-            e, PaymentMatched | CustomerCreditRecorded | RefundRequested | PaymentReversed
-        ):
-            await conn.execute(
-                t.update().where(t.c.payment_id == e.payment_id).values(queued=False)
-            )
+            await conn.execute(stmt, rows)
 
     def _seal_payer(self, e: PaymentReceived) -> bytes | None:
         if e.payer is None:
