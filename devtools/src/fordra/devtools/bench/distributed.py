@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -45,11 +44,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -61,6 +61,16 @@ from fordra.app.settings import Settings
 from fordra.contracts.invoicing import PostalAddress
 from fordra.devtools.bench.appends import make_invoices
 from fordra.devtools.bench.payments import personnummer
+from fordra.devtools.bench.results import (
+    Case,
+    document,
+    finish,
+    machine,
+    peak_rss,
+    table,
+    targets,
+    write_document,
+)
 from fordra.invoicing.application.customers import change_customer
 from fordra.invoicing.application.handlers import issue_invoice, register_customer
 from fordra.invoicing.domain.billing_period import BillingPeriod
@@ -104,6 +114,7 @@ class RateResult:
     # up: "repeated_after_conflicts" (8 lost races), "repeated_after_ocr_clash" (see end_to_end).
     # Appends: "batch".
     detail: dict[str, float] = field(default_factory=dict)
+    peak_rss_mib: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +130,7 @@ class LagResult:
     broker_p99_ms: float
     append_p50_ms: float
     append_p99_ms: float
+    peak_rss_mib: float = 0.0
 
 
 @dataclass(slots=True)
@@ -503,7 +515,10 @@ async def run_distributed(
     )
     results: list[RateResult] = []
 
-    def record(result: RateResult) -> None:
+    async def record(run: Awaitable[RateResult]) -> None:
+        with peak_rss() as peak:
+            result = await run
+        result = replace(result, peak_rss_mib=peak.mib)
         results.append(result)
         extra = ", ".join(f"{k} {v:,.2f}" for k, v in result.detail.items())
         out(
@@ -518,22 +533,24 @@ async def run_distributed(
             settle_timeout_seconds=SETTLE_TIMEOUT,
         )  # fmt: skip
         platform = build_distributed(settings, services=SERVICES, today=TODAY)
-        record(await end_to_end(E2E_KAFKA, platform, invoices, concurrency))
+        await record(end_to_end(E2E_KAFKA, platform, invoices, concurrency))
     settings = Settings(
         data_dir=workdir / "embedded", clock="manual", settle_timeout_seconds=SETTLE_TIMEOUT
     )
     embedded = build_embedded(settings, today=TODAY)
-    record(await end_to_end(E2E_EMBEDDED, embedded, invoices, concurrency))
+    await record(end_to_end(E2E_EMBEDDED, embedded, invoices, concurrency))
 
     envs = make_invoices(events)
     async with fresh_database(store_url) as url:
-        record(await store_appends(url, envs))
-        record(await copy_rows(url, envs, BATCH))
-        record(await copy_rows(url, envs, None))
+        await record(store_appends(url, envs))
+        await record(copy_rows(url, envs, BATCH))
+        await record(copy_rows(url, envs, None))
     del envs
 
     async with fresh_database(store_url) as url:
-        lag = await relay_lag(url, bootstrap, rate=lag_rate, seconds=lag_seconds)
+        with peak_rss() as peak:
+            lag = await relay_lag(url, bootstrap, rate=lag_rate, seconds=lag_seconds)
+        lag = replace(lag, peak_rss_mib=peak.mib)
     out(
         f"  relay lag at {lag.rate:,}/s ({lag.achieved_rate:,.0f}/s achieved, {lag.events:,} "
         f"events): p50 {lag.p50_ms:.1f} ms, p99 {lag.p99_ms:.1f} ms, max {lag.max_ms:.1f} ms"
@@ -581,10 +598,43 @@ def report(bench: DistributedBench) -> list[str]:
     return lines
 
 
-def write_json(bench: DistributedBench, path: Path) -> None:
-    """The fields of ``DistributedBench`` as they are."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(bench), indent=2) + "\n", encoding="utf-8")
+# The common results: issue 12's names for this module's cases.
+COMMON: dict[str, str] = {
+    COPY: "distributed/copy",
+    STORE: "distributed/appends",
+    E2E_KAFKA: "distributed/end-to-end",
+}
+RELAY_LAG = "distributed/relay-lag"
+
+
+def common_results(bench: DistributedBench) -> list[Case]:
+    """``distributed/copy``, ``/appends``, ``/end-to-end`` (with the embedded engine's figure
+    measured in the same run as ``embedded_per_second``) and ``/relay-lag`` (the events measured
+    over the run's seconds, with ``p50_ms`` and ``p99_ms``)."""
+    by_name = {r.name: r for r in bench.results}
+    cases: list[Case] = []
+    for name, common in COMMON.items():
+        if (r := by_name.get(name)) is None:
+            continue
+        extra: dict[str, float] = dict(r.detail)
+        if name == E2E_KAFKA and (embedded := by_name.get(E2E_EMBEDDED)) is not None:
+            extra["embedded_per_second"] = embedded.per_second
+            extra["embedded_seconds"] = embedded.seconds
+        cases.append(Case(common, r.count, r.seconds, r.peak_rss_mib, extra))
+    if (lag := bench.lag) is not None:
+        extra = {k: v for k, v in asdict(lag).items() if k not in ("events", "peak_rss_mib")}
+        cases.append(Case(RELAY_LAG, lag.events, lag.seconds, lag.peak_rss_mib, extra))
+    return cases
+
+
+def write_json(
+    bench: DistributedBench, path: Path, machine_section: dict[str, Any] | None = None
+) -> None:
+    """The common document (``fordra.devtools.bench.results``); the fields of
+    ``DistributedBench`` as they are in ``details.distributed``."""
+    section = machine_section if machine_section is not None else finish(machine())
+    details = {"distributed": asdict(bench)}
+    write_document(path, document(section, common_results(bench), details))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -609,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     # dozens of consumers (one per subscription) at ERROR/WARNING. The figures say whether the
     # bus worked; those lines would drown them.
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
+    section = machine()
     base = make_server_dir("fordra-bench-")
     postgres = LocalPostgres(base / "postgres")
     kafka = LocalKafka(base / "kafka")
@@ -633,8 +684,11 @@ def main(argv: list[str] | None = None) -> int:
         kafka.stop()
         postgres.stop()
         shutil.rmtree(base, ignore_errors=True)
+    common = common_results(bench)
+    for line in table(common, targets(common)):
+        print(line)
     if args.json is not None:
-        write_json(bench, args.json)
+        write_json(bench, args.json, finish(section))
         print(f"wrote {args.json}")
     return 0
 
