@@ -203,3 +203,13 @@ def test_each_bench_refuses_another_part_s_size(capsys: pytest.CaptureFixture[st
     assert "--payments is not one of its options" in capsys.readouterr().err
     assert cli.main(["bench", "payments", "--distributed"]) == 2
     assert cli.main(["bench", "all", "--e2e-invoices", "10"]) == 2
+
+
+def test_a_part_that_fails_is_said_in_the_document_and_the_others_still_run(
+    tmp_path: Path,
+) -> None:
+    # --events 0 is refused by the appends part itself (exit 2)
+    doc = suite.run_all({"events": 0}, distributed=False, parts=("appends",), workdir=tmp_path)
+
+    assert doc["results"] == []
+    assert doc["machine"]["parts"]["appends"]["failed"] == 2

@@ -123,8 +123,11 @@ def run_all(
         # Each part makes a fresh temporary data directory of its own and removes it at the end.
         done = subprocess.run(argv, check=False)  # noqa: S603 (our own modules)
         seconds = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"bench {part.name} failed (exit {done.returncode})")
+        if done.returncode != 0 or not out.is_file():
+            # Said in the document and by the exit status; the other parts still run.
+            print(f"fordra-dev bench all: {part.name} failed (exit {done.returncode})", flush=True)
+            section["parts"][part.name] = {"seconds": round(seconds, 1), "failed": done.returncode}
+            continue
         part_doc = json.loads(out.read_text(encoding="utf-8"))
         results.extend(cases_of(part_doc))
         details.update(part_doc["details"])
@@ -179,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         write_document(args.json, doc)
         print(f"wrote {args.json}")
+    failed = [name for name, part in doc["machine"]["parts"].items() if "failed" in part]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
