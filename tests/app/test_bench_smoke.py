@@ -16,6 +16,7 @@ import pytest
 
 from fordra.devtools import cli
 from fordra.devtools.bench import distributed, invoice_batch, invoice_http, payments, suite
+from fordra.devtools.bench.results import Case, targets
 from tests.utils.bench import assert_common_document
 from tests.utils.servers import KafkaServer, PostgresServer
 
@@ -213,3 +214,33 @@ def test_a_part_that_fails_is_said_in_the_document_and_the_others_still_run(
 
     assert doc["results"] == []
     assert doc["machine"]["parts"]["appends"]["failed"] == 2
+
+
+def test_a_target_within_3x_is_met_at_most_three_times_slower() -> None:
+    plain = Case("payments/plain-insert", 300, 1.0, 10.0)
+    cases = [plain, Case("payments/fordra", 300, 2.9, 10.0)]
+    assert targets(cases)[0] == {
+        "target": "payments until settled within 3x plain insert",
+        "value": 2.9,
+        "goal": "<= 3 (x slower)",
+        "met": True,
+    }
+    slow = targets([plain, Case("payments/fordra", 300, 3.5, 2048.0)])
+    assert [(t["value"], t["met"]) for t in slow] == [(3.5, False), (2048.0, False)]
+
+
+def test_a_rate_target_is_met_at_its_share_of_the_reference() -> None:
+    found = targets(
+        [
+            Case("appends/plain-insert", 1000, 1.0, 1.0),
+            Case("appends/fordra", 1000, 1.25, 1.0),
+        ]
+    )
+    assert found == [
+        {
+            "target": "appends >= 0.8x plain insert",
+            "value": 0.8,
+            "goal": ">= 0.8 (x the rate)",
+            "met": True,
+        }
+    ]

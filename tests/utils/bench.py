@@ -27,5 +27,5 @@ def assert_common_document(document: dict[str, Any], names: list[str]) -> None:
             1.0, result["per_second"]
         )
     for target in document["targets"]:
-        assert set(target) == {"target", "value", "met"}
+        assert set(target) == {"target", "value", "goal", "met"}
         assert isinstance(target["met"], bool)
