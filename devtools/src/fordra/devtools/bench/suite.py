@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -121,7 +122,9 @@ def run_all(
         print(f"\n== {part.name}: {' '.join(argv[1:])}", flush=True)
         started = time.perf_counter()
         # Each part makes a fresh temporary data directory of its own and removes it at the end.
-        done = subprocess.run(argv, check=False)  # noqa: S603 (our own modules)
+        # Unbuffered: a part's progress shows as it runs, also when the output goes to a file.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        done = subprocess.run(argv, check=False, env=env)  # noqa: S603 (our own modules)
         seconds = time.perf_counter() - started
         if done.returncode != 0 or not out.is_file():
             # Said in the document and by the exit status; the other parts still run.
