@@ -1,4 +1,4 @@
-"""Smoke of ``fordra-dev bench appends``: every case runs and the JSON has the documented shape.
+"""Smoke of ``fordra-dev bench appends``: every case runs and the JSON has the common shape.
 
 Not a timed test: the figures come from ``make bench`` and live in docs/performance.md.
 """
@@ -17,9 +17,10 @@ from fordra.devtools.bench.appends import (
     run_appends,
     write_json,
 )
+from tests.utils.bench import assert_common_document
 
 
-async def test_every_case_appends_and_the_json_has_the_documented_shape(tmp_path: Path) -> None:
+async def test_every_case_appends_and_the_json_has_the_common_shape(tmp_path: Path) -> None:
     lines: list[str] = []
     results = await run_appends(events=2000, workdir=tmp_path / "db", out=lines.append)
 
@@ -33,16 +34,20 @@ async def test_every_case_appends_and_the_json_has_the_documented_shape(tmp_path
         assert r.events > 0
         assert r.seconds > 0
         assert r.events_per_second > 0
+        assert r.peak_rss_mib > 0
     assert any("x plain" in line for line in lines)
     assert not list((tmp_path / "db").glob("*.db")), "each case removes its database file"
 
     target = tmp_path / "out" / "bench.json"
     write_json(results, target)
     document = json.loads(target.read_text(encoding="utf-8"))
-    assert list(document) == ["results"]
-    assert len(document["results"]) == len(results)
-    for item in document["results"]:
-        assert isinstance(item["name"], str)
-        assert isinstance(item["batch"], int)
-        assert isinstance(item["events_per_second"], float)
-        assert item["events_per_second"] > 0
+    assert_common_document(
+        document, ["appends/plain-insert", "appends/eventsourcing", "appends/fordra"]
+    )
+    assert all(r["count"] == 2000 and r["batch"] == 100 for r in document["results"])
+    assert {t["target"] for t in document["targets"]} == {
+        "appends >= 1.0x eventsourcing",
+        "appends >= 0.8x plain insert",
+    }
+    # Every case, at every batch, stays in the details.
+    assert len(document["details"]["appends"]["cases"]) == len(results)

@@ -1,6 +1,7 @@
 """``fordra-dev``: what only serves development, kept out of the service images.
 
-``fordra-dev bench appends|payments|distributed`` measures (figures in docs/performance.md), and
+``fordra-dev bench all|appends|invoice-batch|invoice-http|payments|distributed`` measures
+(figures in docs/performance.md; ``all`` runs every part, each in a process of its own), and
 ``fordra-dev cluster up|down|status`` runs the distributed engine on this machine: a local
 PostgreSQL, a local Kafka broker (KRaft) and one ``fordra serve`` process per service.
 """
@@ -22,35 +23,88 @@ def main(argv: list[str] | None = None) -> int:
     cluster.add_argument("--port", type=int, default=8000)
 
     bench = sub.add_parser("bench", help="benchmarks (figures in docs/performance.md)")
-    bench.add_argument("which", choices=("appends", "payments", "distributed"))
+    bench.add_argument("which", choices=("all", *BENCH_SIZES))
     bench.add_argument("--events", type=int, help="appends: events per case (100,000)")
+    bench.add_argument("--invoices", type=int, help="invoice-batch: invoices (100,000)")
+    bench.add_argument("--requests", type=int, help="invoice-http: invoices posted (2,000)")
     bench.add_argument("--payments", type=int, help="payments: payments in the file (100,000)")
-    bench.add_argument("--invoices", type=int, help="distributed: end-to-end commands (2,000)")
-    bench.add_argument("--json", type=Path)
+    bench.add_argument("--e2e-invoices", type=int, help="distributed: end-to-end commands (2,000)")
+    bench.add_argument(
+        "--distributed-events", type=int, help="distributed: events appended (20,000)"
+    )
+    which = bench.add_mutually_exclusive_group()
+    which.add_argument(
+        "--distributed",
+        action="store_true",
+        default=None,
+        help="all: run the distributed part (default: when PostgreSQL and Kafka can run here)",
+    )
+    which.add_argument("--no-distributed", dest="distributed", action="store_false")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
 
     args = parser.parse_args(argv)
     commands = {"cluster": _cluster, "bench": _bench}
     return commands[args.command](args)
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from fordra.devtools.bench import appends, distributed, payments
+# Each part's size options: ``fordra-dev bench``'s option -> the part's own.
+BENCH_SIZES: dict[str, dict[str, str]] = {
+    "appends": {"events": "--events"},
+    "invoice-batch": {"invoices": "--invoices"},
+    "invoice-http": {"requests": "--requests"},
+    "payments": {"payments": "--payments"},
+    "distributed": {"e2e_invoices": "--invoices", "distributed_events": "--events"},
+}
+# ``all`` passes the HTTP size to the distributed end to end (compared with the embedded engine).
+ALL_SIZES = ("events", "invoices", "requests", "payments", "distributed_events")
 
-    mains = {"appends": appends.main, "payments": payments.main, "distributed": distributed.main}
-    # Each bench takes its own size option; the others are refused, not silently ignored.
-    sizes = {"appends": "events", "payments": "payments", "distributed": "invoices"}
-    forwarded: list[str] = []
-    for which, option in sizes.items():
-        value = getattr(args, option)
-        if value is None:
-            continue
-        if which != args.which:
-            wrong = f"--{option} is for `bench {which}`"
-            print(f"fordra-dev bench {args.which}: {wrong}", file=sys.stderr)
+
+def _bench(args: argparse.Namespace) -> int:
+    from fordra.devtools.bench import (
+        appends,
+        distributed,
+        invoice_batch,
+        invoice_http,
+        payments,
+        suite,
+    )
+
+    allowed = ALL_SIZES if args.which == "all" else tuple(BENCH_SIZES[args.which])
+    # Each bench takes its own size options; the others are refused, not silently ignored.
+    for option in {o for sizes in BENCH_SIZES.values() for o in sizes}:
+        if getattr(args, option) is not None and option not in allowed:
+            flag = "--" + option.replace("_", "-")
+            print(
+                f"fordra-dev bench {args.which}: {flag} is not one of its options", file=sys.stderr
+            )
             return 2
-        forwarded += [f"--{option}", str(value)]
+    if args.distributed is not None and args.which != "all":
+        print(
+            "fordra-dev bench: --distributed and --no-distributed are for `bench all`",
+            file=sys.stderr,
+        )
+        return 2
+    forwarded: list[str] = []
+    if args.which == "all":
+        for option in ALL_SIZES:
+            if (value := getattr(args, option)) is not None:
+                forwarded += ["--" + option.replace("_", "-"), str(value)]
+        if args.distributed is not None:
+            forwarded.append("--distributed" if args.distributed else "--no-distributed")
+    else:
+        for option, flag in BENCH_SIZES[args.which].items():
+            if (value := getattr(args, option)) is not None:
+                forwarded += [flag, str(value)]
     if args.json:
         forwarded += ["--json", str(args.json)]
+    mains = {
+        "all": suite.main,
+        "appends": appends.main,
+        "invoice-batch": invoice_batch.main,
+        "invoice-http": invoice_http.main,
+        "payments": payments.main,
+        "distributed": distributed.main,
+    }
     return mains[args.which](forwarded)
 
 

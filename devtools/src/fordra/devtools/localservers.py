@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import os
 import pwd
 import re
@@ -563,6 +564,29 @@ def fetch_kafka_libs(timeout: float = 900) -> Path:
         raise LocalServerError(f"{script} is missing: LocalKafka needs the repository's deploy/")
     out = _run(["bash", str(script)], "fetching the Kafka jars", None, timeout=timeout)
     return Path(out.strip().splitlines()[-1])
+
+
+def kafka_libs_cached() -> Path | None:
+    """The jars' folder when deploy/kafka/fetch-jars.sh has fetched them for the pom as it is
+    (its stamp holds the pom's checksum), else None; fetches nothing."""
+    pom = KAFKA_DEPLOY_DIR / "pom.xml"
+    try:
+        text = pom.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"<kafka.version>(.*?)</kafka.version>", text)
+    if found is None:
+        return None
+    default = Path.home() / ".cache" / "fordra" / f"kafka-{found.group(1)}" / "libs"
+    libs = Path(os.environ.get("FORDRA_KAFKA_LIBS") or default)
+    stamp = libs / ".fordra-fetched"
+    try:
+        fetched = stamp.read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    if fetched != hashlib.sha256(pom.read_bytes()).hexdigest():
+        return None
+    return libs if any(libs.glob("kafka_2.13-*.jar")) else None
 
 
 def _kafka_cluster_id() -> str:

@@ -19,6 +19,10 @@ encodes them with the same ``EnvelopeCodec`` (orjson payload, AES-GCM sealed per
 references pay the encoding too and the ratio to the plain insert is the store's own overhead.
 Building the envelopes (the domain's work) is not timed. Not a timed test: ``make test`` runs only a
 small smoke of it.
+
+The common results (``fordra.devtools.bench.results``) are the batch-100 cases:
+``appends/plain-insert``, ``appends/eventsourcing`` and ``appends/fordra``; every case is kept in
+the JSON's ``details``.
 """
 
 from __future__ import annotations
@@ -26,27 +30,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import random
 import sqlite3
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
-
-from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
+from fordra.devtools.bench.results import (
+    Case,
+    document,
+    finish,
+    machine,
+    peak_rss,
+    plain_insert,
+    table,
+    targets,
+    write_document,
+)
+from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
-from fordra.kernel.sql_schema import event_store_metadata
-from fordra.kernel.sqlite_eventstore import SqliteEventStore, SqliteOptions, apply_pragmas
+from fordra.kernel.sqlite_eventstore import SqliteEventStore, SqliteOptions
 
 FORDRA = "fordra"
 FORDRA_CONCURRENT = "fordra-concurrent-50"
@@ -58,10 +69,13 @@ BATCHES: tuple[int, ...] = (1, 100, 1000)
 CONCURRENCY = 50
 CUSTOMERS = 1000
 CONTEXT = "invoicing"
-
-_COLUMNS = ", ".join(ROW_COLUMNS)
-_MARKS = ", ".join("?" for _ in ROW_COLUMNS)
-_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES ({_MARKS})"  # noqa: S608 (fixed names)
+# The common results: the batch-100 cases under issue 12's names, in this order.
+COMMON: dict[str, str] = {
+    PLAIN: "appends/plain-insert",
+    EVENTSOURCING: "appends/eventsourcing",
+    FORDRA: "appends/fordra",
+}
+COMMON_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +85,12 @@ class BenchResult:
     events: int
     seconds: float
     events_per_second: float
+    peak_rss_mib: float = 0.0
 
 
-def _result(name: str, batch: int, events: int, seconds: float) -> BenchResult:
-    return BenchResult(name, batch, events, seconds, events / seconds if seconds > 0 else 0.0)
+def _result(name: str, batch: int, events: int, seconds: float, peak: float = 0.0) -> BenchResult:
+    rate = events / seconds if seconds > 0 else 0.0
+    return BenchResult(name, batch, events, seconds, rate, peak)
 
 
 # -- the workload ---------------------------------------------------------------------------------
@@ -215,14 +231,6 @@ def _remove(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def _create_schema(path: Path) -> None:
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        event_store_metadata().create_all(engine)
-    finally:
-        engine.dispose()
-
-
 def _count(path: Path, table: str) -> int:
     conn = sqlite3.connect(path)
     try:
@@ -276,31 +284,7 @@ async def _fordra_concurrent(envs: Sequence[Envelope], path: Path) -> float:
 
 
 def _plain(envs: Sequence[Envelope], batch: int, path: Path) -> float:
-    _create_schema(path)
-    codec = _codec()
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        apply_pragmas(conn, SqliteOptions())
-        chunks = _chunks(envs, batch)
-        position = 0
-        started = time.perf_counter()
-        for chunk in chunks:
-            recorded = datetime.now(UTC).isoformat()
-            rows = []
-            for env in chunk:
-                row = codec.to_row(env)
-                position += 1
-                row[0] = position
-                row[7] = recorded
-                rows.append(row)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_INSERT, rows)
-            conn.execute("COMMIT")
-        seconds = time.perf_counter() - started
-    finally:
-        conn.close()
-    _check(path, "events", len(envs), PLAIN)
-    return seconds
+    return plain_insert(envs, [len(c) for c in _chunks(envs, batch)], path, CONTEXT)
 
 
 def _eventsourcing_available() -> bool:
@@ -402,12 +386,14 @@ async def run_appends(
     gc.freeze()
     results: list[BenchResult] = []
 
-    def record(name: str, batch: int, count: int, seconds: float) -> None:
-        result = _result(name, batch, count, seconds)
+    async def record(name: str, batch: int, count: int, run: Awaitable[float]) -> None:
+        with peak_rss() as peak:
+            seconds = await run
+        result = _result(name, batch, count, seconds, peak.mib)
         results.append(result)
         out(
             f"  {name:<22} batch {batch:>5}  {count:>7,} events  {seconds:8.3f} s  "
-            f"{result.events_per_second:>10,.0f} events/s"
+            f"{result.events_per_second:>10,.0f} events/s  {peak.mib:6,.0f} MiB peak"
         )
 
     try:
@@ -415,21 +401,21 @@ async def run_appends(
             count = _scaled(events, 20, 50) if batch == 1 else events
             sample = envs[:count]
             path = _fresh(workdir, f"plain-{batch}")
-            record(PLAIN, batch, count, await asyncio.to_thread(_plain, sample, batch, path))
+            await record(PLAIN, batch, count, asyncio.to_thread(_plain, sample, batch, path))
             _remove(path)
             path = _fresh(workdir, f"fordra-{batch}")
-            record(FORDRA, batch, count, await _fordra(sample, batch, path))
+            await record(FORDRA, batch, count, _fordra(sample, batch, path))
             _remove(path)
             if with_eventsourcing:
                 path = _fresh(workdir, f"eventsourcing-{batch}")
-                seconds = await asyncio.to_thread(_eventsourcing, sample, batch, path)
-                record(EVENTSOURCING, batch, count, seconds)
+                run = asyncio.to_thread(_eventsourcing, sample, batch, path)
+                await record(EVENTSOURCING, batch, count, run)
                 _remove(path)
         count = _scaled(events, 5, 200)
         path = _fresh(workdir, "fordra-concurrent")
-        record(FORDRA_CONCURRENT, 1, count, await _fordra_concurrent(envs[:count], path))
+        await record(FORDRA_CONCURRENT, 1, count, _fordra_concurrent(envs[:count], path))
         _remove(path)
-        record(CODEC, 1, events, _codec_only(envs))
+        await record(CODEC, 1, events, asyncio.to_thread(_codec_only, envs))
     finally:
         gc.unfreeze()
 
@@ -491,11 +477,25 @@ def goals(results: Sequence[BenchResult]) -> list[str]:
     return lines
 
 
-def write_json(results: Sequence[BenchResult], path: Path) -> None:
-    """``{"results": [{"name", "batch", "events", "seconds", "events_per_second"}, ...]}``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"results": [asdict(r) for r in results]}
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+def common_results(results: Sequence[BenchResult]) -> list[Case]:
+    """The batch-100 cases under issue 12's names (``COMMON``), in its order."""
+    by_name = {r.name: r for r in results if r.batch == COMMON_BATCH}
+    return [
+        Case(common, r.events, r.seconds, r.peak_rss_mib, {"batch": r.batch})
+        for name, common in COMMON.items()
+        if (r := by_name.get(name)) is not None
+    ]
+
+
+def write_json(
+    results: Sequence[BenchResult], path: Path, machine_section: dict[str, Any] | None = None
+) -> None:
+    """The common document (``fordra.devtools.bench.results``): the batch-100 cases as
+    ``results``; every case (``name``, ``batch``, ``events``, ``seconds``, ``events_per_second``,
+    ``peak_rss_mib``) in ``details.appends.cases``."""
+    section = machine_section if machine_section is not None else finish(machine())
+    details = {"appends": {"cases": [asdict(r) for r in results]}}
+    write_document(path, document(section, common_results(results), details))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -514,13 +514,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events < 1:
         parser.error("--events must be positive")
+    section = machine()
     if args.workdir is not None:
         results = asyncio.run(run_appends(args.events, workdir=args.workdir))
     else:
         with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
             results = asyncio.run(run_appends(args.events, workdir=Path(tmp)))
+    common = common_results(results)
+    for line in table(common, targets(common)):
+        print(line)
     if args.json is not None:
-        write_json(results, args.json)
+        write_json(results, args.json, finish(section))
         print(f"wrote {args.json}")
     return 0
 
