@@ -13,6 +13,10 @@ what an append *means* lives here:
 - ``QueuedAppend``, ``take_group`` and ``answer``: group commit. Callers queue their appends, one
   writer takes what is waiting (up to a number of events) into one transaction, and each caller is
   answered in its own event loop, the followers woken once;
+- ``GroupFacts`` and ``accept_group``: a group checked at once. The adapter reads what the whole
+  group needs in one query per table (every stream's version, every key, every tracking row) and
+  each job is checked as if the jobs before it had been written; the accepted jobs' rows then go
+  to the database in one statement (``executemany``, ``COPY``);
 - ``LogHead``: the highest committed position a store knows of, and the followers waiting above it
   (``EventStore.wait_for_events``).
 """
@@ -174,6 +178,80 @@ def take_group(
         group.append(job)
         size += job.size
     return group, False
+
+
+@dataclass(slots=True)
+class GroupFacts:
+    """What the store holds for a whole group, read in its transaction with one query per table
+    (only the rows that exist): stream versions, stored idempotency records by key, tracked
+    positions by (consumer, upstream). ``accept_group`` updates them as each job is accepted, so
+    a later job of the group sees the earlier ones as written."""
+
+    versions: dict[str, int]
+    first_answers: dict[str, IdempotencyRecord]
+    tracked: dict[tuple[str, str], int]
+
+    @staticmethod
+    def wanted(
+        group: Sequence[AppendRequest],
+    ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+        """The stream ids, idempotency keys and tracking rows to read for ``group``, each once."""
+        streams = list(dict.fromkeys(a.stream_id for job in group for a in job.appends))
+        keys = list(dict.fromkeys(j.idempotency.key for j in group if j.idempotency is not None))
+        tracks = list(
+            dict.fromkeys(
+                (j.tracking.consumer, j.tracking.upstream) for j in group if j.tracking is not None
+            )
+        )
+        return streams, keys, tracks
+
+
+def accept_group(
+    group: Sequence[QueuedAppend], facts: GroupFacts, after_position: int, recorded: datetime
+) -> tuple[list[QueuedAppend], int]:
+    """Check each job of ``group`` in order against ``facts`` and what the jobs before it wrote,
+    as if each had its own savepoint: a job that fails a check gets its exception as ``result``
+    and writes nothing; an accepted one gets its stored envelopes and
+    its rows numbered on from ``after_position``. Answer the accepted jobs and the last
+    position."""
+    accepted: list[QueuedAppend] = []
+    position = after_position
+    versions = facts.versions
+    for job in group:
+        try:
+            # Walk the job's appends as written one after the other: one stream twice in one
+            # append sees its own first part (what a unique (stream_id, version) refuses).
+            mine: dict[str, int] = {}
+            current = []
+            for a in job.appends:
+                sid = a.stream_id
+                current.append(mine[sid] if sid in mine else versions.get(sid, 0))
+                mine[sid] = a.expected_version + len(a.events)
+            idem = job.idempotency
+            track = job.tracking
+            stored = job.accept(
+                StoredFacts(
+                    facts.first_answers.get(idem.key) if idem is not None else None,
+                    facts.tracked.get((track.consumer, track.upstream))
+                    if track is not None
+                    else None,
+                    current,
+                ),
+                position,
+                recorded,
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed check fails its own job only
+            job.result = exc
+            continue
+        job.result = stored
+        versions.update(mine)
+        if idem is not None:
+            facts.first_answers[idem.key] = idem
+        if track is not None:
+            facts.tracked[(track.consumer, track.upstream)] = track.position
+        position += job.size
+        accepted.append(job)
+    return accepted, position
 
 
 class LogHead:
