@@ -88,6 +88,16 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _one_append_at_fault(exc: Exception) -> bool:
+    """Whether ``exc`` from writing a group may be one append's fault (a row refused, an encoding
+    failed), not the connection's or the lock's."""
+    if isinstance(exc, _CONNECTION_LOST):
+        return False
+    if isinstance(exc, asyncpg.PostgresError):
+        return isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError)
+    return True
+
+
 class PostgresEventStore(EventStore):
     def __init__(
         self,
@@ -239,11 +249,13 @@ class PostgresEventStore(EventStore):
         try:
             try:
                 position = await self._in_transaction(group, one_by_one=False)
-            except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError):
+            except Exception as exc:
+                if not _one_append_at_fault(exc):
+                    raise
                 # Under the table lock a version cannot move, so this is a row the table refuses
-                # (an event id stored twice, a value too long) or a writer that skipped the lock:
-                # find the append at fault by writing the group again, each append in a
-                # savepoint of its own, so that it fails alone.
+                # (an event id stored twice, a value too long), one the codec could not encode as
+                # it was written, or a writer that skipped the lock: find the append at fault by
+                # writing the group again, each append in a savepoint of its own.
                 position = await self._in_transaction(group, one_by_one=True)
             head.move_to(position)
         except Exception as exc:  # noqa: BLE001 - the writer must outlive a lost connection
@@ -324,11 +336,14 @@ class PostgresEventStore(EventStore):
         events with one COPY and their idempotency and tracking rows; answer the last position.
         A job that fails its checks writes nothing and fails alone."""
         position, facts = await self._read_facts(pg, group)
-        accepted, position = accept_group(group, facts, position, recorded)
-        rows = [tuple(row) for job in accepted for row in job.rows]
-        if rows:
+        write = accept_group(group, facts, position, recorded)
+        accepted = write.jobs
+        if write.events:
             await pg.copy_records_to_table(
-                "events", schema_name=self.schema, columns=ROW_COLUMNS, records=rows
+                "events",
+                schema_name=self.schema,
+                columns=ROW_COLUMNS,
+                records=write.rows(self.codec, recorded),
             )
         recorded_text = recorded.isoformat()
         idempotency = [
@@ -345,7 +360,7 @@ class PostgresEventStore(EventStore):
         ]
         if tracking:
             await pg.executemany(self._sql["track_put"], tracking)
-        return position
+        return write.position
 
     async def _write_one_by_one(
         self, pg: asyncpg.Connection, group: Sequence[QueuedAppend], recorded: datetime

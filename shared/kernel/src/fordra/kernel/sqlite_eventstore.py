@@ -186,10 +186,11 @@ class SqliteEventStore(EventStore):
                 position = self._in_transaction(conn, group, one_by_one=False)
             except sqlite3.OperationalError:
                 raise  # the connection itself is in trouble: fail the whole group below
-            except sqlite3.Error:
+            except Exception:  # noqa: BLE001 - one append at fault must fail alone
                 # Under BEGIN IMMEDIATE no version moves, so this is a row the table refuses (an
-                # event id stored twice): write the group again, each append in a savepoint of
-                # its own, so that the append at fault fails alone.
+                # event id stored twice) or one the codec could not encode as it was written:
+                # write the group again, each append in a savepoint of its own, so that the
+                # append at fault fails alone.
                 position = self._in_transaction(conn, group, one_by_one=True)
             head.move_to(position)
         except Exception as exc:  # noqa: BLE001 - the writer thread must outlive any failure
@@ -208,7 +209,7 @@ class SqliteEventStore(EventStore):
             if one_by_one:
                 position = self._write_one_by_one(conn, group, recorded)
             else:
-                position = _write_group(conn, group, recorded)
+                position = _write_group(conn, self.codec, group, recorded)
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -216,16 +217,15 @@ class SqliteEventStore(EventStore):
             raise
         return position
 
-    @staticmethod
     def _write_one_by_one(
-        conn: sqlite3.Connection, group: list[QueuedAppend], recorded: datetime
+        self, conn: sqlite3.Connection, group: list[QueuedAppend], recorded: datetime
     ) -> int:
         # Savepoints cost a journal of their own (docs/performance.md): only this path has them.
         position = 0
         for job in group:
             conn.execute("SAVEPOINT job")
             try:
-                position = _write_group(conn, [job], recorded)
+                position = _write_group(conn, self.codec, [job], recorded)
             except sqlite3.OperationalError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad append must not stop the writer
@@ -377,14 +377,19 @@ def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
 
 
 def _write_group(
-    conn: sqlite3.Connection, group: Sequence[QueuedAppend], recorded: datetime
+    conn: sqlite3.Connection,
+    codec: EnvelopeCodec,
+    group: Sequence[QueuedAppend],
+    recorded: datetime,
 ) -> int:
     """Check the whole group against one read of its facts, then write the accepted appends'
-    events with one ``executemany`` and their idempotency and tracking rows; answer the last
-    position. An append that fails its checks writes nothing and fails alone."""
+    events with one ``executemany`` (encoded one row at a time as it takes them) and their
+    idempotency and tracking rows; answer the last position. An append that fails its checks
+    writes nothing and fails alone."""
     facts = _read_facts(conn, group)
-    accepted, position = accept_group(group, facts, _last_position(conn), recorded)
-    conn.executemany(_INSERT, [row for job in accepted for row in job.rows])
+    write = accept_group(group, facts, _last_position(conn), recorded)
+    accepted = write.jobs
+    conn.executemany(_INSERT, write.rows(codec, recorded))
     recorded_text = recorded.isoformat()
     idempotency = [
         (j.idempotency.key, j.idempotency.fingerprint, j.idempotency.response, recorded_text)
@@ -407,7 +412,7 @@ def _write_group(
             "ON CONFLICT (consumer, upstream) DO UPDATE SET position = excluded.position",
             tracking,
         )
-    return position
+    return write.position
 
 
 def _integrity_error(exc: sqlite3.IntegrityError, job: QueuedAppend) -> FordraError:
