@@ -204,10 +204,20 @@ class GroupFacts:
 
     @staticmethod
     def wanted(
-        group: Sequence[AppendRequest],
+        group: Sequence[AppendRequest], *, new_streams: bool = False
     ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-        """The stream ids, idempotency keys and tracking rows to read for ``group``, each once."""
-        streams = list(dict.fromkeys(a.stream_id for job in group for a in job.appends))
+        """The stream ids, idempotency keys and tracking rows to read for ``group``, each once.
+
+        A stream that every append of the group creates (expected version 0) is not read unless
+        ``new_streams``: the unique ``(stream_id, version)`` refuses its first event if it exists
+        after all, and the adapter then writes the group again append by append, reading every
+        stream, so that the append that lost is told so as a conflict. Most appends create their
+        stream (an invoice, a payment), and the read would find nothing."""
+        expected: dict[str, int] = {}
+        for job in group:
+            for a in job.appends:
+                expected[a.stream_id] = expected.get(a.stream_id, 0) | a.expected_version
+        streams = [sid for sid, v in expected.items() if v or new_streams]
         keys = list(dict.fromkeys(j.idempotency.key for j in group if j.idempotency is not None))
         tracks = list(
             dict.fromkeys(

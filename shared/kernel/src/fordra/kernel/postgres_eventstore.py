@@ -305,11 +305,11 @@ class PostgresEventStore(EventStore):
             self._writer_conn = None
 
     async def _read_facts(
-        self, pg: asyncpg.Connection, group: Sequence[QueuedAppend]
+        self, pg: asyncpg.Connection, group: Sequence[QueuedAppend], *, new_streams: bool
     ) -> tuple[int, GroupFacts]:
         """The last position and what the group is checked against: one query per table,
         whatever the group's size (the last position rides with the versions)."""
-        streams, keys, tracks = GroupFacts.wanted(group)
+        streams, keys, tracks = GroupFacts.wanted(group, new_streams=new_streams)
         position = 0
         versions: dict[str, int] = {}
         for stream_id, value in await pg.fetch(self._sql["facts"], streams):
@@ -330,12 +330,17 @@ class PostgresEventStore(EventStore):
         return position, GroupFacts(versions, first_answers, tracked)
 
     async def _write_group(
-        self, pg: asyncpg.Connection, group: Sequence[QueuedAppend], recorded: datetime
+        self,
+        pg: asyncpg.Connection,
+        group: Sequence[QueuedAppend],
+        recorded: datetime,
+        *,
+        new_streams: bool = False,
     ) -> int:
         """Check the whole group against one read of its facts, then write the accepted jobs'
         events with one COPY and their idempotency and tracking rows; answer the last position.
         A job that fails its checks writes nothing and fails alone."""
-        position, facts = await self._read_facts(pg, group)
+        position, facts = await self._read_facts(pg, group, new_streams=new_streams)
         write = accept_group(group, facts, position, recorded)
         accepted = write.jobs
         if write.events:
@@ -369,7 +374,7 @@ class PostgresEventStore(EventStore):
         for job in group:
             await pg.execute("SAVEPOINT job")
             try:
-                position = await self._write_group(pg, [job], recorded)
+                position = await self._write_group(pg, [job], recorded, new_streams=True)
             except asyncpg.UniqueViolationError as exc:
                 await pg.execute("ROLLBACK TO SAVEPOINT job")
                 job.result = (

@@ -225,7 +225,7 @@ class SqliteEventStore(EventStore):
         for job in group:
             conn.execute("SAVEPOINT job")
             try:
-                position = _write_group(conn, self.codec, [job], recorded)
+                position = _write_group(conn, self.codec, [job], recorded, new_streams=True)
             except sqlite3.OperationalError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad append must not stop the writer
@@ -340,9 +340,11 @@ def _last_position(conn: sqlite3.Connection) -> int:
     return int(position)
 
 
-def _read_facts(conn: sqlite3.Connection, group: Sequence[QueuedAppend]) -> GroupFacts:
+def _read_facts(
+    conn: sqlite3.Connection, group: Sequence[QueuedAppend], *, new_streams: bool
+) -> GroupFacts:
     """What the group is checked against: a query per table and 500 ids, whatever its size."""
-    streams, keys, tracks = GroupFacts.wanted(group)
+    streams, keys, tracks = GroupFacts.wanted(group, new_streams=new_streams)
     versions: dict[str, int] = {}
     for chunk in _chunks(streams):
         marks = ", ".join(["?"] * len(chunk))
@@ -381,12 +383,14 @@ def _write_group(
     codec: EnvelopeCodec,
     group: Sequence[QueuedAppend],
     recorded: datetime,
+    *,
+    new_streams: bool = False,
 ) -> int:
     """Check the whole group against one read of its facts, then write the accepted appends'
     events with one ``executemany`` (encoded one row at a time as it takes them) and their
     idempotency and tracking rows; answer the last position. An append that fails its checks
     writes nothing and fails alone."""
-    facts = _read_facts(conn, group)
+    facts = _read_facts(conn, group, new_streams=new_streams)
     write = accept_group(group, facts, _last_position(conn), recorded)
     accepted = write.jobs
     conn.executemany(_INSERT, write.rows(codec, recorded))
