@@ -177,6 +177,11 @@ class PostgresEventStore(EventStore):
                 )
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
+        try:
+            # The writer's own connection, opened now: the first append pays no connect.
+            await self._writer_connection()
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
         self._head = LogHead(await self.max_position())
         self._queue = asyncio.Queue()
         await self._listen()
@@ -270,14 +275,14 @@ class PostgresEventStore(EventStore):
         transaction's start with the lock, and the notification with the commit."""
         pg = await self._writer_connection()
         try:
-            await pg.execute(self._sql["begin"])
-        except _CONNECTION_LOST:
-            # What the pool's pre-ping did: a connection found dead before anything was written
-            # (a server restart) is replaced once.
-            self._drop_writer_connection()
-            pg = await self._writer_connection()
-            await pg.execute(self._sql["begin"])
-        try:
+            try:
+                await pg.execute(self._sql["begin"])
+            except _CONNECTION_LOST:
+                # What the pool's pre-ping did: a connection found dead before anything was
+                # written (a server restart) is replaced once.
+                self._drop_writer_connection()
+                pg = await self._writer_connection()
+                await pg.execute(self._sql["begin"])
             recorded = datetime.now(UTC)
             if one_by_one:
                 position = await self._write_one_by_one(pg, group, recorded)
@@ -286,6 +291,8 @@ class PostgresEventStore(EventStore):
             # The channel is derived from the schema name, the payload an int: no input.
             await pg.execute(f"SELECT pg_notify('{self._channel}', '{position}'); COMMIT")
         except BaseException:
+            # Also after a failed BEGIN … LOCK (a lock timeout): its transaction is open and
+            # aborted, and the next group must not start inside it.
             try:
                 await pg.execute("ROLLBACK")
             except Exception:  # noqa: BLE001 - a broken connection is replaced next time
