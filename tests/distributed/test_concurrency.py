@@ -19,6 +19,7 @@ import asyncpg
 import orjson
 import pytest
 
+from fordra.kernel.codec import ROW_COLUMNS
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict, StoreUnavailable
 from fordra.kernel.postgres_eventstore import PostgresEventStore, PostgresOptions
@@ -275,7 +276,9 @@ async def _insert(
     row = store.codec.to_row(env)
     row[0] = p
     row[7] = datetime.now(UTC).isoformat()
-    await conn.execute(store._sql["insert"], *row)
+    await conn.copy_records_to_table(
+        "events", schema_name=store.schema, columns=ROW_COLUMNS, records=[tuple(row)]
+    )
 
 
 async def _waiting_for_lock(stack: Stack, schema: str) -> int:

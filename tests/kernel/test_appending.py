@@ -3,17 +3,25 @@ append fails more than one check."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
-from fordra.kernel.appending import AppendRequest, StoredFacts
+from fordra.kernel.appending import (
+    AppendRequest,
+    GroupFacts,
+    QueuedAppend,
+    StoredFacts,
+    accept_group,
+)
 from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from fordra.kernel.eventstore import (
     AlreadyProcessed,
     IdempotencyRecord,
     RequestAlreadyDone,
+    StreamAppend,
     Tracking,
 )
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
@@ -77,3 +85,65 @@ def test_an_accepted_append_numbers_its_rows_and_answers_them_as_stored() -> Non
         ("b", 4, 13),
     ]
     assert all(e.recorded_at == _NOW for e in stored)
+
+
+# -- a group checked at once ----------------------------------------------------------------------
+
+
+def _queued(*appends: StreamAppend, idempotency: IdempotencyRecord | None = None) -> QueuedAppend:
+    codec = EnvelopeCodec("ledger", PersonalDataSealer(InMemoryKeyRing()))
+    return QueuedAppend.queue(codec, appends, None, idempotency)
+
+
+async def test_a_group_is_checked_as_if_each_append_were_written_before_the_next() -> None:
+    # Given a group: one append creates stream s, the next continues it, a third creates it again,
+    # and a fourth repeats the second's idempotency key
+    create = _queued(stream_append("s", 0, [{"n": 1}]))
+    follow = _queued(stream_append("s", 1, [{"n": 2}]), idempotency=_FIRST)
+    again = _queued(stream_append("s", 0, [{"n": 3}]))
+    repeat = _queued(stream_append("t", 0, [{"n": 4}]), idempotency=_FIRST)
+
+    # When the group is checked against a store that holds none of it, after position 10
+    facts = GroupFacts(versions={}, first_answers={}, tracked={})
+    write = accept_group([create, follow, again, repeat], facts, 10, _NOW)
+
+    # Then the first two are accepted and numbered in order, the third lost to the first, the
+    # fourth is told the second's answer
+    assert write.jobs == [create, follow]
+    assert [(e.stream_id, e.version, e.position) for e in write.events] == [
+        ("s", 1, 11),
+        ("s", 2, 12),
+    ]
+    assert write.position == 12
+    assert isinstance(again.result, ConcurrencyConflict)
+    assert (again.result.expected, again.result.actual) == (0, 2)
+    assert isinstance(repeat.result, RequestAlreadyDone)
+    # and the rows written carry the positions and the recorded time
+    codec = EnvelopeCodec("ledger", PersonalDataSealer(InMemoryKeyRing()))
+    rows = list(write.rows(codec, _NOW))
+    assert [(r[0], r[2], r[3], r[7]) for r in rows] == [
+        (11, "s", 1, _NOW.isoformat()),
+        (12, "s", 2, _NOW.isoformat()),
+    ]
+
+
+async def test_streams_the_group_only_creates_are_not_read() -> None:
+    # Given a group creating streams a and b, and continuing stream c
+    group = [
+        _queued(stream_append("a", 0, [{"n": 1}]), stream_append("c", 4, [{"n": 2}])),
+        _queued(stream_append("b", 0, [{"n": 3}])),
+    ]
+
+    # Then only c is read; every stream when the adapter writes append by append
+    assert GroupFacts.wanted(group)[0] == ["c"]
+    assert GroupFacts.wanted(group, new_streams=True)[0] == ["a", "c", "b"]
+
+
+async def test_an_envelope_the_codec_refuses_fails_when_the_append_is_made() -> None:
+    # Given an envelope with personal data but no data subject
+    (env,) = stream_append("a", 0, [{"n": 1}]).events
+    bad = StreamAppend("a", 0, [dataclasses.replace(env, personal_data={"name": "A"})])
+
+    # When it is queued, Then it is refused at once, before any writer sees it
+    with pytest.raises(ValueError, match="without a data subject"):
+        _queued(bad)

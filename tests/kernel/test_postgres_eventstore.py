@@ -12,11 +12,12 @@ from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.postgres_eventstore import PostgresEventStore, asyncpg_dsn
 from tests.kernel.contracts.eventstore import EventStoreContract
+from tests.kernel.contracts.refused_rows import RefusedRowContract
 
 pytestmark = pytest.mark.distributed
 
 
-class TestPostgresEventStore(EventStoreContract):
+class TestPostgresEventStore(EventStoreContract, RefusedRowContract):
     @pytest.fixture(autouse=True)
     def _server(self, postgres_server: Any) -> None:
         self.url = postgres_server.url

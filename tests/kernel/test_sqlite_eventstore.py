@@ -27,9 +27,10 @@ from tests.kernel.contracts.eventstore import (
     read_whole_log,
     stream_append,
 )
+from tests.kernel.contracts.refused_rows import RefusedRowContract
 
 
-class TestSqliteEventStore(EventStoreContract):
+class TestSqliteEventStore(EventStoreContract, RefusedRowContract):
     @pytest.fixture(autouse=True)
     def _files(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path

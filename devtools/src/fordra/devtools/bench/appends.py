@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import random
 import sqlite3
 import sys
@@ -131,8 +132,15 @@ def make_invoices(
     subjects (so that the key ring stays bounded as in real life). Deterministic for a seed."""
     rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
 
+    clock = itertools.count(1_772_348_400_000)  # 2026-03-01T07:00Z in milliseconds
+
     def uid() -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        # A UUIDv7 as fordra.kernel.ids.new_id makes them (RFC 9562 §5.7: the millisecond, then
+        # version, 74 random bits and the variant), one millisecond apart, deterministic for the
+        # seed.
+        rand = rng.getrandbits(74)
+        value = (next(clock) << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
+        return str(uuid.UUID(int=value | (rand & ((1 << 62) - 1))))
 
     people: list[tuple[str, dict[str, Any]]] = []
     for _ in range(customers):

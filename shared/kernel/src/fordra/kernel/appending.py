@@ -3,8 +3,11 @@
 An adapter holds its SQL (or its dicts), its transaction and the mapping of its driver's errors;
 what an append *means* lives here:
 
-- ``AppendRequest``: the envelopes encoded by the codec (so that every store holds the same bytes,
-  personal data sealed) with the request's tracking and idempotency record;
+- ``AppendRequest``: the envelopes with the request's tracking and idempotency record, checked by
+  the codec when the append is made; the codec encodes them (so that every store holds the same
+  bytes, personal data sealed) up front for the in-memory store, whose rows are its storage, and
+  as they are written for the stores on a database (``GroupWrite.rows``), so that a large
+  decision is held once, as envelopes, not twice;
 - ``AppendRequest.accept``: the checks in their order (the idempotency key, then the consumer's
   tracking, then each stream's version and the envelopes' own versions) against the
   ``StoredFacts`` the adapter read inside its transaction; on success the rows get their positions
@@ -13,6 +16,11 @@ what an append *means* lives here:
 - ``QueuedAppend``, ``take_group`` and ``answer``: group commit. Callers queue their appends, one
   writer takes what is waiting (up to a number of events) into one transaction, and each caller is
   answered in its own event loop, the followers woken once;
+- ``GroupFacts`` and ``accept_group``: a group checked at once. The adapter reads what the whole
+  group needs in one query per table (every stream's version, every key, every tracking row) and
+  each job is checked as if the jobs before it had been written; the accepted jobs' events
+  (``GroupWrite``) then go to the database in one statement (``executemany``, ``COPY``), encoded
+  one row at a time as the statement takes them;
 - ``LogHead``: the highest committed position a store knows of, and the followers waiting above it
   (``EventStore.wait_for_events``).
 """
@@ -22,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,7 +66,9 @@ class StoredFacts:
 @dataclass(slots=True)
 class AppendRequest:
     appends: Sequence[StreamAppend]
-    rows: list[list[Any]]  # the codec's rows of every event, in append order
+    # The codec's rows of every event, in append order, when encoded up front (``encode``);
+    # empty for a ``QueuedAppend``, whose rows are encoded as they are written.
+    rows: list[list[Any]]
     tracking: Tracking | None
     idempotency: IdempotencyRecord | None
 
@@ -76,12 +86,13 @@ class AppendRequest:
 
     @property
     def size(self) -> int:
-        return len(self.rows)
+        """The number of events appended."""
+        return sum(len(a.events) for a in self.appends)
 
     def accept(self, facts: StoredFacts, after_position: int, recorded: datetime) -> list[Envelope]:
         """Check the append against ``facts`` (raising what the caller must be told), then number
-        ``rows`` from ``after_position + 1`` with the recorded time, ready for the adapter to
-        write; answer the envelopes as stored."""
+        ``rows`` (if encoded up front) from ``after_position + 1`` with the recorded time, ready
+        for the adapter to write; answer the envelopes as stored."""
         self._check(facts)
         recorded_text = recorded.isoformat()
         for i, row in enumerate(self.rows, start=1):
@@ -146,10 +157,14 @@ class QueuedAppend(AppendRequest):
         tracking: Tracking | None,
         idempotency: IdempotencyRecord | None,
     ) -> QueuedAppend:
-        """A job for the caller in the running loop (encoded as ``AppendRequest.encode`` does)."""
+        """A job for the caller in the running loop, its envelopes checked by the codec now (what
+        the codec refuses fails its caller before it reaches a transaction) and encoded by the
+        writer as it writes them."""
         loop = asyncio.get_running_loop()
-        rows = _encode(codec, appends)
-        return cls(appends, rows, tracking, idempotency, loop, loop.create_future())
+        for a in appends:
+            for env in a.events:
+                codec.check(env)
+        return cls(appends, [], tracking, idempotency, loop, loop.create_future())
 
 
 def _encode(codec: EnvelopeCodec, appends: Sequence[StreamAppend]) -> list[list[Any]]:
@@ -174,6 +189,107 @@ def take_group(
         group.append(job)
         size += job.size
     return group, False
+
+
+@dataclass(slots=True)
+class GroupFacts:
+    """What the store holds for a whole group, read in its transaction with one query per table
+    (only the rows that exist): stream versions, stored idempotency records by key, tracked
+    positions by (consumer, upstream). ``accept_group`` updates them as each job is accepted, so
+    a later job of the group sees the earlier ones as written."""
+
+    versions: dict[str, int]
+    first_answers: dict[str, IdempotencyRecord]
+    tracked: dict[tuple[str, str], int]
+
+    @staticmethod
+    def wanted(
+        group: Sequence[AppendRequest], *, new_streams: bool = False
+    ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+        """The stream ids, idempotency keys and tracking rows to read for ``group``, each once.
+
+        A stream that every append of the group creates (expected version 0) is not read unless
+        ``new_streams``: the unique ``(stream_id, version)`` refuses its first event if it exists
+        after all, and the adapter then writes the group again append by append, reading every
+        stream, so that the append that lost is told so as a conflict. Most appends create their
+        stream (an invoice, a payment), and the read would find nothing."""
+        expected: dict[str, int] = {}
+        for job in group:
+            for a in job.appends:
+                expected[a.stream_id] = expected.get(a.stream_id, 0) | a.expected_version
+        streams = [sid for sid, v in expected.items() if v or new_streams]
+        keys = list(dict.fromkeys(j.idempotency.key for j in group if j.idempotency is not None))
+        tracks = list(
+            dict.fromkeys(
+                (j.tracking.consumer, j.tracking.upstream) for j in group if j.tracking is not None
+            )
+        )
+        return streams, keys, tracks
+
+
+@dataclass(slots=True)
+class GroupWrite:
+    """What ``accept_group`` accepted: the jobs, their events as stored (in position order) and
+    the last position."""
+
+    jobs: list[QueuedAppend]
+    events: list[Envelope]
+    position: int
+
+    def rows(self, codec: EnvelopeCodec, recorded: datetime) -> Iterator[tuple[Any, ...]]:
+        """The events' rows, encoded one at a time as the database takes them."""
+        recorded_text = recorded.isoformat()
+        stored_row = codec.stored_row
+        return (stored_row(env, recorded_text) for env in self.events)
+
+
+def accept_group(
+    group: Sequence[QueuedAppend], facts: GroupFacts, after_position: int, recorded: datetime
+) -> GroupWrite:
+    """Check each job of ``group`` in order against ``facts`` and what the jobs before it wrote,
+    as if each had its own savepoint: a job that fails a check gets its exception as ``result``
+    and writes nothing; an accepted one gets its stored envelopes and
+    its events numbered on from ``after_position``."""
+    accepted: list[QueuedAppend] = []
+    events: list[Envelope] = []
+    position = after_position
+    versions = facts.versions
+    for job in group:
+        try:
+            # Walk the job's appends as written one after the other: one stream twice in one
+            # append sees its own first part (what a unique (stream_id, version) refuses).
+            mine: dict[str, int] = {}
+            current = []
+            for a in job.appends:
+                sid = a.stream_id
+                current.append(mine[sid] if sid in mine else versions.get(sid, 0))
+                mine[sid] = a.expected_version + len(a.events)
+            idem = job.idempotency
+            track = job.tracking
+            stored = job.accept(
+                StoredFacts(
+                    facts.first_answers.get(idem.key) if idem is not None else None,
+                    facts.tracked.get((track.consumer, track.upstream))
+                    if track is not None
+                    else None,
+                    current,
+                ),
+                position,
+                recorded,
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed check fails its own job only
+            job.result = exc
+            continue
+        job.result = stored
+        events.extend(stored)
+        versions.update(mine)
+        if idem is not None:
+            facts.first_answers[idem.key] = idem
+        if track is not None:
+            facts.tracked[(track.consumer, track.upstream)] = track.position
+        position += job.size
+        accepted.append(job)
+    return GroupWrite(accepted, events, position)
 
 
 class LogHead:

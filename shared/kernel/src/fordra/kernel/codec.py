@@ -40,21 +40,36 @@ class EnvelopeCodec:
 
     def to_row(self, env: Envelope) -> list[Any]:
         """A row without position and recorded time (index 0 and 7): the store fills those in."""
+        return list(self._encode(env, 0, None))
+
+    def stored_row(self, env: Envelope, recorded_at: str) -> tuple[Any, ...]:
+        """The row of an envelope as stored (its position set; ``recorded_at`` its recorded time
+        as ISO text, formatted once per commit): what a store encodes as it writes, one row at a
+        time, so that a large append is held once, as envelopes, not twice."""
+        return self._encode(env, env.position, recorded_at)
+
+    def check(self, env: Envelope) -> None:
+        """Refuse what ``to_row`` would refuse, without encoding: a store checks every envelope
+        when an append is made and encodes it only when it writes."""
+        if env.personal_data is not None and env.data_subject is None:
+            raise ValueError(f"{env.event_type}: personal data without a data subject")
+
+    def _encode(self, env: Envelope, position: int, recorded_at: str | None) -> tuple[Any, ...]:
         sealed: bytes | None = None
         if env.personal_data is not None:
             if env.data_subject is None:
                 raise ValueError(f"{env.event_type}: personal data without a data subject")
             sealed = self._sealer.seal(env.data_subject, env.personal_data)
         m = env.metadata
-        return [
-            0,
+        return (
+            position,
             env.event_id,
             env.stream_id,
             env.version,
             env.event_type,
             env.schema_version,
             env.occurred_at.isoformat(),
-            None,
+            recorded_at,
             m.tenant,
             m.actor,
             m.correlation_id,
@@ -62,7 +77,7 @@ class EnvelopeCodec:
             env.data_subject,
             orjson.dumps(env.payload),
             sealed,
-        ]
+        )
 
     def from_row(self, row: Sequence[Any]) -> Envelope:
         (

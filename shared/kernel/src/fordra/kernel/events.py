@@ -7,7 +7,6 @@ version, so that old events are read by current code without being rewritten.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import UnknownEventType
+from fordra.kernel.ids import new_id
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -104,7 +104,7 @@ class EventRegistry:
         if event.subject_field is not None:
             subject = str(data[event.subject_field])
         return Envelope(
-            event_id=event_id or str(uuid.uuid4()),
+            event_id=event_id or new_id(),
             event_type=event.event_type,
             schema_version=event.schema_version,
             context=context,

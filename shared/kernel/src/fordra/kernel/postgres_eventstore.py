@@ -1,10 +1,15 @@
 """``PostgresEventStore``: the distributed engine's event store, one schema per bounded context.
 
 SQLAlchemy 2 async with asyncpg. Like the SQLite store, appends go through one writer task with
-*group commit*: the appends waiting when the writer is free share one transaction, each inside a
-savepoint of its own. What an append means (its checks in their order, the stored envelopes,
-answering the callers and waking the followers) is written once in ``fordra.kernel.appending``;
-this module holds the SQL, the transaction and the mapping of asyncpg's errors.
+*group commit*: the appends waiting when the writer is free share one transaction. The group is
+checked at once (one ``= ANY`` query reads the version of every stream it appends to; each append
+is checked as if the ones before it were written, and one that fails fails alone) and the events
+of the accepted appends go in with one ``COPY`` inside that transaction. Should the ``COPY`` still
+hit a unique constraint, the group is written again append by append, each in a savepoint, and
+only the append at fault fails. What an append means (its checks in their order, the stored
+envelopes, answering the callers and waking the followers) is written once in
+``fordra.kernel.appending``; this module holds the SQL, the transaction and the mapping of
+asyncpg's errors.
 
 No reader may skip an event that commits late. PostgreSQL hands out sequence values at insert time
 and transactions commit in any order, so a reader could see position 11 committed while 10 is
@@ -33,7 +38,14 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fordra.kernel.appending import LogHead, QueuedAppend, StoredFacts, answer, take_group
+from fordra.kernel.appending import (
+    GroupFacts,
+    LogHead,
+    QueuedAppend,
+    accept_group,
+    answer,
+    take_group,
+)
 from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import StoreUnavailable
@@ -53,6 +65,8 @@ _SCHEMA_LOCK = 0x466F72647261  # advisory lock key: one process creates schemas 
 # What a lost or refused connection raises: asyncpg's own errors when it connects, SQLAlchemy's
 # DBAPIError (wrapping asyncpg's) once a pooled connection dies under a statement.
 _UNAVAILABLE = (OSError, asyncpg.PostgresError, DBAPIError)
+# What a connection that died while idle raises at its next statement.
+_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +88,16 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _one_append_at_fault(exc: Exception) -> bool:
+    """Whether ``exc`` from writing a group may be one append's fault (a row refused, an encoding
+    failed), not the connection's or the lock's."""
+    if isinstance(exc, _CONNECTION_LOST):
+        return False
+    if isinstance(exc, asyncpg.PostgresError):
+        return isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError)
+    return True
+
+
 class PostgresEventStore(EventStore):
     def __init__(
         self,
@@ -93,19 +117,28 @@ class PostgresEventStore(EventStore):
         self._engine: AsyncEngine | None = None
         self._queue: asyncio.Queue[QueuedAppend | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
+        self._writer_conn: asyncpg.Connection | None = None
         self._listener: asyncpg.Connection | None = None
         self._relisten_at = 0.0
         self._head = LogHead()
         self._channel = f"fordra_events_{self.schema}"
         s = self.schema
         cols = ", ".join(ROW_COLUMNS)
-        marks = ", ".join(f"${i}" for i in range(1, len(ROW_COLUMNS) + 1))
         # Statements built from constants and the schema name we derive: no input reaches them.
         self._sql = {
-            "insert": f"INSERT INTO {s}.events ({cols}) VALUES ({marks})",
-            "lock": f"LOCK TABLE {s}.events IN EXCLUSIVE MODE",
             "max": f"SELECT COALESCE(MAX(position), 0) FROM {s}.events",
             "version": f"SELECT COALESCE(MAX(version), 0) FROM {s}.events WHERE stream_id = $1",
+            "begin": f"BEGIN; SET LOCAL lock_timeout = {int(self._options.lock_timeout_ms)}; "
+            f"LOCK TABLE {s}.events IN EXCLUSIVE MODE",
+            # The last position (stream NULL) and the version of each stream that has events.
+            "facts": f"SELECT NULL, COALESCE(MAX(position), 0) FROM {s}.events UNION ALL "
+            f"SELECT stream_id, MAX(version) FROM {s}.events "
+            "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id",
+            "idem_many": f"SELECT key, fingerprint, response FROM {s}.idempotency "
+            "WHERE key = ANY($1::text[])",
+            "track_many": f"SELECT t.consumer, t.upstream, t.position FROM {s}.tracking t "
+            "JOIN unnest($1::text[], $2::text[]) AS w(consumer, upstream) "
+            "USING (consumer, upstream)",
             "idem_get": f"SELECT fingerprint, response FROM {s}.idempotency WHERE key = $1",
             "idem_put": f"INSERT INTO {s}.idempotency (key, fingerprint, response, recorded_at) "
             "VALUES ($1, $2, $3, $4)",
@@ -144,6 +177,11 @@ class PostgresEventStore(EventStore):
                 )
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
+        try:
+            # The writer's own connection, opened now: the first append pays no connect.
+            await self._writer_connection()
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"event store {self.context!r}: {exc}") from exc
         self._head = LogHead(await self.max_position())
         self._queue = asyncio.Queue()
         await self._listen()
@@ -174,6 +212,10 @@ class PostgresEventStore(EventStore):
             with contextlib.suppress(Exception):
                 await self._writer_task
             self._writer_task = None
+        if self._writer_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._writer_conn.close(timeout=2)
+            self._writer_conn = None
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close(timeout=2)
@@ -210,32 +252,16 @@ class PostgresEventStore(EventStore):
     async def _commit_group(self, group: list[QueuedAppend]) -> None:
         head = self._head
         try:
-            async with self.engine.connect() as sa_conn:
-                raw = await sa_conn.get_raw_connection()
-                pg: asyncpg.Connection = raw.driver_connection
-                async with pg.transaction():
-                    await pg.execute(
-                        f"SET LOCAL lock_timeout = {int(self._options.lock_timeout_ms)}"
-                    )
-                    await pg.execute(self._sql["lock"])
-                    position: int = await pg.fetchval(self._sql["max"])
-                    recorded = datetime.now(UTC)
-                    for job in group:
-                        try:
-                            async with pg.transaction():  # a savepoint per append
-                                job.result = await self._apply(pg, job, position, recorded)
-                            position += job.size
-                        except asyncpg.UniqueViolationError as exc:
-                            job.result = (
-                                job.lost_race()
-                                if "stream" in (exc.constraint_name or "")
-                                else StoreUnavailable(f"integrity error: {exc}")
-                            )
-                        except (asyncpg.PostgresConnectionError, OSError):
-                            raise
-                        except Exception as exc:  # noqa: BLE001 - one bad append fails alone
-                            job.result = exc
-                    await pg.execute("SELECT pg_notify($1, $2)", self._channel, str(position))
+            try:
+                position = await self._in_transaction(group, one_by_one=False)
+            except Exception as exc:
+                if not _one_append_at_fault(exc):
+                    raise
+                # Under the table lock a version cannot move, so this is a row the table refuses
+                # (an event id stored twice, a value too long), one the codec could not encode as
+                # it was written, or a writer that skipped the lock: find the append at fault by
+                # writing the group again, each append in a savepoint of its own.
+                position = await self._in_transaction(group, one_by_one=True)
             head.move_to(position)
         except Exception as exc:  # noqa: BLE001 - the writer must outlive a lost connection
             failure = StoreUnavailable(f"event store {self.context!r}: {exc}")
@@ -243,40 +269,136 @@ class PostgresEventStore(EventStore):
                 job.result = failure
         answer(group, head)
 
-    async def _apply(
-        self, pg: asyncpg.Connection, job: QueuedAppend, position: int, recorded: datetime
-    ) -> list[Envelope]:
-        first: IdempotencyRecord | None = None
-        tracked: int | None = None
-        if job.idempotency is not None:
-            row = await pg.fetchrow(self._sql["idem_get"], job.idempotency.key)
-            if row is not None:
-                first = IdempotencyRecord(job.idempotency.key, row[0], bytes(row[1]))
-        if job.tracking is not None:
-            tracked = await pg.fetchval(
-                self._sql["track_get"], job.tracking.consumer, job.tracking.upstream
+    async def _in_transaction(self, group: list[QueuedAppend], *, one_by_one: bool) -> int:
+        """Write ``group`` in one transaction under the table lock; answer the last position.
+        Statements without parameters share a round trip (the simple query protocol): the
+        transaction's start with the lock, and the notification with the commit."""
+        pg = await self._writer_connection()
+        try:
+            try:
+                await pg.execute(self._sql["begin"])
+            except _CONNECTION_LOST:
+                # What the pool's pre-ping did: a connection found dead before anything was
+                # written (a server restart) is replaced once.
+                self._drop_writer_connection()
+                pg = await self._writer_connection()
+                await pg.execute(self._sql["begin"])
+            recorded = datetime.now(UTC)
+            if one_by_one:
+                position = await self._write_one_by_one(pg, group, recorded)
+            else:
+                position = await self._write_group(pg, group, recorded)
+            # The channel is derived from the schema name, the payload an int: no input.
+            await pg.execute(f"SELECT pg_notify('{self._channel}', '{position}'); COMMIT")
+        except BaseException:
+            # Also after a failed BEGIN … LOCK (a lock timeout): its transaction is open and
+            # aborted, and the next group must not start inside it.
+            try:
+                await pg.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a broken connection is replaced next time
+                self._drop_writer_connection()
+            raise
+        return position
+
+    async def _writer_connection(self) -> asyncpg.Connection:
+        # The writer holds one connection of its own: no pool checkout per group.
+        if self._writer_conn is None or self._writer_conn.is_closed():
+            self._writer_conn = await asyncpg.connect(asyncpg_dsn(self.url), timeout=10)
+        return self._writer_conn
+
+    def _drop_writer_connection(self) -> None:
+        if self._writer_conn is not None:
+            self._writer_conn.terminate()
+            self._writer_conn = None
+
+    async def _read_facts(
+        self, pg: asyncpg.Connection, group: Sequence[QueuedAppend], *, new_streams: bool
+    ) -> tuple[int, GroupFacts]:
+        """The last position and what the group is checked against: one query per table,
+        whatever the group's size (the last position rides with the versions)."""
+        streams, keys, tracks = GroupFacts.wanted(group, new_streams=new_streams)
+        position = 0
+        versions: dict[str, int] = {}
+        for stream_id, value in await pg.fetch(self._sql["facts"], streams):
+            if stream_id is None:
+                position = value
+            else:
+                versions[stream_id] = value
+        first_answers: dict[str, IdempotencyRecord] = {}
+        if keys:
+            for key, fingerprint, response in await pg.fetch(self._sql["idem_many"], keys):
+                first_answers[key] = IdempotencyRecord(key, fingerprint, bytes(response))
+        tracked: dict[tuple[str, str], int] = {}
+        if tracks:
+            rows = await pg.fetch(
+                self._sql["track_many"], [c for c, _ in tracks], [u for _, u in tracks]
             )
-        versions = [await pg.fetchval(self._sql["version"], a.stream_id) for a in job.appends]
-        stored = job.accept(StoredFacts(first, tracked, versions), position, recorded)
+            tracked = {(c, u): p for c, u, p in rows}
+        return position, GroupFacts(versions, first_answers, tracked)
+
+    async def _write_group(
+        self,
+        pg: asyncpg.Connection,
+        group: Sequence[QueuedAppend],
+        recorded: datetime,
+        *,
+        new_streams: bool = False,
+    ) -> int:
+        """Check the whole group against one read of its facts, then write the accepted jobs'
+        events with one COPY and their idempotency and tracking rows; answer the last position.
+        A job that fails its checks writes nothing and fails alone."""
+        position, facts = await self._read_facts(pg, group, new_streams=new_streams)
+        write = accept_group(group, facts, position, recorded)
+        accepted = write.jobs
+        if write.events:
+            await pg.copy_records_to_table(
+                "events",
+                schema_name=self.schema,
+                columns=ROW_COLUMNS,
+                records=write.rows(self.codec, recorded),
+            )
         recorded_text = recorded.isoformat()
-        if job.rows:
-            await pg.executemany(self._sql["insert"], job.rows)
-        if job.idempotency is not None:
-            await pg.execute(
-                self._sql["idem_put"],
-                job.idempotency.key,
-                job.idempotency.fingerprint,
-                job.idempotency.response,
-                recorded_text,
-            )
-        if job.tracking is not None:
-            await pg.execute(
-                self._sql["track_put"],
-                job.tracking.consumer,
-                job.tracking.upstream,
-                job.tracking.position,
-            )
-        return stored
+        idempotency = [
+            (j.idempotency.key, j.idempotency.fingerprint, j.idempotency.response, recorded_text)
+            for j in accepted
+            if j.idempotency is not None
+        ]
+        if idempotency:
+            await pg.executemany(self._sql["idem_put"], idempotency)
+        tracking = [
+            (j.tracking.consumer, j.tracking.upstream, j.tracking.position)
+            for j in accepted
+            if j.tracking is not None
+        ]
+        if tracking:
+            await pg.executemany(self._sql["track_put"], tracking)
+        return write.position
+
+    async def _write_one_by_one(
+        self, pg: asyncpg.Connection, group: Sequence[QueuedAppend], recorded: datetime
+    ) -> int:
+        position = 0
+        for job in group:
+            await pg.execute("SAVEPOINT job")
+            try:
+                position = await self._write_group(pg, [job], recorded, new_streams=True)
+            except asyncpg.UniqueViolationError as exc:
+                await pg.execute("ROLLBACK TO SAVEPOINT job")
+                job.result = (
+                    job.lost_race()
+                    if "stream" in (exc.constraint_name or "")
+                    else StoreUnavailable(f"integrity error: {exc}")
+                )
+            except (asyncpg.PostgresConnectionError, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad append fails alone
+                await pg.execute("ROLLBACK TO SAVEPOINT job")
+                job.result = exc
+            else:
+                await pg.execute("RELEASE SAVEPOINT job")
+        if position == 0:  # every append failed: the log did not move
+            position = await pg.fetchval(self._sql["max"])
+        return position
 
     # -- reads -----------------------------------------------------------------------------------
 

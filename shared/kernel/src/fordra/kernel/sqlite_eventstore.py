@@ -2,9 +2,13 @@
 
 Reads go through SQLAlchemy's async engine (aiosqlite). Appends go through one writer thread with
 a plain DB-API connection from SQLAlchemy's sync engine and *group commit*: every append waiting
-when the writer is free joins one transaction, each inside a savepoint of its own (so one conflict
-fails only its own append), and one fsync covers them all. Measured on our 2-core machines the async
-driver reaches about a fortieth of a plain insert at batch 1; see docs/performance.md.
+when the writer is free joins one transaction and one fsync covers them all. The group is checked
+at once (one query reads the version of every stream it appends to; each append is checked as if
+the ones before it were written, so one conflict fails only its own append) and the accepted
+events go in with one ``executemany``. Should the table still refuse a row, the group is written
+again append by append, each in a savepoint, and only the append at fault fails. Measured on our
+2-core machines the async driver reaches about a fortieth of a plain insert at batch 1; see
+docs/performance.md.
 
 What an append means (its checks in their order, the stored envelopes, answering the callers and
 waking the followers) is written once in ``fordra.kernel.appending``; this module holds the SQL,
@@ -32,7 +36,14 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fordra.kernel.appending import LogHead, QueuedAppend, StoredFacts, answer, take_group
+from fordra.kernel.appending import (
+    GroupFacts,
+    LogHead,
+    QueuedAppend,
+    accept_group,
+    answer,
+    take_group,
+)
 from fordra.kernel.codec import ROW_COLUMNS, EnvelopeCodec
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import FordraError, StoreUnavailable
@@ -170,95 +181,62 @@ class SqliteEventStore(EventStore):
     def _commit_group(self, conn: sqlite3.Connection, group: list[QueuedAppend]) -> None:
         head = self._head
         assert head is not None  # started before the writer
-        # A job alone needs no savepoint: on failure the whole transaction is its own to roll
-        # back. Savepoints cost a journal of their own (measured in docs/performance.md).
-        alone = len(group) == 1
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            (position,) = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
-            recorded = datetime.now(UTC)
-            recorded_text = recorded.isoformat()
-            for job in group:
-                if not alone:
-                    conn.execute("SAVEPOINT job")
-                try:
-                    job.result = self._apply(conn, job, position, recorded, recorded_text)
-                    position += job.size
-                    if not alone:
-                        conn.execute("RELEASE job")
-                except sqlite3.OperationalError:
-                    raise  # the connection itself is in trouble: fail the whole group below
-                except Exception as exc:  # noqa: BLE001 - one bad append must not stop the writer
-                    if not alone:
-                        conn.execute("ROLLBACK TO job")
-                        conn.execute("RELEASE job")
-                    job.result = (
-                        _integrity_error(exc, job)
-                        if isinstance(exc, sqlite3.IntegrityError)
-                        else exc
-                    )
-            if alone and isinstance(group[0].result, BaseException):
-                conn.execute("ROLLBACK")
-            else:
-                conn.execute("COMMIT")
-                head.move_to(position)
+            try:
+                position = self._in_transaction(conn, group, one_by_one=False)
+            except sqlite3.OperationalError:
+                raise  # the connection itself is in trouble: fail the whole group below
+            except Exception:  # noqa: BLE001 - one append at fault must fail alone
+                # Under BEGIN IMMEDIATE no version moves, so this is a row the table refuses (an
+                # event id stored twice) or one the codec could not encode as it was written:
+                # write the group again, each append in a savepoint of its own, so that the
+                # append at fault fails alone.
+                position = self._in_transaction(conn, group, one_by_one=True)
+            head.move_to(position)
         except Exception as exc:  # noqa: BLE001 - the writer thread must outlive any failure
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
             failure = StoreUnavailable(f"event store {self.context!r}: {exc}")
             for job in group:
                 job.result = failure
         answer(group, head)
 
-    @staticmethod
-    def _apply(
-        conn: sqlite3.Connection,
-        job: QueuedAppend,
-        position: int,
-        recorded: datetime,
-        recorded_text: str,
-    ) -> list[Envelope]:
-        first: IdempotencyRecord | None = None
-        tracked: int | None = None
-        if job.idempotency is not None:
-            row = conn.execute(
-                "SELECT fingerprint, response FROM idempotency WHERE key = ?",
-                (job.idempotency.key,),
-            ).fetchone()
-            if row is not None:
-                first = IdempotencyRecord(job.idempotency.key, row[0], bytes(row[1]))
-        if job.tracking is not None:
-            row = conn.execute(
-                "SELECT position FROM tracking WHERE consumer = ? AND upstream = ?",
-                (job.tracking.consumer, job.tracking.upstream),
-            ).fetchone()
-            tracked = row[0] if row is not None else None
-        versions = [
-            conn.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (a.stream_id,)
-            ).fetchone()[0]
-            for a in job.appends
-        ]
-        stored = job.accept(StoredFacts(first, tracked, versions), position, recorded)
-        conn.executemany(_INSERT, job.rows)
-        if job.idempotency is not None:
-            conn.execute(
-                "INSERT INTO idempotency (key, fingerprint, response, recorded_at) "
-                "VALUES (?, ?, ?, ?)",
-                (
-                    job.idempotency.key,
-                    job.idempotency.fingerprint,
-                    job.idempotency.response,
-                    recorded_text,
-                ),
-            )
-        if job.tracking is not None:
-            conn.execute(
-                "INSERT INTO tracking (consumer, upstream, position) VALUES (?, ?, ?) "
-                "ON CONFLICT (consumer, upstream) DO UPDATE SET position = excluded.position",
-                (job.tracking.consumer, job.tracking.upstream, job.tracking.position),
-            )
-        return stored
+    def _in_transaction(
+        self, conn: sqlite3.Connection, group: list[QueuedAppend], *, one_by_one: bool
+    ) -> int:
+        """Write ``group`` in one transaction; answer the last position."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            recorded = datetime.now(UTC)
+            if one_by_one:
+                position = self._write_one_by_one(conn, group, recorded)
+            else:
+                position = _write_group(conn, self.codec, group, recorded)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return position
+
+    def _write_one_by_one(
+        self, conn: sqlite3.Connection, group: list[QueuedAppend], recorded: datetime
+    ) -> int:
+        # Savepoints cost a journal of their own (docs/performance.md): only this path has them.
+        position = 0
+        for job in group:
+            conn.execute("SAVEPOINT job")
+            try:
+                position = _write_group(conn, self.codec, [job], recorded, new_streams=True)
+            except sqlite3.OperationalError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad append must not stop the writer
+                conn.execute("ROLLBACK TO job")
+                job.result = (
+                    _integrity_error(exc, job) if isinstance(exc, sqlite3.IntegrityError) else exc
+                )
+            conn.execute("RELEASE job")
+        if position == 0:  # every append failed: the log did not move
+            position = _last_position(conn)
+        return position
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -355,6 +333,90 @@ class SqliteEventStore(EventStore):
     async def wait_for_events(self, after_position: int, timeout: float) -> None:
         if self._head is not None:  # not started: nothing will come
             await self._head.wait_above(after_position, timeout)
+
+
+def _last_position(conn: sqlite3.Connection) -> int:
+    (position,) = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+    return int(position)
+
+
+def _read_facts(
+    conn: sqlite3.Connection, group: Sequence[QueuedAppend], *, new_streams: bool
+) -> GroupFacts:
+    """What the group is checked against: a query per table and 500 ids, whatever its size."""
+    streams, keys, tracks = GroupFacts.wanted(group, new_streams=new_streams)
+    versions: dict[str, int] = {}
+    for chunk in _chunks(streams):
+        marks = ", ".join(["?"] * len(chunk))
+        versions.update(
+            conn.execute(
+                "SELECT stream_id, MAX(version) FROM events "
+                f"WHERE stream_id IN ({marks}) GROUP BY stream_id",
+                chunk,
+            ).fetchall()
+        )
+    first_answers: dict[str, IdempotencyRecord] = {}
+    for chunk in _chunks(keys):
+        marks = ", ".join(["?"] * len(chunk))
+        for key, fingerprint, response in conn.execute(
+            f"SELECT key, fingerprint, response FROM idempotency WHERE key IN ({marks})",
+            chunk,
+        ):
+            first_answers[key] = IdempotencyRecord(key, fingerprint, bytes(response))
+    tracked: dict[tuple[str, str], int] = {}
+    for consumer, upstream in tracks:  # one per append at most: process managers append alone
+        row = conn.execute(
+            "SELECT position FROM tracking WHERE consumer = ? AND upstream = ?",
+            (consumer, upstream),
+        ).fetchone()
+        if row is not None:
+            tracked[(consumer, upstream)] = row[0]
+    return GroupFacts(versions, first_answers, tracked)
+
+
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _write_group(
+    conn: sqlite3.Connection,
+    codec: EnvelopeCodec,
+    group: Sequence[QueuedAppend],
+    recorded: datetime,
+    *,
+    new_streams: bool = False,
+) -> int:
+    """Check the whole group against one read of its facts, then write the accepted appends'
+    events with one ``executemany`` (encoded one row at a time as it takes them) and their
+    idempotency and tracking rows; answer the last position. An append that fails its checks
+    writes nothing and fails alone."""
+    facts = _read_facts(conn, group, new_streams=new_streams)
+    write = accept_group(group, facts, _last_position(conn), recorded)
+    accepted = write.jobs
+    conn.executemany(_INSERT, write.rows(codec, recorded))
+    recorded_text = recorded.isoformat()
+    idempotency = [
+        (j.idempotency.key, j.idempotency.fingerprint, j.idempotency.response, recorded_text)
+        for j in accepted
+        if j.idempotency is not None
+    ]
+    if idempotency:
+        conn.executemany(
+            "INSERT INTO idempotency (key, fingerprint, response, recorded_at) VALUES (?, ?, ?, ?)",
+            idempotency,
+        )
+    tracking = [
+        (j.tracking.consumer, j.tracking.upstream, j.tracking.position)
+        for j in accepted
+        if j.tracking is not None
+    ]
+    if tracking:
+        conn.executemany(
+            "INSERT INTO tracking (consumer, upstream, position) VALUES (?, ?, ?) "
+            "ON CONFLICT (consumer, upstream) DO UPDATE SET position = excluded.position",
+            tracking,
+        )
+    return write.position
 
 
 def _integrity_error(exc: sqlite3.IntegrityError, job: QueuedAppend) -> FordraError:

@@ -11,7 +11,6 @@ attests it: the rules are decided again on the invoice as it is then, and the at
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Literal
 
@@ -47,6 +46,7 @@ from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
 from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.ids import new_id
 
 # Who may attest (or reject) a credit note or cancellation: the roles that attest refunds. A
 # department or a case officer may only ask.
@@ -118,7 +118,7 @@ async def request_correction(
         require_department(principal, state.department)
         customer = await load_customer_state(deps, state.customer_id)
         kind = customer.kind if customer else None
-        request_id = str(uuid.uuid4())
+        request_id = new_id()
         today = deps.clock.today()
         request: CorrectionRequest
         if isinstance(cmd, IssueCreditNote):
@@ -211,7 +211,7 @@ async def attest_correction(
             credit_note = issue_credit_note(
                 state,
                 request,
-                credit_note_id=str(uuid.uuid4()),
+                credit_note_id=new_id(),
                 serial_number=await numbers.take(),
                 today=today,
                 attester=principal,

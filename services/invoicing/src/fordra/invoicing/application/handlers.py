@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -71,6 +70,7 @@ from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import AlreadyExists, DomainRuleViolation, NotFound
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.ids import new_id
 
 # Credit notes and cancellations need an attest: correction_requests.py.
 _CorrectionCommand = PostponeDueDate | GrantDeferral | DisputeInvoice | ResolveDispute
@@ -163,7 +163,7 @@ async def register_customer(
                 cmd, customer_id=existing, identity=identity, department=principal.department
             )
             return Decision([], _registered_response(echo))
-        customer_id = str(uuid.uuid4())
+        customer_id = new_id()
         event = decide_registration(
             cmd, customer_id=customer_id, identity=identity, department=principal.department
         )
@@ -369,7 +369,7 @@ async def issue_invoice(
                 ),
             )
         if small.outcome is not SmallAmountOutcome.INVOICE:
-            deferred = held_small_amount(cmd, lines, held_id=str(uuid.uuid4()), policy=small.policy)
+            deferred = held_small_amount(cmd, lines, held_id=new_id(), policy=small.policy)
             if small.outcome is SmallAmountOutcome.HOLD:
                 env = envelope(deferred, held_stream, held.version + 1)
                 return Decision(
@@ -391,7 +391,7 @@ async def issue_invoice(
             held = held.with_held(deferred)
             lines = ()
 
-        invoice_id = str(uuid.uuid4())
+        invoice_id = new_id()
         held_lines = held.lines
         base = cmd if lines else cmd.model_copy(update={"lines": ()})
         periods = periods_stream(cmd, settings, liable_property)

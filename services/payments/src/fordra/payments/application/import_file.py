@@ -9,7 +9,6 @@ file (by the bank's own reference) is counted as a duplicate and booked once.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +24,7 @@ from fordra.contracts.payments import (
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
+from fordra.kernel.ids import new_id
 from fordra.kernel.staging import StagedEventStore
 from fordra.payments.application.booking import (
     BookingBatch,
@@ -120,7 +120,7 @@ async def import_payment_file(
         await _prefetch(view, all_deps, parsed)
         deps = replace(all_deps, store=view)
         batch = BookingBatch(view, deps.registry, meta, deps.clock.now())
-        file_id = str(uuid.uuid4())
+        file_id = new_id()
         await batch.add(file_stream(sha), PaymentFileClaimed(file_id=file_id))
         counts = {
             "payments": 0,
@@ -141,7 +141,7 @@ async def import_payment_file(
             parts, held_because = await _parts_of(batch, deps, parsed, payment)
             counts["split"] += len(parts) > 1 or parts[0] is not payment
             for part in parts:
-                payment_id = str(uuid.uuid4())
+                payment_id = new_id()
                 # A split payment's claim holds one claim per part: their amounts add up to it.
                 claim = BankReferenceClaimed(payment_id=payment_id, amount_ore=part.amount_ore)
                 await batch.add(ref_stream, claim)
@@ -375,7 +375,7 @@ async def _book_autogiro(
     if ref_stream in seen or await deps.store.stream_version(ref_stream):
         return None
     seen.add(ref_stream)
-    payment_id = str(uuid.uuid4())
+    payment_id = new_id()
     await batch.add(
         ref_stream, BankReferenceClaimed(payment_id=payment_id, amount_ore=debit.amount_ore)
     )

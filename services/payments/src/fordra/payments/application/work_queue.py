@@ -4,7 +4,6 @@ attest. An unmatched payment may end only as set-off, refund or an advance."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +22,7 @@ from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
+from fordra.kernel.ids import new_id
 from fordra.kernel.money import Ore
 from fordra.kernel.text import FreeText, SingleLine
 from fordra.payments.application.booking import (
@@ -185,7 +185,7 @@ async def _request_refund(
     """A refund waits for attest (seed 002), of an unmatched payment or of the customer's credit:
     on the refund's own stream and on its source's, where it takes the payment out of the queue or
     keeps the credit from set-off until the attest. Answers the refund's id."""
-    refund_id = str(uuid.uuid4())
+    refund_id = new_id()
     requested = RefundRequested(
         refund_id=refund_id,
         payment_id=payment_id,
