@@ -627,7 +627,10 @@ def common_results(bench: DistributedBench) -> list[Case]:
             extra["embedded_seconds"] = embedded.seconds
         cases.append(Case(common, r.count, r.seconds, r.peak_rss_mib, extra))
     if (lag := bench.lag) is not None:
-        extra = {k: v for k, v in asdict(lag).items() if k not in ("events", "peak_rss_mib")}
+        extra = {
+            k: v for k, v in asdict(lag).items() if k not in ("events", "peak_rss_mib", "seconds")
+        }
+        extra["planned_seconds"] = lag.seconds
         # The seconds the appends took: longer than planned when the machine cannot keep the rate.
         seconds = lag.events / lag.achieved_rate if lag.achieved_rate > 0 else lag.seconds
         cases.append(Case(RELAY_LAG, lag.events, seconds, lag.peak_rss_mib, extra))

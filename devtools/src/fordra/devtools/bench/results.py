@@ -67,14 +67,15 @@ class Case:
         return self.count / self.seconds if self.seconds > 0 else 0.0
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        common = {
             "name": self.name,
             "count": self.count,
             "seconds": self.seconds,
             "per_second": self.per_second,
             "peak_rss_mib": self.peak_rss_mib,
-            **self.extra,
         }
+        # An extra key never replaces a common one: the common five are what reports compare.
+        return common | {k: v for k, v in self.extra.items() if k not in common}
 
 
 # -- peak RSS -------------------------------------------------------------------------------------
