@@ -187,9 +187,9 @@ async def _prefetch(
             own = valid_department_ocr(cmd.ocr, settings) if cmd.ocr else None
         except DomainRuleViolation:
             continue  # the line is refused for it: nothing to read
-        candidates = ocr_reference_candidates(serial, settings, own=own)
-        if candidates:
-            first.append(ocr_stream(meta.tenant, candidates[0]))
+        for candidate in ocr_reference_candidates(serial, settings, own=own):
+            first.append(ocr_stream(meta.tenant, candidate))
+            break
     await staged.prefetch(first)
     periods: list[str] = []
     reading = replace(deps, store=staged)
