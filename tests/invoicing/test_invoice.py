@@ -194,7 +194,7 @@ def test_when_every_reference_a_serial_could_get_is_taken_the_invoice_is_refused
 
 def test_a_departments_own_reference_is_used_unless_claimed() -> None:
     own = make_ocr("99001", length_digit=True)
-    assert ocr_reference_candidates(7, SETTINGS, own=own) == (own,)
+    assert tuple(ocr_reference_candidates(7, SETTINGS, own=own)) == (own,)
     assert ocr_reference_for(7, SETTINGS, claimed=set(), own=own) == own
     # claimed by another invoice, cancelled or not: never reused
     with refused("ocr_reference_unique"):

@@ -96,3 +96,40 @@ async def test_a_batch_takes_no_tracking_and_answers_no_idempotency_records() ->
     assert await staged.idempotency_record("v2:key") is None
     with pytest.raises(ValueError, match="tracking"):
         await staged.append([stream_append("t", 0, [{}])], tracking=Tracking("c", "u", 1))
+
+
+async def test_a_stream_read_once_is_not_read_again_and_keeps_its_version() -> None:
+    # Given a store with a stream at version 1, read once by the batch
+    store = await _store()
+    await store.append([stream_append("claims", 0, [{"n": 1}])])
+    staged = StagedEventStore(store)
+    assert len(await staged.read_stream("claims")) == 1
+
+    # When another writer appends to it afterwards
+    await store.append([stream_append("claims", 1, [{"n": 2}])])
+
+    # Then the batch still sees the stream as it read it, and appends after that version
+    assert [e.payload["n"] for e in await staged.read_stream("claims")] == [1]
+    await staged.append([stream_append("claims", 1, [{"n": 3}])])
+    # but the final append checks the version read, so the batch as a whole is a conflict
+    with pytest.raises(ConcurrencyConflict):
+        await store.append(staged.appends())
+
+
+async def test_a_stream_appended_at_version_zero_is_taken_as_new_and_checked_at_the_end() -> None:
+    # Given a stream that exists in the store, which the batch never read
+    store = await _store()
+    await store.append([stream_append("inv-1", 0, [{"n": 1}])])
+    staged = StagedEventStore(store, new_when_unread=True)
+
+    # When a command of the batch creates it at version 0, it is staged without a read
+    await staged.append([stream_append("inv-1", 0, [{"n": 2}])])
+    assert [e.payload["n"] for e in await staged.read_stream("inv-1")] == [2]
+
+    # Then the final append refuses it: a conflict, never a second history
+    with pytest.raises(ConcurrencyConflict):
+        await store.append(staged.appends())
+    # whereas without the option the command itself sees the stream's version
+    plain = StagedEventStore(store)
+    with pytest.raises(ConcurrencyConflict):
+        await plain.append([stream_append("inv-1", 0, [{"n": 2}])])

@@ -26,8 +26,12 @@ class StagedEventStore(DelegatingEventStore):
     """Streams, versions and appends see the batch; the log, tracking and waiting are the store's
     (forwarded by ``DelegatingEventStore``)."""
 
-    def __init__(self, inner: EventStore) -> None:
+    def __init__(self, inner: EventStore, *, new_when_unread: bool = False) -> None:
+        """``new_when_unread``: an append at version 0 to a stream the batch never read is taken
+        as creating it (a new id, like ``assume_new``), without a read; the final append still
+        checks version 0, so the caller decides again without it on a ``ConcurrencyConflict``."""
         super().__init__(inner)
+        self._new_when_unread = new_when_unread
         self._base: dict[str, int] = {}
         self._staged: dict[str, list[Envelope]] = {}
         self._cache: dict[str, list[Envelope]] = {}
@@ -54,7 +58,10 @@ class StagedEventStore(DelegatingEventStore):
 
     async def _version(self, stream_id: str) -> int:
         if stream_id not in self._base:
-            self._base[stream_id] = await self.inner.stream_version(stream_id)
+            version = await self.inner.stream_version(stream_id)
+            self._base[stream_id] = version
+            if version == 0:
+                self._cache[stream_id] = []  # not yet written: a later read needs no round trip
         return self._base[stream_id] + len(self._staged.get(stream_id, []))
 
     async def append(
@@ -66,6 +73,8 @@ class StagedEventStore(DelegatingEventStore):
     ) -> list[Envelope]:
         if tracking is not None:
             raise ValueError("a staged batch is a command, not a consumer: no tracking")
+        if self._new_when_unread:
+            self.assume_new([a.stream_id for a in appends if a.expected_version == 0])
         for a in appends:
             current = await self._version(a.stream_id)
             if current != a.expected_version:
@@ -84,6 +93,12 @@ class StagedEventStore(DelegatingEventStore):
         ]
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        if stream_id not in self._cache and after_version == 0:
+            # Kept, with its version: the batch reads a stream as of one moment, and the final
+            # append checks that version, so a second read (or the append's check) costs nothing.
+            self._cache[stream_id] = await self.inner.read_stream(stream_id)
+            events = self._cache[stream_id]
+            self._base.setdefault(stream_id, events[-1].version if events else 0)
         if stream_id in self._cache:
             stored = [e for e in self._cache[stream_id] if e.version > after_version]
         else:

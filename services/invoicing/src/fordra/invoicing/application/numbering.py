@@ -199,6 +199,11 @@ class BatchNumbers:
     async def prepare(self, count: int) -> None:
         """Nothing to do: the batch reserves what it used, once decided."""
 
+    def ahead(self, count: int) -> range:
+        """The next ``count`` numbers ``take`` answers when none is given back: what a batch
+        may read ahead for (the OCR claims of its invoices)."""
+        return range(self._next, self._next + count)
+
     def give_back(self, serials: Iterable[int]) -> None:
         for serial in serials:
             heapq.heappush(self._returned, serial)

@@ -123,12 +123,13 @@ def generated_ocr_references(serial_number: int, settings: InvoicingSettings) ->
 
 def ocr_reference_candidates(
     serial_number: int, settings: InvoicingSettings, *, own: str | None = None
-) -> tuple[str, ...]:
+) -> Iterator[str]:
     """The references an invoice may get, best first: the department's own, else the generated
-    ones (``generated_ocr_references``). The use case reads which of them are claimed."""
+    ones (``generated_ocr_references``). The use case reads which of them are claimed; lazily,
+    as it nearly always stops at the first (each candidate costs a check digit)."""
     if own is not None:
-        return (own,)
-    return tuple(generated_ocr_references(serial_number, settings))
+        return iter((own,))
+    return generated_ocr_references(serial_number, settings)
 
 
 def check_ocr_reference_unique(ocr: str, claimed: Collection[str]) -> None:
