@@ -46,15 +46,17 @@ class _Subscription:
 
 
 class _SharedLog:
-    """The decoded tail of one upstream's log, read once for all the subscriptions following it.
+    """The decoded part of one upstream's log that its subscriptions are going through, read once
+    for all of them.
 
     It holds every event with a position in ``(start, end]``, exactly as ``read_log`` returned
     them, in position order (positions need not be dense). A subscription inside that range is
-    served from it; one at its end reads the next page under a lock, so that the others reaching
-    the same place wait for that read instead of repeating it, and the page extends the range; one
-    behind it (rebuilt, or left behind by a slow consumer) reads for itself and changes nothing.
-    What every subscription has passed is dropped, and at most ``capacity`` events are held, so a
-    stuck consumer costs only its own reads. Envelopes are frozen and shared: consumers read them.
+    served from it. One at its end reads the next page under a lock, so that the others reaching
+    the same place wait for that read instead of repeating it, and the page extends the range. One
+    behind it (rebuilt) or ahead of it (a fast consumer leaving slow ones behind) reads for itself
+    and changes nothing. What every subscription has passed is dropped, and the range stops
+    growing at ``capacity`` events, so a stuck consumer costs the others only their own reads, as
+    before. Envelopes are frozen and shared: consumers read them, never change them.
     """
 
     def __init__(self, store: EventStore, capacity: int) -> None:
@@ -63,38 +65,35 @@ class _SharedLog:
         self._events: list[Envelope] = []
         self._positions: list[int] = []
         self._start = 0
-        self._end = 0  # == start: nothing cached
+        self._end = 0  # == start: nothing held
         self._lock = asyncio.Lock()
 
-    def _cached(self, after: int, limit: int) -> list[Envelope] | None:
+    def _held(self, after: int, limit: int) -> list[Envelope] | None:
         if not self._start <= after < self._end:
             return None
         i = bisect.bisect_right(self._positions, after)
         return self._events[i : i + limit]
 
     async def read(self, after: int, limit: int) -> list[Envelope]:
-        found = self._cached(after, limit)
+        found = self._held(after, limit)
         if found is not None:
             return found
-        if after < self._start:  # behind the cache: on its own
+        holding = self._start != self._end
+        if holding and after != self._end:  # behind or ahead: on its own
             return await self._store.read_log(after, limit)
         async with self._lock:
-            found = self._cached(after, limit)  # another subscription read it meanwhile
+            found = self._held(after, limit)  # another subscription read it meanwhile
             if found is not None:
                 return found
             events = await self._store.read_log(after, limit)
-            if events:
-                self._keep(after, events)
+            if events and len(self._events) < self._capacity:
+                if self._start == self._end:  # nothing held: start here
+                    self._start = self._end = after
+                if after == self._end:
+                    self._events.extend(events)
+                    self._positions.extend(e.position for e in events)
+                    self._end = events[-1].position
             return events
-
-    def _keep(self, after: int, events: list[Envelope]) -> None:
-        if after != self._end or self._start == self._end:  # not contiguous: start afresh
-            self._events, self._positions, self._start = [], [], after
-        self._events.extend(events)
-        self._positions.extend(e.position for e in events)
-        self._end = events[-1].position
-        if len(self._events) > self._capacity:
-            self.release(self._positions[len(self._events) - self._capacity - 1])
 
     def release(self, position: int) -> None:
         """Drop what every subscription has passed (positions up to ``position``)."""
@@ -119,7 +118,7 @@ class InProcessBus(Bus):
         retry_delay: float = 0.2,
         parking: ParkedEvents | None = None,
         attempts: int = 3,
-        cached_pages: int = 20,
+        cached_pages: int = 40,
     ) -> None:
         self._stores = dict(stores)
         # Without parking a failing event is retried for ever (nothing is ever skipped).
