@@ -6,11 +6,17 @@ redelivery a no-op, the same contract the Kafka engine keeps. ``settle`` waits u
 subscription has caught up with what was committed, so an HTTP command can answer only once the
 projections show its effects (read your own writes). An event a consumer cannot apply is parked
 (``fordra.kernel.parking``) so that it stops neither the events behind it nor ``settle``.
+
+The subscriptions of one upstream share one ``_SharedLog``: each page of the log is read and
+decoded once and the same envelopes go to every subscription that reaches it (five follow the
+payments log). Each subscription still keeps its own position, retries and parking; one that is
+behind what is cached reads for itself, so a slow or failing consumer holds up no other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import logging
@@ -18,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fordra.kernel.bus import Bus, SettleTimeout
+from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.parking import ParkedEvents, deliver, describe_error
 from fordra.kernel.projection import Consumer
@@ -38,6 +45,69 @@ class _Subscription:
         return f"{self.consumer.name}<-{self.upstream}"
 
 
+class _SharedLog:
+    """The decoded part of one upstream's log that its subscriptions are going through, read once
+    for all of them.
+
+    It holds every event with a position in ``(start, end]``, exactly as ``read_log`` returned
+    them, in position order (positions need not be dense). A subscription inside that range is
+    served from it. One at its end reads the next page under a lock, so that the others reaching
+    the same place wait for that read instead of repeating it, and the page extends the range. One
+    behind it (rebuilt) or ahead of it (a fast consumer leaving slow ones behind) reads for itself
+    and changes nothing. What every subscription has passed is dropped, and the range stops
+    growing at ``capacity`` events, so a stuck consumer costs the others only their own reads, as
+    before. Envelopes are frozen and shared: consumers read them, never change them.
+    """
+
+    def __init__(self, store: EventStore, capacity: int) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._events: list[Envelope] = []
+        self._positions: list[int] = []
+        self._start = 0
+        self._end = 0  # == start: nothing held
+        self._lock = asyncio.Lock()
+
+    def _held(self, after: int, limit: int) -> list[Envelope] | None:
+        if not self._start <= after < self._end:
+            return None
+        i = bisect.bisect_right(self._positions, after)
+        return self._events[i : i + limit]
+
+    async def read(self, after: int, limit: int) -> list[Envelope]:
+        found = self._held(after, limit)
+        if found is not None:
+            return found
+        holding = self._start != self._end
+        if holding and after != self._end:  # behind or ahead: on its own
+            return await self._store.read_log(after, limit)
+        async with self._lock:
+            found = self._held(after, limit)  # another subscription read it meanwhile
+            if found is not None:
+                return found
+            events = await self._store.read_log(after, limit)
+            if events and len(self._events) < self._capacity:
+                if self._start == self._end:  # nothing held: start here
+                    self._start = self._end = after
+                if after == self._end:
+                    self._events.extend(events)
+                    self._positions.extend(e.position for e in events)
+                    self._end = events[-1].position
+            return events
+
+    def release(self, position: int) -> None:
+        """Drop what every subscription has passed (positions up to ``position``)."""
+        if position <= self._start:
+            return
+        if position >= self._end:
+            self._events, self._positions, self._start, self._end = [], [], 0, 0
+            return
+        i = bisect.bisect_right(self._positions, position)
+        del self._events[:i]
+        del self._positions[:i]
+        self._start = position
+
+
 class InProcessBus(Bus):
     def __init__(
         self,
@@ -48,6 +118,7 @@ class InProcessBus(Bus):
         retry_delay: float = 0.2,
         parking: ParkedEvents | None = None,
         attempts: int = 3,
+        cached_pages: int = 40,
     ) -> None:
         self._stores = dict(stores)
         # Without parking a failing event is retried for ever (nothing is ever skipped).
@@ -60,6 +131,8 @@ class InProcessBus(Bus):
         self._retry_delay = retry_delay
         self._progress = asyncio.Condition()
         self._running = False
+        self._cached_pages = cached_pages
+        self._logs: dict[str, _SharedLog] = {}
 
     def subscribe(self, consumer: Consumer, *upstreams: str) -> None:
         for upstream in upstreams:
@@ -76,6 +149,9 @@ class InProcessBus(Bus):
 
     async def start(self) -> None:
         self._running = True
+        # Afresh on every start: a restart follows a rebuild, which may have moved positions.
+        capacity = self._batch_size * self._cached_pages
+        self._logs = {up: _SharedLog(self._stores[up], capacity) for up in self._stores}
         for sub in self._subs:
             sub.position = await sub.consumer.position(sub.upstream)
             self._tasks.append(asyncio.create_task(self._follow(sub), name=sub.key))
@@ -97,9 +173,10 @@ class InProcessBus(Bus):
 
     async def _follow(self, sub: _Subscription) -> None:
         store = self._stores[sub.upstream]
+        shared = self._logs[sub.upstream]
         while self._running:
             try:
-                events = await store.read_log(sub.position, self._batch_size)
+                events = await shared.read(sub.position, self._batch_size)
                 if not events:
                     await store.wait_for_events(sub.position, self._idle_wait)
                     continue
@@ -130,6 +207,7 @@ class InProcessBus(Bus):
             async with self._progress:
                 sub.position = position
                 self._progress.notify_all()
+            shared.release(min(s.position for s in self._subs if s.upstream == sub.upstream))
 
     def _caught_up(self, heads: dict[str, int]) -> bool:
         return all(s.position >= heads[s.upstream] for s in self._subs)
