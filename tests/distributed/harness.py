@@ -175,6 +175,16 @@ class Service:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process freezes where it is, so what it has done so far can be looked at
+        without a race; ``resume()`` or ``kill()`` ends the pause."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
     async def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM: the process stops its tasks and closes its connections."""
         if self.process is None or not self.running:

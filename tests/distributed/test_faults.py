@@ -46,7 +46,6 @@ from tests.distributed.harness import (
     read_topic,
     read_whole_log,
     wait_until,
-    within,
 )
 from tests.kernel.contracts.eventstore import stream_append
 from tests.kernel.contracts.subscriptions import LedgerProjection, expected_rows
@@ -86,17 +85,18 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
         relay = services.fordra_serve("invoicing")
         projections = services.fordra_serve("projections")
         await projections.start()
-        await relay.start()
 
         # When invoices keep coming while the relay is SIGKILLed at random moments of its
         # publishing, until at least three kills have caught it in the middle of a batch (messages
         # on the topic beyond the position it had recorded), and the projections process is
         # restarted once in between
         issuing = True
+        numbering = asyncio.Lock()  # one writer at a time on the towns' invoice series
 
         async def keep_issuing() -> None:
             while issuing:
-                await towns.issue_invoices(5)
+                async with numbering:
+                    await towns.issue_invoices(5)
                 await asyncio.sleep(0.05)
 
         writer = asyncio.create_task(keep_issuing())
@@ -105,15 +105,22 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
         try:
             while sum(on_topic > recorded for recorded, on_topic in kills) < 3:
                 assert len(kills) < 10, f"no three kills in the middle of a batch: {kills}"
-                # (after 1-3 of its batches of 500, and a few milliseconds into the next: once
-                # messages of that batch are on the topic, or after 5 s wherever it is)
+                # Each (re)start meets a backlog of at least three batches of 500, written while
+                # the relay was down: a relay that has caught up publishes the trickle a few events
+                # at a time, and a kill could hardly fall inside such a batch
+                if kills:
+                    async with numbering:
+                        await towns.issue_invoices(375)
                 before = await stack.relay_progress("invoicing")
-                past = min(before + 500 * random.randint(0, 2), await store.max_position() - 1)
+                await relay.start()
+                # (once it has recorded a batch, so that the tail of the last kill is on the topic
+                # again, it is frozen at random moments until one finds messages on the topic
+                # beyond the position it has recorded: a check without a race, as the frozen relay
+                # can neither publish nor record meanwhile; wherever it is after 100 looks)
                 await wait_until(
-                    partial(_moved_past, stack, past), 20, "the relay publishes", poll=0.005
+                    partial(_moved_past, stack, before), 20, "the relay publishes", poll=0.005
                 )
-                await within(partial(_mid_batch, stack, tail), 5, poll=0.005)
-                await asyncio.sleep(random.uniform(0.0, 0.01))
+                await _freeze_mid_batch(relay, stack, tail)
                 relay.kill()
                 recorded = await stack.relay_progress("invoicing")
                 on_topic = await last_relayed_position(stack.bootstrap, stack.topic("invoicing"))
@@ -123,11 +130,11 @@ async def test_relay_sigkilled_mid_batch_republishes_and_the_ledger_is_exact(
                 if len(kills) == 2:
                     await projections.stop()
                     await projections.start()
-                await relay.start()
         finally:
             issuing = False
             await writer
             await tail.close()
+        await relay.start()
 
         # Then the relay catches up with the whole log
         log = await read_whole_log(store)
@@ -277,6 +284,20 @@ async def _at(runner: ProjectionRunner, position: int) -> bool:
 
 async def _moved_past(stack: Stack, position: int) -> bool:
     return await stack.relay_progress("invoicing") > position
+
+
+async def _freeze_mid_batch(relay: Service, stack: Stack, tail: TopicTail) -> bool:
+    """SIGSTOP ``relay`` at random moments until it is frozen in the middle of a batch; whether it
+    was (it stays frozen either way, to be killed)."""
+    for _ in range(100):
+        await asyncio.sleep(random.uniform(0.0, 0.03))
+        relay.pause()
+        await asyncio.sleep(0.02)  # what it sent before the freeze reaches the broker
+        if await _mid_batch(stack, tail):
+            return True
+        relay.resume()
+    relay.pause()
+    return False
 
 
 async def _mid_batch(stack: Stack, tail: TopicTail) -> bool:
