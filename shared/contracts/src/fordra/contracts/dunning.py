@@ -1,18 +1,29 @@
-"""Public events of the dunning context that other contexts consume.
+"""Public events of the dunning context that other contexts consume (domain.md §3 and §4).
 
-Defined ahead of dunning itself because invoicing must know the contract: late interest is
-invoiced automatically only once the original invoice is paid, on the customer's next invoice
-(domain.md §3, seed 001: "Räntefakturering sker med automatik först när ursprungsfakturan är
-betald och beloppet läggs på nästkommande faktura"). Dunning computes the interest and publishes
-``LateInterestCharged``; invoicing consumes it and adds a line of its own to the next invoice.
+``LateInterestCharged`` was defined ahead of dunning itself because invoicing must know the
+contract: late interest is invoiced automatically only once the original invoice is paid, on the
+customer's next invoice (domain.md §3, seed 001: "Räntefakturering sker med automatik först när
+ursprungsfakturan är betald och beloppet läggs på nästkommande faktura"). Dunning computes the
+interest and publishes it; invoicing consumes it and adds a line of its own to the next invoice.
+
+The letters (a reminder, a risk of termination) are public because the ledger notes them and the
+agency gateway and utility disconnection follow them (a notice may only follow a reminder); the
+payment plan's life is public because a write-down is refused while a plan is active (domain.md
+§4) and the department is told when a plan is not kept (seed 002).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from fordra.kernel.events import Event
+
+# What the process will do after a letter if the claim stays unpaid (domain.md §4 "no empty
+# threats"): a letter may say only what the policy will actually do.
+NextStep = Literal["agency", "disconnection", "termination_warning", "none"]
 
 
 class LateInterestCharged(Event):
@@ -31,4 +42,143 @@ class LateInterestCharged(Event):
     amount_ore: int
 
 
-CONTRACTS: tuple[type[Event], ...] = (LateInterestCharged,)
+class ReminderSent(Event):
+    """A written reminder (betalningspåminnelse, domain.md §4) was approved and sent: at the
+    earliest 7 days after the due date; the fee only where agreed (domain.md §3)."""
+
+    event_type: ClassVar[str] = "ReminderSent"
+
+    letter_id: str
+    invoice_id: str
+    customer_id: str
+    service_type: str
+    sent_on: date
+    pay_by: date
+    capital_ore: int
+    fee_ore: int
+    interest_ore: int
+    next_step: NextStep
+
+
+class TerminationWarningSent(Event):
+    """A letter about the risk of termination (childcare: two or more unpaid fee invoices,
+    domain.md §4, seed 002) was approved and sent; ``termination_date`` is 2 months after the
+    due date of the oldest unpaid invoice (seed 001)."""
+
+    event_type: ClassVar[str] = "TerminationWarningSent"
+
+    letter_id: str
+    customer_id: str
+    service_type: str
+    invoice_ids: tuple[str, ...]
+    sent_on: date
+    termination_date: date
+    capital_ore: int
+
+
+class HandedToAgency(Event):
+    """An undisputed overdue claim was handed to the collection agency (domain.md §4 and §5): the
+    agency gateway consumes it. A disputed claim is never handed over."""
+
+    event_type: ClassVar[str] = "HandedToAgency"
+
+    handover_id: str
+    invoice_id: str
+    customer_id: str
+    service_type: str
+    handed_on: date
+    capital_ore: int
+    interest_ore: int
+    fee_ore: int
+    # Which model sent it (domain.md §4): after our own reminder (seed 001), or unreminded, so
+    # the agency sends the reminder (seed 004).
+    model: Literal["reminder_then_handover", "handover_then_agency_reminder"]
+
+
+class Installment(BaseModel):
+    """One installment of a payment plan: its due date and amount (domain.md §4)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    due_date: date
+    amount_ore: int
+
+
+class PaymentPlanProposed(Event):
+    """A payment plan (avbetalningsplan) drawn up and sent for signature (domain.md §4: in
+    writing, signed and returned by the debtor, seed 000 §9)."""
+
+    event_type: ClassVar[str] = "PaymentPlanProposed"
+
+    plan_id: str
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    proposed_on: date
+    written: bool
+    installments: tuple[Installment, ...]
+    capital_ore: int
+    interest_ore: int
+    costs_ore: int
+    total_ore: int
+    rate_percent: str
+
+
+class PaymentPlanActivated(Event):
+    """The debtor signed and returned the plan: it holds the dunning flow of its invoices."""
+
+    event_type: ClassVar[str] = "PaymentPlanActivated"
+
+    plan_id: str
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    activated_on: date
+
+
+class InstallmentMissed(Event):
+    """An installment was not paid by its due date: it is reminded (domain.md §4)."""
+
+    event_type: ClassVar[str] = "InstallmentMissed"
+
+    plan_id: str
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    due_date: date
+    amount_ore: int
+    missed_on: date
+
+
+class PaymentPlanCancelled(Event):
+    """A plan not kept is cancelled and the department told (seed 002); the invoices go back into
+    the dunning flow."""
+
+    event_type: ClassVar[str] = "PaymentPlanCancelled"
+
+    plan_id: str
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    cancelled_on: date
+    reason: str
+
+
+class PaymentPlanCompleted(Event):
+    """Every installment was paid."""
+
+    event_type: ClassVar[str] = "PaymentPlanCompleted"
+
+    plan_id: str
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    completed_on: date
+
+
+CONTRACTS: tuple[type[Event], ...] = (
+    LateInterestCharged,
+    ReminderSent,
+    TerminationWarningSent,
+    HandedToAgency,
+    PaymentPlanProposed,
+    PaymentPlanActivated,
+    InstallmentMissed,
+    PaymentPlanCancelled,
+    PaymentPlanCompleted,
+)
