@@ -41,6 +41,7 @@ from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.memory_eventstore import MemoryEventStore
+from fordra.kernel.ocr import make_ocr
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
 from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.sqlite_eventstore import SqliteEventStore
@@ -66,7 +67,8 @@ def issued(
         line("water", 25, net), invoice_id=invoice_id, serial=serial, day=due - timedelta(days=30)
     )
     assert made.total_ore == capital_ore
-    return made
+    # An OCR number of its own: the ledger keeps them unique.
+    return made.model_copy(update={"ocr": make_ocr(1000 + serial, length_digit=True)})
 
 
 def paid(
