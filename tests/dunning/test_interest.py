@@ -171,7 +171,8 @@ def test_an_added_half_year_is_used_from_its_first_day() -> None:
     ]
 
 
-def test_the_official_table_reaches_back_to_2020() -> None:
+def test_the_official_table_reaches_back_to_2002() -> None:
+    assert RATES.at(date(2002, 7, 1)) == Decimal("4.50")
     assert RATES.at(date(2020, 1, 1)) == Decimal("0.00")
     assert RATES.at(date(2022, 7, 1)) == Decimal("0.50")
     assert RATES.at(date(2023, 1, 1)) == Decimal("2.50")
@@ -188,7 +189,7 @@ def test_interest_starts_at_the_due_date_or_the_deferrals_day_whichever_is_later
 
 # -- properties of the rounding ------------------------------------------------------------------
 
-DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2027, 12, 31))
+DAYS = st.dates(min_value=date(2002, 7, 1), max_value=date(2027, 12, 31))
 CAPITAL = st.integers(min_value=0, max_value=100_000_000)
 
 
@@ -389,3 +390,9 @@ def test_a_deferral_runs_interest_from_its_day_and_a_postponement_from_the_new_d
     )
     # 2 days (Mar 1 - Mar 2) at 10 %: 547.95
     assert total_ore(interest_on_claim(postponed, date(2026, 3, 2), RATES, SETTINGS)) == 548
+
+
+def test_a_negative_reference_rate_lowers_the_rate_below_the_margin() -> None:
+    # 2017: the reference rate was -0.50, so late interest 7.50 %: 1,000,000 * 7.5 % * 30 / 365.
+    periods = interest(TEN_THOUSAND_KR, date(2017, 3, 1), date(2017, 3, 31))
+    assert [(p.rate_percent, p.amount_ore) for p in periods] == [(Decimal("7.50"), 6_164)]

@@ -46,11 +46,13 @@ SHIPPED = rates_in_force([])
 # -- the rules -----------------------------------------------------------------------------------
 
 
-def test_the_table_ships_every_half_year_since_2020() -> None:
+def test_the_table_ships_every_half_year_since_the_reference_rate_exists() -> None:
     days = [d for d, _ in SHIPPED.rows]
-    assert days[0] == date(2020, 1, 1)
+    assert days[0] == date(2002, 7, 1)  # it replaced the discount rate then
     assert days[-1] == date(2026, 1, 1)
-    assert len(days) == 13  # 2020-01-01 to 2026-01-01, two a year
+    assert len(days) == 48  # every 1 January and 1 July in between, none left out
+    assert all(d.day == 1 and d.month in (1, 7) for d in days)
+    assert SHIPPED.at(date(2017, 3, 1)) == Decimal("-0.50")
     assert SHIPPED.at(date(2025, 7, 1)) == Decimal("2.00")
 
 
@@ -91,10 +93,9 @@ def test_no_half_year_is_left_out() -> None:
     with pytest.raises(DomainRuleViolation) as refused:
         add_reference_rate(SHIPPED, date(2027, 1, 1), "1.75")
     assert refused.value.rule == "reference_rate_no_gap"
-    # Next to the table at either end is fine: the coming half-year, or the one before 2020.
-    assert add_reference_rate(SHIPPED, date(2019, 7, 1), "0.00") is not None
+    # Not before the table either: the reference rate did not exist before 2002-07-01.
     with pytest.raises(DomainRuleViolation):
-        add_reference_rate(SHIPPED, date(2019, 1, 1), "-0.50")
+        add_reference_rate(SHIPPED, date(2002, 1, 1), "4.00")
 
 
 # -- over HTTP -----------------------------------------------------------------------------------
@@ -154,7 +155,8 @@ async def test_the_table_lists_the_shipped_rates(client: httpx.AsyncClient) -> N
     answer = await client.get("/api/v1/admin/reference-rates", headers=ADMIN)
     assert answer.status_code == 200
     items = answer.json()["items"]
-    assert items[0] == {"valid_from": "2020-01-01", "rate_percent": "0.00"}
+    assert items[0] == {"valid_from": "2002-07-01", "rate_percent": "4.50"}
+    assert {"valid_from": "2016-07-01", "rate_percent": "-0.50"} in items
     assert {"valid_from": "2025-01-01", "rate_percent": "2.50"} in items
     assert items[-1] == {"valid_from": "2026-01-01", "rate_percent": "2.00"}
 

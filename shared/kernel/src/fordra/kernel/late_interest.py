@@ -43,18 +43,55 @@ from fractions import Fraction
 from fordra.kernel.dated import Dated
 
 # Sveriges Riksbank's reference rate (referensränta, räntelagen 9 §), per calendar half-year, in
-# percent. Source for 2020-01-01 to 2023-07-01: Sveriges Riksbank, "Riksbankens referensränta",
+# percent, since it replaced the discount rate on 2002-07-01. Source for 2002-07-01 to 2023-07-01:
+# Sveriges Riksbank, "Riksbankens referensränta",
 # https://www.riksbank.se/sv/statistik/sok-rantor--valutakurser/referensranta/ (the table as
-# updated 2023-07-03), and for 2023-07-01 also the Riksbank's notice "Referensräntan fastställd
-# till 3,50 procent" (2023-07-03). From 2024-01-01 on: the rulebook (domain.md §3), which gives
+# updated 2023-07-03; 2023-07-01 also in the Riksbank's notice "Referensräntan fastställd till
+# 3,50 procent" of 2023-07-03). From 2024-01-01 on: the rulebook (domain.md §3), which gives
 # 2024-01-01 4.00, 2024-07-01 4.00, 2025-01-01 2.50, 2025-07-01 2.00 and 2026-01-01 2.00.
 # Two things to verify before production (said so in the report of issue 13): a third-party
 # table (mystep.se) gives 3.00 for 2025-01-01 where the rulebook gives 2.50 (the policy rate cut
 # to 2.50 of December 2024 took effect on 2 January 2025, which would make the reference rate of
 # the first half of 2025 3.00); we follow the rulebook. And no rate from 2026-07-01 on is shipped:
 # none could be found; until an admin adds it (POST /api/v1/admin/reference-rates) the last
-# half-year's rate stays in force, as a dated setting does.
+# half-year's rate stays in force, as a dated setting does. The years before 2020 are shipped so
+# that an old claim (long-term surveillance, domain.md §4) has a rate for every day it was open.
 RIKSBANK_REFERENCE_RATES: tuple[tuple[date, Decimal], ...] = (
+    (date(2002, 7, 1), Decimal("4.50")),
+    (date(2003, 1, 1), Decimal("4.00")),
+    (date(2003, 7, 1), Decimal("3.00")),
+    (date(2004, 1, 1), Decimal("3.00")),
+    (date(2004, 7, 1), Decimal("2.00")),
+    (date(2005, 1, 1), Decimal("2.00")),
+    (date(2005, 7, 1), Decimal("1.50")),
+    (date(2006, 1, 1), Decimal("1.50")),
+    (date(2006, 7, 1), Decimal("2.50")),
+    (date(2007, 1, 1), Decimal("3.00")),
+    (date(2007, 7, 1), Decimal("3.50")),
+    (date(2008, 1, 1), Decimal("4.00")),
+    (date(2008, 7, 1), Decimal("4.50")),
+    (date(2009, 1, 1), Decimal("2.00")),
+    (date(2009, 7, 1), Decimal("0.50")),
+    (date(2010, 1, 1), Decimal("0.50")),
+    (date(2010, 7, 1), Decimal("0.50")),
+    (date(2011, 1, 1), Decimal("1.50")),
+    (date(2011, 7, 1), Decimal("2.00")),
+    (date(2012, 1, 1), Decimal("2.00")),
+    (date(2012, 7, 1), Decimal("1.50")),
+    (date(2013, 1, 1), Decimal("1.00")),
+    (date(2013, 7, 1), Decimal("1.00")),
+    (date(2014, 1, 1), Decimal("1.00")),
+    (date(2014, 7, 1), Decimal("1.00")),
+    (date(2015, 1, 1), Decimal("0.00")),
+    (date(2015, 7, 1), Decimal("0.00")),
+    (date(2016, 1, 1), Decimal("0.00")),
+    (date(2016, 7, 1), Decimal("-0.50")),
+    (date(2017, 1, 1), Decimal("-0.50")),
+    (date(2017, 7, 1), Decimal("-0.50")),
+    (date(2018, 1, 1), Decimal("-0.50")),
+    (date(2018, 7, 1), Decimal("-0.50")),
+    (date(2019, 1, 1), Decimal("-0.50")),
+    (date(2019, 7, 1), Decimal("0.00")),
     (date(2020, 1, 1), Decimal("0.00")),
     (date(2020, 7, 1), Decimal("0.00")),
     (date(2021, 1, 1), Decimal("0.00")),
@@ -71,9 +108,9 @@ RIKSBANK_REFERENCE_RATES: tuple[tuple[date, Decimal], ...] = (
 )
 
 # Räntelagen 6 §: the reference rate plus eight percentage points. A dated setting (domain.md
-# preamble): from when the shipped rate table starts (the law has said eight points since the
-# reference rate replaced the discount rate on 2002-07-01; the table reaches back to 2020 only).
-STATUTORY_MARGIN_POINTS: Dated[Decimal] = Dated[Decimal].table(("2020-01-01", Decimal("8")))
+# preamble), from when the reference rate replaced the discount rate (2002-07-01, SFS 2002:352)
+# and the rate table starts.
+STATUTORY_MARGIN_POINTS: Dated[Decimal] = Dated[Decimal].table(("2002-07-01", Decimal("8")))
 
 # Actual/365 (domain.md §3): one day is this part of the yearly rate, in leap years too.
 DAYS_PER_YEAR = 365

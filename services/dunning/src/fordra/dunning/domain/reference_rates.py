@@ -2,7 +2,7 @@
 admin extends"): Sveriges Riksbank's official rates per calendar half-year, shipped, and the
 half-years an admin adds.
 
-The shipped rates are ``fordra.kernel.late_interest.RIKSBANK_REFERENCE_RATES`` (2020-01-01 to
+The shipped rates are ``fordra.kernel.late_interest.RIKSBANK_REFERENCE_RATES`` (2002-07-01 to
 2026-01-01; the source and what remains to verify are cited there): the kernel holds them because
 the customer ledger, which may not import dunning, must compute with the same table. This module
 holds the rules for adding a half-year. Pure: no I/O.
@@ -71,19 +71,16 @@ def _next_half_year(day: date) -> date:
     return date(day.year, 7, 1) if day.month == 1 else date(day.year + 1, 1, 1)
 
 
-def _previous_half_year(day: date) -> date:
-    return date(day.year - 1, 7, 1) if day.month == 1 else date(day.year, 1, 1)
-
-
 def check_no_half_year_left_out(table: Dated[Decimal], valid_from: date) -> None:
     """A half-year is added next to the table, never beyond a gap: a half-year left out would
-    silently bear the rate of the one before it (a dated value stays in force until the next)."""
+    silently bear the rate of the one before it (a dated value stays in force until the next).
+    Nor before the table, which starts when the reference rate replaced the discount rate."""
     first, last = table.rows[0][0], table.rows[-1][0]
-    if _previous_half_year(first) <= valid_from <= _next_half_year(last):
+    if first <= valid_from <= _next_half_year(last):
         return
     raise DomainRuleViolation(
-        f"the table runs from {first.isoformat()} to {last.isoformat()}: add the half-years in "
-        f"between first (next: {_next_half_year(last).isoformat()})",
+        f"the table runs from {first.isoformat()} to {last.isoformat()}: the next half-year to "
+        f"add is {_next_half_year(last).isoformat()}, not {valid_from.isoformat()}",
         field="valid_from",
         rule="reference_rate_no_gap",
     )
