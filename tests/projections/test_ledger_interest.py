@@ -21,6 +21,7 @@ from fordra.projections.application.customer_ledger import (
     read_customer_ledger,
 )
 from tests.dunning.test_interest_charges import Log, issued, paid, registry
+from tests.projections.test_batch_equivalence import ReadModels
 from tests.projections.test_postings import cancelled, credit_note, line
 
 
@@ -152,3 +153,57 @@ async def test_a_redelivery_and_dunnings_other_events_change_nothing(ledger: Led
     await ledger.deliver()
     await ledger.deliver()
     assert await ledger.interest(date(2026, 3, 2)) == {"inv-1": 5_479}
+
+
+async def test_a_batch_gives_the_interest_tables_of_one_event_at_a_time(tmp_path: Path) -> None:
+    """The capital paid per day is gathered set-based (one upsert per batch); the terms and the
+    rates one event at a time: the tables are those of delivering the events one by one."""
+    reg = registry()
+    invoicing, payments, dunning = Log("invoicing", reg), Log("payments", reg), Log("dunning", reg)
+    invoicing.add(
+        CustomerRegistered(
+            customer_id="cust-1", kind="person", id_kind="personnummer", personal=None
+        ),
+        date(2025, 1, 1),
+    )
+    invoicing.add(issued(date(2026, 1, 31)), date(2026, 1, 1))
+    invoicing.add(issued(date(2026, 1, 31), invoice_id="inv-2", serial=2), date(2026, 1, 1))
+    invoicing.add(
+        DeferralGranted(
+            invoice_id="inv-2",
+            customer_id="cust-1",
+            requested_on=date(2026, 1, 20),
+            deferred_until=date(2026, 3, 31),
+            interest_from=date(2026, 2, 10),
+            reason="sjukdom",
+        ),
+        date(2026, 1, 20),
+    )
+    invoicing.add(credit_note("inv-1", line("water", 25, 80_000)), date(2026, 2, 3))
+    for amount, invoice_id, on in [
+        (100_000, "inv-1", date(2026, 2, 10)),
+        (50_000, "inv-1", date(2026, 2, 10)),
+        (-50_000, "inv-1", date(2026, 2, 12)),
+        (300_000, "inv-2", date(2026, 2, 12)),
+    ]:
+        payments.add(paid(amount, invoice_id), on)
+    payments.add(paid(700, "inv-1", component="interest"), date(2026, 2, 12))
+    dunning.add(
+        ReferenceRateAdded(valid_from=date(2026, 7, 1), rate_percent="1.50"), date(2026, 7, 1)
+    )
+    batched, alone = ReadModels(tmp_path / "batched.sqlite"), ReadModels(tmp_path / "alone.sqlite")
+    await batched.db.start()
+    await alone.db.start()
+    try:
+        for log in (invoicing, payments, dunning):
+            await batched.deliver(log.context, log.envelopes)
+            for env in log.envelopes:
+                await alone.deliver(log.context, [env])
+        tables = await batched.dump()
+        assert tables == await alone.dump()
+        assert len(tables["ledger_capital_paid"]) == 3  # inv-1 on two days, inv-2 on one
+        assert len(tables["ledger_interest_terms"]) == 2
+        assert len(tables["ledger_reference_rates"]) == 1
+    finally:
+        await batched.db.close()
+        await alone.db.close()
