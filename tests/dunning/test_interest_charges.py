@@ -22,6 +22,7 @@ from fordra.contracts.invoicing import (
 )
 from fordra.contracts.payments import Component, PaymentAllocated
 from fordra.dunning.application.interest_charges import (
+    accrued_interest,
     interest_charge_reactions,
     interest_stream,
 )
@@ -40,6 +41,7 @@ from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.late_interest import total_ore
 from fordra.kernel.memory_eventstore import MemoryEventStore
 from fordra.kernel.ocr import make_ocr
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
@@ -319,3 +321,21 @@ async def test_invoicing_puts_the_charge_on_the_customers_next_invoice(
     assert [(h.invoice_id, h.line.net_ore, h.line.kind) for h in held] == [
         ("inv-1", 8_219, "interest")
     ]
+
+
+async def test_the_interest_accrued_so_far_is_read_from_dunnings_own_stream(
+    dunning: Dunning,
+) -> None:
+    # What a reminder or a handover shows: the interest to the day it is written.
+    dunning.invoicing.add(issued(date(2026, 1, 31)), date(2026, 1, 1))
+    dunning.payments.add(paid(500_000), date(2026, 2, 10))
+    await dunning.deliver()
+    settings = InterestSettings()
+    periods = await accrued_interest(
+        dunning.store, dunning.registry, settings, "inv-1", date(2026, 3, 2)
+    )
+    assert total_ore(periods) == 5_479
+    assert (
+        await accrued_interest(dunning.store, dunning.registry, settings, "inv-9", date(2026, 3, 2))
+        == ()
+    )

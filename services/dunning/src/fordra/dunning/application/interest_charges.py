@@ -47,7 +47,13 @@ from fordra.dunning.application.reference_rates import (
     REFERENCE_RATES_STREAM,
     reference_rates_in_force,
 )
-from fordra.dunning.domain.interest import InterestSettings, charge_when_paid, replay_claim
+from fordra.dunning.domain.interest import (
+    InterestPeriod,
+    InterestSettings,
+    charge_when_paid,
+    interest_on_claim,
+    replay_claim,
+)
 from fordra.dunning.domain.rate_events import (
     InterestCapitalChanged,
     InterestClaimCancelled,
@@ -60,7 +66,7 @@ from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Prefetched, Reaction
 
-__all__ = ["capital_of", "interest_charge_reactions", "interest_stream"]
+__all__ = ["accrued_interest", "capital_of", "interest_charge_reactions", "interest_stream"]
 
 
 def interest_stream(invoice_id: str) -> str:
@@ -77,6 +83,26 @@ def capital_of(total_ore: int, lines: Iterable[InvoiceLine]) -> int:
 def business_date(env: Envelope) -> date:
     """The business date an event happened on: Swedish time (``fordra.kernel.clock``)."""
     return env.occurred_at.astimezone(STOCKHOLM).date()
+
+
+async def accrued_interest(
+    store: EventStore,
+    registry: EventRegistry,
+    settings: InterestSettings,
+    invoice_id: str,
+    until: date,
+) -> tuple[InterestPeriod, ...]:
+    """The late interest one invoice has accrued by ``until`` as dunning knows it (its stream and
+    the rate table): for a letter's, a proposal's or a handover's ``interest_ore`` (the sum of
+    the periods), and the periods themselves for a letter that shows the rate. Empty for an
+    invoice dunning has not heard of. Two stream reads: for one claim, not for a run over all."""
+    claim = replay_claim(
+        invoice_id, [registry.load(e) for e in await store.read_stream(interest_stream(invoice_id))]
+    )
+    if not claim.opened:
+        return ()
+    rates = await reference_rates_in_force(store, registry)
+    return interest_on_claim(claim, until, rates, settings)
 
 
 def interest_charge_reactions(
