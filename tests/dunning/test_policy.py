@@ -258,3 +258,25 @@ def test_the_event_keeps_the_policy_and_the_book_replays_it() -> None:
     assert event.policy() == p
     book = replay_policy_book([event], SETTINGS)
     assert book.policy_for("water", date(2026, 4, 2)) == p
+
+
+def test_the_caps_are_dated_settings_read_as_the_app_reads_them() -> None:
+    # As FORDRA_DUNNING__REMINDER_FEE_CAP_ORE='[["1900-01-01", 6000], ["2027-07-01", 6500]]'
+    settings = DunningSettings.model_validate(
+        {
+            "reminder_fee_cap_ore": [["1900-01-01", 6_000], ["2027-07-01", 6_500]],
+            "written_plan_fee_cap_ore": 15_000,
+        }
+    )
+    assert settings.reminder_fee_cap_ore.at(date(2027, 6, 30)) == 6_000
+    assert settings.reminder_fee_cap_ore.at(date(2027, 7, 1)) == 6_500
+    assert settings.written_plan_fee_cap_ore.at(DAY) == 15_000
+    # and the defaults are the statutory amounts (domain.md §3)
+    defaults = DunningSettings()
+    assert [
+        defaults.reminder_fee_cap_ore.at(DAY),
+        defaults.collection_fee_ore.at(DAY),
+        defaults.written_plan_fee_cap_ore.at(DAY),
+        defaults.oral_plan_fee_cap_ore.at(DAY),
+        defaults.disconnection_notice_fee_cap_ore.at(DAY),
+    ] == [6_000, 18_000, 17_000, 0, 0]

@@ -32,7 +32,8 @@ Where the rulebook is silent, our choices:
 - A new version takes effect today at the earliest (``check_change_never_rewrites_history``), and
   a version already in force (``valid_from`` today or before) is never replaced: the daily run of
   a day that passed, or of today, may have used it. A version not yet in force may be replaced by
-  setting the same ``valid_from`` again.
+  setting the same ``valid_from`` again. A version from today governs the daily runs still to
+  be made today (a run is made once per date, so one already made stands).
 - The caps are those in force on the version's ``valid_from``. Should a cap be lowered later, the
   fee charged on a day is never above that day's cap (``DunningPolicy.reminder_fee_on``).
 - The default of every service follows seed 001 (reminder 7 days after the due date, no fee,
