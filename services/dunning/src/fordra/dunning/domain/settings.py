@@ -86,6 +86,9 @@ class DunningSettings(BaseModel):
     # the upper bound, go to the agency ("när fakturorna är 4 - 7 veckor gamla").
     agency_handover_min_days_overdue: Dated[int] = Field(default_factory=lambda: _always(28))
     agency_handover_max_days_overdue: Dated[int] = Field(default_factory=lambda: _always(49))
+    # "en gång i månaden" (seed 004): on this working day of the month (our choice: the first,
+    # the seed names none).
+    monthly_handover_working_day: Dated[int] = Field(default_factory=lambda: _always(1))
 
     # -- childcare (domain.md §4, seed 002 lines 1199-1207 and 1863-1867, seed 001) -----------
     # ">= 2 obetalda avgiftsfakturor" (the body of seed 002; its table says "> 2").
