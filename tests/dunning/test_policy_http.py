@@ -5,6 +5,7 @@ request again changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -311,3 +312,17 @@ async def test_the_agency_model_and_childcares_termination_warning_are_set(
         "handover_then_agency_reminder"
     )
     assert book.policy_for("childcare", date(2026, 4, 1)).next_step == "termination_warning"
+
+
+async def test_two_ops_leads_at_once_both_have_their_version_kept(policies: Policies) -> None:
+    # Given two ops leads setting water's and waste's policies at the same moment (one stream)
+    water_r, waste_r = await asyncio.gather(
+        policies.put("water", **water(reminder_after_days=8)),
+        policies.put("waste", **water(reminder_after_days=9)),
+    )
+    # Then the one that lost the race decided again: both versions are stored, once each
+    assert (water_r.status_code, waste_r.status_code) == (200, 200)
+    book = await policy_book(policies.deps)
+    assert book.policy_for("water", date(2026, 4, 1)).reminder_after_days == 8
+    assert book.policy_for("waste", date(2026, 4, 1)).reminder_after_days == 9
+    assert await policies.stored() == 2
