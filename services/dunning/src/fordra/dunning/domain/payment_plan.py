@@ -606,6 +606,26 @@ def _kr(ore: int) -> str:
     return f"{kronor:,}.{rest:02d} kr"
 
 
+class PaymentPlanIndexed(Event):
+    """A plan's status in the list of every plan (one stream), so that the daily job reads only
+    the active plans and the department's queue lists the cancelled ones without reading every
+    plan's stream."""
+
+    event_type: ClassVar[str] = "PaymentPlanIndexed"
+
+    plan_id: str
+    status: PlanStatus
+
+
+def replay_plan_index(events: Sequence[Event]) -> dict[str, PlanStatus]:
+    """Each plan's last status, in the order the plans were first listed."""
+    statuses: dict[str, PlanStatus] = {}
+    for e in events:
+        if isinstance(e, PaymentPlanIndexed):
+            statuses[e.plan_id] = e.status
+    return statuses
+
+
 PLAN_INTERNAL_EVENTS: tuple[type[Event], ...] = (
     PlanInvoiceOpened,
     PlanInvoiceCapitalReduced,
@@ -614,4 +634,5 @@ PLAN_INTERNAL_EVENTS: tuple[type[Event], ...] = (
     PlanInvoiceJoinedPlan,
     PlanInvoiceLeftPlan,
     PaymentPlanDrawnUp,
+    PaymentPlanIndexed,
 )
