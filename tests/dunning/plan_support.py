@@ -131,10 +131,16 @@ class PlansOnMemory:
         await self.runner.handle(upstream, batch)
 
     async def invoice(
-        self, customer_id: str, capital_ore: int, *, due: date, service: str = "water"
+        self,
+        customer_id: str,
+        capital_ore: int,
+        *,
+        due: date,
+        service: str = "water",
+        invoice_id: str | None = None,
     ) -> str:
         serial = next(self._serials)
-        invoice_id = f"inv-{serial}"
+        invoice_id = invoice_id or f"inv-{serial}"
         line = InvoiceLine(
             description="Vatten och avlopp, mars–april 2026",
             service_type=service,  # type: ignore[arg-type]

@@ -192,3 +192,18 @@ async def test_a_plan_is_drawn_up_by_a_case_officer_or_an_ops_lead_only(
 async def test_an_unknown_plan_is_a_404(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/v1/payment-plans/nope")).status_code == 404
     assert (await client.post("/api/v1/payment-plans/nope/signed")).status_code == 404
+
+
+async def test_a_payment_that_reaches_dunning_before_its_invoice_is_not_lost(
+    plans: PlansOnMemory, client: httpx.AsyncClient
+) -> None:
+    # Given payments' allocation delivered before invoicing's issue (each log followed apart)
+    await plans.pay("inv-early", "c-1", 200_000)
+    await plans.invoice("c-1", 600_000, due=date(2026, 4, 30), invoice_id="inv-early")
+    # Then the plan is drawn up from what is still open
+    created = await client.post(
+        "/api/v1/payment-plans", json=body(["inv-early"], installments=4, fee_ore=0)
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["capital_ore"] == 400_000
+    assert [i["amount_ore"] for i in created.json()["installments"]] == [100_000] * 4

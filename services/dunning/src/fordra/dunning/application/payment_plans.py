@@ -458,12 +458,12 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
     public events (upstreams ``invoicing``, ``payments``, ``dunning``)."""
 
     async def append_to(
-        env: Envelope, store: EventStore, invoice_id: str, event: Event, *, known: bool = True
+        env: Envelope, store: EventStore, invoice_id: str, event: Event
     ) -> Sequence[StreamAppend]:
+        # Recorded even before the invoice's issue reaches us: the upstream logs are followed
+        # each on its own, and a payment must not be lost for arriving first (replay_plan_invoice).
         stream = plan_invoice_stream(invoice_id)
         version = await store.stream_version(stream)
-        if known and version == 0:
-            return []  # an invoice issued before dunning followed invoicing: not plannable
         envelope = registry.envelope(
             event,
             context=CONTEXT,
@@ -486,7 +486,7 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             due_date=issued.due_date,
             capital_ore=capital_of(issued.lines, issued.total_ore),
         )
-        return await append_to(env, store, issued.invoice_id, opened, known=False)
+        return await append_to(env, store, issued.invoice_id, opened)
 
     def issued_creates(env: Envelope) -> Iterable[str]:
         return [plan_invoice_stream(registry.load_as(env, InvoiceIssued).invoice_id)]

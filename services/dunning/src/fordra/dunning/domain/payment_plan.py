@@ -176,40 +176,47 @@ class PlanInvoiceLeftPlan(Event):
 
 
 def replay_plan_invoice(events: Sequence[Event]) -> PlanInvoice | None:
-    """The invoice's state from its stream; None before it was issued."""
-    state: PlanInvoice | None = None
+    """The invoice's state from its stream; None until it is known as issued.
+
+    Invoicing's, payments' and dunning's own logs reach the stream in no common order (each
+    upstream is followed on its own), so a payment or a postponement may be recorded before the
+    invoice's ``PlanInvoiceOpened``: every fact is kept and the state is built from all of them."""
+    opened: PlanInvoiceOpened | None = None
+    reduced = 0
+    interest_from: date | None = None
+    due_date: date | None = None
+    status: InvoiceStatus = "open"
+    active_plan_id: str | None = None
     for e in events:
         if isinstance(e, PlanInvoiceOpened):
-            state = PlanInvoice(
-                invoice_id=e.invoice_id,
-                customer_id=e.customer_id,
-                invoice_number=e.invoice_number,
-                service_type=e.service_type,
-                what_for=e.what_for,
-                invoice_date=e.invoice_date,
-                due_date=e.due_date,
-                interest_from=e.due_date,
-                capital_ore=e.capital_ore,
-                open_capital_ore=e.capital_ore,
-            )
-        elif state is None:
-            continue
+            opened = e
         elif isinstance(e, PlanInvoiceCapitalReduced):
-            state = state.model_copy(
-                update={"open_capital_ore": state.open_capital_ore - e.amount_ore}
-            )
+            reduced += e.amount_ore
         elif isinstance(e, PlanInvoiceInterestFromMoved):
-            update: dict[str, object] = {"interest_from": e.interest_from}
-            if e.due_date is not None:
-                update["due_date"] = e.due_date
-            state = state.model_copy(update=update)
+            interest_from = e.interest_from
+            due_date = e.due_date or due_date
         elif isinstance(e, PlanInvoiceClosed):
-            state = state.model_copy(update={"status": e.reason})
+            status = e.reason
         elif isinstance(e, PlanInvoiceJoinedPlan):
-            state = state.model_copy(update={"active_plan_id": e.plan_id})
-        elif isinstance(e, PlanInvoiceLeftPlan) and state.active_plan_id == e.plan_id:
-            state = state.model_copy(update={"active_plan_id": None})
-    return state
+            active_plan_id = e.plan_id
+        elif isinstance(e, PlanInvoiceLeftPlan) and active_plan_id == e.plan_id:
+            active_plan_id = None
+    if opened is None:
+        return None
+    return PlanInvoice(
+        invoice_id=opened.invoice_id,
+        customer_id=opened.customer_id,
+        invoice_number=opened.invoice_number,
+        service_type=opened.service_type,
+        what_for=opened.what_for,
+        invoice_date=opened.invoice_date,
+        due_date=due_date or opened.due_date,
+        interest_from=interest_from or due_date or opened.due_date,
+        capital_ore=opened.capital_ore,
+        open_capital_ore=opened.capital_ore - reduced,
+        status=status,
+        active_plan_id=active_plan_id,
+    )
 
 
 # -- drawing up a plan ----------------------------------------------------------------------------
