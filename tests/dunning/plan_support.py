@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import TypeVar
 
 from fordra.contracts import all_contracts
@@ -25,10 +26,12 @@ from fordra.kernel.codec import EnvelopeCodec
 from fordra.kernel.dated import Dated
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.events import Event, EventRegistry
+from fordra.kernel.eventstore import EventStore
 from fordra.kernel.memory_eventstore import MemoryEventStore
 from fordra.kernel.ocr import make_ocr
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
 from fordra.kernel.process import ProcessManagerRunner
+from fordra.kernel.sqlite_eventstore import SqliteEventStore
 
 E = TypeVar("E", bound=Event)
 
@@ -74,10 +77,10 @@ CREDITOR = Creditor(
 
 @dataclass
 class PlansOnMemory:
-    """Dunning's store with the plans' per-invoice process manager: other contexts' public events
-    are delivered to it as a bus would (each upstream's log positions in order)."""
+    """Dunning's store (in memory or SQLite) with the plans' per-invoice process manager: other
+    contexts' public events are delivered to it as a bus would (each upstream's log in order)."""
 
-    store: MemoryEventStore
+    store: EventStore
     registry: EventRegistry
     clock: ManualClock
     deps: PaymentPlanDeps
@@ -86,12 +89,16 @@ class PlansOnMemory:
     _serials: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @classmethod
-    async def start(cls, today: date) -> PlansOnMemory:
+    async def start(cls, today: date, sqlite: Path | None = None) -> PlansOnMemory:
+        """On a ``MemoryEventStore``, or on a ``SqliteEventStore`` at ``sqlite``."""
         registry = EventRegistry()
         registry.register_all(all_contracts())
         registry.register_all(PLAN_INTERNAL_EVENTS)
-        store = MemoryEventStore(
-            "dunning", EnvelopeCodec("dunning", PersonalDataSealer(InMemoryKeyRing()))
+        codec = EnvelopeCodec("dunning", PersonalDataSealer(InMemoryKeyRing()))
+        store: EventStore = (
+            MemoryEventStore("dunning", codec)
+            if sqlite is None
+            else SqliteEventStore(sqlite, "dunning", codec)
         )
         await store.start()
         clock = ManualClock(today)

@@ -1,11 +1,13 @@
 """The payment plans' daily job walked day by day with the business clock (domain.md §4
 "Installment plan"; seed 002): a plan kept is completed, a plan broken has its installment missed
 once and is cancelled, listed for the department, and its invoice is free again. Dunning's real
-store (a ``MemoryEventStore``), the ``DailyScheduler`` and a ``ManualClock``."""
+stores (``MemoryEventStore``, ``SqliteEventStore``), the ``DailyScheduler``, a ``ManualClock``."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -33,9 +35,12 @@ async def no_bus() -> None:
     return None
 
 
-@pytest.fixture
-async def plans() -> PlansOnMemory:
-    return await PlansOnMemory.start(TODAY)
+@pytest.fixture(params=["memory", "sqlite"])
+async def plans(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PlansOnMemory]:
+    sqlite = tmp_path / "dunning.sqlite" if request.param == "sqlite" else None
+    started = await PlansOnMemory.start(TODAY, sqlite)
+    yield started
+    await started.store.close()
 
 
 def scheduler_for(plans: PlansOnMemory) -> DailyScheduler:
