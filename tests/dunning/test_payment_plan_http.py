@@ -127,6 +127,10 @@ async def test_the_same_request_with_its_key_draws_up_one_plan(
             ["body", "first_due_date"],
         ),
         ({"customer_id": "c-2"}, "check_invoice_is_the_customers", ["body", "invoice_ids", 0]),
+        ({"invoice_ids": []}, "check_plan_has_invoices", ["body", "invoice_ids"]),
+        ({"installments": True}, "int_type", ["body", "installments"]),
+        ({"written": "yes"}, "bool_type", ["body", "written"]),
+        ({"fee_ore": -1}, "check_written_plan_fee_within_cap", ["body", "fee_ore"]),
     ],
 )
 async def test_a_refused_plan_is_a_422_naming_the_rule(
@@ -137,7 +141,7 @@ async def test_a_refused_plan_is_a_422_naming_the_rule(
     loc: list[object],
 ) -> None:
     invoice_id = await plans.invoice("c-1", 600_000, due=date(2026, 4, 30))
-    refused = await client.post("/api/v1/payment-plans", json=body([invoice_id], **over))
+    refused = await client.post("/api/v1/payment-plans", json=body([invoice_id]) | over)
     assert refused.status_code == 422, refused.text
     [problem] = refused.json()["detail"]
     assert (problem["type"], problem["loc"]) == (rule, loc)

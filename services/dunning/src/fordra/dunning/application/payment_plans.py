@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from fordra.contracts.dunning import (
     HandedToAgency,
@@ -110,7 +110,7 @@ class ProposePaymentPlan(BaseModel):
     invoice_ids: tuple[Id, ...] = Field(max_length=200)
     # Not a rule (the plan's rules say at least one, by name): a bound that keeps every
     # installment's date within the calendar a request may name (kernel.dated.UNTIL_FURTHER).
-    installments: int = Field(le=600)
+    installments: StrictInt = Field(le=600)
     first_due_date: CalendarDate
     written: StrictBool
     fee_ore: Ore = 0
