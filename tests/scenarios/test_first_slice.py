@@ -75,6 +75,7 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 "deferred_until": None,
                 "disputed": False,
                 "autogiro_failed": False,
+                "interest_ore": 0,
             }
         ]
         assert ledger["held_small_amounts"] == []
@@ -90,6 +91,8 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
         )
         assert r.json()["invoices"][0]["status"] == "overdue"
         assert r.json()["overdue_ore"] == 156250
+        # and a day's late interest (domain.md §3): 156,250 öre * 10 % / 365 = 42.81 öre
+        assert r.json()["invoices"][0]["interest_ore"] == 43
 
 
 async def test_the_same_idempotency_key_answers_the_first_result(

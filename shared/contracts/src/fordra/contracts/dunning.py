@@ -171,6 +171,19 @@ class PaymentPlanCompleted(Event):
     completed_on: date
 
 
+class ReferenceRateAdded(Event):
+    """An admin added a half-year to the reference-rate table (räntelagen 9 §: the Riksbank sets
+    the reference rate per calendar half-year; domain.md §3). The table ships with the official
+    rates since 2020 (``fordra.kernel.late_interest.RIKSBANK_REFERENCE_RATES``); an added
+    half-year is never one of those with another rate. Public because the customer ledger shows
+    the interest accrued with the same rates dunning charges."""
+
+    event_type: ClassVar[str] = "ReferenceRateAdded"
+
+    valid_from: date  # 1 January or 1 July
+    rate_percent: str  # a decimal with two places, e.g. "2.50"
+
+
 CONTRACTS: tuple[type[Event], ...] = (
     LateInterestCharged,
     ReminderSent,
@@ -181,4 +194,5 @@ CONTRACTS: tuple[type[Event], ...] = (
     InstallmentMissed,
     PaymentPlanCancelled,
     PaymentPlanCompleted,
+    ReferenceRateAdded,
 )

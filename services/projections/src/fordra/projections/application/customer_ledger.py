@@ -1,5 +1,14 @@
 """The customer ledger (kundreskontra, domain.md §10 account 1512): per customer, every invoice
-with what is still open. Built from invoicing's public events only.
+with what is still open, and the late interest it has accrued as of the business date (domain.md
+§3). Built from invoicing's, payments' and dunning's public events.
+
+The interest is computed when the ledger is read, by the arithmetic dunning charges with
+(``fordra.kernel.late_interest``): from the due date as it stands (or a deferral's
+``interest_from``), on the capital (the total less the interest and fee lines, less what credit
+notes took of the capital), lowered by each capital payment from the day after the business date
+it was booked on, at the shipped reference rates and those an admin added (``ReferenceRateAdded``,
+dunning's). The tables keep the facts (capital paid per invoice and day, the interest start, the
+rates); nothing depends on the read date, so the tables stay what the events made them.
 
 No name or address is kept here: the ledger is read by many roles, and a protected identity must
 never leak into a read model (domain.md §2).
@@ -9,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -26,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fordra.contracts.dunning import ReferenceRateAdded
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
     CustomerRegistered,
@@ -50,8 +61,18 @@ from fordra.contracts.payments import (
     CustomerCreditReversed,
     PaymentAllocated,
 )
+from fordra.kernel.clock import STOCKHOLM
+from fordra.kernel.dated import Dated
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
+from fordra.kernel.late_interest import (
+    STATUTORY_MARGIN_POINTS,
+    CapitalChange,
+    interest_start,
+    late_interest,
+    reference_rate_table,
+    total_ore,
+)
 from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
 
@@ -83,17 +104,23 @@ _CHANGING = frozenset(
         SmallAmountDeferred,
         LateInterestHeld,
         SmallAmountsInvoiced,
+        ReferenceRateAdded,
     )
 )
 
 
 class CustomerLedgerProjection(Projection):
     name: ClassVar[str] = "customer_ledger"
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments")
+    # Dunning for the reference rates an admin adds (late interest, domain.md §3).
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning")
 
-    def __init__(self, registry: EventRegistry) -> None:
+    def __init__(
+        self, registry: EventRegistry, margin_points: Dated[Decimal] = STATUTORY_MARGIN_POINTS
+    ) -> None:
         # Events are read through the registry so that old schema versions are upcast.
         self.registry = registry
+        # Räntelagen 6 §: the reference rate + 8 points, a dated setting (dunning's too).
+        self.margin_points = margin_points
 
     def declare(self, metadata: MetaData) -> list[Table]:
         self.customers = Table(
@@ -172,6 +199,31 @@ class CustomerLedgerProjection(Projection):
             Column("issued_on", Date, nullable=False),
             Column("total_ore", BigInteger, nullable=False),
         )
+        # Late interest (domain.md §3), in tables of their own so that a read-model database made
+        # before them gains them without a migration (a rebuild fills them from the logs): the
+        # capital paid per invoice and business day (a payment lowers the capital bearing
+        # interest from the day after), what credit notes took of the capital and the deferral's
+        # interest start, and the reference rates an admin added.
+        self.capital_paid = Table(
+            "ledger_capital_paid",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("paid_on", Date, primary_key=True),
+            Column("amount_ore", BigInteger, nullable=False),
+        )
+        self.interest_terms = Table(
+            "ledger_interest_terms",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("interest_from", Date),
+            Column("capital_credited_ore", BigInteger, nullable=False, default=0),
+        )
+        self.reference_rates = Table(
+            "ledger_reference_rates",
+            metadata,
+            Column("valid_from", Date, primary_key=True),
+            Column("rate_percent", String(10), nullable=False),
+        )
         return [
             self.customers,
             self.invoices,
@@ -180,6 +232,9 @@ class CustomerLedgerProjection(Projection):
             self.payments,
             self.charges,
             self.credit,
+            self.capital_paid,
+            self.interest_terms,
+            self.reference_rates,
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
@@ -196,6 +251,7 @@ class CustomerLedgerProjection(Projection):
         invoices: list[dict[str, Any]] = []
         charges: list[dict[str, Any]] = []
         paid: dict[str, dict[str, Any]] = {}
+        paid_by_day: dict[tuple[str, date], dict[str, Any]] = {}
 
         async def flush() -> None:
             await insert_many(conn, self.customers, customers)
@@ -208,9 +264,17 @@ class CustomerLedgerProjection(Projection):
                 list(paid.values()),
                 add=["paid_ore", "interest_and_fees_paid_ore"],
             )
+            await upsert_many(
+                conn,
+                self.capital_paid,
+                ["invoice_id", "paid_on"],
+                list(paid_by_day.values()),
+                add=["amount_ore"],
+            )
             for gathered in (customers, invoices, charges):
                 gathered.clear()
             paid.clear()
+            paid_by_day.clear()
 
         for event in events:
             if event.event_type == CustomerRegistered.event_type:
@@ -263,9 +327,21 @@ class CustomerLedgerProjection(Projection):
                     },
                 )
                 row[column] += a.amount_ore
+                if a.component == "capital":
+                    # The business date it was booked on, Swedish time (late interest's base).
+                    day = event.occurred_at.astimezone(STOCKHOLM).date()
+                    on_day = paid_by_day.setdefault(
+                        (a.invoice_id, day),
+                        {"invoice_id": a.invoice_id, "paid_on": day, "amount_ore": 0},
+                    )
+                    on_day["amount_ore"] += a.amount_ore
             elif event.event_type in _CHANGING:
                 await flush()
                 await self._apply_change(conn, event)
+            elif event.context == "dunning":
+                # The ledger follows dunning for the reference rates alone; the rest of its log
+                # (a stream per invoice) is not even read.
+                continue
             elif self.registry.knows(event.event_type):
                 # Changes nothing here (a payment received or matched), and gathers on: but it
                 # is read as one at a time would, so a payload that does not load still fails.
@@ -290,6 +366,20 @@ class CustomerLedgerProjection(Projection):
             InvoiceDisputed: lambda: {"disputed": True},
             DisputeResolved: lambda: {"disputed": False},
         }
+        if isinstance(e, CreditNoteIssued):
+            # What the credit took of the capital bore no interest (dunning's capital_of).
+            capital = e.total_ore - sum(ln.net_ore for ln in e.lines if ln.kind != "capital")
+            key = {"invoice_id": e.invoice_id}
+            await upsert(conn, self.interest_terms, key, add={"capital_credited_ore": capital})
+        if isinstance(e, DeferralGranted):
+            key = {"invoice_id": e.invoice_id}
+            await upsert(
+                conn,
+                self.interest_terms,
+                key,
+                add={"capital_credited_ore": 0},
+                set_={"interest_from": e.interest_from},
+            )
         if isinstance(e, CreditNoteIssued):
             await conn.execute(
                 self.credit_notes.insert().values(
@@ -339,6 +429,13 @@ class CustomerLedgerProjection(Projection):
                     total_ore=e.line.net_ore,
                 )
             )
+        elif isinstance(e, ReferenceRateAdded):
+            await upsert(
+                conn,
+                self.reference_rates,
+                {"valid_from": e.valid_from},
+                set_={"rate_percent": e.rate_percent},
+            )
         elif isinstance(e, SmallAmountsInvoiced):
             await conn.execute(
                 update(self.held)
@@ -365,6 +462,9 @@ class LedgerInvoice(BaseModel):
     deferred_until: date | None
     disputed: bool
     autogiro_failed: bool
+    # Late interest accrued as of the business date (domain.md §3): to the payment for a paid
+    # invoice (what dunning charges on the next invoice), 0 for a cancelled one.
+    interest_ore: int
 
 
 class HeldSmallAmount(BaseModel):
@@ -418,6 +518,7 @@ async def read_customer_ledger(
     if customer is None:
         return None
     inv, pay, chg = projection.invoices, projection.payments, projection.charges
+    terms = projection.interest_terms
     query = (
         select(
             inv,
@@ -425,17 +526,20 @@ async def read_customer_ledger(
             func.coalesce(pay.c.interest_and_fees_paid_ore, 0).label("interest_and_fees_paid_ore"),
             func.coalesce(pay.c.autogiro_failed, False).label("autogiro_failed"),
             func.coalesce(chg.c.charges_ore, 0).label("charges_ore"),
+            terms.c.interest_from,
+            func.coalesce(terms.c.capital_credited_ore, 0).label("capital_credited_ore"),
         )
         .select_from(
-            inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id).outerjoin(
-                chg, chg.c.invoice_id == inv.c.invoice_id
-            )
+            inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id)
+            .outerjoin(chg, chg.c.invoice_id == inv.c.invoice_id)
+            .outerjoin(terms, terms.c.invoice_id == inv.c.invoice_id)
         )
         .where(inv.c.customer_id == customer_id)
     )
     if department is not None:
         query = query.where(inv.c.department == department)
     rows = (await conn.execute(query.order_by(inv.c.due_date, inv.c.invoice_number))).all()
+    interest = await _interest_of(conn, projection, customer_id, rows, today)
 
     def open_of(r: Any) -> int:
         # Capital paid, and interest and fees paid up to what the invoice itself carries (the
@@ -463,6 +567,7 @@ async def read_customer_ledger(
             deferred_until=r.deferred_until,
             disputed=r.disputed,
             autogiro_failed=r.autogiro_failed,
+            interest_ore=interest.get(r.invoice_id, 0),
             status=invoice_status(
                 open_ore=open_of(r),
                 total_ore=r.total_ore,
@@ -501,6 +606,45 @@ async def read_customer_ledger(
         invoices=invoices,
         held_small_amounts=held,
     )
+
+
+async def _interest_of(
+    conn: AsyncConnection,
+    projection: CustomerLedgerProjection,
+    customer_id: str,
+    rows: Sequence[Any],
+    today: date,
+) -> dict[str, int]:
+    """The late interest each invoice has accrued by ``today`` (domain.md §3), with the rules
+    dunning charges by (``fordra.kernel.late_interest``). Two lookups: the customer's capital
+    payments by its invoices' index, and the few rates an admin added."""
+    paid = projection.capital_paid
+    ids = projection.invoices.c.invoice_id
+    of_customer = select(ids).where(projection.invoices.c.customer_id == customer_id)
+    payments: dict[str, list[CapitalChange]] = {}
+    for p in (
+        await conn.execute(select(paid).where(paid.c.invoice_id.in_(of_customer.scalar_subquery())))
+    ).all():
+        payments.setdefault(p.invoice_id, []).append(CapitalChange(p.paid_on, -p.amount_ore))
+    added = projection.reference_rates
+    rates = reference_rate_table(
+        (r.valid_from, Decimal(r.rate_percent)) for r in (await conn.execute(select(added))).all()
+    )
+    interest: dict[str, int] = {}
+    for r in rows:
+        if r.cancelled:
+            continue
+        capital = int(r.total_ore - r.charges_ore - r.capital_credited_ore)
+        periods = late_interest(
+            max(capital, 0),
+            payments.get(r.invoice_id, []),
+            start=interest_start(r.due_date, r.interest_from),
+            until=today,
+            reference_rates=rates,
+            margin_points=projection.margin_points,
+        )
+        interest[r.invoice_id] = total_ore(periods)
+    return interest
 
 
 async def _credit_of(conn: AsyncConnection, projection: CustomerLedgerProjection, cid: str) -> int:
