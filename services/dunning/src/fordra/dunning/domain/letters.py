@@ -928,3 +928,7 @@ def letter_texts(doc: LetterDocument) -> Iterable[str]:
         yield from doc.forwarding.instructions
     if doc.mail_room_note:
         yield doc.mail_room_note
+
+
+# The letters' own events, for the app's registry (``build_registry``).
+LETTER_EVENTS: tuple[type[Event], ...] = (LetterIssued,)
