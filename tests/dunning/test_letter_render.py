@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
+from fordra.contracts.dunning import Installment
 from fordra.contracts.invoicing import PostalAddress
 from fordra.dunning.adapters.letter_render import render_letter_html, render_letter_pdf
 from fordra.dunning.domain.letters import (
@@ -23,6 +24,8 @@ from tests.dunning.test_letters import (
     FEE_FEBRUARY,
     FEE_JANUARY,
     TOLVAN,
+    plan_letter,
+    plan_terms,
     reminder,
 )
 from tests.invoicing.test_render import flat, html_text, pdf_text
@@ -189,3 +192,27 @@ def test_an_address_abroad_names_its_country() -> None:
     html, pdf = both(build_letter_document(reminder(), abroad, CREDITOR))
     assert "Storgata 1 0155 Oslo NO" in html
     assert "Storgata 1 0155 Oslo NO" in pdf
+
+
+def test_an_installment_reminder_and_a_written_plan_in_both_formats() -> None:
+    missed = Installment(due_date=date(2026, 6, 30), amount_ore=104_891)
+    installment = reminder(
+        kind="installment_reminder",
+        plan_id="plan-7",
+        missed_installment=missed,
+        sent_on=date(2026, 7, 8),
+        checked_on=date(2026, 7, 8),
+        pay_by=date(2026, 7, 22),
+        next_step="none",
+    )
+    html, pdf = both(build_letter_document(installment, TOLVAN, CREDITOR))
+    for text in (html, pdf):
+        assert "Påminnelse om delbetalning" in text
+        assert "plan-7 2026-06-30 1 048,91 kr" in text
+    plan = build_letter_document(plan_letter(plan_terms()), TOLVAN, CREDITOR)
+    html, pdf = both(plan)
+    for text in letter_texts(plan):
+        assert flat(text) in html, text
+        assert flat(text) in pdf, text
+    assert "Gäldenärens underskrift" in pdf
+    assert "Total skuld till sista betalningen 6 293,45 kr" in pdf

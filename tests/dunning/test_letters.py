@@ -15,12 +15,15 @@ from fordra.dunning.domain.letters import (
     LetterDocument,
     LetterFacts,
     LetterTable,
+    PlanClaimLine,
+    PlanCostLine,
     PlanTerms,
     build_letter_document,
     check_no_empty_threats,
     check_reminder_has_required_items,
     letter_texts,
     long_date,
+    plan_letter_facts,
 )
 from fordra.dunning.domain.recipients import RecipientLetterView
 from fordra.invoicing.domain.issuer import demo_issuer
@@ -301,35 +304,59 @@ def six_installments() -> tuple[Installment, ...]:
     return tuple(Installment(due_date=d, amount_ore=100_000) for d in days)
 
 
-def test_a_written_payment_plan_states_every_item_seed_001_lists() -> None:
+def plan_terms(**changes: object) -> PlanTerms:
     # domain.md §4's example: 6,000 kr in 6 monthly installments 2026-05-31..2026-10-31, 170 kr.
-    plan = PlanTerms(
+    terms = PlanTerms(
         written=True,
+        claims=(
+            PlanClaimLine(
+                invoice_id="inv-1",
+                invoice_number="2026-000123",
+                what_for="Vatten och avlopp, jan–feb 2026",
+                due_date=date(2026, 3, 2),
+                open_capital_ore=600_000,
+            ),
+        ),
         installments=six_installments(),
         capital_ore=600_000,
         interest_ore=12_345,
         rate_percent="10.00",
+        rate_basis="Referensränta plus åtta procentenheter.",
+        costs=(PlanCostLine(label="Avgift för skriftlig avbetalningsplan", amount_ore=17_000),),
         costs_ore=17_000,
         total_ore=629_345,
         conditions=("Betalningarna ska vara oss till handa senast på förfallodagen.",),
     )
-    item = WATER_BILL.model_copy(update={"capital_ore": 600_000})
-    facts = reminder(
-        kind="payment_plan", plan_id="plan-7", plan=plan, items=(item,), next_step="none"
+    return terms.model_copy(update=changes)
+
+
+def plan_letter(terms: PlanTerms) -> LetterFacts:
+    return plan_letter_facts(
+        letter_id="letter-plan",
+        plan_id="plan-7",
+        customer_id="cust-1",
+        service_type="water",
+        drawn_up_on=date(2026, 5, 4),
+        terms=terms,
     )
-    doc = build_letter_document(facts, TOLVAN, CREDITOR)
+
+
+def test_a_written_payment_plan_states_every_item_seed_001_lists() -> None:
+    doc = build_letter_document(plan_letter(plan_terms()), TOLVAN, CREDITOR)
     summary = {e.label: e.value for e in doc.summary}
     assert summary == {
         "Borgenär": "Svenljunga kommun",
         "Kapitalbelopp": "6\u00a0000,00 kr",
         "Dröjsmålsränta till sista delbetalningen": "123,45 kr",
         "Räntesats": "10,00 %",
-        "Kostnader": "170,00 kr",
+        "Avgift för skriftlig avbetalningsplan": "170,00 kr",
         "Antal delbetalningar": "6",
         "Total skuld till sista betalningen": "6\u00a0293,45 kr",
     }
-    assert doc.tables[0].rows[0][1] == "Vatten och avlopp, jan–feb 2026"  # what the claim is for
-    installments = doc.tables[1]
+    claims, installments = doc.tables
+    assert claims.rows == (
+        ("2026-000123", "Vatten och avlopp, jan–feb 2026", "2026-03-02", "6\u00a0000,00 kr"),
+    )
     assert [row[1] for row in installments.rows] == [
         "2026-05-31",
         "2026-06-30",
@@ -338,10 +365,38 @@ def test_a_written_payment_plan_states_every_item_seed_001_lists() -> None:
         "2026-09-30",
         "2026-10-31",
     ]
-    assert doc.conditions == plan.conditions
+    assert "Referensränta plus åtta procentenheter." in doc.paragraphs
+    assert doc.conditions == ("Betalningarna ska vara oss till handa senast på förfallodagen.",)
     assert any("underskrift" in line for line in doc.signature)
-    oral = facts.model_copy(update={"plan": plan.model_copy(update={"written": False})})
-    assert build_letter_document(oral, TOLVAN, CREDITOR).signature == ()
+    assert doc.next_step == ()
+    # An oral plan: no signature, no fee
+    oral = plan_terms(written=False, costs=(), costs_ore=0, total_ore=612_345)
+    oral_doc = build_letter_document(plan_letter(oral), TOLVAN, CREDITOR)
+    assert oral_doc.signature == ()
+    assert "Avgift för skriftlig avbetalningsplan" not in {e.label for e in oral_doc.summary}
+
+
+def test_the_plans_document_reads_as_the_letters_terms() -> None:
+    # The plans' PlanDocument dumps with more fields than a letter prints; the same names read.
+    dump = {
+        **plan_terms().model_dump(),
+        "plan_id": "plan-7",
+        "customer_id": "cust-1",
+        "title": "Avbetalningsplan",
+        "installment_count": 6,
+        "claims": [
+            {**c.model_dump(), "service_type": "water", "interest_from": date(2026, 3, 2)}
+            for c in plan_terms().claims
+        ],
+    }
+    assert PlanTerms.from_plan_document(dump) == plan_terms()
+
+
+def test_a_plan_letter_without_its_plan_is_refused() -> None:
+    facts = plan_letter(plan_terms()).model_copy(update={"plan": None})
+    with pytest.raises(DomainRuleViolation) as refused:
+        build_letter_document(facts, TOLVAN, CREDITOR)
+    assert refused.value.rule == "plan_letter_states_the_plan"
 
 
 def test_a_letter_is_rendered_only_for_its_own_customer() -> None:

@@ -17,8 +17,10 @@ from fastapi import FastAPI, Request
 from pypdf import PdfReader
 
 from fordra.app.http import install_error_handlers
+from fordra.dunning.adapters.letter_render import render_letter_html
 from fordra.dunning.application.letters import (
     LetterDeps,
+    letter_document,
     protected_access_stream,
 )
 from fordra.dunning.application.recipients import CONTEXT
@@ -26,12 +28,12 @@ from fordra.dunning.domain.letters import LetterFacts, LetterIssued, letter_stre
 from fordra.dunning.entrypoints.letters_http import make_router
 from fordra.invoicing.application.customers import change_customer
 from fordra.invoicing.domain.commands import MarkProtectedIdentity
-from fordra.kernel.auth import Principal, Role
+from fordra.kernel.auth import AccessDenied, Principal, Role
 from fordra.kernel.clock import ManualClock
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.web import RouterDeps
-from tests.dunning.test_letters import CREDITOR, WATER_BILL, reminder
+from tests.dunning.test_letters import CREDITOR, WATER_BILL, plan_letter, plan_terms, reminder
 from tests.dunning.test_recipients import PROTECTOR, Contexts, contexts, personnummer
 from tests.invoicing.test_render import flat, html_text, pdf_text
 from tests.utils.invoicing import TENANT, meta
@@ -232,3 +234,29 @@ async def test_a_letter_whose_facts_break_a_rule_is_422_naming_it(letters: Lette
     (problem,) = r.json()["detail"]
     assert problem["type"] == "termination_warning_names_invoices_and_date"
     assert problem["loc"] == ["body", "termination_date"]
+
+
+async def test_a_payment_plans_document_follows_the_same_recipient_rules(
+    letters: Letters, contexts: Contexts
+) -> None:
+    # A plan's document is rendered through the same use case (the plans' document route)
+    cid = await contexts.register(NAME, 19, protected=True)
+    await contexts.deliver()
+    deps = LetterDeps(
+        store=contexts.dunning,
+        registry=contexts.registry,
+        clock=ManualClock(date(2026, 5, 4)),
+        creditor=CREDITOR,
+    )
+    facts = plan_letter(plan_terms()).model_copy(update={"customer_id": cid})
+    officer = Principal(subject="t", role=Role.CASE_OFFICER, tenant=TENANT)
+    doc = await letter_document(facts, deps, officer, meta(officer))
+    assert doc.recipient == (
+        "Mottagare med skyddade personuppgifter",
+        "Vidarebefordras av Skatteverket",
+    )
+    assert doc.forwarding is not None
+    assert NAME not in render_letter_html(doc)
+    department = Principal(subject="t", role=Role.DEPARTMENT, tenant=TENANT, department="va")
+    with pytest.raises(AccessDenied):
+        await letter_document(facts, deps, department, meta(department))

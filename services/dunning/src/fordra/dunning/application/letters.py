@@ -18,6 +18,7 @@ from fordra.dunning.application.recipients import CONTEXT, load_recipient
 from fordra.dunning.domain.letters import (
     Creditor,
     LetterDocument,
+    LetterFacts,
     LetterIssued,
     build_letter_document,
     letter_stream,
@@ -34,6 +35,7 @@ __all__ = [
     "LETTER_READERS",
     "PROTECTED_ID_READERS",
     "LetterDeps",
+    "letter_document",
     "protected_access_stream",
     "read_letter",
 ]
@@ -76,13 +78,22 @@ async def read_letter(
     )
     if issued is None:
         raise NotFound("letter", letter_id)
-    facts = issued.facts
+    return await letter_document(issued.facts, deps, principal, meta)
+
+
+async def letter_document(
+    facts: LetterFacts, deps: LetterDeps, principal: Principal, meta: Metadata
+) -> LetterDocument:
+    """A letter's document from its facts, for its recipient as dunning knows them now, with
+    the protected-identity rules above. ``read_letter`` uses it for an issued letter; a payment
+    plan's document (``plan_letter_facts``) is rendered through it too."""
+    require_role(principal, *LETTER_READERS, action="read a dunning letter")
     state = await load_recipient(deps.store, deps.registry, facts.customer_id)
     reveal = principal.role in PROTECTED_ID_READERS
     recipient = recipient_for_letter(facts.customer_id, state, reveal_protected_id_number=reveal)
     document = build_letter_document(facts, recipient, deps.creditor)
     if recipient.route == "protected" and reveal:
-        await _record_protected_access(deps, facts.customer_id, letter_id, meta)
+        await _record_protected_access(deps, facts.customer_id, facts.letter_id, meta)
     return document
 
 

@@ -65,22 +65,58 @@ class ClaimItem(BaseModel):
     ocr: str
 
 
+class PlanClaimLine(BaseModel):
+    """One invoice in a payment plan: what it is for, its number, due date and open capital.
+    The names are those of the plans' ``PlanClaim``; fields a letter does not print (the
+    service, the interest's start) are ignored when one is read from it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    invoice_id: str
+    invoice_number: str
+    what_for: str
+    due_date: date
+    open_capital_ore: int
+
+
+class PlanCostLine(BaseModel):
+    """One cost of a plan, specified (seed 003 section 5.3), e.g. the written plan's fee."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    label: str
+    amount_ore: int
+
+
 class PlanTerms(BaseModel):
     """The content of a payment plan (avbetalningsplan) that a letter of kind ``payment_plan``
-    states: every item seed 001 lists (domain.md §4 "Installment plan"). The plans' own model
-    (``domain/plan_document.py``) maps onto this one; the conditions are checked there (no
-    material-breach or notice-duty clause, seed 003 section 7)."""
+    states: every item seed 001 lists (domain.md §4 "Installment plan"): the creditor (the
+    letter's), what the claim is for (``claims``), capital, interest to the last installment and
+    the rate, costs, each installment, their number and dates, the total and every condition.
+
+    The field names are those of the plans' ``PlanDocument`` (``domain/plan_document.py``), so
+    ``from_plan_document(doc.model_dump())`` reads one; that module checks the conditions (no
+    material-breach or notice-duty clause, seed 003 section 7) before a plan is drawn up."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     written: bool
+    claims: tuple[PlanClaimLine, ...] = Field(min_length=1)
     installments: tuple[Installment, ...] = Field(min_length=1)
     capital_ore: int
     interest_ore: int  # computed to the last installment (seed 001)
     rate_percent: str  # e.g. "10.00": the reference rate + 8 points
+    rate_basis: str | None = None  # how the rate is set, in words
+    costs: tuple[PlanCostLine, ...] = ()
     costs_ore: int  # the plan's fee (at most 170 kr for a written plan, none for an oral one)
     total_ore: int  # the total debt up to the last payment (seed 003 section 5.3)
     conditions: tuple[str, ...] = ()
+    signature_text: str | None = None  # what the debtor does with a written plan
+
+    @classmethod
+    def from_plan_document(cls, document: Mapping[str, Any]) -> PlanTerms:
+        """From a dump of the plans' ``PlanDocument``: the fields a letter states."""
+        return cls.model_validate({k: v for k, v in document.items() if k in cls.model_fields})
 
 
 class LetterFacts(BaseModel):
@@ -487,14 +523,45 @@ def check_installment_reminder_names_plan_and_installment(facts: LetterFacts) ->
 
 
 def check_plan_letter_has_its_terms(facts: LetterFacts) -> None:
-    """domain.md §4 "Installment plan" (seed 001): a payment-plan letter states the plan."""
+    """domain.md §4 "Installment plan" (seed 001): a payment-plan letter states the plan (its
+    terms' model requires every item: claims, installments, capital, interest, rate, costs,
+    total)."""
     if facts.plan_id is None or facts.plan is None:
         raise DomainRuleViolation(
             "a payment-plan letter states its plan (plan_id and the plan's terms)",
             field="plan",
             rule="plan_letter_states_the_plan",
         )
-    _check_items(facts)
+
+
+def plan_letter_facts(
+    *,
+    letter_id: str,
+    plan_id: str,
+    customer_id: str,
+    service_type: str,
+    drawn_up_on: date,
+    terms: PlanTerms,
+) -> LetterFacts:
+    """The facts of a payment plan's letter (kind ``payment_plan``): the plan is sent for
+    signature on the day it is drawn up; the first installment is the first payment wanted.
+    It threatens nothing (a missed installment is reminded on its own, domain.md §4)."""
+    first = min(terms.installments, key=lambda i: i.due_date)
+    return LetterFacts(
+        letter_id=letter_id,
+        kind="payment_plan",
+        customer_id=customer_id,
+        service_type=service_type,
+        items=(),
+        sent_on=drawn_up_on,
+        checked_on=drawn_up_on,
+        pay_by=first.due_date,
+        fee_ore=terms.costs_ore,
+        interest_ore=terms.interest_ore,
+        next_step="none",
+        plan_id=plan_id,
+        plan=terms,
+    )
 
 
 # --- building the document ----------------------------------------------------------------
@@ -789,15 +856,34 @@ def _installment_parts(facts: LetterFacts, creditor: Creditor) -> dict[str, Any]
     }
 
 
+_SIGNATURE_LINES: Final[tuple[str, ...]] = (
+    "Ort och datum: ______________________________",
+    "Gäldenärens underskrift: ______________________________",
+    "Namnförtydligande: ______________________________",
+)
+
+
 def _plan_parts(facts: LetterFacts, creditor: Creditor) -> dict[str, Any]:
     plan = facts.plan
     # Both checked by check_plan_letter_has_its_terms before.
     assert plan is not None
     assert facts.plan_id is not None
-    count = len(plan.installments)
-    first, last = plan.installments[0], plan.installments[-1]
+    installments = sorted(plan.installments, key=lambda i: i.due_date)
+    count = len(installments)
+    first, last = installments[0], installments[-1]
     rate = plan.rate_percent.replace(".", ",")
-    ocr = facts.items[0].ocr if len(facts.items) == 1 else None
+    costs = plan.costs or (
+        (PlanCostLine(label="Kostnader", amount_ore=plan.costs_ore),) if plan.costs_ore else ()
+    )
+    signature = (
+        (
+            plan.signature_text
+            or "Planen gäller när du har skrivit under den och skickat tillbaka den till oss.",
+            *_SIGNATURE_LINES,
+        )
+        if plan.written
+        else ()
+    )
     return {
         "title": "Avbetalningsplan",
         "heading": f"Avbetalningsplan {facts.plan_id}",
@@ -805,16 +891,31 @@ def _plan_parts(facts: LetterFacts, creditor: Creditor) -> dict[str, Any]:
             f"{creditor.name} (borgenär) och du kommer överens om att du betalar skulden nedan "
             f"i {count} delbetalningar, den första den {long_date(first.due_date)} och den sista "
             f"den {long_date(last.due_date)}.",
-            "Dröjsmålsränta löper under hela planen och är framräknad till sista delbetalningen.",
+            "Dröjsmålsränta löper under hela planen och är framräknad till sista delbetalningen"
+            f" ({rate} %).",
+            *((plan.rate_basis,) if plan.rate_basis else ()),
         ),
         "tables": (
-            _items_table(facts, "Vad skulden avser"),
+            LetterTable(
+                heading="Vad skulden avser",
+                headers=("Fakturanummer", "Avser", "Förfallodatum", "Kapitalbelopp"),
+                rows=tuple(
+                    (
+                        c.invoice_number,
+                        c.what_for,
+                        short_date(c.due_date),
+                        format_sek(c.open_capital_ore),
+                    )
+                    for c in plan.claims
+                ),
+                numeric_from=3,
+            ),
             LetterTable(
                 heading="Delbetalningar",
                 headers=("Nr", "Förfallodatum", "Belopp"),
                 rows=tuple(
                     (str(n), short_date(i.due_date), format_sek(i.amount_ore))
-                    for n, i in enumerate(plan.installments, start=1)
+                    for n, i in enumerate(installments, start=1)
                 ),
                 numeric_from=2,
             ),
@@ -827,29 +928,19 @@ def _plan_parts(facts: LetterFacts, creditor: Creditor) -> dict[str, Any]:
                 value=format_sek(plan.interest_ore),
             ),
             Entry(label="Räntesats", value=f"{rate} %"),
-            Entry(label="Kostnader", value=format_sek(plan.costs_ore)),
+            *(Entry(label=c.label, value=format_sek(c.amount_ore)) for c in costs),
             Entry(label="Antal delbetalningar", value=str(count)),
             Entry(label="Total skuld till sista betalningen", value=format_sek(plan.total_ore)),
         ),
-        "payment": tuple(_payment_entries(creditor, ocr, first.due_date, first.amount_ore)),
+        "payment": tuple(_payment_entries(creditor, None, first.due_date, first.amount_ore)),
         "payment_notes": (
             f"Betala varje delbetalning till bankgiro {creditor.bankgiro} senast på dess "
-            "förfallodag"
-            + (f" och ange OCR-nummer {ocr}." if ocr else " och ange fakturans OCR-nummer."),
+            "förfallodag och ange fakturans OCR-nummer.",
         ),
         "next_step": (),
         "conditions_heading": "Villkor",
         "conditions": plan.conditions,
-        "signature": (
-            (
-                "Planen gäller när du har skrivit under den och skickat tillbaka den till oss.",
-                "Ort och datum: ______________________________",
-                "Gäldenärens underskrift: ______________________________",
-                "Namnförtydligande: ______________________________",
-            )
-            if plan.written
-            else ()
-        ),
+        "signature": signature,
     }
 
 
