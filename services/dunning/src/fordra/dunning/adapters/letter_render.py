@@ -254,7 +254,7 @@ class _LetterPdf(FPDF):
         self.set_xy(_WINDOW_X, max(_WINDOW_Y, self.get_y() + 4))
         window_top = self.get_y()
         self.set_font(_FONT, size=7)
-        self.cell(0, 4, _pdf_text(doc.recipient_heading.upper()), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        self.cell(0, 4, _pdf_text(doc.recipient_heading), new_x=XPos.LEFT, new_y=YPos.NEXT)
         self._lines_at(_WINDOW_X, doc.recipient, size=11)
         below_window = self.get_y()
         self.set_y(window_top)

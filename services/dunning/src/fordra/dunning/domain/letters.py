@@ -641,10 +641,6 @@ def _creditor_entries(creditor: Creditor) -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-def _what_for(item: ClaimItem) -> str:
-    return item.what_for
-
-
 def _items_table(facts: LetterFacts, heading: str) -> LetterTable:
     return LetterTable(
         heading=heading,
@@ -652,7 +648,7 @@ def _items_table(facts: LetterFacts, heading: str) -> LetterTable:
         rows=tuple(
             (
                 item.invoice_number,
-                _what_for(item),
+                item.what_for,
                 short_date(item.invoice_date),
                 short_date(item.due_date),
                 item.ocr,
@@ -999,7 +995,10 @@ def build_letter_document(
 
 def letter_texts(doc: LetterDocument) -> Iterable[str]:
     """Every text the letter prints, for the tests of what it carries (and does not)."""
-    yield from (doc.title, doc.heading, *doc.recipient, *doc.paragraphs, *doc.payment_notes)
+    yield from (doc.title, doc.heading, doc.recipient_heading, *doc.recipient, *doc.paragraphs)
+    yield from (doc.payment_heading, *doc.payment_notes)
+    if doc.conditions:
+        yield doc.conditions_heading
     yield from (doc.creditor_name, *doc.creditor_address, *doc.next_step, *doc.conditions)
     yield from (*doc.signature, *doc.closing)
     for entry in (*doc.details, *doc.summary, *doc.payment, *doc.creditor_entries):
