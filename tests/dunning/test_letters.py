@@ -259,6 +259,11 @@ def test_a_risk_of_termination_letter_names_the_unpaid_invoices_and_the_date() -
     assert "2026-000202" in text
     assert {e.label: e.value for e in doc.summary}["Uppsägningsdatum"] == "31 mars 2026"
     assert "kan platsen sägas upp från och med 31 mars 2026" in text
+    # A policy whose next step is this very warning adds nothing to it
+    same = build_letter_document(
+        facts.model_copy(update={"next_step": "termination_warning"}), TOLVAN, CREDITOR
+    )
+    assert same.next_step == ()
     with pytest.raises(DomainRuleViolation) as refused:
         build_letter_document(facts.model_copy(update={"termination_date": None}), TOLVAN, CREDITOR)
     assert refused.value.field == "termination_date"

@@ -733,6 +733,8 @@ def _next_step_text(facts: LetterFacts) -> tuple[str, ...]:
             "först ett särskilt meddelande med datum.",
         )
     if facts.next_step == "termination_warning":
+        if facts.kind == "termination_warning":
+            return ()  # this letter is that warning: it names the termination date itself
         return (f"{when} får du ett brev om risk för uppsägning av platsen.",)
     return ()
 
