@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 from fordra.contracts.dunning import LateInterestCharged
 from fordra.dunning.domain.interest import (
     InterestSettings,
+    StatutoryInterest,
     capital_paid_on,
     charge_when_paid,
     interest_on_claim,
     late_interest_for,
     replay_claim,
 )
+from fordra.dunning.domain.payment_plan import InterestCalculator
 from fordra.dunning.domain.rate_events import (
     InterestCapitalChanged,
     InterestClaimCancelled,
@@ -396,3 +398,24 @@ def test_a_negative_reference_rate_lowers_the_rate_below_the_margin() -> None:
     # 2017: the reference rate was -0.50, so late interest 7.50 %: 1,000,000 * 7.5 % * 30 / 365.
     periods = interest(TEN_THOUSAND_KR, date(2017, 3, 1), date(2017, 3, 31))
     assert [(p.rate_percent, p.amount_ore) for p in periods] == [(Decimal("7.50"), 6_164)]
+
+
+# -- the payment plans' calculator ---------------------------------------------------------------
+
+
+def test_the_plans_calculator_is_the_same_rule() -> None:
+    calculator: InterestCalculator = StatutoryInterest(RATES)
+    assert calculator.interest_ore(TEN_THOUSAND_KR, date(2026, 1, 31), date(2026, 3, 2)) == 8_219
+    assert calculator.interest_ore(TEN_THOUSAND_KR, date(2026, 3, 2), date(2026, 1, 31)) == 0
+    assert calculator.rate_percent(date(2025, 6, 30)) == "10.50"
+    assert calculator.rate_percent(date(2025, 7, 1)) == "10.00"
+
+
+@given(capital=CAPITAL, start=DAYS, length=st.integers(0, 400))
+def test_the_plans_calculator_agrees_with_a_day_by_day_sum_within_the_rounding(
+    capital: int, start: date, length: int
+) -> None:
+    until = start + timedelta(days=length)
+    rate_periods = 1 + sum(1 for d, _ in RATES.rows if start < d <= until)
+    ours = StatutoryInterest(RATES).interest_ore(capital, start, until)
+    assert abs(ours - _exact(capital, start, until, ())) <= Fraction(rate_periods, 2)

@@ -30,6 +30,7 @@ from fordra.dunning.application.reference_rates import (
     AddReferenceRate,
     ReferenceRatesDeps,
     add_reference_rate_to_table,
+    statutory_interest,
 )
 from fordra.dunning.domain.interest import InterestSettings
 from fordra.dunning.domain.rate_events import INTEREST_EVENTS, InterestSettled
@@ -339,3 +340,15 @@ async def test_the_interest_accrued_so_far_is_read_from_dunnings_own_stream(
         await accrued_interest(dunning.store, dunning.registry, settings, "inv-9", date(2026, 3, 2))
         == ()
     )
+
+
+async def test_a_plan_computes_interest_ahead_at_the_table_as_it_stands(
+    dunning: Dunning,
+) -> None:
+    settings = InterestSettings()
+    before = await statutory_interest(dunning.store, dunning.registry, settings)
+    assert before.rate_percent(date(2026, 9, 1)) == "10.00"  # the last half-year's, until added
+    await dunning.add_rate(date(2026, 7, 1), "1.50")
+    after = await statutory_interest(dunning.store, dunning.registry, settings)
+    assert after.rate_percent(date(2026, 9, 1)) == "9.50"
+    assert after.interest_ore(1_000_000, date(2026, 6, 29), date(2026, 7, 2)) == 274 + 521

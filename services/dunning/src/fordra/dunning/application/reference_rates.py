@@ -12,6 +12,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.dunning import ReferenceRateAdded
+from fordra.dunning.domain.interest import InterestSettings, StatutoryInterest
 from fordra.dunning.domain.reference_rates import add_reference_rate, rate_text, rates_in_force
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
@@ -69,6 +70,14 @@ async def reference_rates_in_force(store: EventStore, registry: EventRegistry) -
     """The table as dunning computes with it: shipped and added."""
     stored = await store.read_stream(REFERENCE_RATES_STREAM)
     return rates_in_force(_added_in([registry.load(e) for e in stored]))
+
+
+async def statutory_interest(
+    store: EventStore, registry: EventRegistry, settings: InterestSettings
+) -> StatutoryInterest:
+    """Late interest at the table as it stands now (the added half-years included): what a use
+    case that computes interest ahead (a payment plan's, to its last installment) decides with."""
+    return StatutoryInterest(await reference_rates_in_force(store, registry), settings)
 
 
 async def list_reference_rates(deps: ReferenceRatesDeps, principal: Principal) -> ReferenceRates:

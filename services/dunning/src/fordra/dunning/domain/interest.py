@@ -40,6 +40,7 @@ __all__ = [
     "InterestClaim",
     "InterestPeriod",
     "InterestSettings",
+    "StatutoryInterest",
     "capital_paid_on",
     "charge_when_paid",
     "interest_on_claim",
@@ -79,6 +80,33 @@ def late_interest_for(
         reference_rates=reference_rates,
         margin_points=settings.margin_points,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryInterest:
+    """The payment plans' ``InterestCalculator`` (``fordra.dunning.domain.payment_plan``) over the
+    one rule: interest on a capital for the days after ``from_date`` up to ``to_date``, per rate
+    period rounded to whole öre (so a sum over several rate periods may differ by part of an öre
+    per period from one rounded once), and the rate in force on a day."""
+
+    reference_rates: Dated[Decimal]
+    settings: InterestSettings = field(default_factory=InterestSettings)
+
+    def interest_ore(self, capital_ore: int, from_date: date, to_date: date) -> int:
+        periods = late_interest_for(
+            capital_ore,
+            (),
+            start=from_date,
+            until=to_date,
+            reference_rates=self.reference_rates,
+            settings=self.settings,
+        )
+        return total_ore(periods)
+
+    def rate_percent(self, on: date) -> str:
+        """The late-interest rate in force on ``on``: the reference rate + the margin."""
+        rate = self.reference_rates.at(on) + self.settings.margin_points.at(on)
+        return f"{rate:.2f}"
 
 
 @dataclass(frozen=True, slots=True)
