@@ -43,8 +43,9 @@ from fordra.kernel.errors import NotFound
 from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.ids import new_id
 
-# Who decides on proposals (seed 002: a case officer approves before anything is sent).
-DECIDERS = (Role.CASE_OFFICER, Role.OPS_LEAD)
+# Who decides on proposals (seed 002: a case officer approves before anything is sent); an ops
+# lead, and an admin as on every other route.
+DECIDERS = (Role.CASE_OFFICER, Role.OPS_LEAD, Role.ADMIN)
 
 
 class ApproveResponse(BaseModel):
