@@ -142,6 +142,13 @@ async def test_an_unpaid_invoice_is_reminded_then_handed_over(
             headers=fordra.auth(Role.CASE_OFFICER),
         )
         assert r.status_code == 403, r.text
+        # and never for a date after the business date
+        r = await fordra.client.post(
+            "/api/v1/dunning/runs", json={"date": "2026-04-09"}, headers=fordra.auth(Role.OPS_LEAD)
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "date"]
+        assert r.json()["detail"][0]["type"] == "dunning_run_not_in_future"
 
         # When the case officer approves it, then a letter is sent, once
         letter_id = (await approve(fordra, reminder["proposal_id"]))["letter_id"]

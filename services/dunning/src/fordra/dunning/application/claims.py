@@ -26,7 +26,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    and_,
     select,
     update,
 )
@@ -552,11 +551,18 @@ async def read_disputed(
     conn: AsyncConnection, projection: DunningClaimsProjection
 ) -> list[dict[str, Any]]:
     """The queue of disputed claims waiting for a decision on court (domain.md §4: a disputed
-    claim never goes to a payment order or the agency)."""
+    claim never goes to a payment order or the agency); a claim paid or cancelled since has
+    nothing left to decide."""
     c = projection.claims
     rows = await conn.execute(
-        select(c.c.invoice_id, c.c.customer_id, c.c.disputed_on)
-        .where(and_(c.c.disputed_on.is_not(None), c.c.cancelled.is_(False)))
+        select(*projection.claim_columns())
+        .select_from(projection.joined())
+        .where(c.c.disputed_on.is_not(None))
         .order_by(c.c.disputed_on, c.c.invoice_id)
     )
-    return [dict(r._mapping) for r in rows]
+    claims = [claim_from_row(r) for r in rows]
+    return [
+        {"invoice_id": k.invoice_id, "customer_id": k.customer_id, "disputed_on": k.disputed_on}
+        for k in claims
+        if k.open_ore > 0
+    ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Date, and_, case, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,6 +29,7 @@ from fordra.dunning.domain.daily_run import (
     SeedPolicies,
     ServiceCutoffs,
     ServiceRules,
+    check_run_not_in_future,
     cutoffs_for,
 )
 from fordra.dunning.domain.events import (
@@ -41,6 +42,7 @@ from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
+from fordra.kernel.dated import CalendarDate
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
@@ -70,7 +72,9 @@ class DunningDeps:
 
 
 class RunDunning(BaseModel):
-    date: date
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: CalendarDate
 
 
 class RunResult(BaseModel):
@@ -104,6 +108,7 @@ async def run_dunning(
 ) -> Outcome[RunResult]:
     """``POST /api/v1/dunning/runs``: the run of ``day``, by ops (domain.md §4)."""
     require_role(principal, Role.OPS_LEAD, Role.ADMIN, action="start a dunning run")
+    check_run_not_in_future(day, deps.clock.today())
     return await daily_run(day, deps, meta)
 
 

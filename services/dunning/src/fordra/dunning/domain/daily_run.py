@@ -22,6 +22,7 @@ from fordra.contracts.dunning import NextStep
 from fordra.dunning.domain.events import DunningModel, ProposalKind
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.dated import Dated
+from fordra.kernel.errors import DomainRuleViolation
 
 
 def _days(value: int) -> Callable[[], Dated[int]]:
@@ -143,6 +144,18 @@ def reminder_fee_for(policy: PolicyLike) -> int:
     """The reminder fee a letter may carry: the policy's, and only where it was agreed when the
     debt arose (domain.md §3, lag 1981:739); otherwise none."""
     return policy.reminder_fee_ore if policy.reminder_fee_agreed else 0
+
+
+def check_run_not_in_future(day: date, today: date) -> None:
+    """A run looks at claims as they are on its date: a date after the business date would
+    propose letters before they are due (domain.md §4: at the earliest 7 days after the due
+    date). A past date is allowed: it catches up a day the runs missed."""
+    if day > today:
+        raise DomainRuleViolation(
+            f"a dunning run can't be for a date after the business date {today}: {day}",
+            field="date",
+            rule="dunning_run_not_in_future",
+        )
 
 
 @dataclass(frozen=True, slots=True)
