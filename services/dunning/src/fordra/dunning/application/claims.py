@@ -13,6 +13,7 @@ No name or address is kept: the letters look the recipient up when rendered (dom
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -119,35 +120,50 @@ def claim_interest_ore(
     period (a partial payment's date does not split it)."""
     if capital_ore <= 0 or to <= interest_from:
         return 0
+    starts, rates = _rate_periods(settings)
     # Each day after interest_from up to and including ``to`` at the rate in force that day;
     # consecutive days of one rate are one period.
     total = Decimal(0)
-    day = interest_from + timedelta(days=1)
+    first = interest_from + timedelta(days=1)
+    i = bisect_right(starts, first) - 1
+    if i < 0:
+        raise LookupError(f"no interest rate in force on {first}")
+    day = first
     while day <= to:
-        rate = settings.reference_rate_percent.at(
-            day
-        ) + settings.interest_points_above_reference.at(day)
-        basis = settings.interest_day_count.at(day)
-        end = _next_change(settings, day, to)
-        days = (end - day).days + 1
-        total += Decimal(capital_ore) * rate / Decimal(100) * Decimal(days) / Decimal(basis)
+        end = min(to, starts[i + 1] - timedelta(days=1)) if i + 1 < len(starts) else to
+        total += Decimal(capital_ore) * rates[i] * Decimal((end - day).days + 1)
         day = end + timedelta(days=1)
+        i += 1
     return max(round_ore(total), 0)
 
 
-def _next_change(settings: DunningSettings, day: date, to: date) -> date:
-    """The last day from ``day`` on (at most ``to``) before any rate setting changes."""
-    changes = [
-        d
-        for table in (
-            settings.reference_rate_percent.rows,
-            settings.interest_points_above_reference.rows,
-            settings.interest_day_count.rows,
-        )
-        for d, _ in table
-        if day < d <= to
+# The rate periods of a settings object, made once per object: the daily run asks for the
+# interest of every claim it proposes (DunningSettings is frozen, so a period table stays true).
+_PERIODS: dict[int, tuple[DunningSettings, list[date], list[Decimal]]] = {}
+
+
+def _rate_periods(settings: DunningSettings) -> tuple[list[date], list[Decimal]]:
+    """Every date a rate setting changes, and the daily rate (percent / 100 / day count) from
+    it."""
+    known = _PERIODS.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1], known[2]
+    tables = (
+        settings.reference_rate_percent.rows,
+        settings.interest_points_above_reference.rows,
+        settings.interest_day_count.rows,
+    )
+    # From the first day every table has a value (the reference rates start in 2020).
+    since = max(table[0][0] for table in tables)
+    starts = sorted({d for table in tables for d, _ in table if d >= since})
+    rates = [
+        (settings.reference_rate_percent.at(d) + settings.interest_points_above_reference.at(d))
+        / Decimal(100)
+        / Decimal(settings.interest_day_count.at(d))
+        for d in starts
     ]
-    return min(changes) - timedelta(days=1) if changes else to
+    _PERIODS[id(settings)] = (settings, starts, rates)
+    return starts, rates
 
 
 class DunningClaimsProjection(Projection):
