@@ -88,3 +88,10 @@ def test_late_interest_changes_rate_at_the_half_year() -> None:
     got = claim_interest_ore(1_000_000, date(2025, 6, 20), date(2025, 7, 10), SETTINGS)
     assert got == round(expected)
     assert got == 5616
+
+
+def test_days_before_the_first_known_rate_accrue_nothing_in_the_fallback() -> None:
+    # The fallback table starts on 2020-01-01 (0 % + 8 points): an invoice of 2004 accrues
+    # only from then, never an error
+    got = claim_interest_ore(1_000_000, date(2004, 5, 1), date(2020, 1, 10), SETTINGS)
+    assert got == round(Decimal(1_000_000) * Decimal("0.08") * 10 / 365)

@@ -122,13 +122,11 @@ def claim_interest_ore(
         return 0
     starts, rates = _rate_periods(settings)
     # Each day after interest_from up to and including ``to`` at the rate in force that day;
-    # consecutive days of one rate are one period.
+    # consecutive days of one rate are one period. Days before the table's first rate accrue
+    # nothing here (the fallback table starts in 2020; the interest module's goes further).
     total = Decimal(0)
-    first = interest_from + timedelta(days=1)
-    i = bisect_right(starts, first) - 1
-    if i < 0:
-        raise LookupError(f"no interest rate in force on {first}")
-    day = first
+    day = max(interest_from + timedelta(days=1), starts[0])
+    i = bisect_right(starts, day) - 1
     while day <= to:
         end = min(to, starts[i + 1] - timedelta(days=1)) if i + 1 < len(starts) else to
         total += Decimal(capital_ore) * rates[i] * Decimal((end - day).days + 1)

@@ -30,10 +30,12 @@ def _days(value: int) -> Callable[[], Dated[int]]:
 
 
 def _reference_rates() -> Dated[Decimal]:
-    # domain.md §3: the Riksbank reference rate per half-year (an admin extends the real table:
-    # the interest module's; these are the rulebook's rows, the fallback until it is wired).
+    # domain.md §3: the Riksbank reference rate per half-year, the policy rate at the end of the
+    # previous half-year rounded up to the next half point (the rulebook's rows from 2024; the
+    # earlier ones by that rule). The interest module's table, which an admin extends, replaces
+    # this fallback when it is wired.
     return Dated[Decimal].table(
-        ("2020-01-01", Decimal("-0.50")),
+        ("2020-01-01", Decimal("0.00")),
         ("2020-07-01", Decimal("0.00")),
         ("2021-01-01", Decimal("0.00")),
         ("2021-07-01", Decimal("0.00")),
