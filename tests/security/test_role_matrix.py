@@ -138,6 +138,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/customers/{customer_id}/credit/refunds"): Row(roles(A, OPS, C), body=reason),
     ("POST", "/api/v1/refunds/{refund_id}/attest"): Row(roles(A, OPS)),
+    # Dunning: the daily run, its proposals, the disputed claims, an invoice's collection
+    ("POST", "/api/v1/dunning/runs"): Row(roles(A, OPS), body=lambda _: {"date": "2026-03-02"}),
+    ("GET", "/api/v1/dunning/proposals"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/dunning/proposals/{proposal_id}/approve"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/dunning/proposals/{proposal_id}/reject"): Row(roles(A, OPS, C), body=reason),
+    ("GET", "/api/v1/dunning/disputed"): Row(roles(A, OPS, C)),
+    ("GET", "/api/v1/invoices/{invoice_id}/collection"): Row(roles(A, OPS, C)),
     # The read side and exports
     ("GET", "/api/v1/customers/{customer_id}/ledger"): Row(roles(A, OPS, C, D, P)),
     ("GET", "/api/v1/exports/sie"): Row(
@@ -201,7 +208,13 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
     assert r.status_code == 201, r.text
     ids["invoice_id"] = r.json()["invoice_id"]
     # Ids of things that do not exist: a permitted call answers 404, a refused one 403 first
-    ids.update(request_id=MISSING, payment_id=MISSING, refund_id=MISSING, parked_id="999999")
+    ids.update(
+        request_id=MISSING,
+        payment_id=MISSING,
+        refund_id=MISSING,
+        parked_id="999999",
+        proposal_id=MISSING,
+    )
     return ids
 
 

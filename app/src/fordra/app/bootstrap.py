@@ -19,6 +19,9 @@ from typing import TypeVar
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
+from fordra.dunning.application.claims import DunningClaimsProjection
+from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
+from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.numbering import InvoiceNumberBlocks
 from fordra.invoicing.application.reactions import payment_reactions
@@ -77,6 +80,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(all_contracts())
     registry.register_all(INVOICING_INTERNAL)
     registry.register_all(PAYMENTS_INTERNAL)
+    registry.register_all(DUNNING_INTERNAL)
     return registry
 
 
@@ -94,11 +98,14 @@ def _subscriptions(
     registry: EventRegistry,
     runners: list[ProjectionRunner],
     payments: PaymentsDeps,
+    dunning_claims: ProjectionRunner,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
     return [
         *(Subscription(r, r.projection.upstreams, "projections") for r in runners),
+        # Dunning's claims: its own read model, run by `fordra serve dunning` (domain.md §4).
+        Subscription(dunning_claims, dunning_claims.projection.upstreams, "dunning"),
         Subscription(
             ProcessManagerRunner(
                 "payments-receivables",
@@ -157,6 +164,7 @@ class Platform:
     scheduler: DailyScheduler
     invoicing: InvoicingDeps
     payments: PaymentsDeps
+    dunning: DunningDeps
     keyring: SqliteKeyRing
     wait_for_read_models: Callable[[float], Awaitable[None]]
     parked: ParkedEvents
@@ -215,7 +223,9 @@ def build_embedded(
     registry = build_registry()
     runners = _projections(read_models, registry, settings, keyring)
     payments = _payments_deps(settings, stores, registry, today, keyring)
-    subscriptions = _subscriptions(stores, registry, runners, payments)
+    subscriptions = _subscriptions(
+        stores, registry, runners, payments, _dunning_claims(read_models, registry)
+    )
     parked = ParkedEvents(read_models)
     bus = InProcessBus(stores, parking=parked)
     for sub in subscriptions:
@@ -258,7 +268,9 @@ def build_distributed(
     registry = build_registry()
     runners = _projections(read_models, registry, settings, keyring)
     payments = _payments_deps(settings, stores, registry, today, keyring)
-    subscriptions = _subscriptions(stores, registry, runners, payments)
+    subscriptions = _subscriptions(
+        stores, registry, runners, payments, _dunning_claims(read_models, registry)
+    )
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
@@ -404,6 +416,42 @@ def _projections(
     ]
 
 
+def _dunning_claims(read_models: ReadModelDatabase, registry: EventRegistry) -> ProjectionRunner:
+    """Dunning's claims read model, in dunning's own tables of the read-model database."""
+    return ProjectionRunner(DunningClaimsProjection(registry), read_models)
+
+
+def _dunning_deps(
+    settings: Settings,
+    *,
+    stores: dict[str, EventStore],
+    registry: EventRegistry,
+    clock: BusinessClock,
+    calendar: WorkingDayCalendar,
+    read_models: ReadModelDatabase,
+    subscriptions: list[Subscription],
+) -> DunningDeps:
+    claims = next(
+        sub.consumer.projection
+        for sub in subscriptions
+        if isinstance(sub.consumer, ProjectionRunner)
+        and isinstance(sub.consumer.projection, DunningClaimsProjection)
+    )
+    assert isinstance(claims, DunningClaimsProjection)
+    return DunningDeps(
+        store=stores["dunning"],
+        registry=registry,
+        clock=clock,
+        calendar=calendar,
+        settings=settings.dunning,
+        read_models=read_models,
+        claims=claims,
+        tenant=settings.municipality,
+        # The policy book and the childcare / music-school rules plug in here (issue 13).
+        policies=None,
+    )
+
+
 def _projection(runners: list[ProjectionRunner], kind: type[P]) -> P:
     for runner in runners:
         if isinstance(runner.projection, kind):
@@ -454,6 +502,22 @@ def _platform(
 
     scheduler.register("idempotency-key expiry", idempotency_expiry)
 
+    dunning = _dunning_deps(
+        settings,
+        stores=stores,
+        registry=registry,
+        clock=clock,
+        calendar=calendar,
+        read_models=read_models,
+        subscriptions=subscriptions,
+    )
+
+    async def dunning_run(day: date) -> None:
+        await scheduled_run(day, dunning)
+
+    # Every business day the clock passes: the day's dunning proposals (domain.md §4).
+    scheduler.register("dunning daily run", dunning_run)
+
     return Platform(
         engine=engine,
         settings=settings,
@@ -489,6 +553,7 @@ def _platform(
             invoiced_by=functools.partial(_department_has_invoiced, read_models, ledger),
         ),
         payments=payments,
+        dunning=dunning,
         keyring=keyring,
         wait_for_read_models=wait,
         parked=parked,

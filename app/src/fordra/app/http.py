@@ -18,6 +18,8 @@ from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
+from fordra.dunning.domain.proposals import ProposalConflict
+from fordra.dunning.entrypoints.http import make_router as dunning_router
 from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
@@ -87,6 +89,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
     app.include_router(invoicing_router(platform.invoicing, web))
     app.include_router(payments_router(platform.payments, web))
+    app.include_router(dunning_router(platform.dunning, web))
     app.include_router(
         ledger_router(
             platform.read_models,
@@ -235,6 +238,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.existing_id:
             body["existing_id"] = exc.existing_id
         return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(ProposalConflict)
+    async def proposal_conflict(_r: Request, exc: ProposalConflict) -> JSONResponse:
+        # A rejected or stale dunning proposal: nothing was sent (domain.md §4).
+        return JSONResponse(
+            {"detail": str(exc), "reason": exc.reason}, status_code=status.HTTP_409_CONFLICT
+        )
 
     @app.exception_handler(ConcurrencyConflict)
     async def conflict(_r: Request, exc: ConcurrencyConflict) -> JSONResponse:

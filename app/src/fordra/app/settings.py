@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fordra.app.auth import TokenPolicy
+from fordra.dunning.domain.daily_run import DunningSettings
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    dunning: DunningSettings = Field(default_factory=DunningSettings)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
     tokens: TokenPolicy = Field(default_factory=TokenPolicy)
 

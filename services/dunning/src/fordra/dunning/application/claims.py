@@ -1,0 +1,582 @@
+"""The claims read model: every invoice as dunning sees it (domain.md §4), its holds, the step it
+reached, the proposals made for it and the letters sent.
+
+Built from invoicing's and payments' public events and from dunning's own, each upstream in a
+table of its own (``claims`` from invoicing, ``claim_payments`` from payments, ``progress`` from
+dunning), joined when read: no order exists between the logs of different contexts, so a
+rebuild that replays dunning's log before invoicing's gives the same tables. The high-volume
+events (an invoice issued, a payment allocated, a run's proposals) are applied set-based, one
+statement per table per batch (``apply_batch``); the rest one at a time in log order.
+
+No name or address is kept: the letters look the recipient up when rendered (domain.md §2).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fordra.contracts.dunning import (
+    HandedToAgency,
+    InstallmentMissed,
+    PaymentPlanActivated,
+    PaymentPlanCancelled,
+    PaymentPlanCompleted,
+    ReminderSent,
+    TerminationWarningSent,
+)
+from fordra.contracts.invoicing import (
+    CreditNoteIssued,
+    DeferralGranted,
+    DisputeResolved,
+    DueDatePostponed,
+    InvoiceCancelled,
+    InvoiceDisputed,
+    InvoiceIssued,
+)
+from fordra.contracts.payments import PaymentAllocated
+from fordra.dunning.domain.claim import Claim
+from fordra.dunning.domain.daily_run import DunningSettings
+from fordra.dunning.domain.events import (
+    DunningProposed,
+    InstallmentReminded,
+    ProposalApproved,
+    ProposalRejected,
+)
+from fordra.dunning.domain.letters import LetterIssued
+from fordra.kernel.envelope import Envelope
+from fordra.kernel.events import EventRegistry
+from fordra.kernel.money import round_ore
+from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
+
+# What a claim is for, in the letter's words: the invoice's line texts, bounded.
+WHAT_FOR_MAX = 200
+
+# The column of ``progress`` that holds a claim's proposal of each kind: a claim gets one
+# proposal per step (a rejected one is not proposed again: the case officer decided).
+PROPOSAL_COLUMN = {
+    "reminder": "reminder_proposal_id",
+    "handover": "handover_proposal_id",
+    "termination_warning": "termination_proposal_id",
+}
+
+_ONE_AT_A_TIME = frozenset(
+    kind.event_type
+    for kind in (
+        CreditNoteIssued,
+        InvoiceCancelled,
+        DueDatePostponed,
+        DeferralGranted,
+        InvoiceDisputed,
+        DisputeResolved,
+        ReminderSent,
+        HandedToAgency,
+        TerminationWarningSent,
+        PaymentPlanActivated,
+        PaymentPlanCancelled,
+        PaymentPlanCompleted,
+        InstallmentMissed,
+        InstallmentReminded,
+        ProposalApproved,
+        ProposalRejected,
+        LetterIssued,
+    )
+)
+
+
+def what_for(event: InvoiceIssued) -> str:
+    texts = list(dict.fromkeys(line.description for line in event.lines))
+    text = ", ".join(texts)
+    return text if len(text) <= WHAT_FOR_MAX else text[: WHAT_FOR_MAX - 1] + "…"
+
+
+def claim_interest_ore(
+    capital_ore: int, interest_from: date, to: date, settings: DunningSettings
+) -> int:
+    """Late interest on ``capital_ore`` from ``interest_from`` to ``to`` (domain.md §3,
+    räntelagen 6 §): the reference rate of each half-year + 8 points, actual days / 365 per rate
+    period, rounded once to whole öre (10,000 kr due 2026-01-31, to 2026-03-02: 30 days at 10 %
+    = 8,219 öre).
+
+    The one place dunning computes interest: the interest module (domain/interest.py, with the
+    rate table an admin extends) takes its place here when it is wired. Until then the rates
+    are the dated settings. Our simplification: interest on what is open now over the whole
+    period (a partial payment's date does not split it)."""
+    if capital_ore <= 0 or to <= interest_from:
+        return 0
+    starts, rates = _rate_periods(settings)
+    # Each day after interest_from up to and including ``to`` at the rate in force that day;
+    # consecutive days of one rate are one period. Days before the table's first rate accrue
+    # nothing here (the fallback table starts in 2020; the interest module's goes further).
+    total = Decimal(0)
+    day = max(interest_from + timedelta(days=1), starts[0])
+    i = bisect_right(starts, day) - 1
+    while day <= to:
+        end = min(to, starts[i + 1] - timedelta(days=1)) if i + 1 < len(starts) else to
+        total += Decimal(capital_ore) * rates[i] * Decimal((end - day).days + 1)
+        day = end + timedelta(days=1)
+        i += 1
+    return max(round_ore(total), 0)
+
+
+# The rate periods of a settings object, made once per object: the daily run asks for the
+# interest of every claim it proposes (DunningSettings is frozen, so a period table stays true).
+_PERIODS: dict[int, tuple[DunningSettings, list[date], list[Decimal]]] = {}
+
+
+def _rate_periods(settings: DunningSettings) -> tuple[list[date], list[Decimal]]:
+    """Every date a rate setting changes, and the daily rate (percent / 100 / day count) from
+    it."""
+    known = _PERIODS.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1], known[2]
+    tables = (
+        settings.reference_rate_percent.rows,
+        settings.interest_points_above_reference.rows,
+        settings.interest_day_count.rows,
+    )
+    # From the first day every table has a value (the reference rates start in 2020).
+    since = max(table[0][0] for table in tables)
+    starts = sorted({d for table in tables for d, _ in table if d >= since})
+    rates = [
+        (settings.reference_rate_percent.at(d) + settings.interest_points_above_reference.at(d))
+        / Decimal(100)
+        / Decimal(settings.interest_day_count.at(d))
+        for d in starts
+    ]
+    _PERIODS[id(settings)] = (settings, starts, rates)
+    return starts, rates
+
+
+class DunningClaimsProjection(Projection):
+    name: ClassVar[str] = "dunning_claims"
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning")
+
+    def __init__(self, registry: EventRegistry) -> None:
+        self.registry = registry
+
+    def declare(self, metadata: MetaData) -> list[Table]:
+        self.claims = Table(
+            "dunning_claims",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("customer_id", String(64), nullable=False, index=True),
+            Column("service_type", String(40), nullable=False),
+            Column("invoice_number", String(20), nullable=False),
+            Column("what_for", String(WHAT_FOR_MAX), nullable=False),
+            Column("invoice_date", Date, nullable=False),
+            Column("due_date", Date, nullable=False),
+            Column("original_due_date", Date, nullable=False),
+            Column("ocr", String(25), nullable=False),
+            Column("total_ore", BigInteger, nullable=False),
+            Column("charges_ore", BigInteger, nullable=False),
+            Column("credited_ore", BigInteger, nullable=False),
+            Column("cancelled", Boolean, nullable=False),
+            Column("interest_from", Date, nullable=False),
+            Column("deferred_until", Date),
+            Column("disputed_on", Date),
+            Column("dispute_resolved_on", Date),
+        )
+        self.payments = Table(
+            "dunning_claim_payments",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("paid_capital_ore", BigInteger, nullable=False),
+            Column("paid_other_ore", BigInteger, nullable=False),
+        )
+        self.progress = Table(
+            "dunning_claim_progress",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("reminded_on", Date),
+            Column("handed_over_on", Date),
+            Column("termination_warned_on", Date),
+            Column("plan_id", String(64)),
+            Column("plan_ended_on", Date),
+            Column("reminder_proposal_id", String(64)),
+            Column("handover_proposal_id", String(64)),
+            Column("termination_proposal_id", String(64)),
+        )
+        self.proposals = Table(
+            "dunning_proposals",
+            metadata,
+            Column("proposal_id", String(64), primary_key=True),
+            Column("kind", String(30), nullable=False),
+            Column("invoice_id", String(64), nullable=False, index=True),
+            Column("customer_id", String(64), nullable=False),
+            Column("service_type", String(40), nullable=False),
+            Column("proposed_on", Date, nullable=False),
+            Column("capital_ore", BigInteger, nullable=False),
+            Column("fee_ore", BigInteger, nullable=False),
+            Column("interest_ore", BigInteger, nullable=False),
+            Column("status", String(10), nullable=False, index=True),
+        )
+        self.letters = Table(
+            "dunning_letters",
+            metadata,
+            Column("letter_id", String(64), primary_key=True),
+            Column("invoice_id", String(64), primary_key=True),
+            Column("kind", String(30), nullable=False),
+            Column("sent_on", Date, nullable=False),
+            Column("fee_ore", BigInteger, nullable=False),
+        )
+        self.installments = Table(
+            "dunning_missed_installments",
+            metadata,
+            Column("plan_id", String(64), primary_key=True),
+            Column("due_date", Date, primary_key=True),
+            Column("customer_id", String(64), nullable=False),
+            Column("invoice_ids", String(2000), nullable=False),  # space-separated
+            Column("amount_ore", BigInteger, nullable=False),
+            Column("missed_on", Date, nullable=False),
+            Column("proposal_id", String(64)),
+            Column("reminded_on", Date),
+        )
+        return [
+            self.claims,
+            self.payments,
+            self.progress,
+            self.proposals,
+            self.letters,
+            self.installments,
+        ]
+
+    async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
+        await self.apply_batch(conn, [event])
+
+    async def apply_batch(self, conn: AsyncConnection, events: Sequence[Envelope]) -> None:
+        """Invoices issued, payments allocated and proposals made are gathered and written with
+        one statement per table; any other event writes what is gathered so far and applies
+        itself, so the log's order is kept wherever it matters."""
+        claims: list[dict[str, Any]] = []
+        paid: dict[str, dict[str, Any]] = {}
+        proposals: list[dict[str, Any]] = []
+        proposed: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in PROPOSAL_COLUMN.values()}
+        installments: list[tuple[str, date, str]] = []
+
+        async def flush() -> None:
+            await insert_many(conn, self.claims, claims)
+            await upsert_many(
+                conn,
+                self.payments,
+                ["invoice_id"],
+                list(paid.values()),
+                add=["paid_capital_ore", "paid_other_ore"],
+            )
+            await insert_many(conn, self.proposals, proposals)
+            for column, rows in proposed.items():
+                await upsert_many(
+                    conn, self.progress, ["invoice_id"], list(rows.values()), set_=[column]
+                )
+                rows.clear()
+            for plan_id, due, proposal_id in installments:
+                t = self.installments
+                await conn.execute(
+                    update(t)
+                    .where(t.c.plan_id == plan_id, t.c.due_date == due)
+                    .values(proposal_id=proposal_id)
+                )
+            claims.clear()
+            paid.clear()
+            proposals.clear()
+            installments.clear()
+
+        for env in events:
+            kind = env.event_type
+            if kind == InvoiceIssued.event_type:
+                claims.append(self._claim_row(self.registry.load_as(env, InvoiceIssued)))
+            elif kind == PaymentAllocated.event_type:
+                a = self.registry.load_as(env, PaymentAllocated)
+                row = paid.setdefault(
+                    a.invoice_id,
+                    {"invoice_id": a.invoice_id, "paid_capital_ore": 0, "paid_other_ore": 0},
+                )
+                # Capital apart from interest and fees (domain.md §3); a reversal is negative.
+                column = "paid_capital_ore" if a.component == "capital" else "paid_other_ore"
+                row[column] += a.amount_ore
+            elif kind == DunningProposed.event_type:
+                p = self.registry.load_as(env, DunningProposed)
+                proposals.append(
+                    {
+                        "proposal_id": p.proposal_id,
+                        "kind": p.kind,
+                        "invoice_id": p.invoice_id,
+                        "customer_id": p.customer_id,
+                        "service_type": p.service_type,
+                        "proposed_on": p.proposed_on,
+                        "capital_ore": p.capital_ore,
+                        "fee_ore": p.fee_ore,
+                        "interest_ore": p.interest_ore,
+                        "status": "pending",
+                    }
+                )
+                if p.kind == "installment_reminder":
+                    assert p.plan_id is not None
+                    assert p.installment_due_date is not None
+                    installments.append((p.plan_id, p.installment_due_date, p.proposal_id))
+                else:
+                    column = PROPOSAL_COLUMN[p.kind]
+                    for invoice_id in p.invoice_ids:
+                        proposed[column][invoice_id] = {
+                            "invoice_id": invoice_id,
+                            column: p.proposal_id,
+                        }
+            elif kind in _ONE_AT_A_TIME:
+                await flush()
+                await self._apply_one(conn, env)
+            elif self.registry.knows(kind):
+                # Changes nothing here, but is read as one at a time would read it.
+                self.registry.load(env)
+        await flush()
+
+    @staticmethod
+    def _claim_row(i: InvoiceIssued) -> dict[str, Any]:
+        return {
+            "invoice_id": i.invoice_id,
+            "customer_id": i.customer_id,
+            "service_type": i.service_type,
+            "invoice_number": i.invoice_number,
+            "what_for": what_for(i),
+            "invoice_date": i.invoice_date,
+            "due_date": i.due_date,
+            "original_due_date": i.due_date,
+            "ocr": i.ocr,
+            "total_ore": i.total_ore,
+            # Late interest and fees invoiced as lines of their own (no VAT on them).
+            "charges_ore": sum(line.net_ore for line in i.lines if line.kind != "capital"),
+            "credited_ore": 0,
+            "cancelled": False,
+            # domain.md §3: late interest runs from the due date.
+            "interest_from": i.due_date,
+            "deferred_until": None,
+            "disputed_on": None,
+            "dispute_resolved_on": None,
+        }
+
+    async def _progress(self, conn: AsyncConnection, invoice_id: str, **values: Any) -> None:
+        await upsert(conn, self.progress, {"invoice_id": invoice_id}, set_=values)
+
+    async def _apply_one(self, conn: AsyncConnection, env: Envelope) -> None:
+        e: Any = self.registry.load(env)
+        c = self.claims
+        this = c.c.invoice_id == getattr(e, "invoice_id", None)
+        invoice_changes: dict[type, Any] = {
+            CreditNoteIssued: lambda: {"credited_ore": c.c.credited_ore + e.total_ore},
+            InvoiceCancelled: lambda: {"cancelled": True},
+            # Uppskov: the due date moves and interest runs from the new date (domain.md §2).
+            DueDatePostponed: lambda: {"due_date": e.due_date, "interest_from": e.due_date},
+            # Anstånd: interest runs from the date the deferral names (domain.md §2).
+            DeferralGranted: lambda: {
+                "deferred_until": e.deferred_until,
+                "interest_from": e.interest_from,
+            },
+            InvoiceDisputed: lambda: {"disputed_on": e.disputed_on},
+            DisputeResolved: lambda: {"disputed_on": None, "dispute_resolved_on": e.resolved_on},
+        }
+        if type(e) in invoice_changes:
+            await conn.execute(update(c).where(this).values(**invoice_changes[type(e)]()))
+        else:
+            await self._apply_dunning(conn, e)
+
+    async def _apply_dunning(self, conn: AsyncConnection, e: Any) -> None:
+        """Dunning's own events: the steps taken, the plans, the proposals and the letters."""
+        if isinstance(e, ReminderSent):
+            await self._progress(conn, e.invoice_id, reminded_on=e.sent_on)
+        elif isinstance(e, HandedToAgency):
+            await self._progress(conn, e.invoice_id, handed_over_on=e.handed_on)
+        elif isinstance(e, TerminationWarningSent):
+            for invoice_id in e.invoice_ids:
+                await self._progress(conn, invoice_id, termination_warned_on=e.sent_on)
+        elif isinstance(e, PaymentPlanActivated):
+            for invoice_id in e.invoice_ids:
+                await self._progress(conn, invoice_id, plan_id=e.plan_id)
+        elif isinstance(e, PaymentPlanCancelled):
+            for invoice_id in e.invoice_ids:
+                await self._progress(conn, invoice_id, plan_id=None, plan_ended_on=e.cancelled_on)
+        elif isinstance(e, PaymentPlanCompleted):
+            for invoice_id in e.invoice_ids:
+                await self._progress(conn, invoice_id, plan_id=None)
+        else:
+            await self._apply_installment(conn, e)
+
+    async def _apply_installment(self, conn: AsyncConnection, e: Any) -> None:
+        if isinstance(e, InstallmentMissed):
+            await conn.execute(
+                self.installments.insert().values(
+                    plan_id=e.plan_id,
+                    due_date=e.due_date,
+                    customer_id=e.customer_id,
+                    invoice_ids=" ".join(e.invoice_ids),
+                    amount_ore=e.amount_ore,
+                    missed_on=e.missed_on,
+                )
+            )
+        elif isinstance(e, InstallmentReminded):
+            t = self.installments
+            await conn.execute(
+                update(t)
+                .where(t.c.plan_id == e.plan_id, t.c.due_date == e.due_date)
+                .values(reminded_on=e.sent_on)
+            )
+        else:
+            await self._apply_decision(conn, e)
+
+    async def _apply_decision(self, conn: AsyncConnection, e: Any) -> None:
+        """A proposal decided on, and the letter it sent."""
+        if isinstance(e, ProposalApproved | ProposalRejected):
+            status = "approved" if isinstance(e, ProposalApproved) else "rejected"
+            p = self.proposals
+            await conn.execute(
+                update(p).where(p.c.proposal_id == e.proposal_id).values(status=status)
+            )
+        elif isinstance(e, LetterIssued):
+            facts = e.facts
+            await insert_many(
+                conn,
+                self.letters,
+                [
+                    {
+                        "letter_id": facts.letter_id,
+                        "invoice_id": item.invoice_id,
+                        "kind": facts.kind,
+                        "sent_on": facts.sent_on,
+                        "fee_ore": facts.fee_ore,
+                    }
+                    for item in facts.items
+                ],
+            )
+
+    def claim_columns(self) -> list[Any]:
+        """Every column a ``Claim`` is made of, for a select over the three tables joined."""
+        c, pay, g = self.claims, self.payments, self.progress
+        return [
+            *c.c,
+            pay.c.paid_capital_ore,
+            pay.c.paid_other_ore,
+            g.c.reminded_on,
+            g.c.handed_over_on,
+            g.c.termination_warned_on,
+            g.c.plan_id,
+            g.c.plan_ended_on,
+            g.c.reminder_proposal_id,
+            g.c.handover_proposal_id,
+            g.c.termination_proposal_id,
+        ]
+
+    def joined(self) -> Any:
+        c, pay, g = self.claims, self.payments, self.progress
+        return c.outerjoin(pay, pay.c.invoice_id == c.c.invoice_id).outerjoin(
+            g, g.c.invoice_id == c.c.invoice_id
+        )
+
+
+def claim_from_row(r: Any) -> Claim:
+    return Claim(
+        invoice_id=r.invoice_id,
+        customer_id=r.customer_id,
+        service_type=r.service_type,
+        invoice_number=r.invoice_number,
+        what_for=r.what_for,
+        invoice_date=r.invoice_date,
+        due_date=r.due_date,
+        original_due_date=r.original_due_date,
+        ocr=r.ocr,
+        total_ore=int(r.total_ore),
+        credited_ore=int(r.credited_ore),
+        paid_capital_ore=int(r.paid_capital_ore or 0),
+        paid_other_ore=int(r.paid_other_ore or 0),
+        charges_ore=int(r.charges_ore),
+        cancelled=bool(r.cancelled),
+        interest_from=r.interest_from,
+        deferred_until=r.deferred_until,
+        disputed_on=r.disputed_on,
+        dispute_resolved_on=r.dispute_resolved_on,
+        plan_id=r.plan_id,
+        plan_ended_on=r.plan_ended_on,
+        reminded_on=r.reminded_on,
+        handed_over_on=r.handed_over_on,
+        termination_warned_on=r.termination_warned_on,
+    )
+
+
+async def read_claim(
+    conn: AsyncConnection, projection: DunningClaimsProjection, invoice_id: str
+) -> Claim | None:
+    row = (
+        await conn.execute(
+            select(*projection.claim_columns())
+            .select_from(projection.joined())
+            .where(projection.claims.c.invoice_id == invoice_id)
+        )
+    ).first()
+    return claim_from_row(row) if row is not None else None
+
+
+async def read_letters(
+    conn: AsyncConnection, projection: DunningClaimsProjection, invoice_id: str
+) -> list[dict[str, Any]]:
+    t = projection.letters
+    rows = await conn.execute(
+        select(t.c.letter_id, t.c.kind, t.c.sent_on, t.c.fee_ore)
+        .where(t.c.invoice_id == invoice_id)
+        .order_by(t.c.sent_on, t.c.letter_id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def read_proposals(
+    conn: AsyncConnection, projection: DunningClaimsProjection, status: str
+) -> list[dict[str, Any]]:
+    p = projection.proposals
+    rows = await conn.execute(
+        select(
+            p.c.proposal_id,
+            p.c.kind,
+            p.c.invoice_id,
+            p.c.customer_id,
+            p.c.proposed_on,
+            p.c.capital_ore,
+            p.c.fee_ore,
+            p.c.interest_ore,
+        )
+        .where(p.c.status == status)
+        .order_by(p.c.proposed_on, p.c.proposal_id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def read_disputed(
+    conn: AsyncConnection, projection: DunningClaimsProjection
+) -> list[dict[str, Any]]:
+    """The queue of disputed claims waiting for a decision on court (domain.md §4: a disputed
+    claim never goes to a payment order or the agency); a claim paid or cancelled since has
+    nothing left to decide."""
+    c = projection.claims
+    rows = await conn.execute(
+        select(*projection.claim_columns())
+        .select_from(projection.joined())
+        .where(c.c.disputed_on.is_not(None))
+        .order_by(c.c.disputed_on, c.c.invoice_id)
+    )
+    claims = [claim_from_row(r) for r in rows]
+    return [
+        {"invoice_id": k.invoice_id, "customer_id": k.customer_id, "disputed_on": k.disputed_on}
+        for k in claims
+        if k.open_ore > 0
+    ]

@@ -1,0 +1,105 @@
+"""What dunning shows: an invoice's collection state, the proposals, the disputed claims
+(domain.md §4). Read from the claims read model only."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from fordra.dunning.application.claims import (
+    claim_interest_ore,
+    read_claim,
+    read_disputed,
+    read_letters,
+    read_proposals,
+)
+from fordra.dunning.application.daily_run import DunningDeps
+from fordra.dunning.domain.claim import Hold, Stage, holds_of, stage_of
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.errors import NotFound
+
+# Who reads dunning's state: the staff who run it.
+READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
+
+
+class LetterSent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    letter_id: str
+    kind: str
+    sent_on: date
+    fee_ore: int
+
+
+class Collection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    stage: Stage
+    holds: list[Hold]
+    interest_ore: int  # accrued as of the business date
+    letters: list[LetterSent]
+
+
+class ProposalView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    proposal_id: str
+    kind: str
+    invoice_id: str
+    customer_id: str
+    proposed_on: date
+    capital_ore: int
+    fee_ore: int
+    interest_ore: int
+
+
+class Proposals(BaseModel):
+    items: list[ProposalView]
+
+
+class DisputedClaim(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    customer_id: str
+    disputed_on: date
+
+
+class DisputedClaims(BaseModel):
+    items: list[DisputedClaim]
+
+
+async def collection_of(invoice_id: str, deps: DunningDeps, principal: Principal) -> Collection:
+    require_role(principal, *READERS, action="read an invoice's collection")
+    today = deps.clock.today()
+    async with deps.read_models.engine.connect() as conn:
+        claim = await read_claim(conn, deps.claims, invoice_id)
+        if claim is None:
+            raise NotFound("invoice", invoice_id)
+        letters = await read_letters(conn, deps.claims, invoice_id)
+    return Collection(
+        invoice_id=invoice_id,
+        stage=stage_of(claim),
+        holds=holds_of(claim, today),
+        interest_ore=claim_interest_ore(claim.open_ore, claim.interest_from, today, deps.settings),
+        letters=[LetterSent.model_validate(letter) for letter in letters],
+    )
+
+
+async def proposals_with(
+    status: Literal["pending", "approved", "rejected"], deps: DunningDeps, principal: Principal
+) -> Proposals:
+    require_role(principal, *READERS, action="read dunning proposals")
+    async with deps.read_models.engine.connect() as conn:
+        rows = await read_proposals(conn, deps.claims, status)
+    return Proposals(items=[ProposalView.model_validate(r) for r in rows])
+
+
+async def disputed_claims(deps: DunningDeps, principal: Principal) -> DisputedClaims:
+    require_role(principal, *READERS, action="read the disputed claims")
+    async with deps.read_models.engine.connect() as conn:
+        rows = await read_disputed(conn, deps.claims)
+    return DisputedClaims(items=[DisputedClaim.model_validate(r) for r in rows])

@@ -1,0 +1,374 @@
+"""The daily run (domain.md §4, seed 001 / seed 004): every business day, find the claims due for
+a step and propose it; nothing is sent until a case officer approves (seed 002).
+
+Set-based: one SQL query per kind of step over the claims read model, each service's cut-off in
+a CASE on the service type, never a loop over every claim. A run of a date happens once: its
+proposals and the run's own record are appended together, and a second run of the date answers
+the first one's count.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Date, and_, case, literal, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from fordra.contracts.invoicing import SERVICE_TYPES
+from fordra.dunning.application.claims import DunningClaimsProjection, claim_interest_ore
+from fordra.dunning.domain.daily_run import (
+    DunningSettings,
+    OverdueClaim,
+    PolicyLike,
+    PolicyLookup,
+    SeedPolicies,
+    ServiceCutoffs,
+    ServiceRules,
+    check_run_not_in_future,
+    cutoffs_for,
+)
+from fordra.dunning.domain.events import (
+    DunningProposed,
+    DunningRunCompleted,
+    proposal_stream,
+    run_stream,
+)
+from fordra.kernel.application import Decision, Outcome, execute
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.clock import BusinessClock
+from fordra.kernel.dated import CalendarDate
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.events import Event, EventRegistry
+from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.ids import new_id
+from fordra.kernel.projection import ReadModelDatabase
+
+CONTEXT = "dunning"
+
+
+@dataclass
+class DunningDeps:
+    store: EventStore
+    registry: EventRegistry
+    clock: BusinessClock
+    calendar: WorkingDayCalendar
+    settings: DunningSettings
+    read_models: ReadModelDatabase
+    claims: DunningClaimsProjection
+    tenant: str  # whose claims the scheduled run works on (the municipality)
+    # The policy book (the "kravkod"); seed 001's default for every service until it is wired.
+    policies: PolicyLookup | None = None
+    # The childcare and music-school rules by service type (domain/childcare.py, ...).
+    service_rules: ServiceRules = field(default_factory=ServiceRules)
+
+    def policy_book(self) -> PolicyLookup:
+        return self.policies if self.policies is not None else SeedPolicies(self.settings)
+
+
+class RunDunning(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: CalendarDate
+
+
+class RunResult(BaseModel):
+    date: date
+    proposals: int
+
+
+def envelope(
+    deps: DunningDeps, event: Event, stream_id: str, version: int, meta: Metadata
+) -> StreamAppend:
+    env = deps.registry.envelope(
+        event,
+        context=CONTEXT,
+        stream_id=stream_id,
+        version=version + 1,
+        metadata=meta,
+        occurred_at=deps.clock.now(),
+    )
+    return StreamAppend(stream_id, version, [env])
+
+
+async def policy_of(lookup: PolicyLookup, service_type: str, day: date) -> PolicyLike:
+    found = lookup.policy_for(service_type, day)
+    if inspect.isawaitable(found):
+        return await found
+    return found
+
+
+async def run_dunning(
+    day: date, deps: DunningDeps, principal: Principal, meta: Metadata
+) -> Outcome[RunResult]:
+    """``POST /api/v1/dunning/runs``: the run of ``day``, by ops (domain.md §4)."""
+    require_role(principal, Role.OPS_LEAD, Role.ADMIN, action="start a dunning run")
+    check_run_not_in_future(day, deps.clock.today())
+    return await daily_run(day, deps, meta)
+
+
+async def daily_run(day: date, deps: DunningDeps, meta: Metadata) -> Outcome[RunResult]:
+    """The run of ``day``: its proposals, once."""
+
+    async def decide() -> Decision[RunResult]:
+        done = await deps.store.read_stream(run_stream(day))
+        if done:
+            first = deps.registry.load_as(done[0], DunningRunCompleted)
+            return Decision([], RunResult(date=day, proposals=first.proposals))
+        proposals = await find_proposals(day, deps)
+        appends = [
+            envelope(
+                deps,
+                DunningRunCompleted(day=day, proposals=len(proposals)),
+                run_stream(day),
+                0,
+                meta,
+            ),
+            *(envelope(deps, p, proposal_stream(p.proposal_id), 0, meta) for p in proposals),
+        ]
+        return Decision(appends, RunResult(date=day, proposals=len(proposals)))
+
+    # A run racing another of the same date loses on the run stream's version and decides again:
+    # it then finds the first run's record and answers its count.
+    return await execute(deps.store, decide, RunResult)
+
+
+def _latest(first: Any, *nullable: Any) -> Any:
+    """The latest of a non-null date column and nullable ones, in SQL both engines speak."""
+    result = first
+    for column in nullable:
+        result = case((column > result, column), else_=result)
+    return result
+
+
+def _on_or_before(column: Any, cutoffs: dict[str, date], service: Any) -> ColumnElement[bool]:
+    """``column`` on or before the cut-off of the row's service (one CASE, one query)."""
+    per_service = case({s: literal(d, Date) for s, d in cutoffs.items()}, value=service, else_=None)
+    return and_(service.in_(list(cutoffs)), column <= per_service)
+
+
+async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
+    """Every proposal due on ``day``: reminders, handovers (both models), installment reminders
+    and what the service rules propose (domain.md §4)."""
+    p = deps.claims
+    c, pay, g = p.claims, p.payments, p.progress
+    book = deps.policy_book()
+    cutoffs: dict[str, ServiceCutoffs] = {}
+    for service in SERVICE_TYPES:
+        policy = await policy_of(book, service, day)
+        cutoffs[service] = cutoffs_for(service, policy, day, deps.settings, deps.calendar)
+
+    paid_other = case(
+        (pay.c.paid_other_ore < c.c.charges_ore, pay.c.paid_other_ore), else_=c.c.charges_ore
+    )
+    open_ore = (
+        c.c.total_ore
+        - c.c.credited_ore
+        - _coalesce0(pay.c.paid_capital_ore)
+        - _coalesce0(paid_other)
+    ).label("open_ore")
+    # domain.md §4: holds stop the flow (a dispute, a deferral in force, an active plan), and
+    # only what is open is dunned.
+    in_flow = and_(
+        c.c.cancelled.is_(False),
+        open_ore > 0,
+        c.c.disputed_on.is_(None),
+        or_(c.c.deferred_until.is_(None), c.c.deferred_until < day),
+        g.c.plan_id.is_(None),
+        c.c.due_date < day,
+        g.c.handed_over_on.is_(None),
+    )
+    exempt = [
+        not_(and_(c.c.service_type == s, c.c.customer_id.in_(cut.exempt_customer_ids)))
+        for s, cut in cutoffs.items()
+        if cut.exempt_customer_ids
+    ]
+    timer = _latest(c.c.due_date, c.c.deferred_until, c.c.dispute_resolved_on, g.c.plan_ended_on)
+    columns = [
+        c.c.invoice_id,
+        c.c.customer_id,
+        c.c.service_type,
+        c.c.due_date,
+        c.c.interest_from,
+        open_ore,
+        g.c.termination_warned_on,
+        g.c.termination_proposal_id,
+    ]
+    joined = p.joined()
+
+    async def rows(*where: Any) -> Sequence[Any]:
+        async with deps.read_models.engine.connect() as conn:
+            query = select(*columns).select_from(joined).where(in_flow, *exempt, *where)
+            return (await conn.execute(query.order_by(c.c.invoice_id))).all()
+
+    made: list[DunningProposed] = []
+
+    def propose(row: Any, kind: Any, cut: ServiceCutoffs, *, fee: int = 0) -> None:
+        made.append(
+            DunningProposed(
+                proposal_id=new_id(),
+                kind=kind,
+                invoice_id=row.invoice_id,
+                invoice_ids=(row.invoice_id,),
+                customer_id=row.customer_id,
+                service_type=row.service_type,
+                proposed_on=day,
+                capital_ore=int(row.open_ore),
+                fee_ore=fee,
+                interest_ore=claim_interest_ore(
+                    int(row.open_ore), row.interest_from, day, deps.settings
+                ),
+                model=cut.model,
+                next_step=cut.next_step,
+            )
+        )
+
+    remind = {s: cut.remind_started_by for s, cut in cutoffs.items() if cut.remind_started_by}
+    if remind:
+        for row in await rows(
+            g.c.reminded_on.is_(None),
+            g.c.reminder_proposal_id.is_(None),
+            _on_or_before(timer, remind, c.c.service_type),
+        ):
+            cut = cutoffs[row.service_type]
+            propose(row, "reminder", cut, fee=cut.fee_ore)
+
+    hand_over = {
+        s: cut.hand_over_reminded_by for s, cut in cutoffs.items() if cut.hand_over_reminded_by
+    }
+    if hand_over:
+        reminder_timer = _latest(g.c.reminded_on, c.c.dispute_resolved_on, g.c.plan_ended_on)
+        for row in await rows(
+            g.c.reminded_on.is_not(None),
+            g.c.handover_proposal_id.is_(None),
+            _on_or_before(reminder_timer, hand_over, c.c.service_type),
+        ):
+            propose(row, "handover", cutoffs[row.service_type])
+
+    # Seed 004: on the month's handover day, invoices 4-7 weeks overdue go unreminded.
+    monthly = {s: cut for s, cut in cutoffs.items() if cut.agency_due_by is not None}
+    if monthly:
+        by = {s: cut.agency_due_by for s, cut in monthly.items() if cut.agency_due_by}
+        since = {s: cut.agency_due_from for s, cut in monthly.items() if cut.agency_due_from}
+        for row in await rows(
+            g.c.reminded_on.is_(None),
+            g.c.handover_proposal_id.is_(None),
+            _on_or_before(timer, by, c.c.service_type),
+            not_(_on_or_before(timer, since, c.c.service_type)),
+        ):
+            propose(row, "handover", cutoffs[row.service_type])
+
+    made.extend(await _installment_reminders(day, deps))
+    made.extend(await _service_rule_proposals(day, deps, cutoffs, rows, timer))
+    return made
+
+
+def _coalesce0(column: Any) -> Any:
+    return case((column.is_(None), 0), else_=column)
+
+
+async def _installment_reminders(day: date, deps: DunningDeps) -> list[DunningProposed]:
+    """A missed installment is reminded (domain.md §4): one proposal per installment missed."""
+    t = deps.claims.installments
+    async with deps.read_models.engine.connect() as conn:
+        missed = (
+            await conn.execute(
+                select(t)
+                .where(t.c.proposal_id.is_(None), t.c.reminded_on.is_(None))
+                .order_by(t.c.plan_id, t.c.due_date)
+            )
+        ).all()
+        claims = deps.claims.claims
+        services = {
+            r.invoice_id: r.service_type
+            for r in await conn.execute(
+                select(claims.c.invoice_id, claims.c.service_type).where(
+                    claims.c.invoice_id.in_(
+                        {i for m in missed for i in m.invoice_ids.split()} or {""}
+                    )
+                )
+            )
+        }
+    proposals = []
+    for m in missed:
+        invoice_ids = tuple(m.invoice_ids.split())
+        proposals.append(
+            DunningProposed(
+                proposal_id=new_id(),
+                kind="installment_reminder",
+                invoice_id=invoice_ids[0],
+                invoice_ids=invoice_ids,
+                customer_id=m.customer_id,
+                service_type=services.get(invoice_ids[0], "other"),
+                proposed_on=day,
+                capital_ore=int(m.amount_ore),
+                fee_ore=0,  # no fee for any step but a written reminder (domain.md §3)
+                interest_ore=0,
+                model="reminder_then_handover",
+                next_step="none",
+                plan_id=m.plan_id,
+                installment_due_date=m.due_date,
+            )
+        )
+    return proposals
+
+
+async def _service_rule_proposals(
+    day: date,
+    deps: DunningDeps,
+    cutoffs: dict[str, ServiceCutoffs],
+    rows: Any,
+    timer: Any,
+) -> list[DunningProposed]:
+    """The childcare and music-school rules (domain.md §4): each is given the day and the
+    overdue claims of its service not under a hold, and answers what to propose."""
+    made: list[DunningProposed] = []
+    c = deps.claims.claims
+    for service, rule in deps.service_rules.by_service.items():
+        found = await rows(c.c.service_type == service, timer < day)
+        overdue = [
+            OverdueClaim(
+                invoice_id=r.invoice_id,
+                customer_id=r.customer_id,
+                service_type=r.service_type,
+                due_date=r.due_date,
+                capital_ore=int(r.open_ore),
+                termination_warned=(
+                    r.termination_warned_on is not None or r.termination_proposal_id is not None
+                ),
+            )
+            for r in found
+        ]
+        cut = cutoffs[service]
+        for proposal in rule(day, overdue):
+            made.append(
+                DunningProposed(
+                    proposal_id=new_id(),
+                    kind=proposal.kind,
+                    invoice_id=proposal.invoice_ids[0],
+                    invoice_ids=proposal.invoice_ids,
+                    customer_id=proposal.customer_id,
+                    service_type=proposal.service_type,
+                    proposed_on=day,
+                    capital_ore=proposal.capital_ore,
+                    fee_ore=0,  # no fee for a letter about termination (domain.md §3)
+                    interest_ore=0,
+                    model=cut.model,
+                    next_step=cut.next_step,
+                    termination_date=proposal.termination_date,
+                )
+            )
+    return made
+
+
+async def scheduled_run(day: date, deps: DunningDeps) -> None:
+    """The scheduler's job: the run of every business day (domain.md §8's working days)."""
+    if not deps.calendar.is_working_day(day):
+        return
+    meta = Metadata(tenant=deps.tenant, actor="system:dunning-run", correlation_id=new_id())
+    await daily_run(day, deps, meta)

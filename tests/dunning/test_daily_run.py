@@ -1,0 +1,315 @@
+"""The daily run through events (domain.md §4, seed 001 / seed 004): what it proposes, once per
+date, with holds stopping the flow and timers restarting when they end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from fordra.contracts.dunning import (
+    InstallmentMissed,
+    PaymentPlanActivated,
+    PaymentPlanCancelled,
+    ReminderSent,
+)
+from fordra.contracts.invoicing import (
+    DeferralGranted,
+    DisputeResolved,
+    DueDatePostponed,
+    InvoiceDisputed,
+)
+from fordra.contracts.payments import PaymentAllocated
+from fordra.dunning.domain.daily_run import (
+    DunningSettings,
+    OverdueClaim,
+    RuleProposal,
+    SeedPolicies,
+    SeedPolicy,
+    ServiceRules,
+)
+from fordra.dunning.domain.events import DunningRunCompleted, run_stream
+from tests.dunning.flow import DunningOnMemory
+
+DUE = date(2026, 4, 1)
+
+
+@pytest.fixture
+async def dunning(tmp_path: Path) -> AsyncIterator[DunningOnMemory]:
+    started = await DunningOnMemory.start(tmp_path, date(2026, 3, 2))
+    yield started
+    await started.stop()
+
+
+async def test_a_reminder_is_proposed_7_days_after_the_due_date_once(
+    dunning: DunningOnMemory,
+) -> None:
+    # Given an invoice due 2026-04-01 and one paid in full
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    paid = await dunning.issue("c-2", 50000, due=DUE)
+    await dunning.publish(
+        "payments",
+        "payment-1",
+        PaymentAllocated(
+            payment_id="p-1",
+            invoice_id=paid,
+            customer_id="c-2",
+            component="capital",
+            service_type="premises_rent",
+            amount_ore=50000,
+        ),
+    )
+    # When the runs go through 2026-04-07, then nothing is proposed
+    assert await dunning.run_through(date(2026, 4, 7)) == []
+    # When the run of 2026-04-08 comes, then the unpaid one is proposed, the paid one is not
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    assert (reminder.kind, reminder.invoice_id, reminder.capital_ore) == ("reminder", iid, 100000)
+    assert reminder.interest_ore == 192  # 7 days at 10 % on 1,000 kr
+    # And the run of the same date again proposes nothing and answers the same count
+    assert (await dunning.run(date(2026, 4, 8))).proposals == 1
+    assert len(await dunning.proposals()) == 1
+    (done,) = await dunning.events(run_stream(date(2026, 4, 8)))
+    assert isinstance(done, DunningRunCompleted)
+    # And the next day's run does not propose it again
+    assert await dunning.run_through(date(2026, 4, 20)) == []
+
+
+async def test_a_postponement_counts_from_the_new_due_date(dunning: DunningOnMemory) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    await dunning.publish(
+        "invoicing",
+        f"invoice-{iid}",
+        DueDatePostponed(
+            invoice_id=iid,
+            customer_id="c-1",
+            previous_due_date=DUE,
+            due_date=date(2026, 4, 21),
+            reason="oklar",
+        ),
+    )
+    assert await dunning.run_through(date(2026, 4, 27)) == []
+    (reminder,) = await dunning.run_through(date(2026, 4, 28))
+    assert reminder.proposed_on == date(2026, 4, 28)
+    # interest runs from the new due date: 7 days
+    assert reminder.interest_ore == 192
+
+
+async def test_a_deferral_counts_from_its_end_but_interest_from_its_date(
+    dunning: DunningOnMemory,
+) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    await dunning.publish(
+        "invoicing",
+        f"invoice-{iid}",
+        DeferralGranted(
+            invoice_id=iid,
+            customer_id="c-1",
+            requested_on=date(2026, 3, 20),
+            deferred_until=date(2026, 4, 30),
+            interest_from=DUE,
+            reason="sjuk",
+        ),
+    )
+    assert await dunning.run_through(date(2026, 5, 6)) == []
+    (reminder,) = await dunning.run_through(date(2026, 5, 7))
+    # interest from 2026-04-01 (the deferral's interest date), 36 days at 10 %
+    assert reminder.interest_ore == 986
+
+
+async def test_a_dispute_stops_the_flow_and_its_end_restarts_it(dunning: DunningOnMemory) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    stream = f"invoice-{iid}"
+    await dunning.publish(
+        "invoicing",
+        stream,
+        InvoiceDisputed(
+            invoice_id=iid, customer_id="c-1", disputed_on=date(2026, 4, 2), reason="fel"
+        ),
+    )
+    assert await dunning.run_through(date(2026, 5, 29)) == []
+    await dunning.publish(
+        "invoicing",
+        stream,
+        DisputeResolved(
+            invoice_id=iid,
+            customer_id="c-1",
+            resolved_on=date(2026, 5, 29),
+            outcome="claim_stands",
+            reason="rätt",
+        ),
+    )
+    # Our choice: the customer gets the full 7 days again from the resolution
+    assert await dunning.run_through(date(2026, 6, 4)) == []
+    (reminder,) = await dunning.run_through(date(2026, 6, 5))
+    assert reminder.kind == "reminder"
+
+
+async def test_a_plan_holds_the_flow_and_a_cancelled_plan_restarts_it(
+    dunning: DunningOnMemory,
+) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    await dunning.publish(
+        "dunning",
+        "plan-1",
+        PaymentPlanActivated(
+            plan_id="plan-1", customer_id="c-1", invoice_ids=(iid,), activated_on=date(2026, 4, 2)
+        ),
+    )
+    assert (await dunning.claim(iid)).plan_id == "plan-1"
+    assert await dunning.run_through(date(2026, 5, 4)) == []
+    # A missed installment is reminded (and only once)
+    await dunning.publish(
+        "dunning",
+        "plan-1",
+        InstallmentMissed(
+            plan_id="plan-1",
+            customer_id="c-1",
+            invoice_ids=(iid,),
+            due_date=date(2026, 4, 30),
+            amount_ore=20000,
+            missed_on=date(2026, 5, 4),
+        ),
+    )
+    (installment,) = await dunning.run_through(date(2026, 5, 5))
+    assert installment.kind == "installment_reminder"
+    assert (installment.plan_id, installment.installment_due_date) == ("plan-1", date(2026, 4, 30))
+    assert installment.capital_ore == 20000
+    assert installment.fee_ore == 0
+    assert await dunning.run_through(date(2026, 5, 8)) == []
+    # When the plan is cancelled, the claim is back in the flow from that day
+    await dunning.publish(
+        "dunning",
+        "plan-1",
+        PaymentPlanCancelled(
+            plan_id="plan-1",
+            customer_id="c-1",
+            invoice_ids=(iid,),
+            cancelled_on=date(2026, 5, 8),
+            reason="ej fullföljd",
+        ),
+    )
+    assert await dunning.run_through(date(2026, 5, 14)) == []
+    (reminder,) = await dunning.run_through(date(2026, 5, 15))
+    assert reminder.kind == "reminder"
+
+
+async def test_a_reminded_claim_is_handed_over_for_what_is_still_open(
+    dunning: DunningOnMemory,
+) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    await dunning.publish(
+        "dunning",
+        f"dunning-claim-{iid}",
+        ReminderSent(
+            letter_id="l-1",
+            invoice_id=iid,
+            customer_id="c-1",
+            service_type="premises_rent",
+            sent_on=date(2026, 4, 8),
+            pay_by=date(2026, 4, 18),
+            capital_ore=100000,
+            fee_ore=0,
+            interest_ore=192,
+            next_step="agency",
+        ),
+    )
+    await dunning.publish(
+        "payments",
+        "payment-1",
+        PaymentAllocated(
+            payment_id="p-1",
+            invoice_id=iid,
+            customer_id="c-1",
+            component="capital",
+            service_type="premises_rent",
+            amount_ore=40000,
+        ),
+    )
+    assert await dunning.run_through(date(2026, 4, 17)) == []
+    # 2026-04-18 is a Saturday: the next business day's run finds it
+    (handover,) = await dunning.run_through(date(2026, 4, 20))
+    assert (handover.kind, handover.capital_ore) == ("handover", 60000)
+
+
+@dataclass(frozen=True)
+class Book:
+    """A policy book of the test: one policy for every service."""
+
+    policy: SeedPolicy
+
+    async def policy_for(self, service_type: str, day: date) -> SeedPolicy:
+        return self.policy
+
+
+async def test_exempt_customers_are_skipped(tmp_path: Path) -> None:
+    settings = DunningSettings()
+    seed = SeedPolicies(settings).policy_for("premises_rent", DUE)
+    book = Book(replace(seed, exempt_customer_ids=("c-exempt",)))
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=book)
+    try:
+        await dunning.issue("c-exempt", 100000, due=DUE)
+        iid = await dunning.issue("c-1", 100000, due=DUE)
+        (reminder,) = await dunning.run_through(date(2026, 4, 8))
+        assert reminder.invoice_id == iid
+    finally:
+        await dunning.stop()
+
+
+async def test_seed_004_hands_over_unreminded_invoices_once_a_month(tmp_path: Path) -> None:
+    settings = DunningSettings()
+    seed = SeedPolicies(settings).policy_for("water", DUE)
+    book = Book(replace(seed, model="handover_then_agency_reminder"))
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=book)
+    try:
+        # Due 2026-04-01: on 2026-05-04 (May's first working day) it is 33 days overdue
+        iid = await dunning.issue("c-1", 100000, due=DUE, service="water")
+        # Due 2026-04-20: 14 days overdue then, too young; due 2026-02-01: 59 days overdue on
+        # April's run day (2026-04-01), already too old for the 4-7 weeks of seed 004
+        await dunning.issue("c-2", 100000, due=date(2026, 4, 20), service="water")
+        await dunning.issue("c-3", 100000, due=date(2026, 2, 1), service="water")
+        # No reminder of ours in this model; the April run came before any was 4 weeks overdue
+        assert await dunning.run_through(date(2026, 5, 1)) == []
+        (handover,) = await dunning.run_through(date(2026, 5, 4))
+        assert (handover.kind, handover.invoice_id) == ("handover", iid)
+        assert handover.model == "handover_then_agency_reminder"
+    finally:
+        await dunning.stop()
+
+
+def two_unpaid_fee_invoices(day: date, overdue: Sequence[OverdueClaim]) -> list[RuleProposal]:
+    """A stand-in for the childcare rule (domain/childcare.py): two unpaid -> a warning."""
+    if len(overdue) < 2 or any(c.termination_warned for c in overdue):
+        return []
+    return [
+        RuleProposal(
+            kind="termination_warning",
+            customer_id=overdue[0].customer_id,
+            service_type="childcare",
+            invoice_ids=tuple(c.invoice_id for c in overdue),
+            capital_ore=sum(c.capital_ore for c in overdue),
+            termination_date=date(2026, 6, 1),
+        )
+    ]
+
+
+async def test_the_service_rules_get_the_overdue_claims_of_their_service(tmp_path: Path) -> None:
+    rules = ServiceRules({"childcare": two_unpaid_fee_invoices})
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), service_rules=rules)
+    try:
+        first = await dunning.issue("c-1", 150000, due=DUE, service="childcare")
+        second = await dunning.issue("c-1", 150000, due=date(2026, 4, 2), service="childcare")
+        # 2026-04-03 and 2026-04-06 are Easter holidays: the next run is 2026-04-07
+        made = await dunning.run_through(date(2026, 4, 7))
+        (warning,) = [p for p in made if p.kind == "termination_warning"]
+        assert warning.invoice_ids == (first, second)
+        assert warning.capital_ore == 300000
+        assert warning.termination_date == date(2026, 6, 1)
+        # proposed once: the claims are marked as having a warning proposed
+        assert [
+            p for p in await dunning.run_through(date(2026, 4, 9)) if p.kind != "reminder"
+        ] == []
+    finally:
+        await dunning.stop()

@@ -1,0 +1,291 @@
+"""Deciding on proposals through the use cases (domain.md §4, seed 002: proposals before
+letters), and the claims read model built set-based equal to one event at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from fordra.contracts.dunning import (
+    HandedToAgency,
+    InstallmentMissed,
+    PaymentPlanActivated,
+    ReminderSent,
+    TerminationWarningSent,
+)
+from fordra.contracts.invoicing import InvoiceDisputed
+from fordra.contracts.payments import PaymentAllocated
+from fordra.dunning.application.proposals import (
+    RejectProposal,
+    approve_proposal,
+    reject_proposal,
+)
+from fordra.dunning.domain.daily_run import ServiceRules
+from fordra.dunning.domain.events import (
+    InstallmentReminded,
+    ProposalApproved,
+    claim_stream,
+    installment_stream,
+    proposal_stream,
+)
+from fordra.dunning.domain.letters import LetterIssued, letter_stream
+from fordra.dunning.domain.proposals import ProposalConflict
+from fordra.kernel.auth import AccessDenied, Principal, Role
+from fordra.kernel.errors import NotFound
+from fordra.kernel.projection import ProjectionRunner
+from tests.dunning.flow import OFFICER, TENANT, DunningOnMemory, meta
+from tests.dunning.test_daily_run import two_unpaid_fee_invoices
+
+DUE = date(2026, 4, 1)
+
+
+@pytest.fixture
+async def dunning(tmp_path: Path) -> AsyncIterator[DunningOnMemory]:
+    started = await DunningOnMemory.start(tmp_path, date(2026, 3, 2))
+    yield started
+    await started.stop()
+
+
+async def approve(dunning: DunningOnMemory, proposal_id: str) -> str | None:
+    outcome = await approve_proposal(proposal_id, dunning.deps, OFFICER, meta())
+    await dunning.project()
+    return outcome.response.letter_id
+
+
+async def test_approving_a_reminder_sends_it_and_its_letter_in_one_decision(
+    dunning: DunningOnMemory,
+) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    letter_id = await approve(dunning, reminder.proposal_id)
+    assert letter_id is not None
+    (sent,) = await dunning.events(claim_stream(iid))
+    assert isinstance(sent, ReminderSent)
+    assert (sent.capital_ore, sent.fee_ore, sent.interest_ore) == (100000, 0, 192)
+    assert sent.pay_by == date(2026, 4, 18)
+    (issued,) = await dunning.events(letter_stream(letter_id))
+    assert isinstance(issued, LetterIssued)
+    facts = issued.facts
+    assert (facts.kind, facts.checked_on, facts.next_step) == (
+        "reminder",
+        date(2026, 4, 8),
+        "agency",
+    )
+    assert facts.items[0].invoice_id == iid
+    assert facts.items[0].due_date == DUE
+    # Twice: the same answer, nothing new
+    assert await approve(dunning, reminder.proposal_id) == letter_id
+    assert len(await dunning.events(claim_stream(iid))) == 1
+    (_proposed, approved) = await dunning.events(proposal_stream(reminder.proposal_id))
+    assert isinstance(approved, ProposalApproved)
+    assert approved.approved_by == OFFICER.actor
+    assert (await dunning.claim(iid)).reminded_on == date(2026, 4, 8)
+
+
+async def test_approving_a_handover_hands_the_claim_over_without_a_letter(
+    dunning: DunningOnMemory,
+) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    await approve(dunning, reminder.proposal_id)
+    (handover,) = await dunning.run_through(date(2026, 4, 20))
+    assert await approve(dunning, handover.proposal_id) is None
+    (_, handed) = await dunning.events(claim_stream(iid))
+    assert isinstance(handed, HandedToAgency)
+    assert (handed.capital_ore, handed.handed_on) == (100000, date(2026, 4, 20))
+    assert (await dunning.claim(iid)).handed_over_on == date(2026, 4, 20)
+
+
+async def test_a_partial_payment_since_the_proposal_lowers_what_the_letter_states(
+    dunning: DunningOnMemory,
+) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    await dunning.publish(
+        "payments",
+        "payment-1",
+        PaymentAllocated(
+            payment_id="p-1",
+            invoice_id=iid,
+            customer_id="c-1",
+            component="capital",
+            service_type="premises_rent",
+            amount_ore=30000,
+        ),
+    )
+    await approve(dunning, reminder.proposal_id)
+    (sent,) = await dunning.events(claim_stream(iid))
+    assert isinstance(sent, ReminderSent)
+    assert sent.capital_ore == 70000
+
+
+async def test_a_stale_or_rejected_proposal_is_refused_naming_why(
+    dunning: DunningOnMemory,
+) -> None:
+    disputed = await dunning.issue("c-1", 100000, due=DUE)
+    rejected = await dunning.issue("c-2", 100000, due=DUE)
+    proposals = {p.invoice_id: p for p in await dunning.run_through(date(2026, 4, 8))}
+    await dunning.publish(
+        "invoicing",
+        f"invoice-{disputed}",
+        InvoiceDisputed(
+            invoice_id=disputed, customer_id="c-1", disputed_on=date(2026, 4, 8), reason="fel"
+        ),
+    )
+    with pytest.raises(ProposalConflict, match="disputed since 2026-04-08") as stale:
+        await approve(dunning, proposals[disputed].proposal_id)
+    assert stale.value.reason == "stale"
+    assert await dunning.events(claim_stream(disputed)) == []
+
+    proposal_id = proposals[rejected].proposal_id
+    body = RejectProposal(reason="kunden har ringt")
+    await reject_proposal(proposal_id, body, dunning.deps, OFFICER, meta())
+    # Twice: the same answer, nothing new
+    await reject_proposal(proposal_id, body, dunning.deps, OFFICER, meta())
+    assert len(await dunning.events(proposal_stream(proposal_id))) == 2
+    with pytest.raises(ProposalConflict, match="kunden har ringt") as refused:
+        await approve(dunning, proposal_id)
+    assert refused.value.reason == "rejected"
+    # A rejected proposal is not made again for the same step
+    await dunning.project()
+    assert await dunning.run_through(date(2026, 4, 17)) == []
+
+
+async def test_an_approved_proposal_is_not_rejected(dunning: DunningOnMemory) -> None:
+    await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    await approve(dunning, reminder.proposal_id)
+    with pytest.raises(ProposalConflict) as refused:
+        await reject_proposal(
+            reminder.proposal_id, RejectProposal(reason="x"), dunning.deps, OFFICER, meta()
+        )
+    assert refused.value.reason == "approved"
+
+
+async def test_only_case_officers_and_ops_decide(dunning: DunningOnMemory) -> None:
+    await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    department = Principal(subject="d", role=Role.DEPARTMENT, tenant=TENANT, department="dept")
+    with pytest.raises(AccessDenied):
+        await approve_proposal(reminder.proposal_id, dunning.deps, department, meta())
+    with pytest.raises(NotFound):
+        await approve_proposal("nope", dunning.deps, OFFICER, meta())
+
+
+async def test_a_missed_installment_is_reminded_with_a_letter(dunning: DunningOnMemory) -> None:
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    plan = [
+        PaymentPlanActivated(
+            plan_id="plan-1", customer_id="c-1", invoice_ids=(iid,), activated_on=date(2026, 4, 2)
+        ),
+        InstallmentMissed(
+            plan_id="plan-1",
+            customer_id="c-1",
+            invoice_ids=(iid,),
+            due_date=date(2026, 4, 30),
+            amount_ore=20000,
+            missed_on=date(2026, 5, 4),
+        ),
+    ]
+    await dunning.publish("dunning", "plan-1", *plan)
+    (installment,) = await dunning.run_through(date(2026, 5, 5))
+    letter_id = await approve(dunning, installment.proposal_id)
+    assert letter_id is not None
+    (reminded,) = await dunning.events(installment_stream("plan-1", date(2026, 4, 30)))
+    assert isinstance(reminded, InstallmentReminded)
+    (issued,) = await dunning.events(letter_stream(letter_id))
+    assert isinstance(issued, LetterIssued)
+    assert (issued.facts.kind, issued.facts.plan_id) == ("installment_reminder", "plan-1")
+    assert await dunning.run_through(date(2026, 5, 12)) == []
+
+
+async def test_a_termination_warning_is_sent_with_its_letter(tmp_path: Path) -> None:
+    rules = ServiceRules({"childcare": two_unpaid_fee_invoices})
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), service_rules=rules)
+    try:
+        first = await dunning.issue("c-1", 150000, due=DUE, service="childcare")
+        second = await dunning.issue("c-1", 150000, due=date(2026, 4, 2), service="childcare")
+        made = await dunning.run_through(date(2026, 4, 7))
+        (warning,) = [p for p in made if p.kind == "termination_warning"]
+        letter_id = await approve(dunning, warning.proposal_id)
+        assert letter_id is not None
+        (sent,) = await dunning.events(claim_stream(first))
+        assert isinstance(sent, TerminationWarningSent)
+        assert sent.invoice_ids == (first, second)
+        assert sent.termination_date == date(2026, 6, 1)
+        (issued,) = await dunning.events(letter_stream(letter_id))
+        assert isinstance(issued, LetterIssued)
+        assert [i.invoice_id for i in issued.facts.items] == [first, second]
+        assert (await dunning.claim(second)).termination_warned_on == date(2026, 4, 7)
+    finally:
+        await dunning.stop()
+
+
+async def _tables(runner: ProjectionRunner) -> dict[str, list[Any]]:
+    async with runner.db.engine.connect() as conn:
+        return {
+            t.name: sorted(tuple(r) for r in (await conn.execute(select(t))).all())
+            for t in runner.tables
+        }
+
+
+async def test_the_set_based_batch_leaves_the_tables_as_one_event_at_a_time_in_any_order(
+    dunning: DunningOnMemory, tmp_path: Path
+) -> None:
+    # Given a history: invoices, payments, a dispute, proposals, letters, a handover
+    a = await dunning.issue("c-1", 100000, due=DUE)
+    b = await dunning.issue("c-2", 80000, due=DUE)
+    await dunning.publish(
+        "payments",
+        "payment-1",
+        PaymentAllocated(
+            payment_id="p-1",
+            invoice_id=a,
+            customer_id="c-1",
+            component="capital",
+            service_type="premises_rent",
+            amount_ore=10000,
+        ),
+        PaymentAllocated(
+            payment_id="p-1",
+            invoice_id=a,
+            customer_id="c-1",
+            component="capital",
+            service_type="premises_rent",
+            amount_ore=5000,
+        ),
+    )
+    for proposal in await dunning.run_through(date(2026, 4, 8)):
+        await approve(dunning, proposal.proposal_id)
+    await dunning.publish(
+        "invoicing",
+        f"invoice-{b}",
+        InvoiceDisputed(invoice_id=b, customer_id="c-2", disputed_on=date(2026, 4, 9), reason="x"),
+    )
+    for proposal in await dunning.run_through(date(2026, 4, 20)):
+        await approve(dunning, proposal.proposal_id)
+    # When the same logs are applied one event at a time to another database, and each whole
+    # log as one batch to a third, dunning's own log first (a rebuild has no order between
+    # contexts)
+    other = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), file="one-at-a-time.sqlite")
+    batched = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), file="batched.sqlite")
+    try:
+        for store in dunning.stores.values():
+            async with other.db.engine.begin() as conn:
+                for env in await store.read_log(0, limit=100_000):
+                    await other.runner.projection.apply(conn, env)
+        for store in reversed(dunning.stores.values()):
+            async with batched.db.engine.begin() as conn:
+                log = await store.read_log(0, limit=100_000)
+                await batched.runner.projection.apply_batch(conn, log)
+        # Then the tables are the same
+        assert await _tables(other.runner) == await _tables(dunning.runner)
+        assert await _tables(batched.runner) == await _tables(dunning.runner)
+    finally:
+        await other.stop()
+        await batched.stop()
