@@ -155,6 +155,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/clock"): Row(roles(A, OPS)),
     ("POST", "/api/v1/admin/clock/advance"): Row(roles(A), body=lambda _: {"to": "2026-03-03"}),
     ("GET", "/api/v1/admin/parked-events"): Row(roles(A, OPS)),
+    # Late interest: the reference-rate table (issue 13)
+    ("GET", "/api/v1/admin/reference-rates"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/admin/reference-rates"): Row(
+        roles(A), body=lambda _: {"valid_from": "2026-07-01", "rate_percent": "1.75"}
+    ),
     ("POST", "/api/v1/admin/parked-events/{parked_id}/replay"): Row(roles(A, OPS)),
 }
 

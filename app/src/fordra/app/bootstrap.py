@@ -21,7 +21,10 @@ from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
+from fordra.dunning.application.interest_charges import interest_charge_reactions
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
+from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.rate_events import INTEREST_EVENTS as DUNNING_INTEREST
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.numbering import InvoiceNumberBlocks
 from fordra.invoicing.application.reactions import payment_reactions
@@ -81,6 +84,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(INVOICING_INTERNAL)
     registry.register_all(PAYMENTS_INTERNAL)
     registry.register_all(DUNNING_INTERNAL)
+    registry.register_all(DUNNING_INTEREST)
     return registry
 
 
@@ -128,6 +132,15 @@ def _subscriptions(
             ),
             ("payments", "dunning"),
             "invoicing",
+        ),
+        Subscription(
+            ProcessManagerRunner(
+                "dunning-interest",
+                stores["dunning"],
+                interest_charge_reactions(registry, InterestSettings()),
+            ),
+            ("invoicing", "payments"),
+            "dunning",
         ),
     ]
 

@@ -18,8 +18,10 @@ from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
+from fordra.dunning.application.reference_rates import ReferenceRatesDeps
 from fordra.dunning.domain.proposals import ProposalConflict
 from fordra.dunning.entrypoints.http import make_router as dunning_router
+from fordra.dunning.entrypoints.reference_rates_http import make_router as reference_rates_router
 from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
@@ -90,6 +92,11 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(invoicing_router(platform.invoicing, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(dunning_router(platform.dunning, web))
+    app.include_router(
+        reference_rates_router(
+            ReferenceRatesDeps(platform.stores["dunning"], platform.registry, platform.clock), web
+        )
+    )
     app.include_router(
         ledger_router(
             platform.read_models,
