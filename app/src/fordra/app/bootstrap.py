@@ -21,6 +21,7 @@ from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
+from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.numbering import InvoiceNumberBlocks
@@ -447,8 +448,10 @@ def _dunning_deps(
         read_models=read_models,
         claims=claims,
         tenant=settings.municipality,
-        # The policy book and the childcare / music-school rules plug in here (issue 13).
+        # The policy book plugs in here (issue 13): None answers seed 001 for every service.
         policies=None,
+        # The childcare and music-school rules, by service type (domain/childcare.py, ...).
+        service_rules=ServiceRules(),
     )
 
 
