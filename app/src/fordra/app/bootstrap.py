@@ -22,6 +22,7 @@ from fordra.contracts import all_contracts
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
 from fordra.dunning.application.interest_charges import interest_charge_reactions
+from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
 from fordra.dunning.domain.interest import InterestSettings
 from fordra.dunning.domain.rate_events import INTEREST_EVENTS as DUNNING_INTEREST
@@ -460,8 +461,10 @@ def _dunning_deps(
         read_models=read_models,
         claims=claims,
         tenant=settings.municipality,
-        # The policy book and the childcare / music-school rules plug in here (issue 13).
+        # The policy book plugs in here (issue 13): None answers seed 001 for every service.
         policies=None,
+        # The childcare and music-school rules, by service type (domain/childcare.py, ...).
+        service_rules=ServiceRules(),
     )
 
 
