@@ -1,5 +1,5 @@
 """Smokes of the harness (``fordra-dev bench all`` and its parts invoice-batch, invoice-http,
-payments and distributed; appends has its own file): every case runs on a small workload, the
+payments, dunning and distributed; appends has its own file): every case runs on a small workload, the
 results carry issue 12's names in the common shape (fordra.devtools.bench.results), and the JSON
 is written.
 
@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from fordra.devtools import cli
-from fordra.devtools.bench import distributed, invoice_batch, invoice_http, payments, suite
+from fordra.devtools.bench import (
+    distributed,
+    dunning,
+    invoice_batch,
+    invoice_http,
+    payments,
+    suite,
+)
 from fordra.devtools.bench.results import Case, targets
 from tests.utils.bench import assert_common_document
 from tests.utils.servers import KafkaServer, PostgresServer
@@ -184,6 +191,29 @@ async def test_the_invoice_http_bench_counts_every_answer_of_both_endpoints(
     document = json.loads(target.read_text(encoding="utf-8"))
     assert_common_document(document, ["invoice-http/bare", "invoice-http/fordra"])
     assert "zero non-2xx answers over HTTP" in {t["target"] for t in document["targets"]}
+
+
+async def test_the_dunning_bench_runs_the_day_over_every_claim_beside_a_plain_scan(
+    tmp_path: Path,
+) -> None:
+    lines: list[str] = []
+    bench = await dunning.run_dunning(1_500, workdir=tmp_path, out=lines.append)
+
+    plain, run = bench.results
+    assert (plain.name, run.name) == (dunning.PLAIN, dunning.RUN)
+    assert plain.count == run.count == 1_500
+    # The steady state: the claims due 7 days before the run's day are reminded, those reminded
+    # 10 days before are handed over, one 150th of the claims each (module docstring).
+    assert bench.by_kind == {"reminder": 10, "handover": 10}
+    assert run.extra["proposals"] == bench.proposals == 20
+
+    target = tmp_path / "dunning.json"
+    dunning.write_json(bench, target)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert_common_document(document, [dunning.PLAIN, dunning.RUN])
+    assert document["details"]["dunning"]["claims"] == 1_500
+    found = {t["target"]: t for t in document["targets"]}
+    assert found["dunning daily run over 1,500 open invoices under 60 s"]["goal"] == "< 60 s"
 
 
 def test_bench_all_runs_each_part_in_a_process_and_says_what_it_left_out(

@@ -1,6 +1,6 @@
 """``fordra-dev``: what only serves development, kept out of the service images.
 
-``fordra-dev bench all|appends|invoice-batch|invoice-http|payments|distributed`` measures
+``fordra-dev bench all|appends|invoice-batch|invoice-http|payments|dunning|distributed`` measures
 (figures in docs/performance.md; ``all`` runs every part, each in a process of its own), and
 ``fordra-dev cluster up|down|status`` runs the distributed engine on this machine: a local
 PostgreSQL, a local Kafka broker (KRaft) and one ``fordra serve`` process per service.
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--invoices", type=int, help="invoice-batch: invoices (100,000)")
     bench.add_argument("--requests", type=int, help="invoice-http: invoices posted (2,000)")
     bench.add_argument("--payments", type=int, help="payments: payments in the file (100,000)")
+    bench.add_argument("--claims", type=int, help="dunning: open invoices (1,000,000)")
     bench.add_argument("--e2e-invoices", type=int, help="distributed: end-to-end commands (2,000)")
     bench.add_argument(
         "--distributed-events", type=int, help="distributed: events appended (20,000)"
@@ -53,16 +54,18 @@ BENCH_SIZES: dict[str, dict[str, str]] = {
     "invoice-batch": {"invoices": "--invoices"},
     "invoice-http": {"requests": "--requests"},
     "payments": {"payments": "--payments"},
+    "dunning": {"claims": "--claims"},
     "distributed": {"e2e_invoices": "--invoices", "distributed_events": "--events"},
 }
 # ``all`` passes the HTTP size to the distributed end to end (compared with the embedded engine).
-ALL_SIZES = ("events", "invoices", "requests", "payments", "distributed_events")
+ALL_SIZES = ("events", "invoices", "requests", "payments", "distributed_events", "claims")
 
 
 def _bench(args: argparse.Namespace) -> int:
     from fordra.devtools.bench import (
         appends,
         distributed,
+        dunning,
         invoice_batch,
         invoice_http,
         payments,
@@ -103,6 +106,7 @@ def _bench(args: argparse.Namespace) -> int:
         "invoice-batch": invoice_batch.main,
         "invoice-http": invoice_http.main,
         "payments": payments.main,
+        "dunning": dunning.main,
         "distributed": distributed.main,
     }
     return mains[args.which](forwarded)

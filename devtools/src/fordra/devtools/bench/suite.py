@@ -50,6 +50,7 @@ PARTS: tuple[Part, ...] = (
     Part("invoice-batch", "fordra.devtools.bench.invoice_batch", {"invoices": "--invoices"}),
     Part("invoice-http", "fordra.devtools.bench.invoice_http", {"requests": "--requests"}),
     Part("payments", "fordra.devtools.bench.payments", {"payments": "--payments"}),
+    Part("dunning", "fordra.devtools.bench.dunning", {"claims": "--claims"}),
     # End to end over Kafka compares with the embedded engine at the same size as over HTTP.
     Part(
         "distributed",
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--distributed-events", type=int, help="distributed: events appended (20,000)"
     )
+    parser.add_argument("--claims", type=int, help="dunning: open invoices (1,000,000)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--distributed",
@@ -173,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests": args.requests,
         "payments": args.payments,
         "distributed_events": args.distributed_events,
+        "claims": args.claims,
     }
     if any(v is not None and v < 1 for v in sizes.values()):
         parser.error("sizes must be positive")
