@@ -1,7 +1,7 @@
 """Smokes of the harness (``fordra-dev bench all`` and its parts invoice-batch, invoice-http,
-payments, dunning and distributed; appends has its own file): every case runs on a small workload, the
-results carry issue 12's names in the common shape (fordra.devtools.bench.results), and the JSON
-is written.
+payments, dunning and distributed; appends has its own file): every case runs on a small
+workload, the results carry issue 12's (and 13's) names in the common shape
+(fordra.devtools.bench.results), and the JSON is written.
 
 Not timed tests: the figures come from runs by hand and live in docs/performance.md.
 """
