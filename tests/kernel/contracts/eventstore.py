@@ -228,6 +228,21 @@ class EventStoreContract(StoreHarness, ABC):
         assert await store.read_log(7) == []
         assert await store.max_position() == 7
 
+    async def test_the_committed_position_has_every_append_once_it_is_answered(self) -> None:
+        # Given a store (the in-process bus's settle waits on this, not on a query)
+        store = await self.open_store()
+        assert await store.committed_position() == 0
+
+        # When appends are answered, one alone and several at once
+        await store.append([stream_append("invoice-1", 0, [{"n": 1}, {"n": 2}])])
+        assert await store.committed_position() == 2
+        await asyncio.gather(
+            *(store.append([stream_append(f"invoice-{k}", 0, [{"n": k}])]) for k in range(2, 7))
+        )
+
+        # Then the committed position is the log's end, as the database tells it
+        assert await store.committed_position() == await store.max_position() == 7
+
     async def test_metadata_round_trips(self) -> None:
         # Given an event with a causation and a tenant
         store = await self.open_store()

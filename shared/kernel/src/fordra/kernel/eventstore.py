@@ -107,6 +107,15 @@ class EventStore(ABC):
     @abstractmethod
     async def max_position(self) -> int: ...
 
+    async def committed_position(self) -> int:
+        """The highest position this process knows to be committed, as cheaply as the store can
+        tell it: a store that keeps its log's head in memory (moved by its writer before an
+        append is answered) answers that without a query; any other asks the database. What
+        another process committed may be missing until the store hears of it, so this is for
+        waiting on what this process wrote (the in-process bus's settle), not for reading the
+        log's end."""
+        return await self.max_position()
+
     @abstractmethod
     async def tracked_position(self, consumer: str, upstream: str) -> int:
         """The position this store's tracking row holds for ``consumer`` (0 when none)."""
@@ -176,6 +185,9 @@ class DelegatingEventStore(EventStore):
 
     async def max_position(self) -> int:
         return await self.inner.max_position()
+
+    async def committed_position(self) -> int:
+        return await self.inner.committed_position()
 
     async def tracked_position(self, consumer: str, upstream: str) -> int:
         return await self.inner.tracked_position(consumer, upstream)

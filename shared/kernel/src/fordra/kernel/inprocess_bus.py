@@ -217,11 +217,14 @@ class InProcessBus(Bus):
         what handlers appended while we waited (a cascade of contexts)."""
 
         async def caught_up() -> None:
+            # The stores' in-memory heads, not a query each: every request that waits for the
+            # read models settles, and at 20 concurrent requests the queries were two thirds of
+            # all the SQL the requests caused (docs/performance.md, issue 12's table).
             for _round in range(50):
-                heads = {name: await s.max_position() for name, s in self._stores.items()}
+                heads = {name: await s.committed_position() for name, s in self._stores.items()}
                 async with self._progress:
                     await self._progress.wait_for(functools.partial(self._caught_up, heads))
-                again = {name: await s.max_position() for name, s in self._stores.items()}
+                again = {name: await s.committed_position() for name, s in self._stores.items()}
                 if again == heads:
                     return
 

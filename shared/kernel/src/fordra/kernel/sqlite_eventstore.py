@@ -303,6 +303,13 @@ class SqliteEventStore(EventStore):
             ).scalar_one()
             return int(value)
 
+    async def committed_position(self) -> int:
+        # The writer thread moves the head before it answers an append (``_commit_group``), so
+        # whatever this process appended is in it: no query, no hop to a reader thread.
+        if self._head is not None:
+            return self._head.position
+        return await self.max_position()
+
     async def tracked_position(self, consumer: str, upstream: str) -> int:
         tracking = event_store_metadata().tables["tracking"]
         async with self._read_engine().connect() as conn:
