@@ -5,6 +5,7 @@ the same ``ProjectionRunner`` the platform uses, one upstream log at a time."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,8 +17,11 @@ from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine, VatBreakdown
 from fordra.dunning.application.claims import DunningClaimsProjection, read_claim
 from fordra.dunning.application.daily_run import DunningDeps, RunResult, daily_run
 from fordra.dunning.domain.claim import Claim
-from fordra.dunning.domain.daily_run import DunningSettings, PolicyLookup, ServiceRules
+from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS, DunningProposed
+from fordra.dunning.domain.policy import DunningPolicy
+from fordra.dunning.domain.policy_events import POLICY_EVENTS, POLICY_STREAM, DunningPolicySet
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.auth import Principal, Role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import ManualClock
@@ -61,13 +65,14 @@ class DunningOnMemory:
         today: date,
         *,
         settings: DunningSettings | None = None,
-        policies: PolicyLookup | None = None,
+        policies: Sequence[DunningPolicy] = (),
         service_rules: ServiceRules | None = None,
         file: str = "read-models.sqlite",
     ) -> DunningOnMemory:
         registry = EventRegistry()
         registry.register_all(all_contracts())
         registry.register_all(INTERNAL_EVENTS)
+        registry.register_all(POLICY_EVENTS)
         keys = InMemoryKeyRing()
         stores = {c: memory_store(c, keys) for c in ("invoicing", "payments", "dunning")}
         for store in stores.values():
@@ -86,10 +91,15 @@ class DunningOnMemory:
             read_models=db,
             claims=projection,
             tenant=TENANT,
-            policies=policies,
             service_rules=service_rules or ServiceRules(),
         )
-        return cls(registry, clock, stores, db, runner, deps)
+        started = cls(registry, clock, stores, db, runner, deps)
+        if policies:
+            # The policy book as an ops lead set it (its stream in dunning's store).
+            await started.publish(
+                "dunning", POLICY_STREAM, *(DunningPolicySet.of(p) for p in policies)
+            )
+        return started
 
     async def stop(self) -> None:
         await self.db.close()

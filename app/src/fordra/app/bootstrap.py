@@ -22,9 +22,11 @@ from fordra.contracts import all_contracts
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
 from fordra.dunning.application.interest_charges import interest_charge_reactions
+from fordra.dunning.application.policies import PoliciesDeps
 from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
 from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.policy_events import POLICY_EVENTS as DUNNING_POLICIES
 from fordra.dunning.domain.rate_events import INTEREST_EVENTS as DUNNING_INTEREST
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.numbering import InvoiceNumberBlocks
@@ -86,6 +88,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(PAYMENTS_INTERNAL)
     registry.register_all(DUNNING_INTERNAL)
     registry.register_all(DUNNING_INTEREST)
+    registry.register_all(DUNNING_POLICIES)
     return registry
 
 
@@ -179,6 +182,7 @@ class Platform:
     invoicing: InvoicingDeps
     payments: PaymentsDeps
     dunning: DunningDeps
+    policies: PoliciesDeps
     keyring: SqliteKeyRing
     wait_for_read_models: Callable[[float], Awaitable[None]]
     parked: ParkedEvents
@@ -461,8 +465,6 @@ def _dunning_deps(
         read_models=read_models,
         claims=claims,
         tenant=settings.municipality,
-        # The policy book plugs in here (issue 13): None answers seed 001 for every service.
-        policies=None,
         # The childcare and music-school rules, by service type (domain/childcare.py, ...).
         service_rules=ServiceRules(),
     )
@@ -570,6 +572,7 @@ def _platform(
         ),
         payments=payments,
         dunning=dunning,
+        policies=dunning.policies,
         keyring=keyring,
         wait_for_read_models=wait,
         parked=parked,

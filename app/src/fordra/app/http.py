@@ -21,6 +21,7 @@ from fordra.app.parking_http import make_router as parked_router
 from fordra.dunning.application.reference_rates import ReferenceRatesDeps
 from fordra.dunning.domain.proposals import ProposalConflict
 from fordra.dunning.entrypoints.http import make_router as dunning_router
+from fordra.dunning.entrypoints.policies_http import make_router as policies_router
 from fordra.dunning.entrypoints.reference_rates_http import make_router as reference_rates_router
 from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
@@ -92,6 +93,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(invoicing_router(platform.invoicing, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(dunning_router(platform.dunning, web))
+    app.include_router(policies_router(platform.policies, web))
     app.include_router(
         reference_rates_router(
             ReferenceRatesDeps(platform.stores["dunning"], platform.registry, platform.clock), web

@@ -84,7 +84,7 @@ async def collection_of(invoice_id: str, deps: DunningDeps, principal: Principal
         invoice_id=invoice_id,
         stage=stage_of(claim),
         holds=holds_of(claim, today),
-        interest_ore=claim_interest_ore(claim.open_ore, claim.interest_from, today, deps.settings),
+        interest_ore=claim_interest_ore(claim.open_ore, claim.interest_from, today),
         letters=[LetterSent.model_validate(letter) for letter in letters],
     )
 

@@ -9,7 +9,6 @@ the first one's count.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,12 +20,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fordra.contracts.invoicing import SERVICE_TYPES
 from fordra.dunning.application.claims import DunningClaimsProjection, claim_interest_ore
+from fordra.dunning.application.policies import PoliciesDeps, policy_book
 from fordra.dunning.domain.daily_run import (
-    DunningSettings,
     OverdueClaim,
-    PolicyLike,
-    PolicyLookup,
-    SeedPolicies,
     ServiceCutoffs,
     ServiceRules,
     check_run_not_in_future,
@@ -38,6 +34,7 @@ from fordra.dunning.domain.events import (
     proposal_stream,
     run_stream,
 )
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
@@ -62,13 +59,13 @@ class DunningDeps:
     read_models: ReadModelDatabase
     claims: DunningClaimsProjection
     tenant: str  # whose claims the scheduled run works on (the municipality)
-    # The policy book (the "kravkod"); seed 001's default for every service until it is wired.
-    policies: PolicyLookup | None = None
     # The childcare and music-school rules by service type (domain/childcare.py, ...).
     service_rules: ServiceRules = field(default_factory=ServiceRules)
 
-    def policy_book(self) -> PolicyLookup:
-        return self.policies if self.policies is not None else SeedPolicies(self.settings)
+    @property
+    def policies(self) -> PoliciesDeps:
+        """The policy book's use cases: its stream is in dunning's own store."""
+        return PoliciesDeps(self.store, self.registry, self.clock, self.settings)
 
 
 class RunDunning(BaseModel):
@@ -94,13 +91,6 @@ def envelope(
         occurred_at=deps.clock.now(),
     )
     return StreamAppend(stream_id, version, [env])
-
-
-async def policy_of(lookup: PolicyLookup, service_type: str, day: date) -> PolicyLike:
-    found = lookup.policy_for(service_type, day)
-    if inspect.isawaitable(found):
-        return await found
-    return found
 
 
 async def run_dunning(
@@ -157,11 +147,14 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
     and what the service rules propose (domain.md §4)."""
     p = deps.claims
     c, pay, g = p.claims, p.payments, p.progress
-    book = deps.policy_book()
-    cutoffs: dict[str, ServiceCutoffs] = {}
-    for service in SERVICE_TYPES:
-        policy = await policy_of(book, service, day)
-        cutoffs[service] = cutoffs_for(service, policy, day, deps.settings, deps.calendar)
+    # The book is read once per run (one stream read), then looked up per service.
+    book = await policy_book(deps.policies)
+    cutoffs = {
+        service: cutoffs_for(
+            service, book.policy_for(service, day), day, deps.settings, deps.calendar
+        )
+        for service in SERVICE_TYPES
+    }
 
     paid_other = case(
         (pay.c.paid_other_ore < c.c.charges_ore, pay.c.paid_other_ore), else_=c.c.charges_ore
@@ -220,9 +213,7 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
                 proposed_on=day,
                 capital_ore=int(row.open_ore),
                 fee_ore=fee,
-                interest_ore=claim_interest_ore(
-                    int(row.open_ore), row.interest_from, day, deps.settings
-                ),
+                interest_ore=claim_interest_ore(int(row.open_ore), row.interest_from, day),
                 model=cut.model,
                 next_step=cut.next_step,
             )

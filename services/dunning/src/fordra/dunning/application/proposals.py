@@ -143,9 +143,7 @@ async def _letter_or_handover(
     done = [deps.registry.load(e) for e in await deps.store.read_stream(stream)]
     version = len(done)
     capital = sum(c.open_ore for c in claims)
-    interest = sum(
-        claim_interest_ore(c.open_ore, c.interest_from, today, deps.settings) for c in claims
-    )
+    interest = sum(claim_interest_ore(c.open_ore, c.interest_from, today) for c in claims)
     if proposed.kind == "handover":
         if any(isinstance(e, HandedToAgency) for e in done):
             raise ProposalConflict(
