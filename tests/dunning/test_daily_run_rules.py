@@ -7,15 +7,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fordra.dunning.application.claims import claim_interest_ore
 from fordra.dunning.domain.daily_run import cutoffs_for, reminder_days
+from fordra.dunning.domain.interest import StatutoryInterest
 from fordra.dunning.domain.policy import DunningPolicy, PolicyBook, default_policy
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.dated import Dated
+from fordra.kernel.late_interest import reference_rate_table
 
 SETTINGS = DunningSettings()
 DAY = date(2026, 4, 8)
+
+
+# A proposal's interest: what the run computes on the open capital (the shipped rates here).
+claim_interest_ore = StatutoryInterest(reference_rate_table()).interest_ore
 
 
 def water(**changes: Any) -> DunningPolicy:

@@ -59,7 +59,6 @@ from fordra.dunning.domain.events import (
 from fordra.dunning.domain.letters import LetterIssued
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.late_interest import late_interest, reference_rate_table, total_ore
 from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
 
 # What a claim is for, in the letter's words: the invoice's line texts, bounded.
@@ -101,15 +100,6 @@ def what_for(event: InvoiceIssued) -> str:
     texts = list(dict.fromkeys(line.description for line in event.lines))
     text = ", ".join(texts)
     return text if len(text) <= WHAT_FOR_MAX else text[: WHAT_FOR_MAX - 1] + "…"
-
-
-def claim_interest_ore(capital_ore: int, interest_from: date, to: date) -> int:
-    """Late interest on ``capital_ore`` from ``interest_from`` to ``to`` (domain.md §3): the
-    kernel's rule (``fordra.kernel.late_interest``) over the shipped reference rates."""
-    periods = late_interest(
-        capital_ore, (), start=interest_from, until=to, reference_rates=reference_rate_table()
-    )
-    return total_ore(periods)
 
 
 class DunningClaimsProjection(Projection):

@@ -19,8 +19,9 @@ from sqlalchemy import Date, and_, case, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from fordra.contracts.invoicing import SERVICE_TYPES
-from fordra.dunning.application.claims import DunningClaimsProjection, claim_interest_ore
+from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.policies import PoliciesDeps, policy_book
+from fordra.dunning.application.reference_rates import statutory_interest
 from fordra.dunning.domain.daily_run import (
     OverdueClaim,
     ServiceCutoffs,
@@ -34,6 +35,7 @@ from fordra.dunning.domain.events import (
     proposal_stream,
     run_stream,
 )
+from fordra.dunning.domain.interest import InterestSettings
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
@@ -61,6 +63,8 @@ class DunningDeps:
     tenant: str  # whose claims the scheduled run works on (the municipality)
     # The childcare and music-school rules by service type (domain/childcare.py, ...).
     service_rules: ServiceRules = field(default_factory=ServiceRules)
+    # Late interest's margin (domain.md §3); the reference rates are the table an admin extends.
+    interest: InterestSettings = field(default_factory=InterestSettings)
 
     @property
     def policies(self) -> PoliciesDeps:
@@ -147,8 +151,13 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
     and what the service rules propose (domain.md §4)."""
     p = deps.claims
     c, pay, g = p.claims, p.payments, p.progress
-    # The book is read once per run (one stream read), then looked up per service.
+    # The book and the rate table are read once per run (a stream read each), then looked up
+    # per service and per claim.
     book = await policy_book(deps.policies)
+    # A proposal's interest: on what is open today, from the day interest runs (the kernel's
+    # rule over the table as it stands, admin-added rates included). The letter, approved later,
+    # states the exact figure (``accrued_interest_ore``: each partial payment from its day).
+    interest = await statutory_interest(deps.store, deps.registry, deps.interest)
     cutoffs = {
         service: cutoffs_for(
             service, book.policy_for(service, day), day, deps.settings, deps.calendar
@@ -213,7 +222,7 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
                 proposed_on=day,
                 capital_ore=int(row.open_ore),
                 fee_ore=fee,
-                interest_ore=claim_interest_ore(int(row.open_ore), row.interest_from, day),
+                interest_ore=interest.interest_ore(int(row.open_ore), row.interest_from, day),
                 model=cut.model,
                 next_step=cut.next_step,
             )
