@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from fordra.contracts.dunning import (
     HandedToAgency,
+    Installment,
     InstallmentMissed,
     PaymentPlanActivated,
     ReminderSent,
@@ -207,6 +208,10 @@ async def test_a_missed_installment_is_reminded_with_a_letter(dunning: DunningOn
     (issued,) = await dunning.events(letter_stream(letter_id))
     assert isinstance(issued, LetterIssued)
     assert (issued.facts.kind, issued.facts.plan_id) == ("installment_reminder", "plan-1")
+    # the letter names the installment missed (domain.md §4 "Installment plan")
+    assert issued.facts.missed_installment == Installment(
+        due_date=date(2026, 4, 30), amount_ore=20000
+    )
     assert await dunning.run_through(date(2026, 5, 12)) == []
 
 

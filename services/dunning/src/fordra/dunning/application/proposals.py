@@ -14,7 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fordra.contracts.dunning import HandedToAgency, ReminderSent, TerminationWarningSent
+from fordra.contracts.dunning import (
+    HandedToAgency,
+    Installment,
+    ReminderSent,
+    TerminationWarningSent,
+)
 from fordra.dunning.application.claims import read_claim
 from fordra.dunning.application.daily_run import DunningDeps, envelope
 from fordra.dunning.application.interest_charges import accrued_interest_ore
@@ -264,6 +269,10 @@ async def _installment_reminder(
         interest_ore=0,
         next_step=proposed.next_step,
         plan_id=proposed.plan_id,
+        # The reminder names the installment missed (domain.md §4 "Installment plan").
+        missed_installment=Installment(
+            due_date=proposed.installment_due_date, amount_ore=proposed.capital_ore
+        ),
     )
     reminded = InstallmentReminded(
         plan_id=proposed.plan_id,
