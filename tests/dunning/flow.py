@@ -5,6 +5,7 @@ the same ``ProjectionRunner`` the platform uses, one upstream log at a time."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,9 +16,15 @@ from fordra.contracts import all_contracts
 from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine, VatBreakdown
 from fordra.dunning.application.claims import DunningClaimsProjection, read_claim
 from fordra.dunning.application.daily_run import DunningDeps, RunResult, daily_run
+from fordra.dunning.application.interest_charges import interest_charge_reactions
 from fordra.dunning.domain.claim import Claim
-from fordra.dunning.domain.daily_run import DunningSettings, PolicyLookup, ServiceRules
+from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS, DunningProposed
+from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.policy import DunningPolicy
+from fordra.dunning.domain.policy_events import POLICY_EVENTS, POLICY_STREAM, DunningPolicySet
+from fordra.dunning.domain.rate_events import INTEREST_EVENTS
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.auth import Principal, Role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import ManualClock
@@ -28,6 +35,7 @@ from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.memory_eventstore import MemoryEventStore
 from fordra.kernel.ocr import make_ocr
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
+from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.projection import ProjectionRunner, ReadModelDatabase
 
 TENANT = "svenljunga"
@@ -52,6 +60,7 @@ class DunningOnMemory:
     db: ReadModelDatabase
     runner: ProjectionRunner
     deps: DunningDeps
+    interest: ProcessManagerRunner
     serial: int = 0
 
     @classmethod
@@ -61,13 +70,15 @@ class DunningOnMemory:
         today: date,
         *,
         settings: DunningSettings | None = None,
-        policies: PolicyLookup | None = None,
+        policies: Sequence[DunningPolicy] = (),
         service_rules: ServiceRules | None = None,
         file: str = "read-models.sqlite",
     ) -> DunningOnMemory:
         registry = EventRegistry()
         registry.register_all(all_contracts())
         registry.register_all(INTERNAL_EVENTS)
+        registry.register_all(POLICY_EVENTS)
+        registry.register_all(INTEREST_EVENTS)
         keys = InMemoryKeyRing()
         stores = {c: memory_store(c, keys) for c in ("invoicing", "payments", "dunning")}
         for store in stores.values():
@@ -86,10 +97,21 @@ class DunningOnMemory:
             read_models=db,
             claims=projection,
             tenant=TENANT,
-            policies=policies,
             service_rules=service_rules or ServiceRules(),
         )
-        return cls(registry, clock, stores, db, runner, deps)
+        # Late interest's process manager, as the bootstrap subscribes it (the letters' interest).
+        interest = ProcessManagerRunner(
+            "dunning-interest",
+            stores["dunning"],
+            interest_charge_reactions(registry, InterestSettings()),
+        )
+        started = cls(registry, clock, stores, db, runner, deps, interest)
+        if policies:
+            # The policy book as an ops lead set it (its stream in dunning's store).
+            await started.publish(
+                "dunning", POLICY_STREAM, *(DunningPolicySet.of(p) for p in policies)
+            )
+        return started
 
     async def stop(self) -> None:
         await self.db.close()
@@ -112,7 +134,13 @@ class DunningOnMemory:
         await self.project()
 
     async def project(self) -> None:
-        """Deliver every upstream's log to the claims projection, as the bus does."""
+        """Deliver every upstream's log to late interest's process manager and the claims
+        projection, as the bus does."""
+        for context in ("invoicing", "payments"):
+            after = await self.interest.position(context)
+            log = await self.stores[context].read_log(after, limit=100_000)
+            if log:
+                await self.interest.handle(context, log)
         for context, store in self.stores.items():
             after = await self.runner.position(context)
             log = await store.read_log(after, limit=100_000)

@@ -4,7 +4,6 @@ date, with holds stopping the flow and timers restarting when they end."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,15 +22,10 @@ from fordra.contracts.invoicing import (
     InvoiceDisputed,
 )
 from fordra.contracts.payments import PaymentAllocated
-from fordra.dunning.domain.daily_run import (
-    DunningSettings,
-    OverdueClaim,
-    RuleProposal,
-    SeedPolicies,
-    SeedPolicy,
-    ServiceRules,
-)
+from fordra.dunning.domain.daily_run import OverdueClaim, RuleProposal, ServiceRules
 from fordra.dunning.domain.events import DunningRunCompleted, run_stream
+from fordra.dunning.domain.policy import default_policy
+from fordra.dunning.domain.settings import DunningSettings
 from tests.dunning.flow import DunningOnMemory
 
 DUE = date(2026, 4, 1)
@@ -234,20 +228,9 @@ async def test_a_reminded_claim_is_handed_over_for_what_is_still_open(
     assert (handover.kind, handover.capital_ore) == ("handover", 60000)
 
 
-@dataclass(frozen=True)
-class Book:
-    """A policy book of the test: one policy for every service."""
-
-    policy: SeedPolicy
-
-    async def policy_for(self, service_type: str, day: date) -> SeedPolicy:
-        return self.policy
-
-
 async def test_exempt_customers_are_skipped(tmp_path: Path) -> None:
-    settings = DunningSettings()
-    seed = SeedPolicies(settings).policy_for("premises_rent", DUE)
-    book = Book(replace(seed, exempt_customer_ids=("c-exempt",)))
+    seed = default_policy("premises_rent", DUE, DunningSettings())
+    book = [seed.model_copy(update={"exempt_customer_ids": ("c-exempt",)})]
     dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=book)
     try:
         await dunning.issue("c-exempt", 100000, due=DUE)
@@ -259,9 +242,8 @@ async def test_exempt_customers_are_skipped(tmp_path: Path) -> None:
 
 
 async def test_seed_004_hands_over_unreminded_invoices_once_a_month(tmp_path: Path) -> None:
-    settings = DunningSettings()
-    seed = SeedPolicies(settings).policy_for("water", DUE)
-    book = Book(replace(seed, model="handover_then_agency_reminder"))
+    seed = default_policy("water", DUE, DunningSettings())
+    book = [seed.model_copy(update={"model": "handover_then_agency_reminder"})]
     dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=book)
     try:
         # Due 2026-04-01: on 2026-05-04 (May's first working day) it is 33 days overdue

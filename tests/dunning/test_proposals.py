@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from fordra.contracts.dunning import (
     HandedToAgency,
+    Installment,
     InstallmentMissed,
     PaymentPlanActivated,
     ReminderSent,
@@ -118,10 +119,16 @@ async def test_a_partial_payment_since_the_proposal_lowers_what_the_letter_state
             amount_ore=30000,
         ),
     )
+    # approved ten days later (2026-04-18)
+    dunning.clock.set_today(date(2026, 4, 18))
     await approve(dunning, reminder.proposal_id)
     (sent,) = await dunning.events(claim_stream(iid))
     assert isinstance(sent, ReminderSent)
     assert sent.capital_ore == 70000
+    # The interest is exact, the payment's day splitting it (fordra.kernel.late_interest): 1,000
+    # kr for the 7 days to the payment (2026-04-02..08), 700 kr for the 10 days after it, at 10 %
+    # (2.00 + 8 points), actual/365, one rate period rounded once: 191.78 + 191.78 = 384 öre
+    assert sent.interest_ore == 384
 
 
 async def test_a_stale_or_rejected_proposal_is_refused_naming_why(
@@ -201,6 +208,10 @@ async def test_a_missed_installment_is_reminded_with_a_letter(dunning: DunningOn
     (issued,) = await dunning.events(letter_stream(letter_id))
     assert isinstance(issued, LetterIssued)
     assert (issued.facts.kind, issued.facts.plan_id) == ("installment_reminder", "plan-1")
+    # the letter names the installment missed (domain.md §4 "Installment plan")
+    assert issued.facts.missed_installment == Installment(
+        due_date=date(2026, 4, 30), amount_ore=20000
+    )
     assert await dunning.run_through(date(2026, 5, 12)) == []
 
 

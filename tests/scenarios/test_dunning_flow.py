@@ -311,13 +311,23 @@ async def test_a_partial_payment_before_the_handover_lowers_what_is_handed_over(
 
 
 async def test_no_reminder_fee_on_water(engine: Engine, tmp_path: Path) -> None:
-    # Given a reminder fee of 60 kr agreed for premises rent only (domain.md §3: a fee only
-    # where agreed when the debt arose; water's taxa does not)
-    dunning = {
-        "reminder_fee_ore": 6000,
-        "reminder_fee_agreed_for": [["2020-01-01", ["premises_rent"]]],
-    }
-    async with running_platform(engine, tmp_path, today=TODAY, dunning=dunning) as fordra:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        # Given a reminder fee of 60 kr agreed for premises rent only (domain.md §3: a fee only
+        # where agreed when the debt arose; water's taxa does not), set by the ops lead
+        r = await fordra.client.put(
+            "/api/v1/dunning/policies/premises_rent",
+            json={
+                "valid_from": TODAY.isoformat(),
+                "model": "reminder_then_handover",
+                "reminder_after_days": 7,
+                "reminder_fee_ore": 6000,
+                "reminder_fee_agreed": True,
+                "handover_after_reminder_days": 10,
+                "next_step": "agency",
+            },
+            headers=fordra.auth(Role.OPS_LEAD),
+        )
+        assert r.status_code == 200, r.text
         cid = await customer(fordra)
         await record_ownership(fordra, cid)
         rent = (await issue(fordra, cid))["invoice_id"]

@@ -145,6 +145,21 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/dunning/proposals/{proposal_id}/reject"): Row(roles(A, OPS, C), body=reason),
     ("GET", "/api/v1/dunning/disputed"): Row(roles(A, OPS, C)),
     ("GET", "/api/v1/invoices/{invoice_id}/collection"): Row(roles(A, OPS, C)),
+    # A dunning letter as its recipient gets it (a web page, format=html, or a PDF)
+    ("GET", "/api/v1/letters/{letter_id}"): Row(roles(A, OPS, C, P)),
+    # The dunning policies: read by whoever works the queues, set by an ops lead (issue 13)
+    ("GET", "/api/v1/dunning/policies"): Row(roles(A, OPS, C)),
+    ("PUT", "/api/v1/dunning/policies/{service_type}"): Row(
+        roles(OPS),
+        body=lambda _: {
+            "valid_from": TODAY.isoformat(),
+            "model": "reminder_then_handover",
+            "reminder_after_days": 7,
+            "reminder_fee_ore": 0,
+            "handover_after_reminder_days": 10,
+            "next_step": "agency",
+        },
+    ),
     # The read side and exports
     ("GET", "/api/v1/customers/{customer_id}/ledger"): Row(roles(A, OPS, C, D, P)),
     ("GET", "/api/v1/exports/sie"): Row(
@@ -219,6 +234,8 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         refund_id=MISSING,
         parked_id="999999",
         proposal_id=MISSING,
+        service_type="water",
+        letter_id=MISSING,
     )
     return ids
 

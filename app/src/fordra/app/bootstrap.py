@@ -22,10 +22,16 @@ from fordra.contracts import all_contracts
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
 from fordra.dunning.application.interest_charges import interest_charge_reactions
+from fordra.dunning.application.letters import LetterDeps
+from fordra.dunning.application.policies import PoliciesDeps
+from fordra.dunning.application.recipients import recipient_reactions
 from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
 from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.letters import LETTER_EVENTS, Creditor
+from fordra.dunning.domain.policy_events import POLICY_EVENTS as DUNNING_POLICIES
 from fordra.dunning.domain.rate_events import INTEREST_EVENTS as DUNNING_INTEREST
+from fordra.dunning.domain.recipients import RECIPIENT_EVENTS
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.numbering import InvoiceNumberBlocks
 from fordra.invoicing.application.reactions import payment_reactions
@@ -86,6 +92,9 @@ def build_registry() -> EventRegistry:
     registry.register_all(PAYMENTS_INTERNAL)
     registry.register_all(DUNNING_INTERNAL)
     registry.register_all(DUNNING_INTEREST)
+    registry.register_all(DUNNING_POLICIES)
+    registry.register_all(RECIPIENT_EVENTS)
+    registry.register_all(LETTER_EVENTS)
     return registry
 
 
@@ -111,6 +120,14 @@ def _subscriptions(
         *(Subscription(r, r.projection.upstreams, "projections") for r in runners),
         # Dunning's claims: its own read model, run by `fordra serve dunning` (domain.md §4).
         Subscription(dunning_claims, dunning_claims.projection.upstreams, "dunning"),
+        # Dunning's copy of the customer register, to address its letters (domain.md §2).
+        Subscription(
+            ProcessManagerRunner(
+                "dunning-recipients", stores["dunning"], recipient_reactions(registry)
+            ),
+            ("invoicing",),
+            "dunning",
+        ),
         Subscription(
             ProcessManagerRunner(
                 "payments-receivables",
@@ -179,6 +196,8 @@ class Platform:
     invoicing: InvoicingDeps
     payments: PaymentsDeps
     dunning: DunningDeps
+    policies: PoliciesDeps
+    letters: LetterDeps
     keyring: SqliteKeyRing
     wait_for_read_models: Callable[[float], Awaitable[None]]
     parked: ParkedEvents
@@ -461,11 +480,15 @@ def _dunning_deps(
         read_models=read_models,
         claims=claims,
         tenant=settings.municipality,
-        # The policy book plugs in here (issue 13): None answers seed 001 for every service.
-        policies=None,
         # The childcare and music-school rules, by service type (domain/childcare.py, ...).
         service_rules=ServiceRules(),
     )
+
+
+def creditor(settings: Settings) -> Creditor:
+    """The creditor of dunning's letters and plans: invoicing's issuer, so that a letter names
+    what the invoice named."""
+    return Creditor.from_issuer_fields(settings.invoicing.issuer.model_dump())
 
 
 def _projection(runners: list[ProjectionRunner], kind: type[P]) -> P:
@@ -570,6 +593,13 @@ def _platform(
         ),
         payments=payments,
         dunning=dunning,
+        policies=dunning.policies,
+        letters=LetterDeps(
+            store=stores["dunning"],
+            registry=registry,
+            clock=clock,
+            creditor=creditor(settings),
+        ),
         keyring=keyring,
         wait_for_read_models=wait,
         parked=parked,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -21,6 +21,8 @@ from fordra.app.parking_http import make_router as parked_router
 from fordra.dunning.application.reference_rates import ReferenceRatesDeps
 from fordra.dunning.domain.proposals import ProposalConflict
 from fordra.dunning.entrypoints.http import make_router as dunning_router
+from fordra.dunning.entrypoints.letters_http import make_router as letters_router
+from fordra.dunning.entrypoints.policies_http import make_router as policies_router
 from fordra.dunning.entrypoints.reference_rates_http import make_router as reference_rates_router
 from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
@@ -50,6 +52,17 @@ class ClockAdvance(BaseModel):
 class ClockState(BaseModel):
     today: date
     days_run: list[date]
+
+
+def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
+    """Dunning's routers (issue 13): the flow, the policies, the letters, the reference rates."""
+    rates = ReferenceRatesDeps(platform.stores["dunning"], platform.registry, platform.clock)
+    return [
+        dunning_router(platform.dunning, web),
+        policies_router(platform.policies, web),
+        letters_router(platform.letters, web),
+        reference_rates_router(rates, web),
+    ]
 
 
 def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -91,12 +104,8 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
     app.include_router(invoicing_router(platform.invoicing, web))
     app.include_router(payments_router(platform.payments, web))
-    app.include_router(dunning_router(platform.dunning, web))
-    app.include_router(
-        reference_rates_router(
-            ReferenceRatesDeps(platform.stores["dunning"], platform.registry, platform.clock), web
-        )
-    )
+    for router in dunning_routers(platform, web):
+        app.include_router(router)
     app.include_router(
         ledger_router(
             platform.read_models,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fordra.app.auth import TokenPolicy
-from fordra.dunning.domain.daily_run import DunningSettings
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE

@@ -13,10 +13,8 @@ No name or address is kept: the letters look the recipient up when rendered (dom
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -52,7 +50,6 @@ from fordra.contracts.invoicing import (
 )
 from fordra.contracts.payments import PaymentAllocated
 from fordra.dunning.domain.claim import Claim
-from fordra.dunning.domain.daily_run import DunningSettings
 from fordra.dunning.domain.events import (
     DunningProposed,
     InstallmentReminded,
@@ -62,7 +59,6 @@ from fordra.dunning.domain.events import (
 from fordra.dunning.domain.letters import LetterIssued
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.money import round_ore
 from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
 
 # What a claim is for, in the letter's words: the invoice's line texts, bounded.
@@ -104,64 +100,6 @@ def what_for(event: InvoiceIssued) -> str:
     texts = list(dict.fromkeys(line.description for line in event.lines))
     text = ", ".join(texts)
     return text if len(text) <= WHAT_FOR_MAX else text[: WHAT_FOR_MAX - 1] + "…"
-
-
-def claim_interest_ore(
-    capital_ore: int, interest_from: date, to: date, settings: DunningSettings
-) -> int:
-    """Late interest on ``capital_ore`` from ``interest_from`` to ``to`` (domain.md §3,
-    räntelagen 6 §): the reference rate of each half-year + 8 points, actual days / 365 per rate
-    period, rounded once to whole öre (10,000 kr due 2026-01-31, to 2026-03-02: 30 days at 10 %
-    = 8,219 öre).
-
-    The one place dunning computes interest: the interest module (domain/interest.py, with the
-    rate table an admin extends) takes its place here when it is wired. Until then the rates
-    are the dated settings. Our simplification: interest on what is open now over the whole
-    period (a partial payment's date does not split it)."""
-    if capital_ore <= 0 or to <= interest_from:
-        return 0
-    starts, rates = _rate_periods(settings)
-    # Each day after interest_from up to and including ``to`` at the rate in force that day;
-    # consecutive days of one rate are one period. Days before the table's first rate accrue
-    # nothing here (the fallback table starts in 2020; the interest module's goes further).
-    total = Decimal(0)
-    day = max(interest_from + timedelta(days=1), starts[0])
-    i = bisect_right(starts, day) - 1
-    while day <= to:
-        end = min(to, starts[i + 1] - timedelta(days=1)) if i + 1 < len(starts) else to
-        total += Decimal(capital_ore) * rates[i] * Decimal((end - day).days + 1)
-        day = end + timedelta(days=1)
-        i += 1
-    return max(round_ore(total), 0)
-
-
-# The rate periods of a settings object, made once per object: the daily run asks for the
-# interest of every claim it proposes (DunningSettings is frozen, so a period table stays true).
-_PERIODS: dict[int, tuple[DunningSettings, list[date], list[Decimal]]] = {}
-
-
-def _rate_periods(settings: DunningSettings) -> tuple[list[date], list[Decimal]]:
-    """Every date a rate setting changes, and the daily rate (percent / 100 / day count) from
-    it."""
-    known = _PERIODS.get(id(settings))
-    if known is not None and known[0] is settings:
-        return known[1], known[2]
-    tables = (
-        settings.reference_rate_percent.rows,
-        settings.interest_points_above_reference.rows,
-        settings.interest_day_count.rows,
-    )
-    # From the first day every table has a value (the reference rates start in 2020).
-    since = max(table[0][0] for table in tables)
-    starts = sorted({d for table in tables for d, _ in table if d >= since})
-    rates = [
-        (settings.reference_rate_percent.at(d) + settings.interest_points_above_reference.at(d))
-        / Decimal(100)
-        / Decimal(settings.interest_day_count.at(d))
-        for d in starts
-    ]
-    _PERIODS[id(settings)] = (settings, starts, rates)
-    return starts, rates
 
 
 class DunningClaimsProjection(Projection):

@@ -9,13 +9,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from fordra.dunning.application.claims import (
-    claim_interest_ore,
     read_claim,
     read_disputed,
     read_letters,
     read_proposals,
 )
 from fordra.dunning.application.daily_run import DunningDeps
+from fordra.dunning.application.interest_charges import accrued_interest_ore
 from fordra.dunning.domain.claim import Hold, Stage, holds_of, stage_of
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.errors import NotFound
@@ -84,7 +84,9 @@ async def collection_of(invoice_id: str, deps: DunningDeps, principal: Principal
         invoice_id=invoice_id,
         stage=stage_of(claim),
         holds=holds_of(claim, today),
-        interest_ore=claim_interest_ore(claim.open_ore, claim.interest_from, today, deps.settings),
+        interest_ore=await accrued_interest_ore(
+            deps.store, deps.registry, deps.interest, (invoice_id,), today
+        ),
         letters=[LetterSent.model_validate(letter) for letter in letters],
     )
 

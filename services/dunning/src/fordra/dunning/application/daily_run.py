@@ -9,7 +9,6 @@ the first one's count.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,13 +19,11 @@ from sqlalchemy import Date, and_, case, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from fordra.contracts.invoicing import SERVICE_TYPES
-from fordra.dunning.application.claims import DunningClaimsProjection, claim_interest_ore
+from fordra.dunning.application.claims import DunningClaimsProjection
+from fordra.dunning.application.policies import PoliciesDeps, policy_book
+from fordra.dunning.application.reference_rates import statutory_interest
 from fordra.dunning.domain.daily_run import (
-    DunningSettings,
     OverdueClaim,
-    PolicyLike,
-    PolicyLookup,
-    SeedPolicies,
     ServiceCutoffs,
     ServiceRules,
     check_run_not_in_future,
@@ -38,6 +35,8 @@ from fordra.dunning.domain.events import (
     proposal_stream,
     run_stream,
 )
+from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
@@ -62,13 +61,15 @@ class DunningDeps:
     read_models: ReadModelDatabase
     claims: DunningClaimsProjection
     tenant: str  # whose claims the scheduled run works on (the municipality)
-    # The policy book (the "kravkod"); seed 001's default for every service until it is wired.
-    policies: PolicyLookup | None = None
     # The childcare and music-school rules by service type (domain/childcare.py, ...).
     service_rules: ServiceRules = field(default_factory=ServiceRules)
+    # Late interest's margin (domain.md §3); the reference rates are the table an admin extends.
+    interest: InterestSettings = field(default_factory=InterestSettings)
 
-    def policy_book(self) -> PolicyLookup:
-        return self.policies if self.policies is not None else SeedPolicies(self.settings)
+    @property
+    def policies(self) -> PoliciesDeps:
+        """The policy book's use cases: its stream is in dunning's own store."""
+        return PoliciesDeps(self.store, self.registry, self.clock, self.settings)
 
 
 class RunDunning(BaseModel):
@@ -94,13 +95,6 @@ def envelope(
         occurred_at=deps.clock.now(),
     )
     return StreamAppend(stream_id, version, [env])
-
-
-async def policy_of(lookup: PolicyLookup, service_type: str, day: date) -> PolicyLike:
-    found = lookup.policy_for(service_type, day)
-    if inspect.isawaitable(found):
-        return await found
-    return found
 
 
 async def run_dunning(
@@ -157,11 +151,19 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
     and what the service rules propose (domain.md §4)."""
     p = deps.claims
     c, pay, g = p.claims, p.payments, p.progress
-    book = deps.policy_book()
-    cutoffs: dict[str, ServiceCutoffs] = {}
-    for service in SERVICE_TYPES:
-        policy = await policy_of(book, service, day)
-        cutoffs[service] = cutoffs_for(service, policy, day, deps.settings, deps.calendar)
+    # The book and the rate table are read once per run (a stream read each), then looked up
+    # per service and per claim.
+    book = await policy_book(deps.policies)
+    # A proposal's interest: on what is open today, from the day interest runs (the kernel's
+    # rule over the table as it stands, admin-added rates included). The letter, approved later,
+    # states the exact figure (``accrued_interest_ore``: each partial payment from its day).
+    interest = await statutory_interest(deps.store, deps.registry, deps.interest)
+    cutoffs = {
+        service: cutoffs_for(
+            service, book.policy_for(service, day), day, deps.settings, deps.calendar
+        )
+        for service in SERVICE_TYPES
+    }
 
     paid_other = case(
         (pay.c.paid_other_ore < c.c.charges_ore, pay.c.paid_other_ore), else_=c.c.charges_ore
@@ -220,9 +222,7 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
                 proposed_on=day,
                 capital_ore=int(row.open_ore),
                 fee_ore=fee,
-                interest_ore=claim_interest_ore(
-                    int(row.open_ore), row.interest_from, day, deps.settings
-                ),
+                interest_ore=interest.interest_ore(int(row.open_ore), row.interest_from, day),
                 model=cut.model,
                 next_step=cut.next_step,
             )

@@ -64,9 +64,16 @@ from fordra.kernel.clock import STOCKHOLM
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
+from fordra.kernel.late_interest import total_ore as interest_total
 from fordra.kernel.process import Prefetched, Reaction
 
-__all__ = ["accrued_interest", "capital_of", "interest_charge_reactions", "interest_stream"]
+__all__ = [
+    "accrued_interest",
+    "accrued_interest_ore",
+    "capital_of",
+    "interest_charge_reactions",
+    "interest_stream",
+]
 
 
 def interest_stream(invoice_id: str) -> str:
@@ -103,6 +110,24 @@ async def accrued_interest(
         return ()
     rates = await reference_rates_in_force(store, registry)
     return interest_on_claim(claim, until, rates, settings)
+
+
+async def accrued_interest_ore(
+    store: EventStore,
+    registry: EventRegistry,
+    settings: InterestSettings,
+    invoice_ids: Iterable[str],
+    until: date,
+) -> int:
+    """The late interest the invoices have accrued by ``until``, exact (each partial payment from
+    the day after it): what a letter, a handover and an invoice's collection view state (the sum
+    of ``accrued_interest``'s periods, each rounded once)."""
+    total = 0
+    for invoice_id in invoice_ids:
+        total += interest_total(
+            await accrued_interest(store, registry, settings, invoice_id, until)
+        )
+    return total
 
 
 def interest_charge_reactions(

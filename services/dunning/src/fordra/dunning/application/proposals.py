@@ -14,9 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fordra.contracts.dunning import HandedToAgency, ReminderSent, TerminationWarningSent
-from fordra.dunning.application.claims import claim_interest_ore, read_claim
+from fordra.contracts.dunning import (
+    HandedToAgency,
+    Installment,
+    ReminderSent,
+    TerminationWarningSent,
+)
+from fordra.dunning.application.claims import read_claim
 from fordra.dunning.application.daily_run import DunningDeps, envelope
+from fordra.dunning.application.interest_charges import accrued_interest_ore
 from fordra.dunning.domain.claim import Claim, stale_reason
 from fordra.dunning.domain.events import (
     DunningProposed,
@@ -143,8 +149,9 @@ async def _letter_or_handover(
     done = [deps.registry.load(e) for e in await deps.store.read_stream(stream)]
     version = len(done)
     capital = sum(c.open_ore for c in claims)
-    interest = sum(
-        claim_interest_ore(c.open_ore, c.interest_from, today, deps.settings) for c in claims
+    # What has accrued by today, exact: each partial payment lowers it from the day after.
+    interest = await accrued_interest_ore(
+        deps.store, deps.registry, deps.interest, (c.invoice_id for c in claims), today
     )
     if proposed.kind == "handover":
         if any(isinstance(e, HandedToAgency) for e in done):
@@ -262,6 +269,10 @@ async def _installment_reminder(
         interest_ore=0,
         next_step=proposed.next_step,
         plan_id=proposed.plan_id,
+        # The reminder names the installment missed (domain.md §4 "Installment plan").
+        missed_installment=Installment(
+            due_date=proposed.installment_due_date, amount_ore=proposed.capital_ore
+        ),
     )
     reminded = InstallmentReminded(
         plan_id=proposed.plan_id,

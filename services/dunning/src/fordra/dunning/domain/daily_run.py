@@ -2,150 +2,23 @@
 step on a given day, as cut-off dates per service that the application turns into one set-based
 query per kind of step.
 
-Every number is a dated setting (``DunningSettings``) or the service's dunning policy; the policy
-book itself (the "kravkod", versioned by ``valid_from``) is another module's: the run reads
-policies through the small ``PolicyLookup`` protocol here, and ``SeedPolicies`` answers seed
-001's default for every service until the policy book is plugged in.
+Every number is a dated setting (``fordra.dunning.domain.settings.DunningSettings``) or the
+service's dunning policy, looked up in the policy book (``fordra.dunning.domain.policy``: the
+"kravkod", versioned by ``valid_from``; a service nobody set one for answers seed 001's default).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.dunning import NextStep
 from fordra.dunning.domain.events import DunningModel, ProposalKind
+from fordra.dunning.domain.policy import DunningPolicy
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
-from fordra.kernel.dated import Dated
 from fordra.kernel.errors import DomainRuleViolation
-
-
-def _days(value: int) -> Callable[[], Dated[int]]:
-    return lambda: Dated[int].always(value)
-
-
-def _reference_rates() -> Dated[Decimal]:
-    # domain.md §3: the Riksbank reference rate per half-year, the policy rate at the end of the
-    # previous half-year rounded up to the next half point (the rulebook's rows from 2024; the
-    # earlier ones by that rule). The interest module's table, which an admin extends, replaces
-    # this fallback when it is wired.
-    return Dated[Decimal].table(
-        ("2020-01-01", Decimal("0.00")),
-        ("2020-07-01", Decimal("0.00")),
-        ("2021-01-01", Decimal("0.00")),
-        ("2021-07-01", Decimal("0.00")),
-        ("2022-01-01", Decimal("0.00")),
-        ("2022-07-01", Decimal("0.50")),
-        ("2023-01-01", Decimal("2.50")),
-        ("2023-07-01", Decimal("3.50")),
-        ("2024-01-01", Decimal("4.00")),
-        ("2024-07-01", Decimal("4.00")),
-        ("2025-01-01", Decimal("2.50")),
-        ("2025-07-01", Decimal("2.00")),
-        ("2026-01-01", Decimal("2.00")),
-    )
-
-
-class DunningSettings(BaseModel):
-    """Dunning's dated settings (domain.md preamble: every number is a setting with a date)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    # Seed 001's default policy for every service (domain.md §4): a reminder at the earliest 7
-    # days after the due date, no reminder fee (Svenljunga charges none), handover about 10
-    # days after the reminder, to the agency.
-    reminder_after_days: Dated[int] = Field(default_factory=_days(7))
-    # The rulebook's floor, whatever a policy says (domain.md §4: "tidigast sju dagar").
-    earliest_reminder_days: Dated[int] = Field(default_factory=_days(7))
-    reminder_fee_ore: Dated[int] = Field(default_factory=_days(0))
-    # The services whose customers agreed to a reminder fee when the debt arose (domain.md §3):
-    # none by default; fees set by a taxa (water, waste) usually were not agreed.
-    reminder_fee_agreed_for: Dated[tuple[str, ...]] = Field(
-        default_factory=lambda: Dated[tuple[str, ...]].always(())
-    )
-    handover_after_reminder_days: Dated[int] = Field(default_factory=_days(10))
-    # The date a reminder asks payment by, counted from the day it is sent (our choice: the 10
-    # days before the handover, so that a customer who pays by it is never handed over).
-    reminder_pay_by_days: Dated[int] = Field(default_factory=_days(10))
-    # Seed 004's model: once a month (on this working day of the month) the invoices 4 to 7
-    # weeks overdue are handed over unreminded, and the agency sends the reminder.
-    monthly_handover_working_day: Dated[int] = Field(default_factory=_days(1))
-    agency_handover_min_days_overdue: Dated[int] = Field(default_factory=_days(28))
-    agency_handover_max_days_overdue: Dated[int] = Field(default_factory=_days(49))
-    # Late interest (domain.md §3): the reference rate of the half-year + 8 points.
-    reference_rate_percent: Dated[Decimal] = Field(default_factory=_reference_rates)
-    interest_points_above_reference: Dated[Decimal] = Field(
-        default_factory=lambda: Dated[Decimal].always(Decimal("8"))
-    )
-    interest_day_count: Dated[int] = Field(default_factory=_days(365))
-
-
-class PolicyLike(Protocol):
-    """What the run reads of a service's dunning policy (the policy book's ``DunningPolicy``
-    has these fields and more)."""
-
-    @property
-    def model(self) -> DunningModel: ...
-    @property
-    def reminder_after_days(self) -> int: ...
-    @property
-    def reminder_fee_ore(self) -> int: ...
-    @property
-    def reminder_fee_agreed(self) -> bool: ...
-    @property
-    def handover_after_reminder_days(self) -> int: ...
-    @property
-    def next_step(self) -> NextStep: ...
-    @property
-    def exempt_customer_ids(self) -> Sequence[str]: ...
-
-
-class PolicyLookup(Protocol):
-    """The policy in force for a service on a day (the policy book answers it; a lookup may be
-    async when it reads a store)."""
-
-    def policy_for(self, service_type: str, day: date) -> PolicyLike | Awaitable[PolicyLike]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SeedPolicy:
-    """Seed 001's policy (domain.md §4), from the dated settings."""
-
-    model: DunningModel
-    reminder_after_days: int
-    reminder_fee_ore: int
-    reminder_fee_agreed: bool
-    handover_after_reminder_days: int
-    next_step: NextStep
-    exempt_customer_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SeedPolicies:
-    """The default policy book: seed 001 for every service (reminder then handover, no fee)."""
-
-    settings: DunningSettings
-
-    def policy_for(self, service_type: str, day: date) -> SeedPolicy:
-        return SeedPolicy(
-            model="reminder_then_handover",
-            reminder_after_days=self.settings.reminder_after_days.at(day),
-            reminder_fee_ore=self.settings.reminder_fee_ore.at(day),
-            reminder_fee_agreed=service_type in self.settings.reminder_fee_agreed_for.at(day),
-            handover_after_reminder_days=self.settings.handover_after_reminder_days.at(day),
-            next_step="agency",
-        )
-
-
-def reminder_fee_for(policy: PolicyLike) -> int:
-    """The reminder fee a letter may carry: the policy's, and only where it was agreed when the
-    debt arose (domain.md §3, lag 1981:739); otherwise none."""
-    return policy.reminder_fee_ore if policy.reminder_fee_agreed else 0
 
 
 def check_run_not_in_future(day: date, today: date) -> None:
@@ -177,19 +50,17 @@ class ServiceCutoffs:
     agency_due_by: date | None = None
 
 
-def check_reminder_not_before_seven_days(
-    policy: PolicyLike, day: date, settings: DunningSettings
-) -> int:
+def reminder_days(policy: DunningPolicy, day: date, settings: DunningSettings) -> int:
     """A reminder at the earliest 7 days after the due date (domain.md §4, seed 001): a policy
     that says fewer days is read as the earliest, never earlier."""
-    # The policy book refuses fewer when a policy is set (its own check); this keeps the run
-    # within the rule whatever policy it is given.
-    return max(policy.reminder_after_days, settings.earliest_reminder_days.at(day))
+    # The policy book refuses fewer when a policy is set (``check_reminder_not_before_seven_days``
+    # in domain/policy.py); this keeps the run within the rule should the floor be raised later.
+    return max(policy.reminder_after_days, settings.minimum_reminder_days.at(day))
 
 
 def cutoffs_for(
     service_type: str,
-    policy: PolicyLike,
+    policy: DunningPolicy,
     day: date,
     settings: DunningSettings,
     calendar: WorkingDayCalendar,
@@ -197,13 +68,14 @@ def cutoffs_for(
     """What is due on ``day`` for one service (domain.md §4, seed 001 / seed 004)."""
     exempt = tuple(policy.exempt_customer_ids)
     if policy.model == "reminder_then_handover":
-        remind_days = check_reminder_not_before_seven_days(policy, day, settings)
+        remind_days = reminder_days(policy, day, settings)
         hand_over = policy.next_step == "agency"
         return ServiceCutoffs(
             service_type=service_type,
             model=policy.model,
             next_step=policy.next_step,
-            fee_ore=reminder_fee_for(policy),
+            # A fee only where agreed, never above the day's cap (domain.md §3).
+            fee_ore=policy.reminder_fee_on(day, settings),
             exempt_customer_ids=exempt,
             remind_started_by=day - timedelta(days=remind_days),
             hand_over_reminded_by=(

@@ -89,6 +89,10 @@ class DunningSettings(BaseModel):
     # "en gång i månaden" (seed 004): on this working day of the month (our choice: the first,
     # the seed names none).
     monthly_handover_working_day: Dated[int] = Field(default_factory=lambda: _always(1))
+    # The date a reminder asks payment by, counted from the day it is sent (our choice, the
+    # rulebook names none: the 10 days before the default handover, so that a customer who pays
+    # by it is never handed over).
+    reminder_pay_by_days: Dated[int] = Field(default_factory=lambda: _always(10))
 
     # -- childcare (domain.md §4, seed 002 lines 1199-1207 and 1863-1867, seed 001) -----------
     # ">= 2 obetalda avgiftsfakturor" (the body of seed 002; its table says "> 2").
