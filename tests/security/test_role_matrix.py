@@ -145,6 +145,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/dunning/proposals/{proposal_id}/reject"): Row(roles(A, OPS, C), body=reason),
     ("GET", "/api/v1/dunning/disputed"): Row(roles(A, OPS, C)),
     ("GET", "/api/v1/invoices/{invoice_id}/collection"): Row(roles(A, OPS, C)),
+    # Childcare's monthly report and the music-school pupils flagged (issue 13)
+    ("GET", "/api/v1/dunning/childcare-report"): Row(roles(A, OPS, C), params={"month": "2026-03"}),
+    ("GET", "/api/v1/dunning/music-school-flags"): Row(roles(A, OPS, C)),
     # A dunning letter as its recipient gets it (a web page, format=html, or a PDF)
     ("GET", "/api/v1/letters/{letter_id}"): Row(roles(A, OPS, C, P)),
     # Payment plans: drawn up and signed by those who handle the customer's case, read by

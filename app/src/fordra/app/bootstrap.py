@@ -32,6 +32,7 @@ from fordra.dunning.application.payment_plans import (
 from fordra.dunning.application.policies import PoliciesDeps
 from fordra.dunning.application.recipients import recipient_reactions
 from fordra.dunning.application.reference_rates import statutory_interest
+from fordra.dunning.domain.childcare import termination_warning_rule
 from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
 from fordra.dunning.domain.interest import InterestSettings, StatutoryInterest
@@ -498,8 +499,11 @@ def _dunning_deps(
         read_models=read_models,
         claims=claims,
         tenant=settings.municipality,
-        # The childcare and music-school rules, by service type (domain/childcare.py, ...).
-        service_rules=ServiceRules(),
+        # Childcare's rule: the letter about the risk of termination (domain/childcare.py). The
+        # childcare report and the music-school flags are the run's own (application/daily_run).
+        service_rules=ServiceRules(
+            {"childcare": termination_warning_rule(settings.dunning)},
+        ),
     )
 
 
