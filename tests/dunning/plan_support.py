@@ -64,6 +64,11 @@ class ReferenceInterest:
         return f"{self.rates.at(on) + MARGIN:.2f}"
 
 
+async def reference_interest() -> ReferenceInterest:
+    """The plans' interest source (the app's reads the rate table each time)."""
+    return ReferenceInterest()
+
+
 # -- payment plans on a MemoryEventStore ----------------------------------------------------------
 
 TENANT = "svenljunga"
@@ -106,7 +111,7 @@ class PlansOnMemory:
             store=store,
             registry=registry,
             clock=clock,
-            interest=ReferenceInterest(),
+            interest=reference_interest,
             creditor=CREDITOR,
         )
         runner = ProcessManagerRunner(

@@ -24,7 +24,7 @@ from fordra.contracts.invoicing import (
 from fordra.contracts.payments import PaymentAllocated
 from fordra.dunning.domain.daily_run import OverdueClaim, RuleProposal, ServiceRules
 from fordra.dunning.domain.events import DunningRunCompleted, run_stream
-from fordra.dunning.domain.policy import default_policy
+from fordra.dunning.domain.policy import PolicyBook, default_policy
 from fordra.dunning.domain.settings import DunningSettings
 from tests.dunning.flow import DunningOnMemory
 
@@ -261,7 +261,9 @@ async def test_seed_004_hands_over_unreminded_invoices_once_a_month(tmp_path: Pa
         await dunning.stop()
 
 
-def two_unpaid_fee_invoices(day: date, overdue: Sequence[OverdueClaim]) -> list[RuleProposal]:
+def two_unpaid_fee_invoices(
+    day: date, overdue: Sequence[OverdueClaim], book: PolicyBook
+) -> list[RuleProposal]:
     """A stand-in for the childcare rule (domain/childcare.py): two unpaid -> a warning."""
     if len(overdue) < 2 or any(c.termination_warned for c in overdue):
         return []

@@ -14,18 +14,18 @@ from fordra.dunning.domain.payment_plan import (
     PaymentPlanDrawnUp,
     PlanClaim,
     PlanInvoice,
-    PlanSettings,
     PlanTerms,
     assess_plan,
     draw_up_plan,
     installment_dates,
     split_capital,
 )
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.errors import DomainRuleViolation
 from tests.dunning.plan_support import ReferenceInterest
 
-SETTINGS = PlanSettings()
+SETTINGS = DunningSettings()
 INTEREST = ReferenceInterest()
 TODAY = date(2026, 5, 10)
 

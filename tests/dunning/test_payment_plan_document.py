@@ -12,7 +12,6 @@ from fordra.dunning.domain.payment_plan import (
     PaymentPlan,
     PaymentPlanDrawnUp,
     PlanInvoice,
-    PlanSettings,
     draw_up_plan,
 )
 from fordra.dunning.domain.plan_document import (
@@ -22,6 +21,7 @@ from fordra.dunning.domain.plan_document import (
     check_no_material_breach_clause,
     check_no_notice_duty_clause,
 )
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.errors import DomainRuleViolation
 from tests.dunning.plan_support import ReferenceInterest
 
@@ -56,7 +56,7 @@ def the_example_plan() -> PaymentPlan:
         written=True,
         fee_ore=17_000,
         today=TODAY,
-        settings=PlanSettings(),
+        settings=DunningSettings(),
         interest=ReferenceInterest(),
     )
     proposed = PaymentPlanProposed(

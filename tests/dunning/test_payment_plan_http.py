@@ -14,12 +14,17 @@ from fastapi import FastAPI, Request
 
 from fordra.app.http import install_error_handlers
 from fordra.contracts.dunning import HandedToAgency, PaymentPlanActivated, PaymentPlanProposed
+from fordra.dunning.application.letters import LetterDeps
+from fordra.dunning.domain.letters import Creditor
 from fordra.dunning.entrypoints.payment_plans_http import make_router
+from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.auth import Principal, Role
 from fordra.kernel.web import RouterDeps
 from tests.dunning.plan_support import TENANT, PlansOnMemory
 
 TODAY = date(2026, 5, 10)
+# The letters' creditor as the app makes it: invoicing's issuer.
+ISSUER = Creditor.from_issuer_fields(InvoicingSettings().issuer.model_dump())
 
 
 @pytest.fixture
@@ -39,7 +44,11 @@ async def client(plans: PlansOnMemory) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(
-        make_router(plans.deps, RouterDeps(authenticate=authenticate, settle=settle))
+        make_router(
+            plans.deps,
+            LetterDeps(plans.store, plans.registry, plans.clock, ISSUER),
+            RouterDeps(authenticate=authenticate, settle=settle),
+        )
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
@@ -89,10 +98,19 @@ async def test_a_plan_is_drawn_up_signed_once_and_read(
     read = await client.get(f"/api/v1/payment-plans/{plan_id}")
     assert read.json()["status"] == "active"
     assert read.json()["activated_on"] == "2026-05-10"
-    document = await client.get(f"/api/v1/payment-plans/{plan_id}/document?format=html")
+    document = await client.get(f"/api/v1/payment-plans/{plan_id}/document")
     assert document.status_code == 200
     assert document.json()["creditor"]["name"] == "Svenljunga kommun"
     assert document.json()["claims"][0]["what_for"] == "Vatten och avlopp, mars–april 2026"
+    # As the letter the debtor gets: the letters' renderer, HTML and PDF
+    letter = await client.get(f"/api/v1/payment-plans/{plan_id}/document?format=html")
+    assert letter.status_code == 200, letter.text
+    assert letter.headers["content-type"].startswith("text/html")
+    assert "Avbetalningsplan" in letter.text
+    assert "Vatten och avlopp, mars–april 2026" in letter.text
+    pdf = await client.get(f"/api/v1/payment-plans/{plan_id}/document?format=pdf")
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.content.startswith(b"%PDF")
     listed = await client.get("/api/v1/payment-plans?status=active")
     assert [p["plan_id"] for p in listed.json()["items"]] == [plan_id]
 
@@ -130,7 +148,7 @@ async def test_the_same_request_with_its_key_draws_up_one_plan(
         ({"invoice_ids": []}, "check_plan_has_invoices", ["body", "invoice_ids"]),
         ({"installments": True}, "int_type", ["body", "installments"]),
         ({"written": "yes"}, "bool_type", ["body", "written"]),
-        ({"fee_ore": -1}, "check_written_plan_fee_within_cap", ["body", "fee_ore"]),
+        ({"fee_ore": -1}, "check_plan_fee_has_legal_ground", ["body", "fee_ore"]),
     ],
 )
 async def test_a_refused_plan_is_a_422_naming_the_rule(

@@ -145,8 +145,28 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/dunning/proposals/{proposal_id}/reject"): Row(roles(A, OPS, C), body=reason),
     ("GET", "/api/v1/dunning/disputed"): Row(roles(A, OPS, C)),
     ("GET", "/api/v1/invoices/{invoice_id}/collection"): Row(roles(A, OPS, C)),
+    # Childcare's monthly report and the music-school pupils flagged (issue 13)
+    ("GET", "/api/v1/dunning/childcare-report"): Row(roles(A, OPS, C), params={"month": "2026-03"}),
+    ("GET", "/api/v1/dunning/music-school-flags"): Row(roles(A, OPS, C)),
     # A dunning letter as its recipient gets it (a web page, format=html, or a PDF)
     ("GET", "/api/v1/letters/{letter_id}"): Row(roles(A, OPS, C, P)),
+    # Payment plans: drawn up and signed by those who handle the customer's case, read by
+    # whoever works the queues (the department's list of cancelled plans, seed 002)
+    ("POST", "/api/v1/payment-plans"): Row(
+        roles(OPS, C),
+        body=lambda ids: {
+            "customer_id": ids["customer_id"],
+            "invoice_ids": [ids["invoice_id"]],
+            "installments": 2,
+            "first_due_date": "2026-04-30",
+            "written": False,
+            "fee_ore": 0,
+        },
+    ),
+    ("POST", "/api/v1/payment-plans/{plan_id}/signed"): Row(roles(OPS, C)),
+    ("GET", "/api/v1/payment-plans"): Row(roles(A, OPS, C)),
+    ("GET", "/api/v1/payment-plans/{plan_id}"): Row(roles(A, OPS, C)),
+    ("GET", "/api/v1/payment-plans/{plan_id}/document"): Row(roles(A, OPS, C)),
     # The dunning policies: read by whoever works the queues, set by an ops lead (issue 13)
     ("GET", "/api/v1/dunning/policies"): Row(roles(A, OPS, C)),
     ("PUT", "/api/v1/dunning/policies/{service_type}"): Row(
@@ -236,6 +256,7 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         proposal_id=MISSING,
         service_type="water",
         letter_id=MISSING,
+        plan_id=MISSING,
     )
     return ids
 

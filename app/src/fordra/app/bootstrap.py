@@ -21,14 +21,23 @@ from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.daily_run import DunningDeps, scheduled_run
+from fordra.dunning.application.installments import installments_job
 from fordra.dunning.application.interest_charges import interest_charge_reactions
 from fordra.dunning.application.letters import LetterDeps
+from fordra.dunning.application.payment_plans import (
+    PaymentPlanDeps,
+    plan_creditor,
+    plan_invoice_reactions,
+)
 from fordra.dunning.application.policies import PoliciesDeps
 from fordra.dunning.application.recipients import recipient_reactions
+from fordra.dunning.application.reference_rates import statutory_interest
+from fordra.dunning.domain.childcare import termination_warning_rule
 from fordra.dunning.domain.daily_run import ServiceRules
 from fordra.dunning.domain.events import INTERNAL_EVENTS as DUNNING_INTERNAL
-from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.interest import InterestSettings, StatutoryInterest
 from fordra.dunning.domain.letters import LETTER_EVENTS, Creditor
+from fordra.dunning.domain.payment_plan import PLAN_INTERNAL_EVENTS
 from fordra.dunning.domain.policy_events import POLICY_EVENTS as DUNNING_POLICIES
 from fordra.dunning.domain.rate_events import INTEREST_EVENTS as DUNNING_INTEREST
 from fordra.dunning.domain.recipients import RECIPIENT_EVENTS
@@ -95,6 +104,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(DUNNING_POLICIES)
     registry.register_all(RECIPIENT_EVENTS)
     registry.register_all(LETTER_EVENTS)
+    registry.register_all(PLAN_INTERNAL_EVENTS)
     return registry
 
 
@@ -126,6 +136,14 @@ def _subscriptions(
                 "dunning-recipients", stores["dunning"], recipient_reactions(registry)
             ),
             ("invoicing",),
+            "dunning",
+        ),
+        # What a payment plan knows of its invoices, a stream per invoice (domain.md §4).
+        Subscription(
+            ProcessManagerRunner(
+                "dunning-plan-invoices", stores["dunning"], plan_invoice_reactions(registry)
+            ),
+            ("invoicing", "payments", "dunning"),
             "dunning",
         ),
         Subscription(
@@ -198,6 +216,7 @@ class Platform:
     dunning: DunningDeps
     policies: PoliciesDeps
     letters: LetterDeps
+    plans: PaymentPlanDeps
     keyring: SqliteKeyRing
     wait_for_read_models: Callable[[float], Awaitable[None]]
     parked: ParkedEvents
@@ -480,8 +499,28 @@ def _dunning_deps(
         read_models=read_models,
         claims=claims,
         tenant=settings.municipality,
-        # The childcare and music-school rules, by service type (domain/childcare.py, ...).
-        service_rules=ServiceRules(),
+        # Childcare's rule: the letter about the risk of termination (domain/childcare.py). The
+        # childcare report and the music-school flags are the run's own (application/daily_run).
+        service_rules=ServiceRules(
+            {"childcare": termination_warning_rule(settings.dunning)},
+        ),
+    )
+
+
+def _plan_deps(settings: Settings, dunning: DunningDeps, letters: LetterDeps) -> PaymentPlanDeps:
+    """The payment plans' use cases: the late interest of a plan is the one rule over the rate
+    table as it stands when the plan is drawn up (admin-added half-years included)."""
+
+    async def interest() -> StatutoryInterest:
+        return await statutory_interest(dunning.store, dunning.registry, dunning.interest)
+
+    return PaymentPlanDeps(
+        store=dunning.store,
+        registry=dunning.registry,
+        clock=dunning.clock,
+        interest=interest,
+        creditor=plan_creditor(letters.creditor),
+        settings=settings.dunning,
     )
 
 
@@ -551,6 +590,13 @@ def _platform(
         subscriptions=subscriptions,
     )
 
+    letters = LetterDeps(
+        store=stores["dunning"], registry=registry, clock=clock, creditor=creditor(settings)
+    )
+    plans = _plan_deps(settings, dunning, letters)
+    # Before the day's run: an installment found missed today is proposed for its reminder today.
+    scheduler.register("payment-plan installments", installments_job(plans, settings.municipality))
+
     async def dunning_run(day: date) -> None:
         await scheduled_run(day, dunning)
 
@@ -594,12 +640,8 @@ def _platform(
         payments=payments,
         dunning=dunning,
         policies=dunning.policies,
-        letters=LetterDeps(
-            store=stores["dunning"],
-            registry=registry,
-            clock=clock,
-            creditor=creditor(settings),
-        ),
+        letters=letters,
+        plans=plans,
         keyring=keyring,
         wait_for_read_models=wait,
         parked=parked,

@@ -22,6 +22,7 @@ from fordra.dunning.application.reference_rates import ReferenceRatesDeps
 from fordra.dunning.domain.proposals import ProposalConflict
 from fordra.dunning.entrypoints.http import make_router as dunning_router
 from fordra.dunning.entrypoints.letters_http import make_router as letters_router
+from fordra.dunning.entrypoints.payment_plans_http import make_router as plans_router
 from fordra.dunning.entrypoints.policies_http import make_router as policies_router
 from fordra.dunning.entrypoints.reference_rates_http import make_router as reference_rates_router
 from fordra.invoicing.application.customers import registered_by_department
@@ -55,12 +56,14 @@ class ClockState(BaseModel):
 
 
 def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
-    """Dunning's routers (issue 13): the flow, the policies, the letters, the reference rates."""
+    """Dunning's routers (issue 13): the flow, the policies, the letters, the payment plans, the
+    reference rates."""
     rates = ReferenceRatesDeps(platform.stores["dunning"], platform.registry, platform.clock)
     return [
         dunning_router(platform.dunning, web),
         policies_router(platform.policies, web),
         letters_router(platform.letters, web),
+        plans_router(platform.plans, platform.letters, web),
         reference_rates_router(rates, web),
     ]
 

@@ -51,8 +51,10 @@ from fordra.contracts.invoicing import (
 from fordra.contracts.payments import PaymentAllocated
 from fordra.dunning.domain.claim import Claim
 from fordra.dunning.domain.events import (
+    ChildcareUnpaidReported,
     DunningProposed,
     InstallmentReminded,
+    MusicSchoolPupilFlagged,
     ProposalApproved,
     ProposalRejected,
 )
@@ -92,6 +94,8 @@ _ONE_AT_A_TIME = frozenset(
         ProposalApproved,
         ProposalRejected,
         LetterIssued,
+        ChildcareUnpaidReported,
+        MusicSchoolPupilFlagged,
     )
 )
 
@@ -145,6 +149,8 @@ class DunningClaimsProjection(Projection):
             Column("reminded_on", Date),
             Column("handed_over_on", Date),
             Column("termination_warned_on", Date),
+            # The date the termination warning named (the childcare report states it).
+            Column("termination_date", Date),
             Column("plan_id", String(64)),
             Column("plan_ended_on", Date),
             Column("reminder_proposal_id", String(64)),
@@ -186,6 +192,28 @@ class DunningClaimsProjection(Projection):
             Column("proposal_id", String(64)),
             Column("reminded_on", Date),
         )
+        # The childcare report, month by month, and the music-school pupils flagged (domain.md
+        # §4): what the run of their day found, as the department reads it.
+        self.childcare_report = Table(
+            "dunning_childcare_report",
+            metadata,
+            Column("report_month", String(7), primary_key=True),
+            Column("customer_id", String(64), primary_key=True),
+            Column("reported_on", Date, nullable=False),
+            Column("invoice_ids", String(2000), nullable=False),  # space-separated
+            Column("unpaid_ore", BigInteger, nullable=False),
+            Column("first_warned_on", Date, nullable=False),
+            Column("termination_date", Date, nullable=False),
+        )
+        self.music_school_flags = Table(
+            "dunning_music_school_flags",
+            metadata,
+            Column("deadline", Date, primary_key=True),
+            Column("customer_id", String(64), primary_key=True),
+            Column("flagged_on", Date, nullable=False),
+            Column("invoice_ids", String(2000), nullable=False),  # space-separated
+            Column("unpaid_ore", BigInteger, nullable=False),
+        )
         return [
             self.claims,
             self.payments,
@@ -193,6 +221,8 @@ class DunningClaimsProjection(Projection):
             self.proposals,
             self.letters,
             self.installments,
+            self.childcare_report,
+            self.music_school_flags,
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
@@ -340,7 +370,12 @@ class DunningClaimsProjection(Projection):
             await self._progress(conn, e.invoice_id, handed_over_on=e.handed_on)
         elif isinstance(e, TerminationWarningSent):
             for invoice_id in e.invoice_ids:
-                await self._progress(conn, invoice_id, termination_warned_on=e.sent_on)
+                await self._progress(
+                    conn,
+                    invoice_id,
+                    termination_warned_on=e.sent_on,
+                    termination_date=e.termination_date,
+                )
         elif isinstance(e, PaymentPlanActivated):
             for invoice_id in e.invoice_ids:
                 await self._progress(conn, invoice_id, plan_id=e.plan_id)
@@ -376,8 +411,32 @@ class DunningClaimsProjection(Projection):
             await self._apply_decision(conn, e)
 
     async def _apply_decision(self, conn: AsyncConnection, e: Any) -> None:
-        """A proposal decided on, and the letter it sent."""
-        if isinstance(e, ProposalApproved | ProposalRejected):
+        """A proposal decided on, the letter it sent, and what a run reported or flagged."""
+        if isinstance(e, ChildcareUnpaidReported):
+            await upsert(
+                conn,
+                self.childcare_report,
+                {"report_month": e.report_month, "customer_id": e.customer_id},
+                set_={
+                    "reported_on": e.reported_on,
+                    "invoice_ids": " ".join(e.invoice_ids),
+                    "unpaid_ore": e.unpaid_ore,
+                    "first_warned_on": e.first_warned_on,
+                    "termination_date": e.termination_date,
+                },
+            )
+        elif isinstance(e, MusicSchoolPupilFlagged):
+            await upsert(
+                conn,
+                self.music_school_flags,
+                {"deadline": e.deadline, "customer_id": e.customer_id},
+                set_={
+                    "flagged_on": e.flagged_on,
+                    "invoice_ids": " ".join(e.invoice_ids),
+                    "unpaid_ore": e.unpaid_ore,
+                },
+            )
+        elif isinstance(e, ProposalApproved | ProposalRejected):
             status = "approved" if isinstance(e, ProposalApproved) else "rejected"
             p = self.proposals
             await conn.execute(
@@ -518,3 +577,21 @@ async def read_disputed(
         for k in claims
         if k.open_ore > 0
     ]
+
+
+async def read_childcare_report(
+    conn: AsyncConnection, projection: DunningClaimsProjection, month: str
+) -> list[dict[str, Any]]:
+    """The guardians on the childcare report of ``month`` ("YYYY-MM"), by customer."""
+    t = projection.childcare_report
+    rows = await conn.execute(select(t).where(t.c.report_month == month).order_by(t.c.customer_id))
+    return [{**r._mapping, "invoice_ids": r.invoice_ids.split()} for r in rows]
+
+
+async def read_music_school_flags(
+    conn: AsyncConnection, projection: DunningClaimsProjection
+) -> list[dict[str, Any]]:
+    """Every music-school pupil flagged, the latest deadline first, then by customer."""
+    t = projection.music_school_flags
+    rows = await conn.execute(select(t).order_by(t.c.deadline.desc(), t.c.customer_id))
+    return [{**r._mapping, "invoice_ids": r.invoice_ids.split()} for r in rows]

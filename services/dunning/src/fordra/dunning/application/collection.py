@@ -9,9 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from fordra.dunning.application.claims import (
+    read_childcare_report,
     read_claim,
     read_disputed,
     read_letters,
+    read_music_school_flags,
     read_proposals,
 )
 from fordra.dunning.application.daily_run import DunningDeps
@@ -105,3 +107,56 @@ async def disputed_claims(deps: DunningDeps, principal: Principal) -> DisputedCl
     async with deps.read_models.engine.connect() as conn:
         rows = await read_disputed(conn, deps.claims)
     return DisputedClaims(items=[DisputedClaim.model_validate(r) for r in rows])
+
+
+class ChildcareReportLine(BaseModel):
+    """A guardian who got the letter about the risk of termination and still has not paid."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    invoice_ids: list[str]
+    unpaid_ore: int
+    first_warned_on: date
+    termination_date: date
+    reported_on: date
+
+
+class ChildcareReport(BaseModel):
+    month: str
+    items: list[ChildcareReportLine]
+
+
+class MusicSchoolFlag(BaseModel):
+    """A pupil who may be refused a place: the annual fee was unpaid on the deadline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    invoice_ids: list[str]
+    unpaid_ore: int
+    deadline: date
+    flagged_on: date
+
+
+class MusicSchoolFlags(BaseModel):
+    items: list[MusicSchoolFlag]
+
+
+async def childcare_report_of(
+    month: str, deps: DunningDeps, principal: Principal
+) -> ChildcareReport:
+    """The childcare report of ``month`` ("YYYY-MM") as the run of its report day made it
+    (domain.md §4, seed 002: "runt den 15:e varje månad"); empty before that day."""
+    require_role(principal, *READERS, action="read the childcare report")
+    async with deps.read_models.engine.connect() as conn:
+        rows = await read_childcare_report(conn, deps.claims, month)
+    return ChildcareReport(month=month, items=[ChildcareReportLine.model_validate(r) for r in rows])
+
+
+async def music_school_flags(deps: DunningDeps, principal: Principal) -> MusicSchoolFlags:
+    """The music-school pupils flagged (domain.md §4, seed 001: fee unpaid on 31 August)."""
+    require_role(principal, *READERS, action="read the music-school flags")
+    async with deps.read_models.engine.connect() as conn:
+        rows = await read_music_school_flags(conn, deps.claims)
+    return MusicSchoolFlags(items=[MusicSchoolFlag.model_validate(r) for r in rows])

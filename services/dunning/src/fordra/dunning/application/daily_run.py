@@ -22,6 +22,12 @@ from fordra.contracts.invoicing import SERVICE_TYPES
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.policies import PoliciesDeps, policy_book
 from fordra.dunning.application.reference_rates import statutory_interest
+from fordra.dunning.domain.childcare import (
+    WarnedInvoiceRow,
+    childcare_report,
+    is_childcare_report_day,
+    report_month,
+)
 from fordra.dunning.domain.daily_run import (
     OverdueClaim,
     ServiceCutoffs,
@@ -30,12 +36,21 @@ from fordra.dunning.domain.daily_run import (
     cutoffs_for,
 )
 from fordra.dunning.domain.events import (
+    ChildcareUnpaidReported,
     DunningProposed,
     DunningRunCompleted,
+    MusicSchoolPupilFlagged,
     proposal_stream,
     run_stream,
 )
 from fordra.dunning.domain.interest import InterestSettings
+from fordra.dunning.domain.music_school import (
+    MusicSchoolInvoiceRow,
+    is_music_school_check_day,
+    latest_deadline,
+    pupils_to_flag,
+)
+from fordra.dunning.domain.policy import PolicyBook
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.application import Decision, Outcome, execute
 from fordra.kernel.auth import Principal, Role, require_role
@@ -114,15 +129,24 @@ async def daily_run(day: date, deps: DunningDeps, meta: Metadata) -> Outcome[Run
         if done:
             first = deps.registry.load_as(done[0], DunningRunCompleted)
             return Decision([], RunResult(date=day, proposals=first.proposals))
-        proposals = await find_proposals(day, deps)
+        book = await policy_book(deps.policies)
+        proposals = await find_proposals(day, deps, book)
+        # The day's childcare report and music-school flags go with the run's own record: made
+        # once per date, so once per day and customer.
+        outputs = [
+            *await childcare_report_on(day, deps),
+            *await music_school_flags_on(day, deps, book),
+        ]
+        record = deps.registry.envelopes(
+            [DunningRunCompleted(day=day, proposals=len(proposals)), *outputs],
+            context=CONTEXT,
+            stream_id=run_stream(day),
+            after_version=0,
+            metadata=meta,
+            occurred_at=deps.clock.now(),
+        )
         appends = [
-            envelope(
-                deps,
-                DunningRunCompleted(day=day, proposals=len(proposals)),
-                run_stream(day),
-                0,
-                meta,
-            ),
+            StreamAppend(run_stream(day), 0, record),
             *(envelope(deps, p, proposal_stream(p.proposal_id), 0, meta) for p in proposals),
         ]
         return Decision(appends, RunResult(date=day, proposals=len(proposals)))
@@ -146,14 +170,28 @@ def _on_or_before(column: Any, cutoffs: dict[str, date], service: Any) -> Column
     return and_(service.in_(list(cutoffs)), column <= per_service)
 
 
-async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
+def open_ore_column(p: DunningClaimsProjection) -> Any:
+    """What is open of a claim, in SQL: its total less credits and what was paid (capital, and
+    interest and fees up to what the claim charges)."""
+    c, pay = p.claims, p.payments
+    paid_other = case(
+        (pay.c.paid_other_ore < c.c.charges_ore, pay.c.paid_other_ore), else_=c.c.charges_ore
+    )
+    return (
+        c.c.total_ore
+        - c.c.credited_ore
+        - _coalesce0(pay.c.paid_capital_ore)
+        - _coalesce0(paid_other)
+    ).label("open_ore")
+
+
+async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list[DunningProposed]:
     """Every proposal due on ``day``: reminders, handovers (both models), installment reminders
-    and what the service rules propose (domain.md §4)."""
+    and what the service rules propose (domain.md §4), under the policies of ``book`` (the run
+    reads it once)."""
     p = deps.claims
-    c, pay, g = p.claims, p.payments, p.progress
-    # The book and the rate table are read once per run (a stream read each), then looked up
-    # per service and per claim.
-    book = await policy_book(deps.policies)
+    c, g = p.claims, p.progress
+    # The rate table is read once per run (a stream read), then used for every claim.
     # A proposal's interest: on what is open today, from the day interest runs (the kernel's
     # rule over the table as it stands, admin-added rates included). The letter, approved later,
     # states the exact figure (``accrued_interest_ore``: each partial payment from its day).
@@ -165,15 +203,7 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
         for service in SERVICE_TYPES
     }
 
-    paid_other = case(
-        (pay.c.paid_other_ore < c.c.charges_ore, pay.c.paid_other_ore), else_=c.c.charges_ore
-    )
-    open_ore = (
-        c.c.total_ore
-        - c.c.credited_ore
-        - _coalesce0(pay.c.paid_capital_ore)
-        - _coalesce0(paid_other)
-    ).label("open_ore")
+    open_ore = open_ore_column(p)
     # domain.md §4: holds stop the flow (a dispute, a deferral in force, an active plan), and
     # only what is open is dunned.
     in_flow = and_(
@@ -264,7 +294,7 @@ async def find_proposals(day: date, deps: DunningDeps) -> list[DunningProposed]:
             propose(row, "handover", cutoffs[row.service_type])
 
     made.extend(await _installment_reminders(day, deps))
-    made.extend(await _service_rule_proposals(day, deps, cutoffs, rows, timer))
+    made.extend(await _service_rule_proposals(day, deps, cutoffs, rows, timer, book=book))
     return made
 
 
@@ -324,6 +354,8 @@ async def _service_rule_proposals(
     cutoffs: dict[str, ServiceCutoffs],
     rows: Any,
     timer: Any,
+    *,
+    book: PolicyBook,
 ) -> list[DunningProposed]:
     """The childcare and music-school rules (domain.md §4): each is given the day and the
     overdue claims of its service not under a hold, and answers what to propose."""
@@ -345,7 +377,7 @@ async def _service_rule_proposals(
             for r in found
         ]
         cut = cutoffs[service]
-        for proposal in rule(day, overdue):
+        for proposal in rule(day, overdue, book):
             made.append(
                 DunningProposed(
                     proposal_id=new_id(),
@@ -364,6 +396,116 @@ async def _service_rule_proposals(
                 )
             )
     return made
+
+
+async def childcare_report_on(day: date, deps: DunningDeps) -> list[ChildcareUnpaidReported]:
+    """On the report day around the 15th (domain.md §4, seed 002 lines 1863-1867): every
+    guardian who got the letter about the risk of termination and has not paid an invoice it
+    named, one query over the claims read model."""
+    if not is_childcare_report_day(day, deps.calendar, deps.settings):
+        return []
+    p = deps.claims
+    c, g = p.claims, p.progress
+    query = (
+        select(
+            c.c.customer_id,
+            c.c.invoice_id,
+            g.c.termination_warned_on,
+            g.c.termination_date,
+            open_ore_column(p),
+        )
+        .select_from(p.joined())
+        .where(
+            c.c.service_type == "childcare",
+            c.c.cancelled.is_(False),
+            g.c.termination_warned_on.is_not(None),
+            g.c.termination_date.is_not(None),
+        )
+    )
+    async with deps.read_models.engine.connect() as conn:
+        found = (await conn.execute(query)).all()
+    rows = [
+        WarnedInvoiceRow(
+            customer_id=r.customer_id,
+            invoice_id=r.invoice_id,
+            warned_on=r.termination_warned_on,
+            termination_date=r.termination_date,
+            capital_open_ore=int(r.open_ore),
+        )
+        for r in found
+    ]
+    month = report_month(day, deps.calendar, deps.settings)
+    return [
+        ChildcareUnpaidReported(
+            report_month=month,
+            reported_on=day,
+            customer_id=line.customer_id,
+            invoice_ids=line.invoice_ids,
+            unpaid_ore=line.unpaid_ore,
+            first_warned_on=line.first_warned_on,
+            termination_date=line.termination_date,
+        )
+        for line in childcare_report(day, rows)
+    ]
+
+
+async def music_school_flags_on(
+    day: date, deps: DunningDeps, book: PolicyBook
+) -> list[MusicSchoolPupilFlagged]:
+    """On the check day (31 August, or the first working day after; domain.md §4, seed 001):
+    every customer whose music-school fee due by the deadline is still unpaid, one query."""
+    if not is_music_school_check_day(day, deps.calendar, deps.settings):
+        return []
+    p = deps.claims
+    c, g = p.claims, p.progress
+    deadline = latest_deadline(day, deps.settings)
+    open_ore = open_ore_column(p)
+    query = (
+        select(
+            c.c.invoice_id,
+            c.c.customer_id,
+            c.c.due_date,
+            c.c.disputed_on,
+            c.c.deferred_until,
+            g.c.plan_id,
+            open_ore,
+        )
+        .select_from(p.joined())
+        .where(
+            c.c.service_type == "music_school",
+            c.c.cancelled.is_(False),
+            c.c.due_date <= deadline,
+            open_ore > 0,
+        )
+    )
+    async with deps.read_models.engine.connect() as conn:
+        found = (await conn.execute(query)).all()
+    rows = [
+        MusicSchoolInvoiceRow(
+            invoice_id=r.invoice_id,
+            customer_id=r.customer_id,
+            due_date=r.due_date,
+            capital_open_ore=int(r.open_ore),
+            # A hold is not held against the pupil (a dispute, a deferral, an active plan).
+            held=(
+                r.disputed_on is not None
+                or (r.deferred_until is not None and r.deferred_until >= day)
+                or r.plan_id is not None
+            ),
+        )
+        for r in found
+    ]
+    policy = book.policy_for("music_school", day)
+    return [
+        MusicSchoolPupilFlagged(
+            customer_id=flag.customer_id,
+            invoice_ids=flag.invoice_ids,
+            unpaid_ore=flag.unpaid_ore,
+            deadline=flag.deadline,
+            flagged_on=flag.flagged_on,
+        )
+        for flag in pupils_to_flag(day, rows, deps.settings, policy)
+    ]
 
 
 async def scheduled_run(day: date, deps: DunningDeps) -> None:

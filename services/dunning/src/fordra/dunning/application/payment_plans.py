@@ -13,7 +13,7 @@ decision run again on fresh state (kernel ``execute``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
@@ -34,6 +34,10 @@ from fordra.contracts.invoicing import (
     InvoiceLine,
 )
 from fordra.contracts.payments import PaymentAllocated
+from fordra.dunning.application.interest_charges import capital_of
+from fordra.dunning.application.letters import LetterDeps, letter_document
+from fordra.dunning.domain.letters import Creditor as LetterCreditor
+from fordra.dunning.domain.letters import LetterDocument, PlanTerms, plan_letter_facts
 from fordra.dunning.domain.payment_plan import (
     InterestCalculator,
     PaymentPlan,
@@ -45,7 +49,6 @@ from fordra.dunning.domain.payment_plan import (
     PlanInvoiceInterestFromMoved,
     PlanInvoiceJoinedPlan,
     PlanInvoiceOpened,
-    PlanSettings,
     PlanStatus,
     draw_up_plan,
     replay_plan,
@@ -58,6 +61,7 @@ from fordra.dunning.domain.plan_document import (
     PlanDocument,
     build_plan_document,
 )
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.clock import BusinessClock
@@ -86,14 +90,19 @@ def plan_invoice_stream(invoice_id: str) -> str:
     return f"plan-invoice-{invoice_id}"
 
 
+# Late interest as it stands when a plan is drawn up: the app's reads the rate table (admin-added
+# half-years included) each time, so a plan drawn up after an admin adds a rate computes with it.
+InterestSource = Callable[[], Awaitable[InterestCalculator]]
+
+
 @dataclass(frozen=True)
 class PaymentPlanDeps:
     store: EventStore  # dunning's
     registry: EventRegistry
     clock: BusinessClock
-    interest: InterestCalculator
+    interest: InterestSource
     creditor: Creditor
-    settings: PlanSettings = field(default_factory=PlanSettings)
+    settings: DunningSettings = field(default_factory=DunningSettings)
     conditions: tuple[str, ...] = DEFAULT_CONDITIONS
 
 
@@ -302,7 +311,7 @@ async def propose_payment_plan(
             fee_ore=cmd.fee_ore,
             today=today,
             settings=deps.settings,
-            interest=deps.interest,
+            interest=await deps.interest(),
         )
         plan_id = new_id()
         proposed = PaymentPlanProposed(
@@ -426,6 +435,44 @@ async def payment_plan_document(
     return build_plan_document(plan, deps.creditor, deps.conditions)
 
 
+def plan_creditor(creditor: LetterCreditor) -> Creditor:
+    """The creditor a plan's document names: the letters' (invoicing's issuer, so that the plan
+    names the same bankgiro and address as the invoices it is for)."""
+    address = creditor.postal_address
+    return Creditor(
+        name=creditor.name,
+        orgnr=creditor.organisation_number,
+        address_lines=tuple(
+            line
+            for line in (address.care_of, address.street, f"{address.postal_code} {address.city}")
+            if line
+        ),
+        bankgiro=creditor.bankgiro,
+        plusgiro=creditor.plusgiro,
+        phone=creditor.contact.phone,
+    )
+
+
+async def payment_plan_letter(
+    plan_id: str, deps: PaymentPlanDeps, letters: LetterDeps, principal: Principal, meta: Metadata
+) -> LetterDocument:
+    """The plan as the letter the debtor gets (kind ``payment_plan``, domain.md §4 "Installment
+    plan"): the document's terms through the letters, addressed as every letter is (a protected
+    identity through Skatteverket), for ``render_letter_html`` or ``render_letter_pdf``."""
+    document = await payment_plan_document(plan_id, deps, principal)
+    plan = await read_plan(deps.store, deps.registry, plan_id)
+    facts = plan_letter_facts(
+        # One letter per plan: the plan's id names it (the document is drawn up once).
+        letter_id=plan_id,
+        plan_id=plan_id,
+        customer_id=plan.customer_id,
+        service_type=plan.drawn_up.claims[0].service_type,
+        drawn_up_on=plan.proposed.proposed_on,
+        terms=PlanTerms.from_plan_document(document.model_dump()),
+    )
+    return await letter_document(facts, letters, principal, meta)
+
+
 async def list_payment_plans(
     deps: PaymentPlanDeps, principal: Principal, status: PlanStatus | None
 ) -> PlanList:
@@ -438,12 +485,6 @@ async def list_payment_plans(
 
 
 # -- what a plan knows of its invoices (a process manager) ----------------------------------------
-
-
-def capital_of(lines: Sequence[InvoiceLine], total_ore: int) -> int:
-    """The capital of an invoice or credit note: its total less interest and fee lines (outside
-    VAT, domain.md §3: capital, interest and each cost kept apart)."""
-    return total_ore - sum(line.net_ore for line in lines if line.kind != "capital")
 
 
 def what_for(lines: Sequence[InvoiceLine]) -> str:
@@ -484,7 +525,7 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             what_for=what_for(issued.lines),
             invoice_date=issued.invoice_date,
             due_date=issued.due_date,
-            capital_ore=capital_of(issued.lines, issued.total_ore),
+            capital_ore=capital_of(issued.total_ore, issued.lines),
         )
         return await append_to(env, store, issued.invoice_id, opened)
 
@@ -495,7 +536,7 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         credit = registry.load_as(env, CreditNoteIssued)
         reduced = PlanInvoiceCapitalReduced(
             invoice_id=credit.invoice_id,
-            amount_ore=capital_of(credit.lines, credit.total_ore),
+            amount_ore=capital_of(credit.total_ore, credit.lines),
             cause="credit_note",
         )
         return await append_to(env, store, credit.invoice_id, reduced)
@@ -553,7 +594,9 @@ __all__ = [
     "get_payment_plan",
     "list_payment_plans",
     "payment_plan_document",
+    "payment_plan_letter",
     "payment_plan_stream",
+    "plan_creditor",
     "plan_invoice_reactions",
     "plan_invoice_stream",
     "propose_payment_plan",

@@ -43,11 +43,12 @@ from __future__ import annotations
 
 import calendar as month_lengths
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fordra.dunning.domain.policy import DunningPolicy
+from fordra.dunning.domain.daily_run import OverdueClaim, RuleProposal, ServiceRule
+from fordra.dunning.domain.policy import DunningPolicy, PolicyBook
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
 
@@ -157,6 +158,42 @@ def termination_warnings(
             )
         )
     return proposals
+
+
+def termination_warning_rule(settings: DunningSettings) -> ServiceRule:
+    """Childcare's rule in the daily run (``ServiceRules``): the run's overdue childcare claims
+    (none under a hold) as rows, the warnings ``termination_warnings`` answers under the childcare
+    policy in force, as proposals a case officer approves (seed 002)."""
+
+    def rule(day: date, overdue: Sequence[OverdueClaim], book: PolicyBook) -> list[RuleProposal]:
+        rows = [
+            ChildcareInvoiceRow(
+                c.invoice_id, c.customer_id, c.due_date, c.capital_ore, warned=c.termination_warned
+            )
+            for c in overdue
+        ]
+        return [
+            RuleProposal(
+                kind="termination_warning",
+                customer_id=p.customer_id,
+                service_type="childcare",
+                invoice_ids=p.invoice_ids,
+                capital_ore=p.capital_ore,
+                termination_date=p.termination_date,
+            )
+            for p in termination_warnings(day, rows, settings, book.policy_for("childcare", day))
+        ]
+
+    return rule
+
+
+def report_month(day: date, calendar: WorkingDayCalendar, settings: DunningSettings) -> str:
+    """The month ("YYYY-MM") whose report goes on ``day`` (a report day): this month's, or the
+    previous month's carried over to this one."""
+    if day == childcare_report_day(day.year, day.month, calendar, settings):
+        return f"{day.year:04d}-{day.month:02d}"
+    previous = day.replace(day=1) - timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
 
 
 def childcare_report_day(

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from fordra.contracts.dunning import NextStep
 from fordra.dunning.domain.events import DunningModel, ProposalKind
-from fordra.dunning.domain.policy import DunningPolicy
+from fordra.dunning.domain.policy import DunningPolicy, PolicyBook
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
@@ -131,10 +131,11 @@ class RuleProposal:
     termination_date: date | None = None
 
 
-# The childcare and music-school rules (domain.md §4, seed 001, seed 002): a function of the
-# run's day and the overdue claims of its service, answering proposals. They are written in
-# domain/childcare.py and domain/music_school.py and plugged in by service type in the bootstrap.
-ServiceRule = Callable[[date, Sequence[OverdueClaim]], Sequence[RuleProposal]]
+# A service's own rule (domain.md §4, seed 001, seed 002): a function of the run's day, the
+# overdue claims of its service not under a hold, and the policy book the run read, answering
+# proposals. Childcare's is ``fordra.dunning.domain.childcare.termination_warning_rule``, plugged
+# in by service type in the bootstrap.
+ServiceRule = Callable[[date, Sequence[OverdueClaim], PolicyBook], Sequence[RuleProposal]]
 
 
 @dataclass(frozen=True, slots=True)

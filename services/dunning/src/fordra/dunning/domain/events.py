@@ -99,6 +99,37 @@ class InstallmentReminded(Event):
     sent_on: date
 
 
+class ChildcareUnpaidReported(Event):
+    """A guardian on the month's childcare report: got the letter about the risk of termination
+    and still has not paid an invoice it named (domain.md §4; seed 002 lines 1205-1207 and
+    1863-1867: "Runt den 15:e varje månad"). Appended by the run of the report day, once per
+    day and customer (with the run's own record)."""
+
+    event_type: ClassVar[str] = "ChildcareUnpaidReported"
+
+    report_month: str  # "YYYY-MM": the month whose report this is
+    reported_on: date
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    unpaid_ore: int
+    first_warned_on: date
+    termination_date: date
+
+
+class MusicSchoolPupilFlagged(Event):
+    """The pupil of ``customer_id`` may be refused a place: the music school's annual fee was
+    unpaid on the deadline (domain.md §4, seed 001: 31 August). Appended by the run of the check
+    day (the deadline, or the first working day after it), once per day and customer."""
+
+    event_type: ClassVar[str] = "MusicSchoolPupilFlagged"
+
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    unpaid_ore: int
+    deadline: date
+    flagged_on: date
+
+
 INTERNAL_EVENTS: tuple[type[Event], ...] = (
     DunningProposed,
     DunningRunCompleted,
@@ -106,4 +137,6 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     ProposalRejected,
     InstallmentReminded,
     LetterIssued,
+    ChildcareUnpaidReported,
+    MusicSchoolPupilFlagged,
 )

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.dunning import (
     Installment,
@@ -41,36 +41,13 @@ from fordra.contracts.dunning import (
     PaymentPlanCompleted,
     PaymentPlanProposed,
 )
-from fordra.kernel.dated import Dated
+from fordra.dunning.domain.policy import check_plan_fee_has_legal_ground
+from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
 
 PlanStatus = Literal["awaiting_signature", "active", "cancelled", "completed"]
 InvoiceStatus = Literal["open", "cancelled", "handed_over"]
-
-
-class PlanSettings(BaseModel):
-    """The numbers of the plan's rules, each a dated setting (domain.md preamble).
-
-    Kept here until the policy helper's ``fordra.dunning.domain.settings`` holds the fee caps;
-    then these two fields move there (docs/rules.md §3 names the rule either way)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    # domain.md §3 "Statutory fees": a written installment plan at most 170 kr, an oral one
-    # nothing (lag 1981:739, förordning 2003:1185; seed 003 lines 39-41).
-    written_plan_fee_cap_ore: Dated[int] = Field(default_factory=lambda: Dated.always(17_000))
-    oral_plan_fee_cap_ore: Dated[int] = Field(default_factory=lambda: Dated.always(0))
-    # An installment is missed when its capital is not paid this many days after its due date:
-    # a payment made on the due date reaches us with the next bank file, a bank day or, over a
-    # weekend, three days later (domain.md §9), and must not be taken for a missed installment.
-    missed_after_days: Dated[int] = Field(default_factory=lambda: Dated.always(3))
-    # A plan with a missed installment still unpaid this many days after it was found missed is
-    # cancelled (seed 002: "Avbryta avbetalningsplaner som inte efterlevs"). 14 days: the missed
-    # installment is reminded (an ``installment_reminder`` proposal the case officer approves,
-    # asking for payment in about ten days as seed 001's reminders do), and the debtor must have
-    # had the reminder in hand and its days to pay before the plan falls.
-    cancel_after_missed_days: Dated[int] = Field(default_factory=lambda: Dated.always(14))
 
 
 class InterestCalculator(Protocol):
@@ -298,35 +275,6 @@ def check_first_due_date_not_past(first_due_date: date, today: date) -> None:
         )
 
 
-def check_no_fee_for_oral_plan(fee_ore: int, written: bool, on: date, s: PlanSettings) -> None:
-    """domain.md §3: nothing may be charged for an oral plan (seed 003: a fee without legal
-    ground is against good collection practice)."""
-    if not written and fee_ore > s.oral_plan_fee_cap_ore.at(on):
-        raise DomainRuleViolation(
-            "no fee may be charged for an oral payment plan (lag 1981:739; domain.md §3)",
-            field="fee_ore",
-            rule="check_no_fee_for_oral_plan",
-        )
-
-
-def check_written_plan_fee_within_cap(
-    fee_ore: int, written: bool, on: date, s: PlanSettings
-) -> None:
-    """domain.md §3: a written installment plan's fee is at most the statutory 170 kr."""
-    cap = s.written_plan_fee_cap_ore.at(on)
-    if fee_ore < 0:
-        raise DomainRuleViolation(
-            "a fee is not negative", field="fee_ore", rule="check_written_plan_fee_within_cap"
-        )
-    if written and fee_ore > cap:
-        raise DomainRuleViolation(
-            f"the fee for a written payment plan is at most {cap} öre (förordning 2003:1185; "
-            f"domain.md §3), not {fee_ore}",
-            field="fee_ore",
-            rule="check_written_plan_fee_within_cap",
-        )
-
-
 def check_invoice_can_be_planned(
     invoice_id: str, invoice: PlanInvoice | None, customer_id: str, index: int
 ) -> PlanInvoice:
@@ -402,7 +350,7 @@ def draw_up_plan(
     written: bool,
     fee_ore: int,
     today: date,
-    settings: PlanSettings,
+    settings: DunningSettings,
     interest: InterestCalculator,
 ) -> PlanTerms:
     """The plan's terms, every rule checked (domain.md §3 fees, §4 "Installment plan")."""
@@ -414,8 +362,8 @@ def draw_up_plan(
         )
     check_installments_at_least_one(installments)
     check_first_due_date_not_past(first_due_date, today)
-    check_no_fee_for_oral_plan(fee_ore, written, today, settings)
-    check_written_plan_fee_within_cap(fee_ore, written, today, settings)
+    # The statutory caps, the same rule as every fee of dunning (domain.md §3).
+    check_plan_fee_has_legal_ground(fee_ore, written=written, day=today, settings=settings)
     seen: set[str] = set()
     claims = []
     for i, (invoice_id, state) in enumerate(invoices):
@@ -549,12 +497,13 @@ def installments_covered(installments: Sequence[Installment], paid_ore: int) -> 
 
 
 def assess_plan(
-    plan: PaymentPlan, invoices: dict[str, PlanInvoice | None], day: date, s: PlanSettings
+    plan: PaymentPlan, invoices: dict[str, PlanInvoice | None], day: date, s: DunningSettings
 ) -> list[Event]:
     """The day's events of an active plan (domain.md §4: "A plan not kept is cancelled and the
     department told", seed 002): completed once every installment is paid; an installment not
-    paid ``missed_after_days`` after its due date missed (once); a plan whose missed installment
-    is still unpaid ``cancel_after_missed_days`` after it was missed cancelled."""
+    paid ``installment_missed_after_days`` after its due date missed (once); a plan whose missed
+    installment is still unpaid ``plan_cancel_after_missed_days`` after it was missed
+    cancelled."""
     if plan.status != "active":
         return []
     ids = plan.invoice_ids
@@ -571,7 +520,7 @@ def assess_plan(
         ]
     out: list[Event] = []
     already = {m.due_date for m in plan.missed}
-    grace = timedelta(days=s.missed_after_days.at(day))
+    grace = timedelta(days=s.installment_missed_after_days.at(day))
     missed = list(plan.missed)
     for inst in installments[covered:]:
         if inst.due_date + grace >= day:
@@ -588,7 +537,7 @@ def assess_plan(
             out.append(event)
             missed.append(event)
     unpaid = {i.due_date for i in installments[covered:]}
-    wait = timedelta(days=s.cancel_after_missed_days.at(day))
+    wait = timedelta(days=s.plan_cancel_after_missed_days.at(day))
     for m in sorted(missed, key=lambda m: m.due_date):
         if m.due_date in unpaid and m.missed_on + wait <= day:
             out.append(

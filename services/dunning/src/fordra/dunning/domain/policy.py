@@ -253,6 +253,12 @@ def check_plan_fee_has_legal_ground(
     fee_ore: int, *, written: bool, day: date, settings: DunningSettings
 ) -> None:
     """The fee of a payment plan: the written plan's cap, or nothing for an oral one."""
+    if fee_ore < 0:
+        raise DomainRuleViolation(
+            f"a fee is not negative: {fee_ore}",
+            field="fee_ore",
+            rule="check_plan_fee_has_legal_ground",
+        )
     if written:
         check_written_plan_fee_within_cap(fee_ore, day, settings)
     else:

@@ -94,6 +94,18 @@ class DunningSettings(BaseModel):
     # by it is never handed over).
     reminder_pay_by_days: Dated[int] = Field(default_factory=lambda: _always(10))
 
+    # -- payment plans (domain.md §4 "Installment plan") ---------------------------------------
+    # An installment is missed when its capital is not paid this many days after its due date:
+    # a payment made on the due date reaches us with the next bank file, a bank day or, over a
+    # weekend, three days later (domain.md §9), and must not be taken for a missed installment.
+    installment_missed_after_days: Dated[int] = Field(default_factory=lambda: _always(3))
+    # A plan with a missed installment still unpaid this many days after it was found missed is
+    # cancelled (seed 002: "Avbryta avbetalningsplaner som inte efterlevs"). 14 days: the missed
+    # installment is reminded (an ``installment_reminder`` proposal the case officer approves,
+    # asking for payment in about ten days as seed 001's reminders do), and the debtor must have
+    # had the reminder in hand and its days to pay before the plan falls.
+    plan_cancel_after_missed_days: Dated[int] = Field(default_factory=lambda: _always(14))
+
     # -- childcare (domain.md §4, seed 002 lines 1199-1207 and 1863-1867, seed 001) -----------
     # ">= 2 obetalda avgiftsfakturor" (the body of seed 002; its table says "> 2").
     childcare_unpaid_invoices_for_warning: Dated[int] = Field(default_factory=lambda: _always(2))

@@ -1,5 +1,5 @@
-"""Dunning's HTTP routes (domain.md §4): the daily run, its proposals, the disputed claims and an
-invoice's collection state."""
+"""Dunning's HTTP routes (domain.md §4): the daily run, its proposals, the disputed claims, an
+invoice's collection state, the childcare report and the music-school pupils flagged."""
 
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
@@ -9,11 +9,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from fordra.dunning.application.collection import (
+    ChildcareReport,
     Collection,
     DisputedClaims,
+    MusicSchoolFlags,
     Proposals,
+    childcare_report_of,
     collection_of,
     disputed_claims,
+    music_school_flags,
     proposals_with,
 )
 from fordra.dunning.application.daily_run import DunningDeps, RunDunning, RunResult, run_dunning
@@ -76,6 +80,25 @@ def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
     @router.get("/dunning/disputed", response_model=DisputedClaims)
     async def get_disputed(principal: Caller) -> DisputedClaims:
         return await disputed_claims(deps, principal)
+
+    @router.get(
+        "/dunning/childcare-report",
+        response_model=ChildcareReport,
+        summary="The month's childcare report: guardians warned who still have not paid",
+    )
+    async def get_childcare_report(
+        principal: Caller,
+        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])],
+    ) -> ChildcareReport:
+        return await childcare_report_of(month, deps, principal)
+
+    @router.get(
+        "/dunning/music-school-flags",
+        response_model=MusicSchoolFlags,
+        summary="Music-school pupils whose annual fee was unpaid on the deadline",
+    )
+    async def get_music_school_flags(principal: Caller) -> MusicSchoolFlags:
+        return await music_school_flags(deps, principal)
 
     @router.get("/invoices/{invoice_id}/collection", response_model=Collection)
     async def get_collection(invoice_id: PathId, principal: Caller) -> Collection:

@@ -3,10 +3,14 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import HTMLResponse, Response
 
+from fordra.dunning.adapters.letter_render import render_letter_html, render_letter_pdf
+from fordra.dunning.application.letters import LetterDeps
 from fordra.dunning.application.payment_plans import (
     PaymentPlanDeps,
     PlanList,
@@ -15,6 +19,7 @@ from fordra.dunning.application.payment_plans import (
     get_payment_plan,
     list_payment_plans,
     payment_plan_document,
+    payment_plan_letter,
     propose_payment_plan,
     sign_payment_plan,
 )
@@ -24,7 +29,7 @@ from fordra.kernel.auth import Principal
 from fordra.kernel.web import IdempotencyKey, PathId, RouterDeps, metadata_for
 
 
-def make_router(deps: PaymentPlanDeps, web: RouterDeps) -> APIRouter:
+def make_router(deps: PaymentPlanDeps, letters: LetterDeps, web: RouterDeps) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["payment plans"])
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
@@ -67,16 +72,32 @@ def make_router(deps: PaymentPlanDeps, web: RouterDeps) -> APIRouter:
     @router.get(
         "/payment-plans/{plan_id}/document",
         response_model=PlanDocument,
-        summary="The written plan's content (the letters' renderer turns it into HTML and PDF)",
+        responses={
+            200: {
+                "content": {"text/html": {}, "application/pdf": {}},
+                "description": "format=json: the content; html or pdf: the letter of the plan",
+            }
+        },
+        summary="The written plan: its content (format=json) or its letter (html, pdf)",
     )
     async def get_document(
         plan_id: PathId,
         principal: Caller,
         document_format: Annotated[Literal["html", "pdf", "json"], Query(alias="format")] = "json",
-    ) -> PlanDocument:
-        # Until the letters' renderer is merged every format answers the content as JSON (the
-        # renderer then answers ``html`` and ``pdf`` from this same content).
-        del document_format
-        return await payment_plan_document(plan_id, deps, principal)
+    ) -> PlanDocument | Response:
+        if document_format == "json":
+            return await payment_plan_document(plan_id, deps, principal)
+        # The letter the debtor gets, rendered as every dunning letter is (letters' renderer).
+        doc = await payment_plan_letter(plan_id, deps, letters, principal, metadata_for(principal))
+        if document_format == "pdf":
+            safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", plan_id)
+            return Response(
+                render_letter_pdf(doc),
+                media_type="application/pdf",
+                headers={
+                    "Content-Disposition": f'inline; filename="avbetalningsplan-{safe_id}.pdf"'
+                },
+            )
+        return HTMLResponse(render_letter_html(doc))
 
     return router
