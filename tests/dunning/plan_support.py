@@ -1,8 +1,8 @@
-"""A reference late-interest calculator for the payment plan's tests (domain.md §3), until the
-interest helper's ``fordra.dunning.domain.interest`` is merged: the Riksbank reference rate of
-each half-year + 8 points, actual days / 365 per rate period, the sum rounded once, half up, to
-whole öre. Deliberately plain, so that the plan's arithmetic is checked against an independent
-computation."""
+"""A reference late-interest calculator for the payment plan's tests (domain.md §3): the Riksbank
+reference rate of each half-year + 8 points, actual days / 365, the sum rounded once, half up, to
+whole öre. Deliberately plain and day by day, a test oracle, so that the plan's own arithmetic is
+checked against an independent computation (the app's calculator is
+``fordra.dunning.domain.interest.StatutoryInterest``, tested in tests/dunning/test_interest.py)."""
 
 from __future__ import annotations
 

@@ -297,3 +297,20 @@ async def test_the_service_rules_get_the_overdue_claims_of_their_service(tmp_pat
         ] == []
     finally:
         await dunning.stop()
+
+
+async def test_the_run_follows_the_policy_book(tmp_path: Path) -> None:
+    # Given premises rent's policy from 2026-03-02: a reminder 12 days after the due date
+    seed = default_policy("premises_rent", DUE, DunningSettings())
+    book = [seed.model_copy(update={"valid_from": date(2026, 3, 2), "reminder_after_days": 12})]
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=book)
+    try:
+        iid = await dunning.issue("c-1", 100000, due=DUE)
+        water = await dunning.issue("c-2", 100000, due=DUE, service="water")
+        # Then water keeps seed 001's 7 days and premises rent waits for its 12
+        (reminder,) = await dunning.run_through(date(2026, 4, 8))
+        assert reminder.invoice_id == water
+        (later,) = await dunning.run_through(date(2026, 4, 13))
+        assert (later.invoice_id, later.proposed_on) == (iid, date(2026, 4, 13))
+    finally:
+        await dunning.stop()

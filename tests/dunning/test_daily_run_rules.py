@@ -20,7 +20,7 @@ DAY = date(2026, 4, 8)
 
 
 # A proposal's interest: what the run computes on the open capital (the shipped rates here).
-claim_interest_ore = StatutoryInterest(reference_rate_table()).interest_ore
+proposal_interest_ore = StatutoryInterest(reference_rate_table()).interest_ore
 
 
 def water(**changes: Any) -> DunningPolicy:
@@ -73,9 +73,9 @@ def test_seed_004_hands_over_invoices_4_to_7_weeks_overdue_once_a_month() -> Non
 
 def test_late_interest_is_the_reference_rate_plus_8_points_actual_365() -> None:
     # domain.md §3: 10,000 kr due 2026-01-31 paid 2026-03-02: 30 days at 10 % = 82.19 kr
-    assert claim_interest_ore(1_000_000, date(2026, 1, 31), date(2026, 3, 2)) == 8219
-    assert claim_interest_ore(1_000_000, date(2026, 3, 2), date(2026, 3, 2)) == 0
-    assert claim_interest_ore(0, date(2026, 1, 31), date(2026, 3, 2)) == 0
+    assert proposal_interest_ore(1_000_000, date(2026, 1, 31), date(2026, 3, 2)) == 8219
+    assert proposal_interest_ore(1_000_000, date(2026, 3, 2), date(2026, 3, 2)) == 0
+    assert proposal_interest_ore(0, date(2026, 1, 31), date(2026, 3, 2)) == 0
 
 
 def test_late_interest_changes_rate_at_the_half_year() -> None:
@@ -86,7 +86,7 @@ def test_late_interest_changes_rate_at_the_half_year() -> None:
         / Decimal(100)
         / Decimal(365)
     )
-    got = claim_interest_ore(1_000_000, date(2025, 6, 20), date(2025, 7, 10))
+    got = proposal_interest_ore(1_000_000, date(2025, 6, 20), date(2025, 7, 10))
     # each rate period rounded once (fordra.kernel.late_interest): 2,876.71 + 2,739.73
     assert abs(got - expected) < 1
     assert got == 2877 + 2740

@@ -51,8 +51,8 @@ InvoiceStatus = Literal["open", "cancelled", "handed_over"]
 
 
 class InterestCalculator(Protocol):
-    """Late interest (räntelagen 6 §, domain.md §3): the interest helper's
-    ``fordra.dunning.domain.interest`` provides the real one."""
+    """Late interest (räntelagen 6 §, domain.md §3): the app's is
+    ``fordra.dunning.domain.interest.StatutoryInterest`` over the rate table as it stands."""
 
     def interest_ore(self, capital_ore: int, from_date: date, to_date: date) -> int:
         """Interest on ``capital_ore`` for the days after ``from_date`` up to ``to_date``, at the

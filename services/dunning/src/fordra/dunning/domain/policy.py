@@ -321,7 +321,8 @@ def normalised(policy: DunningPolicy) -> DunningPolicy:
 class PolicyBook:
     """The defaults and every stored version, per service type sorted by ``valid_from``.
 
-    ``policy_for(service_type, day)`` is what the daily run looks up (its ``PolicyLookup``)."""
+    ``policy_for(service_type, day)`` is what the daily run looks up (the run reads the book
+    once per run: ``fordra.dunning.application.policies.policy_book``)."""
 
     settings: DunningSettings
     versions: Mapping[str, tuple[DunningPolicy, ...]] = field(default_factory=dict)
