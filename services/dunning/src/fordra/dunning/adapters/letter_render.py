@@ -26,7 +26,8 @@ from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from fordra.dunning.domain.letters import Entry, ForwardingSheet, LetterDocument, LetterTable
+from fordra.dunning.domain.letters import LetterDocument, LetterTable
+from fordra.kernel.documents import Entry, ForwardingSheet
 
 __all__ = ["render_letter_html", "render_letter_pdf"]
 

@@ -39,6 +39,7 @@ from fordra.contracts.invoicing import (
 )
 from fordra.invoicing.domain.customer_state import CustomerState
 from fordra.invoicing.domain.issuer import IssuerDetails
+from fordra.kernel.documents import PROTECTED_RECIPIENT, Entry, ForwardingSheet, postal_lines
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.identity import IdentityKind, IdentityNumber
 from fordra.kernel.money import format_sek
@@ -83,11 +84,6 @@ _ID_LABELS: Final[dict[IdKind, str]] = {
     "samordningsnummer": "Samordningsnummer",
     "organisationsnummer": "Organisationsnummer",
 }
-
-_PROTECTED_RECIPIENT: Final[tuple[str, ...]] = (
-    "Mottagare med skyddade personuppgifter",
-    "Vidarebefordras av Skatteverket",
-)
 
 
 class _Frozen(BaseModel):
@@ -199,13 +195,6 @@ class CustomerView(_Frozen):
         )
 
 
-class Entry(_Frozen):
-    """One labelled item, e.g. ``Fakturadatum: 2026-03-02``."""
-
-    label: str
-    value: str
-
-
 class DocumentLine(_Frozen):
     description: str
     service: str
@@ -223,15 +212,6 @@ class VatRow(_Frozen):
     vat: str
     # Seed 001: "Rabatt ... för varje beskattningssats": the discount lines at this rate, if any.
     discount: str | None = None
-
-
-class ForwardingSheet(_Frozen):
-    """Skatteverket's forwarding of post to a person with a protected identity (domain.md §2)."""
-
-    title: str
-    outer_address: tuple[str, ...]
-    inner_marking: tuple[Entry, ...]
-    instructions: tuple[str, ...]
 
 
 class InvoiceDocument(_Frozen):
@@ -278,22 +258,11 @@ def _quantity(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
-def _postal_lines(address: PostalAddress) -> tuple[str, ...]:
-    lines = []
-    if address.care_of:
-        lines.append(f"c/o {address.care_of}")
-    lines.append(address.street)
-    lines.append(f"{address.postal_code} {address.city}")
-    if address.country.upper() != "SE":
-        lines.append(address.country.upper())
-    return tuple(lines)
-
-
 def _recipient(customer: CustomerView) -> tuple[str, ...]:
     # CustomerView's validator guarantees a name and an address unless the identity is protected.
     if customer.protected_identity or customer.name is None or customer.address is None:
-        return _PROTECTED_RECIPIENT
-    return (customer.name, *_postal_lines(customer.address))
+        return PROTECTED_RECIPIENT
+    return (customer.name, *postal_lines(customer.address))
 
 
 def _details(invoice: InvoiceIssued, customer: CustomerView, issuer: IssuerDetails) -> list[Entry]:
@@ -375,7 +344,7 @@ def _payment(
 
 
 def _issuer_address(issuer: IssuerDetails) -> tuple[str, ...]:
-    return _postal_lines(issuer.postal_address)
+    return postal_lines(issuer.postal_address)
 
 
 def _issuer_entries(issuer: IssuerDetails) -> list[Entry]:
