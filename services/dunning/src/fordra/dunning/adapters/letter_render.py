@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Final
 
 from fpdf.enums import Align, XPos, YPos
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from fordra.dunning.domain.letters import LetterDocument, LetterTable
+from fordra.kernel.document_html import document_environment
 from fordra.kernel.document_pdf import FONT, WINDOW_X, WINDOW_Y, DocumentPdf, pdf_text
 
 __all__ = ["render_letter_html", "render_letter_pdf"]
@@ -33,12 +34,7 @@ _TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 @cache
 def _environment() -> Environment:
     # Built on first use, not at import (style.md: nothing happens at import time).
-    return Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    return document_environment(_TEMPLATES)
 
 
 def render_letter_html(doc: LetterDocument) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from fpdf.enums import Align, XPos, YPos
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from fordra.contracts.invoicing import InvoiceIssued
 from fordra.invoicing.domain.invoice_document import (
@@ -30,6 +30,7 @@ from fordra.invoicing.domain.invoice_document import (
     build_invoice_document,
 )
 from fordra.invoicing.domain.issuer import IssuerDetails
+from fordra.kernel.document_html import document_environment
 from fordra.kernel.document_pdf import FONT, LINE, WINDOW_X, WINDOW_Y, DocumentPdf, pdf_text
 
 __all__ = [
@@ -45,12 +46,7 @@ _TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 @cache
 def _environment() -> Environment:
     # Built on first use, not at import (style.md: nothing happens at import time).
-    return Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    return document_environment(_TEMPLATES)
 
 
 def render_document_html(doc: InvoiceDocument) -> str:
