@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.dunning import Installment, NextStep
-from fordra.contracts.invoicing import PostalAddress
+from fordra.contracts.invoicing import SERVICE_LABELS, PostalAddress
 from fordra.dunning.domain.recipients import RecipientLetterView
 from fordra.kernel.documents import PROTECTED_RECIPIENT, Entry, ForwardingSheet, postal_lines
 from fordra.kernel.errors import DomainRuleViolation
@@ -289,23 +289,6 @@ def long_date(day: date) -> str:
 def short_date(day: date) -> str:
     return day.isoformat()
 
-
-# What each service is called in a letter; invoicing's labels, so the reminder names the claim as
-# the invoice did. An unknown service reads as "Övrigt" rather than failing the letter.
-SERVICE_LABELS: Final[dict[str, str]] = {
-    "water": "Vatten och avlopp",
-    "waste": "Renhållning",
-    "childcare": "Barnomsorg",
-    "elderly_care": "Vård och omsorg",
-    "housing_rent": "Bostadshyra",
-    "premises_rent": "Lokalhyra",
-    "music_school": "Musikskola",
-    "hall_rental": "Hallhyra",
-    "electricity_grid": "Elnät",
-    "electricity_supply": "Elhandel",
-    "food": "Livsmedel och måltider",
-    "other": "Övrigt",
-}
 
 # What is delivered, and so could be disconnected (a letter says so only when the policy's next
 # step is disconnection).

@@ -31,11 +31,11 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fordra.contracts.invoicing import (
+    SERVICE_LABELS,
     CustomerKind,
     CustomerRegistered,
     InvoiceIssued,
     PostalAddress,
-    ServiceType,
 )
 from fordra.invoicing.domain.customer_state import CustomerState
 from fordra.invoicing.domain.issuer import IssuerDetails
@@ -61,23 +61,6 @@ IdKind = Literal["personnummer", "samordningsnummer", "organisationsnummer"]
 # What the forwarding sheet shows in place of a protected person's number to a reader who may not
 # see it: not even the birth date, which with the municipality narrows down who is protected.
 MASKED_ID_NUMBER: Final = "XXXXXXXX-XXXX"
-
-# What each service is called on the invoice. Co-billing keeps each line's service visible
-# (domain.md §2 "Co-billing": electricity must stay separable from water and waste).
-SERVICE_LABELS: Final[dict[ServiceType, str]] = {
-    "water": "Vatten och avlopp",
-    "waste": "Renhållning",
-    "childcare": "Barnomsorg",
-    "elderly_care": "Vård och omsorg",
-    "housing_rent": "Bostadshyra",
-    "premises_rent": "Lokalhyra",
-    "music_school": "Musikskola",
-    "hall_rental": "Hallhyra",
-    "electricity_grid": "Elnät",
-    "electricity_supply": "Elhandel",
-    "food": "Livsmedel och måltider",
-    "other": "Övrigt",
-}
 
 _ID_LABELS: Final[dict[IdKind, str]] = {
     "personnummer": "Personnummer",
