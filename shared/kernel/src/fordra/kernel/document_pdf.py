@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Final
 
 from fpdf import FPDF
@@ -54,22 +55,27 @@ def pdf_text(text: str) -> str:
 
 
 class DocumentPdf(FPDF):
-    """An A4 document of the sender's: ``footer_entries`` (the sender's details) close every page
-    of the document proper, and a continuation page opens with ``running_head``. A forwarding
-    sheet before the document has neither: it is for the mail room."""
+    """An A4 document of the sender's, e.g. ``Faktura 2026-000123`` from Svenljunga kommun: the
+    sender's details (``footer_entries``) close every page of the document proper, and a
+    continuation page opens with the sender, the title and the number. A forwarding sheet before
+    the document has neither: it is for the mail room. A subclass draws its own page in
+    ``document_page``; ``render`` gives the bytes."""
 
     def __init__(
         self,
         *,
         title: str,
-        author: str,
-        running_head: str,
+        number: str,
+        sender: str,
         footer_entries: Sequence[Entry],
     ) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
+        self._title = title
+        self._number = number
+        self._sender = sender
         self.core_fonts_encoding = PDF_ENCODING
         self.set_margins(MARGIN, MARGIN, MARGIN)
-        self._running_head = running_head
+        self._running_head = f"{sender}, {title} {number} (forts.)"
         self._footer_entries = footer_entries
         # The body stops above the footer, so a page of a long document never lacks it.
         self._footer_height = FOOTER_LINE * ((len(footer_entries) + 1) // 2) + 3
@@ -78,10 +84,25 @@ class DocumentPdf(FPDF):
         self._first_document_page = 0
         # Metadata names the sender and the document only: never the customer (a protected
         # identity's PDF must not carry the name anywhere, domain.md §2).
-        self.set_title(pdf_text(title))
-        self.set_author(pdf_text(author))
+        self.set_title(pdf_text(f"{title} {number}"))
+        self.set_author(pdf_text(sender))
         self.set_lang("sv-SE")
         self.set_font(FONT, size=10)
+
+    def render(
+        self, *, created_at: datetime, forwarding: ForwardingSheet | None, how_to_send: str
+    ) -> bytes:
+        """The PDF: the forwarding sheet first when there is one, then the document. The
+        creation date is the document's own, so the same document gives the same bytes."""
+        self.set_creation_date(created_at)
+        if forwarding is not None:
+            self.forwarding_page(forwarding, how_to_send=how_to_send)
+        self.document_page()
+        return bytes(self.output())
+
+    def document_page(self) -> None:
+        """Draw the document proper, starting with ``start_document_pages``."""
+        raise NotImplementedError
 
     def start_document_pages(self) -> None:
         """Open the first page of the document proper (after any forwarding sheet)."""
@@ -192,6 +213,50 @@ class DocumentPdf(FPDF):
                 for i, text in enumerate(cells):
                     row.cell(pdf_text(text), align=Align.L if i < numeric_from else Align.R)
         self.ln(2)
+
+    def _payment_box(
+        self,
+        heading: str,
+        entries: Sequence[Entry],
+        notes: Sequence[str],
+        *,
+        amount_due: Entry | None = None,
+    ) -> None:
+        """How to pay, in a box (domain.md §2 "How to pay"); ``amount_due`` in large type
+        between the entries and the notes."""
+        self._heading(heading)
+        box_top = self.get_y()
+        self._entries(entries)
+        if amount_due is not None:
+            self._text(f"{amount_due.label}: {amount_due.value}", size=12, style="B")
+        for note in notes:
+            self._text(note, size=9)
+        self.rect(self.l_margin - 2, box_top - 2, self.epw + 4, self.get_y() - box_top + 4)
+        self.ln(4)
+
+    def _boxed_payment(
+        self,
+        heading: str,
+        entries: Sequence[Entry],
+        notes: Sequence[str],
+        *,
+        amount_due: Entry | None = None,
+    ) -> None:
+        """The payment box on this page if it fits, else on the next: it is drawn around its
+        content, so it must not straddle two pages. Measured by drawing it on a scratch
+        document, since wrapped notes make any estimate wrong."""
+        scratch = DocumentPdf(
+            title=self._title,
+            number=self._number,
+            sender=self._sender,
+            footer_entries=self._footer_entries,
+        )
+        scratch.add_page()
+        top = scratch.get_y()
+        scratch._payment_box(heading, entries, notes, amount_due=amount_due)
+        if self.will_page_break(scratch.get_y() - top):
+            self.add_page()
+        self._payment_box(heading, entries, notes, amount_due=amount_due)
 
     # --- the forwarding sheet ----------------------------------------------------------------
 

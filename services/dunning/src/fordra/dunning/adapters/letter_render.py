@@ -44,21 +44,20 @@ def render_letter_html(doc: LetterDocument) -> str:
 
 def render_letter_pdf(doc: LetterDocument) -> bytes:
     """The letter as an A4 PDF; for a protected identity the forwarding sheet is page 1."""
-    pdf = _LetterPdf(doc)
-    pdf.set_creation_date(datetime.combine(doc.sent_on, time(0, 0), tzinfo=UTC))
-    if doc.forwarding is not None:
-        pdf.forwarding_page(doc.forwarding, how_to_send="Så skickas brevet")
-    pdf.letter_page()
-    return bytes(pdf.output())
+    return _LetterPdf(doc).render(
+        created_at=datetime.combine(doc.sent_on, time(0, 0), tzinfo=UTC),
+        forwarding=doc.forwarding,
+        how_to_send="Så skickas brevet",
+    )
 
 
 class _LetterPdf(DocumentPdf):
     def __init__(self, doc: LetterDocument) -> None:
         # The creditor's details are the footer of every page of the letter.
         super().__init__(
-            title=f"{doc.title} {doc.letter_id}",
-            author=doc.creditor_name,
-            running_head=f"{doc.creditor_name}, {doc.title} {doc.letter_id} (forts.)",
+            title=doc.title,
+            number=doc.letter_id,
+            sender=doc.creditor_name,
             footer_entries=doc.creditor_entries,
         )
         self.doc = doc
@@ -78,25 +77,7 @@ class _LetterPdf(DocumentPdf):
             widths[1] = max(self.epw - others, 30.0)
         self._grid(table.headers, table.rows, widths, numeric_from=table.numeric_from)
 
-    def _payment_box(self) -> None:
-        doc = self.doc
-        self._heading(doc.payment_heading)
-        box_top = self.get_y()
-        self._entries(doc.payment)
-        for note in doc.payment_notes:
-            self._text(note, size=9)
-        self.rect(self.l_margin - 2, box_top - 2, self.epw + 4, self.get_y() - box_top + 4)
-        self.ln(4)
-
-    def _payment_box_height(self) -> float:
-        # Measured by drawing it on a scratch document: wrapped notes make any estimate wrong.
-        scratch = _LetterPdf(self.doc)
-        scratch.add_page()
-        top = scratch.get_y()
-        scratch._payment_box()
-        return scratch.get_y() - top
-
-    def letter_page(self) -> None:
+    def document_page(self) -> None:
         doc = self.doc
         self.start_document_pages()
         if doc.mail_room_note:
@@ -131,10 +112,7 @@ class _LetterPdf(DocumentPdf):
             self._table(table)
         self._entries(doc.summary, x=self.w - self.r_margin - 100, label_width=68)
 
-        # The payment box is drawn around its content, so it must not straddle two pages.
-        if self.will_page_break(self._payment_box_height()):
-            self.add_page()
-        self._payment_box()
+        self._boxed_payment(doc.payment_heading, doc.payment, doc.payment_notes)
         for line in doc.next_step:
             self._text(line, style="B")
         if doc.conditions:

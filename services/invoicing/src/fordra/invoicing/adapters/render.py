@@ -69,12 +69,9 @@ def render_invoice_pdf(
 
 
 def render_document_pdf(doc: InvoiceDocument, issued_at: datetime) -> bytes:
-    pdf = _InvoicePdf(doc)
-    pdf.set_creation_date(issued_at)
-    if doc.forwarding is not None:
-        pdf.forwarding_page(doc.forwarding, how_to_send="Så skickas fakturan")
-    pdf.invoice_page()
-    return bytes(pdf.output())
+    return _InvoicePdf(doc).render(
+        created_at=issued_at, forwarding=doc.forwarding, how_to_send="Så skickas fakturan"
+    )
 
 
 class _InvoicePdf(DocumentPdf):
@@ -82,33 +79,14 @@ class _InvoicePdf(DocumentPdf):
         # The issuer's details are the footer of every invoice page (seed 001: "Utställarens
         # organisationsnummer", "fullständiga namn och adress", "F-skattebevis").
         super().__init__(
-            title=f"{doc.title} {doc.invoice_number}",
-            author=doc.issuer_name,
-            running_head=f"{doc.issuer_name}, {doc.title} {doc.invoice_number} (forts.)",
+            title=doc.title,
+            number=doc.invoice_number,
+            sender=doc.issuer_name,
             footer_entries=doc.issuer_entries,
         )
         self.doc = doc
 
-    def _payment_box(self) -> None:
-        doc = self.doc
-        self._heading(doc.payment_heading)
-        box_top = self.get_y()
-        self._entries(doc.payment)
-        self._text(f"{doc.amount_due.label}: {doc.amount_due.value}", size=12, style="B")
-        for note in doc.payment_notes:
-            self._text(note, size=9)
-        self.rect(self.l_margin - 2, box_top - 2, self.epw + 4, self.get_y() - box_top + 4)
-        self.ln(4)
-
-    def _payment_box_height(self) -> float:
-        # Measured by drawing it on a scratch document: wrapped notes make any estimate wrong.
-        scratch = _InvoicePdf(self.doc)
-        scratch.add_page()
-        top = scratch.get_y()
-        scratch._payment_box()
-        return scratch.get_y() - top
-
-    def invoice_page(self) -> None:
+    def document_page(self) -> None:
         doc = self.doc
         self.start_document_pages()
         top = self.get_y()
@@ -154,10 +132,9 @@ class _InvoicePdf(DocumentPdf):
         self._entries(doc.totals, x=self.w - self.r_margin - 68, label_width=36)
         self.set_y(max(self.get_y(), below_vat) + 2)
 
-        # The payment box is drawn around its content, so it must not straddle two pages.
-        if self.will_page_break(self._payment_box_height()):
-            self.add_page()
-        self._payment_box()
+        self._boxed_payment(
+            doc.payment_heading, doc.payment, doc.payment_notes, amount_due=doc.amount_due
+        )
 
         self._entries(doc.terms)
         for note in doc.notes:
