@@ -9,6 +9,7 @@ fails the rendering instead of printing nothing.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Final
 
@@ -19,9 +20,11 @@ __all__ = ["document_environment"]
 _KERNEL_TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 
 
+@cache
 def document_environment(templates: Path) -> Environment:
-    """An environment loading the context's own ``templates`` first, then the kernel's base.
-    Build it on first use, not at import (style.md: nothing happens at import time)."""
+    """An environment loading the context's own ``templates`` first, then the kernel's base;
+    one per folder, built on first use, not at import (style.md: nothing happens at import
+    time)."""
     return Environment(
         loader=ChoiceLoader([FileSystemLoader(templates), FileSystemLoader(_KERNEL_TEMPLATES)]),
         autoescape=True,

@@ -15,12 +15,10 @@ creation date is the letter's date, so the same letter always gives the same byt
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from functools import cache
 from pathlib import Path
 from typing import Final
 
 from fpdf.enums import Align, XPos, YPos
-from jinja2 import Environment
 
 from fordra.dunning.domain.letters import LetterDocument, LetterTable
 from fordra.kernel.document_html import document_environment
@@ -31,15 +29,9 @@ __all__ = ["render_letter_html", "render_letter_pdf"]
 _TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 
 
-@cache
-def _environment() -> Environment:
-    # Built on first use, not at import (style.md: nothing happens at import time).
-    return document_environment(_TEMPLATES)
-
-
 def render_letter_html(doc: LetterDocument) -> str:
     """The letter as a standalone HTML page (inline CSS, A4 print layout)."""
-    return _environment().get_template("letter.html").render(doc=doc)
+    return document_environment(_TEMPLATES).get_template("letter.html").render(doc=doc)
 
 
 def render_letter_pdf(doc: LetterDocument) -> bytes:

@@ -16,12 +16,10 @@ gives the same bytes.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from functools import cache
 from pathlib import Path
 from typing import Final
 
 from fpdf.enums import Align, XPos, YPos
-from jinja2 import Environment
 
 from fordra.contracts.invoicing import InvoiceIssued
 from fordra.invoicing.domain.invoice_document import (
@@ -43,14 +41,8 @@ __all__ = [
 _TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 
 
-@cache
-def _environment() -> Environment:
-    # Built on first use, not at import (style.md: nothing happens at import time).
-    return document_environment(_TEMPLATES)
-
-
 def render_document_html(doc: InvoiceDocument) -> str:
-    return _environment().get_template("invoice.html").render(doc=doc)
+    return document_environment(_TEMPLATES).get_template("invoice.html").render(doc=doc)
 
 
 def render_invoice_html(
