@@ -20,6 +20,7 @@ __all__ = [
     "Entry",
     "ForwardingSheet",
     "PostalLines",
+    "forwarding_sheet",
     "postal_lines",
 ]
 
@@ -79,3 +80,46 @@ def postal_lines(address: PostalLines) -> tuple[str, ...]:
     if address.country.upper() != "SE":
         lines.append(address.country.upper())
     return tuple(lines)
+
+
+def forwarding_sheet(
+    *,
+    id_label: str,
+    id_number: str,
+    id_number_hidden: bool,
+    sender_name: str,
+    sender_address: PostalLines,
+    outer_address: tuple[str, ...],
+    what: str,
+) -> ForwardingSheet:
+    """Skatteverket's forwarding of post to a person with a protected identity (domain.md §2):
+    the outer envelope to Skatteverket (``outer_address``, a setting of the sender), the sealed
+    inner one marked with the person's number and the sender, and never the name or address.
+    ``what`` is what goes in the inner envelope ("fakturan"); a number hidden from the reader
+    (``id_number_hidden``) is printed by someone who handles protected personal data."""
+    sender = ", ".join((sender_name, *postal_lines(sender_address)))
+    label = id_label.lower()
+    hidden = (
+        (
+            f"Mottagarens {label} visas bara för den som handlägger skyddade personuppgifter: "
+            "låt dem skriva ut detta blad.",
+        )
+        if id_number_hidden
+        else ()
+    )
+    return ForwardingSheet(
+        title="Försändelse till person med skyddade personuppgifter",
+        outer_address=outer_address,
+        inner_marking=(
+            Entry(label=id_label, value=id_number),
+            Entry(label="Avsändare", value=sender),
+        ),
+        instructions=(
+            *hidden,
+            f"Lägg {what} i ett innerkuvert och förslut det.",
+            f"Märk innerkuvertet med mottagarens {label} och avsändaren enligt ovan.",
+            "Lägg innerkuvertet i ett ytterkuvert till Skatteverket, som vidarebefordrar "
+            "försändelsen till mottagaren.",
+            "Skriv aldrig mottagarens namn eller adress på något av kuverten.",
+        ),
+    )

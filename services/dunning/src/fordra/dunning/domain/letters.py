@@ -39,7 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from fordra.contracts.dunning import Installment, NextStep
 from fordra.contracts.invoicing import SERVICE_LABELS, PostalAddress
 from fordra.dunning.domain.recipients import RecipientLetterView
-from fordra.kernel.documents import PROTECTED_RECIPIENT, Entry, ForwardingSheet, postal_lines
+from fordra.kernel.documents import (
+    PROTECTED_RECIPIENT,
+    Entry,
+    ForwardingSheet,
+    forwarding_sheet,
+    postal_lines,
+)
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
 from fordra.kernel.money import format_sek
@@ -551,31 +557,14 @@ def _recipient_lines(recipient: RecipientLetterView) -> tuple[str, ...]:
 def _forwarding_sheet(
     recipient: RecipientLetterView, creditor: Creditor, title: str
 ) -> ForwardingSheet:
-    sender = ", ".join((creditor.name, *postal_lines(creditor.postal_address)))
-    hidden = (
-        (
-            f"Mottagarens {recipient.id_label.lower()} visas bara för den som handlägger "
-            "skyddade personuppgifter: låt dem skriva ut detta blad.",
-        )
-        if recipient.id_number_hidden
-        else ()
-    )
-    return ForwardingSheet(
-        title="Försändelse till person med skyddade personuppgifter",
+    return forwarding_sheet(
+        id_label=recipient.id_label,
+        id_number=recipient.id_number or "",
+        id_number_hidden=recipient.id_number_hidden,
+        sender_name=creditor.name,
+        sender_address=creditor.postal_address,
         outer_address=creditor.forwarding_address,
-        inner_marking=(
-            Entry(label=recipient.id_label, value=recipient.id_number or ""),
-            Entry(label="Avsändare", value=sender),
-        ),
-        instructions=(
-            *hidden,
-            f"Lägg brevet ({title.lower()}) i ett innerkuvert och förslut det.",
-            f"Märk innerkuvertet med mottagarens {recipient.id_label.lower()} och avsändaren "
-            "enligt ovan.",
-            "Lägg innerkuvertet i ett ytterkuvert till Skatteverket, som vidarebefordrar "
-            "försändelsen till mottagaren.",
-            "Skriv aldrig mottagarens namn eller adress på något av kuverten.",
-        ),
+        what=f"brevet ({title.lower()})",
     )
 
 

@@ -39,7 +39,13 @@ from fordra.contracts.invoicing import (
 )
 from fordra.invoicing.domain.customer_state import CustomerState
 from fordra.invoicing.domain.issuer import IssuerDetails
-from fordra.kernel.documents import PROTECTED_RECIPIENT, Entry, ForwardingSheet, postal_lines
+from fordra.kernel.documents import (
+    PROTECTED_RECIPIENT,
+    Entry,
+    ForwardingSheet,
+    forwarding_sheet,
+    postal_lines,
+)
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.identity import IdentityKind, IdentityNumber
 from fordra.kernel.money import format_sek
@@ -347,30 +353,14 @@ def _issuer_entries(issuer: IssuerDetails) -> list[Entry]:
 
 
 def _forwarding_sheet(customer: CustomerView, issuer: IssuerDetails) -> ForwardingSheet:
-    sender = ", ".join((issuer.name, *_issuer_address(issuer)))
-    return ForwardingSheet(
-        title="Försändelse till person med skyddade personuppgifter",
+    return forwarding_sheet(
+        id_label=customer.id_label,
+        id_number=customer.id_number,
+        id_number_hidden=customer.id_number_hidden,
+        sender_name=issuer.name,
+        sender_address=issuer.postal_address,
         outer_address=issuer.forwarding_address,
-        inner_marking=(
-            Entry(label=customer.id_label, value=customer.id_number),
-            Entry(label="Avsändare", value=sender),
-        ),
-        instructions=(
-            *(
-                (
-                    f"Mottagarens {customer.id_label.lower()} visas bara för den som handlägger "
-                    "skyddade personuppgifter: låt dem skriva ut detta blad.",
-                )
-                if customer.id_number_hidden
-                else ()
-            ),
-            "Lägg fakturan i ett innerkuvert och förslut det.",
-            f"Märk innerkuvertet med mottagarens {customer.id_label.lower()} och avsändaren "
-            "enligt ovan.",
-            "Lägg innerkuvertet i ett ytterkuvert till Skatteverket, som vidarebefordrar "
-            "försändelsen till mottagaren.",
-            "Skriv aldrig mottagarens namn eller adress på något av kuverten.",
-        ),
+        what="fakturan",
     )
 
 
