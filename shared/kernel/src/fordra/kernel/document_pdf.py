@@ -223,28 +223,21 @@ class DocumentPdf(FPDF):
         amount_due: Entry | None = None,
     ) -> None:
         """How to pay, in a box (domain.md §2 "How to pay"); ``amount_due`` in large type
-        between the entries and the notes."""
-        self._heading(heading)
-        box_top = self.get_y()
-        self._entries(entries)
-        if amount_due is not None:
-            self._text(f"{amount_due.label}: {amount_due.value}", size=12, style="B")
-        for note in notes:
-            self._text(note, size=9)
-        self.rect(self.l_margin - 2, box_top - 2, self.epw + 4, self.get_y() - box_top + 4)
-        self.ln(4)
+        between the entries and the notes. The box is drawn around its content, so it must not
+        straddle two pages: it goes on the next page unless it fits on this one."""
 
-    def _boxed_payment(
-        self,
-        heading: str,
-        entries: Sequence[Entry],
-        notes: Sequence[str],
-        *,
-        amount_due: Entry | None = None,
-    ) -> None:
-        """The payment box on this page if it fits, else on the next: it is drawn around its
-        content, so it must not straddle two pages. Measured by drawing it on a scratch
-        document, since wrapped notes make any estimate wrong."""
+        def draw(pdf: DocumentPdf) -> None:
+            pdf._heading(heading)
+            box_top = pdf.get_y()
+            pdf._entries(entries)
+            if amount_due is not None:
+                pdf._text(f"{amount_due.label}: {amount_due.value}", size=12, style="B")
+            for note in notes:
+                pdf._text(note, size=9)
+            pdf.rect(pdf.l_margin - 2, box_top - 2, pdf.epw + 4, pdf.get_y() - box_top + 4)
+            pdf.ln(4)
+
+        # Measured by drawing it on a scratch document: wrapped notes make any estimate wrong.
         scratch = DocumentPdf(
             title=self._title,
             number=self._number,
@@ -253,10 +246,10 @@ class DocumentPdf(FPDF):
         )
         scratch.add_page()
         top = scratch.get_y()
-        scratch._payment_box(heading, entries, notes, amount_due=amount_due)
+        draw(scratch)
         if self.will_page_break(scratch.get_y() - top):
             self.add_page()
-        self._payment_box(heading, entries, notes, amount_due=amount_due)
+        draw(self)
 
     # --- the forwarding sheet ----------------------------------------------------------------
 

@@ -104,7 +104,7 @@ class _LetterPdf(DocumentPdf):
             self._table(table)
         self._entries(doc.summary, x=self.w - self.r_margin - 100, label_width=68)
 
-        self._boxed_payment(doc.payment_heading, doc.payment, doc.payment_notes)
+        self._payment_box(doc.payment_heading, doc.payment, doc.payment_notes)
         for line in doc.next_step:
             self._text(line, style="B")
         if doc.conditions:

@@ -124,7 +124,7 @@ class _InvoicePdf(DocumentPdf):
         self._entries(doc.totals, x=self.w - self.r_margin - 68, label_width=36)
         self.set_y(max(self.get_y(), below_vat) + 2)
 
-        self._boxed_payment(
+        self._payment_box(
             doc.payment_heading, doc.payment, doc.payment_notes, amount_due=doc.amount_due
         )
 
