@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 from pypdf import PdfReader
 
 from fordra.contracts.invoicing import (
+    SERVICE_LABELS,
+    SERVICE_TYPES,
     CustomerPersonalData,
     CustomerRegistered,
     InvoiceIssued,
@@ -429,6 +431,13 @@ def test_a_long_invoice_runs_over_several_pages() -> None:
     text = flat("\n".join(page.extract_text() for page in reader.pages))
     assert "Tömning 60" in text
     assert f"Att betala {flat(format_sek(invoice.total_ore))}" in text
+
+
+def test_every_service_has_the_one_label_invoices_and_letters_print() -> None:
+    # The labels live in the contracts so that dunning's letters name a claim as the invoice did.
+    assert set(SERVICE_LABELS) == set(SERVICE_TYPES)
+    assert all(label.strip() for label in SERVICE_LABELS.values())
+    assert SERVICE_LABELS["water"] == "Vatten och avlopp"
 
 
 # --- the issuer's details --------------------------------------------------------------------

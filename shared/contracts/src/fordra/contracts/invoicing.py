@@ -6,9 +6,10 @@ upcaster from the old one; the old stored events are never rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +31,26 @@ ServiceType = Literal[
     "other",
 ]
 SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defined]
+
+# What each service is called on paper: the invoice's "Avser" and lines, and the dunning letters
+# that remind of an invoice, which must name the claim as the invoice did (domain.md §4 "Reminder":
+# what the claim is for). Keyed by ``str`` so that a consumer reading a service type from an event
+# can look it up; every ``ServiceType`` has a label (tests/invoicing/test_render.py). Co-billing
+# keeps each line's service visible (domain.md §2 "Co-billing").
+SERVICE_LABELS: Final[Mapping[str, str]] = {
+    "water": "Vatten och avlopp",
+    "waste": "Renhållning",
+    "childcare": "Barnomsorg",
+    "elderly_care": "Vård och omsorg",
+    "housing_rent": "Bostadshyra",
+    "premises_rent": "Lokalhyra",
+    "music_school": "Musikskola",
+    "hall_rental": "Hallhyra",
+    "electricity_grid": "Elnät",
+    "electricity_supply": "Elhandel",
+    "food": "Livsmedel och måltider",
+    "other": "Övrigt",
+}
 
 CustomerKind = Literal["person", "organisation"]
 

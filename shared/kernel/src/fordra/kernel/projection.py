@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import (
@@ -277,6 +277,44 @@ async def upsert_many(
     await conn.execute(
         stmt.on_conflict_do_update(index_elements=list(key), set_=changes), list(rows)
     )
+
+
+class Sums:
+    """What a batch of events adds to rows of ``table``, summed per key in memory and written by
+    ``flush`` with one additive upsert (``upsert_many(add=...)``): a batch costs one statement
+    per table, and the read model is the same whichever context's events arrive first, since
+    additions commute. ``defaults`` are the other columns of a row inserted new (an existing
+    row keeps its own)."""
+
+    def __init__(
+        self,
+        table: Table,
+        key: Sequence[str],
+        add: Sequence[str],
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.table = table
+        self.key = tuple(key)
+        self.columns = tuple(add)
+        self.defaults = dict(defaults or {})
+        self._rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add(self, key: tuple[Any, ...], column: str, amount: int) -> None:
+        """Add ``amount`` to ``column`` of the row whose key columns hold ``key``."""
+        row = self._rows.get(key)
+        if row is None:
+            row = {
+                **dict(zip(self.key, key, strict=True)),
+                **dict.fromkeys(self.columns, 0),
+                **self.defaults,
+            }
+            self._rows[key] = row
+        row[column] += amount
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        """Write what is summed so far and start again from nothing."""
+        await upsert_many(conn, self.table, self.key, list(self._rows.values()), add=self.columns)
+        self._rows.clear()
 
 
 class ProjectionRunner:

@@ -61,7 +61,7 @@ from fordra.dunning.domain.events import (
 from fordra.dunning.domain.letters import LetterIssued
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
-from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
+from fordra.kernel.projection import Projection, Sums, insert_many, upsert, upsert_many
 
 # What a claim is for, in the letter's words: the invoice's line texts, bounded.
 WHAT_FOR_MAX = 200
@@ -233,20 +233,14 @@ class DunningClaimsProjection(Projection):
         one statement per table; any other event writes what is gathered so far and applies
         itself, so the log's order is kept wherever it matters."""
         claims: list[dict[str, Any]] = []
-        paid: dict[str, dict[str, Any]] = {}
+        paid = Sums(self.payments, ["invoice_id"], add=["paid_capital_ore", "paid_other_ore"])
         proposals: list[dict[str, Any]] = []
         proposed: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in PROPOSAL_COLUMN.values()}
         installments: list[tuple[str, date, str]] = []
 
         async def flush() -> None:
             await insert_many(conn, self.claims, claims)
-            await upsert_many(
-                conn,
-                self.payments,
-                ["invoice_id"],
-                list(paid.values()),
-                add=["paid_capital_ore", "paid_other_ore"],
-            )
+            await paid.flush(conn)
             await insert_many(conn, self.proposals, proposals)
             for column, rows in proposed.items():
                 await upsert_many(
@@ -261,7 +255,6 @@ class DunningClaimsProjection(Projection):
                     .values(proposal_id=proposal_id)
                 )
             claims.clear()
-            paid.clear()
             proposals.clear()
             installments.clear()
 
@@ -271,13 +264,9 @@ class DunningClaimsProjection(Projection):
                 claims.append(self._claim_row(self.registry.load_as(env, InvoiceIssued)))
             elif kind == PaymentAllocated.event_type:
                 a = self.registry.load_as(env, PaymentAllocated)
-                row = paid.setdefault(
-                    a.invoice_id,
-                    {"invoice_id": a.invoice_id, "paid_capital_ore": 0, "paid_other_ore": 0},
-                )
                 # Capital apart from interest and fees (domain.md §3); a reversal is negative.
                 column = "paid_capital_ore" if a.component == "capital" else "paid_other_ore"
-                row[column] += a.amount_ore
+                paid.add((a.invoice_id,), column, a.amount_ore)
             elif kind == DunningProposed.event_type:
                 p = self.registry.load_as(env, DunningProposed)
                 proposals.append(

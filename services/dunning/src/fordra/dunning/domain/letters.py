@@ -37,8 +37,15 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.dunning import Installment, NextStep
-from fordra.contracts.invoicing import PostalAddress
+from fordra.contracts.invoicing import SERVICE_LABELS, PostalAddress
 from fordra.dunning.domain.recipients import RecipientLetterView
+from fordra.kernel.documents import (
+    PROTECTED_RECIPIENT,
+    Entry,
+    ForwardingSheet,
+    forwarding_sheet,
+    postal_lines,
+)
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
 from fordra.kernel.money import format_sek
@@ -221,28 +228,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Entry(_Frozen):
-    """One labelled item, e.g. ``Betala senast: 16 mars 2026``."""
-
-    label: str
-    value: str
-
-
 class LetterTable(_Frozen):
     heading: str
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     # Columns from this index on are amounts, set flush right.
     numeric_from: int
-
-
-class ForwardingSheet(_Frozen):
-    """Skatteverket's forwarding of post to a person with a protected identity (domain.md §2)."""
-
-    title: str
-    outer_address: tuple[str, ...]
-    inner_marking: tuple[Entry, ...]
-    instructions: tuple[str, ...]
 
 
 class LetterDocument(_Frozen):
@@ -304,23 +295,6 @@ def long_date(day: date) -> str:
 def short_date(day: date) -> str:
     return day.isoformat()
 
-
-# What each service is called in a letter; invoicing's labels, so the reminder names the claim as
-# the invoice did. An unknown service reads as "Övrigt" rather than failing the letter.
-SERVICE_LABELS: Final[dict[str, str]] = {
-    "water": "Vatten och avlopp",
-    "waste": "Renhållning",
-    "childcare": "Barnomsorg",
-    "elderly_care": "Vård och omsorg",
-    "housing_rent": "Bostadshyra",
-    "premises_rent": "Lokalhyra",
-    "music_school": "Musikskola",
-    "hall_rental": "Hallhyra",
-    "electricity_grid": "Elnät",
-    "electricity_supply": "Elhandel",
-    "food": "Livsmedel och måltider",
-    "other": "Övrigt",
-}
 
 # What is delivered, and so could be disconnected (a letter says so only when the policy's next
 # step is disconnection).
@@ -566,70 +540,38 @@ def plan_letter_facts(
 
 # --- building the document ----------------------------------------------------------------
 
-_PROTECTED_RECIPIENT: Final[tuple[str, ...]] = (
-    "Mottagare med skyddade personuppgifter",
-    "Vidarebefordras av Skatteverket",
-)
 _UNKNOWN_RECIPIENT_NOTE: Final[str] = (
     "Brevet kan inte skickas: kunden saknar adressuppgifter i Fordra (personuppgifterna är "
     "raderade eller ännu inte kända för kravhanteringen)."
 )
 
 
-def _postal_lines(address: PostalAddress) -> tuple[str, ...]:
-    lines = []
-    if address.care_of:
-        lines.append(f"c/o {address.care_of}")
-    lines.append(address.street)
-    lines.append(f"{address.postal_code} {address.city}")
-    if address.country.upper() != "SE":
-        lines.append(address.country.upper())
-    return tuple(lines)
-
-
 def _recipient_lines(recipient: RecipientLetterView) -> tuple[str, ...]:
     if recipient.route == "protected":
-        return _PROTECTED_RECIPIENT
+        return PROTECTED_RECIPIENT
     if recipient.route == "unknown" or recipient.name is None or recipient.address is None:
         return (f"Kund {recipient.customer_id}", "Adressuppgifter saknas")
-    return (recipient.name, *_postal_lines(recipient.address))
+    return (recipient.name, *postal_lines(recipient.address))
 
 
 def _forwarding_sheet(
     recipient: RecipientLetterView, creditor: Creditor, title: str
 ) -> ForwardingSheet:
-    sender = ", ".join((creditor.name, *_postal_lines(creditor.postal_address)))
-    hidden = (
-        (
-            f"Mottagarens {recipient.id_label.lower()} visas bara för den som handlägger "
-            "skyddade personuppgifter: låt dem skriva ut detta blad.",
-        )
-        if recipient.id_number_hidden
-        else ()
-    )
-    return ForwardingSheet(
-        title="Försändelse till person med skyddade personuppgifter",
+    return forwarding_sheet(
+        id_label=recipient.id_label,
+        id_number=recipient.id_number or "",
+        id_number_hidden=recipient.id_number_hidden,
+        sender_name=creditor.name,
+        sender_address=creditor.postal_address,
         outer_address=creditor.forwarding_address,
-        inner_marking=(
-            Entry(label=recipient.id_label, value=recipient.id_number or ""),
-            Entry(label="Avsändare", value=sender),
-        ),
-        instructions=(
-            *hidden,
-            f"Lägg brevet ({title.lower()}) i ett innerkuvert och förslut det.",
-            f"Märk innerkuvertet med mottagarens {recipient.id_label.lower()} och avsändaren "
-            "enligt ovan.",
-            "Lägg innerkuvertet i ett ytterkuvert till Skatteverket, som vidarebefordrar "
-            "försändelsen till mottagaren.",
-            "Skriv aldrig mottagarens namn eller adress på något av kuverten.",
-        ),
+        what=f"brevet ({title.lower()})",
     )
 
 
 def _creditor_entries(creditor: Creditor) -> tuple[Entry, ...]:
     entries = [
         Entry(label="Borgenär", value=creditor.name),
-        Entry(label="Adress", value=", ".join(_postal_lines(creditor.postal_address))),
+        Entry(label="Adress", value=", ".join(postal_lines(creditor.postal_address))),
         Entry(label="Organisationsnummer", value=creditor.organisation_number),
         Entry(label="Bankgiro", value=creditor.bankgiro),
         Entry(label="Kontakt", value=creditor.contact.unit),
@@ -974,7 +916,7 @@ def build_letter_document(
         kind=facts.kind,
         sent_on=facts.sent_on,
         creditor_name=creditor.name,
-        creditor_address=_postal_lines(creditor.postal_address),
+        creditor_address=postal_lines(creditor.postal_address),
         recipient_heading="Mottagare",
         recipient=_recipient_lines(recipient),
         details=_details(facts, creditor),

@@ -31,14 +31,21 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fordra.contracts.invoicing import (
+    SERVICE_LABELS,
     CustomerKind,
     CustomerRegistered,
     InvoiceIssued,
     PostalAddress,
-    ServiceType,
 )
 from fordra.invoicing.domain.customer_state import CustomerState
 from fordra.invoicing.domain.issuer import IssuerDetails
+from fordra.kernel.documents import (
+    PROTECTED_RECIPIENT,
+    Entry,
+    ForwardingSheet,
+    forwarding_sheet,
+    postal_lines,
+)
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.identity import IdentityKind, IdentityNumber
 from fordra.kernel.money import format_sek
@@ -61,33 +68,11 @@ IdKind = Literal["personnummer", "samordningsnummer", "organisationsnummer"]
 # see it: not even the birth date, which with the municipality narrows down who is protected.
 MASKED_ID_NUMBER: Final = "XXXXXXXX-XXXX"
 
-# What each service is called on the invoice. Co-billing keeps each line's service visible
-# (domain.md §2 "Co-billing": electricity must stay separable from water and waste).
-SERVICE_LABELS: Final[dict[ServiceType, str]] = {
-    "water": "Vatten och avlopp",
-    "waste": "Renhållning",
-    "childcare": "Barnomsorg",
-    "elderly_care": "Vård och omsorg",
-    "housing_rent": "Bostadshyra",
-    "premises_rent": "Lokalhyra",
-    "music_school": "Musikskola",
-    "hall_rental": "Hallhyra",
-    "electricity_grid": "Elnät",
-    "electricity_supply": "Elhandel",
-    "food": "Livsmedel och måltider",
-    "other": "Övrigt",
-}
-
 _ID_LABELS: Final[dict[IdKind, str]] = {
     "personnummer": "Personnummer",
     "samordningsnummer": "Samordningsnummer",
     "organisationsnummer": "Organisationsnummer",
 }
-
-_PROTECTED_RECIPIENT: Final[tuple[str, ...]] = (
-    "Mottagare med skyddade personuppgifter",
-    "Vidarebefordras av Skatteverket",
-)
 
 
 class _Frozen(BaseModel):
@@ -199,13 +184,6 @@ class CustomerView(_Frozen):
         )
 
 
-class Entry(_Frozen):
-    """One labelled item, e.g. ``Fakturadatum: 2026-03-02``."""
-
-    label: str
-    value: str
-
-
 class DocumentLine(_Frozen):
     description: str
     service: str
@@ -223,15 +201,6 @@ class VatRow(_Frozen):
     vat: str
     # Seed 001: "Rabatt ... för varje beskattningssats": the discount lines at this rate, if any.
     discount: str | None = None
-
-
-class ForwardingSheet(_Frozen):
-    """Skatteverket's forwarding of post to a person with a protected identity (domain.md §2)."""
-
-    title: str
-    outer_address: tuple[str, ...]
-    inner_marking: tuple[Entry, ...]
-    instructions: tuple[str, ...]
 
 
 class InvoiceDocument(_Frozen):
@@ -278,22 +247,11 @@ def _quantity(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
-def _postal_lines(address: PostalAddress) -> tuple[str, ...]:
-    lines = []
-    if address.care_of:
-        lines.append(f"c/o {address.care_of}")
-    lines.append(address.street)
-    lines.append(f"{address.postal_code} {address.city}")
-    if address.country.upper() != "SE":
-        lines.append(address.country.upper())
-    return tuple(lines)
-
-
 def _recipient(customer: CustomerView) -> tuple[str, ...]:
     # CustomerView's validator guarantees a name and an address unless the identity is protected.
     if customer.protected_identity or customer.name is None or customer.address is None:
-        return _PROTECTED_RECIPIENT
-    return (customer.name, *_postal_lines(customer.address))
+        return PROTECTED_RECIPIENT
+    return (customer.name, *postal_lines(customer.address))
 
 
 def _details(invoice: InvoiceIssued, customer: CustomerView, issuer: IssuerDetails) -> list[Entry]:
@@ -375,7 +333,7 @@ def _payment(
 
 
 def _issuer_address(issuer: IssuerDetails) -> tuple[str, ...]:
-    return _postal_lines(issuer.postal_address)
+    return postal_lines(issuer.postal_address)
 
 
 def _issuer_entries(issuer: IssuerDetails) -> list[Entry]:
@@ -395,30 +353,14 @@ def _issuer_entries(issuer: IssuerDetails) -> list[Entry]:
 
 
 def _forwarding_sheet(customer: CustomerView, issuer: IssuerDetails) -> ForwardingSheet:
-    sender = ", ".join((issuer.name, *_issuer_address(issuer)))
-    return ForwardingSheet(
-        title="Försändelse till person med skyddade personuppgifter",
+    return forwarding_sheet(
+        id_label=customer.id_label,
+        id_number=customer.id_number,
+        id_number_hidden=customer.id_number_hidden,
+        sender_name=issuer.name,
+        sender_address=issuer.postal_address,
         outer_address=issuer.forwarding_address,
-        inner_marking=(
-            Entry(label=customer.id_label, value=customer.id_number),
-            Entry(label="Avsändare", value=sender),
-        ),
-        instructions=(
-            *(
-                (
-                    f"Mottagarens {customer.id_label.lower()} visas bara för den som handlägger "
-                    "skyddade personuppgifter: låt dem skriva ut detta blad.",
-                )
-                if customer.id_number_hidden
-                else ()
-            ),
-            "Lägg fakturan i ett innerkuvert och förslut det.",
-            f"Märk innerkuvertet med mottagarens {customer.id_label.lower()} och avsändaren "
-            "enligt ovan.",
-            "Lägg innerkuvertet i ett ytterkuvert till Skatteverket, som vidarebefordrar "
-            "försändelsen till mottagaren.",
-            "Skriv aldrig mottagarens namn eller adress på något av kuverten.",
-        ),
+        what="fakturan",
     )
 
 

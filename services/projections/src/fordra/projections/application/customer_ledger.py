@@ -73,7 +73,7 @@ from fordra.kernel.late_interest import (
     reference_rate_table,
     total_ore,
 )
-from fordra.kernel.projection import Projection, insert_many, upsert, upsert_many
+from fordra.kernel.projection import Projection, Sums, insert_many, upsert
 from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
 
 # The customer's credit (an advance, förskott): recorded adds, applied / refunded / reversed take
@@ -250,31 +250,22 @@ class CustomerLedgerProjection(Projection):
         customers: list[dict[str, Any]] = []
         invoices: list[dict[str, Any]] = []
         charges: list[dict[str, Any]] = []
-        paid: dict[str, dict[str, Any]] = {}
-        paid_by_day: dict[tuple[str, date], dict[str, Any]] = {}
+        paid = Sums(
+            self.payments,
+            ["invoice_id"],
+            add=["paid_ore", "interest_and_fees_paid_ore"],
+            defaults={"autogiro_failed": False},
+        )
+        paid_by_day = Sums(self.capital_paid, ["invoice_id", "paid_on"], add=["amount_ore"])
 
         async def flush() -> None:
             await insert_many(conn, self.customers, customers)
             await insert_many(conn, self.invoices, invoices)
             await insert_many(conn, self.charges, charges)
-            await upsert_many(
-                conn,
-                self.payments,
-                ["invoice_id"],
-                list(paid.values()),
-                add=["paid_ore", "interest_and_fees_paid_ore"],
-            )
-            await upsert_many(
-                conn,
-                self.capital_paid,
-                ["invoice_id", "paid_on"],
-                list(paid_by_day.values()),
-                add=["amount_ore"],
-            )
+            await paid.flush(conn)
+            await paid_by_day.flush(conn)
             for gathered in (customers, invoices, charges):
                 gathered.clear()
-            paid.clear()
-            paid_by_day.clear()
 
         for event in events:
             if event.event_type == CustomerRegistered.event_type:
@@ -317,24 +308,11 @@ class CustomerLedgerProjection(Projection):
                 a = self.registry.load_as(event, PaymentAllocated)
                 # Interest and fees are paid apart from the invoice's capital (domain.md §3).
                 column = "paid_ore" if a.component == "capital" else "interest_and_fees_paid_ore"
-                row = paid.setdefault(
-                    a.invoice_id,
-                    {
-                        "invoice_id": a.invoice_id,
-                        "paid_ore": 0,
-                        "interest_and_fees_paid_ore": 0,
-                        "autogiro_failed": False,
-                    },
-                )
-                row[column] += a.amount_ore
+                paid.add((a.invoice_id,), column, a.amount_ore)
                 if a.component == "capital":
                     # The business date it was booked on, Swedish time (late interest's base).
                     day = event.occurred_at.astimezone(STOCKHOLM).date()
-                    on_day = paid_by_day.setdefault(
-                        (a.invoice_id, day),
-                        {"invoice_id": a.invoice_id, "paid_on": day, "amount_ore": 0},
-                    )
-                    on_day["amount_ore"] += a.amount_ore
+                    paid_by_day.add((a.invoice_id, day), "amount_ore", a.amount_ore)
             elif event.event_type in _CHANGING:
                 await flush()
                 await self._apply_change(conn, event)
