@@ -297,3 +297,28 @@ async def test_the_service_rules_get_the_overdue_claims_of_their_service(tmp_pat
         ] == []
     finally:
         await dunning.stop()
+
+
+async def test_a_reminder_fee_agreed_after_the_debt_arose_is_not_charged(tmp_path: Path) -> None:
+    # Given water's default (no fee) and, from 2026-03-03, a 60 kr reminder fee agreed
+    seed = default_policy("water", date(2026, 3, 3), DunningSettings())
+    agreed = seed.model_copy(
+        update={
+            "valid_from": date(2026, 3, 3),
+            "reminder_fee_ore": 6000,
+            "reminder_fee_agreed": True,
+        }
+    )
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=[agreed])
+    try:
+        # And an invoice dated 2026-03-02 (the debt arose before the agreement) and one dated
+        # 2026-03-04 (after it), both due 2026-04-03
+        before = await dunning.issue("c-1", 100000, due=date(2026, 4, 1), service="water")
+        after = await dunning.issue("c-2", 100000, due=date(2026, 4, 3), service="water")
+        # When both are reminded
+        made = await dunning.run_through(date(2026, 4, 13))
+        fees = {p.invoice_id: p.fee_ore for p in made if p.kind == "reminder"}
+        # Then the fee is charged only where it was agreed when the debt arose (domain.md §3)
+        assert fees == {before: 0, after: 6000}
+    finally:
+        await dunning.stop()
