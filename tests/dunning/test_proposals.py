@@ -3,6 +3,7 @@ letters), and the claims read model built set-based equal to one event at a time
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -86,6 +87,30 @@ async def test_approving_a_reminder_sends_it_and_its_letter_in_one_decision(
     assert isinstance(approved, ProposalApproved)
     assert approved.approved_by == OFFICER.actor
     assert (await dunning.claim(iid)).reminded_on == date(2026, 4, 8)
+
+
+async def test_approvals_in_parallel_all_answer_the_one_letter(dunning: DunningOnMemory) -> None:
+    # Given a reminder proposed
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+
+    async def one() -> str | None:
+        outcome = await approve_proposal(reminder.proposal_id, dunning.deps, OFFICER, meta())
+        return outcome.response.letter_id
+
+    # When 10 case officers approve it at once (the read model brought up to date meanwhile,
+    # as the bus does)
+    async def project_meanwhile() -> None:
+        for _ in range(20):
+            await dunning.project()
+            await asyncio.sleep(0)
+
+    *letters, _ = await asyncio.gather(*(one() for _ in range(10)), project_meanwhile())
+    # Then every one answers the one letter sent (a repeated request changes nothing), and the
+    # claim is reminded once
+    assert len(set(letters)) == 1
+    assert letters[0] is not None
+    assert len(await dunning.events(claim_stream(iid))) == 1
 
 
 async def test_approving_a_handover_hands_the_claim_over_without_a_letter(

@@ -112,13 +112,22 @@ async def approve_proposal(
         today = deps.clock.today()
         proposed = state.proposed
         letter_id: str | None
-        if proposed.kind == "installment_reminder":
-            appends, letter_id = await _installment_reminder(deps, state, today, meta)
-        else:
-            claims = await _claims_of(deps, proposed)
-            for claim in claims:
-                check_not_stale(state, stale_reason(claim, today))
-            appends, letter_id = await _letter_or_handover(deps, state, claims, today, meta)
+        try:
+            if proposed.kind == "installment_reminder":
+                appends, letter_id = await _installment_reminder(deps, state, today, meta)
+            else:
+                claims = await _claims_of(deps, proposed)
+                for claim in claims:
+                    check_not_stale(state, stale_reason(claim, today))
+                appends, letter_id = await _letter_or_handover(deps, state, claims, today, meta)
+        except ProposalConflict:
+            # A parallel approval of this very proposal may have committed between our read of
+            # the proposal and that of its claim (which then looks reminded or handed over
+            # already): it is approved now, and a repeated request answers the same.
+            again = await load_proposal(deps, proposal_id)
+            if again.status == "approved":
+                return Decision([], ApproveResponse(letter_id=again.letter_id))
+            raise
         approved = ProposalApproved(
             proposal_id=proposal_id,
             approved_on=today,
