@@ -69,7 +69,8 @@ async def test_approving_a_reminder_sends_it_and_its_letter_in_one_decision(
     (sent,) = await dunning.events(claim_stream(iid))
     assert isinstance(sent, ReminderSent)
     assert (sent.capital_ore, sent.fee_ore, sent.interest_ore) == (100000, 0, 192)
-    assert sent.pay_by == date(2026, 4, 18)
+    # 10 days on is Saturday 2026-04-18: payment is asked by the next working day
+    assert sent.pay_by == date(2026, 4, 20)
     (issued,) = await dunning.events(letter_stream(letter_id))
     assert isinstance(issued, LetterIssued)
     facts = issued.facts
@@ -119,12 +120,13 @@ async def test_approving_a_handover_hands_the_claim_over_without_a_letter(
     iid = await dunning.issue("c-1", 100000, due=DUE)
     (reminder,) = await dunning.run_through(date(2026, 4, 8))
     await approve(dunning, reminder.proposal_id)
-    (handover,) = await dunning.run_through(date(2026, 4, 20))
+    # The day after the pay-by date (Monday 2026-04-20)
+    (handover,) = await dunning.run_through(date(2026, 4, 21))
     assert await approve(dunning, handover.proposal_id) is None
     (_, handed) = await dunning.events(claim_stream(iid))
     assert isinstance(handed, HandedToAgency)
-    assert (handed.capital_ore, handed.handed_on) == (100000, date(2026, 4, 20))
-    assert (await dunning.claim(iid)).handed_over_on == date(2026, 4, 20)
+    assert (handed.capital_ore, handed.handed_on) == (100000, date(2026, 4, 21))
+    assert (await dunning.claim(iid)).handed_over_on == date(2026, 4, 21)
 
 
 async def test_a_partial_payment_since_the_proposal_lowers_what_the_letter_states(

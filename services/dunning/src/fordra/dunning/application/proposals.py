@@ -9,7 +9,7 @@ since lowers it), and a claim paid, disputed, deferred or put in a plan since is
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,7 @@ from fordra.dunning.application.claims import read_claim
 from fordra.dunning.application.daily_run import DunningDeps, envelope
 from fordra.dunning.application.interest_charges import accrued_interest_ore
 from fordra.dunning.domain.claim import Claim, stale_reason
+from fordra.dunning.domain.daily_run import reminder_pay_by
 from fordra.dunning.domain.events import (
     DunningProposed,
     InstallmentReminded,
@@ -186,7 +187,7 @@ async def _letter_or_handover(
             reason="stale",
         )
     letter_id = new_id()
-    pay_by = today + timedelta(days=deps.settings.reminder_pay_by_days.at(today))
+    pay_by = reminder_pay_by(today, deps.settings, deps.calendar)
     facts = LetterFacts(
         letter_id=letter_id,
         kind="reminder" if proposed.kind == "reminder" else "termination_warning",
@@ -273,7 +274,7 @@ async def _installment_reminder(
         items=tuple(_item(c) for c in claims),
         sent_on=today,
         checked_on=today,
-        pay_by=today + timedelta(days=deps.settings.reminder_pay_by_days.at(today)),
+        pay_by=reminder_pay_by(today, deps.settings, deps.calendar),
         fee_ore=0,
         interest_ore=0,
         next_step=proposed.next_step,
