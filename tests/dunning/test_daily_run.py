@@ -323,3 +323,17 @@ async def test_a_reminder_fee_agreed_after_the_debt_arose_is_not_charged(tmp_pat
         assert fees == {before: 0, after: 6000}
     finally:
         await dunning.stop()
+
+
+async def test_a_run_of_the_first_days_the_settings_cover_proposes_nothing(
+    tmp_path: Path,
+) -> None:
+    # POST /api/v1/dunning/runs accepts a date from 1900-01-01 (a past date catches up a day the
+    # runs missed); the run's look-backs (last month's report, reminders' pay-by dates) reached
+    # into 1899, where no setting is in force, and answered a 500
+    dunning = await DunningOnMemory.start(tmp_path, date(1900, 1, 1))
+    try:
+        for day in (date(1900, 1, 2), date(1900, 1, 15), date(1900, 2, 1)):
+            assert (await dunning.run(day)).proposals == 0
+    finally:
+        await dunning.stop()

@@ -18,6 +18,7 @@ from fordra.dunning.domain.events import DunningModel, ProposalKind
 from fordra.dunning.domain.policy import DunningPolicy, PolicyBook
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.dated import SINCE_ALWAYS
 from fordra.kernel.errors import DomainRuleViolation
 
 
@@ -63,7 +64,9 @@ def reminder_pay_by(sent_on: date, settings: DunningSettings, calendar: WorkingD
     date by which payment is wanted"): ``reminder_pay_by_days`` on, moved to the next working
     day, as a due date is (a payment on the next working day after a weekend or a holiday is in
     time, lag 1930:173), so that a letter never names a Saturday."""
-    days = settings.reminder_pay_by_days.at(sent_on)
+    # The run looks back from its date for the reminders whose pay-by date has passed: from the
+    # first days the settings cover, that is before them, where the first value holds.
+    days = settings.reminder_pay_by_days.at(max(sent_on, SINCE_ALWAYS))
     return calendar.next_working_day(sent_on + timedelta(days=days))
 
 
