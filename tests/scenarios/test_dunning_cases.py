@@ -189,14 +189,7 @@ async def test_interest_across_a_half_year_on_a_reminded_claim(
     engine: Engine, tmp_path: Path
 ) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 5, 18)) as fordra:
-        # Given the reference rate of the second half of 2026, 1.75 %, added by an admin
-        r = await fordra.client.post(
-            "/api/v1/admin/reference-rates",
-            json={"valid_from": "2026-07-01", "rate_percent": "1.75"},
-            headers=fordra.auth(),
-        )
-        assert r.status_code == 201, r.text
-        # And 10,000 kr due 2026-06-17, reminded on 2026-06-24
+        # Given 10,000 kr due 2026-06-17, reminded on 2026-06-24
         cid = await customer(fordra)
         inv = await invoice(
             fordra,
@@ -215,6 +208,15 @@ async def test_interest_across_a_half_year_on_a_reminded_claim(
         (sent,) = await dunning_events(fordra, iid)
         assert isinstance(sent, ReminderSent)
         assert sent.interest_ore == 1918
+        # And the reference rate of the second half of 2026, 1.75 %, added by an admin on the
+        # half-year's eve (the policy rate on 2026-06-30: not known before that day)
+        await advance(fordra, "2026-06-30")
+        r = await fordra.client.post(
+            "/api/v1/admin/reference-rates",
+            json={"valid_from": "2026-07-01", "rate_percent": "1.75"},
+            headers=fordra.auth(),
+        )
+        assert r.status_code == 201, r.text
         # When the handover is proposed after the half-year (10 days later is Saturday
         # 2026-07-04, so the reminder asked payment by Monday 2026-07-06; the day after it)
         # and approved
