@@ -203,7 +203,8 @@ async def test_the_dunning_bench_runs_the_day_over_every_claim_beside_a_plain_sc
     assert (plain.name, run.name) == (dunning.PLAIN, dunning.RUN)
     assert plain.count == run.count == 1_500
     # The steady state: the claims due 7 days before the run's day are reminded, those reminded
-    # 10 days before are handed over, one 150th of the claims each (module docstring).
+    # 11 days before (the day after the pay-by date) are handed over, one 150th of the claims
+    # each (module docstring).
     assert bench.by_kind == {"reminder": 10, "handover": 10}
     assert run.extra["proposals"] == bench.proposals == 20
 

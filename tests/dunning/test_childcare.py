@@ -217,3 +217,10 @@ def test_the_report_lists_who_got_the_letter_and_still_has_not_paid() -> None:
         date(2026, 2, 9),
         date(2026, 2, 28),
     )
+
+
+def test_the_first_month_settings_cover_has_no_previous_months_report() -> None:
+    # A run of January 1900 (the first month the settings cover, a date the API accepts) looked
+    # up December 1899's report day and failed with a 500: there is no report before the settings
+    assert is_childcare_report_day(date(1900, 1, 15), CALENDAR, SETTINGS)
+    assert not is_childcare_report_day(date(1900, 1, 2), CALENDAR, SETTINGS)

@@ -203,7 +203,7 @@ async def test_a_reminded_claim_is_handed_over_for_what_is_still_open(
             customer_id="c-1",
             service_type="premises_rent",
             sent_on=date(2026, 4, 8),
-            pay_by=date(2026, 4, 18),
+            pay_by=date(2026, 4, 20),
             capital_ore=100000,
             fee_ore=0,
             interest_ore=192,
@@ -222,9 +222,10 @@ async def test_a_reminded_claim_is_handed_over_for_what_is_still_open(
             amount_ore=40000,
         ),
     )
-    assert await dunning.run_through(date(2026, 4, 17)) == []
-    # 2026-04-18 is a Saturday: the next business day's run finds it
-    (handover,) = await dunning.run_through(date(2026, 4, 20))
+    # 10 days after the reminder is Saturday 2026-04-18; the reminder asked payment by the
+    # next working day, Monday 2026-04-20, so the run of that day still waits: the next finds it
+    assert await dunning.run_through(date(2026, 4, 20)) == []
+    (handover,) = await dunning.run_through(date(2026, 4, 21))
     assert (handover.kind, handover.capital_ore) == ("handover", 60000)
 
 
@@ -312,5 +313,44 @@ async def test_the_run_follows_the_policy_book(tmp_path: Path) -> None:
         assert reminder.invoice_id == water
         (later,) = await dunning.run_through(date(2026, 4, 13))
         assert (later.invoice_id, later.proposed_on) == (iid, date(2026, 4, 13))
+    finally:
+        await dunning.stop()
+
+
+async def test_a_reminder_fee_agreed_after_the_debt_arose_is_not_charged(tmp_path: Path) -> None:
+    # Given water's default (no fee) and, from 2026-03-03, a 60 kr reminder fee agreed
+    seed = default_policy("water", date(2026, 3, 3), DunningSettings())
+    agreed = seed.model_copy(
+        update={
+            "valid_from": date(2026, 3, 3),
+            "reminder_fee_ore": 6000,
+            "reminder_fee_agreed": True,
+        }
+    )
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 3, 2), policies=[agreed])
+    try:
+        # And an invoice dated 2026-03-02 (the debt arose before the agreement) and one dated
+        # 2026-03-04 (after it), both due 2026-04-03
+        before = await dunning.issue("c-1", 100000, due=date(2026, 4, 1), service="water")
+        after = await dunning.issue("c-2", 100000, due=date(2026, 4, 3), service="water")
+        # When both are reminded
+        made = await dunning.run_through(date(2026, 4, 13))
+        fees = {p.invoice_id: p.fee_ore for p in made if p.kind == "reminder"}
+        # Then the fee is charged only where it was agreed when the debt arose (domain.md §3)
+        assert fees == {before: 0, after: 6000}
+    finally:
+        await dunning.stop()
+
+
+async def test_a_run_of_the_first_days_the_settings_cover_proposes_nothing(
+    tmp_path: Path,
+) -> None:
+    # POST /api/v1/dunning/runs accepts a date from 1900-01-01 (a past date catches up a day the
+    # runs missed); the run's look-backs (last month's report, reminders' pay-by dates) reached
+    # into 1899, where no setting is in force, and answered a 500
+    dunning = await DunningOnMemory.start(tmp_path, date(1900, 1, 1))
+    try:
+        for day in (date(1900, 1, 2), date(1900, 1, 15), date(1900, 2, 1)):
+            assert (await dunning.run(day)).proposals == 0
     finally:
         await dunning.stop()

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fordra.dunning.domain.daily_run import cutoffs_for, reminder_days
+from fordra.dunning.domain.daily_run import cutoffs_for, reminder_days, reminder_pay_by
 from fordra.dunning.domain.interest import StatutoryInterest
 from fordra.dunning.domain.policy import DunningPolicy, PolicyBook, default_policy
 from fordra.dunning.domain.settings import DunningSettings
@@ -32,7 +32,9 @@ def test_seed_001_reminds_7_days_after_the_due_date_and_hands_over_10_days_later
     cut = cutoffs_for("water", policy, DAY, SETTINGS, WorkingDayCalendar())
     assert cut.model == "reminder_then_handover"
     assert cut.remind_started_by == date(2026, 4, 1)
-    assert cut.hand_over_reminded_by == date(2026, 3, 29)
+    # 10 days after the reminder, and after the pay-by date it named: a reminder of 2026-03-29
+    # asked payment by 2026-04-08 (domain.md §4), so the run of that day waits for it
+    assert cut.hand_over_reminded_by == date(2026, 3, 28)
     assert cut.fee_ore == 0
     assert cut.next_step == "agency"
 
@@ -90,3 +92,28 @@ def test_late_interest_changes_rate_at_the_half_year() -> None:
     # each rate period rounded once (fordra.kernel.late_interest): 2,876.71 + 2,739.73
     assert abs(got - expected) < 1
     assert got == 2877 + 2740
+
+
+def test_a_reminders_pay_by_date_is_a_working_day() -> None:
+    calendar = WorkingDayCalendar()
+    # Sent Wednesday 2026-04-08: 10 days on is Saturday 2026-04-18, so Monday 2026-04-20
+    assert reminder_pay_by(date(2026, 4, 8), SETTINGS, calendar) == date(2026, 4, 20)
+    # Sent Monday 2026-04-13: 10 days on is Thursday 2026-04-23, a working day
+    assert reminder_pay_by(date(2026, 4, 13), SETTINGS, calendar) == date(2026, 4, 23)
+
+
+def test_a_claim_is_handed_over_only_after_the_pay_by_date_its_reminder_named() -> None:
+    calendar = WorkingDayCalendar()
+    # A reminder of Monday 2026-04-13 asks payment by Thursday 2026-04-23: the run of that day
+    # does not propose the handover (the customer may still pay), the next day's does
+    on_pay_by = cutoffs_for("water", water(), date(2026, 4, 23), SETTINGS, calendar)
+    assert on_pay_by.hand_over_reminded_by is not None
+    assert on_pay_by.hand_over_reminded_by < date(2026, 4, 13)
+    after = cutoffs_for("water", water(), date(2026, 4, 24), SETTINGS, calendar)
+    assert after.hand_over_reminded_by is not None
+    assert after.hand_over_reminded_by >= date(2026, 4, 13)
+    # A policy handing over 1 day after the reminder still waits for the pay-by date
+    quick = water(handover_after_reminder_days=1)
+    cut = cutoffs_for("water", quick, date(2026, 4, 14), SETTINGS, calendar)
+    # (the reminders that asked payment by Monday 2026-04-13 at the latest)
+    assert cut.hand_over_reminded_by == date(2026, 4, 3)

@@ -3,6 +3,7 @@ letters), and the claims read model built set-based equal to one event at a time
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -68,7 +69,8 @@ async def test_approving_a_reminder_sends_it_and_its_letter_in_one_decision(
     (sent,) = await dunning.events(claim_stream(iid))
     assert isinstance(sent, ReminderSent)
     assert (sent.capital_ore, sent.fee_ore, sent.interest_ore) == (100000, 0, 192)
-    assert sent.pay_by == date(2026, 4, 18)
+    # 10 days on is Saturday 2026-04-18: payment is asked by the next working day
+    assert sent.pay_by == date(2026, 4, 20)
     (issued,) = await dunning.events(letter_stream(letter_id))
     assert isinstance(issued, LetterIssued)
     facts = issued.facts
@@ -88,18 +90,43 @@ async def test_approving_a_reminder_sends_it_and_its_letter_in_one_decision(
     assert (await dunning.claim(iid)).reminded_on == date(2026, 4, 8)
 
 
+async def test_approvals_in_parallel_all_answer_the_one_letter(dunning: DunningOnMemory) -> None:
+    # Given a reminder proposed
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+
+    async def one() -> str | None:
+        outcome = await approve_proposal(reminder.proposal_id, dunning.deps, OFFICER, meta())
+        return outcome.response.letter_id
+
+    # When 10 case officers approve it at once (the read model brought up to date meanwhile,
+    # as the bus does)
+    async def project_meanwhile() -> None:
+        for _ in range(20):
+            await dunning.project()
+            await asyncio.sleep(0)
+
+    *letters, _ = await asyncio.gather(*(one() for _ in range(10)), project_meanwhile())
+    # Then every one answers the one letter sent (a repeated request changes nothing), and the
+    # claim is reminded once
+    assert len(set(letters)) == 1
+    assert letters[0] is not None
+    assert len(await dunning.events(claim_stream(iid))) == 1
+
+
 async def test_approving_a_handover_hands_the_claim_over_without_a_letter(
     dunning: DunningOnMemory,
 ) -> None:
     iid = await dunning.issue("c-1", 100000, due=DUE)
     (reminder,) = await dunning.run_through(date(2026, 4, 8))
     await approve(dunning, reminder.proposal_id)
-    (handover,) = await dunning.run_through(date(2026, 4, 20))
+    # The day after the pay-by date (Monday 2026-04-20)
+    (handover,) = await dunning.run_through(date(2026, 4, 21))
     assert await approve(dunning, handover.proposal_id) is None
     (_, handed) = await dunning.events(claim_stream(iid))
     assert isinstance(handed, HandedToAgency)
-    assert (handed.capital_ore, handed.handed_on) == (100000, date(2026, 4, 20))
-    assert (await dunning.claim(iid)).handed_over_on == date(2026, 4, 20)
+    assert (handed.capital_ore, handed.handed_on) == (100000, date(2026, 4, 21))
+    assert (await dunning.claim(iid)).handed_over_on == date(2026, 4, 21)
 
 
 async def test_a_partial_payment_since_the_proposal_lowers_what_the_letter_states(

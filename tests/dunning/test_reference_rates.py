@@ -228,3 +228,24 @@ async def test_who_may_read_the_table(client: httpx.AsyncClient) -> None:
     for role, code in [("ops_lead", 200), ("case_officer", 200), ("department", 403)]:
         answer = await client.get("/api/v1/admin/reference-rates", headers={"x-role": role})
         assert answer.status_code == code
+
+
+async def test_a_rate_not_yet_known_is_refused_and_adds_nothing(store: EventStore) -> None:
+    # On 2026-05-18 the rate from 2026-07-01 is not known: it is the policy rate on 2026-06-30.
+    # Added then, it was a guess the table could never correct (a half-year is never changed).
+    clock = ManualClock(date(2026, 5, 18))
+    deps = ReferenceRatesDeps(store, _registry(), clock)
+    transport = httpx.ASGITransport(app=_app(deps))
+    body = {"valid_from": "2026-07-01", "rate_percent": "1.75"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        early = await _post(client, body)
+        assert early.status_code == 422, early.text
+        (problem,) = early.json()["detail"]
+        assert (problem["loc"][-1], problem["type"]) == (
+            "valid_from",
+            "reference_rate_not_yet_known",
+        )
+        assert await store.read_stream(REFERENCE_RATES_STREAM) == []
+        # On the half-year's eve it is known, and added
+        clock.set_today(date(2026, 6, 30))
+        assert (await _post(client, body)).status_code == 201

@@ -189,14 +189,7 @@ async def test_interest_across_a_half_year_on_a_reminded_claim(
     engine: Engine, tmp_path: Path
 ) -> None:
     async with running_platform(engine, tmp_path, today=date(2026, 5, 18)) as fordra:
-        # Given the reference rate of the second half of 2026, 1.75 %, added by an admin
-        r = await fordra.client.post(
-            "/api/v1/admin/reference-rates",
-            json={"valid_from": "2026-07-01", "rate_percent": "1.75"},
-            headers=fordra.auth(),
-        )
-        assert r.status_code == 201, r.text
-        # And 10,000 kr due 2026-06-17, reminded on 2026-06-24
+        # Given 10,000 kr due 2026-06-17, reminded on 2026-06-24
         cid = await customer(fordra)
         inv = await invoice(
             fordra,
@@ -215,16 +208,28 @@ async def test_interest_across_a_half_year_on_a_reminded_claim(
         (sent,) = await dunning_events(fordra, iid)
         assert isinstance(sent, ReminderSent)
         assert sent.interest_ore == 1918
-        # When the handover is proposed after the half-year (10 days later: Saturday 2026-07-04,
-        # so Monday's run) and approved
+        # And the reference rate of the second half of 2026, 1.75 %, added by an admin on the
+        # half-year's eve (the policy rate on 2026-06-30: not known before that day)
+        await advance(fordra, "2026-06-30")
+        r = await fordra.client.post(
+            "/api/v1/admin/reference-rates",
+            json={"valid_from": "2026-07-01", "rate_percent": "1.75"},
+            headers=fordra.auth(),
+        )
+        assert r.status_code == 201, r.text
+        # When the handover is proposed after the half-year (10 days later is Saturday
+        # 2026-07-04, so the reminder asked payment by Monday 2026-07-06; the day after it)
+        # and approved
         await advance(fordra, "2026-07-06")
+        assert await proposals_for(fordra, iid) == []
+        await advance(fordra, "2026-07-07")
         (handover,) = await proposals_for(fordra, iid)
         assert handover["kind"] == "handover"
         await approve(fordra, handover["proposal_id"])
         # Then the interest is per rate period, each rounded once (domain.md §3), by hand:
         # 2026-06-18..06-30, 13 days at 10 %: 3,561.64 öre -> 3,562
-        # 2026-07-01..07-06,  6 days at 9.75 % (1.75 + 8): 1,602.74 öre -> 1,603
-        expected = 3562 + 1603
+        # 2026-07-01..07-07,  7 days at 9.75 % (1.75 + 8): 1,869.86 öre -> 1,870
+        expected = 3562 + 1870
         (_, handed) = await dunning_events(fordra, iid)
         assert isinstance(handed, HandedToAgency)
         assert handed.interest_ore == expected

@@ -169,14 +169,15 @@ async def test_an_unpaid_invoice_is_reminded_then_handed_over(
         ]
         assert await proposals(fordra, "approved") == [{**reminder}]
 
-        # When 10 days pass after the reminder (2026-04-18 is a Saturday: the run of the next
-        # business day, Monday 2026-04-20, finds it), then a handover is proposed
-        await advance(fordra, "2026-04-17")
-        assert await proposals_for(fordra, iid) == []
+        # When 10 days pass after the reminder (2026-04-18 is a Saturday, so the reminder asked
+        # payment by Monday 2026-04-20) and the pay-by date passes, then a handover is proposed:
+        # not on the pay-by date, when the customer may still pay, but the next business day
         await advance(fordra, "2026-04-20")
+        assert await proposals_for(fordra, iid) == []
+        await advance(fordra, "2026-04-21")
         (handover,) = await proposals_for(fordra, iid)
         assert handover["kind"] == "handover"
-        assert handover["proposed_on"] == "2026-04-20"
+        assert handover["proposed_on"] == "2026-04-21"
 
         # When it is approved, then the claim is handed to the agency, with no letter of ours
         assert await approve(fordra, handover["proposal_id"]) == {"letter_id": None}
@@ -298,7 +299,7 @@ async def test_a_partial_payment_before_the_handover_lowers_what_is_handed_over(
         # When the customer pays 400 kr
         await pay(fordra, inv["ocr"], "400.00", "PART-1")
         # Then the handover is still proposed, for the 600 kr still open
-        await advance(fordra, "2026-04-20")
+        await advance(fordra, "2026-04-21")
         (handover,) = await proposals_for(fordra, iid)
         assert handover["kind"] == "handover"
         assert handover["capital_ore"] == 60000

@@ -37,7 +37,8 @@ async def test_a_reminder_with_every_required_item(engine: Engine, tmp_path: Pat
         assert "1 000,00 kr" in html
         assert "2026-04-01" in html
         assert "Enligt vår kontroll den 8 april 2026" in html
-        assert "Betala senast 18 april 2026" in html
+        # 10 days on is Saturday 2026-04-18: payment is asked by the next working day
+        assert "Betala senast 20 april 2026" in html
         assert f"OCR-nummer {inv['ocr']}" in html
         assert "inkasso" in html
         r = await fordra.client.get(

@@ -9,10 +9,11 @@ claims read model's tables (``dunning_claims``, ``dunning_claim_payments``,
 ``dunning_claim_progress``) with ``sqlite3``, as the projection would have built them from N
 ``InvoiceIssued`` events. The state is a steady one, as after months of daily runs: due dates spread
 evenly over the 120 days before the run's day (a thirtieth of them not yet due, over the 30 days
-after it), each claim reminded 7 days after its due date and handed over 10 days after the
-reminder once that day has passed, a tenth of them partly paid. The services are every service
+after it), each claim reminded 7 days after its due date and handed over the day after the
+reminder's pay-by date (10 days on, domain.md §4) once that day has passed, a tenth of them partly
+paid. The services are every service
 type in turn, with seed 001's default policy for each. So the run of the day finds about N/120
-reminders (claims due 7 days before) and N/120 handovers (reminded 10 days before), among the
+reminders (claims due 7 days before) and N/120 handovers (reminded 11 days before), among the
 claims it scans, as a real day would.
 
 Cases:
@@ -66,7 +67,9 @@ RUN_DAY = date(2026, 3, 10)
 DAYS_DUE_BEFORE = 120  # due dates over the 120 days before the run's day ...
 DAYS_DUE_AFTER = 30  # ... and the 30 days after it
 REMINDER_AFTER_DAYS = 7  # seed 001's default policy (domain.md §4)
-HANDOVER_AFTER_REMINDER_DAYS = 10
+# seed 001's 10 days, and the run waits until the reminder's pay-by date (10 days on, a working
+# day here) has passed: the day after it
+HANDOVER_AFTER_REMINDER_DAYS = 11
 CHUNK = 50_000
 
 

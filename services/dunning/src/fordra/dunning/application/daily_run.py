@@ -225,6 +225,7 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
         c.c.invoice_id,
         c.c.customer_id,
         c.c.service_type,
+        c.c.invoice_date,
         c.c.due_date,
         c.c.interest_from,
         open_ore,
@@ -265,8 +266,10 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
             g.c.reminder_proposal_id.is_(None),
             _on_or_before(timer, remind, c.c.service_type),
         ):
-            cut = cutoffs[row.service_type]
-            propose(row, "reminder", cut, fee=cut.fee_ore)
+            # A fee only where agreed when the debt arose (domain.md §3): the policy of the
+            # invoice date says whether, the day's policy and cap how much.
+            fee = book.reminder_fee(row.service_type, row.invoice_date, day)
+            propose(row, "reminder", cutoffs[row.service_type], fee=fee)
 
     hand_over = {
         s: cut.hand_over_reminded_by for s, cut in cutoffs.items() if cut.hand_over_reminded_by

@@ -9,7 +9,7 @@ since lowers it), and a claim paid, disputed, deferred or put in a plan since is
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,7 @@ from fordra.dunning.application.claims import read_claim
 from fordra.dunning.application.daily_run import DunningDeps, envelope
 from fordra.dunning.application.interest_charges import accrued_interest_ore
 from fordra.dunning.domain.claim import Claim, stale_reason
+from fordra.dunning.domain.daily_run import reminder_pay_by
 from fordra.dunning.domain.events import (
     DunningProposed,
     InstallmentReminded,
@@ -112,13 +113,22 @@ async def approve_proposal(
         today = deps.clock.today()
         proposed = state.proposed
         letter_id: str | None
-        if proposed.kind == "installment_reminder":
-            appends, letter_id = await _installment_reminder(deps, state, today, meta)
-        else:
-            claims = await _claims_of(deps, proposed)
-            for claim in claims:
-                check_not_stale(state, stale_reason(claim, today))
-            appends, letter_id = await _letter_or_handover(deps, state, claims, today, meta)
+        try:
+            if proposed.kind == "installment_reminder":
+                appends, letter_id = await _installment_reminder(deps, state, today, meta)
+            else:
+                claims = await _claims_of(deps, proposed)
+                for claim in claims:
+                    check_not_stale(state, stale_reason(claim, today))
+                appends, letter_id = await _letter_or_handover(deps, state, claims, today, meta)
+        except ProposalConflict:
+            # A parallel approval of this very proposal may have committed between our read of
+            # the proposal and that of its claim (which then looks reminded or handed over
+            # already): it is approved now, and a repeated request answers the same.
+            again = await load_proposal(deps, proposal_id)
+            if again.status == "approved":
+                return Decision([], ApproveResponse(letter_id=again.letter_id))
+            raise
         approved = ProposalApproved(
             proposal_id=proposal_id,
             approved_on=today,
@@ -177,7 +187,7 @@ async def _letter_or_handover(
             reason="stale",
         )
     letter_id = new_id()
-    pay_by = today + timedelta(days=deps.settings.reminder_pay_by_days.at(today))
+    pay_by = reminder_pay_by(today, deps.settings, deps.calendar)
     facts = LetterFacts(
         letter_id=letter_id,
         kind="reminder" if proposed.kind == "reminder" else "termination_warning",
@@ -264,7 +274,7 @@ async def _installment_reminder(
         items=tuple(_item(c) for c in claims),
         sent_on=today,
         checked_on=today,
-        pay_by=today + timedelta(days=deps.settings.reminder_pay_by_days.at(today)),
+        pay_by=reminder_pay_by(today, deps.settings, deps.calendar),
         fee_ore=0,
         interest_ore=0,
         next_step=proposed.next_step,

@@ -13,7 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.dunning import ReferenceRateAdded
 from fordra.dunning.domain.interest import InterestSettings, StatutoryInterest
-from fordra.dunning.domain.reference_rates import add_reference_rate, rate_text, rates_in_force
+from fordra.dunning.domain.reference_rates import (
+    add_reference_rate,
+    check_rate_known_by,
+    rate_text,
+    rates_in_force,
+)
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.clock import BusinessClock
@@ -111,6 +116,8 @@ async def add_reference_rate_to_table(
                 valid_from=cmd.valid_from, rate_percent=rate_text(rate), added=False
             )
             return Decision([], answer)
+        # A half-year new to the table: its rate must be known today (the same again is not).
+        check_rate_known_by(cmd.valid_from, deps.clock.today())
         version = len(stored)
         envelope = deps.registry.envelope(
             event,

@@ -51,6 +51,7 @@ from fordra.dunning.domain.daily_run import OverdueClaim, RuleProposal, ServiceR
 from fordra.dunning.domain.policy import DunningPolicy, PolicyBook
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.dated import SINCE_ALWAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +212,14 @@ def is_childcare_report_day(
     day: date, calendar: WorkingDayCalendar, settings: DunningSettings
 ) -> bool:
     """Does the report go on ``day``: this month's report day, or last month's carried over."""
+    if day == childcare_report_day(day.year, day.month, calendar, settings):
+        return True
     previous = day.replace(day=1) - timedelta(days=1)
-    return day in (
-        childcare_report_day(day.year, day.month, calendar, settings),
-        childcare_report_day(previous.year, previous.month, calendar, settings),
-    )
+    # Before the first month the settings cover there is no report to carry over (and no
+    # setting to look up: a run of January 1900 answered a 500).
+    if previous < SINCE_ALWAYS:
+        return False
+    return day == childcare_report_day(previous.year, previous.month, calendar, settings)
 
 
 def childcare_report(day: date, rows: Iterable[WarnedInvoiceRow]) -> list[ChildcareReportLine]:

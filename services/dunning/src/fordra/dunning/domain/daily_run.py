@@ -18,6 +18,7 @@ from fordra.dunning.domain.events import DunningModel, ProposalKind
 from fordra.dunning.domain.policy import DunningPolicy, PolicyBook
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.dated import SINCE_ALWAYS
 from fordra.kernel.errors import DomainRuleViolation
 
 
@@ -58,6 +59,34 @@ def reminder_days(policy: DunningPolicy, day: date, settings: DunningSettings) -
     return max(policy.reminder_after_days, settings.minimum_reminder_days.at(day))
 
 
+def reminder_pay_by(sent_on: date, settings: DunningSettings, calendar: WorkingDayCalendar) -> date:
+    """The date a reminder sent on ``sent_on`` asks payment by (domain.md §4 "Reminder": "the
+    date by which payment is wanted"): ``reminder_pay_by_days`` on, moved to the next working
+    day, as a due date is (a payment on the next working day after a weekend or a holiday is in
+    time, lag 1930:173), so that a letter never names a Saturday."""
+    # The run looks back from its date for the reminders whose pay-by date has passed: from the
+    # first days the settings cover, that is before them, where the first value holds.
+    days = settings.reminder_pay_by_days.at(max(sent_on, SINCE_ALWAYS))
+    return calendar.next_working_day(sent_on + timedelta(days=days))
+
+
+def handover_reminded_by(
+    day: date,
+    handover_after_reminder_days: int,
+    settings: DunningSettings,
+    calendar: WorkingDayCalendar,
+) -> date:
+    """The latest reminder date whose claim may be proposed for handover on ``day``: the policy's
+    days after the reminder have passed, and so has the pay-by date the reminder named (domain.md
+    §4: the letter says the claim is handed over if not paid by then; a customer who pays by it is
+    never handed over), whatever the policy's days."""
+    reminded_by = day - timedelta(days=handover_after_reminder_days)
+    # The pay-by date grows with the reminder date: step back until it lies before ``day``.
+    while reminder_pay_by(reminded_by, settings, calendar) >= day:
+        reminded_by -= timedelta(days=1)
+    return reminded_by
+
+
 def cutoffs_for(
     service_type: str,
     policy: DunningPolicy,
@@ -79,7 +108,9 @@ def cutoffs_for(
             exempt_customer_ids=exempt,
             remind_started_by=day - timedelta(days=remind_days),
             hand_over_reminded_by=(
-                day - timedelta(days=policy.handover_after_reminder_days) if hand_over else None
+                handover_reminded_by(day, policy.handover_after_reminder_days, settings, calendar)
+                if hand_over
+                else None
             ),
         )
     handover_day = calendar.nth_working_day_of_month(

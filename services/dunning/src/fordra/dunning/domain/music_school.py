@@ -31,6 +31,7 @@ from datetime import date
 from fordra.dunning.domain.policy import DunningPolicy
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.kernel.calendar import WorkingDayCalendar
+from fordra.kernel.dated import SINCE_ALWAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,13 @@ def is_music_school_check_day(
 ) -> bool:
     """Is ``day`` the day the pupils of this year are checked? (Where the deadline is a weekend
     at the end of December, the check falls in January: last year's.)"""
-    return day in (
-        music_school_check_day(day.year, calendar, settings),
-        music_school_check_day(day.year - 1, calendar, settings),
-    )
+    if day == music_school_check_day(day.year, calendar, settings):
+        return True
+    # Before the first year the settings cover there is no deadline to carry over (and no
+    # setting to look up: a run of January 1900 answered a 500).
+    if day.year - 1 < SINCE_ALWAYS.year:
+        return False
+    return day == music_school_check_day(day.year - 1, calendar, settings)
 
 
 def latest_deadline(day: date, settings: DunningSettings) -> date:

@@ -362,6 +362,17 @@ class PolicyBook:
             return default_policy(known, day, self.settings)
         return stored[i - 1]
 
+    def reminder_fee(self, service_type: str, debt_arose_on: date, day: date) -> int:
+        """The reminder fee a claim of ``service_type`` that arose on ``debt_arose_on`` (its
+        invoice date) is charged by a reminder on ``day`` (domain.md §3, lag 1981:739): only if a
+        fee was agreed when the debt arose, so the policy in force on that date decides whether
+        one is due, and the policy of ``day`` (under the day's cap) how much."""
+        # A fee agreed later can't be charged on an older debt: the agreement did not exist
+        # when the debt arose.
+        if not self.policy_for(service_type, debt_arose_on).reminder_fee_agreed:
+            return 0
+        return self.policy_for(service_type, day).reminder_fee_on(day, self.settings)
+
     def in_force_and_ahead(self, day: date) -> list[DunningPolicy]:
         """Per service type (in ``SERVICE_TYPES`` order): the policy in force on ``day`` and every
         version that takes effect after it."""

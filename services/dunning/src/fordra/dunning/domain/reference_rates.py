@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from fordra.contracts.dunning import ReferenceRateAdded
@@ -25,6 +25,7 @@ __all__ = [
     "add_reference_rate",
     "check_half_year_start",
     "check_no_half_year_left_out",
+    "check_rate_known_by",
     "parse_rate_percent",
     "rate_text",
     "rates_in_force",
@@ -84,6 +85,21 @@ def check_no_half_year_left_out(table: Dated[Decimal], valid_from: date) -> None
         field="valid_from",
         rule="reference_rate_no_gap",
     )
+
+
+def check_rate_known_by(valid_from: date, today: date) -> None:
+    """The reference rate of a half-year is the Riksbank's policy rate at the end of the previous
+    half-year (domain.md §3, räntelagen 9 §): it is known on that last day at the earliest. A rate
+    added before then is a guess, and a half-year once in the table is never changed
+    (``add_reference_rate``), so a guess could never be corrected."""
+    known_on = valid_from - timedelta(days=1)
+    if today < known_on:
+        raise DomainRuleViolation(
+            f"the reference rate from {valid_from.isoformat()} is the policy rate on "
+            f"{known_on.isoformat()}: not known before that day (today is {today.isoformat()})",
+            field="valid_from",
+            rule="reference_rate_not_yet_known",
+        )
 
 
 def rates_in_force(added: Iterable[ReferenceRateAdded]) -> Dated[Decimal]:

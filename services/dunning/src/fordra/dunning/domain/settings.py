@@ -89,9 +89,10 @@ class DunningSettings(BaseModel):
     # "en gång i månaden" (seed 004): on this working day of the month (our choice: the first,
     # the seed names none).
     monthly_handover_working_day: Dated[int] = Field(default_factory=lambda: _always(1))
-    # The date a reminder asks payment by, counted from the day it is sent (our choice, the
-    # rulebook names none: the 10 days before the default handover, so that a customer who pays
-    # by it is never handed over).
+    # The date a reminder asks payment by, counted from the day it is sent and moved to the next
+    # working day (our choice, the rulebook names none: the 10 days before the default handover).
+    # The run proposes the handover only once that date has passed, so that a customer who pays
+    # by it is never handed over (``fordra.dunning.domain.daily_run.handover_reminded_by``).
     reminder_pay_by_days: Dated[int] = Field(default_factory=lambda: _always(10))
 
     # -- payment plans (domain.md §4 "Installment plan") ---------------------------------------
