@@ -20,7 +20,7 @@ from fordra.contracts.dunning import (
     ReminderSent,
     TerminationWarningSent,
 )
-from fordra.contracts.invoicing import InvoiceDisputed
+from fordra.contracts.invoicing import DisputeResolved, InvoiceDisputed
 from fordra.contracts.payments import PaymentAllocated
 from fordra.dunning.application.proposals import (
     RejectProposal,
@@ -156,6 +156,51 @@ async def test_a_partial_payment_since_the_proposal_lowers_what_the_letter_state
     # kr for the 7 days to the payment (2026-04-02..08), 700 kr for the 10 days after it, at 10 %
     # (2.00 + 8 points), actual/365, one rate period rounded once: 191.78 + 191.78 = 384 öre
     assert sent.interest_ore == 384
+
+
+async def test_a_proposal_made_before_a_hold_ended_stays_stale_and_the_run_proposes_anew(
+    dunning: DunningOnMemory,
+) -> None:
+    # Given a reminded claim whose handover was proposed on 2026-04-21, then disputed that day
+    iid = await dunning.issue("c-1", 100000, due=DUE)
+    (reminder,) = await dunning.run_through(date(2026, 4, 8))
+    await approve(dunning, reminder.proposal_id)
+    (old,) = await dunning.run_through(date(2026, 4, 21))
+    assert old.kind == "handover"
+    stream = f"invoice-{iid}"
+    await dunning.publish(
+        "invoicing",
+        stream,
+        InvoiceDisputed(
+            invoice_id=iid, customer_id="c-1", disputed_on=date(2026, 4, 21), reason="fel"
+        ),
+    )
+    # And the dispute resolved on 2026-08-10, the claim standing
+    assert await dunning.run_through(date(2026, 8, 10)) == []
+    await dunning.publish(
+        "invoicing",
+        stream,
+        DisputeResolved(
+            invoice_id=iid,
+            customer_id="c-1",
+            resolved_on=date(2026, 8, 10),
+            outcome="claim_stands",
+            reason="rätt",
+        ),
+    )
+    # When the April proposal is approved after the resolution
+    with pytest.raises(ProposalConflict, match="on hold until 2026-08-10") as stale:
+        await approve(dunning, old.proposal_id)
+    # Then it is refused as stale: nothing is handed over (the timer restarts, domain.md §4)
+    assert stale.value.reason == "stale"
+    assert (await dunning.claim(iid)).handed_over_on is None
+    # And the run proposes the handover anew once the days from the resolution have passed,
+    # the old proposal no longer blocking it
+    made = await dunning.run_through(date(2026, 8, 31))
+    assert [(p.kind, p.invoice_id) for p in made] == [("handover", iid)]
+    assert made[0].proposed_on > date(2026, 8, 10)
+    assert await approve(dunning, made[0].proposal_id) is None
+    assert (await dunning.claim(iid)).handed_over_on == date(2026, 8, 31)  # approved today
 
 
 async def test_a_stale_or_rejected_proposal_is_refused_naming_why(

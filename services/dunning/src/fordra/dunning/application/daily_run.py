@@ -232,7 +232,24 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
         g.c.termination_warned_on,
         g.c.termination_proposal_id,
     ]
-    joined = p.joined()
+    # A proposal made before a hold ended (a dispute resolved, a plan cancelled) or before the
+    # due date moved no longer blocks its step: the days count again from the hold's end, and
+    # the run proposes anew when they have passed (domain.md §4); the old one is stale.
+    reminder_proposal = p.proposals.alias("reminder_proposal")
+    handover_proposal = p.proposals.alias("handover_proposal")
+    joined = (
+        p.joined()
+        .outerjoin(reminder_proposal, reminder_proposal.c.proposal_id == g.c.reminder_proposal_id)
+        .outerjoin(handover_proposal, handover_proposal.c.proposal_id == g.c.handover_proposal_id)
+    )
+    reminder_timer = _latest(g.c.reminded_on, c.c.dispute_resolved_on, g.c.plan_ended_on)
+    no_reminder_proposal = or_(
+        g.c.reminder_proposal_id.is_(None), reminder_proposal.c.proposed_on <= timer
+    )
+    no_handover_proposal = or_(
+        g.c.handover_proposal_id.is_(None),
+        handover_proposal.c.proposed_on <= _latest(timer, reminder_timer),
+    )
 
     async def rows(*where: Any) -> Sequence[Any]:
         async with deps.read_models.engine.connect() as conn:
@@ -263,7 +280,7 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
     if remind:
         for row in await rows(
             g.c.reminded_on.is_(None),
-            g.c.reminder_proposal_id.is_(None),
+            no_reminder_proposal,
             _on_or_before(timer, remind, c.c.service_type),
         ):
             # A fee only where agreed when the debt arose (domain.md §3): the policy of the
@@ -275,10 +292,9 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
         s: cut.hand_over_reminded_by for s, cut in cutoffs.items() if cut.hand_over_reminded_by
     }
     if hand_over:
-        reminder_timer = _latest(g.c.reminded_on, c.c.dispute_resolved_on, g.c.plan_ended_on)
         for row in await rows(
             g.c.reminded_on.is_not(None),
-            g.c.handover_proposal_id.is_(None),
+            no_handover_proposal,
             _on_or_before(reminder_timer, hand_over, c.c.service_type),
         ):
             propose(row, "handover", cutoffs[row.service_type])
@@ -290,7 +306,7 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
         since = {s: cut.agency_due_from for s, cut in monthly.items() if cut.agency_due_from}
         for row in await rows(
             g.c.reminded_on.is_(None),
-            g.c.handover_proposal_id.is_(None),
+            no_handover_proposal,
             _on_or_before(timer, by, c.c.service_type),
             not_(_on_or_before(timer, since, c.c.service_type)),
         ):

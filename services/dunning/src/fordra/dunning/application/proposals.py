@@ -119,7 +119,7 @@ async def approve_proposal(
             else:
                 claims = await _claims_of(deps, proposed)
                 for claim in claims:
-                    check_not_stale(state, stale_reason(claim, today))
+                    check_not_stale(state, stale_reason(claim, today, proposed.proposed_on))
                 appends, letter_id = await _letter_or_handover(deps, state, claims, today, meta)
         except ProposalConflict:
             # A parallel approval of this very proposal may have committed between our read of

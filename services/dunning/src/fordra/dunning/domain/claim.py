@@ -143,10 +143,15 @@ def handover_timer_start(claim: Claim) -> date | None:
     )
 
 
-def stale_reason(claim: Claim, today: date) -> str | None:
+def stale_reason(claim: Claim, today: date, proposed_on: date | None = None) -> str | None:
     """Why a proposal for ``claim`` may no longer be approved, or None: it was paid, cancelled,
     disputed, deferred or put in a plan since it was proposed (domain.md §4: holds stop the flow;
-    a disputed claim is never handed over)."""
+    a disputed claim is never handed over); or a hold ended, or the due date moved, after it was
+    proposed: the days count again from then (``timer_start``), and the run proposes anew."""
+    held_until = max(
+        (d for d in (claim.dispute_resolved_on, claim.plan_ended_on) if d is not None),
+        default=None,
+    )
     reasons = (
         (claim.cancelled, "the invoice was cancelled"),
         (claim.open_ore <= 0, "the invoice is paid"),
@@ -157,5 +162,14 @@ def stale_reason(claim: Claim, today: date) -> str | None:
             f"the invoice is deferred until {claim.deferred_until}",
         ),
         (today <= claim.due_date, f"the due date moved to {claim.due_date}"),
+        (
+            proposed_on is not None and held_until is not None and proposed_on <= held_until,
+            f"the claim was on hold until {held_until}, after it was proposed on {proposed_on}:"
+            " its days count again from then",
+        ),
+        (
+            proposed_on is not None and proposed_on <= claim.due_date,
+            f"the due date moved to {claim.due_date} after it was proposed on {proposed_on}",
+        ),
     )
     return next((why for applies, why in reasons if applies), None)
