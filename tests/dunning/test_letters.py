@@ -218,11 +218,14 @@ def test_a_document_that_drops_an_item_fails_the_named_rule() -> None:
         check_reminder_has_required_items(facts, silent)
 
 
-def test_a_reminder_fee_is_stated_and_added_to_what_to_pay() -> None:
+def test_a_reminder_fee_is_stated_as_going_on_the_next_invoice_not_paid_now() -> None:
+    # The fee goes on the customer's next invoice (invoicing holds it as a fee line), so that a
+    # payment of this invoice's OCR number pays its capital and nothing else (domain.md §3)
     doc = build_letter_document(reminder(fee_ore=6_000), TOLVAN, CREDITOR)
     summary = {e.label: e.value for e in doc.summary}
-    assert summary["Påminnelseavgift"] == format_sek(6_000)
-    assert summary["Att betala"] == format_sek(123_450 + 6_000)
+    assert summary["Påminnelseavgift"] == f"{format_sek(6_000)} (läggs på nästa faktura)"
+    assert summary["Att betala"] == format_sek(123_450)
+    assert any("läggs på din nästa faktura" in note for note in doc.payment_notes)
     # No fee: no fee line at all (water, seed 001: "Avgift för påminnelse debiteras ej")
     assert "Påminnelseavgift" not in {
         e.label for e in build_letter_document(reminder(), TOLVAN, CREDITOR).summary

@@ -20,7 +20,7 @@ from fordra.contracts.dunning import (
     ReminderSent,
     TerminationWarningSent,
 )
-from fordra.contracts.invoicing import DisputeResolved, InvoiceDisputed
+from fordra.contracts.invoicing import DisputeResolved, InvoiceDisputed, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
 from fordra.dunning.application.proposals import (
     RejectProposal,
@@ -36,9 +36,13 @@ from fordra.dunning.domain.events import (
     proposal_stream,
 )
 from fordra.dunning.domain.letters import LetterIssued, letter_stream
+from fordra.dunning.domain.policy import default_policy
 from fordra.dunning.domain.proposals import ProposalConflict
+from fordra.dunning.domain.settings import DunningSettings
+from fordra.invoicing.application.reactions import payment_reactions
 from fordra.kernel.auth import AccessDenied, Principal, Role
 from fordra.kernel.errors import NotFound
+from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.projection import ProjectionRunner
 from tests.dunning.flow import OFFICER, TENANT, DunningOnMemory, meta
 from tests.dunning.test_daily_run import two_unpaid_fee_invoices
@@ -372,3 +376,47 @@ async def test_the_set_based_batch_leaves_the_tables_as_one_event_at_a_time_in_a
     finally:
         await other.stop()
         await batched.stop()
+
+
+async def test_an_agreed_reminder_fee_goes_on_the_customers_next_invoice(tmp_path: Path) -> None:
+    # Given water with a 60 kr reminder fee agreed before the debt arose
+    seed = default_policy("water", date(2026, 1, 1), DunningSettings())
+    agreed = seed.model_copy(
+        update={
+            "valid_from": date(2026, 1, 1),
+            "reminder_fee_ore": 6000,
+            "reminder_fee_agreed": True,
+        }
+    )
+    dunning = await DunningOnMemory.start(tmp_path, date(2026, 1, 1), policies=[agreed])
+    try:
+        iid = await dunning.issue("c-1", 100000, due=DUE, service="water")
+        (reminder,) = await dunning.run_through(date(2026, 4, 8))
+        assert reminder.fee_ore == 6000
+        # When the reminder is approved and invoicing follows dunning's log (as the bootstrap
+        # subscribes its process manager)
+        letter_id = await approve(dunning, reminder.proposal_id)
+        invoicing = ProcessManagerRunner(
+            "invoicing-payments", dunning.stores["invoicing"], payment_reactions(dunning.registry)
+        )
+        await invoicing.handle("dunning", await dunning.stores["dunning"].read_log(0, 10_000))
+        # Then the fee waits for the next invoice as a fee line of its own, without VAT, and
+        # the reminded invoice owes its capital only (a payment of its OCR pays nothing else)
+        held = [
+            dunning.registry.load_as(e, LateInterestHeld)
+            for e in await dunning.stores["invoicing"].read_log(0, 10_000)
+            if e.event_type == LateInterestHeld.event_type
+        ]
+        assert [
+            (h.held_id, h.invoice_id, h.line.kind, h.line.net_ore, h.line.vat_rate) for h in held
+        ] == [(f"reminder-fee-{letter_id}", iid, "fee", 6000, 0)]
+        # And a redelivery of the log holds nothing more (the tracking row)
+        await invoicing.handle("dunning", await dunning.stores["dunning"].read_log(0, 10_000))
+        again = [
+            e
+            for e in await dunning.stores["invoicing"].read_log(0, 10_000)
+            if e.event_type == LateInterestHeld.event_type
+        ]
+        assert len(again) == 1
+    finally:
+        await dunning.stop()

@@ -381,8 +381,10 @@ class SmallAmountDeferred(Event):
 
 
 class LateInterestHeld(Event):
-    """Late interest dunning charged on a paid invoice, held for the customer's next invoice as
-    a line of its own (seed 001: "beloppet läggs på nästkommande faktura")."""
+    """Late interest dunning charged on a paid invoice, or the fee of a reminder it sent (the
+    line's ``kind`` says which), held for the customer's next invoice as a line of its own (seed
+    001: "beloppet läggs på nästkommande faktura"). The name is the first use's; the event is
+    every charge of dunning's that waits for the next invoice."""
 
     event_type: ClassVar[str] = "LateInterestHeld"
 

@@ -638,9 +638,11 @@ def _payment_notes(creditor: Creditor, facts: LetterFacts, total_ore: int) -> li
             f"{long_date(facts.pay_by)} och ange fakturans eget OCR-nummer (se tabellen).",
         ]
     if facts.fee_ore > 0:
+        # Invoicing puts the fee on the next invoice (a line of its own), so that a payment of
+        # this invoice's OCR number pays its capital and nothing else (domain.md §3).
         notes.append(
-            f"Betala påminnelseavgiften {format_sek(facts.fee_ore)} tillsammans med faktura "
-            f"{first.invoice_number} (samma OCR-nummer)."
+            f"Påminnelseavgiften {format_sek(facts.fee_ore)} läggs på din nästa faktura. "
+            "Betala den inte nu."
         )
     if creditor.iban_grouped and creditor.bic:
         notes.append(
@@ -701,12 +703,18 @@ def _closing(creditor: Creditor) -> tuple[str, ...]:
 
 def _reminder_parts(facts: LetterFacts, creditor: Creditor) -> dict[str, Any]:
     capital = sum(item.capital_ore for item in facts.items)
-    total = capital + facts.fee_ore
+    # The fee is invoiced on the next invoice, not paid with this one (``_payment_notes``).
+    total = capital
     checked = long_date(facts.checked_on)
     one = len(facts.items) == 1
     summary = [Entry(label="Obetalt belopp", value=format_sek(capital))]
     if facts.fee_ore > 0:
-        summary.append(Entry(label="Påminnelseavgift", value=format_sek(facts.fee_ore)))
+        summary.append(
+            Entry(
+                label="Påminnelseavgift",
+                value=f"{format_sek(facts.fee_ore)} (läggs på nästa faktura)",
+            )
+        )
     summary.append(Entry(label="Att betala", value=format_sek(total)))
     return {
         "title": "Betalningspåminnelse",

@@ -1,14 +1,15 @@
 """Invoicing reacting to other contexts' public events (a process manager): a payment allocated
 to an invoice is noted on the invoice, because whether it is paid decides whether it may still be
-cancelled (seed 002: makulering only while unpaid); late interest that dunning charged is held for
-the customer's next invoice (seed 001)."""
+cancelled (seed 002: makulering only while unpaid); late interest that dunning charged, and the
+reminder fee of a reminder sent, are held for the customer's next invoice (seed 001; domain.md §3
+keeps interest and each fee apart from the capital)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from fordra.contracts.dunning import LateInterestCharged
+from fordra.contracts.dunning import LateInterestCharged, ReminderSent
 from fordra.contracts.invoicing import SERVICE_TYPES, InvoiceLine, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
 from fordra.invoicing.application.handlers import invoice_stream, small_amounts_stream
@@ -82,7 +83,49 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         # A dunning run charges interest on many customers' invoices at once.
         return [small_amounts_stream(registry.load_as(env, LateInterestCharged).customer_id)]
 
+    async def on_reminder(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        # The reminder fee (at most 60 kr, and only where agreed when the debt arose: dunning's
+        # policy decided) is owed once the reminder is sent. It goes on the customer's next
+        # invoice as a fee line of its own, as late interest does, so that a payment of the
+        # reminded invoice's OCR pays that invoice's capital and nothing else (domain.md §3).
+        reminder = registry.load_as(env, ReminderSent)
+        if reminder.fee_ore <= 0:
+            return []
+        stream = small_amounts_stream(reminder.customer_id)
+        version = await store.stream_version(stream)
+        line = InvoiceLine(
+            description=f"Påminnelseavgift, påminnelse {reminder.sent_on.isoformat()}",
+            service_type=reminder.service_type
+            if reminder.service_type in SERVICE_TYPES
+            else "other",
+            quantity=Decimal(1),
+            unit_price_ore=reminder.fee_ore,
+            # A reminder fee is compensation for the creditor's cost, not consideration for a
+            # supply: outside the scope of VAT, like late interest.
+            vat_rate=0,
+            net_ore=reminder.fee_ore,
+            kind="fee",
+        )
+        held = registry.envelope(
+            LateInterestHeld(
+                held_id=f"reminder-fee-{reminder.letter_id}",
+                customer_id=reminder.customer_id,
+                invoice_id=reminder.invoice_id,
+                line=line,
+            ),
+            context=CONTEXT,
+            stream_id=stream,
+            version=version + 1,
+            metadata=env.caused_metadata(),
+            occurred_at=env.occurred_at,
+        )
+        return [StreamAppend(stream, version, [held])]
+
+    def reminder_reads(env: Envelope) -> Iterable[str]:
+        return [small_amounts_stream(registry.load_as(env, ReminderSent).customer_id)]
+
     return {
         PaymentAllocated.event_type: Prefetched(on_allocated, reads=allocated_reads),
         LateInterestCharged.event_type: Prefetched(on_interest, reads=interest_reads),
+        ReminderSent.event_type: Prefetched(on_reminder, reads=reminder_reads),
     }
