@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fordra.contracts.dunning import HandedToAgency, ReminderSent
-from fordra.dunning.domain.events import claim_stream
+from fordra.dunning.domain.events import claim_stream, run_stream
 from fordra.dunning.domain.letters import LetterIssued, letter_stream
 from fordra.kernel.auth import Role
 from tests.payments.camt_factory import Entry, Tx, camt054
@@ -149,6 +149,19 @@ async def test_an_unpaid_invoice_is_reminded_then_handed_over(
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == ["body", "date"]
         assert r.json()["detail"][0]["type"] == "dunning_run_not_in_future"
+        # nor for a day that is not a business day (Easter Monday, a Saturday): nothing recorded
+        for holiday in ("2026-04-06", "2026-04-04"):
+            r = await fordra.client.post(
+                "/api/v1/dunning/runs", json={"date": holiday}, headers=fordra.auth(Role.OPS_LEAD)
+            )
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"][0]["type"] == "dunning_run_on_a_business_day"
+            assert (
+                await fordra.platform.stores["dunning"].read_stream(
+                    run_stream(date.fromisoformat(holiday))
+                )
+                == []
+            )
 
         # When the case officer approves it, then a letter is sent, once
         letter_id = (await approve(fordra, reminder["proposal_id"]))["letter_id"]

@@ -33,6 +33,7 @@ from fordra.dunning.domain.daily_run import (
     ServiceCutoffs,
     ServiceRules,
     check_run_not_in_future,
+    check_run_on_a_business_day,
     cutoffs_for,
 )
 from fordra.dunning.domain.events import (
@@ -118,6 +119,7 @@ async def run_dunning(
     """``POST /api/v1/dunning/runs``: the run of ``day``, by ops (domain.md §4)."""
     require_role(principal, Role.OPS_LEAD, Role.ADMIN, action="start a dunning run")
     check_run_not_in_future(day, deps.clock.today())
+    check_run_on_a_business_day(day, deps.calendar)
     return await daily_run(day, deps, meta)
 
 

@@ -34,6 +34,18 @@ def check_run_not_in_future(day: date, today: date) -> None:
         )
 
 
+def check_run_on_a_business_day(day: date, calendar: WorkingDayCalendar) -> None:
+    """The runs are those of business days (domain.md §4, §8's working days): the scheduler
+    skips weekends and holidays, and a run asked for by hand may not record one either, or a
+    Saturday's proposals would count their days from a day no run exists for."""
+    if not calendar.is_working_day(day):
+        raise DomainRuleViolation(
+            f"{day} is not a business day: dunning runs are for business days only",
+            field="date",
+            rule="dunning_run_on_a_business_day",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceCutoffs:
     """The cut-off dates of one service on the run's day: a claim whose timer started on or
