@@ -22,6 +22,7 @@ from fordra.contracts.dunning import (
 )
 from fordra.contracts.invoicing import DisputeResolved, InvoiceDisputed, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
+from fordra.dunning.application.collection import proposals_with
 from fordra.dunning.application.proposals import (
     RejectProposal,
     approve_proposal,
@@ -203,6 +204,13 @@ async def test_a_proposal_made_before_a_hold_ended_stays_stale_and_the_run_propo
     made = await dunning.run_through(date(2026, 8, 31))
     assert [(p.kind, p.invoice_id) for p in made] == [("handover", iid)]
     assert made[0].proposed_on > date(2026, 8, 10)
+    # And the case officer's queue lists only the new one; the old one is listed as stale, with
+    # the reason the approval gives
+    pending = await proposals_with("pending", dunning.deps, OFFICER)
+    assert [p.proposal_id for p in pending.items] == [made[0].proposal_id]
+    (stale_one,) = (await proposals_with("stale", dunning.deps, OFFICER)).items
+    assert stale_one.proposal_id == old.proposal_id
+    assert "on hold until 2026-08-10" in str(stale_one.stale_reason)
     assert await approve(dunning, made[0].proposal_id) is None
     assert (await dunning.claim(iid)).handed_over_on == date(2026, 8, 31)  # approved today
 

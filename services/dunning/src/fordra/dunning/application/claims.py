@@ -49,7 +49,7 @@ from fordra.contracts.invoicing import (
     InvoiceIssued,
 )
 from fordra.contracts.payments import PaymentAllocated
-from fordra.dunning.domain.claim import Claim
+from fordra.dunning.domain.claim import Claim, stale_reason
 from fordra.dunning.domain.events import (
     ChildcareUnpaidReported,
     DunningProposed,
@@ -512,6 +512,42 @@ async def read_claim(
         )
     ).first()
     return claim_from_row(row) if row is not None else None
+
+
+async def read_pending_staleness(
+    conn: AsyncConnection,
+    projection: DunningClaimsProjection,
+    rows: list[dict[str, Any]],
+    today: date,
+) -> dict[str, str]:
+    """Why each pending proposal of ``rows`` may no longer be approved (``stale_reason``, the
+    one rule the approval applies), or that the run has since proposed the step anew; the ids of
+    the approvable ones are absent. Installment reminders follow their plan and are left out."""
+    ids = sorted({r["invoice_id"] for r in rows if r["kind"] in PROPOSAL_COLUMN})
+    claims: dict[str, Claim] = {}
+    steps: dict[str, Any] = {}
+    for first in range(0, len(ids), 500):
+        found = await conn.execute(
+            select(*projection.claim_columns())
+            .select_from(projection.joined())
+            .where(projection.claims.c.invoice_id.in_(ids[first : first + 500]))
+        )
+        for row in found:
+            claims[row.invoice_id] = claim_from_row(row)
+            steps[row.invoice_id] = row
+    stale: dict[str, str] = {}
+    for r in rows:
+        column = PROPOSAL_COLUMN.get(r["kind"])
+        claim = claims.get(r["invoice_id"])
+        if column is None or claim is None:
+            continue
+        reason = stale_reason(claim, today, r["proposed_on"])
+        newer = getattr(steps[r["invoice_id"]], column)
+        if reason is None and newer is not None and newer != r["proposal_id"]:
+            reason = f"proposed anew as {newer}"
+        if reason is not None:
+            stale[r["proposal_id"]] = reason
+    return stale
 
 
 async def read_letters(

@@ -14,6 +14,7 @@ from fordra.dunning.application.claims import (
     read_disputed,
     read_letters,
     read_music_school_flags,
+    read_pending_staleness,
     read_proposals,
 )
 from fordra.dunning.application.daily_run import DunningDeps
@@ -56,6 +57,8 @@ class ProposalView(BaseModel):
     capital_ore: int
     fee_ore: int
     interest_ore: int
+    # Why a pending proposal may no longer be approved (listed with ``status=stale``).
+    stale_reason: str | None = None
 
 
 class Proposals(BaseModel):
@@ -93,13 +96,34 @@ async def collection_of(invoice_id: str, deps: DunningDeps, principal: Principal
     )
 
 
+ProposalListing = Literal["pending", "approved", "rejected", "stale"]
+
+
 async def proposals_with(
-    status: Literal["pending", "approved", "rejected"], deps: DunningDeps, principal: Principal
+    status: ProposalListing, deps: DunningDeps, principal: Principal
 ) -> Proposals:
+    """The proposals by status. ``pending`` lists those a case officer may still approve;
+    ``stale`` those still undecided that the approval would refuse (paid, cancelled or held
+    since, a hold ended after them, or proposed anew), each with the reason, so that a queue
+    never fills with letters nobody may send."""
     require_role(principal, *READERS, action="read dunning proposals")
     async with deps.read_models.engine.connect() as conn:
-        rows = await read_proposals(conn, deps.claims, status)
-    return Proposals(items=[ProposalView.model_validate(r) for r in rows])
+        if status not in ("pending", "stale"):
+            rows = await read_proposals(conn, deps.claims, status)
+            return Proposals(items=[ProposalView.model_validate(r) for r in rows])
+        rows = await read_proposals(conn, deps.claims, "pending")
+        stale = await read_pending_staleness(conn, deps.claims, rows, deps.clock.today())
+    if status == "pending":
+        return Proposals(
+            items=[ProposalView.model_validate(r) for r in rows if r["proposal_id"] not in stale]
+        )
+    return Proposals(
+        items=[
+            ProposalView.model_validate({**r, "stale_reason": stale[r["proposal_id"]]})
+            for r in rows
+            if r["proposal_id"] in stale
+        ]
+    )
 
 
 async def disputed_claims(deps: DunningDeps, principal: Principal) -> DisputedClaims:

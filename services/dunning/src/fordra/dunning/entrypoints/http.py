@@ -4,7 +4,7 @@ invoice's collection state, the childcare report and the music-school pupils fla
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -13,6 +13,7 @@ from fordra.dunning.application.collection import (
     Collection,
     DisputedClaims,
     MusicSchoolFlags,
+    ProposalListing,
     Proposals,
     childcare_report_of,
     collection_of,
@@ -49,7 +50,7 @@ def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
     @router.get("/dunning/proposals", response_model=Proposals)
     async def get_proposals(
         principal: Caller,
-        status: Annotated[Literal["pending", "approved", "rejected"], Query()] = "pending",
+        status: Annotated[ProposalListing, Query()] = "pending",
     ) -> Proposals:
         return await proposals_with(status, deps, principal)
 
