@@ -4,7 +4,7 @@ how an active plan is kept or broken."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -144,6 +144,12 @@ def test_a_rate_change_during_the_plan_is_followed() -> None:
             "first_due_date",
         ),
         ({"invoices": []}, "check_plan_has_invoices", "invoice_ids"),
+        # A first installment more than 92 days ahead is a deferral in disguise (2099: 73 years)
+        (
+            {"first_due_date": date(2099, 1, 1)},
+            "check_first_due_date_within_bound",
+            "first_due_date",
+        ),
     ],
 )
 def test_refused_terms_name_the_rule_and_the_field(
@@ -259,3 +265,10 @@ def test_a_plan_with_a_missed_installment_unpaid_14_days_later_is_cancelled() ->
 def test_every_installment_paid_completes_the_plan() -> None:
     [done] = assess_plan(active_plan(), open_left(0), date(2026, 6, 1), SETTINGS)
     assert done.event_type == "PaymentPlanCompleted"
+
+
+def test_the_first_installment_may_fall_up_to_92_days_ahead() -> None:
+    # The bound is a dated setting (domain.md §2: a deferral is normally at most 3 months)
+    assert draw(invoice(), first_due_date=TODAY + timedelta(days=92)).installments
+    with pytest.raises(DomainRuleViolation, match="more than 92 days ahead"):
+        draw(invoice(), first_due_date=TODAY + timedelta(days=93))

@@ -275,6 +275,22 @@ def check_first_due_date_not_past(first_due_date: date, today: date) -> None:
         )
 
 
+def check_first_due_date_within_bound(
+    first_due_date: date, today: date, settings: DunningSettings
+) -> None:
+    """The first installment within ``plan_first_due_within_days`` of today (a dated setting:
+    a later start is a deferral, normally at most 3 months, domain.md §2)."""
+    days = settings.plan_first_due_within_days.at(today)
+    latest = today + timedelta(days=days)
+    if first_due_date > latest:
+        raise DomainRuleViolation(
+            f"the first installment's due date {first_due_date} is more than {days} days ahead:"
+            f" at the latest {latest}",
+            field="first_due_date",
+            rule="check_first_due_date_within_bound",
+        )
+
+
 def check_invoice_can_be_planned(
     invoice_id: str, invoice: PlanInvoice | None, customer_id: str, index: int
 ) -> PlanInvoice:
@@ -362,6 +378,7 @@ def draw_up_plan(
         )
     check_installments_at_least_one(installments)
     check_first_due_date_not_past(first_due_date, today)
+    check_first_due_date_within_bound(first_due_date, today, settings)
     # The statutory caps, the same rule as every fee of dunning (domain.md §3).
     check_plan_fee_has_legal_ground(fee_ore, written=written, day=today, settings=settings)
     seen: set[str] = set()

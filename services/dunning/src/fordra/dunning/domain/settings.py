@@ -106,6 +106,12 @@ class DunningSettings(BaseModel):
     # asking for payment in about ten days as seed 001's reminders do), and the debtor must have
     # had the reminder in hand and its days to pay before the plan falls.
     plan_cancel_after_missed_days: Dated[int] = Field(default_factory=lambda: _always(14))
+    # The first installment falls within this many days of the day the plan is drawn up. The
+    # rulebook names no bound; a plan whose first payment lies further ahead is a deferral in
+    # disguise, and a deferral is "normally at most 3 months" (domain.md §2, seed 001), so the
+    # same 3 months (92 days) bound it here. Without one a plan dated 2099 held a claim for 73
+    # years.
+    plan_first_due_within_days: Dated[int] = Field(default_factory=lambda: _always(92))
 
     # -- childcare (domain.md §4, seed 002 lines 1199-1207 and 1863-1867, seed 001) -----------
     # ">= 2 obetalda avgiftsfakturor" (the body of seed 002; its table says "> 2").
