@@ -14,13 +14,17 @@ from fastapi import FastAPI, Request
 
 from fordra.app.http import install_error_handlers
 from fordra.contracts.dunning import HandedToAgency, PaymentPlanActivated, PaymentPlanProposed
+from fordra.contracts.invoicing import LateInterestHeld
 from fordra.dunning.application.letters import LetterDeps
 from fordra.dunning.domain.letters import Creditor
 from fordra.dunning.entrypoints.payment_plans_http import make_router
+from fordra.invoicing.application.reactions import payment_reactions
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.auth import Principal, Role
+from fordra.kernel.process import ProcessManagerRunner
 from fordra.kernel.web import RouterDeps
 from tests.dunning.plan_support import TENANT, PlansOnMemory
+from tests.utils.invoicing import memory_store
 
 TODAY = date(2026, 5, 10)
 # The letters' creditor as the app makes it: invoicing's issuer.
@@ -93,7 +97,23 @@ async def test_a_plan_is_drawn_up_signed_once_and_read(
     assert signed.status_code == 200, signed.text
     assert signed.json()["status"] == "active"
     assert again.json() == signed.json()
-    assert len(await plans.events(PaymentPlanActivated)) == 1
+    (activated,) = await plans.events(PaymentPlanActivated)
+    # The written plan's fee is owed once signed: the public event carries it, and invoicing
+    # holds it for the customer's next invoice as a fee line of its own (domain.md §3)
+    assert (activated.fee_ore, activated.service_type) == (17_000, "water")
+    invoicing = ProcessManagerRunner(
+        "invoicing-payments", memory_store(), payment_reactions(plans.registry)
+    )
+    await invoicing.store.start()
+    await invoicing.handle("dunning", await plans.store.read_log(0, 10_000))
+    held = [
+        plans.registry.load_as(e, LateInterestHeld)
+        for e in await invoicing.store.read_log(0, 10_000)
+        if e.event_type == LateInterestHeld.event_type
+    ]
+    assert [(h.held_id, h.line.kind, h.line.net_ore, h.line.vat_rate) for h in held] == [
+        (f"plan-fee-{plan_id}", "fee", 17_000, 0)
+    ]
 
     read = await client.get(f"/api/v1/payment-plans/{plan_id}")
     assert read.json()["status"] == "active"

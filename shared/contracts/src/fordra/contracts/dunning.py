@@ -124,7 +124,10 @@ class PaymentPlanProposed(Event):
 
 
 class PaymentPlanActivated(Event):
-    """The debtor signed and returned the plan: it holds the dunning flow of its invoices."""
+    """The debtor signed and returned the plan: it holds the dunning flow of its invoices. Its
+    fee (a written plan's, at most 170 kr, domain.md §3) is owed from now: invoicing puts it on
+    the customer's next invoice as a fee line, of the service of the plan's first invoice. Both
+    fields are absent (0, None) from events stored before they existed."""
 
     event_type: ClassVar[str] = "PaymentPlanActivated"
 
@@ -132,6 +135,8 @@ class PaymentPlanActivated(Event):
     customer_id: str
     invoice_ids: tuple[str, ...]
     activated_on: date
+    fee_ore: int = 0
+    service_type: str | None = None
 
 
 class InstallmentMissed(Event):

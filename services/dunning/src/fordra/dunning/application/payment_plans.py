@@ -381,6 +381,8 @@ async def sign_payment_plan(
                 customer_id=plan.customer_id,
                 invoice_ids=plan.invoice_ids,
                 activated_on=today,
+                fee_ore=plan.drawn_up.fee_ore,
+                service_type=plan.drawn_up.claims[0].service_type,
             ),
         )
         for invoice_id in plan.invoice_ids:

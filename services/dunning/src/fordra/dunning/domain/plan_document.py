@@ -90,8 +90,9 @@ DEFAULT_CONDITIONS: tuple[str, ...] = (
     "Delbetalningarna betalas till fakturornas bankgiro med fakturans OCR-nummer, senast på "
     "respektive förfallodag.",
     "Varje delbetalning räknas av mot fakturornas kapitalbelopp, äldsta fakturan först.",
-    "Dröjsmålsränta löper under hela planen. Räntan och avgiften för planen debiteras på din "
-    "nästa faktura när kapitalbeloppet är betalt.",
+    "Avgiften för planen debiteras på din nästa faktura efter att du har skrivit under planen.",
+    "Dröjsmålsränta löper under hela planen. Räntan debiteras på din nästa faktura när "
+    "kapitalbeloppet är betalt.",
     "Om en delbetalning inte betalas i tid får du en påminnelse. Betalas den inte efter "
     "påminnelsen avbryts planen och hela det obetalda beloppet förfaller till betalning.",
     "Du kan när som helst betala mer än delbetalningen eller hela skulden utan extra kostnad.",

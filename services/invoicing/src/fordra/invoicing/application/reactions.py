@@ -1,15 +1,15 @@
 """Invoicing reacting to other contexts' public events (a process manager): a payment allocated
 to an invoice is noted on the invoice, because whether it is paid decides whether it may still be
-cancelled (seed 002: makulering only while unpaid); late interest that dunning charged, and the
-reminder fee of a reminder sent, are held for the customer's next invoice (seed 001; domain.md §3
-keeps interest and each fee apart from the capital)."""
+cancelled (seed 002: makulering only while unpaid); late interest that dunning charged, the fee of
+a reminder sent and the fee of a payment plan signed are held for the customer's next invoice
+(seed 001; domain.md §3 keeps interest and each fee apart from the capital)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from fordra.contracts.dunning import LateInterestCharged, ReminderSent
+from fordra.contracts.dunning import LateInterestCharged, PaymentPlanActivated, ReminderSent
 from fordra.contracts.invoicing import SERVICE_TYPES, InvoiceLine, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
 from fordra.invoicing.application.handlers import invoice_stream, small_amounts_stream
@@ -83,35 +83,38 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         # A dunning run charges interest on many customers' invoices at once.
         return [small_amounts_stream(registry.load_as(env, LateInterestCharged).customer_id)]
 
-    async def on_reminder(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
-        # The reminder fee (at most 60 kr, and only where agreed when the debt arose: dunning's
-        # policy decided) is owed once the reminder is sent. It goes on the customer's next
-        # invoice as a fee line of its own, as late interest does, so that a payment of the
-        # reminded invoice's OCR pays that invoice's capital and nothing else (domain.md §3).
-        reminder = registry.load_as(env, ReminderSent)
-        if reminder.fee_ore <= 0:
+    async def hold_fee(
+        env: Envelope,
+        store: EventStore,
+        *,
+        held_id: str,
+        customer_id: str,
+        invoice_id: str,
+        service_type: str | None,
+        description: str,
+        fee_ore: int,
+    ) -> Sequence[StreamAppend]:
+        # A fee of dunning's (a reminder's, a payment plan's: statutory caps, domain.md §3) goes
+        # on the customer's next invoice as a fee line of its own, as late interest does, so
+        # that a payment of a dunned invoice's OCR pays that invoice's capital and nothing else.
+        if fee_ore <= 0:
             return []
-        stream = small_amounts_stream(reminder.customer_id)
+        stream = small_amounts_stream(customer_id)
         version = await store.stream_version(stream)
         line = InvoiceLine(
-            description=f"Påminnelseavgift, påminnelse {reminder.sent_on.isoformat()}",
-            service_type=reminder.service_type
-            if reminder.service_type in SERVICE_TYPES
-            else "other",
+            description=description,
+            service_type=service_type if service_type in SERVICE_TYPES else "other",
             quantity=Decimal(1),
-            unit_price_ore=reminder.fee_ore,
-            # A reminder fee is compensation for the creditor's cost, not consideration for a
-            # supply: outside the scope of VAT, like late interest.
+            unit_price_ore=fee_ore,
+            # Compensation for the creditor's costs, not consideration for a supply: outside
+            # the scope of VAT, like late interest.
             vat_rate=0,
-            net_ore=reminder.fee_ore,
+            net_ore=fee_ore,
             kind="fee",
         )
         held = registry.envelope(
             LateInterestHeld(
-                held_id=f"reminder-fee-{reminder.letter_id}",
-                customer_id=reminder.customer_id,
-                invoice_id=reminder.invoice_id,
-                line=line,
+                held_id=held_id, customer_id=customer_id, invoice_id=invoice_id, line=line
             ),
             context=CONTEXT,
             stream_id=stream,
@@ -121,11 +124,44 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         )
         return [StreamAppend(stream, version, [held])]
 
+    async def on_reminder(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        # Owed once the reminder is sent (only where agreed when the debt arose: dunning's
+        # policy decided).
+        reminder = registry.load_as(env, ReminderSent)
+        return await hold_fee(
+            env,
+            store,
+            held_id=f"reminder-fee-{reminder.letter_id}",
+            customer_id=reminder.customer_id,
+            invoice_id=reminder.invoice_id,
+            service_type=reminder.service_type,
+            description=f"Påminnelseavgift, påminnelse {reminder.sent_on.isoformat()}",
+            fee_ore=reminder.fee_ore,
+        )
+
+    async def on_plan(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        # Owed once the debtor signed the written plan.
+        plan = registry.load_as(env, PaymentPlanActivated)
+        return await hold_fee(
+            env,
+            store,
+            held_id=f"plan-fee-{plan.plan_id}",
+            customer_id=plan.customer_id,
+            invoice_id=plan.invoice_ids[0],
+            service_type=plan.service_type,
+            description=f"Avgift för avbetalningsplan, {plan.activated_on.isoformat()}",
+            fee_ore=plan.fee_ore,
+        )
+
     def reminder_reads(env: Envelope) -> Iterable[str]:
         return [small_amounts_stream(registry.load_as(env, ReminderSent).customer_id)]
+
+    def plan_reads(env: Envelope) -> Iterable[str]:
+        return [small_amounts_stream(registry.load_as(env, PaymentPlanActivated).customer_id)]
 
     return {
         PaymentAllocated.event_type: Prefetched(on_allocated, reads=allocated_reads),
         LateInterestCharged.event_type: Prefetched(on_interest, reads=interest_reads),
         ReminderSent.event_type: Prefetched(on_reminder, reads=reminder_reads),
+        PaymentPlanActivated.event_type: Prefetched(on_plan, reads=plan_reads),
     }
