@@ -576,14 +576,26 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         )
         return await append_to(env, store, allocated.invoice_id, paid)
 
+    def allocated_reads(env: Envelope) -> Iterable[str]:
+        # A bank file pays thousands of invoices in one batch: their streams are read at once,
+        # not one round trip per payment (the bench's 100,000 payments settled in 13 minutes
+        # with a read each).
+        allocated = registry.load_as(env, PaymentAllocated)
+        if allocated.component != "capital" or allocated.amount_ore == 0:
+            return []
+        return [plan_invoice_stream(allocated.invoice_id)]
+
+    def reads_of(kind: type[Event]) -> Callable[[Envelope], Iterable[str]]:
+        return lambda env: [plan_invoice_stream(registry.load_as(env, kind).invoice_id)]  # type: ignore[attr-defined]
+
     return {
         InvoiceIssued.event_type: Prefetched(on_issued, creates=issued_creates),
-        CreditNoteIssued.event_type: on_credited,
-        InvoiceCancelled.event_type: on_cancelled,
-        DueDatePostponed.event_type: on_postponed,
-        DeferralGranted.event_type: on_deferred,
-        PaymentAllocated.event_type: on_allocated,
-        HandedToAgency.event_type: on_handed,
+        CreditNoteIssued.event_type: Prefetched(on_credited, reads=reads_of(CreditNoteIssued)),
+        InvoiceCancelled.event_type: Prefetched(on_cancelled, reads=reads_of(InvoiceCancelled)),
+        DueDatePostponed.event_type: Prefetched(on_postponed, reads=reads_of(DueDatePostponed)),
+        DeferralGranted.event_type: Prefetched(on_deferred, reads=reads_of(DeferralGranted)),
+        PaymentAllocated.event_type: Prefetched(on_allocated, reads=allocated_reads),
+        HandedToAgency.event_type: Prefetched(on_handed, reads=reads_of(HandedToAgency)),
     }
 
 
