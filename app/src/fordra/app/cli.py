@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from fordra.app.bootstrap import SERVICES, Platform
 from fordra.kernel.auth import Role
+from fordra.kernel.clock import SystemClock
 from fordra.kernel.private_files import PRIVATE_UMASK
 
 if TYPE_CHECKING:
@@ -345,6 +347,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         await platform.start()
+        # The dunning service runs the business days' jobs as the real calendar passes them
+        # (the daily dunning run among them); each is idempotent per date.
+        daily = _follow_the_calendar(platform) if args.service == "dunning" else None
         try:
             if args.service == "api":
                 app = create_app(platform, manage_lifecycle=False)
@@ -360,6 +365,7 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"fordra serve {args.service}: running", flush=True)
                 await stop.wait()
         finally:
+            await _stop_following(daily)
             await platform.stop()
 
     asyncio.run(serve())
@@ -413,6 +419,7 @@ def _run(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         await platform.start()
+        daily = _follow_the_calendar(platform)
         try:
             if args.demo:
                 ids = await load_demo(platform)
@@ -433,10 +440,27 @@ def _run(args: argparse.Namespace) -> int:
             )
             await uvicorn.Server(config).serve()
         finally:
+            await _stop_following(daily)
             await platform.stop()
 
     asyncio.run(serve())
     return 0
+
+
+def _follow_the_calendar(platform: Platform) -> asyncio.Task[None] | None:
+    """With the real clock, run each business day's jobs as the day comes; a manual clock is
+    advanced by an admin (``POST /api/v1/admin/clock/advance``) instead."""
+    if not isinstance(platform.clock, SystemClock):
+        return None
+    return asyncio.create_task(platform.scheduler.follow(platform.clock), name="daily-jobs")
+
+
+async def _stop_following(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 if __name__ == "__main__":

@@ -2,17 +2,20 @@
 
 Contexts register jobs (``remind overdue invoices``, ``hand over to the agency``...); the scheduler
 runs every job for every business day in order, so advancing a manual clock from 1 March to 1 June
-runs March, April and May day by day, exactly as a real calendar would have.
+runs March, April and May day by day, exactly as a real calendar would have. With the real (system)
+clock nobody advances it: ``follow`` runs the day's jobs as each day comes (the process that runs
+``fordra run``, or ``fordra serve dunning`` in the distributed engine).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fordra.kernel.clock import ManualClock
+from fordra.kernel.clock import BusinessClock, ManualClock
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +62,26 @@ class DailyScheduler:
             ran.append(day)
         await self._settle()
         return ran
+
+    async def follow(self, clock: BusinessClock, *, poll_seconds: float = 60.0) -> None:
+        """Run every job once for each day ``clock`` reaches, from today, until cancelled.
+
+        A day whose jobs fail is tried again at the next poll, not skipped. A day missed while the
+        process was down is not replayed: the jobs' rules count "on or before" a day (the dunning
+        run finds every claim whose days have passed), and each job is idempotent per date, so
+        the next day's run does what the missed one would have done, and several processes
+        following the same calendar do each day's work once.
+        """
+        done: date | None = None
+        while True:
+            today = clock.today()
+            if today != done:
+                try:
+                    await self.run_day(today)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a job's failure must not stop the calendar
+                    log.exception("the jobs of %s failed; trying again", today.isoformat())
+                else:
+                    done = today
+            await asyncio.sleep(poll_seconds)
