@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict
+from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import AlreadyProcessed, EventStore, StreamAppend, Tracking
 from fordra.kernel.projection import unseen
 from fordra.kernel.staging import StagedEventStore
@@ -28,6 +29,29 @@ Reaction = Callable[[Envelope, EventStore], Awaitable[Sequence[StreamAppend]]]
 
 def _none(_env: Envelope) -> Iterable[str]:
     return ()
+
+
+async def append_caused(
+    registry: EventRegistry,
+    store: EventStore,
+    cause: Envelope,
+    *,
+    context: str,
+    stream_id: str,
+    event: Event,
+) -> list[StreamAppend]:
+    """The usual reaction's effect: ``event`` appended at the next version of ``stream_id``,
+    carrying the upstream event's causation and time."""
+    version = await store.stream_version(stream_id)
+    envelope = registry.envelope(
+        event,
+        context=context,
+        stream_id=stream_id,
+        version=version + 1,
+        metadata=cause.caused_metadata(),
+        occurred_at=cause.occurred_at,
+    )
+    return [StreamAppend(stream_id, version, [envelope])]
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,7 @@ from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.ids import new_id
 from fordra.kernel.money import Ore
-from fordra.kernel.process import Prefetched, Reaction
+from fordra.kernel.process import Prefetched, Reaction, append_caused
 
 CONTEXT = "dunning"
 PLAN_INDEX_STREAM = "payment-plans"
@@ -505,17 +505,14 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
     ) -> Sequence[StreamAppend]:
         # Recorded even before the invoice's issue reaches us: the upstream logs are followed
         # each on its own, and a payment must not be lost for arriving first (replay_plan_invoice).
-        stream = plan_invoice_stream(invoice_id)
-        version = await store.stream_version(stream)
-        envelope = registry.envelope(
-            event,
+        return await append_caused(
+            registry,
+            store,
+            env,
             context=CONTEXT,
-            stream_id=stream,
-            version=version + 1,
-            metadata=env.caused_metadata(),
-            occurred_at=env.occurred_at,
+            stream_id=plan_invoice_stream(invoice_id),
+            event=event,
         )
-        return [StreamAppend(stream, version, [envelope])]
 
     async def on_issued(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         issued = registry.load_as(env, InvoiceIssued)

@@ -29,7 +29,7 @@ from fordra.dunning.domain.recipients import (
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.process import Reaction
+from fordra.kernel.process import Reaction, append_caused
 
 __all__ = ["CONTEXT", "load_recipient", "recipient_reactions", "recipient_stream"]
 
@@ -46,17 +46,14 @@ def recipient_reactions(registry: EventRegistry) -> dict[str, Reaction]:
     async def append(
         env: Envelope, store: EventStore, event: Event, customer_id: str
     ) -> list[StreamAppend]:
-        stream = recipient_stream(customer_id)
-        version = await store.stream_version(stream)
-        copied = registry.envelope(
-            event,
+        return await append_caused(
+            registry,
+            store,
+            env,
             context=CONTEXT,
-            stream_id=stream,
-            version=version + 1,
-            metadata=env.caused_metadata(),
-            occurred_at=env.occurred_at,
+            stream_id=recipient_stream(customer_id),
+            event=event,
         )
-        return [StreamAppend(stream, version, [copied])]
 
     async def on_registered(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         registered = registry.load_as(env, CustomerRegistered)

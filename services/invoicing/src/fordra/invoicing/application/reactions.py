@@ -18,29 +18,23 @@ from fordra.invoicing.domain.events import InvoicePaymentRecorded
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.process import Prefetched, Reaction
+from fordra.kernel.process import Prefetched, Reaction, append_caused
 
 
 def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
     async def on_allocated(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         allocated = registry.load_as(env, PaymentAllocated)
         stream = invoice_stream(allocated.invoice_id)
-        version = await store.stream_version(stream)
-        if version == 0:
+        if await store.stream_version(stream) == 0:
             return []  # not an invoice of ours (cannot happen; never invent a stream)
-        recorded = registry.envelope(
-            InvoicePaymentRecorded(
-                payment_id=allocated.payment_id,
-                component=allocated.component,
-                amount_ore=allocated.amount_ore,
-            ),
-            context=CONTEXT,
-            stream_id=stream,
-            version=version + 1,
-            metadata=env.caused_metadata(),
-            occurred_at=env.occurred_at,
+        recorded = InvoicePaymentRecorded(
+            payment_id=allocated.payment_id,
+            component=allocated.component,
+            amount_ore=allocated.amount_ore,
         )
-        return [StreamAppend(stream, version, [recorded])]
+        return await append_caused(
+            registry, store, env, context=CONTEXT, stream_id=stream, event=recorded
+        )
 
     def allocated_reads(env: Envelope) -> Iterable[str]:
         # A bank file allocates to thousands of invoices: their streams are read at once.
@@ -48,8 +42,6 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
 
     async def on_interest(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         interest = registry.load_as(env, LateInterestCharged)
-        stream = small_amounts_stream(interest.customer_id)
-        version = await store.stream_version(stream)
         line = InvoiceLine(
             description=(
                 f"Dröjsmålsränta {interest.rate_percent} % "
@@ -64,20 +56,20 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             net_ore=interest.amount_ore,
             kind="interest",  # never the claim's service capital (domain.md §3)
         )
-        held = registry.envelope(
-            LateInterestHeld(
-                held_id=interest.interest_id,
-                customer_id=interest.customer_id,
-                invoice_id=interest.invoice_id,
-                line=line,
-            ),
-            context=CONTEXT,
-            stream_id=stream,
-            version=version + 1,
-            metadata=env.caused_metadata(),
-            occurred_at=env.occurred_at,
+        held = LateInterestHeld(
+            held_id=interest.interest_id,
+            customer_id=interest.customer_id,
+            invoice_id=interest.invoice_id,
+            line=line,
         )
-        return [StreamAppend(stream, version, [held])]
+        return await append_caused(
+            registry,
+            store,
+            env,
+            context=CONTEXT,
+            stream_id=small_amounts_stream(interest.customer_id),
+            event=held,
+        )
 
     def interest_reads(env: Envelope) -> Iterable[str]:
         # A dunning run charges interest on many customers' invoices at once.
@@ -99,8 +91,6 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         # that a payment of a dunned invoice's OCR pays that invoice's capital and nothing else.
         if fee_ore <= 0:
             return []
-        stream = small_amounts_stream(customer_id)
-        version = await store.stream_version(stream)
         line = InvoiceLine(
             description=description,
             service_type=service_type if service_type in SERVICE_TYPES else "other",
@@ -112,17 +102,17 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             net_ore=fee_ore,
             kind="fee",
         )
-        held = registry.envelope(
-            LateInterestHeld(
-                held_id=held_id, customer_id=customer_id, invoice_id=invoice_id, line=line
-            ),
-            context=CONTEXT,
-            stream_id=stream,
-            version=version + 1,
-            metadata=env.caused_metadata(),
-            occurred_at=env.occurred_at,
+        held = LateInterestHeld(
+            held_id=held_id, customer_id=customer_id, invoice_id=invoice_id, line=line
         )
-        return [StreamAppend(stream, version, [held])]
+        return await append_caused(
+            registry,
+            store,
+            env,
+            context=CONTEXT,
+            stream_id=small_amounts_stream(customer_id),
+            event=held,
+        )
 
     async def on_reminder(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         # Owed once the reminder is sent (only where agreed when the debt arose: dunning's
