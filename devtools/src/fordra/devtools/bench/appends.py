@@ -34,7 +34,6 @@ import itertools
 import random
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -45,11 +44,13 @@ from typing import Any
 
 from fordra.devtools.bench.results import (
     Case,
+    add_workdir_option,
     document,
     finish,
     machine,
     peak_rss,
     plain_insert,
+    run_in_workdir,
     table,
     targets,
     write_document,
@@ -513,21 +514,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--events", type=int, default=100_000, help="events per case (100,000)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        metavar="DIR",
-        help="where the database files go (default: a temporary directory)",
-    )
+    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.events < 1:
         parser.error("--events must be positive")
     section = machine()
-    if args.workdir is not None:
-        results = asyncio.run(run_appends(args.events, workdir=args.workdir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
-            results = asyncio.run(run_appends(args.events, workdir=Path(tmp)))
+    results = run_in_workdir(
+        args.workdir, lambda workdir: run_appends(args.events, workdir=workdir)
+    )
     common = common_results(results)
     for line in table(common, targets(common)):
         print(line)

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,10 +47,12 @@ from fordra.app.settings import Settings
 from fordra.contracts.invoicing import SERVICE_TYPES
 from fordra.devtools.bench.results import (
     Case,
+    add_workdir_option,
     document,
     finish,
     machine,
     peak_rss,
+    run_in_workdir,
     table,
     targets,
     write_document,
@@ -256,22 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--claims", type=int, default=1_000_000, help="open invoices (1,000,000)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    parser.add_argument(
-        "--workdir", type=Path, metavar="DIR", help="the data directory (default: a temporary one)"
-    )
+    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.claims < 1:
         parser.error("--claims must be positive")
     section = machine()
 
-    def run(workdir: Path) -> DunningBench:
-        return asyncio.run(run_dunning(args.claims, workdir=workdir))
-
-    if args.workdir is not None:
-        bench = run(args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
-            bench = run(Path(tmp))
+    bench = run_in_workdir(args.workdir, lambda workdir: run_dunning(args.claims, workdir=workdir))
     if args.json is not None:
         write_json(bench, args.json, finish(section))
         print(f"wrote {args.json}")

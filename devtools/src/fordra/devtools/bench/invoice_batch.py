@@ -28,7 +28,6 @@ import asyncio
 import gc
 import json
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -44,12 +43,14 @@ from fordra.devtools.bench.payments import personnummer
 from fordra.devtools.bench.results import (
     Case,
     Span,
+    add_workdir_option,
     document,
     finish,
     machine,
     peak_rss,
     plain_insert,
     read_appended,
+    run_in_workdir,
     span_of,
     table,
     targets,
@@ -298,18 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--invoices", type=int, default=100_000, help="invoices (100,000)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    parser.add_argument(
-        "--workdir", type=Path, metavar="DIR", help="the data directory (default: a temporary one)"
-    )
+    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.invoices < 1:
         parser.error("--invoices must be positive")
     section = machine()
-    if args.workdir is not None:
-        bench = asyncio.run(run_invoice_batch(args.invoices, workdir=args.workdir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
-            bench = asyncio.run(run_invoice_batch(args.invoices, workdir=Path(tmp)))
+    bench = run_in_workdir(
+        args.workdir, lambda workdir: run_invoice_batch(args.invoices, workdir=workdir)
+    )
     if args.json is not None:
         write_json(bench, args.json, finish(section))
         print(f"wrote {args.json}")

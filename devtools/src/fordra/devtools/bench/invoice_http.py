@@ -25,7 +25,6 @@ import contextlib
 import socket
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -52,10 +51,12 @@ from fordra.devtools.bench.invoice_batch import (
 )
 from fordra.devtools.bench.results import (
     Case,
+    add_workdir_option,
     document,
     finish,
     machine,
     peak_rss,
+    run_in_workdir,
     table,
     targets,
     write_document,
@@ -268,24 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="invoices posted (2,000)")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="at a time (20)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    parser.add_argument(
-        "--workdir", type=Path, metavar="DIR", help="the data directory (default: a temporary one)"
-    )
+    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be positive")
     section = machine()
 
-    def run(workdir: Path) -> InvoiceHttpBench:
-        return asyncio.run(
-            run_invoice_http(args.requests, workdir=workdir, concurrency=args.concurrency)
-        )
-
-    if args.workdir is not None:
-        bench = run(args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
-            bench = run(Path(tmp))
+    bench = run_in_workdir(
+        args.workdir,
+        lambda workdir: run_invoice_http(
+            args.requests, workdir=workdir, concurrency=args.concurrency
+        ),
+    )
     if args.json is not None:
         write_json(bench, args.json, finish(section))
         print(f"wrote {args.json}")

@@ -50,7 +50,6 @@ import os
 import pstats
 import resource
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -68,12 +67,14 @@ from fordra.contracts.invoicing import InvoiceIssued, PostalAddress
 from fordra.devtools.bench.results import (
     Case,
     Span,
+    add_workdir_option,
     document,
     finish,
     machine,
     peak_rss,
     plain_insert,
     read_appended,
+    run_in_workdir,
     span_of,
     table,
     targets,
@@ -721,9 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--payments", type=int, default=100_000, help="payments (100,000)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    parser.add_argument(
-        "--workdir", type=Path, metavar="DIR", help="the data directory (default: a temporary one)"
-    )
+    add_workdir_option(parser)
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="also cProfile the import and the settle"
     )
@@ -733,14 +732,10 @@ def main(argv: list[str] | None = None) -> int:
 
     section = machine()
 
-    def run(workdir: Path) -> PaymentsBench:
-        return asyncio.run(run_payments(args.payments, workdir=workdir, profile_dir=args.profile))
-
-    if args.workdir is not None:
-        bench = run(args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
-            bench = run(Path(tmp))
+    bench = run_in_workdir(
+        args.workdir,
+        lambda workdir: run_payments(args.payments, workdir=workdir, profile_dir=args.profile),
+    )
     if args.json is not None:
         write_json(bench, args.json, finish(section))
         print(f"wrote {args.json}")

@@ -18,6 +18,8 @@ the figure is the process's peak so far (``getrusage``), and the machine section
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -27,12 +29,13 @@ import resource
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine
 
@@ -42,6 +45,8 @@ from fordra.kernel.eventstore import EventStore
 from fordra.kernel.personal_data import InMemoryKeyRing, PersonalDataSealer
 from fordra.kernel.sql_schema import event_store_metadata
 from fordra.kernel.sqlite_eventstore import SqliteOptions, apply_pragmas
+
+T = TypeVar("T")
 
 _MIB = 1024 * 1024
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -459,3 +464,20 @@ def table(results: Sequence[Case], found: Sequence[dict[str, Any]]) -> list[str]
             verdict = "met" if t["met"] else "MISSED"
             lines.append(f"target {t['target']}: {t['value']} (goal {t['goal']}), {verdict}")
     return lines
+
+
+# -- a part's data directory ----------------------------------------------------------------------
+
+
+def add_workdir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workdir", type=Path, metavar="DIR", help="the data directory (default: a temporary one)"
+    )
+
+
+def run_in_workdir(workdir: Path | None, run: Callable[[Path], Coroutine[Any, Any, T]]) -> T:
+    """Run a part in ``workdir``, or in a fresh temporary directory removed afterwards."""
+    if workdir is not None:
+        return asyncio.run(run(workdir))
+    with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
+        return asyncio.run(run(Path(tmp)))
