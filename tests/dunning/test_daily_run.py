@@ -3,11 +3,9 @@ date, with holds stopping the flow and timers restarting when they end."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-
-import pytest
 
 from fordra.contracts.dunning import (
     InstallmentMissed,
@@ -29,13 +27,6 @@ from fordra.dunning.domain.settings import DunningSettings
 from tests.dunning.flow import DunningOnMemory
 
 DUE = date(2026, 4, 1)
-
-
-@pytest.fixture
-async def dunning(tmp_path: Path) -> AsyncIterator[DunningOnMemory]:
-    started = await DunningOnMemory.start(tmp_path, date(2026, 3, 2))
-    yield started
-    await started.stop()
 
 
 async def test_a_reminder_is_proposed_7_days_after_the_due_date_once(

@@ -4,7 +4,6 @@ letters), and the claims read model built set-based equal to one event at a time
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,13 +48,6 @@ from tests.dunning.flow import OFFICER, TENANT, DunningOnMemory, meta
 from tests.dunning.test_daily_run import two_unpaid_fee_invoices
 
 DUE = date(2026, 4, 1)
-
-
-@pytest.fixture
-async def dunning(tmp_path: Path) -> AsyncIterator[DunningOnMemory]:
-    started = await DunningOnMemory.start(tmp_path, date(2026, 3, 2))
-    yield started
-    await started.stop()
 
 
 async def approve(dunning: DunningOnMemory, proposal_id: str) -> str | None:
