@@ -253,10 +253,12 @@ async def _book(
                 event = RecurringNoticeIssued(
                     charge_id=charge.charge_id,
                     customer_id=charge.customer_id,
+                    service_type=charge.service_type,
                     period_start=notice.period.start,
                     period_end=notice.period.end,
                     invoice_id=invoice.invoice_id if invoice else None,
                     amount_ore=notice.amount_ore,
+                    total_ore=invoice.total_ore if invoice else notice.total_ore,
                     adjustments=notice.adjustments,
                     issued_on=booking.issued_on,
                 )

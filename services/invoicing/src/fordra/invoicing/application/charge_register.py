@@ -30,6 +30,17 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection, ReadModelDatabase, upsert_many
 
+_ISSUED_COLUMNS = [
+    "period_end",
+    "customer_id",
+    "service_type",
+    "status",
+    "amount_ore",
+    "total_ore",
+    "invoice_id",
+    "issued_on",
+]
+_PERIOD_COLUMNS = {"held": [*_ISSUED_COLUMNS, "held_on", "reason"], "issued": _ISSUED_COLUMNS}
 _PERIOD_EVENTS = frozenset({RecurringNoticeIssued.event_type, RecurringNoticeHeld.event_type})
 
 
@@ -84,24 +95,15 @@ class ChargeRegisterProjection(Projection):
         through: dict[str, date] = {}
 
         async def flush() -> None:
-            await upsert_many(
-                conn,
-                self.periods,
-                ["charge_id", "period_start"],
-                list(periods.values()),
-                set_=[
-                    "period_end",
-                    "customer_id",
-                    "service_type",
-                    "status",
-                    "amount_ore",
-                    "total_ore",
-                    "invoice_id",
-                    "held_on",
-                    "issued_on",
-                    "reason",
-                ],
-            )
+            # A hold sets every column; an issue keeps what the hold before it said (when, why).
+            for status, columns in _PERIOD_COLUMNS.items():
+                await upsert_many(
+                    conn,
+                    self.periods,
+                    ["charge_id", "period_start"],
+                    [row for row in periods.values() if row["status"] == status],
+                    set_=columns,
+                )
             for (charge_id, start), amount in adjusted.items():
                 t = self.periods
                 await conn.execute(
@@ -194,24 +196,23 @@ def _period_row(
         "period_start": event.period_start,
         "period_end": event.period_end,
         "customer_id": event.customer_id,
+        "service_type": event.service_type,
         "amount_ore": event.amount_ore,
+        "total_ore": event.total_ore,
     }
     if isinstance(event, RecurringNoticeHeld):
         return row | {
-            "service_type": event.service_type,
             "status": "held",
-            "total_ore": event.total_ore,
             "invoice_id": None,
             "held_on": event.held_on,
             "issued_on": None,
             "reason": event.reason[:200],
         }
-    # Released after a hold (the same batch or a later one): the hold's columns stay.
+    # Released after a hold: in the same batch the hold's columns are kept here; in a later one
+    # the upsert leaves them as stored (_PERIOD_COLUMNS).
     held = before or {}
     return row | {
-        "service_type": held.get("service_type", ""),
         "status": "issued",
-        "total_ore": held.get("total_ore", 0),
         "invoice_id": event.invoice_id,
         "held_on": held.get("held_on"),
         "issued_on": event.issued_on,

@@ -213,10 +213,12 @@ class RecurringNoticeIssued(Event):
 
     charge_id: str
     customer_id: str
+    service_type: ServiceType
     period_start: date
     period_end: date
     invoice_id: str | None  # None: under the minimum, held or dropped by the 50 kr rule
-    amount_ore: int
+    amount_ore: int  # the period's own price, net
+    total_ore: int  # the notice's, adjustments and VAT included
     adjustments: tuple[AdjustmentLine, ...] = ()
     issued_on: date
 
