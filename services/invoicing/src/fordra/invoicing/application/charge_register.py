@@ -8,11 +8,11 @@ written with one statement per table per batch; the rest one at a time in log or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
-import orjson
 from sqlalchemy import BigInteger, Column, Date, MetaData, String, Table, Text, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -168,7 +168,7 @@ class ChargeRegisterProjection(Projection):
                         "service_type": event.service_type,
                         "ends_on": event.ends_on,
                         "billed_through": None,
-                        "events": orjson.dumps([stored]).decode(),
+                        "events": json.dumps([stored]),
                     }
                 ],
                 set_=["ends_on", "events"],
@@ -180,9 +180,7 @@ class ChargeRegisterProjection(Projection):
         ).first()
         if row is None:
             return
-        values: dict[str, Any] = {
-            "events": orjson.dumps([*orjson.loads(row.events), stored]).decode()
-        }
+        values: dict[str, Any] = {"events": json.dumps([*json.loads(row.events), stored])}
         if isinstance(event, RecurringChargeEnded):
             values["ends_on"] = event.ends_on
         await conn.execute(t.update().where(t.c.charge_id == event.charge_id).values(**values))
@@ -239,7 +237,7 @@ class ChargeRegister:
         )
         async with self.db.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [(row.charge_id, orjson.loads(row.events)) for row in rows]
+        return [(row.charge_id, json.loads(row.events)) for row in rows]
 
     async def billed(
         self, charge_ids: Sequence[str] | None = None, *, since: date | None = None
@@ -280,7 +278,7 @@ class ChargeRegister:
                     .order_by(t.c.charge_id)
                 )
             ).all()
-        return [(row.charge_id, orjson.loads(row.events)) for row in rows]
+        return [(row.charge_id, json.loads(row.events)) for row in rows]
 
     async def held_periods(self, charge_id: str, day: date) -> list[date]:
         """The periods of ``charge_id`` that the run of ``day`` held (released or not)."""
