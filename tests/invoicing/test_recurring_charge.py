@@ -54,6 +54,7 @@ def created(**overrides: object) -> RecurringCharge:
         today=TODAY,
         settings=SETTINGS,
         vat_rates=(25, 12, 6, 0),
+        max_amount_ore=10**13,
     )
     charge = replay_charge([event])
     assert charge is not None
@@ -129,7 +130,8 @@ def test_a_price_from_a_date_and_an_end_are_dated_events() -> None:
     charge = created()
     events = change_charge(
         charge,
-        ChangeRecurringCharge(
+        max_amount_ore=10**13,
+        cmd=ChangeRecurringCharge(
             amount_ore=930_000,
             amount_from=date(2026, 4, 1),
             ends_on=date(2026, 9, 15),
@@ -148,7 +150,7 @@ def _events(charge: RecurringCharge) -> list[object]:
     return [
         create_charge(
             command(), charge_id=charge.charge_id, today=TODAY, settings=SETTINGS,
-            vat_rates=(0,),
+            vat_rates=(0,), max_amount_ore=10**13,
         )
     ]  # fmt: skip
 
@@ -162,7 +164,11 @@ def _events(charge: RecurringCharge) -> list[object]:
 )
 def test_a_change_outside_the_charge_is_refused(change: dict[str, object], field: str) -> None:
     with pytest.raises(DomainRuleViolation) as refused:
-        change_charge(created(), ChangeRecurringCharge.model_validate(change | {"reason": "fel"}))
+        change_charge(
+            created(),
+            ChangeRecurringCharge.model_validate(change | {"reason": "fel"}),
+            max_amount_ore=10**13,
+        )
     assert refused.value.field == field
 
 

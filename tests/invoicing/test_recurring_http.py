@@ -196,3 +196,129 @@ async def test_held_notices_are_released_by_the_office_only(fordra: Running) -> 
         "/api/v1/billing-runs/2026-01-05", headers=fordra.auth(Role.OPS_LEAD)
     )
     assert r.json()["held"] == []
+
+
+async def advance(fordra: Running, to: str) -> None:
+    r = await fordra.client.post(
+        "/api/v1/admin/clock/advance", json={"to": to}, headers=fordra.auth()
+    )
+    assert r.status_code == 200, r.text
+
+
+async def invoices(fordra: Running, cid: str) -> list[dict[str, Any]]:
+    r = await fordra.client.get(
+        f"/api/v1/customers/{cid}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+    )
+    return sorted(r.json()["invoices"], key=lambda i: i["invoice_number"])
+
+
+async def test_a_price_no_invoice_may_carry_is_refused_when_registered(fordra: Running) -> None:
+    cid = await customer(fordra)
+    r = await fordra.client.post(
+        "/api/v1/recurring-charges",
+        json=rent(cid) | {"amount_ore": 10**13 + 1},
+        headers=housing(fordra),
+    )
+    assert r.status_code == 422, r.text
+    assert "amount_ore" in r.text
+
+
+async def test_a_notice_the_use_case_refuses_is_reported_and_tried_again(fordra: Running) -> None:
+    # Water is billed to the property's owner (seed 001): with no ownership recorded, the
+    # invoice use case refuses the notice, and the run says so
+    cid = await customer(fordra)
+    r = await fordra.client.post(
+        "/api/v1/recurring-charges",
+        json=rent(cid)
+        | {
+            "department": "va",
+            "service_type": "water",
+            "description": "VA-abonnemang",
+            "amount_ore": 40_000,
+            "vat_rate": 25,
+            "billing_day": "first_working_day",
+        },
+        headers=fordra.auth(Role.DEPARTMENT, department="va"),
+    )
+    assert r.status_code == 201, r.text
+    charge_id = r.json()["charge_id"]
+    await advance(fordra, "2026-02-02")
+    r = await fordra.client.get("/api/v1/billing-runs/2026-02-02", headers=fordra.auth())
+    [failed] = r.json()["failed"]
+    assert failed["charge_id"] == charge_id
+    assert "propert" in failed["reason"]
+    assert await invoices(fordra, cid) == []
+    # once the ownership is recorded, the next day's run issues it, and the failure is gone
+    r = await fordra.client.post(
+        f"/api/v1/customers/{cid}/properties",
+        json={"property_designation": "Svenljunga Kyrkan 1:1", "owned_from": "2020-01-01"},
+        headers=fordra.auth(Role.DEPARTMENT, department="va"),
+    )
+    assert r.status_code in (200, 201), r.text
+    await advance(fordra, "2026-02-03")
+    assert [i["total_ore"] for i in await invoices(fordra, cid)] == [50_000]
+    r = await fordra.client.get("/api/v1/billing-runs/2026-02-02", headers=fordra.auth())
+    assert r.json()["failed"] == []
+
+
+async def test_a_held_notice_with_a_difference_counts_it_once(fordra: Running) -> None:
+    cid = await customer(fordra)
+    r = await fordra.client.post(
+        "/api/v1/recurring-charges",
+        json=rent(cid) | {"amount_ore": 900_000},
+        headers=housing(fordra),
+    )
+    charge_id = r.json()["charge_id"]
+    await advance(fordra, "2026-01-05")  # February's notice, 9,000 kr: under the threshold
+    # the rent is raised to 10,500 kr from February, after February's notice went out
+    r = await fordra.client.patch(
+        f"/api/v1/recurring-charges/{charge_id}",
+        json={"amount_ore": 1_050_000, "amount_from": "2026-02-01", "reason": "Förhandlad"},
+        headers=housing(fordra),
+    )
+    assert r.status_code == 200, r.text
+    await advance(fordra, "2026-02-03")  # March's notice: 10,500 + 1,500 for February: held
+    r = await fordra.client.get("/api/v1/billing-runs/2026-02-03", headers=fordra.auth())
+    assert [h["charge_id"] for h in r.json()["held"]] == [charge_id]
+    r = await fordra.client.post(
+        f"/api/v1/billing-runs/2026-02-03/held/{charge_id}/release", headers=fordra.auth()
+    )
+    assert r.status_code == 200, r.text
+    await advance(fordra, "2026-03-03")  # April's notice: held again (10,500 kr)
+    r = await fordra.client.post(
+        f"/api/v1/billing-runs/2026-03-03/held/{charge_id}/release", headers=fordra.auth()
+    )
+    assert r.status_code == 200, r.text
+    # February's difference is on March's notice only, never again
+    assert [i["total_ore"] for i in await invoices(fordra, cid)] == [
+        900_000,
+        1_200_000,
+        1_050_000,
+    ]
+
+
+async def test_a_hold_on_a_period_after_the_end_is_let_go_with_nothing_issued(
+    fordra: Running,
+) -> None:
+    cid = await customer(fordra)
+    r = await fordra.client.post(
+        "/api/v1/recurring-charges", json=rent(cid), headers=housing(fordra)
+    )
+    charge_id = r.json()["charge_id"]
+    # February's and March's 12,000 kr notices are held, neither released yet
+    await advance(fordra, "2026-02-03")
+    r = await fordra.client.patch(
+        f"/api/v1/recurring-charges/{charge_id}",
+        json={"ends_on": "2026-02-28", "reason": "Uppsägning"},
+        headers=housing(fordra),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["credit_requests"] == []  # nothing issued, nothing to credit
+    # March's, wholly after the end, is let go with nothing issued; February's is sent
+    for day in ("2026-02-03", "2026-01-05"):
+        r = await fordra.client.post(
+            f"/api/v1/billing-runs/{day}/held/{charge_id}/release", headers=fordra.auth()
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["held"] == []
+    assert [i["total_ore"] for i in await invoices(fordra, cid)] == [1_200_000]

@@ -23,7 +23,12 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from fordra.invoicing.application.batches import prefetch_batch
-from fordra.invoicing.application.handlers import SourceReferenceBooked, issue_invoice
+from fordra.invoicing.application.handlers import (
+    InvoiceIssuedResponse,
+    InvoicingDeps,
+    SourceReferenceBooked,
+    issue_invoice,
+)
 from fordra.invoicing.application.numbering import CONTEXT, BatchNumbers
 from fordra.invoicing.application.recurring_charges import (
     RecurringDeps,
@@ -36,8 +41,10 @@ from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice
 from fordra.invoicing.domain.recurring_charge import (
     Notice,
+    NoticeFailure,
     RecurringNoticeHeld,
     RecurringNoticeIssued,
+    RecurringNoticesFailed,
     held_reason,
     notices_due,
     period_amount,
@@ -73,12 +80,23 @@ class HeldNotice(BaseModel):
     reason: str
 
 
+class FailedNotice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    charge_id: str
+    customer_id: str
+    period_start: date
+    reason: str
+
+
 class BillingRunReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     date: date
     issued: int
     held: list[HeldNotice]
+    # Notices the run could not issue (the invoice use case refused them), tried again daily.
+    failed: list[FailedNotice] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,7 @@ class _Booking:
     notice: Notice
     held: str | None
     issued_on: date
+    release: bool = False  # lets a hold go
 
 
 class _ChunkResult(BaseModel):
@@ -95,7 +114,7 @@ class _ChunkResult(BaseModel):
 
     issued: int
     held: int
-    failed: list[tuple[str, str]]  # (charge id, why)
+    failed: list[NoticeFailure]
     invoice_ids: list[str]
 
 
@@ -163,17 +182,23 @@ async def run_billing(day: date, deps: RecurringDeps, meta: Metadata) -> Billing
     size = settings.run_chunk_size
     for first in range(0, len(bookings), size):
         result = await _book(bookings[first : first + size], deps, meta, series=f"{first // size}")
-        for charge_id, why in result.failed:
-            log.warning("billing run %s: charge %s not billed: %s", day.isoformat(), charge_id, why)
-    issued, held = await deps.register.run_of(day)
-    return _report(day, issued, held)
+        for failure in result.failed:
+            log.warning(
+                "billing run %s: charge %s not billed: %s",
+                day.isoformat(),
+                failure.charge_id,
+                failure.reason,
+            )
+    return await _report(day, deps)
 
 
-def _report(day: date, issued: int, held: list[dict[str, object]]) -> BillingRunReport:
+async def _report(day: date, deps: RecurringDeps) -> BillingRunReport:
+    issued, held, failed = await deps.register.run_of(day)
     return BillingRunReport(
         date=day,
         issued=issued,
         held=[HeldNotice.model_validate(row) for row in held],
+        failed=[FailedNotice.model_validate(row) for row in failed],
     )
 
 
@@ -181,8 +206,11 @@ async def billing_run_report(
     day: date, deps: RecurringDeps, principal: Principal
 ) -> BillingRunReport:
     require_role(principal, *RUN_READERS, action="read a billing run")
-    issued, held = await deps.register.run_of(day)
-    return _report(day, issued, held)
+    return await _report(day, deps)
+
+
+def run_stream(day: date) -> str:
+    return f"billing-run-{day.isoformat()}"
 
 
 async def _book(
@@ -199,7 +227,7 @@ async def _book(
         staged = StagedEventStore(inv.store, new_when_unread=attempts == 1)
         numbers = await BatchNumbers.at_head(inv.store, inv.registry, meta.tenant)
         claims = [notice_stream(b.notice.charge.charge_id, b.notice.period.start) for b in bookings]
-        await staged.prefetch(claims)
+        await staged.prefetch([*claims, run_stream(bookings[0].issued_on)])
         to_issue = [b for b in bookings if b.held is None]
         items = [
             BatchItem(line=i, command=notice_command(b.notice, b.issued_on), source_lines=())
@@ -208,13 +236,13 @@ async def _book(
         await prefetch_batch(staged, inv, meta, items, numbers)
         staged_inv = replace(inv, store=staged, serials=lambda _meta: numbers)
         issued = held = 0
-        failed: list[tuple[str, str]] = []
+        failed: list[NoticeFailure] = []
         invoice_ids: list[str] = []
         for booking, claim in zip(bookings, claims, strict=True):
             notice = booking.notice
             charge = notice.charge
             version = await staged.stream_version(claim)
-            if version and booking.held is None and not await _held_only(staged, inv, claim):
+            if version and booking.held is None and not await _held_only(staged, claim):
                 continue  # issued already
             if version and booking.held is not None:
                 continue  # held already
@@ -234,22 +262,22 @@ async def _book(
                 )
                 held += 1
             else:
-                cmd = notice_command(notice, booking.issued_on)
                 try:
-                    outcome = await issue_invoice(
-                        cmd, staged_inv, _acting_for(charge.department, meta.tenant), meta
-                    )
+                    invoice = await _issue(booking, staged_inv, meta)
                 except SourceReferenceBooked as before:
+                    if await _issued(inv, claim):
+                        continue  # a parallel run or release issued it meanwhile
                     failed.append(
-                        (charge.charge_id, f"its source_reference names {before.existing_id}")
+                        _failure(
+                            notice,
+                            f"its source_reference was booked by "
+                            f"another invoice ({before.existing_id})",
+                        )
                     )
                     continue
                 except DomainRuleViolation as exc:
-                    failed.append((charge.charge_id, str(exc)))
+                    failed.append(_failure(notice, str(exc)))
                     continue
-                invoice = outcome.response.invoice
-                if invoice is not None:
-                    invoice_ids.append(invoice.invoice_id)
                 event = RecurringNoticeIssued(
                     charge_id=charge.charge_id,
                     customer_id=charge.customer_id,
@@ -261,6 +289,7 @@ async def _book(
                     total_ore=invoice.total_ore if invoice else notice.total_ore,
                     adjustments=notice.adjustments,
                     issued_on=booking.issued_on,
+                    released=booking.release,
                 )
                 issued += 1
             await staged.append(
@@ -281,6 +310,28 @@ async def _book(
                     )
                 ]
             )
+        if failed:
+            stream = run_stream(bookings[0].issued_on)
+            version = await staged.stream_version(stream)
+            report = RecurringNoticesFailed(day=bookings[0].issued_on, failures=tuple(failed))
+            await staged.append(
+                [
+                    StreamAppend(
+                        stream,
+                        version,
+                        [
+                            inv.registry.envelope(
+                                report,
+                                context=CONTEXT,
+                                stream_id=stream,
+                                version=version + 1,
+                                metadata=meta,
+                                occurred_at=inv.clock.now(),
+                            )
+                        ],
+                    )
+                ]
+            )
         reserved = numbers.reservation(
             inv.registry, meta, f"billing-run-{new_id()}-{series}", inv.clock.now()
         )
@@ -292,9 +343,41 @@ async def _book(
     return (await execute(inv.store, decide, _ChunkResult, idempotency=None)).response
 
 
-async def _held_only(staged: StagedEventStore, inv: object, claim: str) -> bool:
+async def _issue(
+    booking: _Booking, inv: InvoicingDeps, meta: Metadata
+) -> InvoiceIssuedResponse | None:
+    """The notice's invoice (None: the 50 kr rule held or dropped it, or a released notice the
+    charge no longer bills anything for, which lets the hold go with nothing issued)."""
+    notice = booking.notice
+    if booking.release and notice.net_ore <= 0:
+        return None
+    charge = notice.charge
+    outcome = await issue_invoice(
+        notice_command(notice, booking.issued_on),
+        inv,
+        _acting_for(charge.department, meta.tenant),
+        meta,
+    )
+    return outcome.response.invoice
+
+
+def _failure(notice: Notice, reason: str) -> NoticeFailure:
+    return NoticeFailure(
+        charge_id=notice.charge.charge_id,
+        customer_id=notice.charge.customer_id,
+        period_start=notice.period.start,
+        reason=reason[:500],
+    )
+
+
+async def _issued(inv: InvoicingDeps, claim: str) -> bool:
+    """Whether the period's notice is issued in the store as it is now (not as staged)."""
+    events = await inv.store.read_stream(claim)
+    return any(e.event_type == RecurringNoticeIssued.event_type for e in events)
+
+
+async def _held_only(staged: StagedEventStore, claim: str) -> bool:
     """Whether the period's claim holds a hold not yet released (a release books it)."""
-    del inv
     types = [e.event_type for e in await staged.read_stream(claim)]
     return RecurringNoticeIssued.event_type not in types and RecurringNoticeHeld.event_type in types
 
@@ -313,22 +396,17 @@ async def release_held_notice(
     inv = deps.invoicing
     held = await _held_of(deps, day, charge_id)
     if held is None:  # released before: nothing changes
-        issued, rows = await deps.register.run_of(day)
-        return _report(day, issued, rows)
+        return await _report(day, deps)
     charge, _events = await load_charge(inv, charge_id)
     period = BillingPeriod(start=held.period_start, end=held.period_end)
     notice = Notice(charge, period, period_amount(charge, period), held.adjustments)
-    if notice.net_ore <= 0:
-        raise DomainRuleViolation(
-            "the charge no longer bills anything for the held period: nothing to release",
-            rule="recurring_release_positive",
-        )
     today = inv.clock.today()
-    result = await _book([_Booking(notice, None, today)], deps, meta, series="release")
+    result = await _book(
+        [_Booking(notice, None, today, release=True)], deps, meta, series="release"
+    )
     if result.failed:
-        raise DomainRuleViolation(result.failed[0][1], rule="recurring_release")
-    issued, rows = await deps.register.run_of(day)
-    return _report(day, issued, rows)
+        raise DomainRuleViolation(result.failed[0].reason, rule="recurring_release")
+    return await _report(day, deps)
 
 
 async def _held_of(deps: RecurringDeps, day: date, charge_id: str) -> RecurringNoticeHeld | None:

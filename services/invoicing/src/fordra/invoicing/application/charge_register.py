@@ -24,6 +24,7 @@ from fordra.invoicing.domain.recurring_charge import (
     RecurringChargeEnded,
     RecurringNoticeHeld,
     RecurringNoticeIssued,
+    RecurringNoticesFailed,
     RecurringPeriodCredited,
 )
 from fordra.kernel.envelope import Envelope
@@ -82,7 +83,16 @@ class ChargeRegisterProjection(Projection):
             Column("issued_on", Date, index=True),
             Column("reason", String(200)),
         )
-        return [self.charges, self.periods]
+        self.failures = Table(
+            "recurring_failures",
+            metadata,
+            Column("day", Date, primary_key=True),
+            Column("charge_id", String(64), primary_key=True),
+            Column("period_start", Date, primary_key=True),
+            Column("customer_id", String(64), nullable=False),
+            Column("reason", String(500), nullable=False),
+        )
+        return [self.charges, self.periods, self.failures]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         await self.apply_batch(conn, [event])
@@ -132,11 +142,34 @@ class ChargeRegisterProjection(Projection):
                 assert isinstance(event, RecurringNoticeIssued | RecurringNoticeHeld)
                 key = (event.charge_id, event.period_start)
                 periods[key] = _period_row(event, periods.get(key))
+                if isinstance(event, RecurringNoticeIssued) and event.released:
+                    continue  # its differences were counted when it was held
                 for line in event.adjustments:
                     adjusted_key = (event.charge_id, line.period_start)
                     adjusted[adjusted_key] = adjusted.get(adjusted_key, 0) + line.amount_ore
                 through[event.charge_id] = max(
                     event.period_end, through.get(event.charge_id, event.period_end)
+                )
+            elif kind == RecurringNoticesFailed.event_type:
+                failed = self.registry.load_as(env, RecurringNoticesFailed)
+                await flush()
+                await upsert_many(
+                    conn,
+                    self.failures,
+                    ["day", "charge_id", "period_start"],
+                    [
+                        {
+                            "day": failed.day,
+                            "charge_id": f.charge_id,
+                            "period_start": f.period_start,
+                            "customer_id": f.customer_id,
+                            "reason": f.reason[:500],
+                        }
+                        for f in {
+                            (f.charge_id, f.period_start): f for f in failed.failures
+                        }.values()
+                    ],
+                    set_=["customer_id", "reason"],
                 )
             elif kind == RecurringPeriodCredited.event_type:
                 credited = self.registry.load_as(env, RecurringPeriodCredited)
@@ -291,8 +324,9 @@ class ChargeRegister:
             )
             return [row.period_start for row in rows]
 
-    async def run_of(self, day: date) -> tuple[int, list[dict[str, Any]]]:
-        """The run of ``day``: how many notices it issued, and those it held still held."""
+    async def run_of(self, day: date) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """The run of ``day``: how many notices it issued, those it held still held, and those
+        it could not issue and that are not issued since."""
         t = self.projection.periods
         async with self.db.engine.connect() as conn:
             issued = (
@@ -309,4 +343,20 @@ class ChargeRegister:
                     .order_by(t.c.customer_id, t.c.charge_id, t.c.period_start)
                 )
             ).all()
-        return len(issued), [dict(row._mapping) for row in held]
+            f = self.projection.failures
+            failed = (
+                await conn.execute(
+                    select(f.c.charge_id, f.c.customer_id, f.c.period_start, f.c.reason)
+                    .outerjoin(
+                        t,
+                        and_(t.c.charge_id == f.c.charge_id, t.c.period_start == f.c.period_start),
+                    )
+                    .where(f.c.day == day, t.c.charge_id.is_(None))
+                    .order_by(f.c.customer_id, f.c.charge_id, f.c.period_start)
+                )
+            ).all()
+        return (
+            len(issued),
+            [dict(row._mapping) for row in held],
+            [dict(row._mapping) for row in failed],
+        )

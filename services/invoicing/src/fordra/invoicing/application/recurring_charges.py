@@ -166,6 +166,7 @@ async def create_recurring_charge(
             today=today,
             settings=inv.settings.recurring,
             vat_rates=inv.settings.vat_rates.at(today),
+            max_amount_ore=inv.settings.max_amount_ore.at(today),
         )
         stream = charge_stream(event.charge_id)
         env = inv.registry.envelope(
@@ -207,7 +208,9 @@ async def change_recurring_charge(
     async def decide() -> Decision[ChargeChangedResponse]:
         charge, before = await load_charge(inv, charge_id)
         require_department(principal, charge.department)
-        events = change_charge(charge, cmd)
+        events = change_charge(
+            charge, cmd, max_amount_ore=inv.settings.max_amount_ore.at(inv.clock.today())
+        )
         now = inv.clock.now()
         stream = charge_stream(charge_id)
         appends = [

@@ -35,7 +35,7 @@ from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.dated import CalendarDate, Dated
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
-from fordra.kernel.money import percent_of
+from fordra.kernel.money import check_amount_within_bound, percent_of
 from fordra.kernel.text import FreeText, SingleLine
 
 # LOIS's kinds of contract (seed 002 lines 1499-1501): external and city-internal lettings
@@ -205,6 +205,15 @@ class AdjustmentLine(BaseModel):
     amount_ore: int
 
 
+class NoticeFailure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    charge_id: str
+    customer_id: str
+    period_start: date
+    reason: str
+
+
 class RecurringNoticeIssued(Event):
     """The notice of one period of a charge was issued as ``invoice_id`` (its own stream per
     charge and period: issued or held once)."""
@@ -221,6 +230,17 @@ class RecurringNoticeIssued(Event):
     total_ore: int  # the notice's, adjustments and VAT included
     adjustments: tuple[AdjustmentLine, ...] = ()
     issued_on: date
+    # It lets a held notice go: its adjustments were counted when it was held.
+    released: bool = False
+
+
+class RecurringNoticesFailed(Event):
+    """Notices the run of ``day`` could not issue, and why (tried again the next day)."""
+
+    event_type: ClassVar[str] = "RecurringNoticesFailed"
+
+    day: date
+    failures: tuple[NoticeFailure, ...]
 
 
 class RecurringNoticeHeld(Event):
@@ -259,6 +279,7 @@ RECURRING_EVENTS: tuple[type[Event], ...] = (
     RecurringNoticeIssued,
     RecurringNoticeHeld,
     RecurringPeriodCredited,
+    RecurringNoticesFailed,
 )
 
 
@@ -330,9 +351,11 @@ def create_charge(
     today: date,
     settings: RecurringSettings,
     vat_rates: tuple[int, ...],
+    max_amount_ore: int,
 ) -> RecurringChargeCreated:
-    """Register a charge (issue 14): a contract that started long ago is refused, and so is a VAT
-    rate not in force."""
+    """Register a charge (issue 14): a contract that started long ago is refused, and so are a VAT
+    rate not in force and a price no invoice may carry (it would fail every run instead)."""
+    check_amount_within_bound(cmd.amount_ore, max_amount_ore, field="amount_ore")
     back = settings.max_backdated_start_days.at(today)
     if (today - cmd.starts_on).days > back:
         raise DomainRuleViolation(
@@ -365,10 +388,14 @@ def create_charge(
     )
 
 
-def change_charge(charge: RecurringCharge, cmd: ChangeRecurringCharge) -> list[Event]:
+def change_charge(
+    charge: RecurringCharge, cmd: ChangeRecurringCharge, *, max_amount_ore: int
+) -> list[Event]:
     """A new price from a date, and/or an end. The end may not come before the start, nor a new
     price before the start or after the end."""
     events: list[Event] = []
+    if cmd.amount_ore is not None:
+        check_amount_within_bound(cmd.amount_ore, max_amount_ore, field="amount_ore")
     ends_on = cmd.ends_on if cmd.ends_on is not None else charge.ends_on
     if cmd.ends_on is not None and cmd.ends_on < charge.starts_on:
         raise DomainRuleViolation(
