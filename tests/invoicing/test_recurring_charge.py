@@ -91,6 +91,7 @@ def test_each_kind_gets_its_billing_day_and_timing() -> None:
     [
         ({"starts_on": date(2025, 12, 7)}, "recurring_start_backdated"),  # 93 days back
         ({"vat_rate": 7}, "vat_rate_in_force"),
+        ({"starts_on": date(2027, 3, 12)}, "recurring_start_too_far_ahead"),  # 367 days ahead
     ],
 )
 def test_a_charge_is_refused_with_the_rule_named(overrides: dict[str, object], rule: str) -> None:
@@ -108,6 +109,7 @@ def test_ninety_two_days_back_is_still_accepted() -> None:
     [
         {"amount_ore": 0},
         {"amount_ore": -5},
+        {"amount_ore": True},
         {"period": "weekly"},
         {"billing_day": "third_working_day"},
         {"ends_on": date(2025, 12, 31)},

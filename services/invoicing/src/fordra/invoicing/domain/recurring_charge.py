@@ -35,7 +35,7 @@ from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.dated import CalendarDate, Dated
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
-from fordra.kernel.money import check_amount_within_bound, percent_of
+from fordra.kernel.money import Ore, check_amount_within_bound, percent_of
 from fordra.kernel.text import FreeText, SingleLine
 
 # LOIS's kinds of contract (seed 002 lines 1499-1501): external and city-internal lettings
@@ -98,6 +98,9 @@ class RecurringSettings(BaseModel):
     # it may start (our choice: a quarter, so a forgotten contract is caught up but a typo of a
     # year is refused).
     max_backdated_start_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(92))
+    # And how far ahead (our choice: a year and a day, so next year's contracts can be entered
+    # while a mistyped year is refused).
+    max_future_start_days: Dated[int] = Field(default_factory=lambda: Dated[int].always(366))
     # How many notices one append of the billing run books (application/billing_run.py): a
     # chunk is all or nothing, so a bad notice costs its chunk one retry.
     run_chunk_size: int = Field(default=500, ge=1, le=10_000)
@@ -118,7 +121,7 @@ class CreateRecurringCharge(_Command):
     department: str = Field(min_length=1, max_length=64)
     service_type: ServiceType
     description: FreeText = Field(min_length=1, max_length=300)
-    amount_ore: int = Field(gt=0, description="The price of one whole period, in öre, net")
+    amount_ore: Ore = Field(gt=0, description="The price of one whole period, in öre, net")
     vat_rate: int = Field(ge=0, le=100)
     period: Cadence
     billing_day: BillingDay | None = Field(
@@ -146,7 +149,7 @@ class CreateRecurringCharge(_Command):
 class ChangeRecurringCharge(_Command):
     """A new price from a date, an end date, or both."""
 
-    amount_ore: int | None = Field(default=None, gt=0)
+    amount_ore: Ore | None = Field(default=None, gt=0)
     amount_from: CalendarDate | None = None
     ends_on: CalendarDate | None = None
     reason: FreeText = Field(min_length=3, max_length=1000)
@@ -364,6 +367,14 @@ def create_charge(
             "them on their own and start the charge later",
             field="starts_on",
             rule="recurring_start_backdated",
+        )
+    ahead = settings.max_future_start_days.at(today)
+    if (cmd.starts_on - today).days > ahead:
+        raise DomainRuleViolation(
+            f"starts_on {cmd.starts_on.isoformat()} is more than {ahead} days after the business "
+            f"date {today.isoformat()}: register the contract nearer its start",
+            field="starts_on",
+            rule="recurring_start_too_far_ahead",
         )
     if cmd.vat_rate not in vat_rates:
         raise DomainRuleViolation(
