@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from fordra.agency_gateway.application.deps import AgencyDeps
+from fordra.agency_gateway.domain.outbound import OUTBOUND_EVENTS
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
@@ -112,6 +114,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(LETTER_EVENTS)
     registry.register_all(PLAN_INTERNAL_EVENTS)
     registry.register_all(RECURRING_EVENTS)
+    registry.register_all(OUTBOUND_EVENTS)
     return registry
 
 
@@ -220,6 +223,7 @@ class Platform:
     scheduler: DailyScheduler
     invoicing: InvoicingDeps
     recurring: RecurringDeps
+    agency: AgencyDeps
     payments: PaymentsDeps
     dunning: DunningDeps
     policies: PoliciesDeps
@@ -667,6 +671,15 @@ def _platform(
         scheduler=scheduler,
         invoicing=invoicing,
         recurring=recurring,
+        agency=AgencyDeps(
+            store=stores["agency-gateway"],
+            registry=registry,
+            clock=clock,
+            calendar=calendar,
+            settings=settings.agency,
+            read_models=read_models,
+            tenant=settings.municipality,
+        ),
         payments=payments,
         dunning=dunning,
         policies=dunning.policies,
