@@ -55,6 +55,9 @@ class Row:
     body: Callable[[Ids], Any] | None = None
     content: bytes | None = None
     params: dict[str, str] = field(default_factory=dict)
+    # Authenticated by the caller's signature of the body, not by a token (an agency's webhook):
+    # unsigned, it answers 401 whatever token comes with it.
+    signed: bool = False
 
 
 def roles(*allowed: Role) -> frozenset[Role]:
@@ -196,6 +199,21 @@ MATRIX: dict[tuple[str, str], Row] = {
         roles(A), body=lambda _: {"valid_from": "2026-07-01", "rate_percent": "1.75"}
     ),
     ("POST", "/api/v1/admin/parked-events/{parked_id}/replay"): Row(roles(A, OPS)),
+    # The agency gateway (issue 15): the agency's signed webhooks; cases, tasks and the recall
+    # for whoever works the queues
+    ("POST", "/api/v1/agency/webhooks/{agency}"): Row(
+        roles(),
+        signed=True,
+        body=lambda ids: {
+            "event_id": "e1",
+            "case_id": MISSING,
+            "kind": "opened",
+            "occurred_on": TODAY.isoformat(),
+        },
+    ),
+    ("GET", "/api/v1/agency/cases"): Row(roles(A, OPS, C)),
+    ("GET", "/api/v1/agency/tasks"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/agency/cases/{case_id}/recall"): Row(roles(A, OPS, C), body=reason),
 }
 
 
@@ -257,6 +275,8 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         service_type="water",
         letter_id=MISSING,
         plan_id=MISSING,
+        agency="reference",
+        case_id=MISSING,
     )
     return ids
 
@@ -281,6 +301,14 @@ async def test_each_cell(tmp_path: Path) -> None:
                 if not expected_public and (row.roles is PUBLIC or r.status_code != 401):
                     wrong.append(f"{where} with {what}: {r.status_code} {r.text[:120]}")
             if row.roles is PUBLIC:
+                continue
+            if row.signed:
+                # No signature: refused as unauthenticated, whoever's token comes with it
+                for role in Role:
+                    bearer = {"Authorization": f"Bearer {token_for(fordra, role)}"}
+                    r = await call(fordra, (method, path), row, ids, bearer)
+                    if r.status_code != 401:
+                        wrong.append(f"{where} as {role} unsigned: {r.status_code} {r.text[:160]}")
                 continue
             # Each role
             for role in Role:

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from fordra.agency_gateway.application.cases import AgencyCasesProjection, handover_reactions
 from fordra.agency_gateway.application.deps import AgencyDeps
+from fordra.agency_gateway.domain.case import CASE_EVENTS
 from fordra.agency_gateway.domain.outbound import OUTBOUND_EVENTS
+from fordra.agency_gateway.domain.settings import AgencySettings
+from fordra.agency_gateway.domain.webhook import WEBHOOK_EVENTS
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
@@ -115,6 +119,8 @@ def build_registry() -> EventRegistry:
     registry.register_all(PLAN_INTERNAL_EVENTS)
     registry.register_all(RECURRING_EVENTS)
     registry.register_all(OUTBOUND_EVENTS)
+    registry.register_all(CASE_EVENTS)
+    registry.register_all(WEBHOOK_EVENTS)
     return registry
 
 
@@ -133,6 +139,9 @@ def _subscriptions(
     runners: list[ProjectionRunner],
     payments: PaymentsDeps,
     dunning_claims: ProjectionRunner,
+    *,
+    agency_cases: ProjectionRunner,
+    agency: AgencySettings,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
@@ -179,6 +188,18 @@ def _subscriptions(
             ("payments", "dunning"),
             "invoicing",
         ),
+        # A claim dunning hands over begins a case at the agency (issue 15, domain.md §5).
+        Subscription(
+            ProcessManagerRunner(
+                "agency-handovers",
+                stores["agency-gateway"],
+                handover_reactions(registry, agency.default_agency),
+            ),
+            ("dunning",),
+            "agency-gateway",
+        ),
+        # The agency's cases and tasks: the gateway's own read model (issue 15).
+        Subscription(agency_cases, agency_cases.projection.upstreams, "agency-gateway"),
         Subscription(
             ProcessManagerRunner(
                 "dunning-interest",
@@ -224,6 +245,8 @@ class Platform:
     invoicing: InvoicingDeps
     recurring: RecurringDeps
     agency: AgencyDeps
+    # The agency's cases and tasks (issue 15, inbound).
+    agency_cases: AgencyCasesProjection
     payments: PaymentsDeps
     dunning: DunningDeps
     policies: PoliciesDeps
@@ -288,8 +311,10 @@ def build_embedded(
     runners = _projections(read_models, registry, settings, keyring)
     payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(
-        stores, registry, runners, payments, _dunning_claims(read_models, registry)
-    )
+        stores, registry, runners, payments, _dunning_claims(read_models, registry),
+        agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
+        agency=settings.agency,
+    )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus = InProcessBus(stores, parking=parked)
     for sub in subscriptions:
@@ -333,8 +358,10 @@ def build_distributed(
     runners = _projections(read_models, registry, settings, keyring)
     payments = _payments_deps(settings, stores, registry, today, keyring)
     subscriptions = _subscriptions(
-        stores, registry, runners, payments, _dunning_claims(read_models, registry)
-    )
+        stores, registry, runners, payments, _dunning_claims(read_models, registry),
+        agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
+        agency=settings.agency,
+    )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
     ours = [sub for sub in subscriptions if sub.service in wanted]
@@ -551,6 +578,14 @@ def _projection(runners: list[ProjectionRunner], kind: type[P]) -> P:
     raise LookupError(kind.__name__)
 
 
+def _subscribed(subscriptions: list[Subscription], kind: type[P]) -> P:
+    """The projection of ``kind`` that a context's own subscription runs."""
+    for sub in subscriptions:
+        if isinstance(sub.consumer, ProjectionRunner) and isinstance(sub.consumer.projection, kind):
+            return sub.consumer.projection
+    raise LookupError(kind.__name__)
+
+
 def _platform(
     engine: str,
     settings: Settings,
@@ -680,6 +715,7 @@ def _platform(
             read_models=read_models,
             tenant=settings.municipality,
         ),
+        agency_cases=_subscribed(subscriptions, AgencyCasesProjection),
         payments=payments,
         dunning=dunning,
         policies=dunning.policies,

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from fordra.agency_gateway.entrypoints.http import make_router as agency_router
 from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.parking_http import ParkedGauge, parked_health
@@ -109,6 +110,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(invoicing_router(platform.invoicing, web))
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
+    app.include_router(agency_router(platform.agency, platform.agency_cases, web))
     for router in dunning_routers(platform, web):
         app.include_router(router)
     app.include_router(

@@ -34,8 +34,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyCaseStatus
 from fordra.contracts.dunning import ReferenceRateAdded
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
@@ -111,8 +114,9 @@ _CHANGING = frozenset(
 
 class CustomerLedgerProjection(Projection):
     name: ClassVar[str] = "customer_ledger"
-    # Dunning for the reference rates an admin adds (late interest, domain.md §3).
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning")
+    # Dunning for the reference rates an admin adds (late interest, domain.md §3); the agency
+    # gateway for where a claim at the agency stands (issue 15, domain.md §5).
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning", "agency-gateway")
 
     def __init__(
         self, registry: EventRegistry, margin_points: Dated[Decimal] = STATUTORY_MARGIN_POINTS
@@ -224,6 +228,16 @@ class CustomerLedgerProjection(Projection):
             Column("valid_from", Date, primary_key=True),
             Column("rate_percent", String(10), nullable=False),
         )
+        # Where a claim handed to the agency stands and the deadline it waits for (issue 15): a
+        # table of its own, so that a read-model database made before it gains it without a
+        # migration.
+        self.agency = Table(
+            "ledger_agency_cases",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("status", String(30), nullable=False),
+            Column("deadline", Date),
+        )
         return [
             self.customers,
             self.invoices,
@@ -235,6 +249,7 @@ class CustomerLedgerProjection(Projection):
             self.capital_paid,
             self.interest_terms,
             self.reference_rates,
+            self.agency,
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
@@ -316,6 +331,12 @@ class CustomerLedgerProjection(Projection):
             elif event.event_type in _CHANGING:
                 await flush()
                 await self._apply_change(conn, event)
+            elif event.event_type == AgencyCaseChanged.event_type:
+                await self._apply_agency(conn, self.registry.load_as(event, AgencyCaseChanged))
+            elif event.context == "agency-gateway":
+                # The rest of the gateway's log (its messages, webhooks, the payments it
+                # reports, which payments books and the ledger reads from there) is not read.
+                continue
             elif event.context == "dunning":
                 # The ledger follows dunning for the reference rates alone; the rest of its log
                 # (a stream per invoice) is not even read.
@@ -325,6 +346,21 @@ class CustomerLedgerProjection(Projection):
                 # is read as one at a time would, so a payload that does not load still fails.
                 self.registry.load(event)
         await flush()
+
+    async def _apply_agency(self, conn: AsyncConnection, e: AgencyCaseChanged) -> None:
+        """The claim's status at the agency and its deadline (domain.md §5), as the latest step
+        says; news of our own delivery never moves back a case the agency has opened."""
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        stmt = insert(self.agency).values(
+            invoice_id=e.invoice_id, status=e.status, deadline=e.deadline
+        )
+        changes: dict[str, Any] = {"status": e.status, "deadline": e.deadline}
+        where = None
+        if e.status in ("queued", "delivered"):
+            where = self.agency.c.status.in_(("queued", "delivered"))
+        await conn.execute(
+            stmt.on_conflict_do_update(index_elements=["invoice_id"], set_=changes, where=where)
+        )
 
     async def _apply_change(self, conn: AsyncConnection, event: Envelope) -> None:
         if not self.registry.knows(event.event_type):
@@ -443,6 +479,11 @@ class LedgerInvoice(BaseModel):
     # Late interest accrued as of the business date (domain.md §3): to the payment for a paid
     # invoice (what dunning charges on the next invoice), 0 for a cancelled one.
     interest_ore: int
+    # Where the claim stands at the collection agency and the deadline its step waits for (an
+    # objection's 3 weeks, a judgment's month for reinstatement: domain.md §5); None when it was
+    # never handed over.
+    agency_status: AgencyCaseStatus | None = None
+    agency_deadline: date | None = None
 
 
 class HeldSmallAmount(BaseModel):
@@ -497,6 +538,7 @@ async def read_customer_ledger(
         return None
     inv, pay, chg = projection.invoices, projection.payments, projection.charges
     terms = projection.interest_terms
+    agency = projection.agency
     query = (
         select(
             inv,
@@ -506,11 +548,14 @@ async def read_customer_ledger(
             func.coalesce(chg.c.charges_ore, 0).label("charges_ore"),
             terms.c.interest_from,
             func.coalesce(terms.c.capital_credited_ore, 0).label("capital_credited_ore"),
+            agency.c.status.label("agency_status"),
+            agency.c.deadline.label("agency_deadline"),
         )
         .select_from(
             inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id)
             .outerjoin(chg, chg.c.invoice_id == inv.c.invoice_id)
             .outerjoin(terms, terms.c.invoice_id == inv.c.invoice_id)
+            .outerjoin(agency, agency.c.invoice_id == inv.c.invoice_id)
         )
         .where(inv.c.customer_id == customer_id)
     )
@@ -546,6 +591,8 @@ async def read_customer_ledger(
             disputed=r.disputed,
             autogiro_failed=r.autogiro_failed,
             interest_ore=interest.get(r.invoice_id, 0),
+            agency_status=r.agency_status,
+            agency_deadline=r.agency_deadline,
             status=invoice_status(
                 open_ore=open_of(r),
                 total_ore=r.total_ore,
