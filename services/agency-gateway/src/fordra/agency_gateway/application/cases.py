@@ -38,10 +38,12 @@ from fordra.agency_gateway.application.deps import CONTEXT, AgencyDeps
 from fordra.agency_gateway.domain.case import (
     ENDED,
     CaseHandedOver,
+    CaseOfInvoice,
     CaseState,
     TaskKind,
     case_of,
     case_stream,
+    invoice_cases_stream,
 )
 from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyCaseStatus
 from fordra.contracts.dunning import HandedToAgency
@@ -67,7 +69,8 @@ async def load_case(
 
 def handover_reactions(registry: EventRegistry, default_agency: str) -> dict[str, Reaction]:
     """Dunning's ``HandedToAgency`` begins a case at the default agency (its handover id is the
-    case id); a handover seen again changes nothing."""
+    case id), and the invoice's list of cases names it; a handover seen again changes
+    nothing."""
 
     async def on_handed(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         handed = registry.load_as(env, HandedToAgency)
@@ -100,7 +103,17 @@ def handover_reactions(registry: EventRegistry, default_agency: str) -> dict[str
             metadata=env.caused_metadata(),
             occurred_at=env.occurred_at,
         )
-        return [StreamAppend(stream, 0, envelopes)]
+        index = invoice_cases_stream(handed.invoice_id)
+        indexed = await store.stream_version(index)
+        named = registry.envelope(
+            CaseOfInvoice(invoice_id=handed.invoice_id, case_id=handed.handover_id),
+            context=CONTEXT,
+            stream_id=index,
+            version=indexed + 1,
+            metadata=env.caused_metadata(),
+            occurred_at=env.occurred_at,
+        )
+        return [StreamAppend(stream, 0, envelopes), StreamAppend(index, indexed, [named])]
 
     return {HandedToAgency.event_type: on_handed}
 
