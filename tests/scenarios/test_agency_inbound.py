@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from fordra.agency_gateway.application.cases import AgencyCasesProjection
 from fordra.agency_gateway.domain.case import case_stream
 from fordra.agency_gateway.domain.outbound import OutboundQueued
 from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyPaymentCollected
 from fordra.kernel.auth import Role
+from fordra.kernel.projection import ProjectionRunner
+from fordra.projections.application.customer_ledger import CustomerLedgerProjection
 from tests.payments.camt_factory import Entry, Tx, camt054
 from tests.utils.agency import (
     AGENCY_SETTINGS,
@@ -394,3 +397,62 @@ async def test_forged_repeated_and_out_of_order_reports_are_refused(
             "AgencyPaymentCollected",
             "AgencyMunicipalityShareRecorded",
         ]
+
+
+async def test_the_cases_tasks_and_ledger_rebuild_identical(tmp_path: Path) -> None:
+    # Embedded only: it replays through the runners directly (as tests/scenarios/test_rebuild.py)
+    async with running_platform(
+        "embedded", tmp_path, today=TODAY, agency=AGENCY_SETTINGS
+    ) as fordra:
+        # Given a case at the objection, with its outlays and its court task
+        inv = await handed_over(fordra)
+        base = {"case_id": inv["case_id"]}
+        await advance(fordra, "2026-05-06")
+        for event_id, kind, on in (
+            ("o", "opened", "2026-04-22"),
+            ("p", "payment_order_filed", "2026-04-28"),
+        ):
+            await report(fordra, {**base, "event_id": event_id, "kind": kind, "occurred_on": on})
+        await report(
+            fordra,
+            {
+                **base,
+                "event_id": "x",
+                "kind": "objection",
+                "occurred_on": "2026-05-06",
+                "notice_sent_on": "2026-05-05",
+            },
+        )
+
+        async def snapshot() -> tuple[object, ...]:
+            return (
+                await list_cases(fordra),
+                await list_tasks(fordra),
+                await ledger_row(fordra, inv["customer_id"], inv["invoice_id"]),
+            )
+
+        before = await snapshot()
+        assert before[1] != []
+
+        # When the ledger and the cases are reset and replayed, the gateway's log first
+        platform = fordra.platform
+        assert platform.bus is not None
+        await platform.bus.stop()
+        runners = [
+            sub.consumer
+            for sub in platform.subscriptions
+            if isinstance(sub.consumer, ProjectionRunner)
+            and isinstance(
+                sub.consumer.projection, AgencyCasesProjection | CustomerLedgerProjection
+            )
+        ]
+        assert len(runners) == 2
+        for runner in runners:
+            await runner.reset()
+            for upstream in sorted(runner.projection.upstreams):
+                events = await platform.stores[upstream].read_log(0, 100_000)
+                await runner.handle(upstream, events)
+        await platform.bus.start()
+
+        # Then they are what they were
+        assert await snapshot() == before
