@@ -76,6 +76,9 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 "disputed": False,
                 "autogiro_failed": False,
                 "interest_ore": 0,
+                # never handed to the agency (issue 15)
+                "agency_status": None,
+                "agency_deadline": None,
             }
         ]
         assert ledger["held_small_amounts"] == []
