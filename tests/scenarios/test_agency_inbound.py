@@ -6,6 +6,7 @@ out-of-order reports refused."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -219,14 +220,23 @@ async def test_a_recall_after_a_payment_order_costs_the_municipality_the_outlays
             {**base, "event_id": "p", "kind": "payment_order_filed", "occurred_on": "2026-05-04"},
         )
 
-        # When a case officer recalls it
+        # A recall without a reason is refused, naming it
         url = f"/api/v1/agency/cases/{case_id}/recall"
         officer = fordra.auth(Role.CASE_OFFICER)
-        r = await fordra.client.post(
-            url, json={"reason": "kunden har fått anstånd"}, headers=officer
-        )
+        r = await fordra.client.post(url, json={"reason": "  "}, headers=officer)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "reason"]
+
+        # When a case officer recalls it (the request repeated with its key changes nothing)
+        keyed = {**officer, "Idempotency-Key": "recall-1"}
+        body = {"reason": "kunden har fått anstånd"}
+        r = await fordra.client.post(url, json=body, headers=keyed)
         assert r.status_code == 200, r.text
         recalled = r.json()
+        log = await gateway_log(fordra)
+        again = await fordra.client.post(url, json=body, headers=keyed)
+        assert (again.status_code, again.json()) == (200, recalled)
+        assert await gateway_log(fordra) == log
         # Then the agency's outlays for the payment order are the municipality's cost
         assert recalled["status"] == "recalled"
         assert recalled["municipality_cost_ore"] == 68000
@@ -374,10 +384,13 @@ async def test_forged_repeated_and_out_of_order_reports_are_refused(
         assert r.status_code == 404, r.text
         assert await gateway_log(fordra) == before
 
-        # The same event twice: recorded once, the second answered 200 as a duplicate
-        first = await report(fordra, opened)
-        again = await report(fordra, opened)
+        # The same event twice, even at once: recorded once, the other answered 200 as a duplicate
+        first, again = sorted(
+            await asyncio.gather(report(fordra, opened), report(fordra, opened)),
+            key=lambda answer: answer["duplicate"],
+        )
         assert (first["duplicate"], again["duplicate"]) == (False, True)
+        assert (await report(fordra, opened))["duplicate"] is True
         after = await gateway_log(fordra)
         assert len(after) == len(before) + 2  # the claim of the event id and the step
         # The same event id with other content is a conflict, and records nothing
