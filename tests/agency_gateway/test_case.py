@@ -187,3 +187,22 @@ def test_a_report_tells_of_a_day_that_has_been_since_the_handover() -> None:
     assert refused.value.field == "occurred_on"
     with pytest.raises(DomainRuleViolation):
         check_report_date(state, date(2026, 4, 20), date(2026, 4, 21))
+
+
+def test_news_of_our_delivery_never_moves_an_opened_case_back() -> None:
+    opened = walk(("opened", date(2026, 4, 22)))
+    delivered = AgencyCaseChanged(
+        case_id="c1",
+        invoice_id="i1",
+        customer_id="k1",
+        agency="reference",
+        status="delivered",
+        occurred_on=date(2026, 4, 22),
+    )
+    opened_change = decide_step(walk(), "opened", date(2026, 4, 22), SETTINGS, CALENDAR)
+    late = case_of([HANDED, opened_change, delivered])
+    assert late is not None
+    assert late.status == opened.status == "opened"
+    early = case_of([HANDED, delivered])
+    assert early is not None
+    assert early.status == "delivered"

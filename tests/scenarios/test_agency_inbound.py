@@ -371,7 +371,7 @@ async def test_forged_repeated_and_out_of_order_reports_are_refused(
             fordra, {**base, "event_id": "x", "kind": "objection", "occurred_on": "2026-04-23"}
         )
         assert r.status_code == 422, r.text
-        assert "notice_sent_on" in r.json()["detail"][0]["loc"]
+        assert r.json()["detail"][0]["loc"] == ["body", "notice_sent_on"]
         # A report of a day to come, or of a day before the handover
         r = await webhook(fordra, {**opened, "occurred_on": "2026-05-05"})
         assert r.status_code == 422, r.text

@@ -195,9 +195,12 @@ def case_of(events: Iterable[Event]) -> CaseState | None:
         elif state is None:
             continue
         elif isinstance(e, AgencyCaseChanged):
+            # News of our own delivery may be written after the agency's first report (the two
+            # are recorded apart): it never moves an opened case back.
+            moves = e.status not in NOT_OPENED or state.status in NOT_OPENED
             state = replace(
                 state,
-                status=e.status,
+                status=e.status if moves else state.status,
                 costs_ore=state.costs_ore + e.costs_ore,
                 municipality_cost_ore=state.municipality_cost_ore + e.municipality_cost_ore,
                 tasks=_tasks_after(state.tasks, e),

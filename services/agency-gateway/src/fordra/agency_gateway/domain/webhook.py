@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import typing
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
@@ -116,6 +117,12 @@ class PaymentReport(_Report):
 
 AgencyReport = Annotated[StepReport | ObjectionReport | PaymentReport, Field(discriminator="kind")]
 REPORT = TypeAdapter(AgencyReport)
+# Every kind a report may have.
+REPORT_KINDS: frozenset[str] = frozenset(
+    kind
+    for model in (StepReport, ObjectionReport, PaymentReport)
+    for kind in typing.get_args(model.model_fields["kind"].annotation)
+)
 
 
 def parse_report(body: bytes) -> StepReport | ObjectionReport | PaymentReport:

@@ -30,7 +30,7 @@ from fordra.agency_gateway.application.webhooks import (
     WebhookReceipt,
     receive_webhook,
 )
-from fordra.agency_gateway.domain.webhook import SIGNATURE_HEADER
+from fordra.agency_gateway.domain.webhook import REPORT_KINDS, SIGNATURE_HEADER
 from fordra.contracts.agency_gateway import AgencyCaseStatus
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import IdempotencyKey, PathId, RouterDeps, json_safe, metadata_for, problem
@@ -40,6 +40,14 @@ MAX_WEBHOOK_BYTES = 64 * 1024
 
 # An agency's name as the settings give it.
 AgencyName = Annotated[str, Path(min_length=1, max_length=64, pattern="^[a-z0-9_-]+$")]
+
+
+def _field_of(loc: tuple[str | int, ...]) -> list[str | int]:
+    """A field's place in the body: pydantic puts the report's kind first (the union's tag),
+    which is not a field of the body."""
+    if len(loc) > 1 and loc[0] in REPORT_KINDS:
+        return list(loc[1:])
+    return list(loc)
 
 
 def make_router(deps: AgencyDeps, cases: AgencyCasesProjection, web: RouterDeps) -> APIRouter:
@@ -78,7 +86,7 @@ def make_router(deps: AgencyDeps, cases: AgencyCasesProjection, web: RouterDeps)
             )
         except ValidationError as invalid:
             detail = [
-                problem(["body", *e["loc"]], e["msg"], e["type"])
+                problem(["body", *_field_of(e["loc"])], e["msg"], e["type"])
                 for e in invalid.errors(include_url=False)
             ]
             return JSONResponse(
