@@ -11,7 +11,8 @@ the gateway's delivery takes to the agency like any other message.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -38,8 +39,8 @@ class RecallCase(BaseModel):
 
 class CaseRecalled(BaseModel):
     case_id: str
-    status: str
-    recalled_on: str
+    status: Literal["recalled"]
+    recalled_on: date
     municipality_cost_ore: int
     message_id: str  # the recall message queued for the agency
 
@@ -112,7 +113,7 @@ async def recall_case(
             CaseRecalled(
                 case_id=case_id,
                 status="recalled",
-                recalled_on=today.isoformat(),
+                recalled_on=today,
                 municipality_cost_ore=recalled.municipality_cost_ore,
                 message_id=message_id,
             ),
