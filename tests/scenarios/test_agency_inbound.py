@@ -120,8 +120,12 @@ async def test_a_claim_through_kronofogdens_steps_to_payment_and_close(
         row = await ledger_row(fordra, cid, iid)
         assert (row["agency_status"], row["agency_deadline"]) == ("objection", "2026-05-26")
 
-        # When the court gives judgment on 2026-06-10
+        # When the deadline passes with no decision recorded, the task stays, overdue
         await advance(fordra, "2026-06-10")
+        (task,) = await list_tasks(fordra)
+        assert (task["kind"], task["overdue"]) == ("court_decision", True)
+
+        # When the court gives judgment on 2026-06-10
         await report(
             fordra, {**base, "event_id": "e4", "kind": "judgment", "occurred_on": "2026-06-10"}
         )
