@@ -47,6 +47,7 @@ from fordra.contracts.dunning import (
     TerminationWarningSent,
 )
 from fordra.contracts.invoicing import (
+    RENT_SERVICES,
     CreditNoteIssued,
     DeferralGranted,
     DisputeResolved,
@@ -69,9 +70,6 @@ from fordra.dunning.domain.letters import LetterIssued
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection, Sums, insert_many, upsert, upsert_many
-
-# The rent services (domain.md §2 "Billing periods", §8 "Rent (LOIS)"): housing and premises.
-RENT_SERVICES = ("housing_rent", "premises_rent")
 
 # What a claim is for, in the letter's words: the invoice's line texts, bounded.
 WHAT_FOR_MAX = 200
