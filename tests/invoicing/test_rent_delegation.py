@@ -136,8 +136,11 @@ async def test_a_first_rent_deferred_beyond_two_months_with_a_decision(
         deps, invoice_id, date(2026, 6, 2), first_rent=True, department_decision=DECISION
     )
     assert answer.department_decision == DECISION
-    # The general rule still bounds it: at most 3 months, decision or not
+    # The general rule still bounds it: at most 3 months, decision or not (and is named first)
     other = await a_notice(deps, service="premises_rent")
+    with pytest.raises(DomainRuleViolation) as beyond:
+        await defer(deps, other, date(2026, 7, 2))
+    assert beyond.value.rule == "deferral_at_most_three_months"
     with pytest.raises(DomainRuleViolation) as too_long:
         await defer(deps, other, date(2026, 7, 2), department_decision=DECISION)
     assert too_long.value.rule == "deferral_at_most_three_months"

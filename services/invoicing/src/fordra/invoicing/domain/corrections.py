@@ -396,7 +396,6 @@ def grant_deferral(
     check_deferral_only_while_unpaid(state)
     check_deferral_requested_on(state, cmd.requested_on, today=today)
     check_protected_identity_acknowledged(protected_identity, cmd.protected_identity_acknowledged)
-    decision = check_rent_deferral_within_delegation(state, cmd, today=today, settings=settings)
     months = settings.deferral_max_months.at(cmd.requested_on)
     latest = add_months(state.due_date, months)
     if cmd.deferred_until > latest:
@@ -411,6 +410,8 @@ def grant_deferral(
             field="deferred_until",
             rule="deferral_ends_after_due_date",
         )
+    # After the general bounds: a deferral no decision could allow is refused for that.
+    decision = check_rent_deferral_within_delegation(state, cmd, today=today, settings=settings)
     return DeferralGranted(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
