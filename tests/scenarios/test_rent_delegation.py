@@ -135,10 +135,16 @@ async def test_a_refund_of_rent_over_two_monthly_rents_needs_a_department_decisi
         for n in theirs:
             await correct(fordra, n["invoice_id"], "credit-notes", reason="dödsfall")
         all_of_it = {"reason": "dödsbo", "department_decision": DECISION}
+        keyed = {**lead, "Idempotency-Key": "dodsbo-1"}
         r = await fordra.client.post(
-            f"/api/v1/customers/{other}/credit/refunds", json=all_of_it, headers=lead
+            f"/api/v1/customers/{other}/credit/refunds", json=all_of_it, headers=keyed
         )
         assert r.status_code == 201, r.text
+        # (the same request again with its key changes nothing)
+        again = await fordra.client.post(
+            f"/api/v1/customers/{other}/credit/refunds", json=all_of_it, headers=keyed
+        )
+        assert again.json() == r.json()
         assert r.json()["amount_ore"] == 3 * MONTHLY_RENT
         assert r.json()["department_decision"] == DECISION
         # (each request is on the credit's stream and on the refund's own)
