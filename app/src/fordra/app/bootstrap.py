@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from fordra.agency_gateway.application.deps import AgencyDeps
+from fordra.agency_gateway.domain.outbound import OUTBOUND_EVENTS
 from fordra.app.auth import InstanceSecrets, TokenService
 from fordra.app.settings import Settings
 from fordra.contracts import all_contracts
@@ -41,16 +43,22 @@ from fordra.dunning.domain.payment_plan import PLAN_INTERNAL_EVENTS
 from fordra.dunning.domain.policy_events import POLICY_EVENTS as DUNNING_POLICIES
 from fordra.dunning.domain.rate_events import INTEREST_EVENTS as DUNNING_INTEREST
 from fordra.dunning.domain.recipients import RECIPIENT_EVENTS
+from fordra.invoicing.application.billing_run import run_billing
+from fordra.invoicing.application.charge_register import ChargeRegister, ChargeRegisterProjection
 from fordra.invoicing.application.handlers import InvoicingDeps
 from fordra.invoicing.application.numbering import InvoiceNumberBlocks
 from fordra.invoicing.application.reactions import payment_reactions
+from fordra.invoicing.application.recurring_charges import RecurringDeps
 from fordra.invoicing.domain.events import INTERNAL_EVENTS as INVOICING_INTERNAL
+from fordra.invoicing.domain.recurring_charge import RECURRING_EVENTS
 from fordra.kernel.bus import Bus
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock, ManualClock, SystemClock
 from fordra.kernel.codec import EnvelopeCodec
+from fordra.kernel.envelope import Metadata
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore
+from fordra.kernel.ids import new_id
 from fordra.kernel.inprocess_bus import InProcessBus
 from fordra.kernel.kafka_bus import KafkaBus, TrackingSettle
 from fordra.kernel.kafka_relay import OutboxRelay
@@ -105,6 +113,8 @@ def build_registry() -> EventRegistry:
     registry.register_all(RECIPIENT_EVENTS)
     registry.register_all(LETTER_EVENTS)
     registry.register_all(PLAN_INTERNAL_EVENTS)
+    registry.register_all(RECURRING_EVENTS)
+    registry.register_all(OUTBOUND_EVENTS)
     return registry
 
 
@@ -212,6 +222,8 @@ class Platform:
     telemetry: Telemetry
     scheduler: DailyScheduler
     invoicing: InvoicingDeps
+    recurring: RecurringDeps
+    agency: AgencyDeps
     payments: PaymentsDeps
     dunning: DunningDeps
     policies: PoliciesDeps
@@ -466,6 +478,8 @@ def _projections(
         ),
         ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
         ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
+        # Invoicing's register of recurring charges, which the billing run reads (issue 14).
+        ProjectionRunner(ChargeRegisterProjection(registry), read_models),
     ]
 
 
@@ -581,6 +595,37 @@ def _platform(
 
     scheduler.register("idempotency-key expiry", idempotency_expiry)
 
+    invoicing = InvoicingDeps(
+        store=stores["invoicing"],
+        registry=registry,
+        clock=clock,
+        calendar=calendar,
+        settings=settings.invoicing,
+        pseudonym=secrets.pseudonym,
+        # This process's series of invoice numbers (blocks on the shared counter).
+        serials=InvoiceNumberBlocks(
+            stores["invoicing"], registry, settings.invoicing, clock
+        ).series,
+        invoiced_by=functools.partial(_department_has_invoiced, read_models, ledger),
+    )
+    recurring = RecurringDeps(
+        invoicing=invoicing,
+        register=ChargeRegister(_projection(runners, ChargeRegisterProjection), read_models),
+    )
+
+    async def billing_run(day: date) -> None:
+        # Notices go out on working days: one whose day fell on a weekend (a "first_day" charge)
+        # goes out on the next working day's run.
+        if not calendar.is_working_day(day):
+            return
+        meta = Metadata(
+            tenant=settings.municipality, actor="system:billing-run", correlation_id=new_id()
+        )
+        await run_billing(day, recurring, meta)
+
+    # Every day the clock passes: the recurring charges' notices whose day has come (issue 14).
+    scheduler.register("billing run", billing_run)
+
     dunning = _dunning_deps(
         settings,
         stores=stores,
@@ -625,18 +670,16 @@ def _platform(
         tokens=TokenService(secrets, settings.municipality, settings.tokens),
         telemetry=telemetry or setup_telemetry("fordra"),
         scheduler=scheduler,
-        invoicing=InvoicingDeps(
-            store=stores["invoicing"],
+        invoicing=invoicing,
+        recurring=recurring,
+        agency=AgencyDeps(
+            store=stores["agency-gateway"],
             registry=registry,
             clock=clock,
             calendar=calendar,
-            settings=settings.invoicing,
-            pseudonym=secrets.pseudonym,
-            # This process's series of invoice numbers (blocks on the shared counter).
-            serials=InvoiceNumberBlocks(
-                stores["invoicing"], registry, settings.invoicing, clock
-            ).series,
-            invoiced_by=functools.partial(_department_has_invoiced, read_models, ledger),
+            settings=settings.agency,
+            read_models=read_models,
+            tenant=settings.municipality,
         ),
         payments=payments,
         dunning=dunning,

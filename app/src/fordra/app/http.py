@@ -28,6 +28,7 @@ from fordra.dunning.entrypoints.reference_rates_http import make_router as refer
 from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
+from fordra.invoicing.entrypoints.recurring_http import make_router as recurring_router
 from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
 from fordra.kernel.bus import SettleTimeout
 from fordra.kernel.clock import ManualClock
@@ -106,6 +107,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
     app.include_router(invoicing_router(platform.invoicing, web))
+    app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     for router in dunning_routers(platform, web):
         app.include_router(router)

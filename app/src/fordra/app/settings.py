@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fordra.agency_gateway.domain.settings import AgencySettings
 from fordra.app.auth import TokenPolicy
 from fordra.dunning.domain.settings import DunningSettings
 from fordra.invoicing.domain.settings import InvoicingSettings
@@ -88,6 +89,7 @@ class Settings(BaseSettings):
     invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     dunning: DunningSettings = Field(default_factory=DunningSettings)
+    agency: AgencySettings = Field(default_factory=AgencySettings)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
     tokens: TokenPolicy = Field(default_factory=TokenPolicy)
 
@@ -97,5 +99,17 @@ def load_settings(**overrides: Any) -> Settings:
     if file:
         data = orjson.loads(Path(file).read_bytes())
         data.update(overrides)
-        return Settings(**data)
-    return Settings(**overrides)
+        return with_agency_secrets(Settings(**data))
+    return with_agency_secrets(Settings(**overrides))
+
+
+def with_agency_secrets(settings: Settings) -> Settings:
+    """Each agency's webhook secret from ``FORDRA_AGENCY_<NAME>_SECRET`` (issue 15: the reference
+    agency's is ``FORDRA_AGENCY_REFERENCE_SECRET``), over what the settings say."""
+    secrets = dict(settings.agency.secrets)
+    for name in settings.agency.agencies:
+        value = os.environ.get(f"FORDRA_AGENCY_{name.upper().replace('-', '_')}_SECRET")
+        if value:
+            secrets[name] = SecretStr(value)
+    agency = settings.agency.model_copy(update={"secrets": secrets})
+    return settings.model_copy(update={"agency": agency})

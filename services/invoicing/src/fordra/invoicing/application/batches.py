@@ -106,7 +106,7 @@ async def issue_invoice_batch(
         # are reserved in the batch's own append: a series of their own, none reserved when the
         # batch is rejected (application/numbering.py).
         numbers = await BatchNumbers.at_head(deps.store, deps.registry, meta.tenant)
-        await _prefetch(staged, deps, meta, items, numbers)
+        await prefetch_batch(staged, deps, meta, items, numbers)
         staged_deps = replace(deps, store=staged, serials=lambda _meta: numbers)
         errors: list[BatchError] = []
         lines: list[BatchLineResult] = []
@@ -161,7 +161,7 @@ async def issue_invoice_batch(
     )
 
 
-async def _prefetch(
+async def prefetch_batch(
     staged: StagedEventStore,
     deps: InvoicingDeps,
     meta: Metadata,

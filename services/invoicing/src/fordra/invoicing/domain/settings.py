@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.contracts.invoicing import ServiceType
 from fordra.invoicing.domain.issuer import IssuerDetails, demo_issuer
+from fordra.invoicing.domain.recurring_charge import RecurringSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
 
@@ -144,6 +145,8 @@ class InvoicingSettings(BaseModel):
     rent_delegation: RentDelegationSettings = Field(default_factory=RentDelegationSettings)
     # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).
     issuer: IssuerDetails = Field(default_factory=demo_issuer)
+    # Recurring charges' billing calendar (issue 14; domain/recurring_charge.py).
+    recurring: RecurringSettings = Field(default_factory=RecurringSettings)
 
     def small_amount_policy_for(self, service_type: str) -> SmallAmountPolicy:
         return self.small_amount_policy.get(service_type, self.small_amount_default_policy)

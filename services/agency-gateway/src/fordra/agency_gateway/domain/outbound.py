@@ -1,0 +1,57 @@
+"""What the gateway sends an agency, as events of its own log (issue 15, "Outbound"): each message
+is queued once, then delivered, or failed and tried again after a back-off. An agency that is down
+delays a message; it is never lost (it stays queued in the log) nor doubled (a message id the
+agency has seen is accepted once by it, and delivered once here).
+
+Kinds: ``claim`` (a handed-over claim: its basis in words, capital, interest and costs apart, due
+dates, the debtor), ``recall`` (the municipality takes the case back), ``direct_payment`` (the
+debtor paid the municipality directly after the handover).
+
+Each message's stream is ``agency-outbound-<message id>``; a claim's message id is its case id
+(dunning's ``handover_id``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from fordra.kernel.events import Event
+
+OutboundKind = Literal["claim", "recall", "direct_payment"]
+
+
+class OutboundQueued(Event):
+    event_type: ClassVar[str] = "AgencyOutboundQueued"
+
+    message_id: str
+    case_id: str
+    agency: str
+    kind: OutboundKind
+    payload: dict[str, Any]
+
+
+class OutboundDelivered(Event):
+    event_type: ClassVar[str] = "AgencyOutboundDelivered"
+
+    message_id: str
+    case_id: str
+    delivered_at: datetime
+    attempts: int
+
+
+class OutboundFailed(Event):
+    event_type: ClassVar[str] = "AgencyOutboundFailed"
+
+    message_id: str
+    case_id: str
+    attempt: int
+    error: str
+    retry_at: datetime
+
+
+OUTBOUND_EVENTS: tuple[type[Event], ...] = (OutboundQueued, OutboundDelivered, OutboundFailed)
+
+
+def outbound_stream(message_id: str) -> str:
+    return f"agency-outbound-{message_id}"
