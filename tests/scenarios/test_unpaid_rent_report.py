@@ -105,3 +105,66 @@ async def test_the_unpaid_rent_report_around_the_10th(tmp_path: Path) -> None:
         )
         assert r.status_code == 200, r.text
         assert [n["invoice_id"] for n in r.json()["notices"]] == [premises["invoice_id"]]
+
+
+async def test_the_report_follows_the_billing_calendars_notices(tmp_path: Path) -> None:
+    async with running_platform("embedded", tmp_path, today=date(2026, 3, 2)) as fordra:
+        tenant = await customer(fordra)
+        owner = await customer(
+            fordra,
+            {
+                "id_number": personnummer("19700707", 4),
+                "name": "Bo Berg",
+                "address": {"street": "Torget 3", "postal_code": "512 50", "city": "Svenljunga"},
+            },
+        )
+        housing = fordra.auth(Role.DEPARTMENT, department="housing")
+
+        async def charge(customer_id: str, ore: int, **body: Any) -> None:
+            r = await fordra.client.post(
+                "/api/v1/recurring-charges",
+                json={
+                    "customer_id": customer_id,
+                    "department": "housing",
+                    "service_type": "housing_rent",
+                    "description": "Hyra",
+                    "amount_ore": ore,
+                    "vat_rate": 0,
+                    "period": "monthly",
+                    "starts_on": "2026-04-01",
+                    **body,
+                },
+                headers=housing,
+            )
+            assert r.status_code == 201, r.text
+
+        async def report(month: str) -> list[tuple[str, int]]:
+            r = await fordra.client.get(
+                REPORT, params={"month": month}, headers=fordra.auth(Role.CASE_OFFICER)
+            )
+            assert r.status_code == 200, r.text
+            return [(n["customer_id"], n["open_ore"]) for n in r.json()["notices"]]
+
+        async def advance(to: str) -> None:
+            r = await fordra.client.post(
+                "/api/v1/admin/clock/advance", json={"to": to}, headers=fordra.auth()
+            )
+            assert r.status_code == 200, r.text
+
+        # Given a flat let from April (its notice on March's 2nd working day, for the next
+        # month) and a vacancy contract from April (on April's second-to-last working day)
+        await charge(tenant, 800_000)
+        await charge(owner, 300_000, kind="vacancy")
+        # When the clock reaches 10 April: April's regular notice is out, the vacancy's not yet
+        await advance("2026-04-10")
+        assert await report("2026-04") == [(tenant, 800_000)]
+        # When the tenant pays April's rent and the clock reaches Monday 11 May
+        r = await fordra.client.get(
+            f"/api/v1/customers/{tenant}/ledger", headers=fordra.auth(Role.CASE_OFFICER)
+        )
+        april = next(i for i in r.json()["invoices"] if i["invoice_date"] == "2026-03-03")
+        await pay(fordra, (april["ocr"], 800_000))
+        await advance("2026-05-11")
+        # Then April's report holds the vacancy notice, and May's the tenant's May rent
+        assert await report("2026-04") == [(owner, 300_000)]
+        assert await report("2026-05") == [(tenant, 800_000)]
