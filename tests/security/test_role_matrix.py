@@ -148,6 +148,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Childcare's monthly report and the music-school pupils flagged (issue 13)
     ("GET", "/api/v1/dunning/childcare-report"): Row(roles(A, OPS, C), params={"month": "2026-03"}),
     ("GET", "/api/v1/dunning/music-school-flags"): Row(roles(A, OPS, C)),
+    # The unpaid-rent report (issue 14): a department reads its own notices
+    ("GET", "/api/v1/reports/unpaid-rent"): Row(roles(A, OPS, C, D), params={"month": "2026-03"}),
     # A dunning letter as its recipient gets it (a web page, format=html, or a PDF)
     ("GET", "/api/v1/letters/{letter_id}"): Row(roles(A, OPS, C, P)),
     # Payment plans: drawn up and signed by those who handle the customer's case, read by

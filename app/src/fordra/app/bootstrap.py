@@ -392,6 +392,7 @@ def _payments_deps(
         archive=archive,
         parse=parse_bank_file,
         max_amount_ore=settings.payments.max_amount_ore,
+        rent_refund=settings.payments.rent_refund,
     )
 
 

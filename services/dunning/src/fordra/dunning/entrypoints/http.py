@@ -1,5 +1,6 @@
 """Dunning's HTTP routes (domain.md §4): the daily run, its proposals, the disputed claims, an
-invoice's collection state, the childcare report and the music-school pupils flagged."""
+invoice's collection state, the childcare report, the music-school pupils flagged and the
+unpaid-rent report."""
 
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
@@ -29,6 +30,7 @@ from fordra.dunning.application.proposals import (
     approve_proposal,
     reject_proposal,
 )
+from fordra.dunning.application.unpaid_rent import UnpaidRentReport, unpaid_rent_report
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import IdempotencyKey, PathId, RouterDeps, metadata_for
 
@@ -92,6 +94,18 @@ def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
         month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])],
     ) -> ChildcareReport:
         return await childcare_report_of(month, deps, principal)
+
+    @router.get(
+        "/reports/unpaid-rent",
+        response_model=UnpaidRentReport,
+        summary="The rent notices of a month still open on the business date (seed 002: "
+        "around the 10th)",
+    )
+    async def get_unpaid_rent(
+        principal: Caller,
+        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])],
+    ) -> UnpaidRentReport:
+        return await unpaid_rent_report(month, deps, principal)
 
     @router.get(
         "/dunning/music-school-flags",
