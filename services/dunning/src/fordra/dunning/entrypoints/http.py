@@ -34,6 +34,10 @@ from fordra.dunning.application.unpaid_rent import UnpaidRentReport, unpaid_rent
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import IdempotencyKey, PathId, RouterDeps, metadata_for
 
+# A month as a query names it: within the calendar a request may name (kernel.dated, 1900 to
+# 2199), so that year 0000 is a 422 and not a date the code cannot build.
+MONTH_PATTERN = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
+
 
 def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["dunning"])
@@ -91,7 +95,7 @@ def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
     )
     async def get_childcare_report(
         principal: Caller,
-        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])],
+        month: Annotated[str, Query(pattern=MONTH_PATTERN, examples=["2026-06"])],
     ) -> ChildcareReport:
         return await childcare_report_of(month, deps, principal)
 
@@ -103,7 +107,7 @@ def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
     )
     async def get_unpaid_rent(
         principal: Caller,
-        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])],
+        month: Annotated[str, Query(pattern=MONTH_PATTERN, examples=["2026-06"])],
     ) -> UnpaidRentReport:
         return await unpaid_rent_report(month, deps, principal)
 
