@@ -75,6 +75,8 @@ async def test_a_claim_through_kronofogdens_steps_to_payment_and_close(
             "fee_ore": 0,
             "costs_ore": 0,
             "municipality_cost_ore": 0,
+            "collected_ore": 0,
+            "municipality_share_ore": 0,
             "deadline": None,
         }
         assert (await ledger_row(fordra, cid, iid))["agency_status"] == "queued"
@@ -166,6 +168,10 @@ async def test_a_claim_through_kronofogdens_steps_to_payment_and_close(
         assert row["paid_ore"] == 100000
         assert row["interest_and_fees_paid_ore"] == 19500
         assert row["open_ore"] == 0
+
+        # and the case shows what was collected and what of it comes to the municipality
+        (case,) = await list_cases(fordra)
+        assert (case["collected_ore"], case["municipality_share_ore"]) == (119500, 119500)
 
         # When the agency closes the case
         await report(
@@ -421,7 +427,7 @@ async def test_the_cases_tasks_and_ledger_rebuild_identical(tmp_path: Path) -> N
     async with running_platform(
         "embedded", tmp_path, today=TODAY, agency=AGENCY_SETTINGS
     ) as fordra:
-        # Given a case at the objection, with its outlays and its court task
+        # Given a case at the objection, with its outlays, its court task and a payment
         inv = await handed_over(fordra)
         base = {"case_id": inv["case_id"]}
         await advance(fordra, "2026-05-06")
@@ -438,6 +444,20 @@ async def test_the_cases_tasks_and_ledger_rebuild_identical(tmp_path: Path) -> N
                 "kind": "objection",
                 "occurred_on": "2026-05-06",
                 "notice_sent_on": "2026-05-05",
+            },
+        )
+
+        await report(
+            fordra,
+            {
+                **base,
+                "event_id": "pay",
+                "kind": "payment_collected",
+                "occurred_on": "2026-05-06",
+                "capital_ore": 20000,
+                "interest_ore": 100,
+                "collection_fee_ore": 18000,
+                "municipality_share_ore": 38100,
             },
         )
 

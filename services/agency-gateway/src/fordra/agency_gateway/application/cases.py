@@ -40,6 +40,7 @@ from fordra.agency_gateway.domain.case import (
     CaseHandedOver,
     CaseOfInvoice,
     CaseState,
+    MunicipalityShareRecorded,
     TaskKind,
     case_of,
     case_stream,
@@ -142,6 +143,9 @@ class AgencyCasesProjection(Projection):
             Column("fee_ore", BigInteger, nullable=False),
             Column("costs_ore", BigInteger, nullable=False),
             Column("municipality_cost_ore", BigInteger, nullable=False),
+            # What the agency collected on the claim, and what of it it remits to us.
+            Column("collected_ore", BigInteger, nullable=False),
+            Column("municipality_share_ore", BigInteger, nullable=False),
             Column("deadline", Date),
             Column("changed_on", Date, nullable=False),
         )
@@ -180,6 +184,8 @@ class AgencyCasesProjection(Projection):
                         "fee_ore": h.fee_ore,
                         "costs_ore": 0,
                         "municipality_cost_ore": 0,
+                        "collected_ore": 0,
+                        "municipality_share_ore": 0,
                         "deadline": None,
                         "changed_on": h.handed_over_on,
                     }
@@ -188,6 +194,20 @@ class AgencyCasesProjection(Projection):
                 await insert_many(conn, self.cases, begun)
                 begun.clear()
                 await self._change(conn, env, self.registry.load_as(env, AgencyCaseChanged))
+            elif env.event_type == MunicipalityShareRecorded.event_type:
+                await insert_many(conn, self.cases, begun)
+                begun.clear()
+                share = self.registry.load_as(env, MunicipalityShareRecorded)
+                c = self.cases.c
+                await conn.execute(
+                    update(self.cases)
+                    .where(c.case_id == share.case_id)
+                    .values(
+                        collected_ore=c.collected_ore + share.collected_ore,
+                        municipality_share_ore=c.municipality_share_ore
+                        + share.municipality_share_ore,
+                    )
+                )
             elif self.registry.knows(env.event_type):
                 # Read as one at a time would, so that a payload that does not load fails here.
                 self.registry.load(env)
@@ -252,6 +272,8 @@ class AgencyCase(BaseModel):
     # Kronofogden's outlays recorded on the case (domain.md §3).
     costs_ore: int
     municipality_cost_ore: int
+    collected_ore: int
+    municipality_share_ore: int
     deadline: date | None
 
 
@@ -301,6 +323,8 @@ async def list_cases(
                 fee_ore=r.fee_ore,
                 costs_ore=r.costs_ore,
                 municipality_cost_ore=r.municipality_cost_ore,
+                collected_ore=r.collected_ore,
+                municipality_share_ore=r.municipality_share_ore,
                 deadline=r.deadline,
             )
             for r in rows
