@@ -18,7 +18,6 @@ from typing import TypeVar
 
 from fordra.agency_gateway.application.cases import AgencyCasesProjection, handover_reactions
 from fordra.agency_gateway.application.deps import AgencyDeps
-from fordra.agency_gateway.application.direct_payments import direct_payment_reactions
 from fordra.agency_gateway.domain.case import CASE_EVENTS
 from fordra.agency_gateway.domain.outbound import OUTBOUND_EVENTS
 from fordra.agency_gateway.domain.settings import AgencySettings
@@ -197,16 +196,6 @@ def _subscriptions(
                 handover_reactions(registry, agency.default_agency),
             ),
             ("dunning",),
-            "agency-gateway",
-        ),
-        # A payment received directly on a claim at the agency is reported to it (issue 15).
-        Subscription(
-            ProcessManagerRunner(
-                "agency-direct-payments",
-                stores["agency-gateway"],
-                direct_payment_reactions(registry),
-            ),
-            ("payments",),
             "agency-gateway",
         ),
         # The agency's cases and tasks: the gateway's own read model (issue 15).

@@ -2,8 +2,10 @@
 it, and the read model the ops web lists cases and tasks from.
 
 A case begins when dunning hands a claim over (its public ``HandedToAgency``): the gateway copies
-the handover into the case's own stream (``CaseHandedOver``) and says it is queued for the agency
-(``AgencyCaseChanged(status="queued")``), so that the webhooks decide on the gateway's log alone.
+the handover into the case's own stream (``CaseHandedOver``), so that the webhooks decide on the
+gateway's log alone. The public ``AgencyCaseChanged`` of ``queued`` and ``delivered`` are the
+outbound half's (application/outbound.py), written with the claim's message; a case is
+``queued`` here from its ``CaseHandedOver``.
 
 The read model follows only the gateway's log, where each case's events come in their stream's
 order after its ``CaseHandedOver``: the cases (``GET /api/v1/agency/cases?status=``) and their
@@ -38,13 +40,11 @@ from fordra.agency_gateway.application.deps import CONTEXT, AgencyDeps
 from fordra.agency_gateway.domain.case import (
     ENDED,
     CaseHandedOver,
-    CaseOfInvoice,
     CaseState,
     MunicipalityShareRecorded,
     TaskKind,
     case_of,
     case_stream,
-    invoice_cases_stream,
 )
 from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyCaseStatus
 from fordra.contracts.dunning import HandedToAgency
@@ -70,8 +70,7 @@ async def load_case(
 
 def handover_reactions(registry: EventRegistry, default_agency: str) -> dict[str, Reaction]:
     """Dunning's ``HandedToAgency`` begins a case at the default agency (its handover id is the
-    case id), and the invoice's list of cases names it; a handover seen again changes
-    nothing."""
+    case id); a handover seen again changes nothing."""
 
     async def on_handed(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
         handed = registry.load_as(env, HandedToAgency)
@@ -88,33 +87,15 @@ def handover_reactions(registry: EventRegistry, default_agency: str) -> dict[str
             interest_ore=handed.interest_ore,
             fee_ore=handed.fee_ore,
         )
-        queued = AgencyCaseChanged(
-            case_id=handed.handover_id,
-            invoice_id=handed.invoice_id,
-            customer_id=handed.customer_id,
-            agency=default_agency,
-            status="queued",
-            occurred_on=handed.handed_on,
-        )
         envelopes = registry.envelopes(
-            [begun, queued],
+            [begun],
             context=CONTEXT,
             stream_id=stream,
             after_version=0,
             metadata=env.caused_metadata(),
             occurred_at=env.occurred_at,
         )
-        index = invoice_cases_stream(handed.invoice_id)
-        indexed = await store.stream_version(index)
-        named = registry.envelope(
-            CaseOfInvoice(invoice_id=handed.invoice_id, case_id=handed.handover_id),
-            context=CONTEXT,
-            stream_id=index,
-            version=indexed + 1,
-            metadata=env.caused_metadata(),
-            occurred_at=env.occurred_at,
-        )
-        return [StreamAppend(stream, 0, envelopes), StreamAppend(index, indexed, [named])]
+        return [StreamAppend(stream, 0, envelopes)]
 
     return {HandedToAgency.event_type: on_handed}
 

@@ -88,12 +88,6 @@ def case_stream(case_id: str) -> str:
     return f"agency-case-{case_id}"
 
 
-def invoice_cases_stream(invoice_id: str) -> str:
-    """The cases an invoice has had at the agency, in order (``CaseOfInvoice``): how a payment
-    on the invoice finds its case."""
-    return f"agency-invoice-{invoice_id}"
-
-
 class CaseHandedOver(Event):
     """The gateway's copy of dunning's ``HandedToAgency``: the case begins, at ``agency``."""
 
@@ -123,16 +117,7 @@ class MunicipalityShareRecorded(Event):
     municipality_share_ore: int
 
 
-class CaseOfInvoice(Event):
-    """The invoice was handed over as ``case_id`` (its latest case is its current one)."""
-
-    event_type: ClassVar[str] = "AgencyCaseOfInvoice"
-
-    invoice_id: str
-    case_id: str
-
-
-CASE_EVENTS: tuple[type[Event], ...] = (CaseHandedOver, MunicipalityShareRecorded, CaseOfInvoice)
+CASE_EVENTS: tuple[type[Event], ...] = (CaseHandedOver, MunicipalityShareRecorded)
 
 
 @dataclass(frozen=True, slots=True)
