@@ -4,6 +4,7 @@ port, so that Fordra's HTTP adapter reaches it as it reaches any agency."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import httpx
@@ -37,10 +38,23 @@ class ReferenceAgencyServer:
         )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
+        self._address = (host, port)
         self.url = f"http://{host}:{port}"
 
     async def start(self, timeout: float = 10.0) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="reference-agency")
+        """Listen and serve; ``OSError`` when the port is taken (bound here, so that uvicorn
+        never fails to bind inside its task, where it would exit the process)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(self._address)
+        except OSError:
+            sock.close()
+            raise
+        sock.set_inheritable(True)
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=[sock]), name="reference-agency"
+        )
         async with asyncio.timeout(timeout):
             while not self._server.started:
                 if self._task.done():
