@@ -4,7 +4,9 @@ port, so that Fordra's HTTP adapter reaches it as it reaches any agency."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Generator
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,16 @@ from fordra.agency_gateway.reference_agency.app import (
 )
 
 __all__ = ["ReferenceAgencyServer"]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves the signals to its host process: Ctrl-C stops ``fordra run``,
+    which then stops this server, rather than this server raising the signal again on its way
+    out (uvicorn's own habit, right for a process of its own)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 class ReferenceAgencyServer:
@@ -36,7 +48,7 @@ class ReferenceAgencyServer:
         config = uvicorn.Config(
             self.app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
         )
-        self._server = uvicorn.Server(config)
+        self._server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
         self._address = (host, port)
         self.url = f"http://{host}:{port}"
@@ -67,4 +79,8 @@ class ReferenceAgencyServer:
         if task is None:
             return
         self._server.should_exit = True
-        await task
+        # Ctrl-C reaches the host's uvicorn, which raises it again on its way out, and asyncio
+        # then cancels the host's task while it stops us here: finish stopping all the same,
+        # so that the host's own clean-up after this still runs.
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
