@@ -30,7 +30,7 @@ from fordra.contracts.invoicing import (
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
-from fordra.kernel.process import Reaction, append_caused
+from fordra.kernel.process import Prefetched, Reaction, append_caused
 
 __all__ = ["debtor_reactions", "load_debtor"]
 
@@ -73,8 +73,12 @@ def debtor_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         copy = AgencyDebtorProtectionChanged(customer_id=cleared.customer_id, protected=False)
         return await append(env, store, copy, cleared.customer_id)
 
+    def registered_creates(env: Envelope) -> list[str]:
+        # A customer is registered once: the copy's stream is new (else the version check says).
+        return [debtor_stream(str(env.payload["customer_id"]))]
+
     return {
-        CustomerRegistered.event_type: on_registered,
+        CustomerRegistered.event_type: Prefetched(on_registered, creates=registered_creates),
         CustomerDetailsChanged.event_type: on_details,
         ProtectedIdentityMarked.event_type: on_marked,
         ProtectedIdentityCleared.event_type: on_cleared,

@@ -75,7 +75,7 @@ from fordra.kernel.errors import ConcurrencyConflict
 from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.ids import new_id
-from fordra.kernel.process import Reaction
+from fordra.kernel.process import Prefetched, Reaction
 
 __all__ = [
     "AGENCY_PAYMENT_PREFIX",
@@ -205,8 +205,14 @@ def outbound_reactions(registry: EventRegistry, settings: AgencySettings) -> dic
         )
         return [_caused(registry, env, outbound_stream(message_id), 0, [queued])]
 
+    def issued_creates(env: Envelope) -> list[str]:
+        # An invoice's stream starts with its issue (a handover of it cannot come before); were
+        # it there already, the append's version check says so and the batch is read again.
+        return [invoice_stream(str(env.payload["invoice_id"]))]
+
     return {
-        InvoiceIssued.event_type: on_invoice_issued,
+        # A batch of invoices (a billing run, a file) costs no read per invoice.
+        InvoiceIssued.event_type: Prefetched(on_invoice_issued, creates=issued_creates),
         HandedToAgency.event_type: on_handed_over,
         PaymentAllocated.event_type: on_payment_allocated,
     }
