@@ -21,6 +21,7 @@ from fordra.invoicing.domain.recurring_charge import (
     create_charge,
     credits_for_end,
     held_reason,
+    next_notice_on,
     notices_due,
     replay_charge,
 )
@@ -247,3 +248,20 @@ def test_the_threshold_is_a_dated_setting_per_service() -> None:
     childcare = created(service_type="childcare", amount_ore=5_000_000)
     [fee] = notices_due(childcare, {}, day=date(2026, 1, 5), calendar=CALENDAR)[-1:]
     assert held_reason(fee, settings, date(2026, 1, 5)) is None  # no threshold for the service
+
+
+def test_the_next_notice_day_follows_what_is_billed() -> None:
+    charge = created()
+    assert next_notice_on(charge, None, CALENDAR) == date(2025, 12, 2)  # January's, in advance
+    assert next_notice_on(charge, date(2026, 1, 31), CALENDAR) == date(2026, 1, 5)
+    assert next_notice_on(charge, date(2026, 4, 30), CALENDAR) == date(2026, 4, 2)
+    ended = charge.model_copy(update={"ends_on": date(2026, 4, 15)})
+    assert next_notice_on(ended, date(2026, 4, 30), CALENDAR) is None
+
+
+def test_periods_up_to_billed_through_are_not_noticed_again() -> None:
+    charge = created()
+    due = notices_due(
+        charge, {}, day=date(2026, 4, 2), calendar=CALENDAR, billed_through=date(2026, 3, 31)
+    )
+    assert [n.period.start for n in due] == [date(2026, 4, 1), date(2026, 5, 1)]

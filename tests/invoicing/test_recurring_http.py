@@ -237,15 +237,18 @@ async def test_a_notice_the_use_case_refuses_is_reported_and_tried_again(fordra:
             "amount_ore": 40_000,
             "vat_rate": 25,
             "billing_day": "first_working_day",
+            "starts_on": "2026-01-01",
         },
         headers=fordra.auth(Role.DEPARTMENT, department="va"),
     )
     assert r.status_code == 201, r.text
     charge_id = r.json()["charge_id"]
+    # January's notice (due today, 2 January) and February's (2 February) are both refused; the
+    # run tries no later period of a charge once one is refused, so none is skipped for good
     await advance(fordra, "2026-02-02")
     r = await fordra.client.get("/api/v1/billing-runs/2026-02-02", headers=fordra.auth())
     [failed] = r.json()["failed"]
-    assert failed["charge_id"] == charge_id
+    assert (failed["charge_id"], failed["period_start"]) == (charge_id, "2026-01-01")
     assert "propert" in failed["reason"]
     assert await invoices(fordra, cid) == []
     # once the ownership is recorded, the next day's run issues it, and the failure is gone
@@ -256,7 +259,7 @@ async def test_a_notice_the_use_case_refuses_is_reported_and_tried_again(fordra:
     )
     assert r.status_code in (200, 201), r.text
     await advance(fordra, "2026-02-03")
-    assert [i["total_ore"] for i in await invoices(fordra, cid)] == [50_000]
+    assert [i["total_ore"] for i in await invoices(fordra, cid)] == [50_000, 50_000]
     r = await fordra.client.get("/api/v1/billing-runs/2026-02-02", headers=fordra.auth())
     assert r.json()["failed"] == []
 

@@ -227,7 +227,17 @@ async def test_a_protected_identity_is_flagged_before_a_deferral(
         assert r.status_code == 200, r.text
         inv = await issue(fordra, cid, 80000)
         url = f"/api/v1/invoices/{inv['invoice_id']}/deferral"
-        body = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-05-15"}
+        body = {
+            "reason": "sjuk",
+            "requested_on": "2026-03-02",
+            "deferred_until": "2026-05-15",
+            # A rent deferred over a month needs the department's decision (seed 002, issue 14)
+            "department_decision": {
+                "reference": "LN 2026/5",
+                "decided_on": "2026-03-02",
+                "decided_by": "nämnden",
+            },
+        }
         officer = fordra.auth(Role.CASE_OFFICER)
         # When a deferral is registered without acknowledging it, then it is refused
         r = await fordra.client.post(url, json=body, headers=officer)

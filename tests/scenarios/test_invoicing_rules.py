@@ -182,7 +182,14 @@ async def test_credit_cancel_postpone_defer_dispute(engine: Engine, tmp_path: Pa
         r = await post(f"/api/v1/invoices/{d}/deferral", json=long, headers=admin)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "deferred_until"]
-        ok = {"reason": "sjuk", "requested_on": "2026-03-02", "deferred_until": "2026-06-30"}
+        # (a rent deferred over a month needs the department's decision: seed 002, issue 14)
+        decision = {"reference": "LN 2026/4", "decided_on": "2026-03-02", "decided_by": "nämnden"}
+        ok = {
+            "reason": "sjuk",
+            "requested_on": "2026-03-02",
+            "deferred_until": "2026-06-30",
+            "department_decision": decision,
+        }
         r = await post(f"/api/v1/invoices/{d}/deferral", json=ok, headers=admin)
         assert r.status_code == 200
 

@@ -132,8 +132,17 @@ async def test_a_year_of_rents_vacancies_and_childcare_fees(engine: Engine, tmp_
         await release(fordra, date(2025, 12, 22), premises["charge_id"])
         assert len(await ledger(fordra, company)) == 1
 
-        # When the rent is raised to 9,000 kr from 1 April, after April's notice went out
+        # Around the 10th, the unpaid-rent report lists March's rent notice, sent on 3 February
+        # and unpaid (the premises' notices for March are still held: not sent, not listed)
         await advance(fordra, date(2026, 3, 10))
+        r = await fordra.client.get(
+            "/api/v1/reports/unpaid-rent?month=2026-03", headers=fordra.auth(Role.CASE_OFFICER)
+        )
+        assert r.status_code == 200, r.text
+        assert [(n["customer_id"], n["open_ore"]) for n in r.json()["notices"]] == [
+            (tenant, 850_000)
+        ]
+        # When the rent is raised to 9,000 kr from 1 April, after April's notice went out
         r = await fordra.client.patch(
             f"/api/v1/recurring-charges/{rent['charge_id']}",
             json={

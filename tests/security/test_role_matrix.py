@@ -148,6 +148,29 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Childcare's monthly report and the music-school pupils flagged (issue 13)
     ("GET", "/api/v1/dunning/childcare-report"): Row(roles(A, OPS, C), params={"month": "2026-03"}),
     ("GET", "/api/v1/dunning/music-school-flags"): Row(roles(A, OPS, C)),
+    # Recurring charges and the billing runs (issue 14): a department keeps its own charges; the
+    # shared service office reads the runs and releases held notices
+    ("POST", "/api/v1/recurring-charges"): Row(
+        roles(A, C, D),
+        body=lambda ids: {
+            "customer_id": ids["customer_id"],
+            "department": DEPARTMENT,
+            "service_type": "water",
+            "description": "VA-abonnemang",
+            "amount_ore": 40_000,
+            "vat_rate": 25,
+            "period": "monthly",
+            "starts_on": "2026-03-01",
+        },
+    ),
+    ("PATCH", "/api/v1/recurring-charges/{charge_id}"): Row(
+        roles(A, C, D), body=lambda _: {"ends_on": "2026-06-30", "reason": "enligt beslut"}
+    ),
+    ("GET", "/api/v1/recurring-charges"): Row(roles(A, OPS, C, D), params={"customer_id": MISSING}),
+    ("GET", "/api/v1/billing-runs/{day}"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/billing-runs/{day}/held/{charge_id}/release"): Row(roles(A, OPS, C)),
+    # The unpaid-rent report (issue 14): a department reads its own notices
+    ("GET", "/api/v1/reports/unpaid-rent"): Row(roles(A, OPS, C, D), params={"month": "2026-03"}),
     # A dunning letter as its recipient gets it (a web page, format=html, or a PDF)
     ("GET", "/api/v1/letters/{letter_id}"): Row(roles(A, OPS, C, P)),
     # Payment plans: drawn up and signed by those who handle the customer's case, read by
@@ -257,6 +280,8 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         service_type="water",
         letter_id=MISSING,
         plan_id=MISSING,
+        charge_id=MISSING,
+        day=TODAY.isoformat(),
     )
     return ids
 

@@ -223,6 +223,11 @@ def _subscriptions(
     ]
 
 
+def working_days(settings: Settings) -> WorkingDayCalendar:
+    """The one Swedish working-day calendar of the settings (domain.md §8)."""
+    return WorkingDayCalendar(extra_non_working=frozenset(settings.calendar.extra_non_working_days))
+
+
 def build_clock(settings: Settings, today: date | None) -> BusinessClock:
     if settings.clock == "manual":
         return ManualClock(today or SystemClock().today())
@@ -435,6 +440,7 @@ def _payments_deps(
         archive=archive,
         parse=parse_bank_file,
         max_amount_ore=settings.payments.max_amount_ore,
+        rent_refund=settings.payments.rent_refund,
     )
 
 
@@ -526,7 +532,7 @@ def _projections(
         ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
         ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
         # Invoicing's register of recurring charges, which the billing run reads (issue 14).
-        ProjectionRunner(ChargeRegisterProjection(registry), read_models),
+        ProjectionRunner(ChargeRegisterProjection(registry, working_days(settings)), read_models),
     ]
 
 
@@ -621,9 +627,7 @@ def _platform(
     secrets = InstanceSecrets.load_or_create(settings.data_dir)
     ledger = _projection(runners, CustomerLedgerProjection)
     clock = payments.clock
-    calendar = WorkingDayCalendar(
-        extra_non_working=frozenset(settings.calendar.extra_non_working_days)
-    )
+    calendar = working_days(settings)
 
     async def settle() -> None:
         await wait(settings.settle_timeout_seconds)

@@ -23,6 +23,7 @@ from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.kernel.dated import Dated
 from fordra.kernel.money import DEFAULT_MAX_AMOUNT_ORE
 from fordra.payments.domain.allocation import AllocationPolicy
+from fordra.payments.domain.rent_refund import RentRefundSettings
 from fordra.payments.domain.retention import ArchiveRetention
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
 
@@ -36,6 +37,8 @@ class PaymentsSettings(BaseModel):
         default_factory=lambda: Dated[int].always(DEFAULT_MAX_AMOUNT_ORE)
     )
     archive_retention: ArchiveRetention = Field(default_factory=ArchiveRetention)
+    # The rent administration's delegation for refunds (seed 002: two monthly rents).
+    rent_refund: RentRefundSettings = Field(default_factory=RentRefundSettings)
 
 
 class CalendarSettings(BaseModel):

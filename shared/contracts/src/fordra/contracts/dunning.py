@@ -19,6 +19,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.events import Event
 
 # What the process will do after a letter if the claim stays unpaid (domain.md §4 "no empty
@@ -121,6 +122,9 @@ class PaymentPlanProposed(Event):
     costs_ore: int
     total_ore: int
     rate_percent: str
+    # A plan for unpaid rent longer than the office may agree (domain.md §8 "Delegation", seed
+    # 002): the department decision recorded with it. None in events stored before it existed.
+    department_decision: DepartmentDecision | None = None
 
 
 class PaymentPlanActivated(Event):

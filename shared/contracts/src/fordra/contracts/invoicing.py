@@ -13,6 +13,7 @@ from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.events import Event, PersonalData
 
 ServiceType = Literal[
@@ -31,6 +32,9 @@ ServiceType = Literal[
     "other",
 ]
 SERVICE_TYPES: tuple[str, ...] = ServiceType.__args__  # type: ignore[attr-defined]
+# The rents (domain.md §8 "Rent (LOIS)"): the services the rent administration's delegation and
+# its unpaid-rent report are about (seed 002).
+RENT_SERVICES: Final[tuple[str, ...]] = ("housing_rent", "premises_rent")
 
 # What each service is called on paper: the invoice's "Avser" and lines, and the dunning letters
 # that remind of an invoice, which must name the claim as the invoice did (domain.md §4 "Reminder":
@@ -338,6 +342,11 @@ class DeferralGranted(Event):
     registered_by: str | None = None  # the actor who registered the customer's request
     autogiro_debit_stopped: bool = False
     protected_identity: bool = False
+    # A rent (domain.md §8 "Delegation"): whether the office deferred a tenancy's first rent
+    # (double housing costs), and the department decision recorded for a deferral beyond the
+    # office's delegation. Absent (False, None) from events stored before they existed.
+    first_rent: bool = False
+    department_decision: DepartmentDecision | None = None
 
 
 class InvoiceDisputed(Event):

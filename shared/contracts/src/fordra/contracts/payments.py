@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.events import Event, PersonalData, Upcaster
 
 Component = Literal["capital", "interest", "reminder_fee", "collection_fee", "other_cost"]
@@ -248,6 +249,9 @@ class RefundRequested(Event):
     amount_ore: int
     reason: str
     requested_by: str
+    # A refund of rent beyond the office's delegation (domain.md §8 "Delegation", seed 002: two
+    # monthly rents): the department decision recorded with it. None in events stored before.
+    department_decision: DepartmentDecision | None = None
 
 
 class RefundAttested(Event):

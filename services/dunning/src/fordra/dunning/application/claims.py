@@ -9,6 +9,13 @@ events (an invoice issued, a payment allocated, a run's proposals) are applied s
 statement per table per batch (``apply_batch``); the rest one at a time in log order.
 
 No name or address is kept: the letters look the recipient up when rendered (domain.md §2).
+
+The department and billing period of each invoice live in a table of their own
+(``dunning_claim_periods``) rather than as new columns of ``dunning_claims``: the read models are
+made by ``create_all``, which adds a missing table to an existing database but never a column to an
+existing table, and the project has no migrations. On a database made before the table existed it
+is empty for the invoices projected before; rebuilding the projection (``ProjectionRunner.reset``)
+fills it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from fordra.contracts.dunning import (
     TerminationWarningSent,
 )
 from fordra.contracts.invoicing import (
+    RENT_SERVICES,
     CreditNoteIssued,
     DeferralGranted,
     DisputeResolved,
@@ -135,6 +143,16 @@ class DunningClaimsProjection(Projection):
             Column("disputed_on", Date),
             Column("dispute_resolved_on", Date),
         )
+        # Who issued each invoice and the period it bills (InvoiceIssued; the period is None in
+        # events stored before it existed): the unpaid-rent report selects by both.
+        self.periods = Table(
+            "dunning_claim_periods",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("department", String(64), nullable=False, index=True),
+            Column("billing_period_start", Date, index=True),
+            Column("billing_period_end", Date),
+        )
         self.payments = Table(
             "dunning_claim_payments",
             metadata,
@@ -216,6 +234,7 @@ class DunningClaimsProjection(Projection):
         )
         return [
             self.claims,
+            self.periods,
             self.payments,
             self.progress,
             self.proposals,
@@ -233,6 +252,7 @@ class DunningClaimsProjection(Projection):
         one statement per table; any other event writes what is gathered so far and applies
         itself, so the log's order is kept wherever it matters."""
         claims: list[dict[str, Any]] = []
+        periods: list[dict[str, Any]] = []
         paid = Sums(self.payments, ["invoice_id"], add=["paid_capital_ore", "paid_other_ore"])
         proposals: list[dict[str, Any]] = []
         proposed: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in PROPOSAL_COLUMN.values()}
@@ -240,6 +260,7 @@ class DunningClaimsProjection(Projection):
 
         async def flush() -> None:
             await insert_many(conn, self.claims, claims)
+            await insert_many(conn, self.periods, periods)
             await paid.flush(conn)
             await insert_many(conn, self.proposals, proposals)
             for column, rows in proposed.items():
@@ -255,13 +276,23 @@ class DunningClaimsProjection(Projection):
                     .values(proposal_id=proposal_id)
                 )
             claims.clear()
+            periods.clear()
             proposals.clear()
             installments.clear()
 
         for env in events:
             kind = env.event_type
             if kind == InvoiceIssued.event_type:
-                claims.append(self._claim_row(self.registry.load_as(env, InvoiceIssued)))
+                issued = self.registry.load_as(env, InvoiceIssued)
+                claims.append(self._claim_row(issued))
+                periods.append(
+                    {
+                        "invoice_id": issued.invoice_id,
+                        "department": issued.department,
+                        "billing_period_start": issued.billing_period_start,
+                        "billing_period_end": issued.billing_period_end,
+                    }
+                )
             elif kind == PaymentAllocated.event_type:
                 a = self.registry.load_as(env, PaymentAllocated)
                 # Capital apart from interest and fees (domain.md §3); a reversal is negative.
@@ -620,3 +651,36 @@ async def read_music_school_flags(
     t = projection.music_school_flags
     rows = await conn.execute(select(t).order_by(t.c.deadline.desc(), t.c.customer_id))
     return [{**r._mapping, "invoice_ids": r.invoice_ids.split()} for r in rows]
+
+
+async def read_rent_notices(
+    conn: AsyncConnection,
+    projection: DunningClaimsProjection,
+    first_day: date,
+    last_day: date,
+    department: str | None = None,
+) -> list[tuple[Claim, Any]]:
+    """The rent notices (``RENT_SERVICES``) not cancelled whose billing period begins between
+    ``first_day`` and ``last_day``, of ``department`` when one is named, each as a claim with
+    its period row: one SELECT over the claims, their payments and their periods. Whether one
+    is still open is the claim's own rule (``Claim.open_ore``), applied by the caller."""
+    c, per = projection.claims, projection.periods
+    query = (
+        select(
+            *projection.claim_columns(),
+            per.c.billing_period_start,
+            per.c.billing_period_end,
+        )
+        .select_from(projection.joined().join(per, per.c.invoice_id == c.c.invoice_id))
+        .where(
+            c.c.service_type.in_(RENT_SERVICES),
+            c.c.cancelled.is_(False),
+            per.c.billing_period_start >= first_day,
+            per.c.billing_period_start <= last_day,
+        )
+        .order_by(c.c.customer_id, c.c.invoice_number)
+    )
+    if department is not None:
+        query = query.where(per.c.department == department)
+    rows = await conn.execute(query)
+    return [(claim_from_row(r), r) for r in rows]

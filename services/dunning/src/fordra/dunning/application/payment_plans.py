@@ -66,6 +66,7 @@ from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.dated import CalendarDate
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event, EventRegistry
@@ -123,6 +124,9 @@ class ProposePaymentPlan(BaseModel):
     first_due_date: CalendarDate
     written: StrictBool
     fee_ore: Ore = 0
+    # A plan for unpaid rent beyond the office's delegation (seed 002: more than three months)
+    # needs the department's decision, recorded here and kept in the plan's event.
+    department_decision: DepartmentDecision | None = None
 
 
 class InstallmentView(BaseModel):
@@ -153,6 +157,8 @@ class PlanView(BaseModel):
     closed_on: date | None = None
     reason: str | None = None
     missed: list[MissedView] = Field(default_factory=list)
+    # The department decision a rent plan beyond the office's delegation was drawn up with.
+    department_decision: DepartmentDecision | None = None
 
 
 class PlanList(BaseModel):
@@ -183,6 +189,7 @@ def view_of(plan: PaymentPlan) -> PlanView:
             MissedView(due_date=m.due_date, amount_ore=m.amount_ore, missed_on=m.missed_on)
             for m in plan.missed
         ],
+        department_decision=p.department_decision,
     )
 
 
@@ -312,6 +319,7 @@ async def propose_payment_plan(
             today=today,
             settings=deps.settings,
             interest=await deps.interest(),
+            department_decision=cmd.department_decision,
         )
         plan_id = new_id()
         proposed = PaymentPlanProposed(
@@ -326,6 +334,7 @@ async def propose_payment_plan(
             costs_ore=terms.costs_ore,
             total_ore=terms.total_ore,
             rate_percent=terms.rate_percent,
+            department_decision=terms.department_decision,
         )
         drawn = PaymentPlanDrawnUp(
             plan_id=plan_id,

@@ -41,8 +41,10 @@ from fordra.contracts.dunning import (
     PaymentPlanCompleted,
     PaymentPlanProposed,
 )
+from fordra.contracts.invoicing import RENT_SERVICES
 from fordra.dunning.domain.policy import check_plan_fee_has_legal_ground
 from fordra.dunning.domain.settings import DunningSettings
+from fordra.kernel.delegation import DepartmentDecision, check_department_decision
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
 
@@ -237,6 +239,8 @@ class PlanTerms:
     costs_ore: int
     total_ore: int
     rate_percent: str
+    # The department decision a rent plan beyond the office's delegation needs (seed 002).
+    department_decision: DepartmentDecision | None = None
 
 
 def installment_dates(first_due_date: date, count: int) -> list[date]:
@@ -330,6 +334,40 @@ def check_invoice_can_be_planned(
     return invoice
 
 
+def months_after(day: date, months: int) -> date:
+    """``day`` moved ``months`` calendar months on; the month's last day where it is shorter."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def check_rent_plan_within_delegation(
+    claims: Sequence[PlanClaim],
+    installments: Sequence[Installment],
+    decision: DepartmentDecision | None,
+    *,
+    today: date,
+    settings: DunningSettings,
+) -> DepartmentDecision | None:
+    """Seed 002: the rent administration may "vid utebliven hyresinbetalning, avtala med brukare
+    om avbetalningsplan om högst tre månader" (domain.md §8 "Delegation"). A plan with a rent
+    among its invoices whose last installment falls more than ``rent_plan_max_months`` (a dated
+    setting) after the day it is drawn up needs a department decision. A plan of other services
+    only is not concerned. Answers the decision to keep in the event."""
+    if not any(c.service_type in RENT_SERVICES for c in claims):
+        return decision
+    months = settings.rent_plan_max_months.at(today)
+    latest = months_after(today, months)
+    last = max(i.due_date for i in installments)
+    return check_department_decision(
+        decision,
+        beyond_delegation=last > latest,
+        refusal=f"a payment plan for unpaid rent over {months} months (its last installment "
+        f"{last.isoformat()} is after {latest.isoformat()}) needs a department decision",
+        today=today,
+    )
+
+
 def plan_interest_ore(
     claims: Sequence[PlanClaim], installments: Sequence[Installment], interest: InterestCalculator
 ) -> int:
@@ -368,6 +406,7 @@ def draw_up_plan(
     today: date,
     settings: DunningSettings,
     interest: InterestCalculator,
+    department_decision: DepartmentDecision | None = None,
 ) -> PlanTerms:
     """The plan's terms, every rule checked (domain.md §3 fees, §4 "Installment plan")."""
     if not invoices:
@@ -419,6 +458,9 @@ def draw_up_plan(
             strict=True,
         )
     )
+    decision = check_rent_plan_within_delegation(
+        claims, plan, department_decision, today=today, settings=settings
+    )
     interest_ore = plan_interest_ore(claims, plan, interest)
     return PlanTerms(
         claims=tuple(claims),
@@ -428,6 +470,7 @@ def draw_up_plan(
         costs_ore=fee_ore,
         total_ore=capital + interest_ore + fee_ore,
         rate_percent=interest.rate_percent(today),
+        department_decision=decision,
     )
 
 

@@ -112,6 +112,11 @@ class DunningSettings(BaseModel):
     # same 3 months (92 days) bound it here. Without one a plan dated 2099 held a claim for 73
     # years.
     plan_first_due_within_days: Dated[int] = Field(default_factory=lambda: _always(92))
+    # The rent administration's delegation (domain.md §8 "Delegation", seed 002: "vid utebliven
+    # hyresinbetalning, avtala med brukare om avbetalningsplan om högst tre månader"): a plan for
+    # unpaid rent whose last installment falls more than this many months after the day it is
+    # drawn up needs a department decision.
+    rent_plan_max_months: Dated[int] = Field(default_factory=lambda: _always(3))
 
     # -- childcare (domain.md §4, seed 002 lines 1199-1207 and 1863-1867, seed 001) -----------
     # ">= 2 obetalda avgiftsfakturor" (the body of seed 002; its table says "> 2").

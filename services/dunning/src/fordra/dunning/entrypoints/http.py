@@ -1,5 +1,6 @@
 """Dunning's HTTP routes (domain.md §4): the daily run, its proposals, the disputed claims, an
-invoice's collection state, the childcare report and the music-school pupils flagged."""
+invoice's collection state, the childcare report, the music-school pupils flagged and the
+unpaid-rent report."""
 
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
@@ -29,8 +30,13 @@ from fordra.dunning.application.proposals import (
     approve_proposal,
     reject_proposal,
 )
+from fordra.dunning.application.unpaid_rent import UnpaidRentReport, unpaid_rent_report
 from fordra.kernel.auth import Principal
 from fordra.kernel.web import IdempotencyKey, PathId, RouterDeps, metadata_for
+
+# A month as a query names it: within the calendar a request may name (kernel.dated, 1900 to
+# 2199), so that year 0000 is a 422 and not a date the code cannot build.
+MONTH_PATTERN = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
 
 
 def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
@@ -89,9 +95,21 @@ def make_router(deps: DunningDeps, web: RouterDeps) -> APIRouter:
     )
     async def get_childcare_report(
         principal: Caller,
-        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])],
+        month: Annotated[str, Query(pattern=MONTH_PATTERN, examples=["2026-06"])],
     ) -> ChildcareReport:
         return await childcare_report_of(month, deps, principal)
+
+    @router.get(
+        "/reports/unpaid-rent",
+        response_model=UnpaidRentReport,
+        summary="The rent notices of a month still open on the business date (seed 002: "
+        "around the 10th)",
+    )
+    async def get_unpaid_rent(
+        principal: Caller,
+        month: Annotated[str, Query(pattern=MONTH_PATTERN, examples=["2026-06"])],
+    ) -> UnpaidRentReport:
+        return await unpaid_rent_report(month, deps, principal)
 
     @router.get(
         "/dunning/music-school-flags",

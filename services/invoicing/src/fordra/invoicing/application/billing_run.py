@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from fordra.invoicing.application.batches import prefetch_batch
+from fordra.invoicing.application.charge_register import ChargeToBill, charge_from_stored
 from fordra.invoicing.application.handlers import (
     InvoiceIssuedResponse,
     InvoicingDeps,
@@ -32,7 +33,6 @@ from fordra.invoicing.application.handlers import (
 from fordra.invoicing.application.numbering import CONTEXT, BatchNumbers
 from fordra.invoicing.application.recurring_charges import (
     RecurringDeps,
-    charge_from_stored,
     load_charge,
     notice_stream,
 )
@@ -40,8 +40,11 @@ from fordra.invoicing.domain.batch import BatchItem
 from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueInvoice
 from fordra.invoicing.domain.recurring_charge import (
+    BilledPeriod,
     Notice,
     NoticeFailure,
+    RecurringCharge,
+    RecurringChargeAmountChanged,
     RecurringNoticeHeld,
     RecurringNoticeIssued,
     RecurringNoticesFailed,
@@ -167,21 +170,33 @@ def _acting_for(department: str, tenant: str) -> Principal:
 async def run_billing(day: date, deps: RecurringDeps, meta: Metadata) -> BillingRunReport:
     """The notices of ``day``: every due period of every charge, issued or held."""
     inv = deps.invoicing
-    stored = await deps.register.charges_to_bill()
-    billed = await deps.register.billed(since=day - _BILLED_WINDOW)
+    due = [
+        (row, charge)
+        for row in await deps.register.charges_to_bill(day)
+        if (charge := charge_from_stored(row.events)) is not None
+    ]
+    billed = await _billed_of(deps, day, due)
     settings = inv.settings.recurring
     bookings: list[_Booking] = []
-    for charge_id, events in stored:
-        charge = charge_from_stored(events)
-        if charge is None:
-            continue
+    for row, charge in due:
         for notice in notices_due(
-            charge, billed.get(charge_id, {}), day=day, calendar=inv.calendar
+            charge,
+            billed.get(charge.charge_id, {}),
+            day=day,
+            calendar=inv.calendar,
+            billed_through=row.billed_through,
         ):
             bookings.append(_Booking(notice, held_reason(notice, settings, day), day))
     size = settings.run_chunk_size
+    refused: set[str] = set()
     for first in range(0, len(bookings), size):
-        result = await _book(bookings[first : first + size], deps, meta, series=f"{first // size}")
+        chunk = [
+            b for b in bookings[first : first + size] if b.notice.charge.charge_id not in refused
+        ]
+        if not chunk:
+            continue
+        result = await _book(chunk, deps, meta, series=f"{first // size}")
+        refused |= {failure.charge_id for failure in result.failed}
         for failure in result.failed:
             log.warning(
                 "billing run %s: charge %s not billed: %s",
@@ -190,6 +205,27 @@ async def run_billing(day: date, deps: RecurringDeps, meta: Metadata) -> Billing
                 failure.reason,
             )
     return await _report(day, deps)
+
+
+async def _billed_of(
+    deps: RecurringDeps, day: date, due: list[tuple[ChargeToBill, RecurringCharge]]
+) -> dict[str, dict[date, BilledPeriod]]:
+    """What the run must know of the periods already issued or held, in two reads: those after
+    the earliest ``billed_through`` among the charges due (a period before a charge's own is
+    billed: the run leaves no gap), and, for the few charges whose price changed, their periods of
+    the window (the differences to carry)."""
+    through = [row.billed_through for row, _ in due if row.billed_through is not None]
+    billed = await deps.register.billed(since=min(through) + timedelta(days=1)) if through else {}
+    changed = [
+        charge.charge_id
+        for row, charge in due
+        if any(item["type"] == RecurringChargeAmountChanged.event_type for item in row.events)
+    ]
+    if changed:
+        history = await deps.register.billed(changed, since=day - _BILLED_WINDOW)
+        for charge_id, periods in history.items():
+            billed.setdefault(charge_id, {}).update(periods)
+    return billed
 
 
 async def _report(day: date, deps: RecurringDeps) -> BillingRunReport:
@@ -241,6 +277,8 @@ async def _book(
         for booking, claim in zip(bookings, claims, strict=True):
             notice = booking.notice
             charge = notice.charge
+            if any(f.charge_id == charge.charge_id for f in failed):
+                continue  # no gap after a refused notice (see run_billing)
             version = await staged.stream_version(claim)
             if version and booking.held is None and not await _held_only(staged, claim):
                 continue  # issued already
@@ -292,46 +330,10 @@ async def _book(
                     released=booking.release,
                 )
                 issued += 1
-            await staged.append(
-                [
-                    StreamAppend(
-                        claim,
-                        version,
-                        [
-                            inv.registry.envelope(
-                                event,
-                                context=CONTEXT,
-                                stream_id=claim,
-                                version=version + 1,
-                                metadata=meta,
-                                occurred_at=inv.clock.now(),
-                            )
-                        ],
-                    )
-                ]
-            )
+            await _stage(staged, inv, meta, claim, event)
         if failed:
-            stream = run_stream(bookings[0].issued_on)
-            version = await staged.stream_version(stream)
             report = RecurringNoticesFailed(day=bookings[0].issued_on, failures=tuple(failed))
-            await staged.append(
-                [
-                    StreamAppend(
-                        stream,
-                        version,
-                        [
-                            inv.registry.envelope(
-                                report,
-                                context=CONTEXT,
-                                stream_id=stream,
-                                version=version + 1,
-                                metadata=meta,
-                                occurred_at=inv.clock.now(),
-                            )
-                        ],
-                    )
-                ]
-            )
+            await _stage(staged, inv, meta, run_stream(bookings[0].issued_on), report)
         reserved = numbers.reservation(
             inv.registry, meta, f"billing-run-{new_id()}-{series}", inv.clock.now()
         )
@@ -341,6 +343,22 @@ async def _book(
         )
 
     return (await execute(inv.store, decide, _ChunkResult, idempotency=None)).response
+
+
+async def _stage(
+    staged: StagedEventStore, inv: InvoicingDeps, meta: Metadata, stream: str, event: Event
+) -> None:
+    """Append ``event`` at the staged stream's next version."""
+    version = await staged.stream_version(stream)
+    envelope = inv.registry.envelope(
+        event,
+        context=CONTEXT,
+        stream_id=stream,
+        version=version + 1,
+        metadata=meta,
+        occurred_at=inv.clock.now(),
+    )
+    await staged.append([StreamAppend(stream, version, [envelope])])
 
 
 async def _issue(

@@ -66,6 +66,7 @@ from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_department, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import AlreadyExists, DomainRuleViolation, NotFound
 from fordra.kernel.events import Event, EventRegistry
@@ -567,6 +568,8 @@ def _deferral_facts(event: Event) -> dict[str, Any]:
         "interest_from": event.interest_from,
         "autogiro_debit_stopped": event.autogiro_debit_stopped,
         "protected_identity": event.protected_identity,
+        "first_rent": event.first_rent,
+        "department_decision": event.department_decision,
     }
 
 
@@ -593,6 +596,10 @@ class CorrectionResponse(BaseModel):
     interest_from: date | None = None
     autogiro_debit_stopped: bool = False
     protected_identity: bool = False
+    # A rent deferral (domain.md §8 "Delegation"): the first month's rent, and the department
+    # decision recorded for one beyond the office's delegation.
+    first_rent: bool = False
+    department_decision: DepartmentDecision | None = None
 
 
 def correction_response(before: InvoiceState, event: Event, **extra: Any) -> CorrectionResponse:

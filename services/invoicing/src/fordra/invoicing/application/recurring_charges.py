@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from fordra.invoicing.application.charge_register import ChargeRegister
+from fordra.invoicing.application.charge_register import ChargeRegister, charge_from_stored
 from fordra.invoicing.application.correction_requests import correction_request_stream
 from fordra.invoicing.application.handlers import (
     InvoicingDeps,
@@ -21,7 +20,6 @@ from fordra.invoicing.domain.billing_calendar import billing_date, periods_due
 from fordra.invoicing.domain.commands import InvoiceLineInput, IssueCreditNote
 from fordra.invoicing.domain.corrections import request_credit_note
 from fordra.invoicing.domain.recurring_charge import (
-    RECURRING_EVENTS,
     ChangeRecurringCharge,
     CreateRecurringCharge,
     RecurringCharge,
@@ -42,8 +40,6 @@ from fordra.kernel.ids import new_id
 # A department registers and changes its own charges; officers and admins any.
 CHARGE_KEEPERS = (Role.ADMIN, Role.CASE_OFFICER, Role.DEPARTMENT)
 CHARGE_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER, Role.DEPARTMENT)
-
-_EVENT_TYPES: dict[str, type[Event]] = {kind.event_type: kind for kind in RECURRING_EVENTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +90,6 @@ def charge_stream(charge_id: str) -> str:
 def notice_stream(charge_id: str, period_start: date) -> str:
     """A period's notice is issued or held once: its own stream per charge and period."""
     return f"recurring-notice-{charge_id}-{period_start.isoformat()}"
-
-
-def charge_from_stored(stored: list[dict[str, Any]]) -> RecurringCharge | None:
-    """A charge from the register's copy of its events."""
-    return replay_charge(_EVENT_TYPES[item["type"]].model_validate(item["data"]) for item in stored)
 
 
 def view_of(charge: RecurringCharge, deps: InvoicingDeps) -> ChargeView:

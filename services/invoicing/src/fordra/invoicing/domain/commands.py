@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from fordra.contracts.invoicing import PostalAddress, ServiceType
 from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.kernel.dated import CalendarDate
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.money import Ore
 from fordra.kernel.text import FreeText, SingleLine
 
@@ -131,6 +132,16 @@ class GrantDeferral(_Correction):
         description="The customer has a protected identity: say so to confirm that the "
         "deferral's written confirmation goes through Skatteverket's forwarding (refused "
         "without it)",
+    )
+    first_rent: bool = Field(
+        default=False,
+        description="A rent: this is the tenancy's first month's rent and the tenant has double "
+        "housing costs (seed 002), which the office may defer longer",
+    )
+    department_decision: DepartmentDecision | None = Field(
+        default=None,
+        description="A rent deferral beyond the office's delegation (seed 002) needs the "
+        "department's decision, recorded here and kept in the event",
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fordra.contracts.invoicing import (
+    RENT_SERVICES,
     CancellationRequested,
     CreditNoteIssued,
     CreditNoteRequested,
@@ -36,6 +37,7 @@ from fordra.invoicing.domain.invoice_state import InvoiceState
 from fordra.invoicing.domain.settings import InvoicingSettings
 from fordra.invoicing.domain.vat import vat_per_rate
 from fordra.kernel.auth import Principal
+from fordra.kernel.delegation import DepartmentDecision, check_department_decision
 from fordra.kernel.errors import DomainRuleViolation
 
 
@@ -336,6 +338,39 @@ def check_protected_identity_acknowledged(protected_identity: bool, acknowledged
         )
 
 
+def check_rent_deferral_within_delegation(
+    state: InvoiceState, cmd: GrantDeferral, *, today: date, settings: InvoicingSettings
+) -> DepartmentDecision | None:
+    """The rent administration's delegation (domain.md §8 "Delegation", seed 002: "ge anstånd
+    på hyra en månad", "ge anstånd på första månadshyran i högst två månader vid dubbla
+    boendekostnader"): a rent deferred further past its due date than the office may grant (one
+    month; the first month's rent, two) needs a department decision recorded with the request.
+    Both limits are dated settings; other services are not concerned. Answers the decision to
+    keep in the event."""
+    if state.service_type not in RENT_SERVICES:
+        if cmd.first_rent:
+            raise DomainRuleViolation(
+                f"first_rent is for a rent notice; this invoice bills {state.service_type}",
+                field="first_rent",
+                rule="first_rent_only_for_rent",
+            )
+        return cmd.department_decision
+    limits = settings.rent_delegation
+    if cmd.first_rent:
+        months = limits.first_rent_deferral_months.at(cmd.requested_on)
+        what = f"a deferral of the first month's rent over {months} months"
+    else:
+        months = limits.deferral_months.at(cmd.requested_on)
+        what = f"a rent deferral over {months} month{'s' if months != 1 else ''}"
+    latest = add_months(state.due_date, months)
+    return check_department_decision(
+        cmd.department_decision,
+        beyond_delegation=cmd.deferred_until > latest,
+        refusal=f"{what} (past {latest.isoformat()}) needs a department decision",
+        today=today,
+    )
+
+
 def deferral_interest_from(state: InvoiceState, settings: InvoicingSettings) -> date:
     """Seed 001's deferral paragraph: "Räntedebitering sker 30 dagar från fakturadatum" (the days
     a dated setting); late interest never starts before the due date (räntelagen 6 §, domain.md
@@ -375,6 +410,8 @@ def grant_deferral(
             field="deferred_until",
             rule="deferral_ends_after_due_date",
         )
+    # After the general bounds: a deferral no decision could allow is refused for that.
+    decision = check_rent_deferral_within_delegation(state, cmd, today=today, settings=settings)
     return DeferralGranted(
         invoice_id=state.invoice_id,
         customer_id=state.customer_id,
@@ -385,6 +422,8 @@ def grant_deferral(
         registered_by=registered_by,
         autogiro_debit_stopped=pays_by_autogiro,
         protected_identity=protected_identity,
+        first_rent=cmd.first_rent,
+        department_decision=decision,
     )
 
 

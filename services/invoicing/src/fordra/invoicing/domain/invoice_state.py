@@ -44,6 +44,8 @@ class InvoiceState:
     disputed: bool = False
     deferred_until: date | None = None
     version: int = 0
+    # What the invoice bills (the rent delegation's limits apply to rents only, domain.md §8).
+    service_type: str = "other"
 
     @property
     def open_ore(self) -> int:
@@ -73,6 +75,7 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
             original_due_date=event.due_date,
             charges_ore=charges_of(event.lines),
             version=1,
+            service_type=event.service_type,
         )
     if state is None:
         return None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +28,8 @@ from fordra.invoicing.domain.billing_calendar import (
     Cadence,
     Timing,
     amount_for,
+    billing_date,
+    period_containing,
     periods_due,
 )
 from fordra.invoicing.domain.billing_period import BillingPeriod
@@ -504,10 +506,15 @@ def notices_due(
     *,
     day: date,
     calendar: WorkingDayCalendar,
+    billed_through: date | None = None,
 ) -> list[Notice]:
     """The notices the run of ``day`` sends for ``charge``: each period whose notice day has come
     and that was neither issued nor held; the first carries the pending differences, when the
-    notice stays above zero with them (else they wait for a later notice)."""
+    notice stays above zero with them (else they wait for a later notice).
+
+    ``billed_through``: every period ending on or before it is issued or held (the run never
+    leaves a gap: application/billing_run.py), so ``billed`` need only hold the periods after it,
+    and the earlier ones for a charge whose price changed (their differences)."""
     periods = periods_due(
         cadence=charge.cadence,
         timing=charge.timing,
@@ -520,7 +527,7 @@ def notices_due(
     adjustments = pending_adjustments(charge, billed)
     notices = []
     for period in periods:
-        if period.start in billed:
+        if period.start in billed or (billed_through is not None and period.end <= billed_through):
             continue
         amount = period_amount(charge, period)
         if amount <= 0:
@@ -529,6 +536,22 @@ def notices_due(
         notices.append(Notice(charge, period, amount, carried))
         adjustments = tuple(a for a in adjustments if a not in carried)
     return notices
+
+
+def next_notice_on(
+    charge: RecurringCharge, billed_through: date | None, calendar: WorkingDayCalendar
+) -> date | None:
+    """The day the charge's next notice is due: that of the first period after ``billed_through``
+    (or its first period), None when the contract ends before it. The register keeps it, so the
+    run reads only the charges whose day has come."""
+    first = (
+        period_containing(charge.cadence, charge.starts_on)
+        if billed_through is None
+        else period_containing(charge.cadence, billed_through + timedelta(days=1))
+    )
+    if charge.ends_on is not None and first.start > charge.ends_on:
+        return None
+    return billing_date(first, charge.timing, charge.billing_day, calendar)
 
 
 def credits_for_end(

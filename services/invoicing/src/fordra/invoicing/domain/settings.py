@@ -45,6 +45,19 @@ def default_vat_rates_by_service() -> dict[ServiceType, Dated[tuple[int, ...]]]:
     }
 
 
+class RentDelegationSettings(BaseModel):
+    """What the shared service office may grant on its own for a rent (domain.md §8
+    "Delegation", seed 002: "ge anstånd på hyra en månad", "ge anstånd på första månadshyran i
+    högst två månader vid dubbla boendekostnader"); beyond it a department decision is needed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A rent deferral: at most this many months past the due date.
+    deferral_months: Dated[int] = Field(default_factory=lambda: Dated[int].always(1))
+    # The first month's rent of a tenancy (double housing costs): at most this many months.
+    first_rent_deferral_months: Dated[int] = Field(default_factory=lambda: Dated[int].always(2))
+
+
 class InvoicingSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -127,6 +140,9 @@ class InvoicingSettings(BaseModel):
     property_register_departments: tuple[str, ...] = ("va", "water", "waste", "avfall")
     # Premises rent is billed monthly or quarterly in advance (seed 001): the municipality's choice.
     premises_rent_period: Literal["month", "quarter"] = "month"
+    # The rent administration's delegation (seed 002): the deferrals it grants without a
+    # department decision.
+    rent_delegation: RentDelegationSettings = Field(default_factory=RentDelegationSettings)
     # Who issues the invoices: name, orgnr, bankgiro, F-tax... (seed 001's mandatory items).
     issuer: IssuerDetails = Field(default_factory=demo_issuer)
     # Recurring charges' billing calendar (issue 14; domain/recurring_charge.py).

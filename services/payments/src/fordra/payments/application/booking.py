@@ -47,6 +47,7 @@ from fordra.payments.domain.receivable import (
     payments_released_by_credit,
     replay_receivable,
 )
+from fordra.payments.domain.rent_refund import RentRefundSettings
 from fordra.payments.domain.settlement import Settlement, settle_payment
 
 
@@ -68,6 +69,8 @@ class PaymentsDeps:
     max_amount_ore: Dated[int] = field(
         default_factory=lambda: Dated[int].always(DEFAULT_MAX_AMOUNT_ORE)
     )
+    # What the rent administration refunds without a department decision (seed 002).
+    rent_refund: RentRefundSettings = field(default_factory=RentRefundSettings)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from fordra.contracts.payments import (
 )
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.ids import new_id
@@ -33,6 +34,11 @@ from fordra.payments.application.booking import (
 )
 from fordra.payments.application.streams import credit_stream, payment_stream, refund_stream
 from fordra.payments.domain.events import PaymentCredited
+from fordra.payments.domain.rent_refund import (
+    CreditedRent,
+    check_rent_refund_within_delegation,
+    credited_rents,
+)
 
 HANDLERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
 
@@ -181,6 +187,7 @@ async def _request_refund(
     *,
     payment_id: str | None = None,
     customer_id: str | None = None,
+    department_decision: DepartmentDecision | None = None,
 ) -> str:
     """A refund waits for attest (seed 002), of an unmatched payment or of the customer's credit:
     on the refund's own stream and on its source's, where it takes the payment out of the queue or
@@ -193,6 +200,7 @@ async def _request_refund(
         amount_ore=amount,
         reason=reason,
         requested_by=principal.actor,
+        department_decision=department_decision,
     )
     source = payment_stream(payment_id) if payment_id else credit_stream(str(customer_id))
     await batch.add(source, requested)
@@ -209,6 +217,8 @@ class RefundState(BaseModel):
     attested_by: str | None
     customer_id: str | None = None
     payment_id: str | None = None
+    # A refund of rent beyond the office's delegation: the department decision it carries.
+    department_decision: DepartmentDecision | None = None
 
 
 class RefundCredit(BaseModel):
@@ -218,6 +228,24 @@ class RefundCredit(BaseModel):
 
     amount_ore: Ore | None = Field(default=None, gt=0, description="Default: all of the credit")
     reason: FreeText = Field(min_length=3, max_length=1000)
+    department_decision: DepartmentDecision | None = Field(
+        default=None,
+        description="A refund of rent over two monthly rents (seed 002) needs the department's "
+        "decision, recorded here and kept in the event",
+    )
+
+
+async def _credited_rents(batch: BookingBatch, customer_id: str) -> list[CreditedRent]:
+    """The rent notices whose credit notes left money as the customer's credit (the rent
+    delegation weighs a refund in their monthly rent)."""
+    events = await batch.events(credit_stream(customer_id))
+    invoice_ids = {
+        e.invoice_id
+        for e in events
+        if isinstance(e, CustomerCreditRecorded) and e.reason == "credit_note" and e.invoice_id
+    }
+    receivables = {i: await batch.receivable(i) for i in sorted(invoice_ids)}
+    return credited_rents(events, receivables)
 
 
 async def refund_customer_credit(
@@ -255,8 +283,20 @@ async def refund_customer_credit(
                 field="amount_ore",
                 rule="refund_within_credit",
             )
+        decision = check_rent_refund_within_delegation(
+            amount,
+            await _credited_rents(batch, customer_id),
+            cmd.department_decision,
+            today=deps.clock.today(),
+            settings=deps.rent_refund,
+        )
         refund_id = await _request_refund(
-            batch, principal, amount, cmd.reason, customer_id=customer_id
+            batch,
+            principal,
+            amount,
+            cmd.reason,
+            customer_id=customer_id,
+            department_decision=decision,
         )
         return Decision(
             batch.appends(),
@@ -266,6 +306,7 @@ async def refund_customer_credit(
                 requested_by=principal.actor,
                 attested_by=None,
                 customer_id=customer_id,
+                department_decision=decision,
             ),
         )
 

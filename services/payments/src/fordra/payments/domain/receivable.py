@@ -42,6 +42,9 @@ class Receivable:
     # reason -> last day of the hold (None: until released)
     holds: dict[str, date | None] = field(default_factory=dict)
     paid: dict[PaidKey, int] = field(default_factory=dict)
+    # The capital per service as the invoice was issued, before any credit note: a refund of
+    # rent is weighed in the notice's monthly rent (domain.md §8 "Delegation").
+    issued: dict[str, int] = field(default_factory=dict)
 
     def owed_charge(self, component: str, service: str) -> int:
         return max(self.owed_interest_and_fees.get(component, {}).get(service, 0), 0)
@@ -73,6 +76,7 @@ def replay_receivable(events: Iterable[Event]) -> Receivable | None:
                 ocr=event.ocr,
                 due_date=event.due_date,
                 owed=dict(event.owed_by_service),
+                issued=dict(event.owed_by_service),
                 owed_interest_and_fees={
                     c: dict(parts) for c, parts in event.owed_interest_and_fees.items()
                 },
