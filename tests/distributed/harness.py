@@ -81,6 +81,8 @@ class Stack:
             FORDRA_DATA_DIR=str(self.data_dir),
             FORDRA_KAFKA_NAMESPACE=self.namespace,
             FORDRA_LOG_LEVEL="INFO",
+            # `serve api` and `serve agency-gateway` refuse to start without it (issue 15).
+            FORDRA_AGENCY_REFERENCE_SECRET="distributed-test-reference-secret",
         )
         return env
 

@@ -16,9 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from fordra.agency_gateway.adapters.agencies import agency_adapters
 from fordra.agency_gateway.application.cases import AgencyCasesProjection, handover_reactions
+from fordra.agency_gateway.application.debtors import debtor_reactions
 from fordra.agency_gateway.application.deps import AgencyDeps
+from fordra.agency_gateway.application.outbound import (
+    OUTBOUND_CONSUMER,
+    OutboundDelivery,
+    outbound_reactions,
+)
 from fordra.agency_gateway.domain.case import CASE_EVENTS
+from fordra.agency_gateway.domain.claim import CLAIM_EVENTS
+from fordra.agency_gateway.domain.debtors import DEBTOR_EVENTS
 from fordra.agency_gateway.domain.outbound import OUTBOUND_EVENTS
 from fordra.agency_gateway.domain.settings import AgencySettings
 from fordra.agency_gateway.domain.webhook import WEBHOOK_EVENTS
@@ -121,6 +130,8 @@ def build_registry() -> EventRegistry:
     registry.register_all(OUTBOUND_EVENTS)
     registry.register_all(CASE_EVENTS)
     registry.register_all(WEBHOOK_EVENTS)
+    registry.register_all(CLAIM_EVENTS)
+    registry.register_all(DEBTOR_EVENTS)
     return registry
 
 
@@ -209,6 +220,24 @@ def _subscriptions(
             ("invoicing", "payments"),
             "dunning",
         ),
+        # The gateway's copy of the customer register, to name the debtor of a claim (issue 15).
+        Subscription(
+            ProcessManagerRunner(
+                "agency-debtors", stores["agency-gateway"], debtor_reactions(registry)
+            ),
+            ("invoicing",),
+            "agency-gateway",
+        ),
+        # Claims queued on handover, the invoices' facts, direct payments reported (issue 15).
+        Subscription(
+            ProcessManagerRunner(
+                OUTBOUND_CONSUMER,
+                stores["agency-gateway"],
+                outbound_reactions(registry, agency),
+            ),
+            ("invoicing", "dunning", "payments"),
+            "agency-gateway",
+        ),
     ]
 
 
@@ -261,6 +290,9 @@ class Platform:
     wait_for_read_models: Callable[[float], Awaitable[None]]
     parked: ParkedEvents
     started: bool = field(default=False)
+    # Delivers the agency gateway's queued messages (issue 15): in the embedded engine and in
+    # `fordra serve agency-gateway`; None in the other processes.
+    agency_delivery: OutboundDelivery | None = None
 
     async def start(self) -> None:
         for store in self.stores.values():
@@ -270,11 +302,15 @@ class Platform:
             await self.bus.start()
         for relay in self.relays:
             await relay.start()
+        if self.agency_delivery is not None:
+            self.agency_delivery.start()
         self.started = True
 
     async def stop(self) -> None:
         if not self.started:
             return
+        if self.agency_delivery is not None:
+            await self.agency_delivery.stop()
         for relay in self.relays:
             await relay.stop()
         if self.bus is not None:
@@ -324,11 +360,13 @@ def build_embedded(
     bus = InProcessBus(stores, parking=parked)
     for sub in subscriptions:
         bus.subscribe(sub.consumer, *sub.upstreams)
-    return _platform(
+    platform = _platform(
         "embedded", settings, today=today, telemetry=telemetry, keyring=keyring, codecs=codecs,
         stores=stores, read_models=read_models, parked=parked, bus=bus, relays=[], runners=runners,
         subscriptions=subscriptions, registry=registry, payments=payments, wait=bus.settle,
     )  # fmt: skip
+    platform.agency_delivery = OutboundDelivery(platform.agency, agency_adapters(settings.agency))
+    return platform
 
 
 def build_distributed(
@@ -386,12 +424,17 @@ def build_distributed(
         if name in wanted
     ]
     settle = TrackingSettle(stores, [(sub.consumer, sub.upstreams) for sub in subscriptions])
-    return _platform(
+    platform = _platform(
         "distributed", settings, today=today, telemetry=telemetry, keyring=keyring,
         codecs=codecs, stores=stores, read_models=read_models, parked=parked, bus=bus,
         relays=relays, runners=runners, subscriptions=subscriptions, registry=registry,
         payments=payments, wait=settle,
     )  # fmt: skip
+    if "agency-gateway" in wanted:
+        platform.agency_delivery = OutboundDelivery(
+            platform.agency, agency_adapters(settings.agency)
+        )
+    return platform
 
 
 def kafka_bootstrap(bus_url: str) -> str:

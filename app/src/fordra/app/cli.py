@@ -329,6 +329,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from fordra.app.agency import agency_secrets_or_refusal
     from fordra.app.bootstrap import build_distributed
     from fordra.app.http import create_app
     from fordra.app.settings import load_settings
@@ -338,6 +339,12 @@ def _serve(args: argparse.Namespace) -> int:
     if (refusal := refuse_weak_secrets(settings.data_dir, demo=False)) is not None:
         print(f"fordra serve: {refusal}", file=sys.stderr)
         return 2
+    # The gateway signs its deliveries and the API checks the agencies' webhooks (issue 15).
+    if args.service in ("agency-gateway", "api"):
+        settings, refusal = agency_secrets_or_refusal(settings, demo=False)
+        if refusal is not None:
+            print(f"fordra serve: {refusal}", file=sys.stderr)
+            return 2
     configure_logging(settings.log_level)
     try:
         platform = build_distributed(settings, services=[args.service])
@@ -404,6 +411,7 @@ def _token(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from fordra.app.agency import agency_secrets_or_refusal, demo_reference_agency
     from fordra.app.bootstrap import build_embedded
     from fordra.app.demo import load_demo
     from fordra.app.http import create_app
@@ -414,12 +422,24 @@ def _run(args: argparse.Namespace) -> int:
     if (refusal := refuse_weak_secrets(settings.data_dir, demo=args.demo)) is not None:
         print(f"fordra run: {refusal}", file=sys.stderr)
         return 2
+    settings, refusal = agency_secrets_or_refusal(settings, demo=args.demo)
+    if refusal is not None:
+        print(f"fordra run: {refusal}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     platform = build_embedded(settings, today=args.today)
+    # The demo's collection agency, in this process (issue 15).
+    agency = demo_reference_agency(settings) if args.demo else None
 
     async def serve() -> None:
         await platform.start()
         daily = _follow_the_calendar(platform)
+        if agency is not None:
+            try:
+                await agency.start()
+                print(f"  reference agency: {agency.url}", flush=True)
+            except OSError as exc:  # one already runs there (fordra-reference-agency)
+                print(f"warning: reference agency not started on {agency.url}: {exc}", flush=True)
         try:
             if args.demo:
                 ids = await load_demo(platform)
@@ -440,6 +460,8 @@ def _run(args: argparse.Namespace) -> int:
             )
             await uvicorn.Server(config).serve()
         finally:
+            if agency is not None:
+                await agency.stop()
             await _stop_following(daily)
             await platform.stop()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets as secret_tokens
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -100,6 +102,10 @@ def cluster_up(data_dir: Path, *, port: int = 8000, timeout: float = 120) -> int
         "FORDRA_STORE": postgres.url,
         "FORDRA_BUS": f"kafka://{kafka.bootstrap}",
         "FORDRA_DATA_DIR": str(data_dir),
+        # The reference agency's secret (issue 15): the services refuse to start without one;
+        # a fresh one each `make up` unless given, since the agency starts with them.
+        "FORDRA_AGENCY_REFERENCE_SECRET": os.environ.get("FORDRA_AGENCY_REFERENCE_SECRET")
+        or secret_tokens.token_hex(32),
     }
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
@@ -119,6 +125,26 @@ def cluster_up(data_dir: Path, *, port: int = 8000, timeout: float = 120) -> int
         state["services"][service] = process.pid
         _write_state(data_dir, state)
     base = f"http://127.0.0.1:{port}"
+    # The reference agency (issue 15), where the settings say the `reference` agency listens.
+    agency_url = urlsplit(
+        load_settings(data_dir=data_dir).agency.agencies["reference"].url or "http://127.0.0.1:8090"
+    )
+    agency_argv = [
+        sys.executable, "-m", "fordra.agency_gateway.reference_agency.cli",
+        "--host", agency_url.hostname or "127.0.0.1", "--port", str(agency_url.port or 8090),
+        "--fordra-url", base, "--db", str(data_dir / "reference-agency.sqlite"),
+    ]  # fmt: skip
+    with (logs / "reference-agency.log").open("ab") as log:
+        agency = subprocess.Popen(  # noqa: S603 - argv is built here
+            agency_argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    state["services"]["reference-agency"] = agency.pid
+    _write_state(data_dir, state)
     if not _wait_http(f"{base}/healthz", timeout):
         print(f"the API did not answer on {base}; see {logs}/api.log", file=sys.stderr)
         return 1
@@ -128,6 +154,7 @@ def cluster_up(data_dir: Path, *, port: int = 8000, timeout: float = 120) -> int
     )
     print(f"Fordra (distributed) serves on {base}", flush=True)
     print(f"  services:   {', '.join(SERVICES)} (logs in {logs})", flush=True)
+    print(f"  agency:     the reference agency on {agency_url.geturl()}", flush=True)
     print(f"  PostgreSQL: 127.0.0.1:{postgres.port}   Kafka: {kafka.bootstrap}", flush=True)
     print(f"  ops token:  {token}", flush=True)
     print(f"  more:       fordra token --role ROLE --data-dir {data_dir}", flush=True)

@@ -52,3 +52,5 @@ class AgencySettings(BaseModel):
     # many seconds, doubling to at most the cap (our choice: a minute, then up to an hour).
     delivery_retry_first_seconds: float = Field(default=60.0, gt=0)
     delivery_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    # How long one delivery to an agency's HTTP API may take before it counts as failed.
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
