@@ -34,6 +34,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.agency_gateway.application.deps import CONTEXT, AgencyDeps
@@ -53,7 +55,7 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
-from fordra.kernel.projection import Projection, insert_many
+from fordra.kernel.projection import Projection, upsert_many
 
 # Who reads the cases and tasks: the ops web's users.
 CASE_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
@@ -153,30 +155,19 @@ class AgencyCasesProjection(Projection):
             if env.event_type == CaseHandedOver.event_type:
                 h = self.registry.load_as(env, CaseHandedOver)
                 begun.append(
-                    {
-                        "case_id": h.case_id,
-                        "invoice_id": h.invoice_id,
-                        "customer_id": h.customer_id,
-                        "agency": h.agency,
-                        "status": "queued",
-                        "handed_over_on": h.handed_over_on,
+                    _begun(h.case_id, h.invoice_id, h.customer_id, h.agency, h.handed_over_on)
+                    | {
                         "capital_ore": h.capital_ore,
                         "interest_ore": h.interest_ore,
                         "fee_ore": h.fee_ore,
-                        "costs_ore": 0,
-                        "municipality_cost_ore": 0,
-                        "collected_ore": 0,
-                        "municipality_share_ore": 0,
-                        "deadline": None,
-                        "changed_on": h.handed_over_on,
                     }
                 )
             elif env.event_type == AgencyCaseChanged.event_type:
-                await insert_many(conn, self.cases, begun)
+                await self._begin(conn, begun)
                 begun.clear()
                 await self._change(conn, env, self.registry.load_as(env, AgencyCaseChanged))
             elif env.event_type == MunicipalityShareRecorded.event_type:
-                await insert_many(conn, self.cases, begun)
+                await self._begin(conn, begun)
                 begun.clear()
                 share = self.registry.load_as(env, MunicipalityShareRecorded)
                 c = self.cases.c
@@ -192,7 +183,19 @@ class AgencyCasesProjection(Projection):
             elif self.registry.knows(env.event_type):
                 # Read as one at a time would, so that a payload that does not load fails here.
                 self.registry.load(env)
-        await insert_many(conn, self.cases, begun)
+        await self._begin(conn, begun)
+
+    async def _begin(self, conn: AsyncConnection, begun: list[dict[str, Any]]) -> None:
+        """Cases begun, in one statement; a row our delivery's news began already keeps its
+        status and gets the case's amounts and handover date."""
+        await upsert_many(
+            conn,
+            self.cases,
+            ["case_id"],
+            begun,
+            set_=["invoice_id", "customer_id", "agency", "handed_over_on", "capital_ore",
+                  "interest_ore", "fee_ore"],
+        )  # fmt: skip
 
     async def _change(self, conn: AsyncConnection, env: Envelope, e: AgencyCaseChanged) -> None:
         c, t = self.cases, self.tasks
@@ -208,6 +211,11 @@ class AgencyCasesProjection(Projection):
             # Our delivery's news may be recorded after the agency already reported the case
             # opened (the two are written apart): it never moves a case back.
             this = and_(this, c.c.status.in_(("queued", "delivered")))
+            # Or before the case itself (another process manager appends it): the row is begun
+            # here, and the case's own event fills in its amounts without moving its status.
+            insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+            row = _begun(e.case_id, e.invoice_id, e.customer_id, e.agency, e.occurred_on)
+            await conn.execute(insert(c).values(**row).on_conflict_do_nothing())
         await conn.execute(update(c).where(this).values(**values))
         open_tasks = and_(t.c.case_id == e.case_id, t.c.closed_on.is_(None))
         if e.status in ENDED:
@@ -346,3 +354,26 @@ async def list_tasks(
             for r in rows
         ]
     )
+
+
+def _begun(
+    case_id: str, invoice_id: str, customer_id: str, agency: str, on: date
+) -> dict[str, Any]:
+    """A case's row as it begins: queued, nothing collected, no cost."""
+    return {
+        "case_id": case_id,
+        "invoice_id": invoice_id,
+        "customer_id": customer_id,
+        "agency": agency,
+        "status": "queued",
+        "handed_over_on": on,
+        "capital_ore": 0,
+        "interest_ore": 0,
+        "fee_ore": 0,
+        "costs_ore": 0,
+        "municipality_cost_ore": 0,
+        "collected_ore": 0,
+        "municipality_share_ore": 0,
+        "deadline": None,
+        "changed_on": on,
+    }
