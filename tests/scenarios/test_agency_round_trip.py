@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 
+from fordra.agency_gateway.domain.outbound import OutboundQueued
 from fordra.agency_gateway.reference_agency.server import ReferenceAgencyServer
+from fordra.kernel.auth import Role
 from tests.scenarios.test_agency_outbound import (
     SECRET,
     TODAY,
@@ -19,7 +21,7 @@ from tests.scenarios.test_agency_outbound import (
     free_port,
     hand_over,
 )
-from tests.scenarios.test_dunning_flow import customer
+from tests.scenarios.test_dunning_flow import customer, pay
 from tests.utils.agency import ledger_row, list_cases
 from tests.utils.platform import Engine, Running, running_platform
 
@@ -71,6 +73,23 @@ async def test_the_agencys_webhooks_move_the_case_it_was_delivered(
             assert case["costs_ore"] == 68_000  # 300 + 380 kr (domain.md §3)
             row = await ledger_row(fordra, cid, invoice["invoice_id"])
             assert row["agency_status"] == "payment_order_filed"
+            # And once recalled, a payment straight to the municipality is not reported to the
+            # agency: it no longer collects the claim
+            r = await fordra.client.post(
+                f"/api/v1/agency/cases/{case_id}/recall",
+                json={"reason": "betalar direkt till kommunen"},
+                headers=fordra.auth(Role.CASE_OFFICER),
+            )
+            assert r.status_code == 200, r.text
+            await pay(fordra, invoice["ocr"], "1000.00", "DIRECT-1")
+            assert (await ledger_row(fordra, cid, invoice["invoice_id"]))["paid_ore"] > 0
+            store = fordra.platform.stores["agency-gateway"]
+            kinds = [
+                e.payload["kind"]
+                for e in await store.read_log(0, limit=10_000)
+                if e.event_type == OutboundQueued.event_type
+            ]
+            assert kinds == ["claim", "recall"]
         finally:
             await agency.stop()
 

@@ -42,6 +42,7 @@ from typing import Any, Final
 
 from fordra.agency_gateway.application.debtors import load_debtor
 from fordra.agency_gateway.application.deps import CONTEXT, AgencyDeps
+from fordra.agency_gateway.domain.case import ENDED, case_of, case_stream
 from fordra.agency_gateway.domain.claim import (
     AgencyInvoiceHandedOver,
     AgencyInvoiceNoted,
@@ -187,6 +188,11 @@ def outbound_reactions(registry: EventRegistry, settings: AgencySettings) -> dic
         facts = InvoiceFacts.fold([registry.load(e) for e in invoice])
         if facts.case_id is None or facts.agency is None:
             return []  # not handed over: nothing to tell an agency
+        case = case_of(
+            registry.load(e) for e in await store.read_stream(case_stream(facts.case_id))
+        )
+        if case is not None and case.status in ENDED:
+            return []  # recalled or closed: the agency no longer collects it
         message_id = f"{facts.case_id}-direct-{env.event_id}"
         queued = OutboundQueued(
             message_id=message_id,
