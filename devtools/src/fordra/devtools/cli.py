@@ -1,8 +1,8 @@
 """``fordra-dev``: what only serves development, kept out of the service images.
 
-``fordra-dev bench all|appends|invoice-batch|invoice-http|payments|dunning|distributed`` measures
-(figures in docs/performance.md; ``all`` runs every part, each in a process of its own), and
-``fordra-dev cluster up|down|status`` runs the distributed engine on this machine: a local
+``fordra-dev bench all|appends|invoice-batch|invoice-http|payments|dunning|billing-run|distributed``
+measures (figures in docs/performance.md; ``all`` runs every part, each in a process of its own),
+and ``fordra-dev cluster up|down|status`` runs the distributed engine on this machine: a local
 PostgreSQL, a local Kafka broker (KRaft) and one ``fordra serve`` process per service.
 """
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--requests", type=int, help="invoice-http: invoices posted (2,000)")
     bench.add_argument("--payments", type=int, help="payments: payments in the file (100,000)")
     bench.add_argument("--claims", type=int, help="dunning: open invoices (1,000,000)")
+    bench.add_argument("--count", type=int, help="billing-run: monthly rent notices (50,000)")
     bench.add_argument("--e2e-invoices", type=int, help="distributed: end-to-end commands (2,000)")
     bench.add_argument(
         "--distributed-events", type=int, help="distributed: events appended (20,000)"
@@ -55,15 +56,17 @@ BENCH_SIZES: dict[str, dict[str, str]] = {
     "invoice-http": {"requests": "--requests"},
     "payments": {"payments": "--payments"},
     "dunning": {"claims": "--claims"},
+    "billing-run": {"count": "--count"},
     "distributed": {"e2e_invoices": "--invoices", "distributed_events": "--events"},
 }
 # ``all`` passes the HTTP size to the distributed end to end (compared with the embedded engine).
-ALL_SIZES = ("events", "invoices", "requests", "payments", "distributed_events", "claims")
+ALL_SIZES = ("events", "invoices", "requests", "payments", "distributed_events", "claims", "count")
 
 
 def _bench(args: argparse.Namespace) -> int:
     from fordra.devtools.bench import (
         appends,
+        billing_run,
         distributed,
         dunning,
         invoice_batch,
@@ -107,6 +110,7 @@ def _bench(args: argparse.Namespace) -> int:
         "invoice-http": invoice_http.main,
         "payments": payments.main,
         "dunning": dunning.main,
+        "billing-run": billing_run.main,
         "distributed": distributed.main,
     }
     return mains[args.which](forwarded)

@@ -51,6 +51,7 @@ PARTS: tuple[Part, ...] = (
     Part("invoice-http", "fordra.devtools.bench.invoice_http", {"requests": "--requests"}),
     Part("payments", "fordra.devtools.bench.payments", {"payments": "--payments"}),
     Part("dunning", "fordra.devtools.bench.dunning", {"claims": "--claims"}),
+    Part("billing-run", "fordra.devtools.bench.billing_run", {"count": "--count"}),
     # End to end over Kafka compares with the embedded engine at the same size as over HTTP.
     Part(
         "distributed",
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "--distributed-events", type=int, help="distributed: events appended (20,000)"
     )
     parser.add_argument("--claims", type=int, help="dunning: open invoices (1,000,000)")
+    parser.add_argument("--count", type=int, help="billing-run: monthly rent notices (50,000)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--distributed",
@@ -176,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "payments": args.payments,
         "distributed_events": args.distributed_events,
         "claims": args.claims,
+        "count": args.count,
     }
     if any(v is not None and v < 1 for v in sizes.values()):
         parser.error("sizes must be positive")
