@@ -193,11 +193,11 @@ async def run_billing_bench(
         began = time.perf_counter()
         await platform.settle()
         settle_seconds = time.perf_counter() - began
-        issued, held = await platform.recurring.register.run_of(run_day)
-        if issued != count or held:
+        issued, held, failed = await platform.recurring.register.run_of(run_day)
+        if issued != count or held or failed:
             raise RuntimeError(
-                f"the run of {run_day} issued {issued} notices and held {len(held)}, "
-                f"not {count} issued"
+                f"the run of {run_day} issued {issued} notices, held {len(held)} and could not "
+                f"issue {len(failed)}, not {count} issued"
             )
         fordra = Case(
             FORDRA,
