@@ -267,3 +267,21 @@ def test_due_date_is_a_working_day_n_minus_one_after_day_one(d: date, days: int,
     day_one = d if (at <= NOON and CAL.is_working_day(d)) else CAL.add_working_days(d, 1)
     assert CAL.working_days_between(day_one, due) == days - 1
     assert due >= d
+
+
+@given(_dates)
+def test_a_month_s_working_days_are_the_same_asked_again_and_each_list_is_the_caller_s(
+    d: date,
+) -> None:
+    # Kept per month (the billing run asks once per charge): a caller changing its list
+    # changes no later answer.
+    cal = WorkingDayCalendar(frozenset(DEFAULT_EXTRA_NON_WORKING))
+    first = cal.working_days_of_month(d.year, d.month)
+    expected = [
+        day
+        for day in (date(d.year, d.month, 1) + timedelta(days=n) for n in range(31))
+        if day.month == d.month and cal.is_working_day(day)
+    ]
+    assert first == expected
+    first.clear()
+    assert cal.working_days_of_month(d.year, d.month) == expected
