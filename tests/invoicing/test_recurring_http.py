@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from fordra.invoicing.application.billing_run import run_billing
 from fordra.kernel.auth import Role
+from fordra.kernel.envelope import Metadata
 from tests.utils.platform import Engine, Running, running_platform
 
 PERSON = {
@@ -325,3 +327,27 @@ async def test_a_hold_on_a_period_after_the_end_is_let_go_with_nothing_issued(
         assert r.status_code == 200, r.text
         assert r.json()["held"] == []
     assert [i["total_ore"] for i in await invoices(fordra, cid)] == [1_200_000]
+
+
+async def test_the_run_reports_what_it_booked_at_once(fordra: Running) -> None:
+    # The run's own answer counts what it booked, before the register catches up
+    cid = await customer(fordra)
+    for amount in (900_000, 1_200_000):  # one sent, one over 10,000 kr held
+        r = await fordra.client.post(
+            "/api/v1/recurring-charges",
+            json=rent(cid) | {"amount_ore": amount},
+            headers=housing(fordra),
+        )
+        assert r.status_code == 201, r.text
+    await fordra.platform.settle()
+    fordra.platform.clock.set_today(date(2026, 1, 5))  # type: ignore[attr-defined]
+    meta = Metadata(tenant=fordra.platform.settings.municipality, actor="test", correlation_id="t")
+    report = await run_billing(date(2026, 1, 5), fordra.platform.recurring, meta)
+    assert report.issued == 1
+    assert [h.amount_ore for h in report.held] == [1_200_000]
+    assert report.failed == []
+    # and a second run the same day books nothing more
+    again = await run_billing(date(2026, 1, 5), fordra.platform.recurring, meta)
+    await fordra.platform.settle()
+    assert (again.issued, again.held) == (0, [])
+    assert len(await invoices(fordra, cid)) == 1

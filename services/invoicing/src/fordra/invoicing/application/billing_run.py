@@ -116,7 +116,7 @@ class _ChunkResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     issued: int
-    held: int
+    held: list[HeldNotice]
     failed: list[NoticeFailure]
     invoice_ids: list[str]
 
@@ -189,6 +189,9 @@ async def run_billing(day: date, deps: RecurringDeps, meta: Metadata) -> Billing
             bookings.append(_Booking(notice, held_reason(notice, settings, day), day))
     size = settings.run_chunk_size
     refused: set[str] = set()
+    issued = 0
+    held: list[HeldNotice] = []
+    failed: list[FailedNotice] = []
     for first in range(0, len(bookings), size):
         chunk = [
             b for b in bookings[first : first + size] if b.notice.charge.charge_id not in refused
@@ -196,6 +199,9 @@ async def run_billing(day: date, deps: RecurringDeps, meta: Metadata) -> Billing
         if not chunk:
             continue
         result = await _book(chunk, deps, meta, series=f"{first // size}")
+        issued += result.issued
+        held += result.held
+        failed += [FailedNotice.model_validate(f.model_dump()) for f in result.failed]
         refused |= {failure.charge_id for failure in result.failed}
         for failure in result.failed:
             log.warning(
@@ -204,7 +210,9 @@ async def run_billing(day: date, deps: RecurringDeps, meta: Metadata) -> Billing
                 failure.charge_id,
                 failure.reason,
             )
-    return await _report(day, deps)
+    # What this run booked, counted as it booked it (the register, which GET /billing-runs/{date}
+    # reads, catches up after: it also counts an earlier run of the same day).
+    return BillingRunReport(date=day, issued=issued, held=held, failed=failed)
 
 
 async def _billed_of(
@@ -271,7 +279,8 @@ async def _book(
         ]
         await prefetch_batch(staged, inv, meta, items, numbers)
         staged_inv = replace(inv, store=staged, serials=lambda _meta: numbers)
-        issued = held = 0
+        issued = 0
+        held: list[HeldNotice] = []
         failed: list[NoticeFailure] = []
         invoice_ids: list[str] = []
         for booking, claim in zip(bookings, claims, strict=True):
@@ -298,7 +307,16 @@ async def _book(
                     held_on=booking.issued_on,
                     reason=booking.held,
                 )
-                held += 1
+                held.append(
+                    HeldNotice(
+                        charge_id=charge.charge_id,
+                        customer_id=charge.customer_id,
+                        period_start=notice.period.start,
+                        period_end=notice.period.end,
+                        amount_ore=notice.amount_ore,
+                        reason=booking.held,
+                    )
+                )
             else:
                 try:
                     invoice = await _issue(booking, staged_inv, meta)
@@ -406,15 +424,16 @@ async def release_held_notice(
     deps: RecurringDeps,
     principal: Principal,
     meta: Metadata,
-) -> BillingRunReport:
+) -> bool:
     """A held notice checked by hand goes out (seed 002 line 1491): issued today, at the charge's
     price as it now is (a price corrected during the check is the one invoiced), with the
-    differences it was held with. Releasing one already released changes nothing."""
+    differences it was held with. Releasing one already released changes nothing (False). The
+    run's report shows it once the register has caught up (GET /billing-runs/{date})."""
     require_role(principal, *RELEASERS, action="release a held notice")
     inv = deps.invoicing
     held = await _held_of(deps, day, charge_id)
     if held is None:  # released before: nothing changes
-        return await _report(day, deps)
+        return False
     charge, _events = await load_charge(inv, charge_id)
     period = BillingPeriod(start=held.period_start, end=held.period_end)
     notice = Notice(charge, period, period_amount(charge, period), held.adjustments)
@@ -424,7 +443,7 @@ async def release_held_notice(
     )
     if result.failed:
         raise DomainRuleViolation(result.failed[0].reason, rule="recurring_release")
-    return await _report(day, deps)
+    return True
 
 
 async def _held_of(deps: RecurringDeps, day: date, charge_id: str) -> RecurringNoticeHeld | None:
