@@ -30,7 +30,6 @@ the run is than writing its own events plainly).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import sys
@@ -49,14 +48,14 @@ from fordra.devtools.bench.invoice_batch import RecordingStore
 from fordra.devtools.bench.payments import personnummer
 from fordra.devtools.bench.results import (
     Case,
-    add_workdir_option,
     document,
     finish,
     machine,
+    part_parser,
     peak_rss,
     plain_insert,
     read_appended,
-    run_in_workdir,
+    run_part,
     table,
     targets,
     write_document,
@@ -261,23 +260,17 @@ def write_json(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fordra-dev bench billing-run",
-        description="N monthly rent notices in one billing run; compare with a plain insert.",
+    parser = part_parser(
+        "billing-run",
+        "N monthly rent notices in one billing run; compare with a plain insert.",
+        size="count",
+        default=50_000,
+        what="rent notices",
     )
-    parser.add_argument("--count", type=int, default=50_000, help="rent notices (50,000)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be positive")
-    section = machine()
-    bench = run_in_workdir(
-        args.workdir, lambda workdir: run_billing_bench(args.count, workdir=workdir)
-    )
-    if args.json is not None:
-        write_json(bench, args.json, finish(section))
-        print(f"wrote {args.json}")
+    run_part(args, lambda workdir: run_billing_bench(args.count, workdir=workdir), write_json)
     return 0
 
 

@@ -28,7 +28,6 @@ Both count the claims (open invoices) scanned; the run's result carries the prop
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
 import sys
@@ -47,12 +46,12 @@ from fordra.app.settings import Settings
 from fordra.contracts.invoicing import SERVICE_TYPES
 from fordra.devtools.bench.results import (
     Case,
-    add_workdir_option,
     document,
     finish,
     machine,
+    part_parser,
     peak_rss,
-    run_in_workdir,
+    run_part,
     table,
     targets,
     write_document,
@@ -251,22 +250,17 @@ def write_json(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fordra-dev bench dunning",
-        description="The dunning daily run over N open invoices; compare with a plain scan.",
+    parser = part_parser(
+        "dunning",
+        "The dunning daily run over N open invoices; compare with a plain scan.",
+        size="claims",
+        default=1_000_000,
+        what="open invoices",
     )
-    parser.add_argument("--claims", type=int, default=1_000_000, help="open invoices (1,000,000)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.claims < 1:
         parser.error("--claims must be positive")
-    section = machine()
-
-    bench = run_in_workdir(args.workdir, lambda workdir: run_dunning(args.claims, workdir=workdir))
-    if args.json is not None:
-        write_json(bench, args.json, finish(section))
-        print(f"wrote {args.json}")
+    run_part(args, lambda workdir: run_dunning(args.claims, workdir=workdir), write_json)
     return 0
 
 

@@ -23,7 +23,6 @@ cases, 50 at a time; the files are built before the clock starts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -43,14 +42,14 @@ from fordra.devtools.bench.payments import personnummer
 from fordra.devtools.bench.results import (
     Case,
     Span,
-    add_workdir_option,
     document,
     finish,
     machine,
+    part_parser,
     peak_rss,
     plain_insert,
     read_appended,
-    run_in_workdir,
+    run_part,
     span_of,
     table,
     targets,
@@ -293,23 +292,17 @@ def write_json(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fordra-dev bench invoice-batch",
-        description="Book N invoices as JSON Lines batches; compare with a plain insert.",
+    parser = part_parser(
+        "invoice-batch",
+        "Book N invoices as JSON Lines batches; compare with a plain insert.",
+        size="invoices",
+        default=100_000,
+        what="invoices",
     )
-    parser.add_argument("--invoices", type=int, default=100_000, help="invoices (100,000)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.invoices < 1:
         parser.error("--invoices must be positive")
-    section = machine()
-    bench = run_in_workdir(
-        args.workdir, lambda workdir: run_invoice_batch(args.invoices, workdir=workdir)
-    )
-    if args.json is not None:
-        write_json(bench, args.json, finish(section))
-        print(f"wrote {args.json}")
+    run_part(args, lambda workdir: run_invoice_batch(args.invoices, workdir=workdir), write_json)
     return 0
 
 

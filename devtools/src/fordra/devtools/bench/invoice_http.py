@@ -19,7 +19,6 @@ are registered through the use cases.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import socket
@@ -51,12 +50,12 @@ from fordra.devtools.bench.invoice_batch import (
 )
 from fordra.devtools.bench.results import (
     Case,
-    add_workdir_option,
     document,
     finish,
     machine,
+    part_parser,
     peak_rss,
-    run_in_workdir,
+    run_part,
     table,
     targets,
     write_document,
@@ -262,28 +261,24 @@ def write_json(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fordra-dev bench invoice-http",
-        description="POST N invoices, 20 at a time; compare with a bare FastAPI endpoint.",
+    parser = part_parser(
+        "invoice-http",
+        "POST N invoices, 20 at a time; compare with a bare FastAPI endpoint.",
+        size="requests",
+        default=2000,
+        what="invoices posted",
     )
-    parser.add_argument("--requests", type=int, default=2000, help="invoices posted (2,000)")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="at a time (20)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    add_workdir_option(parser)
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be positive")
-    section = machine()
-
-    bench = run_in_workdir(
-        args.workdir,
+    run_part(
+        args,
         lambda workdir: run_invoice_http(
             args.requests, workdir=workdir, concurrency=args.concurrency
         ),
+        write_json,
     )
-    if args.json is not None:
-        write_json(bench, args.json, finish(section))
-        print(f"wrote {args.json}")
     return 0
 
 

@@ -41,7 +41,6 @@ minutes on this machine; in bulk the setup takes about 18 (see docs/performance.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
 import gc
@@ -67,14 +66,14 @@ from fordra.contracts.invoicing import InvoiceIssued, PostalAddress
 from fordra.devtools.bench.results import (
     Case,
     Span,
-    add_workdir_option,
     document,
     finish,
     machine,
+    part_parser,
     peak_rss,
     plain_insert,
     read_appended,
-    run_in_workdir,
+    run_part,
     span_of,
     table,
     targets,
@@ -716,29 +715,24 @@ def write_json(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fordra-dev bench payments",
-        description="Import a camt.054 of N payments; compare with the bare XML parse.",
+    parser = part_parser(
+        "payments",
+        "Import a camt.054 of N payments; compare with the bare XML parse.",
+        size="payments",
+        default=100_000,
+        what="payments",
     )
-    parser.add_argument("--payments", type=int, default=100_000, help="payments (100,000)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
-    add_workdir_option(parser)
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="also cProfile the import and the settle"
     )
     args = parser.parse_args(argv)
     if args.payments < 1:
         parser.error("--payments must be positive")
-
-    section = machine()
-
-    bench = run_in_workdir(
-        args.workdir,
+    run_part(
+        args,
         lambda workdir: run_payments(args.payments, workdir=workdir, profile_dir=args.profile),
+        write_json,
     )
-    if args.json is not None:
-        write_json(bench, args.json, finish(section))
-        print(f"wrote {args.json}")
     return 0
 
 

@@ -481,3 +481,29 @@ def run_in_workdir(workdir: Path | None, run: Callable[[Path], Coroutine[Any, An
         return asyncio.run(run(workdir))
     with tempfile.TemporaryDirectory(prefix="fordra-bench-") as tmp:
         return asyncio.run(run(Path(tmp)))
+
+
+def part_parser(
+    part: str, description: str, *, size: str, default: int, what: str
+) -> argparse.ArgumentParser:
+    """A part's command line: its size option (``--<size>``), ``--json`` and ``--workdir``."""
+    parser = argparse.ArgumentParser(prog=f"fordra-dev bench {part}", description=description)
+    parser.add_argument(f"--{size}", type=int, default=default, help=f"{what} ({default:,})")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE")
+    add_workdir_option(parser)
+    return parser
+
+
+def run_part(
+    args: argparse.Namespace,
+    run: Callable[[Path], Coroutine[Any, Any, T]],
+    write: Callable[[T, Path, dict[str, Any]], None],
+) -> T:
+    """Run a part as its command line said (in ``--workdir`` or a temporary directory), and write
+    its JSON with the machine's figures taken around the run when ``--json`` is given."""
+    section = machine()
+    bench = run_in_workdir(args.workdir, run)
+    if args.json is not None:
+        write(bench, args.json, finish(section))
+        print(f"wrote {args.json}")
+    return bench
