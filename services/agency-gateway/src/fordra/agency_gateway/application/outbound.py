@@ -253,6 +253,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# The shortest pause between two rounds: a message that stays due (another process is recording
+# its attempt) is tried again soon, without spinning the loop.
+_MIN_PAUSE_SECONDS: Final[float] = 0.01
+
+
 class OutboundDelivery:
     """Delivers the gateway's queued messages with retry and back-off (module docstring)."""
 
@@ -383,7 +388,7 @@ class OutboundDelivery:
     async def run(self) -> None:
         """Deliver as messages are queued and as their retries come due, until cancelled."""
         while True:
-            floor = 0.0
+            floor = _MIN_PAUSE_SECONDS
             try:
                 await self.deliver_due()
             except asyncio.CancelledError:
@@ -393,7 +398,10 @@ class OutboundDelivery:
                 # Not at once: the store or a bug may fail again the same way.
                 floor = self.deps.settings.delivery_retry_first_seconds
             timeout = self._idle_seconds
-            waits = [p.retry_at for p in self._pending.values() if p.retry_at is not None]
+            # A message queued while the last attempts ran (deliver_due reads the log again at
+            # its end) has never been tried: it is due now, not after the idle wait.
+            now = self._now()
+            waits = [p.retry_at or now for p in self._pending.values()]
             if waits:
                 until = (min(waits) - self._now()).total_seconds()
                 timeout = max(floor, min(timeout, until))
