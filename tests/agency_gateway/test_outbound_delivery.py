@@ -260,3 +260,33 @@ async def test_every_kind_of_message_is_delivered_and_an_unknown_agency_waits(
     }
     (failed,) = [e for e in await stream_of(deps, "case-9-recall") if isinstance(e, OutboundFailed)]
     assert "no agency named 'nobody'" in failed.error
+
+
+async def test_a_message_queued_during_a_round_is_tried_at_once(deps: AgencyDeps) -> None:
+    """A message queued while a round of attempts runs is found by the round's last read of the
+    log: the delivery tries it at once, not after its idle wait (30 s here)."""
+    await queue_claim(deps)
+    queued_meanwhile: list[str] = []
+
+    @dataclass
+    class QueuesAnother(FakeAgency):
+        async def deliver(self, message_id: str, body: dict[str, Any], *, today: date) -> None:
+            await super().deliver(message_id, body, today=today)
+            if not queued_meanwhile:  # the first delivery: another claim is handed over now
+                queued_meanwhile.append("case-2")
+                first = (await stream_of(deps, "case-1"))[0]
+                assert isinstance(first, OutboundQueued)
+                again = first.model_copy(update={"message_id": "case-2", "case_id": "case-2"})
+                await append(deps, outbound_stream("case-2"), again)
+
+    agency = QueuesAnother(down=False)
+    delivery = OutboundDelivery(deps, {"reference": agency}, idle_seconds=30.0)
+    delivery.start()
+    try:
+        for _ in range(200):
+            if set(agency.taken) == {"case-1", "case-2"}:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await delivery.stop()
+    assert set(agency.taken) == {"case-1", "case-2"}
