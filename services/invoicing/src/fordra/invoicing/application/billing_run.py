@@ -30,11 +30,12 @@ from fordra.invoicing.application.handlers import (
     SourceReferenceBooked,
     issue_invoice,
 )
-from fordra.invoicing.application.numbering import CONTEXT, BatchNumbers
+from fordra.invoicing.application.numbering import BatchNumbers
 from fordra.invoicing.application.recurring_charges import (
     RecurringDeps,
     load_charge,
     notice_stream,
+    stream_append,
 )
 from fordra.invoicing.domain.batch import BatchItem
 from fordra.invoicing.domain.billing_period import BillingPeriod
@@ -57,7 +58,6 @@ from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
-from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.ids import new_id
 from fordra.kernel.staging import StagedEventStore
 
@@ -368,15 +368,7 @@ async def _stage(
 ) -> None:
     """Append ``event`` at the staged stream's next version."""
     version = await staged.stream_version(stream)
-    envelope = inv.registry.envelope(
-        event,
-        context=CONTEXT,
-        stream_id=stream,
-        version=version + 1,
-        metadata=meta,
-        occurred_at=inv.clock.now(),
-    )
-    await staged.append([StreamAppend(stream, version, [envelope])])
+    await staged.append([stream_append(inv, meta, stream, version, event)])
 
 
 async def _issue(

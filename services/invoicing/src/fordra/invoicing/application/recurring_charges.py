@@ -83,6 +83,21 @@ class ChargeChangedResponse(BaseModel):
     credit_requests: list[str]
 
 
+def stream_append(
+    inv: InvoicingDeps, meta: Metadata, stream: str, after_version: int, *events: Event
+) -> StreamAppend:
+    """``events`` appended to ``stream`` after ``after_version``, by this request."""
+    envelopes = inv.registry.envelopes(
+        events,
+        context=CONTEXT,
+        stream_id=stream,
+        after_version=after_version,
+        metadata=meta,
+        occurred_at=inv.clock.now(),
+    )
+    return StreamAppend(stream, after_version, envelopes)
+
+
 def charge_stream(charge_id: str) -> str:
     return f"recurring-charge-{charge_id}"
 
@@ -159,18 +174,10 @@ async def create_recurring_charge(
             vat_rates=inv.settings.vat_rates.at(today),
             max_amount_ore=inv.settings.max_amount_ore.at(today),
         )
-        stream = charge_stream(event.charge_id)
-        env = inv.registry.envelope(
-            event,
-            context=CONTEXT,
-            stream_id=stream,
-            version=1,
-            metadata=meta,
-            occurred_at=inv.clock.now(),
-        )
+        append = stream_append(inv, meta, charge_stream(event.charge_id), 0, event)
         charge = replay_charge([event])
         assert charge is not None
-        return Decision([StreamAppend(stream, 0, [env])], view_of(charge, inv))
+        return Decision([append], view_of(charge, inv))
 
     return await execute(
         inv.store,
@@ -202,25 +209,7 @@ async def change_recurring_charge(
         events = change_charge(
             charge, cmd, max_amount_ore=inv.settings.max_amount_ore.at(inv.clock.today())
         )
-        now = inv.clock.now()
-        stream = charge_stream(charge_id)
-        appends = [
-            StreamAppend(
-                stream,
-                charge.version,
-                [
-                    inv.registry.envelope(
-                        e,
-                        context=CONTEXT,
-                        stream_id=stream,
-                        version=charge.version + i,
-                        metadata=meta,
-                        occurred_at=now,
-                    )
-                    for i, e in enumerate(events, start=1)
-                ],
-            )
-        ]
+        appends = [stream_append(inv, meta, charge_stream(charge_id), charge.version, *events)]
         after = replay_charge([*before, *events])
         assert after is not None
         requests: list[str] = []
@@ -296,10 +285,7 @@ async def _credit_request(
         requester=principal,
         customer_kind=customer.kind if customer else None,
     )
-    now = inv.clock.now()
-    request_stream = correction_request_stream(request_id)
     period_stream = notice_stream(charge.charge_id, period_start)
-    version = len(await inv.store.read_stream(period_stream))
     credited = RecurringPeriodCredited(
         charge_id=charge.charge_id,
         period_start=period_start,
@@ -308,33 +294,9 @@ async def _credit_request(
         request_id=request_id,
     )
     return [
-        StreamAppend(
-            request_stream,
-            0,
-            [
-                inv.registry.envelope(
-                    request,
-                    context=CONTEXT,
-                    stream_id=request_stream,
-                    version=1,
-                    metadata=meta,
-                    occurred_at=now,
-                )
-            ],
-        ),
-        StreamAppend(
-            period_stream,
-            version,
-            [
-                inv.registry.envelope(
-                    credited,
-                    context=CONTEXT,
-                    stream_id=period_stream,
-                    version=version + 1,
-                    metadata=meta,
-                    occurred_at=now,
-                )
-            ],
+        stream_append(inv, meta, correction_request_stream(request_id), 0, request),
+        stream_append(
+            inv, meta, period_stream, len(await inv.store.read_stream(period_stream)), credited
         ),
     ]
 
