@@ -10,6 +10,11 @@ The letters (a reminder, a risk of termination) are public because the ledger no
 agency gateway and utility disconnection follow them (a notice may only follow a reminder); the
 payment plan's life is public because a write-down is refused while a plan is active (domain.md
 §4) and the department is told when a plan is not kept (seed 002).
+
+A write-down (nedskrivning) and a write-off (avskrivning) are public because the general ledger
+posts them (1592, domain.md §10), payments stops allocating to a claim written off, the agency
+gateway tells the agency, and the customer ledger and the departments' credit-stop list show them
+(domain.md §4 "Write-down and write-off", seed 001).
 """
 
 from __future__ import annotations
@@ -193,6 +198,64 @@ class ReferenceRateAdded(Event):
     rate_percent: str  # a decimal with two places, e.g. "2.50"
 
 
+# Why a claim is written off (domain.md §4: "only for special reasons (death, bankruptcy
+# distribution)", seed 001 "dödsfall eller om utdelningsförslag i konkurs finns"). The others a
+# municipality's delegation commonly names: a court's debt relief (skuldsanering), a claim barred
+# by limitation (preskription), and "other", which the decision reference must then explain.
+WriteOffReason = Literal["death", "bankruptcy", "debt_relief", "limitation", "other"]
+
+
+class ClaimWrittenDown(Event):
+    """A claim written down in the accounts (nedskrivning, domain.md §4, seed 001 and 004): its
+    open amount, as the ledger showed it, becomes a value adjustment (1592) and a doubtful loss,
+    but the claim stays owed and under long-term surveillance (efterbevakning) to interrupt
+    limitation. ``department`` is the invoice's (None when dunning does not know it)."""
+
+    event_type: ClassVar[str] = "ClaimWrittenDown"
+
+    invoice_id: str
+    customer_id: str
+    service_type: str
+    invoice_number: str
+    department: str | None = None
+    written_down_on: date
+    amount_ore: int
+    reason: str
+
+
+class WriteDownRecovered(Event):
+    """Capital paid on a written-down claim (payments' ``PaymentAllocated``): so much of the value
+    adjustment is reversed, as a recovered loss (seed 002: "återvunna kundförluster"). Never more
+    than what stands of the write-down; negative when a payment is taken back."""
+
+    event_type: ClassVar[str] = "WriteDownRecovered"
+
+    invoice_id: str
+    customer_id: str
+    recovered_on: date
+    amount_ore: int
+
+
+class ClaimWrittenOff(Event):
+    """A claim written off (avskrivning, domain.md §4): only for a special reason, by delegation
+    (``decision_reference``), noted in the ledger; the departments are told so that no new service
+    goes on credit. ``amount_ore`` is what was open and is now an established loss;
+    ``value_adjustment_ore`` what of an earlier write-down still stood and is reversed from 1592."""
+
+    event_type: ClassVar[str] = "ClaimWrittenOff"
+
+    invoice_id: str
+    customer_id: str
+    service_type: str
+    invoice_number: str
+    department: str | None = None
+    written_off_on: date
+    amount_ore: int
+    value_adjustment_ore: int
+    reason: WriteOffReason
+    decision_reference: str
+
+
 CONTRACTS: tuple[type[Event], ...] = (
     LateInterestCharged,
     ReminderSent,
@@ -204,4 +267,7 @@ CONTRACTS: tuple[type[Event], ...] = (
     PaymentPlanCancelled,
     PaymentPlanCompleted,
     ReferenceRateAdded,
+    ClaimWrittenDown,
+    WriteDownRecovered,
+    ClaimWrittenOff,
 )
