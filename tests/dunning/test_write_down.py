@@ -86,6 +86,8 @@ def test_a_write_down_is_refused_by_each_check_of_seed_002() -> None:
     assert refusal(lambda: decide_write_down(paid, invoice, BASIS, TODAY, None))[0] == (
         "check_claim_open"
     )
+    not_due = refusal(lambda: decide_write_down(CLAIM, invoice, BASIS, date(2026, 4, 1), None))
+    assert not_due[0] == "check_claim_overdue"
     twice = replay_plan_invoice([OPENED, written_down()])
     assert refusal(lambda: decide_write_down(CLAIM, twice, BASIS, TODAY, None))[0] == (
         "check_claim_not_written_down"

@@ -103,6 +103,13 @@ def decide_write_down(
             f"invoice {claim.invoice_id!r} was written down on {invoice.written_down_on}",
             rule="check_claim_not_written_down",
         )
+    if today <= claim.due_date:
+        # Seed 001: a claim is written down "om betalning uteblir": not before it falls due.
+        raise DomainRuleViolation(
+            f"invoice {claim.invoice_id!r} falls due on {claim.due_date}: a claim is written "
+            "down only when payment has failed to come",
+            rule="check_claim_overdue",
+        )
     if cmd.amount_ore != claim.open_ore:
         raise DomainRuleViolation(
             f"amount {cmd.amount_ore} öre does not match the ledger: {claim.open_ore} öre of "
