@@ -182,7 +182,8 @@ def _subscriptions(
                 stores["payments"],
                 receivable_reactions(registry, payments.policy),
             ),
-            ("invoicing",),
+            # Dunning's too: a claim written off is closed for good (issue 15, domain.md §4).
+            ("invoicing", "dunning"),
             "payments",
         ),
         Subscription(
