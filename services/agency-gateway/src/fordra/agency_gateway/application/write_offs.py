@@ -50,11 +50,10 @@ def write_off_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         found: list[str] = []
         for stream in (invoice_cases_stream(invoice_id), invoice_stream(invoice_id)):
             for env in await store.read_stream(stream):
-                if env.event_type in (
-                    InvoiceCaseBegun.event_type,
-                    AgencyInvoiceHandedOver.event_type,
-                ):
-                    found.append(str(env.payload["case_id"]))
+                if registry.knows(env.event_type):
+                    event = registry.load(env)
+                    if isinstance(event, InvoiceCaseBegun | AgencyInvoiceHandedOver):
+                        found.append(event.case_id)
         return list(dict.fromkeys(found))
 
     async def active_cases(store: EventStore, invoice_id: str) -> list[tuple[CaseState, int]]:
