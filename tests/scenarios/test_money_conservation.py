@@ -1,8 +1,9 @@
 """Money in == money out (issue 9), as a property: over generated sequences of invoices,
 payments (by OCR, overpaid, unreferenced), credit notes, disputes, reversals, the work queue's
-match / advance / refund and refunds of credit, every öre that came in is on a claim, the
-customer's credit, refunded, or in the queue, and every invoice adds up. On both engines; each
-example is a new customer on one running platform, so the books are checked cumulatively."""
+match / advance / refund, refunds of credit and write-offs (issue 15), every öre that came in is
+on a claim, the customer's credit, refunded, or in the queue, and every invoice adds up. On both
+engines; each example is a new customer on one running platform, so the books are checked
+cumulatively."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from fordra.contracts.dunning import ClaimWrittenOff
 from fordra.devtools.bench.payments import personnummer
 from fordra.kernel.auth import Role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.eventstore import StreamAppend
 from tests.utils.money import (
     books,
     check_invoices,
@@ -48,6 +52,7 @@ step = st.one_of(
     st.tuples(st.just("keep_as_credit"), index),
     st.tuples(st.just("refund_payment"), index),
     st.tuples(st.just("refund_credit")),
+    st.tuples(st.just("write_off"), index),
 )
 programs = st.tuples(
     st.lists(amounts, min_size=1, max_size=3), st.lists(step, min_size=1, max_size=8)
@@ -146,6 +151,42 @@ class Customer:
             await _attest(self.fordra, r.json()["refund_id"])
         return r
 
+    async def write_off(self, i: int) -> None:
+        """Dunning writes an open claim off (issue 15, domain.md §4): its public
+        ``ClaimWrittenOff`` on dunning's log, as dunning's write-off appends it, which payments
+        follows (the claim is closed for good; later payments naming it wait in the queue)."""
+        invoice = _pick(self.invoices, i)
+        row = (await ledger(self.fordra, self.cid))["by_id"][invoice["invoice_id"]]
+        if row["open_ore"] <= 0:
+            return  # dunning writes off only what is still owed
+        platform = self.fordra.platform
+        store = platform.stores["dunning"]
+        stream = f"write-off-{invoice['invoice_id']}"
+        version = await store.stream_version(stream)
+        event = ClaimWrittenOff(
+            invoice_id=invoice["invoice_id"],
+            customer_id=self.cid,
+            service_type="childcare",
+            invoice_number=invoice["invoice_number"],
+            written_off_on=TODAY,
+            amount_ore=row["open_ore"],
+            value_adjustment_ore=0,
+            reason="death",
+            decision_reference="AVS-1",
+        )
+        envelope = platform.registry.envelope(
+            event,
+            context="dunning",
+            stream_id=stream,
+            version=version + 1,
+            metadata=Metadata(
+                platform.settings.municipality, "ops-lead", f"write-off-{invoice['invoice_id']}"
+            ),
+            occurred_at=platform.clock.now(),
+        )
+        await store.append([StreamAppend(stream, version, [envelope])])
+        await platform.settle()
+
     async def _resolve(self, i: int, body: dict[str, Any]) -> Any:
         item = _pick([i for i in await queue(self.fordra) if i["amount_ore"] > 0], i)
         if item is None:
@@ -207,6 +248,20 @@ def _person(n: int) -> dict[str, Any]:
 @example(program=([10_000], [("dispute", 0), ("pay", 0, 30_000), ("refund_credit",)]))
 # Found on the distributed engine: a payment whose credit was refunded, then reversed by the bank
 @example(program=([5_000], [("pay", 0, 197_303), ("refund_credit",), ("reverse", 0)]))
+# Issue 15: a claim part paid, written off, then paid by its OCR (the queue), an overpayment of
+# another claim (credit, never set off against it), and the part payment reversed by the bank
+@example(
+    program=(
+        [10_000, 5_000],
+        [
+            ("pay", 0, 4_000),
+            ("write_off", 0),
+            ("pay", 0, 10_000),
+            ("pay", 1, 9_000),
+            ("reverse", 0),
+        ],
+    )
+)
 def test_every_ore_is_accounted_for(world: World, program: tuple[list[int], list[Any]]) -> None:
     invoices_ore, steps = program
     world.runner.run(run_program(world, invoices_ore, steps))
