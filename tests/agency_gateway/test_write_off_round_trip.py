@@ -17,11 +17,7 @@ from typing import Any
 
 from fordra.agency_gateway.domain.outbound import OutboundQueued
 from fordra.agency_gateway.reference_agency.server import ReferenceAgencyServer
-from fordra.contracts.dunning import ClaimWrittenDown, ClaimWrittenOff
 from fordra.kernel.auth import Role
-from fordra.kernel.envelope import Metadata
-from fordra.kernel.events import Event
-from fordra.kernel.eventstore import StreamAppend
 from tests.scenarios.test_agency_outbound import (
     SECRET,
     TODAY,
@@ -62,22 +58,13 @@ async def fordra_and_agency(
             await agency.stop()
 
 
-async def dunning_decides(fordra: Running, invoice_id: str, event: Event) -> None:
-    """Dunning's write-off or write-down of ``invoice_id``: its public event on dunning's log."""
-    platform = fordra.platform
-    store = platform.stores["dunning"]
-    stream = f"write-down-{invoice_id}"
-    version = await store.stream_version(stream)
-    envelope = platform.registry.envelope(
-        event,
-        context="dunning",
-        stream_id=stream,
-        version=version + 1,
-        metadata=Metadata(platform.settings.municipality, "ops-lead", f"decision-{invoice_id}"),
-        occurred_at=platform.clock.now(),
+async def dunning_decides(fordra: Running, invoice_id: str, kind: str, body: Any) -> None:
+    """The ops lead writes ``invoice_id`` off or down through dunning's endpoint."""
+    r = await fordra.client.post(
+        f"/api/v1/invoices/{invoice_id}/{kind}", json=body, headers=fordra.auth(Role.OPS_LEAD)
     )
-    await store.append([StreamAppend(stream, version, [envelope])])
-    await platform.settle()
+    assert r.status_code == 201, r.text
+    await fordra.platform.settle()
 
 
 async def delivered_case(
@@ -124,18 +111,12 @@ async def test_a_written_off_case_ends_as_recalled_and_the_agency_is_told(
         case_id = invoice["case_id"]
         await report(agency, fordra, case_id, kind="payment_order_filed", occurred_on="2026-04-21")
         # When dunning writes the claim off: the debtor died (decision AVS-2026-7)
-        written_off = ClaimWrittenOff(
-            invoice_id=invoice["invoice_id"],
-            customer_id=cid,
-            service_type="premises_rent",
-            invoice_number=invoice["invoice_number"],
-            written_off_on=HANDED_ON,
-            amount_ore=100_000,
-            value_adjustment_ore=0,
-            reason="death",
-            decision_reference="AVS-2026-7",
+        await dunning_decides(
+            fordra,
+            invoice["invoice_id"],
+            "write-off",
+            {"reason": "death", "decision_reference": "AVS-2026-7"},
         )
-        await dunning_decides(fordra, invoice["invoice_id"], written_off)
         # Then the case ends as recalled, the payment order's outlays the municipality's cost
         # (seed 004, as in any recall after one), and no task is left open
         case = await _case(fordra, case_id)
@@ -191,16 +172,16 @@ async def test_a_written_down_case_goes_under_long_term_surveillance_and_stays_o
         cid, invoice = await delivered_case(fordra, agency)
         case_id = invoice["case_id"]
         # When dunning writes the claim down (the debtor cannot pay now)
-        written_down = ClaimWrittenDown(
-            invoice_id=invoice["invoice_id"],
-            customer_id=cid,
-            service_type="premises_rent",
-            invoice_number=invoice["invoice_number"],
-            written_down_on=HANDED_ON,
-            amount_ore=100_000,
-            reason="obeståndig enligt inkassobolaget",
+        await dunning_decides(
+            fordra,
+            invoice["invoice_id"],
+            "write-down",
+            {
+                "amount_ore": 100_000,
+                "invoice_number": invoice["invoice_number"],
+                "reason": "obeståndig enligt inkassobolaget",
+            },
         )
-        await dunning_decides(fordra, invoice["invoice_id"], written_down)
         # Then the case list shows the write-down, and the agency is asked to keep the case
         # under long-term surveillance
         case = await _case(fordra, case_id)

@@ -18,11 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fordra.contracts.dunning import ClaimWrittenOff
 from fordra.devtools.bench.payments import personnummer
 from fordra.kernel.auth import Role
-from fordra.kernel.envelope import Metadata
-from fordra.kernel.eventstore import StreamAppend
 from tests.utils.money import (
     books,
     check_invoices,
@@ -101,6 +98,7 @@ class Customer:
     cid: str
     invoices: list[dict[str, Any]]
     payments: list[tuple[str, int]] = field(default_factory=list)  # (bank reference, öre)
+    written_off: set[str] = field(default_factory=set)  # invoice ids
 
     async def pay(self, i: int, ore: int) -> None:
         (ref,) = await pay(self.fordra, (_pick(self.invoices, i)["ocr"], ore))
@@ -152,40 +150,20 @@ class Customer:
         return r
 
     async def write_off(self, i: int) -> None:
-        """Dunning writes an open claim off (issue 15, domain.md §4): its public
-        ``ClaimWrittenOff`` on dunning's log, as dunning's write-off appends it, which payments
-        follows (the claim is closed for good; later payments naming it wait in the queue)."""
+        """The ops lead writes an open claim off (issue 15, domain.md §4), which payments
+        follows: the claim is closed for good; later payments naming it wait in the queue."""
         invoice = _pick(self.invoices, i)
         row = (await ledger(self.fordra, self.cid))["by_id"][invoice["invoice_id"]]
-        if row["open_ore"] <= 0:
-            return  # dunning writes off only what is still owed
-        platform = self.fordra.platform
-        store = platform.stores["dunning"]
-        stream = f"write-off-{invoice['invoice_id']}"
-        version = await store.stream_version(stream)
-        event = ClaimWrittenOff(
-            invoice_id=invoice["invoice_id"],
-            customer_id=self.cid,
-            service_type="childcare",
-            invoice_number=invoice["invoice_number"],
-            written_off_on=TODAY,
-            amount_ore=row["open_ore"],
-            value_adjustment_ore=0,
-            reason="death",
-            decision_reference="AVS-1",
+        if row["open_ore"] <= 0 or invoice["invoice_id"] in self.written_off:
+            return  # dunning writes off only what is still owed, once
+        r = await self.fordra.client.post(
+            f"/api/v1/invoices/{invoice['invoice_id']}/write-off",
+            json={"reason": "death", "decision_reference": "AVS-1"},
+            headers=self.fordra.auth(Role.OPS_LEAD),
         )
-        envelope = platform.registry.envelope(
-            event,
-            context="dunning",
-            stream_id=stream,
-            version=version + 1,
-            metadata=Metadata(
-                platform.settings.municipality, "ops-lead", f"write-off-{invoice['invoice_id']}"
-            ),
-            occurred_at=platform.clock.now(),
-        )
-        await store.append([StreamAppend(stream, version, [envelope])])
-        await platform.settle()
+        assert r.status_code == 201, r.text
+        self.written_off.add(invoice["invoice_id"])
+        await self.fordra.platform.settle()
 
     async def _resolve(self, i: int, body: dict[str, Any]) -> Any:
         item = _pick([i for i in await queue(self.fordra) if i["amount_ore"] > 0], i)

@@ -59,7 +59,7 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
-from fordra.kernel.projection import Projection, upsert_many
+from fordra.kernel.projection import Projection, upsert, upsert_many
 
 # Who reads the cases and tasks: the ops web's users.
 CASE_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
@@ -147,8 +147,15 @@ class AgencyCasesProjection(Projection):
             Column("municipality_share_ore", BigInteger, nullable=False),
             Column("deadline", Date),
             Column("changed_on", Date, nullable=False),
-            # The day dunning wrote the claim down (domain.md §4): under long-term surveillance.
-            Column("written_down_on", Date),
+        )
+        # The day dunning wrote the claim down (domain.md §4): under long-term surveillance. A
+        # table of its own: the read models are made by ``create_all``, which adds a missing table
+        # to an existing database but never a column to an existing table.
+        self.write_downs = Table(
+            "agency_case_write_downs",
+            metadata,
+            Column("case_id", String(100), primary_key=True),
+            Column("written_down_on", Date, nullable=False),
         )
         self.tasks = Table(
             "agency_tasks",
@@ -160,7 +167,7 @@ class AgencyCasesProjection(Projection):
             Column("deadline", Date, nullable=False),
             Column("closed_on", Date),
         )
-        return [self.cases, self.tasks]
+        return [self.cases, self.tasks, self.write_downs]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         await self.apply_batch(conn, [event])
@@ -202,10 +209,11 @@ class AgencyCasesProjection(Projection):
                 await self._begin(conn, begun)
                 begun.clear()
                 down = self.registry.load_as(env, CaseWrittenDown)
-                await conn.execute(
-                    update(self.cases)
-                    .where(self.cases.c.case_id == down.case_id)
-                    .values(written_down_on=down.written_down_on)
+                await upsert(
+                    conn,
+                    self.write_downs,
+                    {"case_id": down.case_id},
+                    set_={"written_down_on": down.written_down_on},
                 )
             elif self.registry.knows(env.event_type):
                 # Read as one at a time would, so that a payload that does not load fails here.
@@ -321,8 +329,12 @@ async def list_cases(
 ) -> AgencyCaseList:
     """The cases, oldest handover first; ``status`` filters."""
     require_role(principal, *CASE_READERS, action="read the agency cases")
-    c = projection.cases
-    query = select(c).order_by(c.c.handed_over_on, c.c.case_id)
+    c, w = projection.cases, projection.write_downs
+    query = (
+        select(c, w.c.written_down_on)
+        .select_from(c.outerjoin(w, w.c.case_id == c.c.case_id))
+        .order_by(c.c.handed_over_on, c.c.case_id)
+    )
     if status is not None:
         query = query.where(c.c.status == status)
     async with deps.read_models.engine.connect() as conn:
@@ -406,5 +418,4 @@ def _begun(
         "municipality_share_ore": 0,
         "deadline": None,
         "changed_on": on,
-        "written_down_on": None,
     }
