@@ -27,10 +27,13 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    DateTime,
+    Integer,
     MetaData,
     String,
     Table,
     and_,
+    delete,
     or_,
     select,
     update,
@@ -52,6 +55,7 @@ from fordra.agency_gateway.domain.case import (
     case_stream,
     invoice_cases_stream,
 )
+from fordra.agency_gateway.domain.outbound import OutboundRefused, OutboundRetried
 from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyCaseStatus
 from fordra.contracts.dunning import HandedToAgency
 from fordra.kernel.auth import Principal, Role, require_role
@@ -167,7 +171,19 @@ class AgencyCasesProjection(Projection):
             Column("deadline", Date, nullable=False),
             Column("closed_on", Date),
         )
-        return [self.cases, self.tasks, self.write_downs]
+        # Messages the agency refused, until a person has them retried (domain/outbound.py).
+        self.refused = Table(
+            "agency_outbound_refused",
+            metadata,
+            Column("message_id", String(100), primary_key=True),
+            Column("case_id", String(100), nullable=False),
+            Column("agency", String(64), nullable=False),
+            Column("kind", String(30), nullable=False),
+            Column("attempt", Integer, nullable=False),
+            Column("error", String(500), nullable=False),
+            Column("refused_at", DateTime(timezone=True), nullable=False),
+        )
+        return [self.cases, self.tasks, self.write_downs, self.refused]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         await self.apply_batch(conn, [event])
@@ -214,6 +230,26 @@ class AgencyCasesProjection(Projection):
                     self.write_downs,
                     {"case_id": down.case_id},
                     set_={"written_down_on": down.written_down_on},
+                )
+            elif env.event_type == OutboundRefused.event_type:
+                r = self.registry.load_as(env, OutboundRefused)
+                await upsert(
+                    conn,
+                    self.refused,
+                    {"message_id": r.message_id},
+                    set_={
+                        "case_id": r.case_id,
+                        "agency": r.agency,
+                        "kind": r.kind,
+                        "attempt": r.attempt,
+                        "error": r.error,
+                        "refused_at": r.refused_at,
+                    },
+                )
+            elif env.event_type == OutboundRetried.event_type:
+                retried = self.registry.load_as(env, OutboundRetried)
+                await conn.execute(
+                    delete(self.refused).where(self.refused.c.message_id == retried.message_id)
                 )
             elif self.registry.knows(env.event_type):
                 # Read as one at a time would, so that a payload that does not load fails here.
