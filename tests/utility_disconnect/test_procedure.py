@@ -52,6 +52,25 @@ SETTINGS = ProcedureSettings()
 OPENED = date(2026, 2, 2)
 
 
+def item(**kw: Any) -> DemandItem:
+    base: dict[str, Any] = {
+        "invoice_id": "i1",
+        "invoice_number": "F-1",
+        "supply_point_id": "sp1",
+        "service_type": "electricity_grid",
+        "kind": "capital",
+        "what_for": "Elnät, januari–februari 2026",
+        "due_date": date(2026, 1, 31),
+        "amount_ore": 120_000,
+    }
+    base.update(kw)
+    return DemandItem.model_validate(base)
+
+
+# Grid and supply, 1,200 kr each: the 2,400 kr the default assessment counts.
+ITEMS = (item(), item(invoice_id="i2", invoice_number="F-2", service_type="electricity_supply"))
+
+
 def assessment(
     on: date,
     result: str = "material",
@@ -93,11 +112,17 @@ def state(events: Sequence[Event]) -> CaseState:
     return s
 
 
-def letter(events: list[Event], on: date, a: StepAssessment | None = None) -> list[Event]:
+def letter(
+    events: list[Event],
+    on: date,
+    a: StepAssessment | None = None,
+    items: Sequence[DemandItem] | None = None,
+) -> list[Event]:
     new = decide_letter_step(
         state(events),
         on,
         a or assessment(on),
+        items=ITEMS if items is None else items,
         letter_id=f"L-{on}",
         notification_id=f"N-{on}",
         settings=SETTINGS,
@@ -466,21 +491,6 @@ def test_a_payment_after_the_order_stops_the_execution() -> None:
 # --- the demand's content and costs -----------------------------------------------------------
 
 
-def item(**kw: Any) -> DemandItem:
-    base: dict[str, Any] = {
-        "invoice_id": "i1",
-        "invoice_number": "F-1",
-        "supply_point_id": "sp1",
-        "service_type": "electricity_grid",
-        "kind": "capital",
-        "what_for": "Elnät, januari–februari 2026",
-        "due_date": date(2026, 1, 31),
-        "amount_ore": 120_000,
-    }
-    base.update(kw)
-    return DemandItem.model_validate(base)
-
-
 def test_the_demand_takes_only_that_supply_points_overdue_grid_and_supply_capital() -> None:
     on = date(2026, 2, 13)
     ok = check_demand_items([item(), item(service_type="electricity_supply")], "sp1", on)
@@ -544,3 +554,35 @@ def test_every_event_round_trips_through_its_payload() -> None:
     for e in events:
         assert type(e).model_validate(e.model_dump(mode="json")) == e
     assert len({m.event_type for m in PROCEDURE_EVENTS}) == len(PROCEDURE_EVENTS)
+
+
+def test_a_letter_step_demands_only_electricity_capital_and_no_more_than_assessed() -> None:
+    events = opened()
+    on = date(2026, 2, 2)
+    with pytest.raises(DomainRuleViolation) as e:
+        letter(events, on, items=(*ITEMS, item(invoice_id="w", service_type="water")))
+    assert (e.value.rule, e.value.field) == ("electricity_claims_only", "items[2]")
+    with pytest.raises(DomainRuleViolation) as e:
+        letter(events, on, items=(*ITEMS, item(invoice_id="k", kind="fee", amount_ore=18_000)))
+    assert e.value.rule == "capital_only"
+    with pytest.raises(DomainRuleViolation) as e:
+        letter(events, on, items=(*ITEMS, item(invoice_id="i3", invoice_number="F-3")))
+    assert e.value.rule == "demand_within_assessed_capital"
+    new = letter(events, on, items=ITEMS[:1])
+    step = next(e for e in new if isinstance(e, DisconnectionStepTaken))
+    assert step.demand_ore == 120_000
+
+
+def test_a_risk_found_after_the_disconnection_reconnects_unpaid() -> None:
+    events = served()
+    today = date(2026, 4, 29)
+    events.extend(decide_order(state(events), today, assessment(today), today))
+    events.extend(decide_execution(state(events), today, assessment(today), SETTINGS))
+    with pytest.raises(DomainRuleViolation):
+        decide_reconnection(state(events), date(2026, 4, 30), 240_000, SETTINGS)
+    events.append(
+        decide_block(state(events), "risk_of_injury", date(2026, 4, 30), "home oxygen concentrator")
+    )
+    back = decide_reconnection(state(events), date(2026, 4, 30), 240_000, SETTINGS)
+    assert isinstance(back[0], DisconnectionStepTaken)
+    assert back[0].kind == "reconnection"

@@ -633,15 +633,18 @@ def decide_letter_step(
     on: date,
     assessment: StepAssessment,
     *,
+    items: Iterable[DemandItem],
     letter_id: str,
     notification_id: str,
     settings: ProcedureSettings,
     calendar: WorkingDayCalendar,
 ) -> list[Event]:
     """The next letter of the case (collection demand, request to remedy or notice), re-assessed
-    (domain.md §6). The notice also appends ``DisconnectionNoticed`` and queues the message to the
-    board of ``site_municipality`` on the same date. The letter's cost is charged when the law
-    allows one and the setting is not nothing."""
+    (domain.md §6), demanding ``items``: only the supply point's overdue grid and supply capital,
+    never more than the re-assessment counted (``check_demand_items``). The notice also appends
+    ``DisconnectionNoticed`` and queues the message to the board of ``site_municipality`` on the
+    same date. The letter's cost is charged when the law allows one and the setting is not
+    nothing."""
     check_case_not_stopped(case)
     kind = case.next_step
     if kind not in ("collection_demand", "request_to_remedy", "notice"):
@@ -654,7 +657,14 @@ def decide_letter_step(
     check_letter_timing(case, kind, on)
     check_no_block(case, kind)
     check_assessment_material(assessment, kind)
-    demand = assessment.overdue_capital_ore
+    demand = sum(i.amount_ore for i in check_demand_items(items, case.supply_point_id, on))
+    if demand > assessment.overdue_capital_ore:
+        raise DomainRuleViolation(
+            f"the letter would demand {demand} öre but the re-assessment counted "
+            f"{assessment.overdue_capital_ore} öre of overdue electricity capital",
+            field="items",
+            rule="demand_within_assessed_capital",
+        )
     until = letter_step_until(kind, on, settings, calendar)
     events: list[Event] = [
         assessed(case, assessment, kind),
@@ -878,15 +888,18 @@ def decide_reconnection(
     case: CaseState, on: date, overdue_capital_ore: int, settings: ProcedureSettings
 ) -> list[Event]:
     """Reconnect on payment: the electricity claim the case was about is paid (or the board took
-    it over); the visit is charged (seed 001's taxa, ellagen 11:5)."""
+    it over, or a risk of injury is recorded); the visit is charged (seed 001's taxa, ellagen
+    11:5)."""
     if case.status != "disconnected":
         raise DomainRuleViolation(
             f"case {case.case_id} is {case.status}, not disconnected: nothing to reconnect",
             field="case_id",
             rule="steps_in_order",
         )
-    taken_over = any(b.reason == "board_takeover" for b in case.blocks)
-    if overdue_capital_ore > 0 and not taken_over:
+    # Reconnected unpaid when the board took the debt over, or when a risk of injury or damage
+    # came to light after the disconnection (ellagen 11:3: no interruption that risks it).
+    excused = any(b.reason in ("board_takeover", "risk_of_injury") for b in case.blocks)
+    if overdue_capital_ore > 0 and not excused:
         raise DomainRuleViolation(
             f"{overdue_capital_ore} öre of the electricity claim is still unpaid",
             field="case_id",
