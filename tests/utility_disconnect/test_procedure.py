@@ -586,3 +586,25 @@ def test_a_risk_found_after_the_disconnection_reconnects_unpaid() -> None:
     back = decide_reconnection(state(events), date(2026, 4, 30), 240_000, SETTINGS)
     assert isinstance(back[0], DisconnectionStepTaken)
     assert back[0].kind == "reconnection"
+
+
+def test_the_case_lists_as_the_issue_shows_it() -> None:
+    events = served()
+    events.append(decide_block(state(events), "disputed", date(2026, 4, 21), "customer objects"))
+    listing = state(events).listing()
+    assert listing["status"] == "noticed"
+    assert listing["demand_ore"] == 240_000
+    assert [s["kind"] for s in listing["steps"]] == [
+        "collection_demand",
+        "request_to_remedy",
+        "notice",
+    ]
+    assert listing["steps"][2] == {
+        "kind": "notice",
+        "on": "2026-03-02",
+        "letter_id": "L-2026-03-02",
+    }
+    assert listing["earliest_disconnection_on"] == "2026-04-29"
+    assert listing["blocks"] == [
+        {"reason": "disputed", "on": "2026-04-21", "note": "customer objects"}
+    ]

@@ -358,6 +358,29 @@ class CaseState:
                 return s
         return None
 
+    def listing(self) -> dict[str, Any]:
+        """The case as issue 16's ``GET /api/v1/disconnection/cases`` lists it (JSON-ready)."""
+        return {
+            "case_id": self.case_id,
+            "supply_point_id": self.supply_point_id,
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "demand_ore": self.demand_ore,
+            "steps": [
+                {"kind": s.kind, "on": s.on.isoformat(), "letter_id": s.letter_id}
+                for s in self.steps
+            ],
+            "served_on": self.served_on.isoformat() if self.served_on else None,
+            "earliest_disconnection_on": (
+                self.earliest_disconnection_on.isoformat()
+                if self.earliest_disconnection_on
+                else None
+            ),
+            "blocks": [
+                {"reason": b.reason, "on": b.on.isoformat(), "note": b.note} for b in self.blocks
+            ],
+        }
+
     @property
     def last_step(self) -> StepKind | None:
         return self.steps[-1].kind if self.steps else None
@@ -565,7 +588,7 @@ def check_case_not_stopped(case: CaseState) -> None:
         )
 
 
-def _period_end(start: date, days: int, calendar: WorkingDayCalendar) -> date:
+def period_end(start: date, days: int, calendar: WorkingDayCalendar) -> date:
     """Lag (1930:173) 2 §: a period ending on a day that is not a working day ends on the next."""
     end = start + timedelta(days=days)
     while not calendar.is_working_day(end):
@@ -578,7 +601,7 @@ def pay_by_after_service(
 ) -> date:
     """The last day to pay: 3 weeks (a dated setting) from service (ellagen 11:4)."""
     days = settings.notice_pay_days_from_service.at(served_on)
-    return _period_end(served_on, days, calendar)
+    return period_end(served_on, days, calendar)
 
 
 def earliest_disconnection_on(
@@ -595,9 +618,9 @@ def letter_step_until(
     """The date a letter's time runs to: the collection demand's time to pay, the request's
     reasonable time (ellagen 11:3). The notice's 3 weeks run from service, not from sending."""
     if kind == "collection_demand":
-        return _period_end(on, settings.collection_demand_pay_days.at(on), calendar)
+        return period_end(on, settings.collection_demand_pay_days.at(on), calendar)
     if kind == "request_to_remedy":
-        return _period_end(on, settings.request_to_remedy_days.at(on), calendar)
+        return period_end(on, settings.request_to_remedy_days.at(on), calendar)
     return None
 
 
@@ -612,7 +635,7 @@ def check_letter_timing(case: CaseState, kind: StepKind, on: date) -> None:
         what = (
             "collection demand's time to pay"
             if kind == "request_to_remedy"
-            else ("request to remedy's reasonable time")
+            else "request to remedy's reasonable time"
         )
         raise DomainRuleViolation(
             f"the {kind} may go only after the {what} has run out ({before.until}); "

@@ -37,6 +37,7 @@ from fordra.utility_disconnect.domain.procedure import (
     StepAssessment,
     check_assessment_date,
     check_assessment_material,
+    period_end,
 )
 from fordra.utility_disconnect.domain.procedure_settings import AllowedCost, ProcedureSettings
 
@@ -248,10 +249,7 @@ def earliest_water_letter_on(reminder_sent_on: date, settings: ProcedureSettings
 def water_remedy_by(on: date, settings: ProcedureSettings, calendar: WorkingDayCalendar) -> date:
     """LAV 43 §: the written request gives a reasonable time to remedy (domain.md §7: about 14
     days, a dated setting), ending on a working day (lag 1930:173 2 §)."""
-    end = on + timedelta(days=settings.water_remedy_days.at(on))
-    while not calendar.is_working_day(end):
-        end += timedelta(days=1)
-    return end
+    return period_end(on, settings.water_remedy_days.at(on), calendar)
 
 
 def check_water_threat_has_open_case(
