@@ -608,3 +608,11 @@ def test_the_case_lists_as_the_issue_shows_it() -> None:
     assert listing["blocks"] == [
         {"reason": "disputed", "on": "2026-04-21", "note": "customer objects"}
     ]
+
+
+def test_an_assessment_refused_for_a_business_refuses_the_step() -> None:
+    events = opened()
+    on = date(2026, 2, 2)
+    with pytest.raises(DomainRuleViolation) as e:
+        letter(events, on, assessment(on, "refused"))
+    assert (e.value.rule, e.value.field) == ("consumers_only", "customer_id")

@@ -55,7 +55,8 @@ from fordra.utility_disconnect.domain.procedure_settings import (
     ProcedureSettings,
 )
 
-AssessmentResult = Literal["material", "not_material", "manual"]
+# The assessment's results (helper A's ``materiality.Result``): "refused" for a business customer.
+AssessmentResult = Literal["material", "not_material", "manual", "refused"]
 OfficerDecision = Literal["material", "not_material"]
 Opened = Literal["automatic", "by_hand"]
 
@@ -467,7 +468,14 @@ def check_consumer_only(customer_kind: CustomerKind) -> None:
 
 def check_assessment_material(assessment: StepAssessment, step: str) -> None:
     """domain.md §6, seed 003 lines 23-27: the materiality test before the threat and again at
-    every later step. Not material, or ``manual`` without a case officer's decision, stops it."""
+    every later step. Not material, or ``manual`` without a case officer's decision, stops it;
+    ``refused`` (a business customer) is outside the procedure altogether."""
+    if assessment.result == "refused":
+        raise DomainRuleViolation(
+            f"the {step} is refused: {assessment.reason}",
+            field="customer_id",
+            rule="consumers_only",
+        )
     if assessment.result == "manual" and assessment.officer_decision is None:
         raise DomainRuleViolation(
             f"the {step} is refused: the assessment is 'manual' ({assessment.reason}) and needs a "
