@@ -6,15 +6,17 @@ blocks, the demand's content and the costs the law allows."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.dated import Dated
+from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation
-from fordra.kernel.events import Event
+from fordra.kernel.events import Event, EventRegistry
 from fordra.utility_disconnect.domain.procedure import (
     BLOCK_MESSAGES,
     PROCEDURE_EVENTS,
@@ -29,6 +31,7 @@ from fordra.utility_disconnect.domain.procedure import (
     SocialServicesMessageQueued,
     StepAssessment,
     case_of,
+    case_stream,
     check_cost_allowed,
     check_demand_items,
     check_threat_has_open_case,
@@ -432,7 +435,8 @@ def test_a_partial_payment_between_request_and_notice_blocks_the_case() -> None:
     block = after[1]
     assert isinstance(block, DisconnectionBlocked)
     assert block.reason == "not_material_after_partial_payment"
-    assert "150000 öre paid" in block.note
+    assert block.details is not None
+    assert "150000 öre paid" in block.details.note
     events.extend(after)
     with pytest.raises(DomainRuleViolation) as e:
         letter(events, date(2026, 3, 2))
@@ -616,3 +620,31 @@ def test_an_assessment_refused_for_a_business_refuses_the_step() -> None:
     with pytest.raises(DomainRuleViolation) as e:
         letter(events, on, assessment(on, "refused"))
     assert (e.value.rule, e.value.field) == ("consumers_only", "customer_id")
+
+
+def test_a_blocks_note_is_sealed_for_the_customer_and_opens_to_nothing_once_forgotten() -> None:
+    # Given a recorded risk, whose note tells of the consumer's health
+    events = served()
+    block = decide_block(state(events), "risk_of_injury", date(2026, 4, 21), "home dialysis")
+    registry = EventRegistry()
+    registry.register(*PROCEDURE_EVENTS)
+    # When it is stored
+    envelope = registry.envelope(
+        block,
+        context="utility-disconnect",
+        stream_id=case_stream("c1"),
+        version=9,
+        metadata=Metadata(tenant="kommun-1", actor="officer-7", correlation_id="corr-1"),
+        occurred_at=datetime(2026, 4, 21, 9, tzinfo=UTC),
+    )
+    # Then the note lies in the sealed part, tied to the customer, not in the payload
+    assert envelope.personal_data == {"note": "home dialysis"}
+    assert envelope.data_subject == "cu1"
+    assert "dialysis" not in repr(envelope.payload)
+    assert registry.load(envelope) == block
+    # and a forgotten customer's block still blocks, with no note
+    forgotten = registry.load(replace(envelope, personal_data=None))
+    assert isinstance(forgotten, DisconnectionBlocked)
+    assert forgotten.details is None
+    held = state([*events, forgotten])
+    assert [(b.reason, b.note) for b in held.blocks] == [("risk_of_injury", "")]

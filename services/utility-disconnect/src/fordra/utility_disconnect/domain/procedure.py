@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict
 from fordra.contracts.invoicing import CustomerKind, LineKind, ServiceType
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
-from fordra.kernel.events import Event
+from fordra.kernel.events import Event, PersonalData
 from fordra.utility_disconnect.domain.procedure_settings import (
     ALLOWED_COSTS,
     FORBIDDEN_COSTS,
@@ -268,15 +268,25 @@ class ServiceRecorded(Event):
     earliest_disconnection_on: date
 
 
+class BlockNote(PersonalData):
+    """What was recorded of a block or its lifting: it may tell of the consumer's health (medical
+    equipment) or finances, so it is sealed per customer, as the supply point's risk note is."""
+
+    note: str
+
+
 class DisconnectionBlocked(Event):
     """A reason the disconnection may not happen (domain.md §6), with what was recorded of it."""
 
     event_type: ClassVar[str] = "DisconnectionBlocked"
+    personal_field: ClassVar[str | None] = "details"
+    subject_field: ClassVar[str | None] = "customer_id"
 
     case_id: str
+    customer_id: str
     reason: BlockReason
     on: date
-    note: str
+    details: BlockNote | None  # None once erased
     written_on: date | None = None  # the board's written takeover
 
 
@@ -284,11 +294,14 @@ class BlockLifted(Event):
     """A dispute resolved or a risk gone: the block no longer holds."""
 
     event_type: ClassVar[str] = "DisconnectionBlockLifted"
+    personal_field: ClassVar[str | None] = "details"
+    subject_field: ClassVar[str | None] = "customer_id"
 
     case_id: str
+    customer_id: str
     reason: BlockReason
     on: date
-    note: str
+    details: BlockNote | None
 
 
 class DisconnectionCostCharged(Event):
@@ -440,7 +453,10 @@ def case_of(events: Iterable[Event]) -> CaseState | None:
             ended = e.reason in ENDING_BLOCKS and state.status != "disconnected"
             state = replace(
                 state,
-                blocks=(*state.blocks, Block(e.reason, e.on, e.note)),
+                blocks=(
+                    *state.blocks,
+                    Block(e.reason, e.on, e.details.note if e.details is not None else ""),
+                ),
                 status="stopped" if ended else state.status,
             )
         elif isinstance(e, BlockLifted):
@@ -982,8 +998,20 @@ def decide_block(
                 field="written_on",
                 rule="board_takeover_within_three_weeks",
             )
+    return blocked(case, reason, on, note, written_on=written_on)
+
+
+def blocked(
+    case: CaseState, reason: BlockReason, on: date, note: str, *, written_on: date | None = None
+) -> DisconnectionBlocked:
+    """The block's event, its note sealed for the customer."""
     return DisconnectionBlocked(
-        case_id=case.case_id, reason=reason, on=on, note=note, written_on=written_on
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        reason=reason,
+        on=on,
+        details=BlockNote(note=note),
+        written_on=written_on,
     )
 
 
@@ -1001,7 +1029,13 @@ def decide_lift(case: CaseState, reason: BlockReason, on: date, note: str) -> Bl
             field="reason",
             rule="block_not_recorded",
         )
-    return BlockLifted(case_id=case.case_id, reason=reason, on=on, note=note)
+    return BlockLifted(
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        reason=reason,
+        on=on,
+        details=BlockNote(note=note),
+    )
 
 
 def decide_reassessment(case: CaseState, assessment: StepAssessment) -> list[Event]:
@@ -1015,27 +1049,20 @@ def decide_reassessment(case: CaseState, assessment: StepAssessment) -> list[Eve
     if assessment.overdue_capital_ore == 0:
         if case.status != "disconnected":
             events.append(
-                DisconnectionBlocked(
-                    case_id=case.case_id,
-                    reason="paid",
-                    on=on,
-                    note="the supply point's overdue electricity capital is paid",
-                )
+                blocked(case, "paid", on, "the supply point's overdue electricity capital is paid")
             )
     elif (
         assessment.result == "not_material"
         and assessment.overdue_capital_ore < case.demand_ore
         and case.status != "disconnected"
     ):
+        paid = case.demand_ore - assessment.overdue_capital_ore
         events.append(
-            DisconnectionBlocked(
-                case_id=case.case_id,
-                reason="not_material_after_partial_payment",
-                on=on,
-                note=(
-                    f"{case.demand_ore - assessment.overdue_capital_ore} öre paid since the last "
-                    f"step; {assessment.reason}"
-                ),
+            blocked(
+                case,
+                "not_material_after_partial_payment",
+                on,
+                f"{paid} öre paid since the last step; {assessment.reason}",
             )
         )
     return events

@@ -31,6 +31,7 @@ from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.events import Event
 from fordra.utility_disconnect.domain.procedure import (
+    BlockNote,
     DemandItem,
     DisconnectionCostCharged,
     MaterialityAssessed,
@@ -90,11 +91,14 @@ class WaterBlocked(Event):
     """Why the water may not be shut off (LAV 43 §; domain.md §7), with what was recorded."""
 
     event_type: ClassVar[str] = "WaterDisconnectionBlocked"
+    personal_field: ClassVar[str | None] = "details"
+    subject_field: ClassVar[str | None] = "owner_customer_id"
 
     case_id: str
+    owner_customer_id: str
     reason: WaterBlockReason
     on: date
-    note: str
+    details: BlockNote | None  # sealed: a harm to health tells of the household's health
 
 
 class WaterShutOff(Event):
@@ -399,7 +403,13 @@ def decide_water_block(
     """Record why the water may not be shut off (LAV 43 §: harm to health; paid; disputed)."""
     if not note.strip():
         raise DomainRuleViolation("a block says what was recorded", field="note", rule="missing")
-    return WaterBlocked(case_id=case.case_id, reason=reason, on=on, note=note)
+    return WaterBlocked(
+        case_id=case.case_id,
+        owner_customer_id=case.owner_customer_id,
+        reason=reason,
+        on=on,
+        details=BlockNote(note=note),
+    )
 
 
 def decide_water_shut_off(
