@@ -34,7 +34,9 @@ from fordra.projections.domain.chart_of_accounts import (
     invoice_voucher,
 )
 from fordra.projections.entrypoints.sie_http import make_router
+from tests.dunning.test_interest_charges import Log
 from tests.fixtures_path import shared_fixtures
+from tests.projections.test_agency_postings import changed
 from tests.projections.test_postings import (
     TENANT,
     WATER_AND_WASTE,
@@ -430,26 +432,30 @@ async def test_a_bad_period_is_422_naming_the_parameter(
     assert [d["loc"] for d in r.json()["detail"]] == [["query", field]]
 
 
-async def test_the_export_carries_the_write_down_series(tmp_path: Path) -> None:
-    """Dunning's write-downs and write-offs post in a series of their own (KN) with the loss
-    accounts named (domain.md §4 and §10)."""
+async def test_the_export_carries_the_write_down_and_agency_series(tmp_path: Path) -> None:
+    """Dunning's write-downs and write-offs post in a series of their own (KN), the agency's
+    costs in another (KA), with their accounts named (domain.md §4, §5 and §10)."""
     books = await open_books(tmp_path / "read_models.sqlite")
     try:
         books.logs["dunning"].add(written_down(1_000_000), date(2026, 6, 1))
         books.logs["dunning"].add(written_off(1_000_000, 1_000_000), date(2026, 9, 1))
-        await books.deliver()
+        books.logs["agency-gateway"] = Log("agency-gateway", books.logs["dunning"].registry)
+        books.logs["agency-gateway"].add(changed("recalled", 68_000), date(2026, 5, 4))
+        await books.deliver(("invoicing", "dunning", "agency-gateway"))
         transport = httpx.ASGITransport(app=app_over(books.db, books.postings))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             r = await get(client, {"from": "2026-01-01", "to": "2026-12-31"})
         assert r.status_code == 200, r.text
         read = parse_sie(r.content)
         assert [(v.series, v.number, v.date) for v in read.vouchers] == [
+            ("KA", 1, date(2026, 5, 4)),
             ("KF", 1, date(2026, 1, 1)),
             ("KN", 1, date(2026, 6, 1)),
             ("KN", 2, date(2026, 9, 1)),
         ]
         assert read.accounts[6352] == "Befarade förluster på kundfordringar"
         assert read.accounts[1592] == "Värdereglering kundfordringar"
-        assert ver_sums(r.content) == [Decimal(0)] * 3
+        assert read.accounts[6354] == "Inkassoutlägg vid återkallade ärenden"
+        assert ver_sums(r.content) == [Decimal(0)] * 4
     finally:
         await books.db.close()

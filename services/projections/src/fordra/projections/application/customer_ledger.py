@@ -37,6 +37,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     func,
     select,
     update,
@@ -275,7 +276,8 @@ class CustomerLedgerProjection(Projection):
             Column("written_off_on", Date),
             Column("written_off_ore", BigInteger, nullable=False, default=0),
             Column("write_off_reason", String(20)),
-            Column("write_off_decision_reference", String(200)),
+            # Text: the contract bounds neither, and PostgreSQL would refuse a longer value.
+            Column("write_off_decision_reference", Text),
         )
         return [
             self.customers,

@@ -3,7 +3,9 @@ money, numbered per series in the order the events were recorded, ready for the 
 Built from invoicing's public events (invoices, credit notes, cancellations: series ``KF``) and
 payments' (money received, placed, credited, refunded: series ``KI``, rules in
 ``domain/payment_postings.py``) and dunning's write-downs, their recoveries and write-offs (series
-``KN``, rules in ``domain/loss_postings.py``; the rest of dunning's log posts nothing).
+``KN``, rules in ``domain/loss_postings.py``; the rest of dunning's log posts nothing), and what
+a recall costs the municipality, from the agency gateway's log (series ``KA``, the rule in
+``domain/agency_postings.py``).
 
 A voucher's id is the id of the event that caused it and its number is the next in its series in
 position order. Each series is fed by one context's log, whose order is total, so a rebuild from
@@ -34,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fordra.contracts.agency_gateway import AgencyCaseChanged
 from fordra.contracts.dunning import ClaimWrittenDown, ClaimWrittenOff, WriteDownRecovered
 from fordra.contracts.invoicing import CreditNoteIssued, InvoiceCancelled, InvoiceIssued
 from fordra.contracts.payments import (
@@ -50,6 +53,7 @@ from fordra.contracts.payments import (
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection, insert_many, upsert
+from fordra.projections.domain.agency_postings import rule_agency_cost
 from fordra.projections.domain.chart_of_accounts import (
     AccountingSettings,
     PostingRow,
@@ -84,6 +88,7 @@ PAYMENT = "payment"  # every voucher of a payments event
 WRITE_DOWN = "write_down"
 WRITE_DOWN_RECOVERY = "write_down_recovery"
 WRITE_OFF = "write_off"
+AGENCY_COST = "agency_cost"  # the agency gateway's
 # What invoicing posted on an invoice, which a cancellation reverses.
 _INVOICING_KINDS = (INVOICE, CREDIT_NOTE, CANCELLATION)
 
@@ -114,10 +119,11 @@ class _Invoice(NamedTuple):
 
 class PostingsProjection(Projection):
     name: ClassVar[str] = "general_ledger"
-    # Dunning's log for the write-downs and write-offs (issue 15). On a read-model database made
-    # before it was an upstream, its tracking starts at 0, so the bus replays dunning's whole log
-    # into the series of its own: the same vouchers as a rebuild gives.
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning")
+    # Dunning's log for the write-downs and write-offs, the agency gateway's for what a recall
+    # costs (issue 15). On a read-model database made before they were upstreams, their tracking
+    # starts at 0, so the bus replays each whole log into its series of its own: the same
+    # vouchers as a rebuild gives.
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning", "agency-gateway")
 
     def __init__(self, registry: EventRegistry, settings: AccountingSettings) -> None:
         # Events are read through the registry so that old schema versions are upcast.
@@ -236,6 +242,8 @@ class PostingsProjection(Projection):
             return None
         if event.context == "dunning":
             return self._dunning_posting(event)
+        if event.context == "agency-gateway":
+            return self._agency_posting(event)
         if event.context != "payments" or not self.registry.knows(event.event_type):
             return _NOTHING
         return self._payments_posting(event)
@@ -277,6 +285,17 @@ class PostingsProjection(Projection):
         if voucher is None:
             return _NOTHING
         return _Posting(voucher, invoice_id=invoice_id, payment_id=getattr(e, "payment_id", None))
+
+    def _agency_posting(self, event: Envelope) -> _Posting:
+        """What a recall costs the municipality (domain/agency_postings.py). The rest of the
+        gateway's log (its messages, webhooks, the payments it reports, which payments books)
+        posts nothing, nor does a case step that costs nothing."""
+        if event.event_type != AgencyCaseChanged.event_type:
+            return _NOTHING
+        c = self.registry.load_as(event, AgencyCaseChanged)
+        return _Posting(
+            rule_agency_cost(c, self.settings), kind=AGENCY_COST, invoice_id=c.invoice_id
+        )
 
     def _dunning_posting(self, event: Envelope) -> _Posting | None:
         """Write-downs and write-offs (domain/loss_postings.py); a recovery reads its
