@@ -43,6 +43,7 @@ from fordra.projections.domain.loss_postings import (
 )
 from tests.dunning.test_interest_charges import Log, issued, registry
 from tests.projections.test_postings import credit_note, line
+from tests.utils.platform import fresh_database
 
 SETTINGS = AccountingSettings()
 RECEIVABLES, ADJUSTMENT, DOUBTFUL, ESTABLISHED = 1512, 1592, 6352, 6351
@@ -231,9 +232,13 @@ class Books:
         return found.model_dump(mode="json")
 
 
-async def open_books(file: Path, logs: dict[str, Log] | None = None) -> Books:
+async def open_books(
+    file: Path | str, logs: dict[str, Log] | None = None, *, schema: str | None = None
+) -> Books:
+    """Over a SQLite file, or over ``file`` as a database URL (PostgreSQL) with ``schema``."""
     reg: EventRegistry = registry()
-    db = ReadModelDatabase(f"sqlite+aiosqlite:///{file}")
+    url = file if isinstance(file, str) else f"sqlite+aiosqlite:///{file}"
+    db = ReadModelDatabase(url, schema=schema)
     postings, ledger = PostingsProjection(reg, SETTINGS), CustomerLedgerProjection(reg)
     runners = [ProjectionRunner(postings, db), ProjectionRunner(ledger, db)]
     await db.start()
@@ -460,3 +465,27 @@ async def test_a_database_made_before_gains_dunnings_log_and_the_new_table(tmp_p
         assert (await new.vouchers(), await new.read(date(2026, 12, 1))) == expected
     finally:
         await new.db.close()
+
+
+async def test_postgresql_keeps_the_same_books(tmp_path: Path, postgres_server: Any) -> None:
+    """The distributed engine's read models: the upserts of the write-down table and the
+    vouchers are those of SQLite, a long decision reference included."""
+    lite = await open_books(tmp_path / "read_models.sqlite")
+    write_down_recover_and_write_off(lite)
+    long_reference = written_off(700_000, 700_000).model_copy(
+        update={"decision_reference": "KS 2026/114 " + "§" * 300}
+    )
+    lite.logs["dunning"].add(written_down(200_000, "inv-2", serial=2), DOWN_ON)
+    lite.logs["invoicing"].add(issued(DUE, invoice_id="inv-2", serial=2), date(2026, 1, 1))
+    lite.logs["dunning"].add(long_reference, OFF_ON)
+    pg = await open_books(await fresh_database(postgres_server.url), lite.logs, schema="rm")
+    try:
+        await lite.deliver()
+        await pg.deliver(("dunning", "payments", "invoicing"))
+        assert await pg.vouchers() == await lite.vouchers()
+        on_pg = await pg.read(date(2026, 12, 1))
+        assert on_pg == await lite.read(date(2026, 12, 1))
+        assert [i["status"] for i in on_pg["invoices"]] == ["written_off", "written_down"]
+    finally:
+        await lite.db.close()
+        await pg.db.close()
