@@ -237,6 +237,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/agency/cases"): Row(roles(A, OPS, C)),
     ("GET", "/api/v1/agency/tasks"): Row(roles(A, OPS, C)),
     ("POST", "/api/v1/agency/cases/{case_id}/recall"): Row(roles(A, OPS, C), body=reason),
+    # Write-down by an attesting role, write-off by the ops lead alone (issue 15); the list of
+    # claims written down or off for the staff concerned (a department sees its own). Last in
+    # the matrix: the ops lead's write-off ends the invoice for good.
+    ("POST", "/api/v1/invoices/{invoice_id}/write-down"): Row(
+        roles(A, OPS),
+        body=lambda ids: {"amount_ore": 1, "invoice_number": "1", "reason": "uncollectable"},
+    ),
+    ("GET", "/api/v1/credit-stops"): Row(roles(A, OPS, C, D)),
+    ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
+        roles(OPS),
+        body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},
+    ),
 }
 
 

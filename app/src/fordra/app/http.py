@@ -26,6 +26,7 @@ from fordra.dunning.entrypoints.letters_http import make_router as letters_route
 from fordra.dunning.entrypoints.payment_plans_http import make_router as plans_router
 from fordra.dunning.entrypoints.policies_http import make_router as policies_router
 from fordra.dunning.entrypoints.reference_rates_http import make_router as reference_rates_router
+from fordra.dunning.entrypoints.write_downs_http import make_router as write_downs_router
 from fordra.invoicing.application.customers import registered_by_department
 from fordra.invoicing.domain.batch import BatchRejected
 from fordra.invoicing.entrypoints.http import make_router as invoicing_router
@@ -63,6 +64,7 @@ def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
     rates = ReferenceRatesDeps(platform.stores["dunning"], platform.registry, platform.clock)
     return [
         dunning_router(platform.dunning, web),
+        write_downs_router(platform.dunning, web),
         policies_router(platform.policies, web),
         letters_router(platform.letters, web),
         plans_router(platform.plans, platform.letters, web),

@@ -4,8 +4,10 @@ delays a message; it is never lost (it stays queued in the log) nor doubled (a m
 agency has seen is accepted once by it, and delivered once here).
 
 Kinds: ``claim`` (a handed-over claim: its basis in words, capital, interest and costs apart, due
-dates, the debtor), ``recall`` (the municipality takes the case back), ``direct_payment`` (the
-debtor paid the municipality directly after the handover).
+dates, the debtor), ``recall`` (the municipality takes the case back, by hand or because the claim
+was written off), ``direct_payment`` (the debtor paid the municipality directly after the
+handover), ``long_term_surveillance`` (the claim was written down: keep the case under long-term
+surveillance, efterbevakning, to interrupt limitation; domain.md §4, seed 001 and 004).
 
 Each message's stream is ``agency-outbound-<message id>``; a claim's message id is its case id
 (dunning's ``handover_id``).
@@ -18,7 +20,7 @@ from typing import Any, ClassVar, Literal
 
 from fordra.kernel.events import Event
 
-OutboundKind = Literal["claim", "recall", "direct_payment"]
+OutboundKind = Literal["claim", "recall", "direct_payment", "long_term_surveillance"]
 
 
 class OutboundQueued(Event):

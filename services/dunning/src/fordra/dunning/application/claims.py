@@ -38,6 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.dunning import (
+    ClaimWrittenDown,
+    ClaimWrittenOff,
     HandedToAgency,
     InstallmentMissed,
     PaymentPlanActivated,
@@ -104,6 +106,8 @@ _ONE_AT_A_TIME = frozenset(
         LetterIssued,
         ChildcareUnpaidReported,
         MusicSchoolPupilFlagged,
+        ClaimWrittenDown,
+        ClaimWrittenOff,
     )
 )
 
@@ -232,9 +236,27 @@ class DunningClaimsProjection(Projection):
             Column("invoice_ids", String(2000), nullable=False),  # space-separated
             Column("unpaid_ore", BigInteger, nullable=False),
         )
+        # Claims written down or off (domain.md §4): out of the dunning flow, and on the
+        # departments' credit-stop list (seed 001). A table of its own, as the periods above.
+        self.write_downs = Table(
+            "dunning_claim_write_downs",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("customer_id", String(64), nullable=False, index=True),
+            Column("invoice_number", String(20), nullable=False),
+            Column("department", String(64), index=True),
+            Column("written_down_on", Date),
+            Column("written_down_ore", BigInteger, nullable=False, default=0),
+            Column("written_down_reason", String(500)),
+            Column("written_off_on", Date),
+            Column("written_off_ore", BigInteger, nullable=False, default=0),
+            Column("write_off_reason", String(20)),
+            Column("decision_reference", String(100)),
+        )
         return [
             self.claims,
             self.periods,
+            self.write_downs,
             self.payments,
             self.progress,
             self.proposals,
@@ -431,8 +453,11 @@ class DunningClaimsProjection(Projection):
             await self._apply_decision(conn, e)
 
     async def _apply_decision(self, conn: AsyncConnection, e: Any) -> None:
-        """A proposal decided on, the letter it sent, and what a run reported or flagged."""
-        if isinstance(e, ChildcareUnpaidReported):
+        """A proposal decided on, the letter it sent, what a run reported or flagged, and a
+        claim written down or off."""
+        if isinstance(e, ClaimWrittenDown | ClaimWrittenOff):
+            await self._apply_write_down(conn, e)
+        elif isinstance(e, ChildcareUnpaidReported):
             await upsert(
                 conn,
                 self.childcare_report,
@@ -479,6 +504,30 @@ class DunningClaimsProjection(Projection):
                 ],
             )
 
+    async def _apply_write_down(self, conn: AsyncConnection, e: Any) -> None:
+        key = {"invoice_id": e.invoice_id}
+        common = {
+            "customer_id": e.customer_id,
+            "invoice_number": e.invoice_number,
+            "department": e.department,
+        }
+        if isinstance(e, ClaimWrittenDown):
+            values = {
+                **common,
+                "written_down_on": e.written_down_on,
+                "written_down_ore": e.amount_ore,
+                "written_down_reason": e.reason,
+            }
+        else:
+            values = {
+                **common,
+                "written_off_on": e.written_off_on,
+                "written_off_ore": e.amount_ore,
+                "write_off_reason": e.reason,
+                "decision_reference": e.decision_reference,
+            }
+        await upsert(conn, self.write_downs, key, set_=values)
+
     def claim_columns(self) -> list[Any]:
         """Every column a ``Claim`` is made of, for a select over the three tables joined."""
         c, pay, g = self.claims, self.payments, self.progress
@@ -494,12 +543,16 @@ class DunningClaimsProjection(Projection):
             g.c.reminder_proposal_id,
             g.c.handover_proposal_id,
             g.c.termination_proposal_id,
+            self.write_downs.c.written_down_on,
+            self.write_downs.c.written_off_on,
         ]
 
     def joined(self) -> Any:
-        c, pay, g = self.claims, self.payments, self.progress
-        return c.outerjoin(pay, pay.c.invoice_id == c.c.invoice_id).outerjoin(
-            g, g.c.invoice_id == c.c.invoice_id
+        c, pay, g, w = self.claims, self.payments, self.progress, self.write_downs
+        return (
+            c.outerjoin(pay, pay.c.invoice_id == c.c.invoice_id)
+            .outerjoin(g, g.c.invoice_id == c.c.invoice_id)
+            .outerjoin(w, w.c.invoice_id == c.c.invoice_id)
         )
 
 
@@ -529,6 +582,8 @@ def claim_from_row(r: Any) -> Claim:
         reminded_on=r.reminded_on,
         handed_over_on=r.handed_over_on,
         termination_warned_on=r.termination_warned_on,
+        written_down_on=r.written_down_on,
+        written_off_on=r.written_off_on,
     )
 
 

@@ -21,9 +21,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from fordra.contracts.dunning import (
+    ClaimWrittenDown,
     HandedToAgency,
     PaymentPlanActivated,
     PaymentPlanProposed,
+    WriteDownRecovered,
 )
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
@@ -50,6 +52,7 @@ from fordra.dunning.domain.payment_plan import (
     PlanInvoiceJoinedPlan,
     PlanInvoiceOpened,
     PlanStatus,
+    check_not_written_off,
     draw_up_plan,
     replay_plan,
     replay_plan_index,
@@ -62,6 +65,7 @@ from fordra.dunning.domain.plan_document import (
     build_plan_document,
 )
 from fordra.dunning.domain.settings import DunningSettings
+from fordra.dunning.domain.write_down import recovery
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.clock import BusinessClock
@@ -423,6 +427,7 @@ def _check_still_plannable(invoice_id: str, invoice: PlanInvoice | None, index: 
         raise DomainRuleViolation(
             f"invoice {invoice_id!r} was cancelled since", field=field_, rule="check_invoice_open"
         )
+    check_not_written_off(invoice, field_)
     if invoice.active_plan_id is not None:
         raise DomainRuleViolation(
             f"invoice {invoice_id!r} is already in active payment plan {invoice.active_plan_id!r}",
@@ -580,7 +585,39 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         paid = PlanInvoiceCapitalReduced(
             invoice_id=allocated.invoice_id, amount_ore=allocated.amount_ore, cause="payment"
         )
-        return await append_to(env, store, allocated.invoice_id, paid)
+        stream = plan_invoice_stream(allocated.invoice_id)
+        envelopes = await store.read_stream(stream)
+        events: list[Event] = [paid]
+        # Capital paid on a written-down claim reverses that much of the write-down, in the same
+        # append (domain/write_down.py). The read is the batch's prefetch; only the few claims
+        # written down are replayed.
+        if any(e.event_type == ClaimWrittenDown.event_type for e in envelopes):
+            invoice = replay_plan_invoice(_loaded(registry, envelopes))
+            back = recovery(invoice, allocated.amount_ore) if invoice is not None else 0
+            if back:
+                events.append(
+                    WriteDownRecovered(
+                        invoice_id=allocated.invoice_id,
+                        customer_id=allocated.customer_id,
+                        recovered_on=env.occurred_at.date(),
+                        amount_ore=back,
+                    )
+                )
+        version = envelopes[-1].version if envelopes else 0
+        return [
+            StreamAppend(
+                stream,
+                version,
+                registry.envelopes(
+                    events,
+                    context=CONTEXT,
+                    stream_id=stream,
+                    after_version=version,
+                    metadata=env.caused_metadata(),
+                    occurred_at=env.occurred_at,
+                ),
+            )
+        ]
 
     def allocated_reads(env: Envelope) -> Iterable[str]:
         # A bank file pays thousands of invoices in one batch: their streams are read at once,

@@ -14,7 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Stage = Literal["open", "reminded", "handed_over", "in_plan", "paid", "cancelled"]
+Stage = Literal[
+    "open",
+    "reminded",
+    "handed_over",
+    "in_plan",
+    "paid",
+    "cancelled",
+    "written_down",
+    "written_off",
+]
 HoldKind = Literal["deferral", "postponement", "dispute", "payment_plan"]
 
 
@@ -55,11 +64,15 @@ class Claim:
     reminded_on: date | None
     handed_over_on: date | None
     termination_warned_on: date | None
+    # Written down: out of the dunning flow, still owed; written off: gone for good (domain.md
+    # §4, domain/write_down.py).
+    written_down_on: date | None = None
+    written_off_on: date | None = None
 
     @property
     def open_ore(self) -> int:
         return open_ore(
-            cancelled=self.cancelled,
+            cancelled=self.cancelled or self.written_off_on is not None,
             total_ore=self.total_ore,
             credited_ore=self.credited_ore,
             paid_capital_ore=self.paid_capital_ore,
@@ -86,18 +99,17 @@ def open_ore(
 
 
 def stage_of(claim: Claim) -> Stage:
-    """The step the claim has reached (domain.md §4)."""
-    if claim.cancelled:
-        return "cancelled"
-    if claim.open_ore <= 0:
-        return "paid"
-    if claim.plan_id is not None:
-        return "in_plan"
-    if claim.handed_over_on is not None:
-        return "handed_over"
-    if claim.reminded_on is not None:
-        return "reminded"
-    return "open"
+    """The step the claim has reached (domain.md §4): the first of these that holds."""
+    steps: tuple[tuple[bool, Stage], ...] = (
+        (claim.cancelled, "cancelled"),
+        (claim.written_off_on is not None, "written_off"),
+        (claim.open_ore <= 0, "paid"),
+        (claim.written_down_on is not None, "written_down"),
+        (claim.plan_id is not None, "in_plan"),
+        (claim.handed_over_on is not None, "handed_over"),
+        (claim.reminded_on is not None, "reminded"),
+    )
+    return next((stage for applies, stage in steps if applies), "open")
 
 
 def holds_of(claim: Claim, today: date) -> list[Hold]:
@@ -154,7 +166,13 @@ def stale_reason(claim: Claim, today: date, proposed_on: date | None = None) -> 
     )
     reasons = (
         (claim.cancelled, "the invoice was cancelled"),
+        (claim.written_off_on is not None, f"the claim was written off on {claim.written_off_on}"),
         (claim.open_ore <= 0, "the invoice is paid"),
+        (
+            claim.written_down_on is not None,
+            f"the claim was written down on {claim.written_down_on}: it is under long-term"
+            " surveillance",
+        ),
         (claim.disputed_on is not None, f"the invoice is disputed since {claim.disputed_on}"),
         (claim.plan_id is not None, f"the invoice is in payment plan {claim.plan_id}"),
         (

@@ -34,12 +34,15 @@ from typing import ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from fordra.contracts.dunning import (
+    ClaimWrittenDown,
+    ClaimWrittenOff,
     Installment,
     InstallmentMissed,
     PaymentPlanActivated,
     PaymentPlanCancelled,
     PaymentPlanCompleted,
     PaymentPlanProposed,
+    WriteDownRecovered,
 )
 from fordra.contracts.invoicing import RENT_SERVICES
 from fordra.dunning.domain.policy import check_plan_fee_has_legal_ground
@@ -88,6 +91,12 @@ class PlanInvoice(BaseModel):
     open_capital_ore: int
     status: InvoiceStatus = "open"
     active_plan_id: str | None = None
+    # A write-down and a write-off (domain/write_down.py): when, how much was written down, and
+    # what of it still stands as a value adjustment (capital paid since reverses it).
+    written_down_on: date | None = None
+    written_down_ore: int = 0
+    value_adjustment_ore: int = 0
+    written_off_on: date | None = None
 
 
 class PlanInvoiceOpened(Event):
@@ -166,6 +175,9 @@ def replay_plan_invoice(events: Sequence[Event]) -> PlanInvoice | None:
     due_date: date | None = None
     status: InvoiceStatus = "open"
     active_plan_id: str | None = None
+    written_down: ClaimWrittenDown | None = None
+    recovered = 0
+    written_off_on: date | None = None
     for e in events:
         if isinstance(e, PlanInvoiceOpened):
             opened = e
@@ -180,6 +192,12 @@ def replay_plan_invoice(events: Sequence[Event]) -> PlanInvoice | None:
             active_plan_id = e.plan_id
         elif isinstance(e, PlanInvoiceLeftPlan) and active_plan_id == e.plan_id:
             active_plan_id = None
+        elif isinstance(e, ClaimWrittenDown):
+            written_down = e
+        elif isinstance(e, WriteDownRecovered):
+            recovered += e.amount_ore
+        elif isinstance(e, ClaimWrittenOff):
+            written_off_on = e.written_off_on
     if opened is None:
         return None
     return PlanInvoice(
@@ -195,7 +213,23 @@ def replay_plan_invoice(events: Sequence[Event]) -> PlanInvoice | None:
         open_capital_ore=opened.capital_ore - reduced,
         status=status,
         active_plan_id=active_plan_id,
+        written_down_on=written_down.written_down_on if written_down else None,
+        written_down_ore=written_down.amount_ore if written_down else 0,
+        value_adjustment_ore=(
+            written_down.amount_ore - recovered if written_down and not written_off_on else 0
+        ),
+        written_off_on=written_off_on,
     )
+
+
+def check_not_written_off(invoice: PlanInvoice, field: str) -> None:
+    """A claim written off is gone for good (domain.md §4): no plan is made for it."""
+    if invoice.written_off_on is not None:
+        raise DomainRuleViolation(
+            f"invoice {invoice.invoice_id!r} was written off on {invoice.written_off_on}",
+            field=field,
+            rule="check_invoice_not_written_off",
+        )
 
 
 # -- drawing up a plan ----------------------------------------------------------------------------
@@ -321,6 +355,7 @@ def check_invoice_can_be_planned(
         raise DomainRuleViolation(
             f"invoice {invoice_id!r} is cancelled", field=field, rule="check_invoice_open"
         )
+    check_not_written_off(invoice, field)
     if invoice.open_capital_ore <= 0:
         raise DomainRuleViolation(
             f"invoice {invoice_id!r} is paid", field=field, rule="check_invoice_not_paid"
