@@ -406,13 +406,15 @@ async def test_a_department_is_told_of_another_departments_write_off(books: Book
     assert ledger["credit_stop"] == {"since": "2026-09-01", "reason": "written_off"}
 
 
-async def test_a_recovered_write_down_lifts_the_credit_stop(books: Books) -> None:
+async def test_a_write_down_recovered_in_full_keeps_the_credit_stop(books: Books) -> None:
+    # As dunning's credit-stop list: the customer did not pay on time, and no event lifts a stop
     books.logs["dunning"].add(written_down(300_000), DOWN_ON)
     books.logs["dunning"].add(recovered(300_000), RECOVERED_ON)
     await books.deliver()
     ledger = await books.read(date(2026, 8, 1))
-    assert ledger["credit_stop"] is None
-    assert invoice_row(ledger)["written_down_ore"] == 0
+    assert ledger["credit_stop"] == {"since": "2026-06-01", "reason": "written_down"}
+    row = invoice_row(ledger)
+    assert (row["written_down_ore"], row["written_down_on"]) == (0, "2026-06-01")
 
 
 async def test_a_rebuild_gives_the_same_vouchers_and_ledger_whichever_log_comes_first(

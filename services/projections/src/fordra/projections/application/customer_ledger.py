@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    or_,
     select,
     update,
 )
@@ -599,8 +600,8 @@ class CustomerLedger(BaseModel):
     credit_ore: int
     invoices: list[LedgerInvoice]
     held_small_amounts: list[HeldSmallAmount]
-    # Any claim of the customer's written down (while some of it stands) or written off, any
-    # department's: a department reading its own claims is told too (seed 001).
+    # Any claim of the customer's written down or off, any department's: a department reading
+    # its own claims is told too (seed 001), of the fact alone, not the other claims.
     credit_stop: CreditStop | None = Field(default=None)
 
 
@@ -760,23 +761,19 @@ async def read_customer_ledger(
 async def _credit_stop_of(
     conn: AsyncConnection, projection: CustomerLedgerProjection, customer_id: str
 ) -> CreditStop | None:
-    """The customer's credit stop (seed 001), from every claim of theirs whichever department's:
-    a claim counts while something of its write-down stands, or once it is written off. One
-    lookup by the customer's index."""
+    """The customer's credit stop (seed 001), from every claim of theirs whichever department's
+    written down or off, as dunning's credit-stop list has them: a write-down recovered in full
+    still counts (the customer did not pay on time, and no event lifts a stop). One lookup by
+    the customer's index."""
     w = projection.write_downs
-    found = (
+    counted = (
         await conn.execute(
-            select(w.c.written_down_on, w.c.written_down_ore, w.c.written_off_on).where(
-                w.c.customer_id == customer_id
+            select(w.c.written_down_on, w.c.written_off_on).where(
+                w.c.customer_id == customer_id,
+                or_(w.c.written_down_on.is_not(None), w.c.written_off_on.is_not(None)),
             )
         )
     ).all()
-    counted = [
-        r
-        for r in found
-        if r.written_off_on is not None
-        or (r.written_down_on is not None and r.written_down_ore > 0)
-    ]
     if not counted:
         return None
     # The stop began with the claim's first write-down, or its write-off when it had none.
