@@ -28,6 +28,7 @@ from fordra.projections.application.unmatched_payments import UnmatchedPaymentsP
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
 from tests.projections.test_payment_postings import allocated, credit, matched, received, unmatched
 from tests.projections.test_postings import cancelled, credit_note, invoice, line, registry
+from tests.projections.test_write_offs import recovered, written_down, written_off
 
 TENANT = "svenljunga"
 AT = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -90,6 +91,19 @@ PAYMENTS_EVENTS = st.one_of(
     ),
     st.builds(credit, PAYMENTS, st.integers(min_value=1, max_value=50_000)),
     st.builds(_reversed, PAYMENTS),
+)
+
+# Dunning's write-downs and write-offs (a negative write-down is refused by the postings and
+# parked, alone or in a batch).
+DUNNING_EVENTS = st.one_of(
+    st.builds(lambda i, a: written_down(a, i), INVOICES, AMOUNTS),
+    st.builds(lambda i, a: recovered(a).model_copy(update={"invoice_id": i}), INVOICES, AMOUNTS),
+    st.builds(
+        lambda i, a, v: written_off(a, v, invoice_id=i),
+        INVOICES,
+        st.integers(min_value=0, max_value=200_000),
+        st.integers(min_value=0, max_value=200_000),
+    ),
 )
 
 
@@ -165,6 +179,7 @@ def _batches(log: list[Envelope], sizes: list[int]) -> list[list[Envelope]]:
 @given(
     invoicing=st.lists(INVOICING, max_size=16),
     payments=st.lists(PAYMENTS_EVENTS, max_size=30),
+    dunning=st.lists(DUNNING_EVENTS, max_size=8),
     sizes=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=4),
 )
 # What a set-based batch gathers, for certain: an invoice run with its charges, allocations to
@@ -194,15 +209,27 @@ def _batches(log: list[Envelope], sizes: list[int]) -> list[list[Envelope]]:
         received("pay-1", 5_000),
         _reversed("pay-1"),
     ],
+    dunning=[
+        written_down(9_000),
+        recovered(4_000),
+        written_down(-1, "inv-2"),
+        written_off(5_000, 5_000),
+        written_off(3_000, 0, invoice_id="inv-3"),
+    ],
     sizes=[30],
 )
 async def test_a_batch_applied_set_based_gives_the_read_models_of_one_by_one(
-    tmp_path_factory: Any, invoicing: list[Event], payments: list[Event], sizes: list[int]
+    tmp_path_factory: Any,
+    invoicing: list[Event],
+    payments: list[Event],
+    dunning: list[Event],
+    sizes: list[int],
 ) -> None:
     reg = registry()
     logs = {
         "invoicing": _log(reg, "invoicing", invoicing),
         "payments": _log(reg, "payments", payments),
+        "dunning": _log(reg, "dunning", dunning),
     }
     folder = tmp_path_factory.mktemp("batch")
     batched, alone = ReadModels(folder / "batched.sqlite"), ReadModels(folder / "alone.sqlite")

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from fordra.kernel.auth import AccessDenied, Principal, Role
 from fordra.kernel.clock import ManualClock
+from fordra.kernel.projection import ReadModelDatabase
 from fordra.kernel.web import RouterDeps
 from fordra.projections.adapters.sie import (
     SieFormatError,
@@ -24,6 +25,7 @@ from fordra.projections.adapters.sie import (
     parse_sie_vouchers,
     write_sie4i,
 )
+from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.domain.chart_of_accounts import (
     AccountingSettings,
     PostingRow,
@@ -32,7 +34,9 @@ from fordra.projections.domain.chart_of_accounts import (
     invoice_voucher,
 )
 from fordra.projections.entrypoints.sie_http import make_router
+from tests.dunning.test_interest_charges import Log
 from tests.fixtures_path import shared_fixtures
+from tests.projections.test_agency_postings import changed
 from tests.projections.test_postings import (
     TENANT,
     WATER_AND_WASTE,
@@ -43,6 +47,7 @@ from tests.projections.test_postings import (
     line,
     open_ledger,
 )
+from tests.projections.test_write_offs import open_books, written_down, written_off
 
 SETTINGS = AccountingSettings()
 PERIOD = {"from_date": date(2025, 1, 1), "to_date": date(2025, 2, 28)}
@@ -333,6 +338,10 @@ def test_broken_structure_is_reported_with_its_line() -> None:
 
 
 def app_for(ledger: Ledger) -> FastAPI:
+    return app_over(ledger.db, ledger.projection)
+
+
+def app_over(db: ReadModelDatabase, projection: PostingsProjection) -> FastAPI:
     async def authenticate(request: Request) -> Principal:
         # The role comes from a test header: the token service is the app's, not this router's.
         return Principal(subject="t", role=Role(request.headers["x-role"]), tenant=TENANT)
@@ -343,8 +352,8 @@ def app_for(ledger: Ledger) -> FastAPI:
     app = FastAPI()
     app.include_router(
         make_router(
-            ledger.db,
-            ledger.projection,
+            db,
+            projection,
             SETTINGS,
             company_name="Fördraby kommun",
             orgnr="212000-1355",
@@ -421,3 +430,32 @@ async def test_a_bad_period_is_422_naming_the_parameter(
     r = await get(client, query)
     assert r.status_code == 422, r.text
     assert [d["loc"] for d in r.json()["detail"]] == [["query", field]]
+
+
+async def test_the_export_carries_the_write_down_and_agency_series(tmp_path: Path) -> None:
+    """Dunning's write-downs and write-offs post in a series of their own (KN), the agency's
+    costs in another (KA), with their accounts named (domain.md §4, §5 and §10)."""
+    books = await open_books(tmp_path / "read_models.sqlite")
+    try:
+        books.logs["dunning"].add(written_down(1_000_000), date(2026, 6, 1))
+        books.logs["dunning"].add(written_off(1_000_000, 1_000_000), date(2026, 9, 1))
+        books.logs["agency-gateway"] = Log("agency-gateway", books.logs["dunning"].registry)
+        books.logs["agency-gateway"].add(changed("recalled", 68_000), date(2026, 5, 4))
+        await books.deliver(("invoicing", "dunning", "agency-gateway"))
+        transport = httpx.ASGITransport(app=app_over(books.db, books.postings))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await get(client, {"from": "2026-01-01", "to": "2026-12-31"})
+        assert r.status_code == 200, r.text
+        read = parse_sie(r.content)
+        assert [(v.series, v.number, v.date) for v in read.vouchers] == [
+            ("KA", 1, date(2026, 5, 4)),
+            ("KF", 1, date(2026, 1, 1)),
+            ("KN", 1, date(2026, 6, 1)),
+            ("KN", 2, date(2026, 9, 1)),
+        ]
+        assert read.accounts[6352] == "Befarade förluster på kundfordringar"
+        assert read.accounts[1592] == "Värdereglering kundfordringar"
+        assert read.accounts[6354] == "Inkassoutlägg vid återkallade ärenden"
+        assert ver_sums(r.content) == [Decimal(0)] * 4
+    finally:
+        await books.db.close()

@@ -10,6 +10,13 @@ it was booked on, at the shipped reference rates and those an admin added (``Ref
 dunning's). The tables keep the facts (capital paid per invoice and day, the interest start, the
 rates); nothing depends on the read date, so the tables stay what the events made them.
 
+Write-downs and write-offs (domain.md §4, seed 001: "Ned- och avskrivningar noteras i
+kundreskontran") are dunning's events, kept in a table of their own: a written-down claim stays
+owed and shows what of its write-down still stands (the claim's share of account 1592); a
+written-off claim is closed for good (nothing open, its written-off amount a component of its own,
+no interest after the write-off), and the customer is on a credit stop (seed 001: staff and unit
+managers are told, so that no new service is given on credit).
+
 No name or address is kept here: the ledger is read by many roles, and a protected identity must
 never leak into a read model (domain.md §2).
 """
@@ -21,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -30,7 +37,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     func,
+    or_,
     select,
     update,
 )
@@ -39,7 +48,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyCaseStatus
-from fordra.contracts.dunning import ReferenceRateAdded
+from fordra.contracts.dunning import (
+    ClaimWrittenDown,
+    ClaimWrittenOff,
+    ReferenceRateAdded,
+    WriteDownRecovered,
+    WriteOffReason,
+)
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
     CustomerRegistered,
@@ -77,7 +92,12 @@ from fordra.kernel.late_interest import (
     total_ore,
 )
 from fordra.kernel.projection import Projection, Sums, insert_many, upsert
-from fordra.projections.domain.ledger_status import InvoiceStatus, invoice_status
+from fordra.projections.domain.ledger_status import (
+    CreditStopReason,
+    InvoiceStatus,
+    credit_stop_reason,
+    invoice_status,
+)
 
 # The customer's credit (an advance, förskott): recorded adds, applied / refunded / reversed take
 # away, counted only on the customer's credit stream (CREDIT_STREAM_PREFIX, the contract's).
@@ -109,6 +129,10 @@ _CHANGING = frozenset(
         SmallAmountsInvoiced,
         ReferenceRateAdded,
     )
+)
+# Dunning's write-downs and write-offs: they change the ledger's table of their own alone.
+_WRITE_DOWNS = frozenset(
+    kind.event_type for kind in (ClaimWrittenDown, WriteDownRecovered, ClaimWrittenOff)
 )
 
 
@@ -238,6 +262,24 @@ class CustomerLedgerProjection(Projection):
             Column("status", String(30), nullable=False),
             Column("deadline", Date),
         )
+        # Write-downs and write-offs (domain.md §4), dunning's: a table of its own, so that a
+        # read-model database made before it gains it without a migration, and changed by
+        # dunning's events alone, so that the ledger is the same whichever log is applied first.
+        self.write_downs = Table(
+            "ledger_write_downs",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("customer_id", String(64), nullable=False, index=True),
+            # The first write-down's day and what of the write-downs still stands (written down
+            # less recovered: the claim's share of the value adjustment, 1592).
+            Column("written_down_on", Date),
+            Column("written_down_ore", BigInteger, nullable=False, default=0),
+            Column("written_off_on", Date),
+            Column("written_off_ore", BigInteger, nullable=False, default=0),
+            Column("write_off_reason", String(20)),
+            # Text: the contract bounds neither, and PostgreSQL would refuse a longer value.
+            Column("write_off_decision_reference", Text),
+        )
         return [
             self.customers,
             self.invoices,
@@ -250,6 +292,7 @@ class CustomerLedgerProjection(Projection):
             self.interest_terms,
             self.reference_rates,
             self.agency,
+            self.write_downs,
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
@@ -331,6 +374,11 @@ class CustomerLedgerProjection(Projection):
             elif event.event_type in _CHANGING:
                 await flush()
                 await self._apply_change(conn, event)
+            elif event.event_type in _WRITE_DOWNS and self.registry.knows(event.event_type):
+                # Nothing gathered reads or writes their table: no flush needed.
+                written = self.registry.load(event)
+                assert isinstance(written, ClaimWrittenDown | WriteDownRecovered | ClaimWrittenOff)
+                await self._apply_write_down(conn, written)
             elif event.event_type == AgencyCaseChanged.event_type:
                 await self._apply_agency(conn, self.registry.load_as(event, AgencyCaseChanged))
             elif event.context == "agency-gateway":
@@ -338,8 +386,8 @@ class CustomerLedgerProjection(Projection):
                 # reports, which payments books and the ledger reads from there) is not read.
                 continue
             elif event.context == "dunning":
-                # The ledger follows dunning for the reference rates alone; the rest of its log
-                # (a stream per invoice) is not even read.
+                # The ledger follows dunning for the reference rates and the write-downs and
+                # write-offs alone; the rest of its log (a stream per invoice) is not even read.
                 continue
             elif self.registry.knows(event.event_type):
                 # Changes nothing here (a payment received or matched), and gathers on: but it
@@ -457,6 +505,36 @@ class CustomerLedgerProjection(Projection):
                 .values(invoiced_on_invoice=e.invoice_id)
             )
 
+    async def _apply_write_down(
+        self, conn: AsyncConnection, e: ClaimWrittenDown | WriteDownRecovered | ClaimWrittenOff
+    ) -> None:
+        """domain.md §4: a write-down adds to what stands of it (its first day kept), capital
+        recovered takes away (a payment taken back adds again), a write-off notes the day, the
+        amount, the reason and the decision."""
+        w = self.write_downs
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        new: dict[str, Any] = {"invoice_id": e.invoice_id, "customer_id": e.customer_id}
+        changes: dict[str, Any]
+        if isinstance(e, ClaimWrittenDown):
+            new |= {"written_down_on": e.written_down_on, "written_down_ore": e.amount_ore}
+            changes = {
+                "written_down_on": func.coalesce(w.c.written_down_on, e.written_down_on),
+                "written_down_ore": w.c.written_down_ore + e.amount_ore,
+            }
+        elif isinstance(e, WriteDownRecovered):
+            new |= {"written_down_ore": -e.amount_ore}
+            changes = {"written_down_ore": w.c.written_down_ore - e.amount_ore}
+        else:
+            changes = {
+                "written_off_on": e.written_off_on,
+                "written_off_ore": e.amount_ore,
+                "write_off_reason": e.reason,
+                "write_off_decision_reference": e.decision_reference,
+            }
+            new |= changes | {"written_down_ore": 0}
+        stmt = insert(w).values(**{"written_down_ore": 0, "written_off_ore": 0, **new})
+        await conn.execute(stmt.on_conflict_do_update(index_elements=["invoice_id"], set_=changes))
+
 
 class LedgerInvoice(BaseModel):
     invoice_id: str
@@ -484,6 +562,17 @@ class LedgerInvoice(BaseModel):
     # never handed over.
     agency_status: AgencyCaseStatus | None = None
     agency_deadline: date | None = None
+    # Write-down and write-off (domain.md §4, seed 001: noted in the ledger). What of the
+    # write-down still stands (written down less capital recovered; the claim's share of account
+    # 1592, 0 once written off, when the value adjustment is reversed) and the first write-down's
+    # day; a written-off claim's day, amount (its own component: total - credited - paid -
+    # written off = open, and open is 0), reason and decision (delegation).
+    written_down_ore: int = 0
+    written_down_on: date | None = None
+    written_off_ore: int = 0
+    written_off_on: date | None = None
+    write_off_reason: WriteOffReason | None = None
+    write_off_decision_reference: str | None = None
 
 
 class HeldSmallAmount(BaseModel):
@@ -494,6 +583,15 @@ class HeldSmallAmount(BaseModel):
     total_ore: int
 
 
+class CreditStop(BaseModel):
+    """No new service on credit (seed 001: "Viktigt är att om möjligt förhindra att ny tjänst
+    tillhandahålles med eventuell ny utebliven betalning som följd"): since the first day one of
+    the customer's claims was written down or off, and why (written off when any claim is)."""
+
+    since: date
+    reason: CreditStopReason
+
+
 class CustomerLedger(BaseModel):
     customer_id: str
     kind: str
@@ -502,6 +600,9 @@ class CustomerLedger(BaseModel):
     credit_ore: int
     invoices: list[LedgerInvoice]
     held_small_amounts: list[HeldSmallAmount]
+    # Any claim of the customer's written down or off, any department's: a department reading
+    # its own claims is told too (seed 001), of the fact alone, not the other claims.
+    credit_stop: CreditStop | None = Field(default=None)
 
 
 async def department_has_invoiced(
@@ -539,6 +640,7 @@ async def read_customer_ledger(
     inv, pay, chg = projection.invoices, projection.payments, projection.charges
     terms = projection.interest_terms
     agency = projection.agency
+    wd = projection.write_downs
     query = (
         select(
             inv,
@@ -550,12 +652,19 @@ async def read_customer_ledger(
             func.coalesce(terms.c.capital_credited_ore, 0).label("capital_credited_ore"),
             agency.c.status.label("agency_status"),
             agency.c.deadline.label("agency_deadline"),
+            wd.c.written_down_on,
+            func.coalesce(wd.c.written_down_ore, 0).label("written_down_ore"),
+            wd.c.written_off_on,
+            func.coalesce(wd.c.written_off_ore, 0).label("written_off_ore"),
+            wd.c.write_off_reason,
+            wd.c.write_off_decision_reference,
         )
         .select_from(
             inv.outerjoin(pay, pay.c.invoice_id == inv.c.invoice_id)
             .outerjoin(chg, chg.c.invoice_id == inv.c.invoice_id)
             .outerjoin(terms, terms.c.invoice_id == inv.c.invoice_id)
             .outerjoin(agency, agency.c.invoice_id == inv.c.invoice_id)
+            .outerjoin(wd, wd.c.invoice_id == inv.c.invoice_id)
         )
         .where(inv.c.customer_id == customer_id)
     )
@@ -567,7 +676,8 @@ async def read_customer_ledger(
     def open_of(r: Any) -> int:
         # Capital paid, and interest and fees paid up to what the invoice itself carries (the
         # agency may collect interest of its own on top, which pays nothing of the invoice).
-        if r.cancelled:
+        # A written-off claim is closed for good (domain.md §4): nothing of it is open.
+        if r.cancelled or r.written_off_on is not None:
             return 0
         charges_paid = min(r.interest_and_fees_paid_ore, r.charges_ore)
         return max(int(r.open_ore - r.paid_ore - charges_paid), 0)
@@ -593,6 +703,13 @@ async def read_customer_ledger(
             interest_ore=interest.get(r.invoice_id, 0),
             agency_status=r.agency_status,
             agency_deadline=r.agency_deadline,
+            # What stands of a write-down is reversed from 1592 by the write-off.
+            written_down_ore=0 if r.written_off_on is not None else r.written_down_ore,
+            written_down_on=r.written_down_on,
+            written_off_ore=r.written_off_ore,
+            written_off_on=r.written_off_on,
+            write_off_reason=r.write_off_reason,
+            write_off_decision_reference=r.write_off_decision_reference,
             status=invoice_status(
                 open_ore=open_of(r),
                 total_ore=r.total_ore,
@@ -602,6 +719,8 @@ async def read_customer_ledger(
                 cancelled=r.cancelled,
                 disputed=r.disputed,
                 deferred_until=r.deferred_until,
+                written_down=r.written_down_on is not None,
+                written_off=r.written_off_on is not None,
             ),
         )
         for r in rows
@@ -627,10 +746,40 @@ async def read_customer_ledger(
         kind=customer.kind,
         balance_ore=sum(i.open_ore for i in invoices),
         credit_ore=await _credit_of(conn, projection, customer_id),
-        overdue_ore=sum(i.open_ore for i in invoices if i.status == "overdue"),
+        # A written-down claim is past its due date too (it went through collection).
+        overdue_ore=sum(
+            i.open_ore
+            for i in invoices
+            if i.status == "overdue" or (i.status == "written_down" and today > i.due_date)
+        ),
         invoices=invoices,
         held_small_amounts=held,
+        credit_stop=await _credit_stop_of(conn, projection, customer_id),
     )
+
+
+async def _credit_stop_of(
+    conn: AsyncConnection, projection: CustomerLedgerProjection, customer_id: str
+) -> CreditStop | None:
+    """The customer's credit stop (seed 001), from every claim of theirs whichever department's
+    written down or off, as dunning's credit-stop list has them: a write-down recovered in full
+    still counts (the customer did not pay on time, and no event lifts a stop). One lookup by
+    the customer's index."""
+    w = projection.write_downs
+    counted = (
+        await conn.execute(
+            select(w.c.written_down_on, w.c.written_off_on).where(
+                w.c.customer_id == customer_id,
+                or_(w.c.written_down_on.is_not(None), w.c.written_off_on.is_not(None)),
+            )
+        )
+    ).all()
+    if not counted:
+        return None
+    # The stop began with the claim's first write-down, or its write-off when it had none.
+    since = min(d for r in counted for d in (r.written_down_on, r.written_off_on) if d is not None)
+    written_off = any(r.written_off_on is not None for r in counted)
+    return CreditStop(since=since, reason=credit_stop_reason(written_off=written_off))
 
 
 async def _interest_of(
@@ -660,11 +809,13 @@ async def _interest_of(
         if r.cancelled:
             continue
         capital = int(r.total_ore - r.charges_ore - r.capital_credited_ore)
+        # A written-off claim is closed: it accrues nothing after the write-off (domain.md §4).
+        until = today if r.written_off_on is None else min(today, r.written_off_on)
         periods = late_interest(
             max(capital, 0),
             payments.get(r.invoice_id, []),
             start=interest_start(r.due_date, r.interest_from),
-            until=today,
+            until=until,
             reference_rates=rates,
             margin_points=projection.margin_points,
         )

@@ -2,7 +2,10 @@
 money, numbered per series in the order the events were recorded, ready for the SIE 4i export.
 Built from invoicing's public events (invoices, credit notes, cancellations: series ``KF``) and
 payments' (money received, placed, credited, refunded: series ``KI``, rules in
-``domain/payment_postings.py``).
+``domain/payment_postings.py``) and dunning's write-downs, their recoveries and write-offs (series
+``KN``, rules in ``domain/loss_postings.py``; the rest of dunning's log posts nothing), and what
+a recall costs the municipality, from the agency gateway's log (series ``KA``, the rule in
+``domain/agency_postings.py``).
 
 A voucher's id is the id of the event that caused it and its number is the next in its series in
 position order. Each series is fed by one context's log, whose order is total, so a rebuild from
@@ -33,6 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fordra.contracts.agency_gateway import AgencyCaseChanged
+from fordra.contracts.dunning import ClaimWrittenDown, ClaimWrittenOff, WriteDownRecovered
 from fordra.contracts.invoicing import CreditNoteIssued, InvoiceCancelled, InvoiceIssued
 from fordra.contracts.payments import (
     CREDIT_STREAM_PREFIX,
@@ -48,6 +53,7 @@ from fordra.contracts.payments import (
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import Projection, insert_many, upsert
+from fordra.projections.domain.agency_postings import rule_agency_cost
 from fordra.projections.domain.chart_of_accounts import (
     AccountingSettings,
     PostingRow,
@@ -55,6 +61,11 @@ from fordra.projections.domain.chart_of_accounts import (
     cancellation_voucher,
     credit_note_voucher,
     invoice_voucher,
+)
+from fordra.projections.domain.loss_postings import (
+    rule_claim_written_down,
+    rule_claim_written_off,
+    rule_write_down_recovered,
 )
 from fordra.projections.domain.payment_postings import (
     is_booked_currency,
@@ -73,6 +84,13 @@ INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 CANCELLATION = "cancellation"
 PAYMENT = "payment"  # every voucher of a payments event
+# Dunning's: a write-down's voucher is the one its recoveries look up.
+WRITE_DOWN = "write_down"
+WRITE_DOWN_RECOVERY = "write_down_recovery"
+WRITE_OFF = "write_off"
+AGENCY_COST = "agency_cost"  # the agency gateway's
+# What invoicing posted on an invoice, which a cancellation reverses.
+_INVOICING_KINDS = (INVOICE, CREDIT_NOTE, CANCELLATION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +119,11 @@ class _Invoice(NamedTuple):
 
 class PostingsProjection(Projection):
     name: ClassVar[str] = "general_ledger"
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments")
+    # Dunning's log for the write-downs and write-offs, the agency gateway's for what a recall
+    # costs (issue 15). On a read-model database made before they were upstreams, their tracking
+    # starts at 0, so the bus replays each whole log into its series of its own: the same
+    # vouchers as a rebuild gives.
+    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning", "agency-gateway")
 
     def __init__(self, registry: EventRegistry, settings: AccountingSettings) -> None:
         # Events are read through the registry so that old schema versions are upcast.
@@ -218,6 +240,10 @@ class PostingsProjection(Projection):
             )
         if event.event_type in (CreditNoteIssued.event_type, InvoiceCancelled.event_type):
             return None
+        if event.context == "dunning":
+            return self._dunning_posting(event)
+        if event.context == "agency-gateway":
+            return self._agency_posting(event)
         if event.context != "payments" or not self.registry.knows(event.event_type):
             return _NOTHING
         return self._payments_posting(event)
@@ -260,6 +286,43 @@ class PostingsProjection(Projection):
             return _NOTHING
         return _Posting(voucher, invoice_id=invoice_id, payment_id=getattr(e, "payment_id", None))
 
+    def _agency_posting(self, event: Envelope) -> _Posting:
+        """What a recall costs the municipality (domain/agency_postings.py). The rest of the
+        gateway's log (its messages, webhooks, the payments it reports, which payments books)
+        posts nothing, nor does a case step that costs nothing."""
+        if event.event_type != AgencyCaseChanged.event_type:
+            return _NOTHING
+        c = self.registry.load_as(event, AgencyCaseChanged)
+        return _Posting(
+            rule_agency_cost(c, self.settings), kind=AGENCY_COST, invoice_id=c.invoice_id
+        )
+
+    def _dunning_posting(self, event: Envelope) -> _Posting | None:
+        """Write-downs and write-offs (domain/loss_postings.py); a recovery reads its
+        write-down's voucher for the invoice's number and department. Nothing else of dunning's
+        log (reminders, handovers, plans, rates) moves money in the ledger."""
+        if event.event_type == ClaimWrittenDown.event_type:
+            d = self.registry.load_as(event, ClaimWrittenDown)
+            return _Posting(
+                rule_claim_written_down(d, self.settings),
+                kind=WRITE_DOWN,
+                invoice_id=d.invoice_id,
+                invoice_number=d.invoice_number,
+                department=d.department,
+            )
+        if event.event_type == ClaimWrittenOff.event_type:
+            o = self.registry.load_as(event, ClaimWrittenOff)
+            return _Posting(
+                rule_claim_written_off(o, self.settings),
+                kind=WRITE_OFF,
+                invoice_id=o.invoice_id,
+                invoice_number=o.invoice_number,
+                department=o.department,
+            )
+        if event.event_type == WriteDownRecovered.event_type:
+            return None
+        return _NOTHING
+
     async def _apply_reading(self, conn: AsyncConnection, event: Envelope) -> None:
         """The events whose posting reads the tables, one at a time."""
         if event.event_type == CreditNoteIssued.event_type:
@@ -284,6 +347,28 @@ class PostingsProjection(Projection):
             )
             if reversal is not None:
                 await self._post(conn, event, reversal, kind=CANCELLATION, invoice_id=x.invoice_id)
+            return
+        if event.event_type == WriteDownRecovered.event_type:
+            r = self.registry.load_as(event, WriteDownRecovered)
+            # Dunning appends the write-down before any recovery, on the same log: the lookup
+            # finds it in a rebuild as it did live.
+            written_down = await self._invoice_voucher(conn, r.invoice_id, kind=WRITE_DOWN)
+            recovery = rule_write_down_recovered(
+                r,
+                self.settings,
+                invoice_number=written_down.invoice_number if written_down else None,
+                department=written_down.department if written_down else None,
+            )
+            if recovery is not None:
+                await self._post(
+                    conn,
+                    event,
+                    recovery,
+                    kind=WRITE_DOWN_RECOVERY,
+                    invoice_id=r.invoice_id,
+                    invoice_number=written_down.invoice_number if written_down else None,
+                    department=written_down.department if written_down else None,
+                )
             return
         e = self.registry.load(event)
         if isinstance(e, RefundRequested):
@@ -336,13 +421,16 @@ class PostingsProjection(Projection):
         )
         return voucher, payment_id
 
-    async def _invoice_voucher(self, conn: AsyncConnection, invoice_id: str) -> _Invoice | None:
+    async def _invoice_voucher(
+        self, conn: AsyncConnection, invoice_id: str, *, kind: str = INVOICE
+    ) -> _Invoice | None:
         v = self.vouchers
         found = (
             await conn.execute(
-                select(v.c.invoice_number, v.c.department).where(
-                    v.c.invoice_id == invoice_id, v.c.kind == INVOICE
-                )
+                select(v.c.invoice_number, v.c.department)
+                .where(v.c.invoice_id == invoice_id, v.c.kind == kind)
+                .order_by(v.c.position)
+                .limit(1)
             )
         ).first()
         return None if found is None else _Invoice(found.invoice_number, found.department)
@@ -352,8 +440,10 @@ class PostingsProjection(Projection):
         found = await conn.execute(
             select(r.c.account, r.c.amount_ore, r.c.objects)
             .join(v, v.c.voucher_id == r.c.voucher_id)
-            # Only what invoicing posted: a payment on the invoice is not undone by cancelling it.
-            .where(v.c.invoice_id == invoice_id, v.c.kind != PAYMENT)
+            # Only what invoicing posted: a payment on the invoice is not undone by cancelling it,
+            # nor a write-down (dunning's log: whether it was applied yet depends on which log a
+            # rebuild replays first, and the series must not).
+            .where(v.c.invoice_id == invoice_id, v.c.kind.in_(_INVOICING_KINDS))
             .order_by(v.c.position, r.c.row_no)
         )
         return [
@@ -370,9 +460,18 @@ class PostingsProjection(Projection):
         kind: str,
         invoice_id: str | None = None,
         payment_id: str | None = None,
+        invoice_number: str | None = None,
+        department: str | None = None,
     ) -> None:
         number = await self._last_number(conn, event.tenant, voucher.series) + 1
-        posting = _Posting(voucher, kind=kind, invoice_id=invoice_id, payment_id=payment_id)
+        posting = _Posting(
+            voucher,
+            kind=kind,
+            invoice_id=invoice_id,
+            payment_id=payment_id,
+            invoice_number=invoice_number,
+            department=department,
+        )
         head, lines = self._voucher_rows(event, posting, number)
         await conn.execute(self.vouchers.insert().values(**head))
         await conn.execute(self.rows.insert(), lines)

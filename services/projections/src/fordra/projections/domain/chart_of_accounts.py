@@ -12,7 +12,8 @@ SIE 4i (text, codepage 437, ``#VER`` balanced to zero)". This module is the pure
 - the posting rules: an ``InvoiceIssued`` debits the receivables account with the total and credits
   revenue per line's service (net) and output VAT per rate; a ``CreditNoteIssued`` is the mirror
   image; an ``InvoiceCancelled`` reverses what still stands on the invoice. The money events'
-  rules are in ``payment_postings.py``.
+  rules are in ``payment_postings.py``, the write-downs' and write-offs' in ``loss_postings.py``,
+  the agency's costs in ``agency_postings.py``.
 
 Small amounts held for a later invoice (``SmallAmountDeferred``) post nothing: nothing is owed
 until they are invoiced, and then they are lines of that invoice and post with it. A dropped small
@@ -109,6 +110,9 @@ DEFAULT_ACCOUNT_NAMES: dict[int, str] = {
     3594: "Påminnelseavgifter",
     3595: "Inkassoavgifter",
     3596: "Övriga kravkostnader",
+    6351: "Konstaterade förluster på kundfordringar",
+    6352: "Befarade förluster på kundfordringar",
+    6354: "Inkassoutlägg vid återkallade ärenden",
     8313: "Dröjsmålsräntor kundfordringar",
     9181: "Oidentifierade inbetalningar",
     9895: "Klientmedel inkassobolag",
@@ -156,6 +160,16 @@ class AccountingSettings(BaseModel):
     value_adjustment_account: AccountNumber = 1592
     reversed_payment_account: AccountNumber = 2998
     agency_client_funds_account: AccountNumber = 9895
+    # A claim written down is a doubtful loss (befarad kundförlust) against the value adjustment
+    # (1592); one written off an established loss (konstaterad kundförlust) against 1512
+    # (domain.md §4, seed 002's "värdereglering" and "återvunna kundförluster"). BAS placeholders.
+    doubtful_losses_account: AccountNumber = 6352
+    established_losses_account: AccountNumber = 6351
+    # What the agency debits the municipality for a case recalled after a payment order (its
+    # outlays it can no longer recover from the debtor, seed 004), and where that is owed
+    # (``domain/agency_postings.py`` says why the client funds by default). Placeholders.
+    agency_costs_account: AccountNumber = 6354
+    agency_costs_credit_account: AccountNumber = 9895
     # The bank account payments come in on and bank reversals and deductions leave by, and the
     # one refunds are paid out from (seed 002's 1951 and 1954), dated: a municipality that changes
     # bank changes the account on a date, and a rebuild still posts older payments to the old one.
@@ -177,6 +191,11 @@ class AccountingSettings(BaseModel):
     # The series of the payments' vouchers. A series of its own, fed by payments' log alone, so
     # that its numbers are the same after a rebuild whichever context's log is replayed first.
     payment_voucher_series: str = Field(default="KI", pattern=r"^[A-Za-z0-9]{1,10}$")
+    # The series of write-downs, their recoveries and write-offs: fed by dunning's log alone, for
+    # the same reason (``domain/loss_postings.py``).
+    loss_voucher_series: str = Field(default="KN", pattern=r"^[A-Za-z0-9]{1,10}$")
+    # The series of the agency's costs, fed by the agency gateway's log alone.
+    agency_voucher_series: str = Field(default="KA", pattern=r"^[A-Za-z0-9]{1,10}$")
     # When set (1 is SIE's cost centre), revenue rows carry the invoicing department as an object
     # of that dimension. Off by default: the general ledger rejects objects it does not know, so
     # the department ids must first be the ledger's own cost-centre codes.
