@@ -68,7 +68,7 @@ from fordra.dunning.domain.settings import DunningSettings
 from fordra.dunning.domain.write_down import recovery
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
-from fordra.kernel.clock import BusinessClock
+from fordra.kernel.clock import STOCKHOLM, BusinessClock
 from fordra.kernel.dated import CalendarDate
 from fordra.kernel.delegation import DepartmentDecision
 from fordra.kernel.envelope import Envelope, Metadata
@@ -599,7 +599,8 @@ def plan_invoice_reactions(registry: EventRegistry) -> dict[str, Reaction]:
                     WriteDownRecovered(
                         invoice_id=allocated.invoice_id,
                         customer_id=allocated.customer_id,
-                        recovered_on=env.occurred_at.date(),
+                        # The Swedish business date of the payment, not its UTC date.
+                        recovered_on=env.occurred_at.astimezone(STOCKHOLM).date(),
                         amount_ore=back,
                     )
                 )
