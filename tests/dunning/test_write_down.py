@@ -132,7 +132,15 @@ def test_a_write_off_reverses_what_stands_of_the_write_down() -> None:
     assert gone is not None
     assert gone.written_off_on == TODAY
     assert gone.value_adjustment_ore == 0
-    assert refusal(lambda: decide_write_off(claim, gone, DEATH, TODAY, None))[0] == (
+    ended = replace(claim, written_off_on=TODAY, written_off_ore=60000)
+    assert refusal(lambda: decide_write_off(ended, gone, DEATH, TODAY, None))[0] == (
+        "check_claim_not_written_off"
+    )
+    # A payment the bank took back since is owed again, and may be written off in its turn
+    bounced = replace(ended, paid_capital_ore=0)
+    again = decide_write_off(bounced, gone, DEATH, TODAY, None)
+    assert (again.amount_ore, again.value_adjustment_ore) == (40000, 0)
+    assert refusal(lambda: decide_write_down(bounced, gone, BASIS, TODAY, None))[0] == (
         "check_claim_not_written_off"
     )
     assert recovery(gone, 10000) == 0
@@ -142,7 +150,7 @@ def test_a_claim_written_down_or_off_leaves_the_flow() -> None:
     down = replace(CLAIM, written_down_on=TODAY)
     assert stage_of(down) == "written_down"
     assert stale_reason(down, TODAY) is not None
-    off = replace(CLAIM, written_off_on=TODAY)
+    off = replace(CLAIM, written_off_on=TODAY, written_off_ore=CLAIM.total_ore)
     assert (stage_of(off), off.open_ore) == ("written_off", 0)
     assert "written off" in (stale_reason(off, TODAY) or "")
 

@@ -79,6 +79,12 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 # never handed to the agency (issue 15)
                 "agency_status": None,
                 "agency_deadline": None,
+                "written_down_ore": 0,
+                "written_down_on": None,
+                "written_off_ore": 0,
+                "written_off_on": None,
+                "write_off_reason": None,
+                "write_off_decision_reference": None,
             }
         ]
         assert ledger["held_small_amounts"] == []

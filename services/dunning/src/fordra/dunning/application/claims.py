@@ -512,21 +512,22 @@ class DunningClaimsProjection(Projection):
             "department": e.department,
         }
         if isinstance(e, ClaimWrittenDown):
-            values = {
+            set_ = {
                 **common,
                 "written_down_on": e.written_down_on,
                 "written_down_ore": e.amount_ore,
                 "written_down_reason": e.reason,
             }
-        else:
-            values = {
-                **common,
-                "written_off_on": e.written_off_on,
-                "written_off_ore": e.amount_ore,
-                "write_off_reason": e.reason,
-                "decision_reference": e.decision_reference,
-            }
-        await upsert(conn, self.write_downs, key, set_=values)
+            await upsert(conn, self.write_downs, key, set_=set_)
+            return
+        # A further write-off (of a payment taken back since) adds to what was written off.
+        set_ = {
+            **common,
+            "written_off_on": e.written_off_on,
+            "write_off_reason": e.reason,
+            "decision_reference": e.decision_reference,
+        }
+        await upsert(conn, self.write_downs, key, add={"written_off_ore": e.amount_ore}, set_=set_)
 
     def claim_columns(self) -> list[Any]:
         """Every column a ``Claim`` is made of, for a select over the three tables joined."""
@@ -545,6 +546,7 @@ class DunningClaimsProjection(Projection):
             g.c.termination_proposal_id,
             self.write_downs.c.written_down_on,
             self.write_downs.c.written_off_on,
+            self.write_downs.c.written_off_ore,
         ]
 
     def joined(self) -> Any:
@@ -584,6 +586,7 @@ def claim_from_row(r: Any) -> Claim:
         termination_warned_on=r.termination_warned_on,
         written_down_on=r.written_down_on,
         written_off_on=r.written_off_on,
+        written_off_ore=int(r.written_off_ore or 0),
     )
 
 

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BigInteger, Date, and_, case, literal, not_, or_, select
+from sqlalchemy import Date, and_, case, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from fordra.contracts.invoicing import SERVICE_TYPES
@@ -179,13 +179,13 @@ def open_ore_column(p: DunningClaimsProjection) -> Any:
     paid_other = case(
         (pay.c.paid_other_ore < c.c.charges_ore, pay.c.paid_other_ore), else_=c.c.charges_ore
     )
-    # A claim written off is gone for good (domain.md §4): nothing of it is open.
-    return case(
-        (p.write_downs.c.written_off_on.is_not(None), literal(0, BigInteger)),
-        else_=c.c.total_ore
+    # What write-offs took is not open (domain.md §4); a payment taken back since is.
+    return (
+        c.c.total_ore
         - c.c.credited_ore
         - _coalesce0(pay.c.paid_capital_ore)
-        - _coalesce0(paid_other),
+        - _coalesce0(paid_other)
+        - _coalesce0(p.write_downs.c.written_off_ore)
     ).label("open_ore")
 
 
@@ -218,8 +218,11 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
         g.c.plan_id.is_(None),
         c.c.due_date < day,
         g.c.handed_over_on.is_(None),
-        # A claim written down is under long-term surveillance, not dunned (domain.md §4).
+        # A claim written down is under long-term surveillance, not dunned; one written off is
+        # not dunned even when a payment taken back makes some of it owed again: a person
+        # decides (domain.md §4).
         p.write_downs.c.written_down_on.is_(None),
+        p.write_downs.c.written_off_on.is_(None),
     )
     exempt = [
         not_(and_(c.c.service_type == s, c.c.customer_id.in_(cut.exempt_customer_ids)))

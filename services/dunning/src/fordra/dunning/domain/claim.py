@@ -68,11 +68,14 @@ class Claim:
     # §4, domain/write_down.py).
     written_down_on: date | None = None
     written_off_on: date | None = None
+    # What write-offs took of it: a payment taken back afterwards is owed again.
+    written_off_ore: int = 0
 
     @property
     def open_ore(self) -> int:
         return open_ore(
-            cancelled=self.cancelled or self.written_off_on is not None,
+            cancelled=self.cancelled,
+            written_off_ore=self.written_off_ore,
             total_ore=self.total_ore,
             credited_ore=self.credited_ore,
             paid_capital_ore=self.paid_capital_ore,
@@ -89,13 +92,15 @@ def open_ore(
     paid_capital_ore: int,
     paid_other_ore: int,
     charges_ore: int,
+    written_off_ore: int = 0,
 ) -> int:
     """What is still open: the invoice less credit notes, capital paid, and interest and fees
     paid up to what the invoice itself carries (the agency may collect interest of its own,
     which pays nothing of the invoice; domain.md §3 keeps the components apart)."""
     if cancelled:
         return 0
-    return max(total_ore - credited_ore - paid_capital_ore - min(paid_other_ore, charges_ore), 0)
+    paid = paid_capital_ore + min(paid_other_ore, charges_ore)
+    return max(total_ore - credited_ore - paid - written_off_ore, 0)
 
 
 def stage_of(claim: Claim) -> Stage:

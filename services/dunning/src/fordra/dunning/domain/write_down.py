@@ -64,9 +64,9 @@ def _refuse_closed(claim: Claim, invoice: PlanInvoice | None, action: str) -> No
             f"invoice {claim.invoice_id!r} was cancelled: there is nothing to {action}",
             rule="check_claim_open",
         )
-    if invoice is not None and invoice.written_off_on is not None:
+    if claim.written_off_on is not None and claim.open_ore <= 0:
         raise DomainRuleViolation(
-            f"invoice {claim.invoice_id!r} was written off on {invoice.written_off_on}",
+            f"invoice {claim.invoice_id!r} was written off on {claim.written_off_on}",
             rule="check_claim_not_written_off",
         )
     if claim.open_ore <= 0:
@@ -98,6 +98,12 @@ def decide_write_down(
             rule="check_invoice_number_matches_ledger",
         )
     _refuse_closed(claim, invoice, "write down")
+    if claim.written_off_on is not None:
+        raise DomainRuleViolation(
+            f"invoice {claim.invoice_id!r} was written off on {claim.written_off_on}: what is "
+            "owed of it again is written off, not down",
+            rule="check_claim_not_written_off",
+        )
     if invoice is not None and invoice.written_down_on is not None:
         raise DomainRuleViolation(
             f"invoice {claim.invoice_id!r} was written down on {invoice.written_down_on}",
@@ -137,7 +143,8 @@ def decide_write_off(
     department: str | None,
 ) -> ClaimWrittenOff:
     """Write ``claim`` off (module docstring): what is open is the loss; what stands of a
-    write-down is reversed from the value adjustment."""
+    write-down is reversed from the value adjustment. A claim written off whose earlier payment
+    the bank took back since owes that again: it may be written off in its turn."""
     _refuse_closed(claim, invoice, "write off")
     return ClaimWrittenOff(
         invoice_id=claim.invoice_id,

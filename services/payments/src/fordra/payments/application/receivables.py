@@ -3,10 +3,12 @@ issued invoice opens a receivable (and the customer's credit is set off against 
 reduces it (releasing what it took of paid services to the customer's credit), a cancellation
 closes it, and a dispute, deferral or postponement puts it under a hold that set-off respects.
 
-From dunning's public events it learns of a write-off (``ClaimWrittenOff``, domain.md §4): the
-claim is closed for good and nothing more is allocated to it. A write-down (``ClaimWrittenDown``)
-is not followed here on purpose: the claim stays owed, under long-term surveillance, and a payment
-of it is allocated as before (dunning reverses the value adjustment from our ``PaymentAllocated``).
+From dunning's public events it learns of a write-off (``ClaimWrittenOff``, domain.md §4): the open
+parts are written off and nothing more is allocated to it (a payment taken back by the bank
+afterwards is owed again: the write-off covered what was open when decided). A write-down
+(``ClaimWrittenDown``) is not followed here on purpose: the claim stays owed, under long-term
+surveillance, and a payment of it is allocated as before (dunning reverses the value adjustment from
+our ``PaymentAllocated``).
 """
 
 from __future__ import annotations
@@ -207,10 +209,11 @@ def write_off_reactions(registry: EventRegistry) -> dict[str, Reaction]:
     receivable must be there first, and the same consumer opens it."""
 
     async def on_written_off(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
-        """The claim is closed for good (domain.md §4): from now on a payment naming it is not
-        allocated to it (it waits in the work queue, or is set off against the customer's other
-        claims, then kept as credit), and set-off and credit pass it by. What was allocated to
-        it before stays. Written off twice, or after a cancellation: nothing more to close."""
+        """What is open of the claim is written off, part by part (domain.md §4): from now on a
+        payment naming it finds nothing open (it waits in the work queue, or is set off against
+        the customer's other claims, then kept as credit), and set-off and credit pass it by.
+        What was allocated to it before stays. Nothing open (written off already, a
+        cancellation): nothing to write off."""
         written_off = registry.load_as(env, ClaimWrittenOff)
         batch = BookingBatch(store, registry, env.caused_metadata(), env.occurred_at)
         receivable = await batch.receivable(written_off.invoice_id)
@@ -218,8 +221,12 @@ def write_off_reactions(registry: EventRegistry) -> dict[str, Reaction]:
             # Payments has not learnt of the invoice yet (its reaction to invoicing lags): fail,
             # so that the bus delivers this again, rather than let a later payment pay it.
             raise LookupError(f"invoice {written_off.invoice_id} is not known to payments yet")
-        if receivable.closed:
+        if receivable.closed or receivable.open_ore <= 0:
             return []
+        charges = {
+            component: {s: receivable.owed_charge(component, s) for s in parts}
+            for component, parts in receivable.owed_interest_and_fees.items()
+        }
         await batch.add(
             receivable_stream(written_off.invoice_id),
             ReceivableWrittenOff(
@@ -227,6 +234,12 @@ def write_off_reactions(registry: EventRegistry) -> dict[str, Reaction]:
                 written_off_on=written_off.written_off_on,
                 reason=written_off.reason,
                 decision_reference=written_off.decision_reference,
+                by_service={s: v for s, v in receivable.owed.items() if v > 0},
+                interest_and_fees={
+                    c: {s: v for s, v in parts.items() if v > 0}
+                    for c, parts in charges.items()
+                    if any(v > 0 for v in parts.values())
+                },
             ),
         )
         return batch.appends()

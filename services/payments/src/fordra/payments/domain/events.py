@@ -48,10 +48,13 @@ class ReceivableClosed(Event):
 
 class ReceivableWrittenOff(Event):
     """Dunning wrote the claim off (avskrivning, domain.md §4; its public ``ClaimWrittenOff``):
-    it is closed for good, so nothing more is allocated to it. What was allocated before stays;
-    a later payment naming it goes where a payment for a closed claim goes (the work queue, or
-    the customer's other claims and credit), never onto it. Kept apart from ``ReceivableClosed``
-    (a cancellation) so that the queue can tell a case officer why the claim is not open."""
+    what was open of it is no longer owed, part by part (``by_service``, ``interest_and_fees``:
+    the parts open when it was written off), so nothing more is allocated to it. What was
+    allocated before stays; a later payment naming it goes where a payment for a claim with
+    nothing open goes (the work queue, or the customer's other claims and credit). A payment
+    allocated before and taken back by the bank afterwards is owed again: the write-off covered
+    only what was open when it was decided. Kept apart from ``ReceivableReduced`` (a credit note)
+    so that the queue can tell a case officer why the claim is not open."""
 
     event_type: ClassVar[str] = "ReceivableWrittenOff"
 
@@ -59,6 +62,8 @@ class ReceivableWrittenOff(Event):
     written_off_on: date
     reason: str
     decision_reference: str
+    by_service: dict[str, int] = Field(default_factory=dict)
+    interest_and_fees: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
 class ReceivableHeld(Event):

@@ -99,7 +99,14 @@ def replay_receivable(events: Iterable[Event]) -> Receivable | None:
         elif isinstance(event, ReceivableClosed):
             state = replace(state, closed=True)
         elif isinstance(event, ReceivableWrittenOff):
-            state = replace(state, closed=True, written_off=True)
+            state = replace(
+                state,
+                owed=_subtract(state.owed, event.by_service),
+                owed_interest_and_fees=_subtract_charges(
+                    state.owed_interest_and_fees, event.interest_and_fees
+                ),
+                written_off=True,
+            )
         elif isinstance(event, ReceivableHeld):
             state = replace(state, holds={**state.holds, event.reason: event.until})
         elif isinstance(event, ReceivableReleased):

@@ -101,9 +101,11 @@ def settle_payment(
     no credit. A closed claim (cancelled, written off) is paid nothing, its instructed parts
     included: the whole amount is set off and credited.
     """
-    # A closed claim (cancelled, or written off for good: domain.md §4) takes nothing more, not
-    # even the interest and fees the payer named: all of it is set off, then credited.
-    instructed = {} if receivable.closed else (instructed or {})
+    # A closed claim (cancelled), or one written off with nothing open again (domain.md §4),
+    # takes nothing more, not even the interest and fees the payer named: all of it is set off,
+    # then credited.
+    ended = receivable.closed or (receivable.written_off and receivable.open_ore <= 0)
+    instructed = {} if ended else (instructed or {})
     service = next(iter(receivable.owed), _NO_SERVICE)
     charges = tuple(
         Allocation(receivable.invoice_id, receivable.customer_id, component, service, part)

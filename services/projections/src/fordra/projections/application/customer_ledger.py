@@ -11,11 +11,12 @@ dunning's). The tables keep the facts (capital paid per invoice and day, the int
 rates); nothing depends on the read date, so the tables stay what the events made them.
 
 Write-downs and write-offs (domain.md §4, seed 001: "Ned- och avskrivningar noteras i
-kundreskontran") are dunning's events, kept in a table of their own: a written-down claim stays
-owed and shows what of its write-down still stands (the claim's share of account 1592); a
-written-off claim is closed for good (nothing open, its written-off amount a component of its own,
-no interest after the write-off), and the customer is on a credit stop (seed 001: staff and unit
-managers are told, so that no new service is given on credit).
+kundreskontran") are dunning's events, kept in a table of their own: a written-down claim stays owed
+and shows what of its write-down still stands (the claim's share of account 1592); a written-off
+claim has nothing open (its written-off amount a component of its own, no interest after the
+write-off) unless a payment the bank took back since is owed again, and the customer is on a
+credit stop (seed 001: staff and unit managers are told, so that no new service is given on
+credit).
 
 No name or address is kept here: the ledger is read by many roles, and a protected identity must
 never leak into a read model (domain.md §2).
@@ -525,13 +526,14 @@ class CustomerLedgerProjection(Projection):
             new |= {"written_down_ore": -e.amount_ore}
             changes = {"written_down_ore": w.c.written_down_ore - e.amount_ore}
         else:
+            # A further write-off (of a payment the bank took back since) adds to the first.
             changes = {
                 "written_off_on": e.written_off_on,
-                "written_off_ore": e.amount_ore,
+                "written_off_ore": w.c.written_off_ore + e.amount_ore,
                 "write_off_reason": e.reason,
                 "write_off_decision_reference": e.decision_reference,
             }
-            new |= changes | {"written_down_ore": 0}
+            new |= changes | {"written_off_ore": e.amount_ore, "written_down_ore": 0}
         stmt = insert(w).values(**{"written_down_ore": 0, "written_off_ore": 0, **new})
         await conn.execute(stmt.on_conflict_do_update(index_elements=["invoice_id"], set_=changes))
 
@@ -676,11 +678,12 @@ async def read_customer_ledger(
     def open_of(r: Any) -> int:
         # Capital paid, and interest and fees paid up to what the invoice itself carries (the
         # agency may collect interest of its own on top, which pays nothing of the invoice).
-        # A written-off claim is closed for good (domain.md §4): nothing of it is open.
-        if r.cancelled or r.written_off_on is not None:
+        # What write-offs took is not open (domain.md §4); a payment the bank took back after
+        # a write-off is owed again.
+        if r.cancelled:
             return 0
         charges_paid = min(r.interest_and_fees_paid_ore, r.charges_ore)
-        return max(int(r.open_ore - r.paid_ore - charges_paid), 0)
+        return max(int(r.open_ore - r.paid_ore - charges_paid - r.written_off_ore), 0)
 
     invoices = [
         LedgerInvoice(

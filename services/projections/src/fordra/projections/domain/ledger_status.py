@@ -36,9 +36,10 @@ def invoice_status(
     written_down: bool = False,
     written_off: bool = False,
 ) -> InvoiceStatus:
-    """A written-off claim is closed for good, whatever was paid of it; a written-down one stays
-    owed (domain.md §4) and says so until it is paid or credited in full."""
-    if cancelled or written_off:
+    """A written-off claim says so, whatever was paid of it, unless a payment taken back since
+    makes some of it owed again; a written-down one stays owed (domain.md §4) and says so until
+    it is paid or credited in full."""
+    if cancelled or (written_off and open_ore <= 0):
         return "cancelled" if cancelled else "written_off"
     if open_ore <= 0:
         return "credited" if credited_ore >= total_ore else "paid"
