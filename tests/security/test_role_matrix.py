@@ -74,6 +74,18 @@ def invoice_body(ids: Ids) -> dict[str, Any]:
     }
 
 
+def supply_point_body(ids: Ids) -> dict[str, Any]:
+    return {
+        "customer_id": ids["customer_id"],
+        "utility": "electricity",
+        "site_address": "Storgatan 1, 512 50 Svenljunga",
+        "site_municipality": "Svenljunga",
+        "annual_cost_ore": 180_000,
+        "category": "apartment",
+        "property_designation": "Svenljunga Kyrkan 1:23",
+    }
+
+
 def reason(_ids: Ids) -> dict[str, str]:
     return {"reason": "enligt beslut"}
 
@@ -245,6 +257,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         body=lambda ids: {"amount_ore": 1, "invoice_number": "1", "reason": "uncollectable"},
     ),
     ("GET", "/api/v1/credit-stops"): Row(roles(A, OPS, C, D)),
+    # Supply points and the materiality assessment (issue 16): the finance office's register for
+    # the disconnection procedure; a department does not register them.
+    ("POST", "/api/v1/supply-points"): Row(roles(A, OPS, C), body=supply_point_body),
+    ("GET", "/api/v1/supply-points/{supply_point_id}"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/supply-points/{supply_point_id}/risks"): Row(
+        roles(A, OPS, C), body=lambda _: {"kind": "medical_equipment", "note": "syrgasapparat"}
+    ),
+    ("GET", "/api/v1/disconnection/assessments/{supply_point_id}"): Row(roles(A, OPS, C)),
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
         roles(OPS),
         body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},
@@ -314,6 +334,7 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         day=TODAY.isoformat(),
         agency="reference",
         case_id=MISSING,
+        supply_point_id=MISSING,
     )
     return ids
 

@@ -97,6 +97,8 @@ from fordra.projections.application.customer_ledger import (
 )
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
+from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
+from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,7 @@ def _subscriptions(
     *,
     agency_cases: ProjectionRunner,
     agency: AgencySettings,
+    supply_point_claims: ProjectionRunner,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
@@ -238,6 +241,11 @@ def _subscriptions(
             ("invoicing", "dunning", "payments"),
             "agency-gateway",
         ),
+        # The claims of each supply point and the customers' kinds, which the materiality
+        # assessment reads (issue 16, domain.md §6): the context's own read model.
+        Subscription(
+            supply_point_claims, supply_point_claims.projection.upstreams, "utility-disconnect"
+        ),
     ]
 
 
@@ -283,6 +291,8 @@ class Platform:
     agency_cases: AgencyCasesProjection
     payments: PaymentsDeps
     dunning: DunningDeps
+    # Supply points and the materiality assessment (issue 16).
+    utility_disconnect: UtilityDisconnectDeps
     policies: PoliciesDeps
     letters: LetterDeps
     plans: PaymentPlanDeps
@@ -355,6 +365,7 @@ def build_embedded(
         stores, registry, runners, payments, _dunning_claims(read_models, registry),
         agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
         agency=settings.agency,
+        supply_point_claims=ProjectionRunner(SupplyPointClaimsProjection(registry), read_models),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus = InProcessBus(stores, parking=parked)
@@ -404,6 +415,7 @@ def build_distributed(
         stores, registry, runners, payments, _dunning_claims(read_models, registry),
         agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
         agency=settings.agency,
+        supply_point_claims=ProjectionRunner(SupplyPointClaimsProjection(registry), read_models),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
@@ -765,6 +777,14 @@ def _platform(
         agency_cases=_subscribed(subscriptions, AgencyCasesProjection),
         payments=payments,
         dunning=dunning,
+        utility_disconnect=UtilityDisconnectDeps(
+            store=stores["utility-disconnect"],
+            registry=registry,
+            clock=clock,
+            settings=settings.utility_disconnect,
+            read_models=read_models,
+            claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
+        ),
         policies=dunning.policies,
         letters=letters,
         plans=plans,

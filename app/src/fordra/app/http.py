@@ -47,6 +47,7 @@ from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
+from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
 
 
 class ClockAdvance(BaseModel):
@@ -70,6 +71,12 @@ def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
         plans_router(platform.plans, platform.letters, web),
         reference_rates_router(rates, web),
     ]
+
+
+def utility_disconnect_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
+    """Utility disconnection's routers (issue 16): supply points and the materiality
+    assessment."""
+    return [utility_disconnect_router(platform.utility_disconnect, web)]
 
 
 def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -113,7 +120,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(agency_router(platform.agency, platform.agency_cases, web))
-    for router in dunning_routers(platform, web):
+    for router in (*dunning_routers(platform, web), *utility_disconnect_routers(platform, web)):
         app.include_router(router)
     app.include_router(
         ledger_router(
