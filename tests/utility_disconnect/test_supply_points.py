@@ -10,6 +10,8 @@ from typing import Any
 from fordra.contracts.invoicing import InvoiceIssued
 from fordra.contracts.utility_disconnect import SupplyPointRegistered, SupplyPointRiskRecorded
 from fordra.kernel.auth import Role
+from fordra.kernel.projection import ProjectionRunner
+from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 from tests.scenarios.test_dunning_flow import advance, pay
 from tests.utils.platform import Running, record_ownership, running_platform
 
@@ -278,6 +280,22 @@ async def test_the_assessment_counts_only_the_points_overdue_electricity_capital
         result = await assessment(fordra, sp)
         assert result["result"] == "not_material", result
         assert result["inputs"]["parts"]["electricity_supply"]["overdue_capital_ore"] == 90_000
+
+        # And the read model rebuilt from zero, payments' log before invoicing's, is the same
+        platform = fordra.platform
+        (runner,) = [
+            sub.consumer
+            for sub in platform.subscriptions
+            if isinstance(sub.consumer, ProjectionRunner)
+            and isinstance(sub.consumer.projection, SupplyPointClaimsProjection)
+        ]
+        assert platform.bus is not None
+        await platform.bus.stop()
+        await runner.reset()
+        for upstream in sorted(runner.projection.upstreams, reverse=True):
+            await runner.handle(upstream, await platform.stores[upstream].read_log(0, 100_000))
+        await platform.bus.start()
+        assert await assessment(fordra, sp) == result
 
 
 async def test_a_business_customer_is_refused(tmp_path: Path) -> None:
