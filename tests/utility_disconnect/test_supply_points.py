@@ -319,3 +319,78 @@ async def test_a_water_point_is_not_assessed_under_ellagen(tmp_path: Path) -> No
         )
         assert r.status_code == 422, r.text
         assert "electricity only" in r.text
+
+
+async def correct(fordra: Running, invoice_id: str, kind: str) -> None:
+    """A credit note or cancellation asked for by a case officer and attested by an ops lead."""
+    r = await fordra.client.post(
+        f"/api/v1/invoices/{invoice_id}/{kind}",
+        json={"reason": "fel mätarställning"},
+        headers=fordra.auth(Role.CASE_OFFICER, subject="anna"),
+    )
+    assert r.status_code == 202, r.text
+    r = await fordra.client.post(
+        f"/api/v1/correction-requests/{r.json()['request_id']}/attest",
+        headers=fordra.auth(Role.OPS_LEAD, subject="olle"),
+    )
+    assert r.status_code in (200, 201), r.text
+
+
+async def test_credit_notes_cancellations_and_disputes_reach_the_assessment(
+    tmp_path: Path,
+) -> None:
+    async with running_platform("embedded", tmp_path, today=TODAY) as fordra:
+        # Given three close unpaid grid invoices of 200 kr, 300 kr and 400 kr
+        cid = await customer(fordra)
+        sp = await supply_point(fordra, cid)
+        invoices = []
+        for day, ore in (("2026-03-02", 20_000), ("2026-04-02", 30_000), ("2026-05-04", 40_000)):
+            await advance(fordra, day)
+            invoices.append(
+                await electricity_invoice(
+                    fordra, cid, sp, ("electricity_grid", ore), invoice_date=day
+                )
+            )
+        await advance(fordra, "2026-06-10")
+        assert (await assessment(fordra, sp))["result"] == "material"
+
+        # When the last is disputed: still counted, and named as disputed
+        r = await fordra.client.post(
+            f"/api/v1/invoices/{invoices[2]['invoice_id']}/dispute",
+            json={"reason": "bestrider"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        assert r.status_code == 200, r.text
+        result = await assessment(fordra, sp)
+        grid = result["inputs"]["parts"]["electricity_grid"]
+        assert [i["disputed"] for i in grid["overdue_invoices"]] == [False, False, True]
+
+        # When the first is credited in full and the second cancelled, one invoice is left
+        await correct(fordra, invoices[0]["invoice_id"], "credit-notes")
+        await correct(fordra, invoices[1]["invoice_id"], "cancellation")
+        result = await assessment(fordra, sp)
+        assert result["result"] == "not_material", result
+        grid = result["inputs"]["parts"]["electricity_grid"]
+        assert [i["invoice_id"] for i in grid["overdue_invoices"]] == [invoices[2]["invoice_id"]]
+        assert grid["overdue_capital_ore"] == 40_000
+
+
+async def test_a_protected_customers_site_address_is_not_shown(tmp_path: Path) -> None:
+    async with running_platform("embedded", tmp_path, today=TODAY) as fordra:
+        cid = await customer(fordra, {**PERSON, "protected_identity": True})
+        sp = await supply_point(fordra, cid)
+        await fordra.client.post(
+            f"/api/v1/supply-points/{sp}/risks",
+            json={"kind": "electric_heating_in_winter", "note": "Eluppvärmt hus, barn i hemmet"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        r = await fordra.client.get(f"/api/v1/supply-points/{sp}", headers=fordra.auth())
+        assert r.status_code == 200, r.text
+        view = r.json()
+        assert view["protected_identity"] is True
+        assert view["site_address"] is None
+        assert view["site_municipality"] == "Svenljunga"  # where the board is told
+        assert [(k["kind"], k["note"]) for k in view["risks"]] == [
+            ("electric_heating_in_winter", None)
+        ]
+        assert "Storgatan" not in r.text
