@@ -257,3 +257,32 @@ def test_capital_by_service_shares_the_vat_and_leaves_out_interest_and_fees() ->
     assert set(capital) == {"electricity_grid", "electricity_supply", "water"}
     assert sum(capital.values()) == 1_250
     assert capital["water"] == 334 + 84
+
+
+def test_the_settings_are_read_from_json_and_checked() -> None:
+    # A municipality's settings file: the shares as fractions, a new window from a date on
+    settings = DisconnectionSettings.model_validate(
+        {
+            "annual_cost_share": {
+                "apartment": [1, 2],
+                "house": [1, 3],
+                "house_electric_heating": [1, 4],
+            },
+            "close_together_days": [["1900-01-01", 92], ["2027-01-01", 120]],
+        }
+    )
+    assert settings.annual_cost_share.at(TODAY)["apartment"] == (1, 2)
+    assert settings.close_together_days.at(date(2027, 1, 1)) == 120
+    for wrong in (
+        {
+            "annual_cost_share": {
+                "apartment": [1, 0],
+                "house": [1, 3],
+                "house_electric_heating": [1, 4],
+            }
+        },
+        {"annual_cost_share": {"apartment": [1, 3]}},
+        {"material_invoice_count": 0},
+    ):
+        with pytest.raises(ValueError, match=r"annual_cost_share|material_invoice_count"):
+            DisconnectionSettings.model_validate(wrong)

@@ -28,7 +28,9 @@ The materiality assessment (domain.md §6, seed 003 lines 23-25):
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fordra.contracts.utility_disconnect import SupplyPointCategory
 from fordra.kernel.dated import Dated
@@ -68,3 +70,26 @@ class DisconnectionSettings(BaseModel):
     manual_invoice_count: Dated[int] = Field(default_factory=lambda: _always(2))
     # 3 close unpaid invoices: material whatever the amount.
     material_invoice_count: Dated[int] = Field(default_factory=lambda: _always(3))
+
+    @model_validator(mode="after")
+    def _shares_are_fractions_of_every_category(self) -> DisconnectionSettings:
+        """Each row of the shares names every category with a fraction between 0 and 1, so
+        that no assessment meets a missing category or a division by zero."""
+        categories = set(get_args(SupplyPointCategory))
+        for day, shares in self.annual_cost_share.rows:
+            if set(shares) != categories:
+                raise ValueError(
+                    f"annual_cost_share from {day}: needs exactly the categories "
+                    f"{sorted(categories)}"
+                )
+            for category, (num, den) in shares.items():
+                if not 0 < num <= den:
+                    raise ValueError(
+                        f"annual_cost_share from {day}: {category} must be a fraction between 0 "
+                        f"and 1, not {num}/{den}"
+                    )
+        for name in ("close_together_days", "manual_invoice_count", "material_invoice_count"):
+            for day, value in getattr(self, name).rows:
+                if value < 1:
+                    raise ValueError(f"{name} from {day} must be at least 1, not {value}")
+        return self
