@@ -169,3 +169,82 @@ def test_the_command_refuses_to_start_without_a_secret(
     monkeypatch.delenv("FORDRA_AGENCY_REFERENCE_SECRET", raising=False)
     assert cli.main(["--port", "8090"]) == 2
     assert "without a secret" in capsys.readouterr().err
+
+
+SURVEILLANCE: dict[str, Any] = {
+    "message_id": "case-1-long-term-surveillance",
+    "kind": "long_term_surveillance",
+    "case_id": "case-1",
+    "content": {
+        "case_id": "case-1",
+        "invoice_id": "inv-1",
+        "written_down_on": "2026-06-01",
+        "reason": "obeståndig",
+    },
+}
+
+
+async def test_a_request_for_long_term_surveillance_is_answered_with_its_webhook_once(
+    tmp_path: Path,
+) -> None:
+    # Given a Fordra that records the webhooks it receives, and a claim the agency has
+    received: list[dict[str, Any]] = []
+    fordra = FastAPI()
+
+    @fordra.post(WEBHOOK_PATH)
+    async def webhook(request: Request) -> dict[str, str]:
+        received.append(orjson.loads(await request.body()))
+        return {"status": "recorded"}
+
+    webhooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=fordra))
+    client, store = agency_client(tmp_path, webhooks)
+    async with client, webhooks:
+        raw, headers = signed(CLAIM)
+        assert (await client.post("/api/v1/messages", content=raw, headers=headers)).is_success
+        # When Fordra asks it to keep the case under long-term surveillance (a write-down),
+        # and sends the same message again
+        raw, headers = signed(SURVEILLANCE)
+        first = await client.post("/api/v1/messages", content=raw, headers=headers)
+        again = await client.post("/api/v1/messages", content=raw, headers=headers)
+        assert first.status_code == 200, first.text
+        assert (first.json()["duplicate"], again.json()["duplicate"]) == (False, True)
+        # Then it answers once with its long_term_surveillance report, dated the write-down
+        ((sent),) = received
+        assert (sent["case_id"], sent["kind"], sent["occurred_on"]) == (
+            "case-1",
+            "long_term_surveillance",
+            "2026-06-01",
+        )
+        case = (await client.get("/api/v1/cases/case-1")).json()
+        assert [(r["kind"], r["fordra_status"]) for r in case["reports"]] == [
+            ("long_term_surveillance", 200)
+        ]
+        assert [m["kind"] for m in store.messages()] == ["claim", "long_term_surveillance"]
+
+
+async def test_a_surveillance_request_without_its_date_or_for_an_unknown_case(
+    tmp_path: Path,
+) -> None:
+    received: list[bytes] = []
+    fordra = FastAPI()
+
+    @fordra.post(WEBHOOK_PATH)
+    async def webhook(request: Request) -> dict[str, str]:
+        received.append(await request.body())
+        return {"status": "recorded"}
+
+    webhooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=fordra))
+    client, store = agency_client(tmp_path, webhooks)
+    async with client, webhooks:
+        # A request without the day of the write-down is refused, naming it
+        content = {k: v for k, v in SURVEILLANCE["content"].items() if k != "written_down_on"}
+        raw, headers = signed({**SURVEILLANCE, "content": content})
+        r = await client.post("/api/v1/messages", content=raw, headers=headers)
+        assert r.status_code == 422
+        assert "written_down_on" in r.text
+        # One for a case the agency never got is taken, but there is nothing to watch
+        raw, headers = signed(SURVEILLANCE)
+        r = await client.post("/api/v1/messages", content=raw, headers=headers)
+        assert r.status_code == 200, r.text
+        assert received == []
+        assert [m["kind"] for m in store.messages()] == ["long_term_surveillance"]

@@ -93,6 +93,7 @@ SETTINGS = AgencySettings(
 
 async def test_a_report_appends_its_claim_and_its_step_in_one_go() -> None:
     deps = await gateway(SETTINGS)
+    handed_over = await deps.store.max_position()
     raw = body()
     outcome = await receive_webhook(deps, "reference", raw, signature_of(raw, SECRET))
     assert outcome.response.duplicate is False
@@ -100,7 +101,7 @@ async def test_a_report_appends_its_claim_and_its_step_in_one_go() -> None:
     stream = await deps.store.read_stream(case_stream("case-1"))
     assert [e.event_type for e in stream] == ["AgencyCaseHandedOver", "AgencyCaseChanged"]
     # committed together, after the handover
-    assert {claim.position, stream[-1].position} == {2, 3}
+    assert {claim.position, stream[-1].position} == {handed_over + 1, handed_over + 2}
     state, version = await load_case(deps.store, deps.registry, "case-1")
     assert state is not None
     assert (state.status, version) == ("opened", 2)

@@ -132,6 +132,28 @@ def test_a_payment_to_a_cancelled_claim_goes_to_the_customers_other_claims() -> 
     assert s.credit_ore == 6_000
 
 
+def test_a_claim_written_off_takes_nothing_the_agency_collected_not_even_its_fees() -> None:
+    # domain.md §4: a claim written off is closed for good. Should the agency still report a
+    # collection on it, its interest and fees go with the capital to the customer's other
+    # claims and credit: never onto the closed claim, never lost.
+    written_off = claim("i-1", {"water": 10_000}, closed=True)
+    other = claim("i-2", {"water": 4_000})
+
+    s = settle_payment(
+        10_000 + 500 + 18_000,
+        written_off,
+        [written_off, other],
+        POLICY,
+        TODAY,
+        instructed={"interest": 500, "collection_fee": 18_000},
+    )
+
+    assert (s.allocations, s.charges) == ((), ())
+    assert [x.amount_ore for x in s.set_offs] == [4_000]
+    assert s.credit_ore == 10_000 + 500 + 18_000 - 4_000
+    assert money_out(s) == s.amount_ore
+
+
 def test_the_capital_is_paid_before_invoiced_interest() -> None:
     # domain.md §3: "a payment equal to the capital goes to the capital, never first to costs"
     paid = claim("i-1", {"water": 100_000}, interest=8_219)
@@ -225,7 +247,10 @@ def test_money_in_equals_money_out_and_nothing_is_negative_or_overpaid(
     )
     # Every öre of the payment ends as exactly one of: allocated, set off, credit, as instructed
     assert money_out(s) == amount + interest + fee
-    assert s.charges_ore == interest + fee
+    # A closed claim (cancelled, written off: domain.md §4) takes nothing, not even as instructed
+    assert s.charges_ore == (0 if paid.closed else interest + fee)
+    if paid.closed:
+        assert s.allocations == ()
     assert s.credit_ore >= 0
     everything = [*s.allocations, *s.charges, *(a for x in s.set_offs for a in x.allocations)]
     assert all(a.amount_ore > 0 for a in everything)

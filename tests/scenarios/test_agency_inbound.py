@@ -74,6 +74,7 @@ async def test_a_claim_through_kronofogdens_steps_to_payment_and_close(
             "collected_ore": 0,
             "municipality_share_ore": 0,
             "deadline": None,
+            "written_down_on": None,
         }
         # (the ledger shows "queued" and "delivered" from the outbound half's events)
 

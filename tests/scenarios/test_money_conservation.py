@@ -1,8 +1,9 @@
 """Money in == money out (issue 9), as a property: over generated sequences of invoices,
 payments (by OCR, overpaid, unreferenced), credit notes, disputes, reversals, the work queue's
-match / advance / refund and refunds of credit, every öre that came in is on a claim, the
-customer's credit, refunded, or in the queue, and every invoice adds up. On both engines; each
-example is a new customer on one running platform, so the books are checked cumulatively."""
+match / advance / refund, refunds of credit and write-offs (issue 15), every öre that came in is
+on a claim, the customer's credit, refunded, or in the queue, and every invoice adds up. On both
+engines; each example is a new customer on one running platform, so the books are checked
+cumulatively."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ step = st.one_of(
     st.tuples(st.just("keep_as_credit"), index),
     st.tuples(st.just("refund_payment"), index),
     st.tuples(st.just("refund_credit")),
+    st.tuples(st.just("write_off"), index),
 )
 programs = st.tuples(
     st.lists(amounts, min_size=1, max_size=3), st.lists(step, min_size=1, max_size=8)
@@ -96,6 +98,7 @@ class Customer:
     cid: str
     invoices: list[dict[str, Any]]
     payments: list[tuple[str, int]] = field(default_factory=list)  # (bank reference, öre)
+    written_off: set[str] = field(default_factory=set)  # invoice ids
 
     async def pay(self, i: int, ore: int) -> None:
         (ref,) = await pay(self.fordra, (_pick(self.invoices, i)["ocr"], ore))
@@ -145,6 +148,22 @@ class Customer:
         if r.status_code == 201:
             await _attest(self.fordra, r.json()["refund_id"])
         return r
+
+    async def write_off(self, i: int) -> None:
+        """The ops lead writes an open claim off (issue 15, domain.md §4), which payments
+        follows: the claim is closed for good; later payments naming it wait in the queue."""
+        invoice = _pick(self.invoices, i)
+        row = (await ledger(self.fordra, self.cid))["by_id"][invoice["invoice_id"]]
+        if row["open_ore"] <= 0 or invoice["invoice_id"] in self.written_off:
+            return  # dunning writes off only what is still owed, once
+        r = await self.fordra.client.post(
+            f"/api/v1/invoices/{invoice['invoice_id']}/write-off",
+            json={"reason": "death", "decision_reference": "AVS-1"},
+            headers=self.fordra.auth(Role.OPS_LEAD),
+        )
+        assert r.status_code == 201, r.text
+        self.written_off.add(invoice["invoice_id"])
+        await self.fordra.platform.settle()
 
     async def _resolve(self, i: int, body: dict[str, Any]) -> Any:
         item = _pick([i for i in await queue(self.fordra) if i["amount_ore"] > 0], i)
@@ -207,6 +226,20 @@ def _person(n: int) -> dict[str, Any]:
 @example(program=([10_000], [("dispute", 0), ("pay", 0, 30_000), ("refund_credit",)]))
 # Found on the distributed engine: a payment whose credit was refunded, then reversed by the bank
 @example(program=([5_000], [("pay", 0, 197_303), ("refund_credit",), ("reverse", 0)]))
+# Issue 15: a claim part paid, written off, then paid by its OCR (the queue), an overpayment of
+# another claim (credit, never set off against it), and the part payment reversed by the bank
+@example(
+    program=(
+        [10_000, 5_000],
+        [
+            ("pay", 0, 4_000),
+            ("write_off", 0),
+            ("pay", 0, 10_000),
+            ("pay", 1, 9_000),
+            ("reverse", 0),
+        ],
+    )
+)
 def test_every_ore_is_accounted_for(world: World, program: tuple[list[int], list[Any]]) -> None:
     invoices_ore, steps = program
     world.runner.run(run_program(world, invoices_ore, steps))

@@ -249,6 +249,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/agency/cases"): Row(roles(A, OPS, C)),
     ("GET", "/api/v1/agency/tasks"): Row(roles(A, OPS, C)),
     ("POST", "/api/v1/agency/cases/{case_id}/recall"): Row(roles(A, OPS, C), body=reason),
+    ("GET", "/api/v1/agency/outbound/refused"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/agency/outbound/{message_id}/retry"): Row(roles(A, OPS, C)),
     # Write-down by an attesting role, write-off by the ops lead alone (issue 15); the list of
     # claims written down or off for the staff concerned (a department sees its own). Last in
     # the matrix: the ops lead's write-off ends the invoice for good.
@@ -335,6 +337,7 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         agency="reference",
         case_id=MISSING,
         supply_point_id=MISSING,
+        message_id=MISSING,
     )
     return ids
 

@@ -25,6 +25,7 @@ from fordra.agency_gateway.application.outbound import (
     OutboundDelivery,
     outbound_reactions,
 )
+from fordra.agency_gateway.application.write_offs import write_off_reactions
 from fordra.agency_gateway.domain.case import CASE_EVENTS
 from fordra.agency_gateway.domain.claim import CLAIM_EVENTS
 from fordra.agency_gateway.domain.debtors import DEBTOR_EVENTS
@@ -185,7 +186,8 @@ def _subscriptions(
                 stores["payments"],
                 receivable_reactions(registry, payments.policy),
             ),
-            ("invoicing",),
+            # Dunning's too: a claim written off is closed for good (issue 15, domain.md §4).
+            ("invoicing", "dunning"),
             "payments",
         ),
         Subscription(
@@ -207,7 +209,12 @@ def _subscriptions(
             ProcessManagerRunner(
                 "agency-handovers",
                 stores["agency-gateway"],
-                handover_reactions(registry, agency.default_agency),
+                # With dunning's write-offs and write-downs of the claims handed over (issue
+                # 15): in the consumer that begins the cases, so that each is begun first.
+                {
+                    **handover_reactions(registry, agency.default_agency),
+                    **write_off_reactions(registry),
+                },
             ),
             ("dunning",),
             "agency-gateway",

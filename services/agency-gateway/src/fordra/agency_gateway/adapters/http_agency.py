@@ -4,8 +4,10 @@
 ``message_body``), ``Idempotency-Key: <message id>`` (the agency takes an id once: a message
 sent again after a crash between sending and recording is not doubled) and, when the agency has a
 secret, ``X-Fordra-Signature: sha256=<hex HMAC-SHA256 of the raw body>``, the same scheme as the
-agency's webhooks to us. A 2xx answer is delivery; anything else, a timeout or a refused
-connection is a ``DeliveryFailed`` and the message is tried again after the back-off.
+agency's webhooks to us. A 2xx answer is delivery. A 4xx other than 408 (timeout), 425 (too
+early) and 429 (too many requests) is the agency refusing the message itself: a
+``DeliveryRefused``, set aside for a person. Anything else, a timeout or a refused connection is a
+``DeliveryFailed`` and the message is tried again after the back-off.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 import httpx
 import orjson
 
-from fordra.agency_gateway.domain.delivery import AgencyAdapter, DeliveryFailed
+from fordra.agency_gateway.domain.delivery import AgencyAdapter, DeliveryFailed, DeliveryRefused
 
 __all__ = ["MESSAGES_PATH", "HttpAgency", "signature"]
 
 MESSAGES_PATH = "/api/v1/messages"
+# 4xx answers that say "not now" rather than "not this": tried again after the back-off.
+TRANSIENT_CLIENT_ERRORS = frozenset({408, 425, 429})
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -54,6 +58,10 @@ class HttpAgency(AgencyAdapter):
             )
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"{self.url} unreachable: {type(exc).__name__}: {exc}") from exc
+        if response.is_client_error and response.status_code not in TRANSIENT_CLIENT_ERRORS:
+            raise DeliveryRefused(
+                f"{self.url} refused the message: {response.status_code}: {response.text[:200]}"
+            )
         if not response.is_success:
             raise DeliveryFailed(
                 f"{self.url} answered {response.status_code}: {response.text[:200]}"

@@ -12,7 +12,8 @@ order after its ``CaseHandedOver``: the cases (``GET /api/v1/agency/cases?status
 tasks (``GET /api/v1/agency/tasks``). A task closes when the step it waits for comes: the court
 decision after an objection when the judgment comes (or the case ends); the reinstatement window
 after a judgment when its deadline has passed (it is read against the business date) or the case
-ends. An overdue court decision stays listed, marked ``overdue``: it is work still to do.
+ends. An overdue court decision stays listed, marked ``overdue``: it is work still to do. A case
+whose claim dunning wrote down shows the day (``written_down_on``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    DateTime,
+    Integer,
     MetaData,
     String,
     Table,
     and_,
+    delete,
     or_,
     select,
     update,
@@ -43,11 +47,15 @@ from fordra.agency_gateway.domain.case import (
     ENDED,
     CaseHandedOver,
     CaseState,
+    CaseWrittenDown,
+    InvoiceCaseBegun,
     MunicipalityShareRecorded,
     TaskKind,
     case_of,
     case_stream,
+    invoice_cases_stream,
 )
+from fordra.agency_gateway.domain.outbound import OutboundRefused, OutboundRetried
 from fordra.contracts.agency_gateway import AgencyCaseChanged, AgencyCaseStatus
 from fordra.contracts.dunning import HandedToAgency
 from fordra.kernel.auth import Principal, Role, require_role
@@ -55,7 +63,7 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.process import Reaction
-from fordra.kernel.projection import Projection, upsert_many
+from fordra.kernel.projection import Projection, upsert, upsert_many
 
 # Who reads the cases and tasks: the ops web's users.
 CASE_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
@@ -97,7 +105,19 @@ def handover_reactions(registry: EventRegistry, default_agency: str) -> dict[str
             metadata=env.caused_metadata(),
             occurred_at=env.occurred_at,
         )
-        return [StreamAppend(stream, 0, envelopes)]
+        # The invoice's cases, for dunning's write-down and write-off, which name the invoice
+        # (application/write_offs.py).
+        index = invoice_cases_stream(handed.invoice_id)
+        index_version = await store.stream_version(index)
+        noted = registry.envelopes(
+            [InvoiceCaseBegun(invoice_id=handed.invoice_id, case_id=handed.handover_id)],
+            context=CONTEXT,
+            stream_id=index,
+            after_version=index_version,
+            metadata=env.caused_metadata(),
+            occurred_at=env.occurred_at,
+        )
+        return [StreamAppend(stream, 0, envelopes), StreamAppend(index, index_version, noted)]
 
     return {HandedToAgency.event_type: on_handed}
 
@@ -132,6 +152,15 @@ class AgencyCasesProjection(Projection):
             Column("deadline", Date),
             Column("changed_on", Date, nullable=False),
         )
+        # The day dunning wrote the claim down (domain.md §4): under long-term surveillance. A
+        # table of its own: the read models are made by ``create_all``, which adds a missing table
+        # to an existing database but never a column to an existing table.
+        self.write_downs = Table(
+            "agency_case_write_downs",
+            metadata,
+            Column("case_id", String(100), primary_key=True),
+            Column("written_down_on", Date, nullable=False),
+        )
         self.tasks = Table(
             "agency_tasks",
             metadata,
@@ -142,7 +171,19 @@ class AgencyCasesProjection(Projection):
             Column("deadline", Date, nullable=False),
             Column("closed_on", Date),
         )
-        return [self.cases, self.tasks]
+        # Messages the agency refused, until a person has them retried (domain/outbound.py).
+        self.refused = Table(
+            "agency_outbound_refused",
+            metadata,
+            Column("message_id", String(100), primary_key=True),
+            Column("case_id", String(100), nullable=False),
+            Column("agency", String(64), nullable=False),
+            Column("kind", String(30), nullable=False),
+            Column("attempt", Integer, nullable=False),
+            Column("error", String(500), nullable=False),
+            Column("refused_at", DateTime(timezone=True), nullable=False),
+        )
+        return [self.cases, self.tasks, self.write_downs, self.refused]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
         await self.apply_batch(conn, [event])
@@ -179,6 +220,36 @@ class AgencyCasesProjection(Projection):
                         municipality_share_ore=c.municipality_share_ore
                         + share.municipality_share_ore,
                     )
+                )
+            elif env.event_type == CaseWrittenDown.event_type:
+                await self._begin(conn, begun)
+                begun.clear()
+                down = self.registry.load_as(env, CaseWrittenDown)
+                await upsert(
+                    conn,
+                    self.write_downs,
+                    {"case_id": down.case_id},
+                    set_={"written_down_on": down.written_down_on},
+                )
+            elif env.event_type == OutboundRefused.event_type:
+                r = self.registry.load_as(env, OutboundRefused)
+                await upsert(
+                    conn,
+                    self.refused,
+                    {"message_id": r.message_id},
+                    set_={
+                        "case_id": r.case_id,
+                        "agency": r.agency,
+                        "kind": r.kind,
+                        "attempt": r.attempt,
+                        "error": r.error,
+                        "refused_at": r.refused_at,
+                    },
+                )
+            elif env.event_type == OutboundRetried.event_type:
+                retried = self.registry.load_as(env, OutboundRetried)
+                await conn.execute(
+                    delete(self.refused).where(self.refused.c.message_id == retried.message_id)
                 )
             elif self.registry.knows(env.event_type):
                 # Read as one at a time would, so that a payload that does not load fails here.
@@ -264,6 +335,8 @@ class AgencyCase(BaseModel):
     collected_ore: int
     municipality_share_ore: int
     deadline: date | None
+    # When dunning wrote the claim down (the case is then under long-term surveillance).
+    written_down_on: date | None
 
 
 class AgencyCaseList(BaseModel):
@@ -292,8 +365,12 @@ async def list_cases(
 ) -> AgencyCaseList:
     """The cases, oldest handover first; ``status`` filters."""
     require_role(principal, *CASE_READERS, action="read the agency cases")
-    c = projection.cases
-    query = select(c).order_by(c.c.handed_over_on, c.c.case_id)
+    c, w = projection.cases, projection.write_downs
+    query = (
+        select(c, w.c.written_down_on)
+        .select_from(c.outerjoin(w, w.c.case_id == c.c.case_id))
+        .order_by(c.c.handed_over_on, c.c.case_id)
+    )
     if status is not None:
         query = query.where(c.c.status == status)
     async with deps.read_models.engine.connect() as conn:
@@ -315,6 +392,7 @@ async def list_cases(
                 collected_ore=r.collected_ore,
                 municipality_share_ore=r.municipality_share_ore,
                 deadline=r.deadline,
+                written_down_on=r.written_down_on,
             )
             for r in rows
         ]

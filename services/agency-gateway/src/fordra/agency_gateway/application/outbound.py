@@ -55,6 +55,7 @@ from fordra.agency_gateway.domain.debtors import debtor_for_agency
 from fordra.agency_gateway.domain.delivery import (
     AgencyAdapter,
     DeliveryFailed,
+    DeliveryRefused,
     Pending,
     fold_pending,
     next_attempt_at,
@@ -64,6 +65,7 @@ from fordra.agency_gateway.domain.outbound import (
     OutboundDelivered,
     OutboundFailed,
     OutboundQueued,
+    OutboundRefused,
     outbound_stream,
 )
 from fordra.agency_gateway.domain.settings import AgencySettings
@@ -329,6 +331,22 @@ class OutboundDelivery:
                 raise DeliveryFailed(f"no agency named {queued.agency!r} is configured")
             body = await message_body(deps, queued)
             await adapter.deliver(message_id, body, today=deps.clock.today())
+        except DeliveryRefused as exc:
+            log.error(
+                "agency %s refused message %s (attempt %d); set aside until retried: %s",
+                queued.agency, message_id, attempt, exc,
+            )  # fmt: skip
+            refused = OutboundRefused(
+                message_id=message_id,
+                case_id=queued.case_id,
+                agency=queued.agency,
+                kind=queued.kind,
+                attempt=attempt,
+                error=str(exc)[:500],
+                refused_at=now,
+            )
+            await self._record(stream, version, [refused])
+            return False
         except DeliveryFailed as exc:
             retry_at = next_attempt_at(now, attempt, deps.settings)
             log.warning(
@@ -401,7 +419,7 @@ class OutboundDelivery:
             # A message queued while the last attempts ran (deliver_due reads the log again at
             # its end) has never been tried: it is due now, not after the idle wait.
             now = self._now()
-            waits = [p.retry_at or now for p in self._pending.values()]
+            waits = [p.retry_at or now for p in self._pending.values() if not p.refused]
             if waits:
                 until = (min(waits) - self._now()).total_seconds()
                 timeout = max(floor, min(timeout, until))

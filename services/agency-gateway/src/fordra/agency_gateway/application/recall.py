@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from fordra.agency_gateway.application.cases import load_case
 from fordra.agency_gateway.application.deps import CONTEXT, AgencyDeps
-from fordra.agency_gateway.domain.case import case_stream, decide_recall
-from fordra.agency_gateway.domain.outbound import OutboundQueued, outbound_stream
+from fordra.agency_gateway.domain.case import case_stream, decide_recall, recall_message
+from fordra.agency_gateway.domain.outbound import outbound_stream
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.envelope import Metadata
@@ -64,18 +64,7 @@ async def recall_case(
         today = deps.clock.today()
         recalled = decide_recall(state, today)
         message_id = new_id()
-        queued = OutboundQueued(
-            message_id=message_id,
-            case_id=case_id,
-            agency=state.agency,
-            kind="recall",
-            payload={
-                "case_id": case_id,
-                "invoice_id": state.invoice_id,
-                "recalled_on": today.isoformat(),
-                "reason": cmd.reason,
-            },
-        )
+        queued = recall_message(state, message_id, today, cmd.reason)
         now = deps.clock.now()
         out = outbound_stream(message_id)
         appends = [

@@ -4,7 +4,8 @@ A case is a claim dunning handed over (``HandedToAgency``; its id is the ``hando
 stream ``agency-case-<case id>`` starts with ``CaseHandedOver`` (the gateway's copy of the
 handover) and then holds each step as the public ``AgencyCaseChanged``, each payment the agency
 collected (``AgencyPaymentCollected`` and the municipality's share, ``MunicipalityShareRecorded``),
-and a recall. ``case_of`` folds them into a ``CaseState``; ``decide_report`` says what an agency's
+a recall, and a write-down of the claim (``CaseWrittenDown``). ``case_of`` folds them into a
+``CaseState``; ``decide_report`` says what an agency's
 report does to it, or why it is refused.
 
 The steps come in the order Kronofogden's process takes them (domain.md §5): the case is opened,
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import ClassVar, Literal
 
+from fordra.agency_gateway.domain.outbound import OutboundQueued
 from fordra.agency_gateway.domain.settings import AgencySettings
 from fordra.contracts.agency_gateway import (
     AgencyCaseChanged,
@@ -117,7 +119,41 @@ class MunicipalityShareRecorded(Event):
     municipality_share_ore: int
 
 
-CASE_EVENTS: tuple[type[Event], ...] = (CaseHandedOver, MunicipalityShareRecorded)
+class CaseWrittenDown(Event):
+    """Dunning wrote the claim down (its public ``ClaimWrittenDown``, domain.md §4): the claim
+    stays owed and the agency is asked to keep the case under long-term surveillance
+    (efterbevakning, seed 001 and 004). ``amount_ore`` is what was written down."""
+
+    event_type: ClassVar[str] = "AgencyCaseWrittenDown"
+
+    case_id: str
+    invoice_id: str
+    written_down_on: date
+    amount_ore: int
+    reason: str
+
+
+class InvoiceCaseBegun(Event):
+    """On ``agency-invoice-cases-<invoice>``: a case of this invoice began (written with its
+    ``CaseHandedOver``), so that dunning's news of the invoice (a write-down, a write-off, which
+    name the invoice, not the case) finds its cases in the same process's own writes."""
+
+    event_type: ClassVar[str] = "AgencyInvoiceCaseBegun"
+
+    invoice_id: str
+    case_id: str
+
+
+def invoice_cases_stream(invoice_id: str) -> str:
+    return f"agency-invoice-cases-{invoice_id}"
+
+
+CASE_EVENTS: tuple[type[Event], ...] = (
+    CaseHandedOver,
+    MunicipalityShareRecorded,
+    CaseWrittenDown,
+    InvoiceCaseBegun,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +181,8 @@ class CaseState:
     collected_ore: int = 0
     municipality_share_ore: int = 0
     tasks: tuple[OpenTask, ...] = field(default=())
+    # The day dunning wrote the claim down (domain.md §4), None while it was not.
+    written_down_on: date | None = None
 
     @property
     def ended(self) -> bool:
@@ -198,6 +236,8 @@ def case_of(events: Iterable[Event]) -> CaseState | None:
                 state,
                 municipality_share_ore=state.municipality_share_ore + e.municipality_share_ore,
             )
+        elif isinstance(e, CaseWrittenDown):
+            state = replace(state, written_down_on=e.written_down_on)
     return state
 
 
@@ -380,4 +420,21 @@ def decide_recall(state: CaseState, on: date) -> AgencyCaseChanged:
         occurred_on=on,
         deadline=None,
         municipality_cost_ore=cost,
+    )
+
+
+def recall_message(state: CaseState, message_id: str, on: date, reason: str) -> OutboundQueued:
+    """The recall the agency is sent (issue 15 "Recall"): by a case officer's hand, or because
+    the claim was written off; the agency stops collecting the case."""
+    return OutboundQueued(
+        message_id=message_id,
+        case_id=state.case_id,
+        agency=state.agency,
+        kind="recall",
+        payload={
+            "case_id": state.case_id,
+            "invoice_id": state.invoice_id,
+            "recalled_on": on.isoformat(),
+            "reason": reason,
+        },
     )

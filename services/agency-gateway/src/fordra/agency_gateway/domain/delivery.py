@@ -17,13 +17,20 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fordra.agency_gateway.domain.outbound import OutboundDelivered, OutboundFailed, OutboundQueued
+from fordra.agency_gateway.domain.outbound import (
+    OutboundDelivered,
+    OutboundFailed,
+    OutboundQueued,
+    OutboundRefused,
+    OutboundRetried,
+)
 from fordra.agency_gateway.domain.settings import AgencySettings
 from fordra.kernel.events import Event
 
 __all__ = [
     "AgencyAdapter",
     "DeliveryFailed",
+    "DeliveryRefused",
     "Pending",
     "agencies_without_secret",
     "fold_pending",
@@ -60,9 +67,11 @@ class Pending:
     version: int
     attempts: int = 0
     retry_at: datetime | None = None
+    # Refused by the agency: never due until a person has it retried.
+    refused: bool = False
 
     def due(self, now: datetime) -> bool:
-        return self.retry_at is None or self.retry_at <= now
+        return not self.refused and (self.retry_at is None or self.retry_at <= now)
 
 
 def fold_pending(
@@ -70,7 +79,8 @@ def fold_pending(
 ) -> dict[str, Pending]:
     """Fold ``(event, stream version)`` pairs of the gateway's log, in log order, into the
     messages still waiting (``pending`` is what was waiting before them; a new dict is answered).
-    A message delivered drops out; one failed waits until its ``retry_at``."""
+    A message delivered drops out; one failed waits until its ``retry_at``; one refused waits
+    until it is retried, and then goes at once, its attempts counted afresh."""
     waiting = dict(pending)
     for event, version in events:
         if isinstance(event, OutboundQueued):
@@ -83,6 +93,14 @@ def fold_pending(
                 version=version,
                 attempts=event.attempt,
                 retry_at=event.retry_at,
+            )
+        elif isinstance(event, OutboundRefused) and event.message_id in waiting:
+            waiting[event.message_id] = replace(
+                waiting[event.message_id], version=version, attempts=event.attempt, refused=True
+            )
+        elif isinstance(event, OutboundRetried) and event.message_id in waiting:
+            waiting[event.message_id] = replace(
+                waiting[event.message_id], version=version, attempts=0, retry_at=None, refused=False
             )
     return waiting
 
@@ -100,6 +118,11 @@ def agencies_without_secret(settings: AgencySettings) -> list[str]:
 class DeliveryFailed(Exception):
     """The agency did not take the message (down, a timeout, an answer other than success); the
     reason is recorded with the attempt and the message is tried again after the back-off."""
+
+
+class DeliveryRefused(DeliveryFailed):
+    """The agency refused the message itself (an HTTP 4xx other than a timeout or a rate limit):
+    sent again unchanged it would be refused again, so it waits for a person, not the back-off."""
 
 
 class AgencyAdapter(ABC):

@@ -25,6 +25,12 @@ from fordra.agency_gateway.application.cases import (
 )
 from fordra.agency_gateway.application.deps import AgencyDeps
 from fordra.agency_gateway.application.recall import CaseRecalled, RecallCase, recall_case
+from fordra.agency_gateway.application.refused import (
+    MessageRetried,
+    RefusedMessages,
+    refused_messages,
+    retry_message,
+)
 from fordra.agency_gateway.application.webhooks import (
     SignatureRefused,
     WebhookReceipt,
@@ -133,6 +139,28 @@ def make_router(deps: AgencyDeps, cases: AgencyCasesProjection, web: RouterDeps)
         outcome = await recall_case(
             case_id, body, deps, principal, metadata_for(principal), idempotency_key=key
         )
+        await web.settle()
+        return outcome.response
+
+    @router.get(
+        "/outbound/refused",
+        response_model=RefusedMessages,
+        summary="Messages the agency refused (a 4xx answer): set aside until retried",
+    )
+    async def get_refused(principal: Caller) -> RefusedMessages:
+        return await refused_messages(deps, cases, principal)
+
+    @router.post(
+        "/outbound/{message_id}/retry",
+        response_model=MessageRetried,
+        responses={
+            404: {"description": "No such message"},
+            422: {"description": "The message was not refused"},
+        },
+        summary="Try a refused message again, once its cause is put right",
+    )
+    async def post_retry(message_id: PathId, principal: Caller) -> MessageRetried:
+        outcome = await retry_message(message_id, deps, principal, metadata_for(principal))
         await web.settle()
         return outcome.response
 

@@ -1,9 +1,13 @@
 """The reference agency's HTTP side (issue 15 "Outbound"; the agency's side of domain.md §5).
 
-- ``POST /api/v1/messages``: a claim, a recall or a direct-payment report from Fordra, signed
-  ``X-Fordra-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` with the shared secret (401
-  without a good one). Taken once per ``message_id`` (200 ``{"duplicate": true}`` the second
-  time, nothing changed); a claim opens a case. 422 names a missing or malformed field.
+- ``POST /api/v1/messages``: a claim, a recall, a direct-payment report or a request for
+  long-term surveillance from Fordra, signed ``X-Fordra-Signature: sha256=<hex HMAC-SHA256 of the
+  raw body>`` with the shared secret (401 without a good one). Taken once per ``message_id`` (200
+  ``{"duplicate": true}`` the second time, nothing changed); a claim opens a case. 422 names a
+  missing or malformed field. A request for long-term surveillance (a claim written down,
+  domain.md §4) of a case it has is answered, once the message is taken, with the agency's own
+  ``long_term_surveillance`` webhook dated the day of the write-down, as an agency does when it
+  has put the case under surveillance.
 - ``GET /api/v1/messages`` and ``GET /api/v1/cases/{case_id}``: what it has (tests and demos).
 - ``POST /api/v1/cases/{case_id}/report {"kind", "occurred_on"?, ...}``: sends Fordra a signed
   webhook ``{"event_id", "case_id", "kind", "occurred_on", ...}`` to
@@ -14,18 +18,20 @@ Everything is kept in one SQLite file.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
 import orjson
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import BackgroundTasks, FastAPI, Header, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fordra.agency_gateway.adapters.http_agency import signature
@@ -65,9 +71,17 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message_id: str = Field(min_length=1, max_length=200)
-    kind: Literal["claim", "recall", "direct_payment"]
+    kind: Literal["claim", "recall", "direct_payment", "long_term_surveillance"]
     case_id: str = Field(min_length=1, max_length=200)
     content: dict[str, Any]
+
+
+class _SurveillanceContent(BaseModel):
+    """A request to keep a case under long-term surveillance (efterbevakning): since when."""
+
+    model_config = ConfigDict(extra="allow")
+
+    written_down_on: date
 
 
 class _ClaimContent(BaseModel):
@@ -177,6 +191,47 @@ class ReferenceAgencyStore:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Reporter:
+    """Sends Fordra the agency's signed webhooks and keeps each with Fordra's answer."""
+
+    store: ReferenceAgencyStore
+    secret: str
+    base: str
+    webhook_client: httpx.AsyncClient | None
+
+    async def send(self, case_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Sign and send Fordra the webhook ``{"event_id", "case_id", "kind", "occurred_on",
+        ...}``; keep it with Fordra's status (None when Fordra did not answer: 502)."""
+        body: dict[str, Any] = {
+            **fields,
+            "event_id": str(uuid.uuid4()),
+            "case_id": case_id,
+            "occurred_on": fields.get("occurred_on") or datetime.now(UTC).date().isoformat(),
+        }
+        raw = orjson.dumps(body)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Fordra-Signature": signature(self.secret, raw),
+        }
+        client = self.webhook_client or httpx.AsyncClient(timeout=10)
+        try:
+            response = await client.post(f"{self.base}{WEBHOOK_PATH}", content=raw, headers=headers)
+        except httpx.HTTPError as exc:
+            self.store.record_report(body, None)
+            raise HTTPException(502, f"Fordra did not answer: {exc!r}") from exc
+        finally:
+            if self.webhook_client is None:
+                await client.aclose()
+        self.store.record_report(body, response.status_code)
+        return {
+            "event_id": body["event_id"],
+            "webhook": body,
+            "fordra_status": response.status_code,
+            "fordra_response": response.text[:2000],
+        }
+
+
 def _errors(exc: ValidationError, prefix: str = "") -> list[str]:
     return [f"{prefix}{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
 
@@ -193,15 +248,25 @@ def create_reference_agency(
     if not secret:
         raise ValueError("the reference agency needs a secret (FORDRA_AGENCY_REFERENCE_SECRET)")
     app = FastAPI(title="Fordra reference agency", version="1")
-    base = fordra_url.rstrip("/")
+    reporter = _Reporter(store, secret, fordra_url.rstrip("/"), webhook_client)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    async def answer_surveillance(message: _Message, since: date) -> None:
+        # Sent after the message's answer, as an agency reports back in its own time; what
+        # Fordra said is kept with the report (GET /api/v1/cases/{case_id}).
+        with contextlib.suppress(HTTPException):
+            await reporter.send(
+                message.case_id,
+                {"kind": "long_term_surveillance", "occurred_on": since.isoformat()},
+            )
+
     @app.post("/api/v1/messages")
     async def take_message(
         request: Request,
+        background: BackgroundTasks,
         x_fordra_signature: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         raw = await request.body()
@@ -209,13 +274,18 @@ def create_reference_agency(
             x_fordra_signature, signature(secret, raw)
         ):
             raise HTTPException(401, "missing or bad X-Fordra-Signature")
+        surveillance: _SurveillanceContent | None = None
         try:
             message = _Message.model_validate_json(raw)
             if message.kind == "claim":
                 _ClaimContent.model_validate(message.content)
+            elif message.kind == "long_term_surveillance":
+                surveillance = _SurveillanceContent.model_validate(message.content)
         except ValidationError as exc:
             raise HTTPException(422, _errors(exc)) from exc
         taken = store.take(message)
+        if taken and surveillance is not None and store.case(message.case_id) is not None:
+            background.add_task(answer_surveillance, message, surveillance.written_down_on)
         return {"message_id": message.message_id, "accepted": True, "duplicate": not taken}
 
     @app.get("/api/v1/messages")
@@ -237,29 +307,6 @@ def create_reference_agency(
             given = _Report.model_validate_json(await request.body())
         except ValidationError as exc:
             raise HTTPException(422, _errors(exc)) from exc
-        body: dict[str, Any] = {
-            **given.model_dump(mode="json"),
-            "event_id": str(uuid.uuid4()),
-            "case_id": case_id,
-            "occurred_on": (given.occurred_on or datetime.now(UTC).date()).isoformat(),
-        }
-        raw = orjson.dumps(body)
-        headers = {"Content-Type": "application/json", "X-Fordra-Signature": signature(secret, raw)}
-        client = webhook_client or httpx.AsyncClient(timeout=10)
-        try:
-            response = await client.post(f"{base}{WEBHOOK_PATH}", content=raw, headers=headers)
-        except httpx.HTTPError as exc:
-            store.record_report(body, None)
-            raise HTTPException(502, f"Fordra did not answer: {exc!r}") from exc
-        finally:
-            if webhook_client is None:
-                await client.aclose()
-        store.record_report(body, response.status_code)
-        return {
-            "event_id": body["event_id"],
-            "webhook": body,
-            "fordra_status": response.status_code,
-            "fordra_response": response.text[:2000],
-        }
+        return await reporter.send(case_id, given.model_dump(mode="json"))
 
     return app

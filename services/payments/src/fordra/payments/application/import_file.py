@@ -297,6 +297,9 @@ async def _book(
             reason = (
                 "the OCR reference names no invoice"
                 if receivable is None
+                # A case officer decides where the money goes: say why (domain.md §4).
+                else "the invoice the OCR reference names is written off"
+                if receivable.written_off
                 else "the invoice the OCR reference names is not open"
             )
     if reason is not None or receivable is None:

@@ -1,7 +1,13 @@
 """Payments learns what to collect from invoicing's public events (a process manager): each
 issued invoice opens a receivable (and the customer's credit is set off against it), a credit note
 reduces it (releasing what it took of paid services to the customer's credit), a cancellation
-closes it, and a dispute, deferral or postponement puts it under a hold that set-off respects."""
+closes it, and a dispute, deferral or postponement puts it under a hold that set-off respects.
+
+From dunning's public events it learns of a write-off (``ClaimWrittenOff``, domain.md §4): the
+claim is closed for good and nothing more is allocated to it. A write-down (``ClaimWrittenDown``)
+is not followed here on purpose: the claim stays owed, under long-term surveillance, and a payment
+of it is allocated as before (dunning reverses the value adjustment from our ``PaymentAllocated``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Literal
 
+from fordra.contracts.dunning import ClaimWrittenOff
 from fordra.contracts.invoicing import (
     CreditNoteIssued,
     CustomerPreferencesChanged,
@@ -46,6 +53,7 @@ from fordra.payments.domain.events import (
     ReceivableOpened,
     ReceivableReduced,
     ReceivableReleased,
+    ReceivableWrittenOff,
 )
 from fordra.payments.domain.receivable import interest_and_fees_owed, owed_by_service
 
@@ -58,6 +66,7 @@ __all__ = [
     "ocr_stream",
     "receivable_reactions",
     "receivable_stream",
+    "write_off_reactions",
 ]
 
 
@@ -187,4 +196,39 @@ def receivable_reactions(registry: EventRegistry, policy: AllocationPolicy) -> d
         DisputeResolved.event_type: on_dispute_resolved,
         DeferralGranted.event_type: on_deferred,
         DueDatePostponed.event_type: on_postponed,
+        # Dunning's log (domain.md §4): a write-off closes the claim; a write-down changes
+        # nothing in payments (module docstring).
+        **write_off_reactions(registry),
     }
+
+
+def write_off_reactions(registry: EventRegistry) -> dict[str, Reaction]:
+    """Dunning's ``ClaimWrittenOff`` (module docstring), part of ``receivable_reactions``: the
+    receivable must be there first, and the same consumer opens it."""
+
+    async def on_written_off(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        """The claim is closed for good (domain.md §4): from now on a payment naming it is not
+        allocated to it (it waits in the work queue, or is set off against the customer's other
+        claims, then kept as credit), and set-off and credit pass it by. What was allocated to
+        it before stays. Written off twice, or after a cancellation: nothing more to close."""
+        written_off = registry.load_as(env, ClaimWrittenOff)
+        batch = BookingBatch(store, registry, env.caused_metadata(), env.occurred_at)
+        receivable = await batch.receivable(written_off.invoice_id)
+        if receivable is None:
+            # Payments has not learnt of the invoice yet (its reaction to invoicing lags): fail,
+            # so that the bus delivers this again, rather than let a later payment pay it.
+            raise LookupError(f"invoice {written_off.invoice_id} is not known to payments yet")
+        if receivable.closed:
+            return []
+        await batch.add(
+            receivable_stream(written_off.invoice_id),
+            ReceivableWrittenOff(
+                invoice_id=written_off.invoice_id,
+                written_off_on=written_off.written_off_on,
+                reason=written_off.reason,
+                decision_reference=written_off.decision_reference,
+            ),
+        )
+        return batch.appends()
+
+    return {ClaimWrittenOff.event_type: on_written_off}

@@ -133,8 +133,13 @@ async def resolve_payment(
                 raise DomainRuleViolation("name the invoice", field="invoice_id", rule="match")
             receivable = await batch.receivable(cmd.invoice_id)
             if receivable is None or receivable.open_ore <= 0:
+                written_off = receivable is not None and receivable.written_off
                 raise DomainRuleViolation(
-                    "the invoice is not open", field="invoice_id", rule="match_open_invoice"
+                    "the invoice is written off: nothing more is allocated to it"
+                    if written_off
+                    else "the invoice is not open",
+                    field="invoice_id",
+                    rule="match_open_invoice",
                 )
             await batch.add(
                 payment_stream(payment_id),

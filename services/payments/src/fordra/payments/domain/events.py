@@ -46,6 +46,21 @@ class ReceivableClosed(Event):
     invoice_id: str
 
 
+class ReceivableWrittenOff(Event):
+    """Dunning wrote the claim off (avskrivning, domain.md §4; its public ``ClaimWrittenOff``):
+    it is closed for good, so nothing more is allocated to it. What was allocated before stays;
+    a later payment naming it goes where a payment for a closed claim goes (the work queue, or
+    the customer's other claims and credit), never onto it. Kept apart from ``ReceivableClosed``
+    (a cancellation) so that the queue can tell a case officer why the claim is not open."""
+
+    event_type: ClassVar[str] = "ReceivableWrittenOff"
+
+    invoice_id: str
+    written_off_on: date
+    reason: str
+    decision_reference: str
+
+
 class ReceivableHeld(Event):
     """A claim under a hold (disputed, deferred, postponed, in a payment plan): set-off and the
     customer's credit leave it alone while the hold lasts (issue 9, item 5). ``until`` is the
@@ -124,6 +139,7 @@ INTERNAL_EVENTS: tuple[type[Event], ...] = (
     ReceivableOpened,
     ReceivableReduced,
     ReceivableClosed,
+    ReceivableWrittenOff,
     ReceivableHeld,
     ReceivableReleased,
     ReceivableListed,

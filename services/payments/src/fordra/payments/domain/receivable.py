@@ -1,7 +1,9 @@
 """What is still owed on one invoice, per service and component, as payments sees it
 (domain.md §3): the invoice's capital per service, and apart from it the interest and fees that
 were invoiced as lines of their own (late interest on the next invoice, seed 001); who paid it,
-and whether the claim is under a hold."""
+whether the claim is under a hold, and whether it was closed: cancelled, or written off for good
+(domain.md §4 "Write-down and write-off"). A write-down changes nothing here: the claim stays
+owed and payments keep paying it."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from fordra.payments.domain.events import (
     ReceivableOpened,
     ReceivableReduced,
     ReceivableReleased,
+    ReceivableWrittenOff,
 )
 
 # (payment_id, component, service_type): what one payment has paid of one part of the claim
@@ -38,6 +41,8 @@ class Receivable:
     # nothing (``owed_charge``).
     owed_interest_and_fees: dict[str, dict[str, int]] = field(default_factory=dict)
     closed: bool = False
+    # Closed by a write-off (domain.md §4), not a cancellation: the queue says so.
+    written_off: bool = False
     version: int = 0
     # reason -> last day of the hold (None: until released)
     holds: dict[str, date | None] = field(default_factory=dict)
@@ -93,6 +98,8 @@ def replay_receivable(events: Iterable[Event]) -> Receivable | None:
             )
         elif isinstance(event, ReceivableClosed):
             state = replace(state, closed=True)
+        elif isinstance(event, ReceivableWrittenOff):
+            state = replace(state, closed=True, written_off=True)
         elif isinstance(event, ReceivableHeld):
             state = replace(state, holds={**state.holds, event.reason: event.until})
         elif isinstance(event, ReceivableReleased):

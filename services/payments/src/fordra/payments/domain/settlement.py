@@ -98,9 +98,12 @@ def settle_payment(
     more interest than was invoiced). Only the rest is allocated, set off and credited.
 
     A payment of nothing or less (an agency report with no capital) allocates nothing and leaves
-    no credit.
+    no credit. A closed claim (cancelled, written off) is paid nothing, its instructed parts
+    included: the whole amount is set off and credited.
     """
-    instructed = instructed or {}
+    # A closed claim (cancelled, or written off for good: domain.md §4) takes nothing more, not
+    # even the interest and fees the payer named: all of it is set off, then credited.
+    instructed = {} if receivable.closed else (instructed or {})
     service = next(iter(receivable.owed), _NO_SERVICE)
     charges = tuple(
         Allocation(receivable.invoice_id, receivable.customer_id, component, service, part)
