@@ -99,6 +99,8 @@ from fordra.projections.application.customer_ledger import (
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
+from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
+from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,8 @@ def build_registry() -> EventRegistry:
     registry.register_all(WEBHOOK_EVENTS)
     registry.register_all(CLAIM_EVENTS)
     registry.register_all(DEBTOR_EVENTS)
+    registry.register_all(PROCEDURE_EVENTS)
+    registry.register_all(CASE_INDEX_EVENTS)
     return registry
 
 
@@ -791,6 +795,7 @@ def _platform(
             settings=settings.utility_disconnect,
             read_models=read_models,
             claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
+            calendar=calendar,
         ),
         policies=dunning.policies,
         letters=letters,

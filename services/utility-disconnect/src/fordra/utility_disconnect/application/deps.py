@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore
@@ -23,3 +24,5 @@ class UtilityDisconnectDeps:
     read_models: ReadModelDatabase
     # The claims of each supply point and the customers' kinds (application/electricity_claims).
     claims: SupplyPointClaimsProjection
+    # The Swedish working days the procedure's periods end on (lag 1930:173).
+    calendar: WorkingDayCalendar = field(default_factory=WorkingDayCalendar)

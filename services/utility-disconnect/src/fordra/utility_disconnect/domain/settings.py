@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fordra.contracts.utility_disconnect import SupplyPointCategory
 from fordra.kernel.dated import Dated
+from fordra.utility_disconnect.domain.procedure_settings import ProcedureSettings
 
 # A share of the annual cost as an exact fraction: (numerator, denominator).
 Share = tuple[int, int]
@@ -70,6 +71,8 @@ class DisconnectionSettings(BaseModel):
     manual_invoice_count: Dated[int] = Field(default_factory=lambda: _always(2))
     # 3 close unpaid invoices: material whatever the amount.
     material_invoice_count: Dated[int] = Field(default_factory=lambda: _always(3))
+    # The procedure's times, fees and costs (domain/procedure_settings.py).
+    procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
 
     @model_validator(mode="after")
     def _shares_are_fractions_of_every_category(self) -> DisconnectionSettings:
