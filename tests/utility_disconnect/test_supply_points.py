@@ -247,8 +247,11 @@ async def test_the_assessment_counts_only_the_points_overdue_electricity_capital
         inv = await electricity_invoice(
             fordra, cid, sp, ("electricity_supply", 120_000), extra_lines=(water,)
         )
-        # and a large electricity invoice of another supply point
+        # and a large electricity invoice of another supply point, and one of another customer
+        # naming this point by mistake
         await electricity_invoice(fordra, cid, other, ("electricity_grid", 900_000))
+        stranger = await customer(fordra, ORGANISATION)
+        await electricity_invoice(fordra, stranger, sp, ("electricity_grid", 900_000))
         # Before the due date nothing is overdue
         result = await assessment(fordra, sp)
         assert result["result"] == "not_material"
