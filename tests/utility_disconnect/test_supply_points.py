@@ -3,13 +3,18 @@ customer, its risks, an invoice naming it, and the assessment reading its claims
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from fordra.contracts.invoicing import InvoiceIssued
+from fordra.contracts import all_contracts
+from fordra.contracts.invoicing import InvoiceIssued, InvoiceLine, VatBreakdown
 from fordra.contracts.utility_disconnect import SupplyPointRegistered, SupplyPointRiskRecorded
 from fordra.kernel.auth import Role
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.events import EventRegistry
 from fordra.kernel.projection import ProjectionRunner
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 from tests.scenarios.test_dunning_flow import advance, pay
@@ -247,8 +252,11 @@ async def test_the_assessment_counts_only_the_points_overdue_electricity_capital
         inv = await electricity_invoice(
             fordra, cid, sp, ("electricity_supply", 120_000), extra_lines=(water,)
         )
-        # and a large electricity invoice of another supply point
+        # and a large electricity invoice of another supply point, and one of another customer
+        # naming this point by mistake
         await electricity_invoice(fordra, cid, other, ("electricity_grid", 900_000))
+        stranger = await customer(fordra, ORGANISATION)
+        await electricity_invoice(fordra, stranger, sp, ("electricity_grid", 900_000))
         # Before the due date nothing is overdue
         result = await assessment(fordra, sp)
         assert result["result"] == "not_material"
@@ -394,3 +402,46 @@ async def test_a_protected_customers_site_address_is_not_shown(tmp_path: Path) -
             ("electric_heating_in_winter", None)
         ]
         assert "Storgatan" not in r.text
+
+
+def test_an_invoice_stored_before_supply_points_still_loads() -> None:
+    # An InvoiceIssued stored before the field existed has no supply_point_id in its payload
+    registry = EventRegistry()
+    registry.register_all(all_contracts())
+    line = InvoiceLine(
+        description="Elhandel",
+        service_type="electricity_supply",
+        quantity=Decimal(1),
+        unit_price_ore=8_000,
+        vat_rate=25,
+        net_ore=8_000,
+    )
+    issued = InvoiceIssued(
+        invoice_id="i",
+        customer_id="c",
+        serial_number=1,
+        invoice_number="1",
+        ocr="18",
+        department="energi",
+        service_type="electricity_supply",
+        invoice_date=TODAY,
+        due_date=TODAY,
+        payment_terms_days=30,
+        lines=(line,),
+        vat=(VatBreakdown(vat_rate=25, net_ore=8_000, vat_ore=2_000),),
+        net_ore=8_000,
+        vat_ore=2_000,
+        total_ore=10_000,
+    )
+    env = registry.envelope(
+        issued,
+        context="invoicing",
+        stream_id="invoice-i",
+        version=1,
+        metadata=Metadata("t", "a", "c"),
+        occurred_at=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    old = {k: v for k, v in env.payload.items() if k != "supply_point_id"}
+    loaded = registry.load_as(replace(env, payload=old), InvoiceIssued)
+    assert loaded.supply_point_id is None
+    assert loaded == issued

@@ -241,11 +241,16 @@ async def read_customer(
 
 
 async def read_claims(
-    conn: AsyncConnection, p: SupplyPointClaimsProjection, supply_point_id: str
+    conn: AsyncConnection, p: SupplyPointClaimsProjection, supply_point_id: str, customer_id: str
 ) -> list[PartClaim]:
-    """Every part of every invoice naming ``supply_point_id`` that is not cancelled, with what is
-    open of its capital (capital less credits less payments). The due date is the later of the
-    (possibly postponed) due date and a deferral's end: a deferred invoice is not overdue before."""
+    """Every part of every invoice of ``customer_id`` naming ``supply_point_id`` that is not
+    cancelled, with what is open of its capital (capital less credits less payments). The due
+    date is the later of the (possibly postponed) due date and a deferral's end: a deferred
+    invoice is not overdue before.
+
+    Invoicing checks a supply point id for its shape only, so an invoice may name another
+    customer's point by mistake: it is that other customer's debt, never this point's holder's,
+    and is left out (the consumer is the one who failed to pay, ellagen 11:3)."""
     i, parts, cr, pay = p.invoices, p.parts, p.credits, p.payments
     query = (
         select(
@@ -262,7 +267,11 @@ async def read_claims(
         .join(parts, parts.c.invoice_id == i.c.invoice_id)
         .outerjoin(cr, (cr.c.invoice_id == parts.c.invoice_id) & (cr.c.part == parts.c.part))
         .outerjoin(pay, (pay.c.invoice_id == parts.c.invoice_id) & (pay.c.part == parts.c.part))
-        .where(i.c.supply_point_id == supply_point_id, i.c.cancelled.is_(False))
+        .where(
+            i.c.supply_point_id == supply_point_id,
+            i.c.customer_id == customer_id,
+            i.c.cancelled.is_(False),
+        )
         .order_by(i.c.due_date, i.c.invoice_number, parts.c.part)
     )
     claims = []

@@ -240,7 +240,7 @@ async def assessment_for(
         customer = check_customer_known(
             await read_customer(conn, deps.claims, point.customer_id), point.customer_id
         )
-        claims = await read_claims(conn, deps.claims, supply_point_id)
+        claims = await read_claims(conn, deps.claims, supply_point_id, point.customer_id)
     return assess(point, customer.kind, claims, today or deps.clock.today(), deps.settings)
 
 
