@@ -267,6 +267,20 @@ MATRIX: dict[tuple[str, str], Row] = {
         roles(A, OPS, C), body=lambda _: {"kind": "medical_equipment", "note": "syrgasapparat"}
     ),
     ("GET", "/api/v1/disconnection/assessments/{supply_point_id}"): Row(roles(A, OPS, C)),
+    # Disconnection cases (issue 16): the finance office's case officers
+    ("POST", "/api/v1/disconnection/cases"): Row(
+        roles(A, OPS, C), body=lambda ids: {"supply_point_id": MISSING}
+    ),
+    ("GET", "/api/v1/disconnection/cases"): Row(roles(A, OPS, C), params={"customer_id": MISSING}),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/steps"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/service"): Row(
+        roles(A, OPS, C), body=lambda ids: {"served_on": "2026-03-02"}
+    ),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/order"): Row(
+        roles(A, OPS, C), body=lambda ids: {"date": "2026-03-02"}
+    ),
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
         roles(OPS),
         body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},

@@ -99,9 +99,9 @@ from fordra.projections.application.customer_ledger import (
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
+from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
 from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
-from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 
 log = logging.getLogger(__name__)
 

@@ -47,6 +47,7 @@ from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
+from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
 
 
@@ -76,7 +77,10 @@ def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
 def utility_disconnect_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
     """Utility disconnection's routers (issue 16): supply points and the materiality
     assessment."""
-    return [utility_disconnect_router(platform.utility_disconnect, web)]
+    return [
+        utility_disconnect_router(platform.utility_disconnect, web),
+        disconnection_router(platform.utility_disconnect, web),
+    ]
 
 
 def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:

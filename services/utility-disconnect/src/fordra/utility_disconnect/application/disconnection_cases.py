@@ -20,18 +20,18 @@ board's takeover, and water's procedure (domain/water.py).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.dated import CalendarDate
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
 from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.ids import new_id
-from fordra.kernel.dated import CalendarDate
 from fordra.utility_disconnect.application.deps import CONTEXT, UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import read_customer
 from fordra.utility_disconnect.application.supply_points import (
@@ -55,6 +55,7 @@ from fordra.utility_disconnect.domain.procedure import (
     StepKind,
     case_of,
     case_stream,
+    check_consumer_only,
     decide_block,
     decide_letter_step,
     decide_lift,
@@ -153,7 +154,7 @@ def demand_items(assessment: Assessment) -> list[DemandItem]:
             invoice_id=i.invoice_id,
             invoice_number=i.invoice_number,
             supply_point_id=point,
-            service_type=part,  # type: ignore[arg-type]  # an electricity part's service type
+            service_type=part,
             kind="capital",
             what_for=f"{PART_WORDS.get(part, part)}, faktura {i.invoice_number}",
             due_date=i.due_date,
@@ -217,6 +218,7 @@ def blocks_from_facts(
 async def _record_blocks(
     deps: UtilityDisconnectDeps,
     meta: Metadata,
+    *,
     case_id: str,
     point: SupplyPoint,
     assessment: Assessment,
@@ -261,22 +263,8 @@ async def open_case(
                     field="supply_point_id",
                     rule="one_case_per_supply_point",
                 )
-        if customer.kind != "person":
-            # Answered before assessing: a business never enters the procedure (ellagen 11:1).
-            decide_open(
-                case_id="-",
-                supply_point_id=point.supply_point_id,
-                customer_id=point.customer_id,
-                customer_kind=customer.kind,
-                utility=point.utility,
-                site_municipality=point.site_municipality,
-                assessment=StepAssessment(
-                    result="refused", reason="", inputs={}, assessed_on=today,
-                    overdue_capital_ore=0,
-                ),  # fmt: skip
-                today=today,
-                opened="by_hand",
-            )
+        # Answered before assessing: a business never enters the procedure (ellagen 11:1).
+        check_consumer_only(customer.kind)
         assessment = await assessment_for(point.supply_point_id, deps, today)
         case_id = new_id()
         events = decide_open(
@@ -332,7 +320,9 @@ async def take_step(
     today = deps.clock.today()
     assessment = await assessment_for(point.supply_point_id, deps, today)
     stepped = step_assessment(assessment, principal, cmd.officer_decision)
-    await _record_blocks(deps, meta, case_id, point, assessment, stepped)
+    await _record_blocks(
+        deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
+    )
 
     async def decide() -> Decision[StepTaken]:
         case, version = await _load_case(deps, case_id)
@@ -389,9 +379,7 @@ async def record_service(
         )
         after = case_of([*await _events(deps, case_id), *events])
         assert after is not None
-        return Decision(
-            [_append(deps, meta, case_stream(case_id), version, events)], _view(after)
-        )
+        return Decision([_append(deps, meta, case_stream(case_id), version, events)], _view(after))
 
     return await execute(deps.store, decide, CaseView)
 
@@ -412,7 +400,9 @@ async def order_disconnection(
     today = deps.clock.today()
     assessment = await assessment_for(point.supply_point_id, deps, today)
     stepped = step_assessment(assessment, principal, cmd.officer_decision)
-    await _record_blocks(deps, meta, case_id, point, assessment, stepped)
+    await _record_blocks(
+        deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
+    )
 
     async def decide() -> Decision[StepTaken]:
         case, version = await _load_case(deps, case_id)

@@ -38,6 +38,4 @@ def customer_cases_stream(customer_id: str) -> str:
 
 def case_ids(events: Iterable[Event]) -> list[str]:
     """The case ids an index holds, the oldest first."""
-    return [
-        e.case_id for e in events if isinstance(e, SupplyPointCaseBegun | CustomerCaseBegun)
-    ]
+    return [e.case_id for e in events if isinstance(e, SupplyPointCaseBegun | CustomerCaseBegun)]
