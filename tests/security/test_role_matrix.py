@@ -74,6 +74,18 @@ def invoice_body(ids: Ids) -> dict[str, Any]:
     }
 
 
+def supply_point_body(ids: Ids) -> dict[str, Any]:
+    return {
+        "customer_id": ids["customer_id"],
+        "utility": "electricity",
+        "site_address": "Storgatan 1, 512 50 Svenljunga",
+        "site_municipality": "Svenljunga",
+        "annual_cost_ore": 180_000,
+        "category": "apartment",
+        "property_designation": "Svenljunga Kyrkan 1:23",
+    }
+
+
 def reason(_ids: Ids) -> dict[str, str]:
     return {"reason": "enligt beslut"}
 
@@ -247,6 +259,34 @@ MATRIX: dict[tuple[str, str], Row] = {
         body=lambda ids: {"amount_ore": 1, "invoice_number": "1", "reason": "uncollectable"},
     ),
     ("GET", "/api/v1/credit-stops"): Row(roles(A, OPS, C, D)),
+    # Supply points and the materiality assessment (issue 16): the finance office's register for
+    # the disconnection procedure; a department does not register them.
+    ("POST", "/api/v1/supply-points"): Row(roles(A, OPS, C), body=supply_point_body),
+    ("GET", "/api/v1/supply-points/{supply_point_id}"): Row(roles(A, OPS, C)),
+    ("POST", "/api/v1/supply-points/{supply_point_id}/risks"): Row(
+        roles(A, OPS, C), body=lambda _: {"kind": "medical_equipment", "note": "syrgasapparat"}
+    ),
+    ("GET", "/api/v1/disconnection/assessments/{supply_point_id}"): Row(roles(A, OPS, C)),
+    # Disconnection cases (issue 16): the finance office's case officers
+    ("POST", "/api/v1/disconnection/cases"): Row(
+        roles(A, OPS, C), body=lambda ids: {"supply_point_id": MISSING}
+    ),
+    ("GET", "/api/v1/disconnection/cases"): Row(roles(A, OPS, C), params={"customer_id": MISSING}),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/steps"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/service"): Row(
+        roles(A, OPS, C), body=lambda ids: {"served_on": "2026-03-02"}
+    ),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/order"): Row(
+        roles(A, OPS, C), body=lambda ids: {"date": "2026-03-02"}
+    ),
+    # The social welfare board's queue: that role only, scoped to its municipality (issue 16)
+    ("GET", "/api/v1/social-services/notifications"): Row(roles(S)),
+    ("POST", "/api/v1/social-services/notifications/{notification_id}/acknowledge"): Row(roles(S)),
+    ("POST", "/api/v1/social-services/notifications/{notification_id}/takeover"): Row(
+        roles(S), body=lambda ids: {"written_on": "2026-03-02"}
+    ),
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
         roles(OPS),
         body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},
@@ -316,7 +356,9 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         day=TODAY.isoformat(),
         agency="reference",
         case_id=MISSING,
+        supply_point_id=MISSING,
         message_id=MISSING,
+        notification_id=MISSING,
     )
     return ids
 

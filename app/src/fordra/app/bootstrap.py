@@ -98,6 +98,14 @@ from fordra.projections.application.customer_ledger import (
 )
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
+from fordra.utility_disconnect.application.customers import customer_reactions
+from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
+from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
+from fordra.utility_disconnect.application.social_services import SocialServicesQueueProjection
+from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
+from fordra.utility_disconnect.domain.customers import CUSTOMER_EVENTS
+from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
+from fordra.utility_disconnect.domain.social_services import SOCIAL_SERVICES_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +141,10 @@ def build_registry() -> EventRegistry:
     registry.register_all(WEBHOOK_EVENTS)
     registry.register_all(CLAIM_EVENTS)
     registry.register_all(DEBTOR_EVENTS)
+    registry.register_all(PROCEDURE_EVENTS)
+    registry.register_all(CASE_INDEX_EVENTS)
+    registry.register_all(CUSTOMER_EVENTS)
+    registry.register_all(SOCIAL_SERVICES_EVENTS)
     return registry
 
 
@@ -154,6 +166,8 @@ def _subscriptions(
     *,
     agency_cases: ProjectionRunner,
     agency: AgencySettings,
+    supply_point_claims: ProjectionRunner,
+    social_services_queue: ProjectionRunner,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
@@ -245,6 +259,23 @@ def _subscriptions(
             ("invoicing", "dunning", "payments"),
             "agency-gateway",
         ),
+        # The claims of each supply point and the customers' kinds, which the materiality
+        # assessment reads (issue 16, domain.md §6): the context's own read model.
+        Subscription(
+            supply_point_claims, supply_point_claims.projection.upstreams, "utility-disconnect"
+        ),
+        # The social welfare boards' messages (issue 16, ellagen 11:4), and the names they are
+        # told: the context's copy of the register's personal part, sealed as invoicing's is.
+        Subscription(
+            social_services_queue, social_services_queue.projection.upstreams, "utility-disconnect"
+        ),
+        Subscription(
+            ProcessManagerRunner(
+                "disconnect-customers", stores["utility-disconnect"], customer_reactions(registry)
+            ),
+            ("invoicing",),
+            "utility-disconnect",
+        ),
     ]
 
 
@@ -290,6 +321,9 @@ class Platform:
     agency_cases: AgencyCasesProjection
     payments: PaymentsDeps
     dunning: DunningDeps
+    # Supply points and the materiality assessment (issue 16).
+    utility_disconnect: UtilityDisconnectDeps
+    social_services_queue: SocialServicesQueueProjection
     policies: PoliciesDeps
     letters: LetterDeps
     plans: PaymentPlanDeps
@@ -362,6 +396,10 @@ def build_embedded(
         stores, registry, runners, payments, _dunning_claims(read_models, registry),
         agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
         agency=settings.agency,
+        supply_point_claims=ProjectionRunner(SupplyPointClaimsProjection(registry), read_models),
+        social_services_queue=ProjectionRunner(
+            SocialServicesQueueProjection(registry), read_models
+        ),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus = InProcessBus(stores, parking=parked)
@@ -411,6 +449,10 @@ def build_distributed(
         stores, registry, runners, payments, _dunning_claims(read_models, registry),
         agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
         agency=settings.agency,
+        supply_point_claims=ProjectionRunner(SupplyPointClaimsProjection(registry), read_models),
+        social_services_queue=ProjectionRunner(
+            SocialServicesQueueProjection(registry), read_models
+        ),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
@@ -772,6 +814,16 @@ def _platform(
         agency_cases=_subscribed(subscriptions, AgencyCasesProjection),
         payments=payments,
         dunning=dunning,
+        utility_disconnect=UtilityDisconnectDeps(
+            store=stores["utility-disconnect"],
+            registry=registry,
+            clock=clock,
+            settings=settings.utility_disconnect,
+            read_models=read_models,
+            claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
+            calendar=calendar,
+        ),
+        social_services_queue=_subscribed(subscriptions, SocialServicesQueueProjection),
         policies=dunning.policies,
         letters=letters,
         plans=plans,

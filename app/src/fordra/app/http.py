@@ -47,6 +47,11 @@ from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
+from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
+from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
+from fordra.utility_disconnect.entrypoints.social_services_http import (
+    make_router as social_services_router,
+)
 
 
 class ClockAdvance(BaseModel):
@@ -69,6 +74,16 @@ def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
         letters_router(platform.letters, web),
         plans_router(platform.plans, platform.letters, web),
         reference_rates_router(rates, web),
+    ]
+
+
+def utility_disconnect_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
+    """Utility disconnection's routers (issue 16): supply points and the materiality
+    assessment."""
+    return [
+        utility_disconnect_router(platform.utility_disconnect, web),
+        disconnection_router(platform.utility_disconnect, web),
+        social_services_router(platform.utility_disconnect, platform.social_services_queue, web),
     ]
 
 
@@ -113,7 +128,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(agency_router(platform.agency, platform.agency_cases, web))
-    for router in dunning_routers(platform, web):
+    for router in (*dunning_routers(platform, web), *utility_disconnect_routers(platform, web)):
         app.include_router(router)
     app.include_router(
         ledger_router(

@@ -26,6 +26,7 @@ from fordra.payments.domain.allocation import AllocationPolicy
 from fordra.payments.domain.rent_refund import RentRefundSettings
 from fordra.payments.domain.retention import ArchiveRetention
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
+from fordra.utility_disconnect.domain.settings import DisconnectionSettings
 
 
 class PaymentsSettings(BaseModel):
@@ -90,6 +91,8 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     dunning: DunningSettings = Field(default_factory=DunningSettings)
     agency: AgencySettings = Field(default_factory=AgencySettings)
+    # Utility disconnection (issue 16): the materiality assessment's numbers (domain.md §6).
+    utility_disconnect: DisconnectionSettings = Field(default_factory=DisconnectionSettings)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
     tokens: TokenPolicy = Field(default_factory=TokenPolicy)
 

@@ -6,7 +6,7 @@ service. ``all_contracts()`` lists every public event for the registry the app b
 
 from __future__ import annotations
 
-from fordra.contracts import agency_gateway, dunning, invoicing, payments
+from fordra.contracts import agency_gateway, dunning, invoicing, payments, utility_disconnect
 from fordra.kernel.events import Event
 
 
@@ -16,4 +16,5 @@ def all_contracts() -> list[type[Event]]:
         *payments.CONTRACTS,
         *dunning.CONTRACTS,
         *agency_gateway.CONTRACTS,
+        *utility_disconnect.CONTRACTS,
     ]

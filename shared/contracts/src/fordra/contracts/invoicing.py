@@ -205,6 +205,10 @@ class InvoiceIssued(Event):
     property_designation: str | None = None
     owner_override_reason: str | None = None
     owner_override_by: str | None = None
+    # Electricity and water: the supply point (anläggning) the invoice is for, as the
+    # utility-disconnection context registered it (issue 16; the materiality assessment counts a
+    # supply point's own claims only, domain.md §6). None in older events and for other services.
+    supply_point_id: str | None = None
 
 
 class CreditNoteIssued(Event):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fordra.contracts.invoicing import PostalAddress, ServiceType
+from fordra.contracts.utility_disconnect import SUPPLY_POINT_ID_PATTERN
 from fordra.invoicing.domain.billing_period import BillingPeriod
 from fordra.kernel.dated import CalendarDate
 from fordra.kernel.delegation import DepartmentDecision
@@ -86,6 +87,14 @@ class IssueInvoice(_Command):
         max_length=1000,
         description="Water and waste without a recorded ownership on the invoice date: why the "
         "customer is liable all the same (kept on the invoice with who said so)",
+    )
+    supply_point_id: str | None = Field(
+        default=None,
+        max_length=36,
+        pattern=SUPPLY_POINT_ID_PATTERN,
+        description="Electricity and water: the supply point the invoice is for, as registered "
+        "at POST /api/v1/supply-points (its shape is checked here; the disconnection context "
+        "counts a supply point's own claims only, domain.md §6)",
     )
 
     @field_validator("department")

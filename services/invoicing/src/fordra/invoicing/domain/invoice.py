@@ -274,4 +274,5 @@ def issue_invoice(
         property_designation=property_designation,
         owner_override_reason=cmd.owner_override_reason if owner_override_by else None,
         owner_override_by=owner_override_by,
+        supply_point_id=cmd.supply_point_id,
     )

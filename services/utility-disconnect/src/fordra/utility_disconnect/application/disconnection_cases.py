@@ -1,0 +1,434 @@
+"""Disconnection cases' use cases (issue 16, domain.md §6; the rules in domain/procedure.py):
+open a case by hand, take its next letter, record the notice's service, order the disconnection,
+and list a customer's cases.
+
+Every act re-assesses the supply point first (``assessment_for``, the read model's claims as of
+the business date), and records that re-assessment with the act (``MaterialityAssessed``).
+Before the act is decided, what the facts say must stop it is recorded as a block of its own, each
+an event with its reason (domain.md §6 "No disconnection if"): a risk of injury or damage on the
+supply point, an overdue invoice under dispute, the claim paid, or a partial payment that leaves
+the breach no longer material. Those blocks are appended first, in a decision of their own, and
+then the act is decided on the case as they left it, so a refused act still leaves the block on
+record and nothing of the act itself (a 422 naming the rule).
+
+Not yet here (the rest of issue 16): the letters' documents (their ids are recorded; rendering
+them at ``GET /api/v1/letters/{id}`` is next), the automatic opening after dunning's collection
+demand, the executed disconnection and reconnection over HTTP, the social-services queue and the
+board's takeover, and water's procedure (domain/water.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from fordra.kernel.application import Decision, Outcome, execute, idempotent
+from fordra.kernel.auth import Principal, Role, require_role
+from fordra.kernel.dated import CalendarDate
+from fordra.kernel.envelope import Metadata
+from fordra.kernel.errors import DomainRuleViolation, NotFound
+from fordra.kernel.events import Event
+from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.ids import new_id
+from fordra.utility_disconnect.application.deps import CONTEXT, UtilityDisconnectDeps
+from fordra.utility_disconnect.application.electricity_claims import read_customer
+from fordra.utility_disconnect.application.supply_points import (
+    assessment_for,
+    load_supply_point,
+)
+from fordra.utility_disconnect.domain.case_index import (
+    CustomerCaseBegun,
+    SupplyPointCaseBegun,
+    case_ids,
+    customer_cases_stream,
+    point_cases_stream,
+)
+from fordra.utility_disconnect.domain.materiality import Assessment
+from fordra.utility_disconnect.domain.procedure import (
+    CaseState,
+    DemandItem,
+    DisconnectionStepTaken,
+    OfficerDecision,
+    StepAssessment,
+    StepKind,
+    case_of,
+    case_stream,
+    check_consumer_only,
+    decide_block,
+    decide_letter_step,
+    decide_lift,
+    decide_open,
+    decide_order,
+    decide_reassessment,
+    decide_service,
+)
+from fordra.utility_disconnect.domain.supply_point import SupplyPoint, check_customer_known
+
+CASE_ROLES = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
+
+# What each electricity part is for, in the letter's words (seed 003 section 5.2).
+PART_WORDS = {"electricity_grid": "Elnät", "electricity_supply": "Elhandel"}
+
+
+class OpenCase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    supply_point_id: str
+
+
+class TakeStep(BaseModel):
+    """The next letter. ``officer_decision`` is the case officer's weighing when the assessment
+    is ``manual`` (two close unpaid invoices, domain.md §6); the caller is named as its maker."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    officer_decision: OfficerDecision | None = None
+
+
+class RecordService(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    served_on: CalendarDate
+
+
+class OrderDisconnection(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: CalendarDate
+    officer_decision: OfficerDecision | None = None
+
+
+class CaseOpened(BaseModel):
+    case_id: str
+
+
+class StepTaken(BaseModel):
+    case_id: str
+    kind: StepKind
+    on: date
+    letter_id: str | None
+    demand_ore: int
+    until: date | None  # the time to pay or to remedy; an order's date
+
+
+class CaseView(BaseModel):
+    case_id: str
+    supply_point_id: str
+    customer_id: str
+    status: str
+    demand_ore: int
+    steps: list[dict[str, Any]]
+    served_on: date | None
+    earliest_disconnection_on: date | None
+    blocks: list[dict[str, Any]]
+
+
+class CaseList(BaseModel):
+    items: list[CaseView]
+
+
+def step_assessment(
+    assessment: Assessment, principal: Principal, decision: OfficerDecision | None
+) -> StepAssessment:
+    """The procedure's view of an assessment: its result and inputs, the overdue electricity
+    capital it counted, and the case officer's weighing of a ``manual`` one."""
+    return StepAssessment(
+        result=assessment.result,
+        reason=assessment.reason,
+        inputs=assessment.inputs.model_dump(mode="json"),
+        assessed_on=assessment.inputs.on,
+        overdue_capital_ore=sum(p.overdue_capital_ore for p in assessment.inputs.parts.values()),
+        officer_decision=decision,
+        decided_by=principal.actor if decision is not None else None,
+    )
+
+
+def demand_items(assessment: Assessment) -> list[DemandItem]:
+    """What a letter demands: each overdue invoice's open grid or supply capital the assessment
+    counted, and nothing else (domain.md §6)."""
+    point = assessment.inputs.supply_point_id
+    return [
+        DemandItem(
+            invoice_id=i.invoice_id,
+            invoice_number=i.invoice_number,
+            supply_point_id=point,
+            service_type=part,
+            kind="capital",
+            what_for=f"{PART_WORDS.get(part, part)}, faktura {i.invoice_number}",
+            due_date=i.due_date,
+            amount_ore=i.open_capital_ore,
+        )
+        for part, inputs in sorted(assessment.inputs.parts.items())
+        for i in inputs.overdue_invoices
+        if i.open_capital_ore > 0
+    ]
+
+
+async def load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseState, int]:
+    envelopes = await deps.store.read_stream(case_stream(case_id))
+    state = case_of(deps.registry.load(e) for e in envelopes)
+    if state is None:
+        raise NotFound("disconnection case", case_id)
+    return state, envelopes[-1].version
+
+
+def append_to(
+    deps: UtilityDisconnectDeps, meta: Metadata, stream: str, version: int, events: list[Event]
+) -> StreamAppend:
+    envelopes = deps.registry.envelopes(
+        events,
+        context=CONTEXT,
+        stream_id=stream,
+        after_version=version,
+        metadata=meta,
+        occurred_at=deps.clock.now(),
+    )
+    return StreamAppend(stream, version, envelopes)
+
+
+def blocks_from_facts(
+    case: CaseState, point: SupplyPoint, assessment: Assessment, stepped: StepAssessment
+) -> list[Event]:
+    """What the facts of today say must stop the case, not yet recorded on it (module
+    docstring): a recorded risk, a dispute (lifted when no overdue invoice is disputed any
+    more), the claim paid or no longer material after a partial payment."""
+    if case.status in ("stopped", "disconnected", "reconnected"):
+        return []
+    today = stepped.assessed_on
+    held = {b.reason for b in case.blocks}
+    events: list[Event] = []
+    if point.risks and "risk_of_injury" not in held:
+        kinds = ", ".join(sorted({r.kind for r in point.risks}))
+        events.append(decide_block(case, "risk_of_injury", today, f"recorded risk: {kinds}"))
+    disputed = assessment.disputed_invoice_ids
+    if disputed and "disputed" not in held:
+        events.append(decide_block(case, "disputed", today, "disputed: " + ", ".join(disputed)))
+    elif not disputed and "disputed" in held:
+        events.append(decide_lift(case, "disputed", today, "no overdue invoice is disputed"))
+    if case.demand_ore > 0 and (
+        stepped.overdue_capital_ore == 0
+        or (stepped.result == "not_material" and stepped.overdue_capital_ore < case.demand_ore)
+    ):
+        events.extend(decide_reassessment(case, stepped))
+    return events
+
+
+async def _record_blocks(
+    deps: UtilityDisconnectDeps,
+    meta: Metadata,
+    *,
+    case_id: str,
+    point: SupplyPoint,
+    assessment: Assessment,
+    stepped: StepAssessment,
+) -> None:
+    async def decide() -> Decision[CaseOpened]:
+        case, version = await load_case(deps, case_id)
+        events = blocks_from_facts(case, point, assessment, stepped)
+        appends = [append_to(deps, meta, case_stream(case_id), version, events)] if events else []
+        return Decision(appends, CaseOpened(case_id=case_id))
+
+    await execute(deps.store, decide, CaseOpened)
+
+
+async def open_case(
+    cmd: OpenCase,
+    deps: UtilityDisconnectDeps,
+    principal: Principal,
+    meta: Metadata,
+    *,
+    idempotency_key: str | None = None,
+) -> Outcome[CaseOpened]:
+    """Open a case by hand (``POST /api/v1/disconnection/cases``): a consumer's electricity supply
+    point with a material breach today, and no case of it in progress."""
+    require_role(principal, *CASE_ROLES, action="open a disconnection case")
+    point = await load_supply_point(deps, cmd.supply_point_id)
+    async with deps.read_models.engine.connect() as conn:
+        customer = check_customer_known(
+            await read_customer(conn, deps.claims, point.customer_id), point.customer_id
+        )
+
+    async def decide() -> Decision[CaseOpened]:
+        today = deps.clock.today()
+        index = point_cases_stream(point.supply_point_id)
+        indexed = await deps.store.read_stream(index)
+        for earlier in case_ids(deps.registry.load(e) for e in indexed):
+            state, _ = await load_case(deps, earlier)
+            if state.status not in ("stopped", "reconnected"):
+                raise DomainRuleViolation(
+                    f"supply point {point.supply_point_id} already has case {earlier} in "
+                    f"progress ({state.status})",
+                    field="supply_point_id",
+                    rule="one_case_per_supply_point",
+                )
+        # Answered before assessing: a business never enters the procedure (ellagen 11:1).
+        check_consumer_only(customer.kind)
+        assessment = await assessment_for(point.supply_point_id, deps, today)
+        case_id = new_id()
+        events = decide_open(
+            case_id=case_id,
+            supply_point_id=point.supply_point_id,
+            customer_id=point.customer_id,
+            customer_kind=customer.kind,
+            utility=point.utility,
+            site_municipality=point.site_municipality,
+            assessment=step_assessment(assessment, principal, None),
+            today=today,
+            opened="by_hand",
+        )
+        by_customer = customer_cases_stream(point.customer_id)
+        customer_version = await deps.store.stream_version(by_customer)
+        appends = [
+            append_to(deps, meta, case_stream(case_id), 0, events),
+            append_to(
+                deps,
+                meta,
+                index,
+                indexed[-1].version if indexed else 0,
+                [SupplyPointCaseBegun(supply_point_id=point.supply_point_id, case_id=case_id)],
+            ),
+            append_to(
+                deps,
+                meta,
+                by_customer,
+                customer_version,
+                [CustomerCaseBegun(customer_id=point.customer_id, case_id=case_id)],
+            ),
+        ]
+        return Decision(appends, CaseOpened(case_id=case_id))
+
+    return await execute(
+        deps.store,
+        decide,
+        CaseOpened,
+        idempotency=idempotent(
+            principal, idempotency_key, "OpenDisconnectionCase", cmd.model_dump(mode="json")
+        ),
+    )
+
+
+async def take_step(
+    case_id: str, cmd: TakeStep, deps: UtilityDisconnectDeps, principal: Principal, meta: Metadata
+) -> Outcome[StepTaken]:
+    """The case's next letter (collection demand, request to remedy, notice), re-assessed; the
+    notice also queues the message to the board where the electricity is delivered."""
+    require_role(principal, *CASE_ROLES, action="take a disconnection step")
+    case, _ = await load_case(deps, case_id)
+    point = await load_supply_point(deps, case.supply_point_id)
+    today = deps.clock.today()
+    assessment = await assessment_for(point.supply_point_id, deps, today)
+    stepped = step_assessment(assessment, principal, cmd.officer_decision)
+    await _record_blocks(
+        deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
+    )
+
+    async def decide() -> Decision[StepTaken]:
+        case, version = await load_case(deps, case_id)
+        letter_id = new_id()
+        events = decide_letter_step(
+            case,
+            today,
+            stepped,
+            items=demand_items(assessment),
+            letter_id=letter_id,
+            notification_id=new_id(),
+            settings=deps.settings.procedure,
+            calendar=deps.calendar,
+        )
+        return Decision(
+            [append_to(deps, meta, case_stream(case_id), version, events)],
+            _step_taken(case_id, events),
+        )
+
+    return await execute(deps.store, decide, StepTaken)
+
+
+def _step_taken(case_id: str, events: list[Event]) -> StepTaken:
+    (step,) = [e for e in events if isinstance(e, DisconnectionStepTaken)]
+    return StepTaken(
+        case_id=case_id,
+        kind=step.kind,
+        on=step.on,
+        letter_id=step.letter_id,
+        demand_ore=step.demand_ore,
+        until=step.until,
+    )
+
+
+def case_view(case: CaseState) -> CaseView:
+    return CaseView.model_validate(case.listing())
+
+
+async def record_service(
+    case_id: str,
+    cmd: RecordService,
+    deps: UtilityDisconnectDeps,
+    principal: Principal,
+    meta: Metadata,
+) -> Outcome[CaseView]:
+    """The notice was served (delgiven) on ``served_on``: from it run the 3 weeks to pay, and the
+    earliest disconnection date (domain.md §6: served 2026-04-07 -> 2026-04-29)."""
+    require_role(principal, *CASE_ROLES, action="record the service of a notice")
+
+    async def decide() -> Decision[CaseView]:
+        case, version = await load_case(deps, case_id)
+        events = decide_service(
+            case, cmd.served_on, deps.clock.today(), deps.settings.procedure, deps.calendar
+        )
+        after = case_of([*await _events(deps, case_id), *events])
+        assert after is not None
+        return Decision(
+            [append_to(deps, meta, case_stream(case_id), version, events)], case_view(after)
+        )
+
+    return await execute(deps.store, decide, CaseView)
+
+
+async def order_disconnection(
+    case_id: str,
+    cmd: OrderDisconnection,
+    deps: UtilityDisconnectDeps,
+    principal: Principal,
+    meta: Metadata,
+) -> Outcome[StepTaken]:
+    """Order the disconnection for ``date`` (domain.md §6 step 3): refused naming the rule without
+    a recorded service date, within 3 weeks of service, or while a block holds; re-assessed today
+    and recorded with the order."""
+    require_role(principal, *CASE_ROLES, action="order a disconnection")
+    case, _ = await load_case(deps, case_id)
+    point = await load_supply_point(deps, case.supply_point_id)
+    today = deps.clock.today()
+    assessment = await assessment_for(point.supply_point_id, deps, today)
+    stepped = step_assessment(assessment, principal, cmd.officer_decision)
+    await _record_blocks(
+        deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
+    )
+
+    async def decide() -> Decision[StepTaken]:
+        case, version = await load_case(deps, case_id)
+        events = decide_order(case, cmd.date, stepped, today)
+        return Decision(
+            [append_to(deps, meta, case_stream(case_id), version, events)],
+            _step_taken(case_id, events),
+        )
+
+    return await execute(deps.store, decide, StepTaken)
+
+
+async def _events(deps: UtilityDisconnectDeps, case_id: str) -> list[Event]:
+    return [deps.registry.load(e) for e in await deps.store.read_stream(case_stream(case_id))]
+
+
+async def list_cases(
+    customer_id: str, deps: UtilityDisconnectDeps, principal: Principal
+) -> CaseList:
+    """A customer's cases, the oldest first, each with its steps, service and blocks."""
+    require_role(principal, *CASE_ROLES, action="read disconnection cases")
+    index = await deps.store.read_stream(customer_cases_stream(customer_id))
+    items = []
+    for case_id in case_ids(deps.registry.load(e) for e in index):
+        case, _ = await load_case(deps, case_id)
+        items.append(case_view(case))
+    return CaseList(items=items)
