@@ -102,6 +102,7 @@ from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
 from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
 from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
+from fordra.utility_disconnect.domain.water import WATER_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(DEBTOR_EVENTS)
     registry.register_all(PROCEDURE_EVENTS)
     registry.register_all(CASE_INDEX_EVENTS)
+    registry.register_all(WATER_EVENTS)
     return registry
 
 

@@ -49,6 +49,7 @@ from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
+from fordra.utility_disconnect.entrypoints.water_http import make_router as water_cases_router
 
 
 class ClockAdvance(BaseModel):
@@ -80,6 +81,7 @@ def utility_disconnect_routers(platform: Platform, web: RouterDeps) -> list[APIR
     return [
         utility_disconnect_router(platform.utility_disconnect, web),
         disconnection_router(platform.utility_disconnect, web),
+        water_cases_router(platform.utility_disconnect, web),
     ]
 
 
