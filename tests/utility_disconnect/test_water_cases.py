@@ -331,3 +331,47 @@ async def test_bad_input_is_refused_naming_what_is_wrong(tmp_path: Path) -> None
         assert again.json() == first.json()
         assert rule_of(await post(fordra, "", body)) == "one_case_per_supply_point"
         assert len(await cases_of(fordra, owner)) == 1
+
+
+async def test_a_letter_too_late_to_be_followed_within_45_days_is_refused(tmp_path: Path) -> None:
+    async with running_platform("embedded", tmp_path, today=TODAY) as fordra:
+        # Given a reminder sent late, on 2026-05-31
+        _, point, _ = await a_water_debt(fordra)
+        await advance(fordra, "2026-05-31")
+        case_id = await open_case(fordra, point, reminder="2026-05-31")
+        # When the letter would go on 2026-06-10: its time to remedy runs to 2026-06-24, past
+        # the last day a shut-off may follow (2026-06-18)
+        await advance(fordra, "2026-06-10")
+        r = await post(fordra, f"/{case_id}/letter", MATERIAL)
+        # Then it is refused: it would threaten what cannot be done
+        assert rule_of(r) == "water_45_days"
+        assert "2026-06-18" in r.text
+        assert await events_of(fordra, CONTEXT, WaterLetterSent) == []
+
+
+async def test_a_risk_to_health_found_after_the_shut_off_turns_the_water_on_unpaid(
+    tmp_path: Path,
+) -> None:
+    async with running_platform("embedded", tmp_path, today=TODAY) as fordra:
+        # Given the water shut off on 2026-06-05
+        owner, point, _ = await a_water_debt(fordra)
+        await advance(fordra, REMINDER)
+        case_id = await open_case(fordra, point)
+        await advance(fordra, "2026-05-21")
+        assert (await post(fordra, f"/{case_id}/letter", MATERIAL)).status_code == 201
+        await advance(fordra, "2026-06-05")
+        assert (await post(fordra, f"/{case_id}/shut-off", MATERIAL)).status_code == 201
+        # When a risk to health is recorded on the point (LAV 43 §)
+        r = await fordra.client.post(
+            f"/api/v1/supply-points/{point}/risks",
+            json={"kind": "other_personal_injury", "note": "spädbarn i hushållet"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        assert r.status_code == 201, r.text
+        # Then the water is turned on again though the claim is unpaid, the block on record
+        r = await post(fordra, f"/{case_id}/reconnection", {})
+        assert r.status_code == 201, r.text
+        assert r.json()["demand_ore"] == 310_000
+        (case,) = await cases_of(fordra, owner)
+        assert case["status"] == "reconnected"
+        assert [b["reason"] for b in case["blocks"]] == ["health_risk"]
