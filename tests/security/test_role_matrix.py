@@ -298,6 +298,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/disconnection/water-cases/{case_id}/reconnection"): Row(
         roles(A, OPS, C), body=lambda ids: {}
     ),
+    # The social welfare board's queue: that role only, scoped to its municipality (issue 16)
+    ("GET", "/api/v1/social-services/notifications"): Row(roles(S)),
+    ("POST", "/api/v1/social-services/notifications/{notification_id}/acknowledge"): Row(roles(S)),
+    ("POST", "/api/v1/social-services/notifications/{notification_id}/takeover"): Row(
+        roles(S), body=lambda ids: {"written_on": "2026-03-02"}
+    ),
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
         roles(OPS),
         body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},
@@ -369,6 +375,7 @@ async def given_a_customer_and_an_invoice(fordra: Running) -> Ids:
         case_id=MISSING,
         supply_point_id=MISSING,
         message_id=MISSING,
+        notification_id=MISSING,
     )
     return ids
 

@@ -98,10 +98,14 @@ from fordra.projections.application.customer_ledger import (
 )
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
+from fordra.utility_disconnect.application.customers import customer_reactions
 from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
+from fordra.utility_disconnect.application.social_services import SocialServicesQueueProjection
 from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
+from fordra.utility_disconnect.domain.customers import CUSTOMER_EVENTS
 from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
+from fordra.utility_disconnect.domain.social_services import SOCIAL_SERVICES_EVENTS
 from fordra.utility_disconnect.domain.water import WATER_EVENTS
 
 log = logging.getLogger(__name__)
@@ -141,6 +145,8 @@ def build_registry() -> EventRegistry:
     registry.register_all(PROCEDURE_EVENTS)
     registry.register_all(CASE_INDEX_EVENTS)
     registry.register_all(WATER_EVENTS)
+    registry.register_all(CUSTOMER_EVENTS)
+    registry.register_all(SOCIAL_SERVICES_EVENTS)
     return registry
 
 
@@ -163,6 +169,7 @@ def _subscriptions(
     agency_cases: ProjectionRunner,
     agency: AgencySettings,
     supply_point_claims: ProjectionRunner,
+    social_services_queue: ProjectionRunner,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
@@ -259,6 +266,18 @@ def _subscriptions(
         Subscription(
             supply_point_claims, supply_point_claims.projection.upstreams, "utility-disconnect"
         ),
+        # The social welfare boards' messages (issue 16, ellagen 11:4), and the names they are
+        # told: the context's copy of the register's personal part, sealed as invoicing's is.
+        Subscription(
+            social_services_queue, social_services_queue.projection.upstreams, "utility-disconnect"
+        ),
+        Subscription(
+            ProcessManagerRunner(
+                "disconnect-customers", stores["utility-disconnect"], customer_reactions(registry)
+            ),
+            ("invoicing",),
+            "utility-disconnect",
+        ),
     ]
 
 
@@ -306,6 +325,7 @@ class Platform:
     dunning: DunningDeps
     # Supply points and the materiality assessment (issue 16).
     utility_disconnect: UtilityDisconnectDeps
+    social_services_queue: SocialServicesQueueProjection
     policies: PoliciesDeps
     letters: LetterDeps
     plans: PaymentPlanDeps
@@ -379,6 +399,9 @@ def build_embedded(
         agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
         agency=settings.agency,
         supply_point_claims=ProjectionRunner(SupplyPointClaimsProjection(registry), read_models),
+        social_services_queue=ProjectionRunner(
+            SocialServicesQueueProjection(registry), read_models
+        ),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus = InProcessBus(stores, parking=parked)
@@ -429,6 +452,9 @@ def build_distributed(
         agency_cases=ProjectionRunner(AgencyCasesProjection(registry), read_models),
         agency=settings.agency,
         supply_point_claims=ProjectionRunner(SupplyPointClaimsProjection(registry), read_models),
+        social_services_queue=ProjectionRunner(
+            SocialServicesQueueProjection(registry), read_models
+        ),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
@@ -799,6 +825,7 @@ def _platform(
             claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
             calendar=calendar,
         ),
+        social_services_queue=_subscribed(subscriptions, SocialServicesQueueProjection),
         policies=dunning.policies,
         letters=letters,
         plans=plans,

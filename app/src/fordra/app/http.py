@@ -49,6 +49,9 @@ from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
+from fordra.utility_disconnect.entrypoints.social_services_http import (
+    make_router as social_services_router,
+)
 from fordra.utility_disconnect.entrypoints.water_http import make_router as water_cases_router
 
 
@@ -82,6 +85,7 @@ def utility_disconnect_routers(platform: Platform, web: RouterDeps) -> list[APIR
         utility_disconnect_router(platform.utility_disconnect, web),
         disconnection_router(platform.utility_disconnect, web),
         water_cases_router(platform.utility_disconnect, web),
+        social_services_router(platform.utility_disconnect, platform.social_services_queue, web),
     ]
 
 

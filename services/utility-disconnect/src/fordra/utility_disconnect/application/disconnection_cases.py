@@ -166,7 +166,7 @@ def demand_items(assessment: Assessment) -> list[DemandItem]:
     ]
 
 
-async def _load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseState, int]:
+async def load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseState, int]:
     envelopes = await deps.store.read_stream(case_stream(case_id))
     state = case_of(deps.registry.load(e) for e in envelopes)
     if state is None:
@@ -174,7 +174,7 @@ async def _load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseSta
     return state, envelopes[-1].version
 
 
-def _append(
+def append_to(
     deps: UtilityDisconnectDeps, meta: Metadata, stream: str, version: int, events: list[Event]
 ) -> StreamAppend:
     envelopes = deps.registry.envelopes(
@@ -225,9 +225,9 @@ async def _record_blocks(
     stepped: StepAssessment,
 ) -> None:
     async def decide() -> Decision[CaseOpened]:
-        case, version = await _load_case(deps, case_id)
+        case, version = await load_case(deps, case_id)
         events = blocks_from_facts(case, point, assessment, stepped)
-        appends = [_append(deps, meta, case_stream(case_id), version, events)] if events else []
+        appends = [append_to(deps, meta, case_stream(case_id), version, events)] if events else []
         return Decision(appends, CaseOpened(case_id=case_id))
 
     await execute(deps.store, decide, CaseOpened)
@@ -255,7 +255,7 @@ async def open_case(
         index = point_cases_stream(point.supply_point_id)
         indexed = await deps.store.read_stream(index)
         for earlier in case_ids(deps.registry.load(e) for e in indexed):
-            state, _ = await _load_case(deps, earlier)
+            state, _ = await load_case(deps, earlier)
             if state.status not in ("stopped", "reconnected"):
                 raise DomainRuleViolation(
                     f"supply point {point.supply_point_id} already has case {earlier} in "
@@ -281,15 +281,15 @@ async def open_case(
         by_customer = customer_cases_stream(point.customer_id)
         customer_version = await deps.store.stream_version(by_customer)
         appends = [
-            _append(deps, meta, case_stream(case_id), 0, events),
-            _append(
+            append_to(deps, meta, case_stream(case_id), 0, events),
+            append_to(
                 deps,
                 meta,
                 index,
                 indexed[-1].version if indexed else 0,
                 [SupplyPointCaseBegun(supply_point_id=point.supply_point_id, case_id=case_id)],
             ),
-            _append(
+            append_to(
                 deps,
                 meta,
                 by_customer,
@@ -315,7 +315,7 @@ async def take_step(
     """The case's next letter (collection demand, request to remedy, notice), re-assessed; the
     notice also queues the message to the board where the electricity is delivered."""
     require_role(principal, *CASE_ROLES, action="take a disconnection step")
-    case, _ = await _load_case(deps, case_id)
+    case, _ = await load_case(deps, case_id)
     point = await load_supply_point(deps, case.supply_point_id)
     today = deps.clock.today()
     assessment = await assessment_for(point.supply_point_id, deps, today)
@@ -325,7 +325,7 @@ async def take_step(
     )
 
     async def decide() -> Decision[StepTaken]:
-        case, version = await _load_case(deps, case_id)
+        case, version = await load_case(deps, case_id)
         letter_id = new_id()
         events = decide_letter_step(
             case,
@@ -338,7 +338,7 @@ async def take_step(
             calendar=deps.calendar,
         )
         return Decision(
-            [_append(deps, meta, case_stream(case_id), version, events)],
+            [append_to(deps, meta, case_stream(case_id), version, events)],
             _step_taken(case_id, events),
         )
 
@@ -357,7 +357,7 @@ def _step_taken(case_id: str, events: list[Event]) -> StepTaken:
     )
 
 
-def _view(case: CaseState) -> CaseView:
+def case_view(case: CaseState) -> CaseView:
     return CaseView.model_validate(case.listing())
 
 
@@ -373,13 +373,15 @@ async def record_service(
     require_role(principal, *CASE_ROLES, action="record the service of a notice")
 
     async def decide() -> Decision[CaseView]:
-        case, version = await _load_case(deps, case_id)
+        case, version = await load_case(deps, case_id)
         events = decide_service(
             case, cmd.served_on, deps.clock.today(), deps.settings.procedure, deps.calendar
         )
         after = case_of([*await _events(deps, case_id), *events])
         assert after is not None
-        return Decision([_append(deps, meta, case_stream(case_id), version, events)], _view(after))
+        return Decision(
+            [append_to(deps, meta, case_stream(case_id), version, events)], case_view(after)
+        )
 
     return await execute(deps.store, decide, CaseView)
 
@@ -395,7 +397,7 @@ async def order_disconnection(
     a recorded service date, within 3 weeks of service, or while a block holds; re-assessed today
     and recorded with the order."""
     require_role(principal, *CASE_ROLES, action="order a disconnection")
-    case, _ = await _load_case(deps, case_id)
+    case, _ = await load_case(deps, case_id)
     point = await load_supply_point(deps, case.supply_point_id)
     today = deps.clock.today()
     assessment = await assessment_for(point.supply_point_id, deps, today)
@@ -405,10 +407,10 @@ async def order_disconnection(
     )
 
     async def decide() -> Decision[StepTaken]:
-        case, version = await _load_case(deps, case_id)
+        case, version = await load_case(deps, case_id)
         events = decide_order(case, cmd.date, stepped, today)
         return Decision(
-            [_append(deps, meta, case_stream(case_id), version, events)],
+            [append_to(deps, meta, case_stream(case_id), version, events)],
             _step_taken(case_id, events),
         )
 
@@ -427,6 +429,6 @@ async def list_cases(
     index = await deps.store.read_stream(customer_cases_stream(customer_id))
     items = []
     for case_id in case_ids(deps.registry.load(e) for e in index):
-        case, _ = await _load_case(deps, case_id)
-        items.append(_view(case))
+        case, _ = await load_case(deps, case_id)
+        items.append(case_view(case))
     return CaseList(items=items)
