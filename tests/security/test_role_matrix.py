@@ -281,6 +281,23 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/disconnection/cases/{case_id}/order"): Row(
         roles(A, OPS, C), body=lambda ids: {"date": "2026-03-02"}
     ),
+    # Water disconnection cases (issue 16, LAV 43 §): the finance office's case officers
+    ("POST", "/api/v1/disconnection/water-cases"): Row(
+        roles(A, OPS, C),
+        body=lambda ids: {"supply_point_id": MISSING, "reminder_sent_on": "2026-03-02"},
+    ),
+    ("GET", "/api/v1/disconnection/water-cases"): Row(
+        roles(A, OPS, C), params={"customer_id": MISSING}
+    ),
+    ("POST", "/api/v1/disconnection/water-cases/{case_id}/letter"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
+    ("POST", "/api/v1/disconnection/water-cases/{case_id}/shut-off"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
+    ("POST", "/api/v1/disconnection/water-cases/{case_id}/reconnection"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
     # The social welfare board's queue: that role only, scoped to its municipality (issue 16)
     ("GET", "/api/v1/social-services/notifications"): Row(roles(S)),
     ("POST", "/api/v1/social-services/notifications/{notification_id}/acknowledge"): Row(roles(S)),

@@ -106,6 +106,7 @@ from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
 from fordra.utility_disconnect.domain.customers import CUSTOMER_EVENTS
 from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
 from fordra.utility_disconnect.domain.social_services import SOCIAL_SERVICES_EVENTS
+from fordra.utility_disconnect.domain.water import WATER_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(DEBTOR_EVENTS)
     registry.register_all(PROCEDURE_EVENTS)
     registry.register_all(CASE_INDEX_EVENTS)
+    registry.register_all(WATER_EVENTS)
     registry.register_all(CUSTOMER_EVENTS)
     registry.register_all(SOCIAL_SERVICES_EVENTS)
     return registry

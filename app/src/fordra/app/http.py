@@ -52,6 +52,7 @@ from fordra.utility_disconnect.entrypoints.http import make_router as utility_di
 from fordra.utility_disconnect.entrypoints.social_services_http import (
     make_router as social_services_router,
 )
+from fordra.utility_disconnect.entrypoints.water_http import make_router as water_cases_router
 
 
 class ClockAdvance(BaseModel):
@@ -83,6 +84,7 @@ def utility_disconnect_routers(platform: Platform, web: RouterDeps) -> list[APIR
     return [
         utility_disconnect_router(platform.utility_disconnect, web),
         disconnection_router(platform.utility_disconnect, web),
+        water_cases_router(platform.utility_disconnect, web),
         social_services_router(platform.utility_disconnect, platform.social_services_queue, web),
     ]
 

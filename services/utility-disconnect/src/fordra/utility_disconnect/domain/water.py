@@ -68,6 +68,9 @@ class WaterCaseOpened(Event):
     property_designation: str
     owner_customer_id: str
     opened_on: date
+    # The reminder the letter follows by about 10 days (seed 001): dunning's ``ReminderSent`` is
+    # not among this context's upstreams, so the case officer gives its date when opening.
+    reminder_sent_on: date | None = None
 
 
 class WaterLetterSent(Event):
@@ -136,6 +139,7 @@ class WaterCase:
     property_designation: str
     owner_customer_id: str
     opened_on: date
+    reminder_sent_on: date | None = None
     status: WaterStatus = "open"
     letter: WaterLetterSent | None = None
     blocks: tuple[WaterBlockReason, ...] = ()
@@ -154,6 +158,7 @@ def water_case_of(events: Iterable[Event]) -> WaterCase | None:
                 property_designation=e.property_designation,
                 owner_customer_id=e.owner_customer_id,
                 opened_on=e.opened_on,
+                reminder_sent_on=e.reminder_sent_on,
             )
         elif state is None:
             continue
@@ -283,8 +288,11 @@ def decide_water_open(
     property_designation: str,
     owner_customer_id: str,
     today: date,
+    reminder_sent_on: date | None = None,
 ) -> WaterCaseOpened:
-    """Open a water case for a property; it names its owner, the one every letter addresses."""
+    """Open a water case for a property; it names its owner, the one every letter addresses, and
+    the day the reminder went (the letter follows it by about 10 days, seed 001): not a day to
+    come."""
     if utility != "water":
         raise DomainRuleViolation(
             f"a {utility} supply point does not follow LAV 43 §",
@@ -297,12 +305,19 @@ def decide_water_open(
             field="property_designation",
             rule="missing",
         )
+    if reminder_sent_on is not None and reminder_sent_on > today:
+        raise DomainRuleViolation(
+            f"the reminder of {reminder_sent_on} has not been sent yet (today is {today})",
+            field="reminder_sent_on",
+            rule="reminder_sent_first",
+        )
     return WaterCaseOpened(
         case_id=case_id,
         supply_point_id=supply_point_id,
         property_designation=property_designation,
         owner_customer_id=owner_customer_id,
         opened_on=today,
+        reminder_sent_on=reminder_sent_on,
     )
 
 
