@@ -13,8 +13,8 @@ record and nothing of the act itself (a 422 naming the rule).
 
 Not yet here (the rest of issue 16): the letters' documents (their ids are recorded; rendering
 them at ``GET /api/v1/letters/{id}`` is next), the automatic opening after dunning's collection
-demand, the executed disconnection and reconnection over HTTP, the social-services queue and the
-board's takeover, and water's procedure (domain/water.py).
+demand, and the executed disconnection and reconnection over HTTP. The board's queue and takeover
+are in application/social_services.py, water's cases in application/water_cases.py.
 """
 
 from __future__ import annotations
