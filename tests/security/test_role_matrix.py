@@ -281,6 +281,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/disconnection/cases/{case_id}/order"): Row(
         roles(A, OPS, C), body=lambda ids: {"date": "2026-03-02"}
     ),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/disconnection"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
+    ("POST", "/api/v1/disconnection/cases/{case_id}/reconnection"): Row(
+        roles(A, OPS, C), body=lambda ids: {}
+    ),
     # Water disconnection cases (issue 16, LAV 43 §): the finance office's case officers
     ("POST", "/api/v1/disconnection/water-cases"): Row(
         roles(A, OPS, C),

@@ -1,7 +1,8 @@
 """A disconnection case over HTTP on both engines (issue 16, domain.md §6, ellagen 11 kap.): opened
 by hand for a consumer's material electricity claim, the collection demand, the request to remedy
 and the notice each after the time of the one before and each re-assessed, the board told where
-the electricity is delivered, the order refused without service and within 3 weeks of it; a
+the electricity is delivered, the order refused without service and within 3 weeks of it, the
+disconnection executed and reconnected only once the claim is paid, each visit charged; a
 partial payment that leaves the breach no longer material, a recorded risk and a dispute each
 stop it with a block of their own."""
 
@@ -14,6 +15,7 @@ from typing import Any
 from fordra.kernel.auth import Role
 from fordra.utility_disconnect.domain.procedure import (
     DisconnectionBlocked,
+    DisconnectionCostCharged,
     DisconnectionNoticed,
     MaterialityAssessed,
     SocialServicesMessageQueued,
@@ -93,7 +95,7 @@ async def a_material_claim(fordra: Running) -> tuple[str, str, dict[str, Any]]:
 
 async def test_a_case_goes_from_demand_to_order_by_the_law(engine: Engine, tmp_path: Path) -> None:
     async with running_platform(engine, tmp_path, today=TODAY) as fordra:
-        person, flat, _ = await a_material_claim(fordra)
+        person, flat, invoice = await a_material_claim(fordra)
         # A business is never in this procedure; a claim under the floor is not material
         business = await customer(fordra, ORGANISATION)
         office = await supply_point(fordra, business, category="house")
@@ -163,6 +165,24 @@ async def test_a_case_goes_from_demand_to_order_by_the_law(engine: Engine, tmp_p
             "order",
         ]
         assert case["blocks"] == []
+        # When it is executed the same day: disconnected, the visit charged
+        r = await act(fordra, case_id, "disconnection", {})
+        assert r.status_code == 201, r.text
+        # Then it is reconnected only once the electricity claim is paid
+        await advance(fordra, "2026-05-04")
+        assert rule_of(await act(fordra, case_id, "reconnection", {})) == "reconnection_on_payment"
+        await pay(fordra, invoice["ocr"], "1200.00", "PAID-IN-FULL")
+        r = await act(fordra, case_id, "reconnection", {})
+        assert r.status_code == 201, r.text
+        (case,) = await cases_of(fordra, person)
+        assert case["status"] == "reconnected"
+        assert [s["kind"] for s in case["steps"]][-2:] == ["disconnection", "reconnection"]
+        visits = [
+            c.kind
+            for c in await events_of(fordra, CONTEXT, DisconnectionCostCharged)
+            if c.case_id == case_id
+        ]
+        assert visits.count("disconnection_visit") == visits.count("reconnection_visit") == 1
 
 
 async def _open(fordra: Running, supply_point_id: str) -> Any:

@@ -1,6 +1,6 @@
-"""Disconnection cases' use cases (issue 16, domain.md §6; the rules in domain/procedure.py):
-open a case by hand, take its next letter, record the notice's service, order the disconnection,
-and list a customer's cases.
+"""Disconnection cases' use cases (issue 16, domain.md §6; the rules in domain/procedure.py and
+domain/case_facts.py): open a case by hand, take its next letter, record the notice's service,
+order the disconnection, execute it, reconnect, and list a customer's cases.
 
 Every act re-assesses the supply point first (``assessment_for``, the read model's claims as of
 the business date), and records that re-assessment with the act (``MaterialityAssessed``).
@@ -13,7 +13,7 @@ record and nothing of the act itself (a 422 naming the rule).
 
 Not yet here (the rest of issue 16): the letters' documents (their ids are recorded; rendering
 them at ``GET /api/v1/letters/{id}`` is next), the automatic opening after dunning's collection
-demand, and the executed disconnection and reconnection over HTTP. The board's queue and takeover
+demand. The board's queue and takeover
 are in application/social_services.py, water's cases in application/water_cases.py.
 """
 
@@ -38,6 +38,11 @@ from fordra.utility_disconnect.application.supply_points import (
     assessment_for,
     load_supply_point,
 )
+from fordra.utility_disconnect.domain.case_facts import (
+    blocks_from_facts,
+    demand_items,
+    step_assessment,
+)
 from fordra.utility_disconnect.domain.case_index import (
     CustomerCaseBegun,
     SupplyPointCaseBegun,
@@ -48,7 +53,6 @@ from fordra.utility_disconnect.domain.case_index import (
 from fordra.utility_disconnect.domain.materiality import Assessment
 from fordra.utility_disconnect.domain.procedure import (
     CaseState,
-    DemandItem,
     DisconnectionStepTaken,
     OfficerDecision,
     StepAssessment,
@@ -56,20 +60,16 @@ from fordra.utility_disconnect.domain.procedure import (
     case_of,
     case_stream,
     check_consumer_only,
-    decide_block,
+    decide_execution,
     decide_letter_step,
-    decide_lift,
     decide_open,
     decide_order,
-    decide_reassessment,
+    decide_reconnection,
     decide_service,
 )
 from fordra.utility_disconnect.domain.supply_point import SupplyPoint, check_customer_known
 
 CASE_ROLES = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
-
-# What each electricity part is for, in the letter's words (seed 003 section 5.2).
-PART_WORDS = {"electricity_grid": "Elnät", "electricity_supply": "Elhandel"}
 
 
 class OpenCase(BaseModel):
@@ -98,6 +98,18 @@ class OrderDisconnection(BaseModel):
 
     date: CalendarDate
     officer_decision: OfficerDecision | None = None
+
+
+class ExecuteDisconnection(BaseModel):
+    """The disconnection executed today, on or after the ordered date, re-assessed today."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    officer_decision: OfficerDecision | None = None
+
+
+class Reconnect(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class CaseOpened(BaseModel):
@@ -129,43 +141,6 @@ class CaseList(BaseModel):
     items: list[CaseView]
 
 
-def step_assessment(
-    assessment: Assessment, principal: Principal, decision: OfficerDecision | None
-) -> StepAssessment:
-    """The procedure's view of an assessment: its result and inputs, the overdue electricity
-    capital it counted, and the case officer's weighing of a ``manual`` one."""
-    return StepAssessment(
-        result=assessment.result,
-        reason=assessment.reason,
-        inputs=assessment.inputs.model_dump(mode="json"),
-        assessed_on=assessment.inputs.on,
-        overdue_capital_ore=sum(p.overdue_capital_ore for p in assessment.inputs.parts.values()),
-        officer_decision=decision,
-        decided_by=principal.actor if decision is not None else None,
-    )
-
-
-def demand_items(assessment: Assessment) -> list[DemandItem]:
-    """What a letter demands: each overdue invoice's open grid or supply capital the assessment
-    counted, and nothing else (domain.md §6)."""
-    point = assessment.inputs.supply_point_id
-    return [
-        DemandItem(
-            invoice_id=i.invoice_id,
-            invoice_number=i.invoice_number,
-            supply_point_id=point,
-            service_type=part,
-            kind="capital",
-            what_for=f"{PART_WORDS.get(part, part)}, faktura {i.invoice_number}",
-            due_date=i.due_date,
-            amount_ore=i.open_capital_ore,
-        )
-        for part, inputs in sorted(assessment.inputs.parts.items())
-        for i in inputs.overdue_invoices
-        if i.open_capital_ore > 0
-    ]
-
-
 async def load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseState, int]:
     envelopes = await deps.store.read_stream(case_stream(case_id))
     state = case_of(deps.registry.load(e) for e in envelopes)
@@ -186,33 +161,6 @@ def append_to(
         occurred_at=deps.clock.now(),
     )
     return StreamAppend(stream, version, envelopes)
-
-
-def blocks_from_facts(
-    case: CaseState, point: SupplyPoint, assessment: Assessment, stepped: StepAssessment
-) -> list[Event]:
-    """What the facts of today say must stop the case, not yet recorded on it (module
-    docstring): a recorded risk, a dispute (lifted when no overdue invoice is disputed any
-    more), the claim paid or no longer material after a partial payment."""
-    if case.status in ("stopped", "disconnected", "reconnected"):
-        return []
-    today = stepped.assessed_on
-    held = {b.reason for b in case.blocks}
-    events: list[Event] = []
-    if point.risks and "risk_of_injury" not in held:
-        kinds = ", ".join(sorted({r.kind for r in point.risks}))
-        events.append(decide_block(case, "risk_of_injury", today, f"recorded risk: {kinds}"))
-    disputed = assessment.disputed_invoice_ids
-    if disputed and "disputed" not in held:
-        events.append(decide_block(case, "disputed", today, "disputed: " + ", ".join(disputed)))
-    elif not disputed and "disputed" in held:
-        events.append(decide_lift(case, "disputed", today, "no overdue invoice is disputed"))
-    if case.demand_ore > 0 and (
-        stepped.overdue_capital_ore == 0
-        or (stepped.result == "not_material" and stepped.overdue_capital_ore < case.demand_ore)
-    ):
-        events.extend(decide_reassessment(case, stepped))
-    return events
 
 
 async def _record_blocks(
@@ -274,7 +222,7 @@ async def open_case(
             customer_kind=customer.kind,
             utility=point.utility,
             site_municipality=point.site_municipality,
-            assessment=step_assessment(assessment, principal, None),
+            assessment=step_assessment(assessment, principal.actor, None),
             today=today,
             opened="by_hand",
         )
@@ -319,7 +267,7 @@ async def take_step(
     point = await load_supply_point(deps, case.supply_point_id)
     today = deps.clock.today()
     assessment = await assessment_for(point.supply_point_id, deps, today)
-    stepped = step_assessment(assessment, principal, cmd.officer_decision)
+    stepped = step_assessment(assessment, principal.actor, cmd.officer_decision)
     await _record_blocks(
         deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
     )
@@ -401,7 +349,7 @@ async def order_disconnection(
     point = await load_supply_point(deps, case.supply_point_id)
     today = deps.clock.today()
     assessment = await assessment_for(point.supply_point_id, deps, today)
-    stepped = step_assessment(assessment, principal, cmd.officer_decision)
+    stepped = step_assessment(assessment, principal.actor, cmd.officer_decision)
     await _record_blocks(
         deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
     )
@@ -409,6 +357,61 @@ async def order_disconnection(
     async def decide() -> Decision[StepTaken]:
         case, version = await load_case(deps, case_id)
         events = decide_order(case, cmd.date, stepped, today)
+        return Decision(
+            [append_to(deps, meta, case_stream(case_id), version, events)],
+            _step_taken(case_id, events),
+        )
+
+    return await execute(deps.store, decide, StepTaken)
+
+
+async def execute_disconnection(
+    case_id: str,
+    cmd: ExecuteDisconnection,
+    deps: UtilityDisconnectDeps,
+    principal: Principal,
+    meta: Metadata,
+) -> Outcome[StepTaken]:
+    """The disconnection executed today (domain.md §6 step 3): on or after the ordered date,
+    re-assessed on the day (a payment or a block may have come since the order), the visit charged
+    as the law allows (ellagen 11:5)."""
+    require_role(principal, *CASE_ROLES, action="execute a disconnection")
+    case, _ = await load_case(deps, case_id)
+    point = await load_supply_point(deps, case.supply_point_id)
+    today = deps.clock.today()
+    assessment = await assessment_for(point.supply_point_id, deps, today)
+    stepped = step_assessment(assessment, principal.actor, cmd.officer_decision)
+    await _record_blocks(
+        deps, meta, case_id=case_id, point=point, assessment=assessment, stepped=stepped
+    )
+
+    async def decide() -> Decision[StepTaken]:
+        case, version = await load_case(deps, case_id)
+        events = decide_execution(case, today, stepped, deps.settings.procedure)
+        return Decision(
+            [append_to(deps, meta, case_stream(case_id), version, events)],
+            _step_taken(case_id, events),
+        )
+
+    return await execute(deps.store, decide, StepTaken)
+
+
+async def reconnect(
+    case_id: str, deps: UtilityDisconnectDeps, principal: Principal, meta: Metadata
+) -> Outcome[StepTaken]:
+    """Reconnect once the supply point's overdue electricity capital is paid (or the board took
+    the debt over, or a risk came to light after the disconnection); the visit is charged. What
+    counts is the supply point's overdue grid and supply capital today, as the assessment has it."""
+    require_role(principal, *CASE_ROLES, action="reconnect a supply point")
+    case, _ = await load_case(deps, case_id)
+    point = await load_supply_point(deps, case.supply_point_id)
+    today = deps.clock.today()
+    assessment = await assessment_for(point.supply_point_id, deps, today)
+    overdue = sum(p.overdue_capital_ore for p in assessment.inputs.parts.values())
+
+    async def decide() -> Decision[StepTaken]:
+        case, version = await load_case(deps, case_id)
+        events = decide_reconnection(case, today, overdue, deps.settings.procedure)
         return Decision(
             [append_to(deps, meta, case_stream(case_id), version, events)],
             _step_taken(case_id, events),

@@ -15,14 +15,18 @@ from fordra.utility_disconnect.application.disconnection_cases import (
     CaseList,
     CaseOpened,
     CaseView,
+    ExecuteDisconnection,
     OpenCase,
     OrderDisconnection,
+    Reconnect,
     RecordService,
     StepTaken,
     TakeStep,
+    execute_disconnection,
     list_cases,
     open_case,
     order_disconnection,
+    reconnect,
     record_service,
     take_step,
 )
@@ -96,6 +100,34 @@ def make_router(deps: UtilityDisconnectDeps, web: RouterDeps) -> APIRouter:
     )
     async def post_order(case_id: PathId, body: OrderDisconnection, principal: Caller) -> StepTaken:
         outcome = await order_disconnection(case_id, body, deps, principal, metadata_for(principal))
+        await web.settle()
+        return outcome.response
+
+    @router.post(
+        "/cases/{case_id}/disconnection",
+        status_code=status.HTTP_201_CREATED,
+        response_model=StepTaken,
+        responses=REFUSED,
+        summary="The disconnection executed today, on or after the ordered date, re-assessed",
+    )
+    async def post_disconnection(
+        case_id: PathId, body: ExecuteDisconnection, principal: Caller
+    ) -> StepTaken:
+        outcome = await execute_disconnection(
+            case_id, body, deps, principal, metadata_for(principal)
+        )
+        await web.settle()
+        return outcome.response
+
+    @router.post(
+        "/cases/{case_id}/reconnection",
+        status_code=status.HTTP_201_CREATED,
+        response_model=StepTaken,
+        responses=REFUSED,
+        summary="Reconnect once the electricity claim is paid (or taken over)",
+    )
+    async def post_reconnection(case_id: PathId, body: Reconnect, principal: Caller) -> StepTaken:
+        outcome = await reconnect(case_id, deps, principal, metadata_for(principal))
         await web.settle()
         return outcome.response
 
