@@ -12,9 +12,9 @@ then the act is decided on the case as they left it, so a refused act still leav
 record and nothing of the act itself (a 422 naming the rule).
 
 Not yet here (the rest of issue 16): the letters' documents (their ids are recorded; rendering
-them at ``GET /api/v1/letters/{id}`` is next), the automatic opening after dunning's collection
-demand. The board's queue and takeover
-are in application/social_services.py, water's cases in application/water_cases.py.
+them at ``GET /api/v1/letters/{id}`` is next) and the automatic opening after dunning's collection
+demand. The board's queue and takeover are in application/social_services.py, water's cases in
+application/water_cases.py.
 """
 
 from __future__ import annotations
