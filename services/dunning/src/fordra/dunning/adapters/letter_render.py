@@ -2,121 +2,25 @@
 
 Both renderers lay out the same ``LetterDocument`` (domain/letters.py), which decides what the
 letter says, including that a protected identity's name and address never appear and that
-Skatteverket's forwarding sheet comes first. Nothing here adds wording of its own beyond layout,
-so the HTML and the PDF cannot drift apart in content, and the named rules (the reminder's items,
-no empty threats) hold for both.
-
-HTML: Jinja2 with autoescaping on, as invoicing's invoice. PDF: the kernel's ``DocumentPdf``
-(fordra.kernel.document_pdf: the core font and its cp1252 folding, the footer, entries, the
-forwarding sheet), shared with the invoice; this module adds the letter's own page. The PDF's
-creation date is the letter's date, so the same letter always gives the same bytes.
+Skatteverket's forwarding sheet comes first. The layout itself is the kernel's
+(``fordra.kernel.letter_layout``: the HTML template and the PDF page), shared with utility
+disconnection's letters, so nothing here adds wording of its own and the HTML and the PDF cannot
+drift apart in content; the named rules (the reminder's items, no empty threats) hold for both.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-from pathlib import Path
-from typing import Final
-
-from fpdf.enums import Align, XPos, YPos
-
-from fordra.dunning.domain.letters import LetterDocument, LetterTable
-from fordra.kernel.document_html import document_environment
-from fordra.kernel.document_pdf import FONT, WINDOW_X, WINDOW_Y, DocumentPdf, pdf_text
+from fordra.dunning.domain.letters import LetterDocument
+from fordra.kernel import letter_layout
 
 __all__ = ["render_letter_html", "render_letter_pdf"]
-
-_TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 
 
 def render_letter_html(doc: LetterDocument) -> str:
     """The letter as a standalone HTML page (inline CSS, A4 print layout)."""
-    return document_environment(_TEMPLATES).get_template("letter.html").render(doc=doc)
+    return letter_layout.render_letter_html(doc)
 
 
 def render_letter_pdf(doc: LetterDocument) -> bytes:
     """The letter as an A4 PDF; for a protected identity the forwarding sheet is page 1."""
-    return _LetterPdf(doc).render(
-        created_at=datetime.combine(doc.sent_on, time(0, 0), tzinfo=UTC),
-        forwarding=doc.forwarding,
-        how_to_send="Så skickas brevet",
-    )
-
-
-class _LetterPdf(DocumentPdf):
-    def __init__(self, doc: LetterDocument) -> None:
-        # The creditor's details are the footer of every page of the letter.
-        super().__init__(
-            title=doc.title,
-            number=doc.letter_id,
-            sender=doc.creditor_name,
-            footer_entries=doc.creditor_entries,
-        )
-        self.doc = doc
-
-    def _table(self, table: LetterTable) -> None:
-        self._heading(table.heading)
-        # Every column as wide as its widest text (headers in bold), so that no word is broken;
-        # the second ("Avser" in a list of invoices) takes what is left and wraps.
-        self.set_font(FONT, style="B", size=9)
-        widths = [self.get_string_width(pdf_text(h)) + 3 for h in table.headers]
-        self.set_font(FONT, size=9)
-        for row in table.rows:
-            for i, cell in enumerate(row):
-                widths[i] = max(widths[i], self.get_string_width(pdf_text(cell)) + 3)
-        if len(widths) > 1:
-            others = sum(widths) - widths[1]
-            widths[1] = max(self.epw - others, 30.0)
-        self._grid(table.headers, table.rows, widths, numeric_from=table.numeric_from)
-
-    def document_page(self) -> None:
-        doc = self.doc
-        self.start_document_pages()
-        if doc.mail_room_note:
-            self.set_text_color(176, 0, 0)
-            self._text(doc.mail_room_note, size=9, style="B")
-            self.set_text_color(0, 0, 0)
-        top = self.get_y()
-        self._text(doc.creditor_name, size=14, style="B", height=7)
-        self._lines_at(self.l_margin, doc.creditor_address, size=9)
-        self.set_xy(self.l_margin, top)
-        self.set_font(FONT, style="B", size=16)
-        self.multi_cell(
-            0, 8, pdf_text(doc.title), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
-
-        # The recipient sits where a window envelope shows it; the details beside it.
-        self.set_xy(WINDOW_X, max(WINDOW_Y, self.get_y() + 4))
-        window_top = self.get_y()
-        self.set_font(FONT, size=7)
-        self.cell(0, 4, pdf_text(doc.recipient_heading), new_x=XPos.LEFT, new_y=YPos.NEXT)
-        self._lines_at(WINDOW_X, doc.recipient, size=11)
-        below_window = self.get_y()
-        self.set_y(window_top)
-        self._entries(doc.details, x=112, label_width=30)
-        self.set_y(max(self.get_y(), below_window) + 6)
-
-        self._heading(doc.heading)
-        for paragraph in doc.paragraphs:
-            self._text(paragraph)
-            self.ln(1)
-        for table in doc.tables:
-            self._table(table)
-        self._entries(doc.summary, x=self.w - self.r_margin - 100, label_width=68)
-
-        self._payment_box(doc.payment_heading, doc.payment, doc.payment_notes)
-        for line in doc.next_step:
-            self._text(line, style="B")
-        if doc.conditions:
-            self._heading(doc.conditions_heading)
-            for number, condition in enumerate(doc.conditions, start=1):
-                self._text(f"{number}. {condition}", size=9)
-        if doc.signature:
-            self.ln(2)
-            for line in doc.signature:
-                self._text(line)
-                self.ln(3)
-        self.ln(2)
-        for line in doc.closing:
-            self._text(line, size=9)
-            self.ln(1)
+    return letter_layout.render_letter_pdf(doc)
