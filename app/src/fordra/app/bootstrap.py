@@ -104,6 +104,7 @@ from fordra.utility_disconnect.application.electricity_claims import SupplyPoint
 from fordra.utility_disconnect.application.social_services import SocialServicesQueueProjection
 from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
 from fordra.utility_disconnect.domain.customers import CUSTOMER_EVENTS
+from fordra.utility_disconnect.domain.letters import LETTER_EVENTS as DISCONNECTION_LETTER_EVENTS
 from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
 from fordra.utility_disconnect.domain.social_services import SOCIAL_SERVICES_EVENTS
 from fordra.utility_disconnect.domain.water import WATER_EVENTS
@@ -147,6 +148,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(WATER_EVENTS)
     registry.register_all(CUSTOMER_EVENTS)
     registry.register_all(SOCIAL_SERVICES_EVENTS)
+    registry.register_all(DISCONNECTION_LETTER_EVENTS)
     return registry
 
 

@@ -11,10 +11,11 @@ the breach no longer material. Those blocks are appended first, in a decision of
 then the act is decided on the case as they left it, so a refused act still leaves the block on
 record and nothing of the act itself (a 422 naming the rule).
 
-Not yet here (the rest of issue 16): the letters' documents (their ids are recorded; rendering
-them at ``GET /api/v1/letters/{id}`` is next) and the automatic opening after dunning's collection
-demand. The board's queue and takeover are in application/social_services.py, water's cases in
-application/water_cases.py.
+Each letter step records its letter's facts (``DisconnectionLetterIssued``, domain/letters.py) on
+the letter's own stream in the same append as the step; ``GET /api/v1/letters/{id}`` renders it
+(application/letters.py). Not yet here (the rest of issue 16): the automatic opening after
+dunning's collection demand. The board's queue and takeover are in application/social_services.py,
+water's cases in application/water_cases.py.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ from fordra.utility_disconnect.domain.case_index import (
     case_ids,
     customer_cases_stream,
     point_cases_stream,
+)
+from fordra.utility_disconnect.domain.letters import (
+    cost_lines,
+    decide_letter_issued,
+    disconnection_letter_stream,
+    electricity_letter,
 )
 from fordra.utility_disconnect.domain.materiality import Assessment
 from fordra.utility_disconnect.domain.procedure import (
@@ -275,19 +282,40 @@ async def take_step(
     async def decide() -> Decision[StepTaken]:
         case, version = await load_case(deps, case_id)
         letter_id = new_id()
+        items = demand_items(assessment)
         events = decide_letter_step(
             case,
             today,
             stepped,
-            items=demand_items(assessment),
+            items=items,
             letter_id=letter_id,
             notification_id=new_id(),
             settings=deps.settings.procedure,
             calendar=deps.calendar,
         )
+        taken = _step_taken(case_id, events)
+        # The letter's facts, in the same append as the step: what it demands (the items the
+        # step was decided on), by when, and its costs apart; refused whole if its wording breaks
+        # a rule (domain/letters.py).
+        issued = decide_letter_issued(
+            electricity_letter(
+                taken.kind,
+                letter_id=letter_id,
+                case_id=case_id,
+                customer_id=case.customer_id,
+                supply_point_id=case.supply_point_id,
+                items=items,
+                sent_on=today,
+                until=taken.until,
+                costs=cost_lines(events),
+            )
+        )
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
-            _step_taken(case_id, events),
+            [
+                append_to(deps, meta, case_stream(case_id), version, events),
+                append_to(deps, meta, disconnection_letter_stream(letter_id), 0, [issued]),
+            ],
+            taken,
         )
 
     return await execute(deps.store, decide, StepTaken)

@@ -55,6 +55,8 @@ from fordra.utility_disconnect.domain.case_index import (
 from fordra.utility_disconnect.domain.letters import (
     CostLine,
     LetterFacts,
+    decide_letter_issued,
+    disconnection_letter_stream,
     water_disconnection_letter,
 )
 from fordra.utility_disconnect.domain.materiality import PartClaim
@@ -420,7 +422,15 @@ async def send_water_letter(
             costs=costs,
             letter=facts,
         )
-        return Decision([_append(deps, meta, water_case_stream(case_id), version, events)], view)
+        # The letter recorded with the step, read at GET /api/v1/letters/{letter_id}.
+        issued = decide_letter_issued(facts)
+        return Decision(
+            [
+                _append(deps, meta, water_case_stream(case_id), version, events),
+                _append(deps, meta, disconnection_letter_stream(letter_id), 0, [issued]),
+            ],
+            view,
+        )
 
     return await execute(deps.store, decide, WaterLetterView)
 

@@ -18,21 +18,34 @@ The named rules:
   26 § and bilaga 1): the notice carries the text word for word, as a paragraph of its own.
 - The demanded items pass ``procedure.check_demand_items`` (electricity) or
   ``water.check_water_items`` (water) before a letter is built (seed 003 lines 31 and 363).
+
+A letter sent is recorded as ``DisconnectionLetterIssued`` (its facts, checked again by both rules
+in ``decide_letter_issued``) on its own stream, ``disconnection_letter_stream(letter_id)``, in the
+same append as the step that sent it; ``GET /api/v1/letters/{letter_id}`` renders it from there
+(application/letters.py). The supply point is named by its id in the facts: its site address is
+the customer's personal data (sealed on the supply point), printed only at rendering and never
+for a protected identity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from fordra.kernel.documents import Entry
 from fordra.kernel.errors import DomainRuleViolation
+from fordra.kernel.events import Event
 from fordra.kernel.money import format_sek
 from fordra.utility_disconnect.domain.notice_text import PRESCRIBED_NOTICE_TEXT
-from fordra.utility_disconnect.domain.procedure import DemandItem, check_demand_items
+from fordra.utility_disconnect.domain.procedure import (
+    DemandItem,
+    DisconnectionCostCharged,
+    StepKind,
+    check_demand_items,
+)
 from fordra.utility_disconnect.domain.water import check_water_items
 
 LetterKind = Literal[
@@ -487,3 +500,111 @@ def water_disconnection_letter(
         closing=(_CONTACT,),
     )
     return check_no_social_services_mention(facts)
+
+
+# --- the letter recorded -------------------------------------------------------------------------
+
+
+class DisconnectionLetterIssued(Event):
+    """A letter of the procedure sent: what it states, without its recipient's name or address
+    (looked up when it is rendered, domain.md §2), on the letter's own stream."""
+
+    event_type: ClassVar[str] = "DisconnectionLetterIssued"
+
+    facts: LetterFacts
+
+
+LETTER_EVENTS: Final[tuple[type[Event], ...]] = (DisconnectionLetterIssued,)
+
+
+def disconnection_letter_stream(letter_id: str) -> str:
+    return f"disconnection-letter-{letter_id}"
+
+
+def decide_letter_issued(facts: LetterFacts) -> DisconnectionLetterIssued:
+    """The letter as it is recorded, once more through both rules on its wording (the builders
+    run them too; a letter is never recorded without them): nothing of social services before
+    the notice, and the notice with the prescribed text word for word (domain.md §6)."""
+    check_no_social_services_mention(facts)
+    check_notice_carries_prescribed_text(facts)
+    return DisconnectionLetterIssued(facts=facts)
+
+
+# Each cost of the collection case in the letter's words (domain.md §3 and §6 "Costs").
+COST_LABELS: Final[dict[str, str]] = {
+    "reminder": "Påminnelseavgift",
+    "collection_demand": "Lagstadgad inkassoavgift",
+    "written_plan": "Avgift för skriftlig avbetalningsplan",
+    "request_to_remedy": "Kostnad för uppmaningen",
+    "notice": "Kostnad för underrättelsen",
+    "social_services_message": "Kostnad för meddelandet enligt 11 kap. 4 § ellagen",
+    "service": "Kostnad för delgivning",
+    "disconnection_visit": "Besök för avstängning",
+    "reconnection_visit": "Besök för påkoppling",
+}
+
+
+def cost_lines(events: Iterable[Event]) -> tuple[CostLine, ...]:
+    """The costs a step charged, as its letter states them apart from the demand."""
+    return tuple(
+        CostLine(label=COST_LABELS[e.kind], amount_ore=e.amount_ore)
+        for e in events
+        if isinstance(e, DisconnectionCostCharged)
+    )
+
+
+def electricity_letter(
+    kind: StepKind,
+    *,
+    letter_id: str,
+    case_id: str,
+    customer_id: str,
+    supply_point_id: str,
+    items: Iterable[DemandItem],
+    sent_on: date,
+    until: date | None,
+    costs: Iterable[CostLine] = (),
+) -> LetterFacts:
+    """The letter of an electricity step (``decide_letter_step``'s kind and ``until``): the
+    collection demand with its time to pay, the request to remedy with its reasonable time, or
+    the notice. The supply point is named by its id (the module docstring says why)."""
+    if kind == "notice":
+        return notice_letter(
+            letter_id=letter_id,
+            case_id=case_id,
+            customer_id=customer_id,
+            supply_point_id=supply_point_id,
+            site_label=supply_point_id,
+            items=items,
+            sent_on=sent_on,
+            costs=costs,
+        )
+    if kind not in ("collection_demand", "request_to_remedy") or until is None:
+        raise DomainRuleViolation(
+            f"the step {kind!r} sends no letter with a time to pay",
+            field="kind",
+            rule="letter_steps_only",
+        )
+    if kind == "collection_demand":
+        return collection_demand_letter(
+            letter_id=letter_id,
+            case_id=case_id,
+            customer_id=customer_id,
+            supply_point_id=supply_point_id,
+            site_label=supply_point_id,
+            items=items,
+            sent_on=sent_on,
+            pay_by=until,
+            costs=costs,
+        )
+    return request_to_remedy_letter(
+        letter_id=letter_id,
+        case_id=case_id,
+        customer_id=customer_id,
+        supply_point_id=supply_point_id,
+        site_label=supply_point_id,
+        items=items,
+        sent_on=sent_on,
+        remedy_by=until,
+        costs=costs,
+    )
