@@ -101,9 +101,11 @@ from fordra.projections.application.unmatched_payments import UnmatchedPaymentsP
 from fordra.utility_disconnect.application.customers import customer_reactions
 from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
+from fordra.utility_disconnect.application.letters import DisconnectionLetterDeps
 from fordra.utility_disconnect.application.social_services import SocialServicesQueueProjection
 from fordra.utility_disconnect.domain.case_index import CASE_INDEX_EVENTS
 from fordra.utility_disconnect.domain.customers import CUSTOMER_EVENTS
+from fordra.utility_disconnect.domain.letter_document import LETTER_DOCUMENT_EVENTS, LetterSender
 from fordra.utility_disconnect.domain.letters import LETTER_EVENTS as DISCONNECTION_LETTER_EVENTS
 from fordra.utility_disconnect.domain.procedure import PROCEDURE_EVENTS
 from fordra.utility_disconnect.domain.social_services import SOCIAL_SERVICES_EVENTS
@@ -149,6 +151,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(CUSTOMER_EVENTS)
     registry.register_all(SOCIAL_SERVICES_EVENTS)
     registry.register_all(DISCONNECTION_LETTER_EVENTS)
+    registry.register_all(LETTER_DOCUMENT_EVENTS)
     return registry
 
 
@@ -328,6 +331,8 @@ class Platform:
     # Supply points and the materiality assessment (issue 16).
     utility_disconnect: UtilityDisconnectDeps
     social_services_queue: SocialServicesQueueProjection
+    # The disconnection letters, read at dunning's letters route through the app's port.
+    disconnection_letters: DisconnectionLetterDeps
     policies: PoliciesDeps
     letters: LetterDeps
     plans: PaymentPlanDeps
@@ -673,6 +678,12 @@ def creditor(settings: Settings) -> Creditor:
     return Creditor.from_issuer_fields(settings.invoicing.issuer.model_dump())
 
 
+def disconnection_letter_sender(settings: Settings) -> LetterSender:
+    """The sender of the disconnection letters: invoicing's issuer, as for dunning's letters, so
+    that a letter names the bankgiro and address of the invoices it demands."""
+    return LetterSender.from_issuer_fields(settings.invoicing.issuer.model_dump())
+
+
 def _projection(runners: list[ProjectionRunner], kind: type[P]) -> P:
     for runner in runners:
         if isinstance(runner.projection, kind):
@@ -783,6 +794,16 @@ def _platform(
     # Every business day the clock passes: the day's dunning proposals (domain.md §4).
     scheduler.register("dunning daily run", dunning_run)
 
+    disconnect = UtilityDisconnectDeps(
+        store=stores["utility-disconnect"],
+        registry=registry,
+        clock=clock,
+        settings=settings.utility_disconnect,
+        read_models=read_models,
+        claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
+        calendar=calendar,
+    )
+
     return Platform(
         engine=engine,
         settings=settings,
@@ -818,16 +839,11 @@ def _platform(
         agency_cases=_subscribed(subscriptions, AgencyCasesProjection),
         payments=payments,
         dunning=dunning,
-        utility_disconnect=UtilityDisconnectDeps(
-            store=stores["utility-disconnect"],
-            registry=registry,
-            clock=clock,
-            settings=settings.utility_disconnect,
-            read_models=read_models,
-            claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
-            calendar=calendar,
-        ),
+        utility_disconnect=disconnect,
         social_services_queue=_subscribed(subscriptions, SocialServicesQueueProjection),
+        disconnection_letters=DisconnectionLetterDeps(
+            context=disconnect, sender=disconnection_letter_sender(settings)
+        ),
         policies=dunning.policies,
         letters=letters,
         plans=plans,

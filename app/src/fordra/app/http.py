@@ -49,6 +49,7 @@ from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
+from fordra.utility_disconnect.entrypoints.letters_http import letter_source
 from fordra.utility_disconnect.entrypoints.social_services_http import (
     make_router as social_services_router,
 )
@@ -72,7 +73,12 @@ def dunning_routers(platform: Platform, web: RouterDeps) -> list[APIRouter]:
         dunning_router(platform.dunning, web),
         write_downs_router(platform.dunning, web),
         policies_router(platform.policies, web),
-        letters_router(platform.letters, web),
+        # One route for every letter: utility disconnection's through the kernel's port.
+        letters_router(
+            platform.letters,
+            web,
+            other_letters=letter_source(platform.disconnection_letters),
+        ),
         plans_router(platform.plans, platform.letters, web),
         reference_rates_router(rates, web),
     ]

@@ -13,22 +13,38 @@ HTML: ``templates/letter.html`` over the kernel's ``document_base.html``, autoes
 ``DocumentPdf`` (document_pdf.py). The PDF's creation date is the letter's date, so the same
 letter always gives the same bytes. A letter document is anything with the attributes of
 ``LetterLayout`` (a frozen pydantic model in each context).
+
+One route reads every letter, ``GET /api/v1/letters/{letter_id}`` (dunning's router). A context
+whose letters dunning does not know offers them through the port ``LetterSource``: asked for a
+letter id and a format, it answers the rendered letter, or None for an id it does not know. The
+app passes it to dunning's router (``fordra.app.http``); services never import each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from fpdf.enums import Align, XPos, YPos
 
+from fordra.kernel.auth import Principal
 from fordra.kernel.document_html import document_environment
 from fordra.kernel.document_pdf import FONT, WINDOW_X, WINDOW_Y, DocumentPdf, pdf_text
 from fordra.kernel.documents import Entry, ForwardingSheet
+from fordra.kernel.envelope import Metadata
 
-__all__ = ["LetterLayout", "LetterTableLayout", "render_letter_html", "render_letter_pdf"]
+__all__ = [
+    "LetterFormat",
+    "LetterLayout",
+    "LetterSource",
+    "LetterTableLayout",
+    "RenderedLetter",
+    "render_letter_html",
+    "render_letter_pdf",
+]
 
 _TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 
@@ -96,6 +112,29 @@ class LetterLayout(Protocol):
     def forwarding(self) -> ForwardingSheet | None: ...
     @property
     def mail_room_note(self) -> str | None: ...
+
+
+LetterFormat = Literal["html", "pdf"]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLetter:
+    """A letter as the route answers it: the HTML text or the PDF bytes, and for a PDF the file
+    name it is saved under (Swedish, as the letter)."""
+
+    content: str | bytes
+    media_type: str
+    filename: str | None = None
+
+
+class LetterSource(Protocol):
+    """The port through which a context offers its letters to the one letters route: the
+    rendered letter in ``format`` as ``principal`` may see it, or None for an unknown id. Raises
+    the kernel's errors (``Forbidden``) like any use case."""
+
+    async def __call__(
+        self, letter_id: str, format: LetterFormat, principal: Principal, meta: Metadata
+    ) -> RenderedLetter | None: ...
 
 
 def render_letter_html(doc: LetterLayout) -> str:
