@@ -17,6 +17,7 @@ import pytest
 from fordra.kernel.auth import Role
 from fordra.kernel.errors import DomainRuleViolation
 from fordra.kernel.money import format_sek
+from fordra.utility_disconnect.domain.letter_document import ProtectedRecipientShown
 from fordra.utility_disconnect.domain.letters import (
     DisconnectionLetterIssued,
     decide_letter_issued,
@@ -177,6 +178,12 @@ async def test_a_protected_identity_is_in_neither_format(tmp_path: Path) -> None
         for text in await both_texts(fordra, case["notice"], Role.PROTECTED_IDENTITY_OFFICER):
             assert "19121212-1212" in text
             assert not [secret for secret in SECRETS if secret in text]
+        # and each of the officer's looks (HTML, PDF) is recorded; a case officer's are not
+        shown = await events_of(fordra, CONTEXT, ProtectedRecipientShown)
+        assert [(e.customer_id, e.letter_id) for e in shown] == [
+            (case["person"], case["notice"]),
+            (case["person"], case["notice"]),
+        ]
 
 
 async def test_the_water_letter_names_only_water(tmp_path: Path) -> None:
