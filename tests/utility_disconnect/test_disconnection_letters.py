@@ -34,7 +34,15 @@ from tests.utility_disconnect.test_supply_points import (
     events_of,
     supply_point,
 )
-from tests.utility_disconnect.test_water_cases import MATERIAL, REMINDER, a_water_debt, post
+from tests.utility_disconnect.test_water_cases import (
+    MATERIAL,
+    PROPERTY,
+    REMINDER,
+    a_water_debt,
+    post,
+    water_invoice,
+    water_point,
+)
 from tests.utility_disconnect.test_water_cases import TODAY as WATER_TODAY
 from tests.utils.platform import Engine, Running, record_ownership, running_platform
 
@@ -205,6 +213,28 @@ async def test_the_water_letter_names_only_water(tmp_path: Path) -> None:
             assert flat(format_sek(45_000)) not in text
             assert "Lagstadgad inkassoavgift" in text
             assert "social" not in text.lower()
+
+
+async def test_a_protected_owners_water_letter_names_neither_them_nor_the_property(
+    tmp_path: Path,
+) -> None:
+    async with running_platform("embedded", tmp_path, today=WATER_TODAY) as fordra:
+        # Given a protected owner's unpaid water charges and the letter sent
+        owner = await customer(fordra, {**PERSON, "protected_identity": True})
+        point = await water_point(fordra, owner)
+        await water_invoice(fordra, owner, point)
+        await advance(fordra, REMINDER)
+        r = await post(fordra, "", {"supply_point_id": point, "reminder_sent_on": REMINDER})
+        case_id = r.json()["case_id"]
+        await advance(fordra, "2026-05-21")
+        sent = await post(fordra, f"/{case_id}/letter", MATERIAL)
+        assert sent.status_code == 201, sent.text
+        # Then neither format names the owner, their address or the property
+        for text in await both_texts(fordra, sent.json()["letter_id"]):
+            assert not [secret for secret in SECRETS if secret in text]
+            assert PROPERTY not in text
+            assert "Skatteverket" in text
+            assert flat(format_sek(310_000)) in text
 
 
 async def test_the_notice_is_read_on_both_engines(engine: Engine, tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ printed letter too; both are run again here.
 The recipient (``recipient_for_letter``) is looked up when the letter is read: the customer (the
 property owner for water) as this context's sealed copy of the register names them now. A
 protected identity (domain.md §2) never has the name or the address printed, nor the supply
-point's site address (where the person lives): the window says Skatteverket forwards the letter,
+point's site address or, for water, the property's designation (where the person lives): the
+window says Skatteverket forwards the letter,
 and a forwarding sheet comes first, the personnummer on it shown only to the protected-identity
 officer (``reveal_id_number``), as dunning's letters do. A forgotten or unknown customer gets a
 letter without personal data, marked as not for the post.
@@ -239,6 +240,46 @@ def _costs_table(facts: LetterFacts) -> tuple[LetterTable, ...]:
     )
 
 
+# What a protected owner's letter prints instead of the property's designation.
+HIDDEN_PROPERTY: Final[str] = "(skyddad uppgift)"
+
+
+def _without_property(facts: LetterFacts) -> LetterFacts:
+    """A protected owner's water letter without the property's designation (domain.md §2: it
+    tells where the person lives as well as an address would): the designation, which the water
+    letter names in its details as the ``Anläggning``, is replaced wherever the letter prints it."""
+    designation = next((e.value for e in facts.details if e.label == "Anläggning"), None)
+    if not designation:
+        return facts
+
+    def hide(text: str) -> str:
+        return text.replace(designation, HIDDEN_PROPERTY)
+
+    def entries(items: tuple[Entry, ...]) -> tuple[Entry, ...]:
+        return tuple(Entry(label=e.label, value=hide(e.value)) for e in items)
+
+    return facts.model_copy(
+        update={
+            "title": hide(facts.title),
+            "heading": hide(facts.heading),
+            "details": entries(facts.details),
+            "paragraphs": tuple(hide(p) for p in facts.paragraphs),
+            "summary": entries(facts.summary),
+            "next_step": tuple(hide(p) for p in facts.next_step),
+            "closing": tuple(hide(p) for p in facts.closing),
+            "tables": tuple(
+                t.model_copy(
+                    update={
+                        "heading": hide(t.heading),
+                        "rows": tuple(tuple(hide(c) for c in row) for row in t.rows),
+                    }
+                )
+                for t in facts.tables
+            ),
+        }
+    )
+
+
 def build_letter_document(
     facts: LetterFacts, recipient: LetterRecipient, sender: LetterSender
 ) -> DisconnectionLetterDocument:
@@ -253,6 +294,8 @@ def build_letter_document(
         )
     check_no_social_services_mention(facts)
     check_notice_carries_prescribed_text(facts)
+    if recipient.route == "protected" and facts.utility == "water":
+        facts = _without_property(facts)
     details = list(facts.details)
     if recipient.route == "known" and recipient.site_address and facts.utility == "electricity":
         details.append(Entry(label="Anläggningsadress", value=recipient.site_address))
