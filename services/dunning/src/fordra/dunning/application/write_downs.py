@@ -31,6 +31,8 @@ from fordra.dunning.application.payment_plans import (
     plan_invoice_stream,
     read_plan_invoices,
 )
+from fordra.dunning.domain.claim import Claim
+from fordra.dunning.domain.payment_plan import PlanInvoice
 from fordra.dunning.domain.write_down import (
     WriteDown,
     WriteOff,
@@ -90,14 +92,23 @@ class CreditStops(BaseModel):
     items: list[CreditStop]
 
 
-async def _department_of(deps: DunningDeps, invoice_id: str) -> str | None:
+async def _claim_as_decided(
+    deps: DunningDeps, invoice_id: str, out: Appends
+) -> tuple[Claim, PlanInvoice | None, str | None]:
+    """What both decisions read: the claim as the ledger shows it and its department (one read
+    of the read models), and the invoice's own stream, at the version ``out`` appends after."""
+    invoice = (await read_plan_invoices(deps.store, deps.registry, [invoice_id], out))[invoice_id]
     periods = deps.claims.periods
     async with deps.read_models.engine.connect() as conn:
-        return (
+        claim = await read_claim(conn, deps.claims, invoice_id)
+        department = (
             await conn.execute(
                 select(periods.c.department).where(periods.c.invoice_id == invoice_id)
             )
         ).scalar_one_or_none()
+    if claim is None:
+        raise NotFound("invoice", invoice_id)
+    return claim, invoice, department
 
 
 async def write_down_claim(
@@ -114,14 +125,7 @@ async def write_down_claim(
 
     async def decide() -> Decision[WrittenDown]:
         out = Appends(deps.registry, meta, deps.clock)
-        invoice = (await read_plan_invoices(deps.store, deps.registry, [invoice_id], out))[
-            invoice_id
-        ]
-        async with deps.read_models.engine.connect() as conn:
-            claim = await read_claim(conn, deps.claims, invoice_id)
-        if claim is None:
-            raise NotFound("invoice", invoice_id)
-        department = await _department_of(deps, invoice_id)
+        claim, invoice, department = await _claim_as_decided(deps, invoice_id, out)
         event = decide_write_down(claim, invoice, cmd, deps.clock.today(), department)
         out.add(plan_invoice_stream(invoice_id), event)
         return Decision(out.appends(), _written_down(event))
@@ -150,14 +154,7 @@ async def write_off_claim(
 
     async def decide() -> Decision[WrittenOff]:
         out = Appends(deps.registry, meta, deps.clock)
-        invoice = (await read_plan_invoices(deps.store, deps.registry, [invoice_id], out))[
-            invoice_id
-        ]
-        async with deps.read_models.engine.connect() as conn:
-            claim = await read_claim(conn, deps.claims, invoice_id)
-        if claim is None:
-            raise NotFound("invoice", invoice_id)
-        department = await _department_of(deps, invoice_id)
+        claim, invoice, department = await _claim_as_decided(deps, invoice_id, out)
         event = decide_write_off(claim, invoice, cmd, deps.clock.today(), department)
         out.add(plan_invoice_stream(invoice_id), event)
         return Decision(out.appends(), _written_off(event))
