@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from fordra.agency_gateway.entrypoints.http import make_router as agency_router
 from fordra.app.bootstrap import Platform
+from fordra.app.lag_metrics import ConsumerLagGauge, ScrapeGauges
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
@@ -42,6 +43,7 @@ from fordra.kernel.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
+from fordra.kernel.telemetry import current_telemetry
 from fordra.kernel.web import RouterDeps, StrictJsonBodies, json_safe, problem
 from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
@@ -164,8 +166,17 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     )
 
     app.include_router(parked_router(platform.parked, platform.replay_parked, web))
-    parked_gauge = ParkedGauge(
-        platform.telemetry.meter, platform.parked, [s.consumer.name for s in platform.subscriptions]
+    gauges = ScrapeGauges(
+        ParkedGauge(
+            platform.telemetry.meter,
+            platform.parked,
+            [s.consumer.name for s in platform.subscriptions],
+        ),
+        ConsumerLagGauge(
+            platform.telemetry.meter,
+            platform.stores,
+            [(s.consumer, s.upstreams) for s in platform.subscriptions],
+        ),
     )
 
     @app.get("/healthz", tags=["ops"])
@@ -178,7 +189,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(principal: Caller) -> Response:
         require_role(principal, Role.ADMIN, Role.OPS_LEAD)
-        await parked_gauge.refresh()
+        await gauges.refresh()
         return metrics_response(platform.telemetry)
 
     @app.get("/api/v1/admin/clock", tags=["admin"], response_model=ClockState)
@@ -231,6 +242,13 @@ def _without_echoes(errors: list[Any]) -> list[Any]:
     return [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in bad_items)]
 
 
+def _count_import_error(kind: str, file_format: str) -> None:
+    # The request's telemetry (the handlers run inside ``CorrelationMiddleware``'s scope).
+    telemetry = current_telemetry()
+    if telemetry is not None:
+        telemetry.import_errors.add(1, {"kind": kind, "format": file_format})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Fordra's errors in HTTP: 422 names the field, 403 says what is missing, 409 what exists."""
 
@@ -254,6 +272,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BankFileRejected)
     async def file_rejected(_r: Request, exc: BankFileRejected) -> JSONResponse:
         # Refused whole: every problem, each naming its line or element (domain.md §9).
+        _count_import_error("bank_file", exc.file_format or "unknown")
         return JSONResponse(
             {"errors": list(exc.errors), "detail": str(exc)},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -262,6 +281,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BatchRejected)
     async def batch_rejected(_r: Request, exc: BatchRejected) -> JSONResponse:
         # A batch is accepted or rejected whole; every problem names its line and field.
+        _count_import_error("invoice_batch", "json")
         return JSONResponse(
             {"errors": [e.model_dump() for e in exc.errors]},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
