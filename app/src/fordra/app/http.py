@@ -3,6 +3,8 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
+import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +18,7 @@ from pydantic import BaseModel
 
 from fordra.agency_gateway.entrypoints.http import make_router as agency_router
 from fordra.app.bootstrap import Platform
-from fordra.app.lag_metrics import ConsumerLagGauge, ScrapeGauges
+from fordra.app.lag_metrics import GAUGE_REFRESH_SECONDS, ConsumerLagGauge, ScrapeGauges
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
@@ -104,9 +106,15 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await platform.start()
+        # The scrape-time gauges also refresh on their own, so that what the OTLP exporter sends
+        # the collector is current when nobody scrapes /metrics.
+        refreshing = asyncio.create_task(gauges.refresh_every(GAUGE_REFRESH_SECONDS))
         try:
             yield
         finally:
+            refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refreshing
             if manage_lifecycle:
                 await platform.stop()
 
@@ -166,31 +174,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     )
 
     app.include_router(parked_router(platform.parked, platform.replay_parked, web))
-    gauges = ScrapeGauges(
-        ParkedGauge(
-            platform.telemetry.meter,
-            platform.parked,
-            [s.consumer.name for s in platform.subscriptions],
-        ),
-        ConsumerLagGauge(
-            platform.telemetry.meter,
-            platform.stores,
-            [(s.consumer, s.upstreams) for s in platform.subscriptions],
-        ),
-    )
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> JSONResponse:
-        """200 with "status" ok, or degraded while an event is parked (fordra.app.parking_http)."""
-        health, code = await parked_health(platform.parked)
-        today = platform.clock.today().isoformat()
-        return JSONResponse({**health, "engine": platform.engine, "today": today}, code)
-
-    @app.get("/metrics", tags=["ops"], response_class=Response)
-    async def metrics(principal: Caller) -> Response:
-        require_role(principal, Role.ADMIN, Role.OPS_LEAD)
-        await gauges.refresh()
-        return metrics_response(platform.telemetry)
+    gauges = _ops_routes(app, platform, web)
 
     @app.get("/api/v1/admin/clock", tags=["admin"], response_model=ClockState)
     async def clock_state(principal: Caller) -> ClockState:
@@ -227,6 +211,38 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
     install_error_handlers(app)
     return app
+
+
+def _ops_routes(app: FastAPI, platform: Platform, web: RouterDeps) -> ScrapeGauges:
+    """``/healthz`` and ``/metrics``; answers the gauges ``/metrics`` refreshes when scraped."""
+    Caller = Annotated[Principal, Depends(web.authenticate)]
+    gauges = ScrapeGauges(
+        ParkedGauge(
+            platform.telemetry.meter,
+            platform.parked,
+            [s.consumer.name for s in platform.subscriptions],
+        ),
+        ConsumerLagGauge(
+            platform.telemetry.meter,
+            platform.stores,
+            [(s.consumer, s.upstreams) for s in platform.subscriptions],
+        ),
+    )
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """200 with "status" ok, or degraded while an event is parked (fordra.app.parking_http)."""
+        health, code = await parked_health(platform.parked)
+        today = platform.clock.today().isoformat()
+        return JSONResponse({**health, "engine": platform.engine, "today": today}, code)
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics(principal: Caller) -> Response:
+        require_role(principal, Role.ADMIN, Role.OPS_LEAD)
+        await gauges.refresh()
+        return metrics_response(platform.telemetry)
+
+    return gauges
 
 
 def _without_echoes(errors: list[Any]) -> list[Any]:

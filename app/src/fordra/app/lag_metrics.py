@@ -9,15 +9,23 @@ figure is in log positions: the events committed upstream that the consumer has 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from opentelemetry.metrics import Meter
 
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.projection import Consumer
 
-__all__ = ["ConsumerLagGauge", "ScrapeGauges"]
+__all__ = ["GAUGE_REFRESH_SECONDS", "ConsumerLagGauge", "ScrapeGauges"]
+
+# How often the gauges refresh on their own (a Prometheus scrape interval's order): a few
+# indexed reads each time.
+GAUGE_REFRESH_SECONDS: Final = 15.0
+
+log = logging.getLogger(__name__)
 
 
 class _Refreshed(Protocol):
@@ -33,6 +41,15 @@ class ScrapeGauges:
     async def refresh(self) -> None:
         for gauge in self._gauges:
             await gauge.refresh()
+
+    async def refresh_every(self, seconds: float) -> None:
+        """Refresh until cancelled; a failed refresh (a database away) is logged and retried."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:
+                log.warning("the gauges could not be refreshed", exc_info=True)
+            await asyncio.sleep(seconds)
 
 
 class ConsumerLagGauge:

@@ -25,12 +25,19 @@ from typing import Any, Final
 
 import orjson
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import Counter, Histogram, Meter
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
@@ -439,26 +446,27 @@ def setup_telemetry(
     pass an ``InMemorySpanExporter``. Without one, spans are created (they carry the trace ids
     into the logs) but go nowhere.
 
-    OTLP: when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, this is where the collector will be wired
-    (an ``OTLPSpanExporter`` behind a ``BatchSpanProcessor``, and a periodic OTLP metric reader
-    beside the Prometheus one). The exporter package is not a dependency yet, so for now the
-    setting is only reported, never imported.
+    OTLP: when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set,
+    spans also go to that collector over OTLP/HTTP (protobuf) from a ``BatchSpanProcessor``, and
+    the metrics every ``OTEL_METRIC_EXPORT_INTERVAL`` milliseconds (default 60 000) beside the
+    Prometheus text of ``/metrics``. The exporters read the standard ``OTEL_EXPORTER_OTLP_*``
+    variables themselves (endpoint, headers, timeout); a collector that is down costs a logged
+    warning per batch, never a request.
     """
     resource = Resource.create({"service.name": service_name, **(resource_attributes or {})})
     tracer_provider = TracerProvider(resource=resource, id_generator=CorrelationTraceIds())
     if span_exporter is not None:
         tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
-    otlp_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if otlp_endpoint:
-        _log.warning(
-            "OTEL_EXPORTER_OTLP_ENDPOINT is set but no OTLP exporter is wired yet: "
-            "spans are not sent to the collector",
-            extra={"otlp_endpoint": otlp_endpoint},
-        )
+    readers: list[MetricReader] = []
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    ):
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
 
     registry = CollectorRegistry()
     reader = PrometheusMetricReader(scope_info_enabled=False, registry=registry)
-    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader, *readers])
     return Telemetry(
         service_name,
         tracer_provider=tracer_provider,
