@@ -6,7 +6,9 @@ what they share is here once: the core font and its encoding, the margins and th
 window, the running head of a continuation page, the sender's details as the footer of every
 page, labelled entries, and Skatteverket's forwarding sheet.
 
-fpdf2 with DejaVu Sans embedded (``fonts/``, the Bitstream Vera licence beside it): a name such
+fpdf2 with DejaVu Sans embedded (``fonts/``: DejaVu Sans cut with fontTools' ``pyftsubset`` to
+Latin with every extension, Greek, Cyrillic, punctuation, currency, arrows and common symbols,
+which the Bitstream Vera licence beside it allows; docs/performance.md): a name such
 as "Łukasz Wójcik-Čapek" prints as written (issue 18; the PDF core font Helvetica printed
 "?ukasz Wójcik-?apek"). Text is NFKC-folded (ligatures, full-width digits), and a character the
 font has no glyph for prints as "?" (``pdf_text``) rather than an empty box or a failed run.
@@ -36,6 +38,7 @@ from fpdf import FPDF
 from fpdf.enums import (
     Align,
     DocumentCompliance,
+    MethodReturnValue,
     OutputIntentSubType,
     TableBordersLayout,
     XPos,
@@ -334,19 +337,32 @@ class DocumentPdf(FPDF):
             pdf.rect(pdf.l_margin - 2, box_top - 2, pdf.epw + 4, pdf.get_y() - box_top + 4)
             pdf.ln(4)
 
-        # Measured by drawing it on a scratch document: wrapped notes make any estimate wrong.
-        scratch = DocumentPdf(
-            title=self._title,
-            number=self._number,
-            sender=self._sender,
-            footer_entries=self._footer_entries,
+        # Measured line by line as fpdf2 will wrap it (a dry run of each multi_cell), not
+        # estimated: wrapped notes make any estimate wrong. A scratch document would do too, at
+        # the cost of loading the embedded fonts a second time.
+        value_width = self.epw - 45
+        height = 2 + self._text_height(heading, width=self.epw, size=12, style="B", height=7)
+        height += sum(
+            self._text_height(entry.value, width=value_width, size=9) for entry in entries
         )
-        scratch.add_page()
-        top = scratch.get_y()
-        draw(scratch)
-        if self.will_page_break(scratch.get_y() - top):
+        if amount_due is not None:
+            text = f"{amount_due.label}: {amount_due.value}"
+            height += self._text_height(text, width=self.epw, size=12, style="B")
+        height += sum(self._text_height(note, width=self.epw, size=9) for note in notes)
+        if self.will_page_break(height + 4):
             self.add_page()
         draw(self)
+
+    def _text_height(
+        self, text: str, *, width: float, size: float, style: str = "", height: float = LINE
+    ) -> float:
+        """How tall ``multi_cell`` would print ``text`` in ``width`` (nothing is drawn)."""
+        self.set_font(FONT, style=style, size=size)
+        lines = self.multi_cell(
+            width, height, pdf_text(text), dry_run=True, output=MethodReturnValue.LINES
+        )
+        assert isinstance(lines, list)  # what output=LINES answers
+        return height * max(1, len(lines))
 
     # --- the forwarding sheet ----------------------------------------------------------------
 
