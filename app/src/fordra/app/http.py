@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from fordra.agency_gateway.entrypoints.http import make_router as agency_router
@@ -118,7 +119,10 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 await platform.stop()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from the package's own files, not a CDN: municipal
+    # networks are often offline (fastapi-offline ships them).
+    app = FastAPIOffline(
+        static_url="/docs-static",
         title="Fordra",
         version="0.1.0",
         description="Receivables for Swedish municipalities: invoices, payments, dunning.",
