@@ -45,6 +45,7 @@ from fordra.kernel.errors import (
 from fordra.kernel.web import RouterDeps, StrictJsonBodies, json_safe, problem
 from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
+from fordra.projections.entrypoints.cases_http import make_router as cases_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
@@ -136,7 +137,12 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(agency_router(platform.agency, platform.agency_cases, web))
-    for router in (*dunning_routers(platform, web), *utility_disconnect_routers(platform, web)):
+    for router in (
+        *dunning_routers(platform, web),
+        *utility_disconnect_routers(platform, web),
+        # The case register and the SLA dashboard (issue 17).
+        cases_router(platform.cases, web),
+    ):
         app.include_router(router)
     app.include_router(
         ledger_router(
