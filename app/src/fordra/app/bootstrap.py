@@ -101,6 +101,7 @@ from fordra.projections.application.customer_ledger import (
     CustomerLedgerProjection,
     department_has_invoiced,
 )
+from fordra.projections.application.kpis import KpiProjection
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 from fordra.projections.domain.case_register import CASE_REGISTER_EVENTS
@@ -357,6 +358,7 @@ class Platform:
     social_services_queue: SocialServicesQueueProjection
     # The case register and its service levels (issue 17).
     cases: CaseRegisterDeps
+    kpis: KpiProjection
     # The disconnection letters, read at dunning's letters route through the app's port.
     disconnection_letters: DisconnectionLetterDeps
     policies: PoliciesDeps
@@ -642,6 +644,8 @@ def _projections(
         ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
         # The case register's cases and their service levels (issue 17).
         ProjectionRunner(CaseRegisterProjection(registry), read_models),
+        # The key figures of seed 004 (issue 17).
+        ProjectionRunner(KpiProjection(registry), read_models),
         # Invoicing's register of recurring charges, which the billing run reads (issue 14).
         ProjectionRunner(ChargeRegisterProjection(registry, working_days(settings)), read_models),
     ]
@@ -881,6 +885,7 @@ def _platform(
             read_models=read_models,
             projection=_projection(runners, CaseRegisterProjection),
         ),
+        kpis=_projection(runners, KpiProjection),
         disconnection_letters=DisconnectionLetterDeps(
             context=disconnect, sender=disconnection_letter_sender(settings)
         ),

@@ -47,6 +47,7 @@ from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
 from fordra.projections.entrypoints.cases_http import make_router as cases_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
+from fordra.projections.entrypoints.kpis_http import make_router as kpis_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
@@ -142,6 +143,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
         *utility_disconnect_routers(platform, web),
         # The case register and the SLA dashboard (issue 17).
         cases_router(platform.cases, web),
+        kpis_router(platform.read_models, platform.kpis, web),
     ):
         app.include_router(router)
     app.include_router(
