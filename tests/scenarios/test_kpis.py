@@ -148,3 +148,60 @@ async def test_the_key_figures_of_three_months(engine: Engine, tmp_path: Path) -
             headers=fordra.auth(Role.DEPARTMENT, department="childcare"),
         )
         assert r.status_code == 403, r.text
+
+
+async def test_the_figures_and_the_register_rebuilt_from_zero_are_the_same(tmp_path: Path) -> None:
+    # Embedded only: it replays through the runners directly, each context's log in turn and
+    # the last first (a rebuild has no order between contexts), as tests/scenarios/test_rebuild.py.
+    async with running_platform(
+        "embedded", tmp_path, today=TODAY, agency=AGENCY_SETTINGS
+    ) as fordra:
+        # Given a few months as in the scenario above, and a case raised and one by hand
+        karin = await customer(fordra, KARIN)
+        paid = await issue(fordra, karin, 50_000, invoice_date="2026-03-02")
+        await issue(fordra, karin, 30_000, invoice_date="2026-03-02")
+        await pay(fordra, (paid["ocr"], 50_000))
+        r = await fordra.client.post(
+            "/api/v1/cases",
+            json={"kind": "reconciliation", "received_at": "2026-03-02T08:00:00Z"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        assert r.status_code == 201, r.text
+        await handed_over(fordra)
+        await advance(fordra, "2026-05-31")
+
+        async def read() -> list[Any]:
+            officer = fordra.auth(Role.OPS_LEAD)
+            answers = [
+                await fordra.client.get(
+                    "/api/v1/kpis",
+                    params={"from": "2026-03-01", "to": "2026-05-31"},
+                    headers=officer,
+                ),
+                await fordra.client.get("/api/v1/cases", headers=officer),
+                await fordra.client.get(
+                    "/api/v1/sla/dashboard", params={"week": "2026-W10"}, headers=officer
+                ),
+            ]
+            assert all(a.status_code == 200 for a in answers)
+            return [a.json() for a in answers]
+
+        before = await read()
+        assert before[0]["invoices_issued"] == 3
+        assert len(before[1]["items"]) == 1
+
+        # When the register's and the figures' read models are reset and replayed
+        platform = fordra.platform
+        assert platform.bus is not None
+        await platform.bus.stop()
+        for runner in platform.runners:
+            if runner.projection.name not in ("kpis", "case_register"):
+                continue
+            await runner.reset()
+            for upstream in sorted(runner.projection.upstreams, reverse=True):
+                events = await platform.stores[upstream].read_log(0, 100_000)
+                await runner.handle(upstream, events)
+        await platform.bus.start()
+
+        # Then every figure and every case is what it was
+        assert await read() == before
