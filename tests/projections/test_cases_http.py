@@ -9,12 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from fordra.kernel.auth import Role
-from tests.utils.money import customer, issue
+from tests.utils.agency import AGENCY_SETTINGS, advance, handed_over, report
+from tests.utils.invoicing import personnummer
+from tests.utils.money import customer, issue, pay
 from tests.utils.platform import Engine, Running, running_platform
 
 # Monday after Midsummer 2026: the rulebook's refund example came the Thursday before.
 TODAY = date(2026, 6, 22)
 CASES = "/api/v1/cases"
+KARIN = {
+    "id_number": personnummer("19650505", 3),
+    "name": "Karin Lund",
+    "address": {"street": "Torget 1", "postal_code": "512 50", "city": "Svenljunga"},
+}
 
 
 async def register(fordra: Running, body: dict[str, Any], **headers: str) -> dict[str, Any]:
@@ -232,3 +239,76 @@ async def test_raised_cases_enter_the_register_and_a_department_sees_its_own(
             1,
             0,
         )
+
+
+async def test_a_refund_and_an_objection_enter_the_register_and_leave_at_their_decision(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(
+        engine, tmp_path, today=date(2026, 3, 2), agency=AGENCY_SETTINGS
+    ) as fordra:
+        post = fordra.client.post
+        # Given Karin paid 500 kr on a 200 kr invoice: 300 kr is her credit
+        karin = await customer(fordra, KARIN)
+        invoice = await issue(fordra, karin, 20_000, invoice_date="2026-03-02")
+        await pay(fordra, (invoice["ocr"], 50_000))
+        # When an ops lead asks for the credit to be refunded
+        r = await post(
+            f"/api/v1/customers/{karin}/credit/refunds",
+            json={"reason": "återbetalning"},
+            headers=fordra.auth(Role.OPS_LEAD, subject="lead-1"),
+        )
+        assert r.status_code == 201, r.text
+        refund_id = r.json()["refund_id"]
+        # Then a refund case waits, due within the seed's 3 working days
+        (refund,) = await cases(fordra, kind="refund")
+        assert (refund["status"], refund["raised_by"]) == ("open", "RefundRequested")
+        assert refund["due_by"] in ("2026-03-04", "2026-03-05")  # by 12:00 or after
+        # And once another ops lead attests it, the case is done, in time
+        r = await post(
+            f"/api/v1/refunds/{refund_id}/attest",
+            headers=fordra.auth(Role.OPS_LEAD, subject="lead-2"),
+        )
+        assert r.status_code == 200, r.text
+        (refund,) = await cases(fordra, kind="refund")
+        assert (refund["status"], refund["done_on"], refund["in_time"]) == (
+            "done",
+            "2026-03-02",
+            True,
+        )
+
+        # Given a claim handed to the agency on 21 April and a payment order filed
+        handed = await handed_over(fordra)
+        await advance(fordra, "2026-05-06")
+        base = {"case_id": handed["case_id"]}
+        await report(
+            fordra, {**base, "event_id": "e1", "kind": "opened", "occurred_on": "2026-04-22"}
+        )
+        await report(
+            fordra,
+            {**base, "event_id": "e2", "kind": "payment_order_filed", "occurred_on": "2026-04-28"},
+        )
+        assert await cases(fordra, kind="kronofogden") == []
+        # When the debtor objects
+        await report(
+            fordra,
+            {
+                **base,
+                "event_id": "e3",
+                "kind": "objection",
+                "occurred_on": "2026-05-06",
+                "notice_sent_on": "2026-05-05",
+            },
+        )
+        # Then a case from Kronofogden waits in the register, about the invoice, 2 working days
+        (objection,) = await cases(fordra, kind="kronofogden")
+        assert (objection["status"], objection["invoice_id"]) == ("open", handed["invoice_id"])
+        assert objection["due_by"] in ("2026-05-07", "2026-05-08")
+        # And when the court's judgment comes two days later the case is done
+        await advance(fordra, "2026-05-08")
+        await report(
+            fordra, {**base, "event_id": "e4", "kind": "judgment", "occurred_on": "2026-05-08"}
+        )
+        (objection,) = await cases(fordra, kind="kronofogden")
+        assert (objection["status"], objection["done_on"]) == ("done", "2026-05-08")
+        assert objection["handling_days"] in (2, 3)
