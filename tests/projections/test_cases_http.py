@@ -93,6 +93,11 @@ async def test_cases_get_their_due_dates_and_are_closed_and_counted(
         queue = await cases(fordra, status="open")
         assert [c["case_id"] for c in queue] == [mandate["case_id"], autogiro["case_id"]]
         assert [c["overdue"] for c in queue] == [True, False]
+        # with the time each came, in UTC whatever offset it was sent with
+        assert [c["received_at"] for c in queue] == [
+            "2026-06-09T08:00:00Z",
+            "2026-06-22T06:00:00Z",
+        ]
         assert [c["kind"] for c in await cases(fordra, kind="refund")] == ["refund"]
         assert await cases(fordra, kind="refund", status="open") == []
 

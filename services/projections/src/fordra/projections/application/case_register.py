@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
@@ -506,7 +506,8 @@ class CaseRegisterProjection(Projection):
                         case_id=e.case_id,
                         kind=e.kind,
                         status="open",
-                        received_at=e.received_at,
+                        # In UTC: SQLite keeps no offset, and the queue orders by it.
+                        received_at=e.received_at.astimezone(UTC),
                         received_on=swedish_arrival(e.received_at).date(),
                         day_one=e.day_one,
                         due_by=e.due_by,
@@ -551,6 +552,12 @@ class CaseQueue(BaseModel):
     items: list[CaseItem]
 
 
+def _in_utc(stored: datetime) -> datetime:
+    """A time as the read model gives it back: aware from PostgreSQL, naive (and UTC, as it was
+    written) from SQLite."""
+    return stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored.astimezone(UTC)
+
+
 def _department_of(principal: Principal) -> str | None:
     return principal.department if principal.role is Role.DEPARTMENT else None
 
@@ -582,7 +589,7 @@ async def read_cases(
                 case_id=r.case_id,
                 kind=r.kind,
                 status=r.status,
-                received_at=r.received_at,
+                received_at=_in_utc(r.received_at),
                 day_one=r.day_one,
                 due_by=r.due_by,
                 invoice_id=r.invoice_id,
