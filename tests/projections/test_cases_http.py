@@ -246,7 +246,7 @@ async def test_raised_cases_enter_the_register_and_a_department_sees_its_own(
         )
 
 
-async def test_a_refund_and_an_objection_enter_the_register_and_leave_at_their_decision(
+async def test_a_refund_a_plan_and_an_objection_enter_the_register_and_leave_at_their_decision(
     engine: Engine, tmp_path: Path
 ) -> None:
     async with running_platform(
@@ -279,6 +279,37 @@ async def test_a_refund_and_an_objection_enter_the_register_and_leave_at_their_d
         assert (refund["status"], refund["done_on"], refund["in_time"]) == (
             "done",
             "2026-03-02",
+            True,
+        )
+
+        # Given a second invoice to Karin, for which a written payment plan is drawn up
+        owed = await issue(fordra, karin, 30_000, invoice_date="2026-03-02")
+        officer = fordra.auth(Role.CASE_OFFICER)
+        r = await post(
+            "/api/v1/payment-plans",
+            json={
+                "customer_id": karin,
+                "invoice_ids": [owed["invoice_id"]],
+                "installments": 2,
+                "first_due_date": "2026-04-30",
+                "written": True,
+                "fee_ore": 0,
+            },
+            headers=officer,
+        )
+        assert r.status_code == 201, r.text
+        plan_id = r.json()["plan_id"]
+        # Then a payment-plan case waits, about that invoice, 2 working days
+        (plan,) = await cases(fordra, kind="payment_plan")
+        assert (plan["status"], plan["invoice_id"]) == ("open", owed["invoice_id"])
+        assert plan["due_by"] in ("2026-03-03", "2026-03-04")
+        # And when the plan comes back signed the case is done
+        r = await post(f"/api/v1/payment-plans/{plan_id}/signed", headers=officer)
+        assert r.status_code == 200, r.text
+        (plan,) = await cases(fordra, kind="payment_plan")
+        assert (plan["status"], plan["raised_by"], plan["in_time"]) == (
+            "done",
+            "PaymentPlanProposed",
             True,
         )
 
