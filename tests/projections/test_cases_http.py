@@ -135,6 +135,9 @@ async def test_bad_input_repeats_and_roles(engine: Engine, tmp_path: Path) -> No
             ({**body, "kind": "coffee"}, "kind"),
             ({**body, "received_at": "2026-06-22T09:00:00"}, "received_at"),
             ({**body, "received_at": "2026-06-23T09:00:00+02:00"}, "received_at"),
+            ({**body, "received_at": "0001-01-01T00:00:00+02:00"}, "received_at"),
+            ({**body, "received_at": "9999-12-31T23:59:00-12:00"}, "received_at"),
+            ({**body, "received_at": "1900-01-01T00:00:00+14:00"}, "received_at"),
             ({**body, "invoice_id": "no-such-invoice"}, "invoice_id"),
             ({**body, "extra": 1}, "extra"),
         ):

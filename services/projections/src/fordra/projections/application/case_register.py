@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import (
     Boolean,
     Column,
@@ -67,7 +67,7 @@ from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
-from fordra.kernel.dated import SINCE_ALWAYS
+from fordra.kernel.dated import SINCE_ALWAYS, UNTIL_FURTHER
 from fordra.kernel.envelope import Envelope, Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event, EventRegistry
@@ -116,6 +116,12 @@ class CaseRegisterDeps:
 # --- the write side -------------------------------------------------------------------------
 
 
+def _within_the_settings_years(value: datetime) -> datetime:
+    if not SINCE_ALWAYS.year < value.year <= UNTIL_FURTHER.year:
+        raise ValueError(f"must be in the years {SINCE_ALWAYS.year + 1} to {UNTIL_FURTHER.year}")
+    return value
+
+
 class RegisterCase(BaseModel):
     """``POST /api/v1/cases``: a case that came to the office (issue 17)."""
 
@@ -123,7 +129,8 @@ class RegisterCase(BaseModel):
 
     kind: CaseKind
     # When it came, with its offset: the 12:00 rule is read on the Swedish clock (domain.md §8).
-    received_at: AwareDatetime
+    # Within the years the settings have values for, so that no offset carries it out of range.
+    received_at: Annotated[AwareDatetime, AfterValidator(_within_the_settings_years)]
     invoice_id: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
     ) = None
@@ -223,12 +230,6 @@ async def open_case(
     if arrived > deps.clock.today():
         raise DomainRuleViolation(
             "a case cannot have arrived after today", field="received_at", rule="case_in_future"
-        )
-    if arrived < SINCE_ALWAYS:
-        raise DomainRuleViolation(
-            f"a case cannot have arrived before {SINCE_ALWAYS}",
-            field="received_at",
-            rule="case_too_old",
         )
 
     async def decide() -> Decision[CaseRegistered]:
