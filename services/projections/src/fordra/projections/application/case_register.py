@@ -453,6 +453,9 @@ def _invoice_of(event: Event, field: str | None) -> str | None:
 # --- the read model -------------------------------------------------------------------------
 
 
+_FOLLOWED = frozenset(m.event_type for m in (InvoiceIssued, ServiceCaseOpened, ServiceCaseDone))
+
+
 class CaseRegisterProjection(Projection):
     """The cases and their service levels, and each invoice's department (issue 17)."""
 
@@ -496,7 +499,8 @@ class CaseRegisterProjection(Projection):
         come by the dozen, one statement each, in log order."""
         invoices = []
         for env in events:
-            if not self.registry.knows(env.event_type):
+            # Of invoicing's log only the invoices: the rest is not even loaded.
+            if env.event_type not in _FOLLOWED or not self.registry.knows(env.event_type):
                 continue
             e = self.registry.load(env)
             if isinstance(e, InvoiceIssued):

@@ -84,6 +84,27 @@ KPI_READERS = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
 ENDED = ("closed", "recalled")
 
 
+# The events the figures are made of.
+FOLLOWED = frozenset(
+    model.event_type
+    for model in (
+        InvoiceIssued,
+        CreditNoteIssued,
+        InvoiceCancelled,
+        DueDatePostponed,
+        DeferralGranted,
+        PaymentAllocated,
+        ClaimWrittenOff,
+        HandedToAgency,
+        ReminderSent,
+        PaymentPlanActivated,
+        LateInterestCharged,
+        AgencyPaymentCollected,
+        AgencyCaseChanged,
+    )
+)
+
+
 class KpiProjection(Projection):
     name: ClassVar[str] = "kpis"
     upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning", "agency-gateway")
@@ -165,7 +186,8 @@ class KpiProjection(Projection):
             "income": [],
         }
         for env in events:
-            if not self.registry.knows(env.event_type):
+            # Most of a bank file's or a billing run's events are not ours: not even loaded.
+            if env.event_type not in FOLLOWED or not self.registry.knows(env.event_type):
                 continue
             e = self.registry.load(env)
             if isinstance(
