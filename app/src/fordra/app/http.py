@@ -50,7 +50,9 @@ from fordra.kernel.telemetry import current_telemetry
 from fordra.kernel.web import RouterDeps, StrictJsonBodies, json_safe, problem
 from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
+from fordra.projections.entrypoints.cases_http import make_router as cases_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
+from fordra.projections.entrypoints.kpis_http import make_router as kpis_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
@@ -150,7 +152,13 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(agency_router(platform.agency, platform.agency_cases, web))
-    for router in (*dunning_routers(platform, web), *utility_disconnect_routers(platform, web)):
+    for router in (
+        *dunning_routers(platform, web),
+        *utility_disconnect_routers(platform, web),
+        # The case register and the SLA dashboard (issue 17).
+        cases_router(platform.cases, web),
+        kpis_router(platform.read_models, platform.kpis, web),
+    ):
         app.include_router(router)
     app.include_router(
         ledger_router(
