@@ -98,6 +98,7 @@ CONTRACTS: tuple[type[Event], ...] = (SupplyPointRegistered, SupplyPointRiskReco
 # it, named as the manual opening's 422 names it.
 DeclineRule = Literal[
     "no_supply_point",
+    "supply_point_of_another_customer",
     "electricity_only",
     "customer_unknown",
     "consumers_only",
@@ -112,7 +113,8 @@ class DisconnectionDeclined(Event):
     electricity supply point, the customer is a business (ellagen 11:1), the breach is not
     material, or the assessment is ``manual`` (two close unpaid invoices: a case officer must weigh
     the total, domain.md §6, and may still open a case by hand). Dunning consumes it and hands the
-    claim to the agency as it would have, so that no claim stalls. Version 1."""
+    claim to the agency as it would have, so that no claim stalls. ``supply_point_id`` is the one
+    the invoice names (None when it names none). Version 1."""
 
     event_type: ClassVar[str] = "DisconnectionDeclined"
     schema_version: ClassVar[int] = 1
