@@ -1,7 +1,8 @@
 """The case that opens on its own, on both engines (issue 16, domain.md §4 and §6): an electricity
 policy whose next step is disconnection; a consumer's material claim goes reminder -> (its
 handover day) case opened automatically with dunning's letter as its collection demand, then the
-request to remedy by a case officer; a claim under the floor, a business customer's and one that
+request to remedy by a case officer, another claim of the same supply point referred with it
+covered by that one case; a claim under the floor, a business customer's and one that
 names no supply point are declined, naming the rule, and handed to the agency as they would have
 been. A redelivered referral changes nothing."""
 
@@ -76,6 +77,10 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         material = await electricity_invoice(
             fordra, person, home, ("electricity_supply", 120_000), invoice_date="2026-01-02"
         )
+        # and its 300 kr grid invoice, referred the same day: covered by the same case
+        grid = await electricity_invoice(
+            fordra, person, home, ("electricity_grid", 30_000), invoice_date="2026-01-02"
+        )
         # and the same consumer's summer cottage with 900 kr unpaid: under the floor
         cottage = await supply_point(fordra, person)
         small = await electricity_invoice(
@@ -90,7 +95,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         pointless = await electricity_invoice(
             fordra, person, None, ("electricity_grid", 150_000), invoice_date="2026-01-02"
         )
-        invoices = [material, small, business_bill, pointless]
+        invoices = [material, grid, small, business_bill, pointless]
         ids = [i["invoice_id"] for i in invoices]
 
         # When each is reminded 7 days after its due date (2026-02-02)
@@ -115,6 +120,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         referred = await events_of(fordra, "dunning", ReferredForDisconnection)
         assert {(e.invoice_id, e.supply_point_id, e.demand_sent_on) for e in referred} == {
             (material["invoice_id"], home, date(2026, 2, 9)),
+            (grid["invoice_id"], home, date(2026, 2, 9)),
             (small["invoice_id"], cottage, date(2026, 2, 9)),
             (business_bill["invoice_id"], office, date(2026, 2, 9)),
             (pointless["invoice_id"], None, date(2026, 2, 9)),
@@ -135,7 +141,9 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         assert [(s["kind"], s["on"]) for s in case["steps"]] == [
             ("collection_demand", "2026-02-09")
         ]
-        assert await stage(fordra, material["invoice_id"]) == "referred_for_disconnection"
+        # (one case for the supply point: the grid claim referred with it is covered by it)
+        for invoice_id in (material["invoice_id"], grid["invoice_id"]):
+            assert await stage(fordra, invoice_id) == "referred_for_disconnection"
         # And the others were declined, each naming its rule
         declined = {
             e.invoice_id: e.rule for e in await events_of(fordra, CONTEXT, DisconnectionDeclined)
@@ -151,6 +159,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         # as they would have been, and the case's claim is not
         await advance(fordra, "2026-02-23")
         assert await proposals_for(fordra, material["invoice_id"]) == []
+        assert await proposals_for(fordra, grid["invoice_id"]) == []
         for invoice_id in declined:
             (handover,) = await proposals_for(fordra, invoice_id)
             assert handover["kind"] == "handover"
@@ -161,11 +170,12 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
 
         # And a case officer takes the case's request to remedy: the first letter that may
         # speak of disconnection, re-assessed today
+        # (it demands the point's overdue grid and supply capital: both referred claims)
         request = await step(fordra, opened.case_id)
         assert (request["kind"], request["on"], request["demand_ore"]) == (
             "request_to_remedy",
             "2026-02-23",
-            120_000,
+            150_000,
         )
         (case,) = await cases_of(fordra, person)
         assert [s["kind"] for s in case["steps"]] == ["collection_demand", "request_to_remedy"]
