@@ -126,6 +126,12 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
             (pointless["invoice_id"], None, date(2026, 2, 9)),
         }
         assert await proposals_for(fordra, material["invoice_id"]) == []
+        # and the run of the day asked for again refers nothing more
+        r = await fordra.client.post(
+            "/api/v1/dunning/runs", json={"date": "2026-02-20"}, headers=fordra.auth(Role.OPS_LEAD)
+        )
+        assert r.status_code == 200, r.text
+        assert len(await events_of(fordra, "dunning", ReferredForDisconnection)) == len(ids)
 
         # And the consumer's material claim opened its case on its own, its collection demand
         # (dunning's letter) done

@@ -137,10 +137,14 @@ async def daily_run(day: date, deps: DunningDeps, meta: Metadata) -> Outcome[Run
         proposals = await find_proposals(day, deps, book)
         # On the day a claim would be handed over, one whose next step is disconnection is
         # referred to that procedure instead (issue 16): on the claim's own stream, with the run.
+        found = await find_referrals(day, deps, book)
+        # The claims' streams read at once (a claim stream holds a few letters' events).
+        streams = await deps.store.read_streams([claim_stream(r.invoice_id) for r in found])
         referrals = []
-        for referral in await find_referrals(day, deps, book):
+        for referral in found:
             stream = claim_stream(referral.invoice_id)
-            version = await deps.store.stream_version(stream)
+            done = streams.get(stream, [])
+            version = done[-1].version if done else 0
             referrals.append(envelope(deps, referral, stream, version, meta))
         # The day's childcare report and music-school flags go with the run's own record: made
         # once per date, so once per day and customer.
