@@ -1,6 +1,12 @@
 """The daily run (domain.md §4, seed 001 / seed 004): every business day, find the claims due for
 a step and propose it; nothing is sent until a case officer approves (seed 002).
 
+A claim whose policy's next step is ``disconnection`` is not proposed for the agency on its
+handover day: the run refers it to the disconnection procedure (``ReferredForDisconnection`` on
+the claim's stream, with the run's record; issue 16, domain.md §6), which sends no letter, so no
+approval is asked. Only once the procedure declines it (``DisconnectionDeclined``, in the claims
+read model) is it proposed for the agency, by the next run.
+
 Set-based: one SQL query per kind of step over the claims read model, each service's cut-off in
 a CASE on the service type, never a loop over every claim. A run of a date happens once: its
 proposals and the run's own record are appended together, and a second run of the date answers
