@@ -86,6 +86,15 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         small = await electricity_invoice(
             fordra, person, cottage, ("electricity_supply", 90_000), invoice_date="2026-01-02"
         )
+        # and the consumer's villa with two close unpaid 400 kr invoices: a case officer weighs
+        # them (manual), so no case opens on its own
+        villa = await supply_point(fordra, person, category="house")
+        weighed = [
+            await electricity_invoice(
+                fordra, person, villa, ("electricity_supply", 40_000), invoice_date="2026-01-02"
+            )
+            for _ in range(2)
+        ]
         # and a business's office with 5,000 kr unpaid, and an invoice naming no supply point
         business = await customer(fordra, ORGANISATION)
         office = await supply_point(fordra, business, category="house")
@@ -95,7 +104,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         pointless = await electricity_invoice(
             fordra, person, None, ("electricity_grid", 150_000), invoice_date="2026-01-02"
         )
-        invoices = [material, grid, small, business_bill, pointless]
+        invoices = [material, grid, small, *weighed, business_bill, pointless]
         ids = [i["invoice_id"] for i in invoices]
 
         # When each is reminded 7 days after its due date (2026-02-02)
@@ -122,6 +131,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
             (material["invoice_id"], home, date(2026, 2, 9)),
             (grid["invoice_id"], home, date(2026, 2, 9)),
             (small["invoice_id"], cottage, date(2026, 2, 9)),
+            *((w["invoice_id"], villa, date(2026, 2, 9)) for w in weighed),
             (business_bill["invoice_id"], office, date(2026, 2, 9)),
             (pointless["invoice_id"], None, date(2026, 2, 9)),
         }
@@ -156,6 +166,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         }
         assert declined == {
             small["invoice_id"]: "material_breach",
+            **{w["invoice_id"]: "materiality_manual_needs_decision" for w in weighed},
             business_bill["invoice_id"]: "consumers_only",
             pointless["invoice_id"]: "no_supply_point",
         }
@@ -189,7 +200,7 @@ async def test_a_material_claim_opens_its_case_and_the_others_go_to_the_agency(
         # And a referral delivered again changes nothing
         await redeliver_referrals(fordra)
         assert len(await events_of(fordra, CONTEXT, DisconnectionCaseOpened)) == 1
-        assert len(await events_of(fordra, CONTEXT, DisconnectionDeclined)) == 3
+        assert len(await events_of(fordra, CONTEXT, DisconnectionDeclined)) == 5
 
 
 async def redeliver_referrals(fordra: Running) -> None:

@@ -60,7 +60,9 @@ def test_only_a_material_assessment_opens_a_case(
         assert declined.reason.startswith("the reason the assessment gave")
 
 
-def test_a_manual_assessment_tells_that_a_case_officer_may_still_open_by_hand() -> None:
+def test_a_manual_assessment_says_that_a_case_officer_weighs_it() -> None:
     declined = decline_on_assessment("manual", "two close unpaid invoices")
     assert declined is not None
-    assert "POST /api/v1/disconnection/cases" in declined.reason
+    assert declined.reason == (
+        "two close unpaid invoices; the total is a case officer's to weigh, never automatic"
+    )

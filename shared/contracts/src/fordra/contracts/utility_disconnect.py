@@ -112,7 +112,7 @@ class DisconnectionDeclined(Event):
     ReferredForDisconnection``) for which no case opens on its own: the invoice names no
     electricity supply point, the customer is a business (ellagen 11:1), the breach is not
     material, or the assessment is ``manual`` (two close unpaid invoices: a case officer must weigh
-    the total, domain.md §6, and may still open a case by hand). Dunning consumes it and hands the
+    the total, domain.md §6, never automatic). Dunning consumes it and hands the
     claim to the agency as it would have, so that no claim stalls. ``supply_point_id`` is the one
     the invoice names (None when it names none). Version 1."""
 

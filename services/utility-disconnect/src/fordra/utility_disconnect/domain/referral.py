@@ -11,7 +11,7 @@ A case opens on its own only when the law lets the procedure begin without a per
   it);
 - the supply point's assessment on the day is ``material``: ``not_material`` stops it, and
   ``manual`` (two close unpaid invoices) needs a case officer to weigh the total (seed 003 line
-  25), who may still open the case by hand.
+  25): never automatic.
 
 Otherwise the referral is declined, naming the rule (``DisconnectionDeclined``), and dunning hands
 the claim to the agency. A supply point that already has a case in progress covers the claim: the
@@ -97,8 +97,5 @@ def decline_on_assessment(result: AssessmentResult, reason: str) -> Declined | N
     if rule is None:
         return None
     if rule == "materiality_manual_needs_decision":
-        reason = (
-            f"{reason}; a case officer weighs the total and may open a case by hand "
-            "(POST /api/v1/disconnection/cases)"
-        )
+        reason = f"{reason}; the total is a case officer's to weigh, never automatic"
     return Declined(rule, reason)
