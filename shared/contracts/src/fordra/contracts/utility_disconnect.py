@@ -92,3 +92,39 @@ class SupplyPointRiskRecorded(Event):
 
 
 CONTRACTS: tuple[type[Event], ...] = (SupplyPointRegistered, SupplyPointRiskRecorded)
+
+
+# Why a claim dunning referred is not taken into the procedure (issue 16): the rule that stops
+# it, named as the manual opening's 422 names it.
+DeclineRule = Literal[
+    "no_supply_point",
+    "supply_point_of_another_customer",
+    "electricity_only",
+    "customer_unknown",
+    "consumers_only",
+    "material_breach",
+    "materiality_manual_needs_decision",
+]
+
+
+class DisconnectionDeclined(Event):
+    """A claim dunning referred for disconnection (``fordra.contracts.dunning.
+    ReferredForDisconnection``) for which no case opens on its own: the invoice names no
+    electricity supply point, the customer is a business (ellagen 11:1), the breach is not
+    material, or the assessment is ``manual`` (two close unpaid invoices: a case officer must weigh
+    the total, domain.md §6, never automatic). Dunning consumes it and hands the
+    claim to the agency as it would have, so that no claim stalls. ``supply_point_id`` is the one
+    the invoice names (None when it names none). Version 1."""
+
+    event_type: ClassVar[str] = "DisconnectionDeclined"
+    schema_version: ClassVar[int] = 1
+
+    invoice_id: str
+    customer_id: str
+    supply_point_id: str | None
+    declined_on: date
+    rule: DeclineRule
+    reason: str
+
+
+CONTRACTS += (DisconnectionDeclined,)

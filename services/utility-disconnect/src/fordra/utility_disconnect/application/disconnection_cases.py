@@ -13,9 +13,10 @@ record and nothing of the act itself (a 422 naming the rule).
 
 Each letter step records its letter's facts (``DisconnectionLetterIssued``, domain/letters.py) on
 the letter's own stream in the same append as the step; ``GET /api/v1/letters/{id}`` renders it
-(application/letters.py). Not yet here (the rest of issue 16): the automatic opening after
-dunning's collection demand. The board's queue and takeover are in application/social_services.py,
-water's cases in application/water_cases.py.
+(application/letters.py). A case opened on its own, after dunning's collection demand, is
+application/automatic_opening.py's (it shares ``opening_appends`` and ``case_in_progress``).
+The board's queue and takeover are in application/social_services.py, water's cases in
+application/water_cases.py.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from fordra.contracts.invoicing import CustomerKind
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.dated import CalendarDate
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
-from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.ids import new_id
 from fordra.utility_disconnect.application.deps import CONTEXT, UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import read_customer
@@ -62,6 +64,7 @@ from fordra.utility_disconnect.domain.procedure import (
     CaseState,
     DisconnectionStepTaken,
     OfficerDecision,
+    Opened,
     StepAssessment,
     StepKind,
     case_of,
@@ -148,8 +151,12 @@ class CaseList(BaseModel):
     items: list[CaseView]
 
 
-async def load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseState, int]:
-    envelopes = await deps.store.read_stream(case_stream(case_id))
+async def load_case(
+    deps: UtilityDisconnectDeps, case_id: str, store: EventStore | None = None
+) -> tuple[CaseState, int]:
+    """The case and its stream's version, read from ``store`` (the context's own by default; a
+    process manager passes its batch's staged view)."""
+    envelopes = await (store or deps.store).read_stream(case_stream(case_id))
     state = case_of(deps.registry.load(e) for e in envelopes)
     if state is None:
         raise NotFound("disconnection case", case_id)
@@ -188,6 +195,68 @@ async def _record_blocks(
     await execute(deps.store, decide, CaseOpened)
 
 
+async def case_in_progress(
+    deps: UtilityDisconnectDeps, store: EventStore, supply_point_id: str
+) -> CaseState | None:
+    """The supply point's case in progress (neither stopped nor reconnected), if any: a supply
+    point has one at a time."""
+    indexed = await store.read_stream(point_cases_stream(supply_point_id))
+    for earlier in case_ids(deps.registry.load(e) for e in indexed):
+        state, _ = await load_case(deps, earlier, store)
+        if state.status not in ("stopped", "reconnected"):
+            return state
+    return None
+
+
+async def opening_appends(
+    deps: UtilityDisconnectDeps,
+    store: EventStore,
+    meta: Metadata,
+    *,
+    point: SupplyPoint,
+    customer_kind: CustomerKind,
+    case_id: str,
+    assessment: StepAssessment,
+    today: date,
+    opened: Opened,
+    collection_demand_sent_on: date | None = None,
+) -> list[StreamAppend]:
+    """What opening a case appends, by hand or on its own (``decide_open``, domain.md §6): the
+    case's stream with its first assessment, and the case in the indexes of its supply point and
+    its customer, read from ``store`` (a process manager's staged view, or the context's own)."""
+    events = decide_open(
+        case_id=case_id,
+        supply_point_id=point.supply_point_id,
+        customer_id=point.customer_id,
+        customer_kind=customer_kind,
+        utility=point.utility,
+        site_municipality=point.site_municipality,
+        assessment=assessment,
+        today=today,
+        opened=opened,
+        collection_demand_sent_on=collection_demand_sent_on,
+    )
+    index = point_cases_stream(point.supply_point_id)
+    by_customer = customer_cases_stream(point.customer_id)
+    return [
+        append_to(deps, meta, case_stream(case_id), 0, events),
+        append_to(
+            deps,
+            meta,
+            index,
+            await store.stream_version(index),
+            [SupplyPointCaseBegun(supply_point_id=point.supply_point_id, case_id=case_id)],
+        ),
+        append_to(
+            deps,
+            meta,
+            by_customer,
+            await store.stream_version(by_customer),
+            [CustomerCaseBegun(customer_id=point.customer_id, case_id=case_id)],
+        ),
+    ]
+
+
 async def open_case(
     cmd: OpenCase,
     deps: UtilityDisconnectDeps,
@@ -207,51 +276,29 @@ async def open_case(
 
     async def decide() -> Decision[CaseOpened]:
         today = deps.clock.today()
-        index = point_cases_stream(point.supply_point_id)
-        indexed = await deps.store.read_stream(index)
-        for earlier in case_ids(deps.registry.load(e) for e in indexed):
-            state, _ = await load_case(deps, earlier)
-            if state.status not in ("stopped", "reconnected"):
-                raise DomainRuleViolation(
-                    f"supply point {point.supply_point_id} already has case {earlier} in "
-                    f"progress ({state.status})",
-                    field="supply_point_id",
-                    rule="one_case_per_supply_point",
-                )
+        earlier = await case_in_progress(deps, deps.store, point.supply_point_id)
+        if earlier is not None:
+            raise DomainRuleViolation(
+                f"supply point {point.supply_point_id} already has case {earlier.case_id} in "
+                f"progress ({earlier.status})",
+                field="supply_point_id",
+                rule="one_case_per_supply_point",
+            )
         # Answered before assessing: a business never enters the procedure (ellagen 11:1).
         check_consumer_only(customer.kind)
         assessment = await assessment_for(point.supply_point_id, deps, today)
         case_id = new_id()
-        events = decide_open(
-            case_id=case_id,
-            supply_point_id=point.supply_point_id,
-            customer_id=point.customer_id,
+        appends = await opening_appends(
+            deps,
+            deps.store,
+            meta,
+            point=point,
             customer_kind=customer.kind,
-            utility=point.utility,
-            site_municipality=point.site_municipality,
+            case_id=case_id,
             assessment=step_assessment(assessment, principal.actor, None),
             today=today,
             opened="by_hand",
         )
-        by_customer = customer_cases_stream(point.customer_id)
-        customer_version = await deps.store.stream_version(by_customer)
-        appends = [
-            append_to(deps, meta, case_stream(case_id), 0, events),
-            append_to(
-                deps,
-                meta,
-                index,
-                indexed[-1].version if indexed else 0,
-                [SupplyPointCaseBegun(supply_point_id=point.supply_point_id, case_id=case_id)],
-            ),
-            append_to(
-                deps,
-                meta,
-                by_customer,
-                customer_version,
-                [CustomerCaseBegun(customer_id=point.customer_id, case_id=case_id)],
-            ),
-        ]
         return Decision(appends, CaseOpened(case_id=case_id))
 
     return await execute(
