@@ -102,6 +102,17 @@ from fordra.kernel.late_interest import (
     total_ore,
 )
 from fordra.kernel.projection import Projection, Sums, insert_many, upsert, upsert_many
+from fordra.projections.application.ledger_as_of import (
+    AccountTotals,
+    AsOfFacts,
+    ClaimAsOf,
+    claim_as_of,
+    credit_as_of,
+    declare_as_of_tables,
+    interest_row,
+    read_claims_as_of,
+    totals_of,
+)
 from fordra.projections.domain.ledger_status import (
     CreditStopReason,
     InvoiceStatus,
@@ -337,6 +348,8 @@ class CustomerLedgerProjection(Projection):
             Column("invoice_id", String(64), primary_key=True),
             Column("covered_on", Date, nullable=False),
         )
+        # The dated facts the ledger as of a date folds (issue 17; ledger_as_of.py).
+        self.claim_log, self.allocations, self.credit_by_day = declare_as_of_tables(metadata)
         return [
             self.customers,
             self.invoices,
@@ -352,6 +365,9 @@ class CustomerLedgerProjection(Projection):
             self.write_downs,
             self.disconnection_cases,
             self.disconnection_claims,
+            self.claim_log,
+            self.allocations,
+            self.credit_by_day,
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
@@ -375,6 +391,7 @@ class CustomerLedgerProjection(Projection):
         )
         paid_by_day = Sums(self.capital_paid, ["invoice_id", "paid_on"], add=["amount_ore"])
         pictures = _CasePictures(self.disconnection_cases, self.disconnection_claims)
+        dated = AsOfFacts(self.registry, self.claim_log, self.allocations, self.credit_by_day)
 
         async def flush() -> None:
             await insert_many(conn, self.customers, customers)
@@ -385,8 +402,11 @@ class CustomerLedgerProjection(Projection):
             for gathered in (customers, invoices, charges):
                 gathered.clear()
             await pictures.flush(conn)
+            await dated.flush(conn)
 
         for event in events:
+            # Additions and inserts of tables of their own: the order does not matter.
+            dated.gather(event)
             if event.event_type == CustomerRegistered.event_type:
                 c = self.registry.load_as(event, CustomerRegistered)
                 customers.append(
@@ -428,6 +448,7 @@ class CustomerLedgerProjection(Projection):
                 # Interest and fees are paid apart from the invoice's capital (domain.md §3).
                 column = "paid_ore" if a.component == "capital" else "interest_and_fees_paid_ore"
                 paid.add((a.invoice_id,), column, a.amount_ore)
+                dated.allocated(event, a)
                 if a.component == "capital":
                     # The business date it was booked on, Swedish time (late interest's base).
                     day = event.occurred_at.astimezone(STOCKHOLM).date()
@@ -1019,7 +1040,8 @@ async def _interest_of(
     for p in (
         await conn.execute(select(paid).where(paid.c.invoice_id.in_(of_customer.scalar_subquery())))
     ).all():
-        payments.setdefault(p.invoice_id, []).append(CapitalChange(p.paid_on, -p.amount_ore))
+        if p.paid_on <= today:  # the ledger as of a past day knows nothing after it
+            payments.setdefault(p.invoice_id, []).append(CapitalChange(p.paid_on, -p.amount_ore))
     added = projection.reference_rates
     rates = reference_rate_table(
         (r.valid_from, Decimal(r.rate_percent)) for r in (await conn.execute(select(added))).all()
@@ -1049,3 +1071,89 @@ async def _credit_of(conn: AsyncConnection, projection: CustomerLedgerProjection
         await conn.execute(select(t.c.credit_ore).where(t.c.customer_id == cid))
     ).scalar_one_or_none()
     return int(value or 0)
+
+
+class CustomerLedgerAsOf(BaseModel):
+    """The customer ledger as it stood at the end of ``as_of`` (issue 17): the claims invoiced by
+    then, each as it stood, the customer's credit, the disconnection cases, and the customer's
+    part of the accounts of domain.md §10."""
+
+    customer_id: str
+    kind: str
+    as_of: date
+    claims: list[ClaimAsOf]
+    balance_ore: int
+    credit_ore: int
+    totals: AccountTotals
+    disconnection_cases: list[LedgerDisconnectionCase]
+
+
+async def read_customer_ledger_as_of(
+    conn: AsyncConnection,
+    projection: CustomerLedgerProjection,
+    customer_id: str,
+    as_of: date,
+    *,
+    department: str | None = None,
+) -> CustomerLedgerAsOf | None:
+    """The ledger as of a date: the claims of ``ledger_invoices`` invoiced on or before it,
+    folded from their dated facts (ledger_as_of.py), their late interest by the day with the
+    payments booked by then, and the cases as their last picture on or before it showed them."""
+    customer = (
+        await conn.execute(
+            select(projection.customers).where(projection.customers.c.customer_id == customer_id)
+        )
+    ).first()
+    if customer is None:
+        return None
+    inv, chg = projection.invoices, projection.charges
+    query = (
+        select(inv, func.coalesce(chg.c.charges_ore, 0).label("charges_ore"))
+        .select_from(inv.outerjoin(chg, chg.c.invoice_id == inv.c.invoice_id))
+        .where(inv.c.customer_id == customer_id, inv.c.invoice_date <= as_of)
+    )
+    if department is not None:
+        query = query.where(inv.c.department == department)
+    rows = (await conn.execute(query.order_by(inv.c.invoice_date, inv.c.invoice_number))).all()
+    folded = await read_claims_as_of(
+        conn,
+        invoices=rows,
+        log=projection.claim_log,
+        allocations=projection.allocations,
+        as_of=as_of,
+    )
+    interest = await _interest_of(
+        conn,
+        projection,
+        customer_id,
+        [interest_row(r, folded[r.invoice_id][0]) for r in rows],
+        as_of,
+    )
+    cases = await read_disconnection_cases(conn, projection, customer_id, as_of)
+    if department is not None:
+        own = {r.invoice_id for r in rows}
+        cases = [c for c in cases if own.intersection(c.invoice_ids)]
+    covering = covering_cases(cases)
+    claims = []
+    for r in rows:
+        fold, fees, payments = folded[r.invoice_id]
+        claim = claim_as_of(
+            r, fold, fees, payments, interest_ore=interest.get(r.invoice_id, 0), as_of=as_of
+        )
+        if r.invoice_id in covering:
+            case = covering[r.invoice_id]
+            claim = claim.model_copy(
+                update={"disconnection_case_id": case.case_id, "disconnection_status": case.status}
+            )
+        claims.append(claim)
+    credit = await credit_as_of(conn, projection.credit_by_day, customer_id, as_of)
+    return CustomerLedgerAsOf(
+        customer_id=customer_id,
+        kind=customer.kind,
+        as_of=as_of,
+        claims=claims,
+        balance_ore=sum(c.open_ore for c in claims),
+        credit_ore=credit,
+        totals=totals_of(claims, credit),
+        disconnection_cases=cases,
+    )
