@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fordra.kernel.auth import Role
 from fordra.kernel.projection import ProjectionRunner
 from fordra.projections.application.customer_ledger import CustomerLedgerProjection
 from tests.scenarios.test_dunning_flow import advance, pay
@@ -131,6 +132,29 @@ async def test_an_electricity_case_step_by_step_on_the_ledger(
         assert (row["status"], row["open_ore"]) == ("paid", 0)
         # And no note of a block, no name nor address is on it (domain.md §2)
         assert "note" not in str(book["disconnection_cases"])
+
+        # And as of a past day the case and the claim read as they stood (issue 17)
+        stood = {}
+        for day in ("2026-02-15", "2026-02-27", "2026-03-16", "2026-04-29"):
+            r = await fordra.client.get(
+                f"/api/v1/customers/{person}/ledger",
+                params={"as_of": day},
+                headers=fordra.auth(Role.CASE_OFFICER),
+            )
+            assert r.status_code == 200, r.text
+            (claim,) = r.json()["claims"]
+            cases = r.json()["disconnection_cases"]
+            stood[day] = (
+                claim["disconnection_status"],
+                [len(c["steps"]) for c in cases],
+                [b["reason"] for c in cases for b in c["blocks"]],
+            )
+        assert stood == {
+            "2026-02-15": (None, [], []),
+            "2026-02-27": ("open", [2], []),
+            "2026-03-16": ("noticed", [3], []),
+            "2026-04-29": ("disconnected", [5], []),
+        }
 
 
 async def test_a_water_case_on_the_ledger(engine: Engine, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from fordra.kernel.auth import Role
 from fordra.kernel.projection import ProjectionRunner
 from fordra.projections.application.customer_ledger import CustomerLedgerProjection
 from fordra.projections.application.postings import PostingsProjection, read_vouchers
+from tests.scenarios.test_agency_outbound import hand_over
 from tests.scenarios.test_dunning_flow import (
     TODAY,
     advance,
@@ -23,6 +24,7 @@ from tests.scenarios.test_dunning_flow import (
     pay,
     proposals_for,
 )
+from tests.scenarios.test_write_down_and_off import write_down
 from tests.utils.money import ledger
 from tests.utils.platform import Engine, Running, running_platform
 
@@ -228,3 +230,49 @@ async def test_the_ledger_as_of_a_date_rebuilds_identical(tmp_path: Path) -> Non
 
         # Then every date reads the same
         assert [await as_of(fordra, cid, day) for day in days] == before
+
+
+async def test_a_write_down_and_an_overpayment_reconcile_to_1592_and_2482(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        # Given a claim of 1,000 kr handed over, 100 kr paid, 900 kr written down on 1 June
+        cid = await customer(fordra)
+        invoice = await hand_over(fordra, cid)
+        iid, number = invoice["invoice_id"], invoice["invoice_number"]
+        await pay(fordra, invoice["ocr"], "100.00", "PART-1")
+        await advance(fordra, "2026-06-01")
+        basis = {"amount_ore": 90_000, "invoice_number": number, "reason": "insolvent"}
+        r = await write_down(fordra, iid, basis)
+        assert r.status_code == 201, r.text
+        # When on 3 June 1,000 kr is paid to its OCR: 900 kr pays it, 100 kr is the customer's
+        await advance(fordra, "2026-06-03")
+        await pay(fordra, invoice["ocr"], "1000.00", "PART-2")
+
+        # Then as of 2 June the claim stood written down, held under long-term surveillance
+        (down,) = (await as_of(fordra, cid, "2026-06-02"))["claims"]
+        assert (down["status"], down["open_ore"], down["written_down_ore"]) == (
+            "written_down",
+            90_000,
+            90_000,
+        )
+        assert "written_down" in down["holds"]
+        # And as of 3 June it was paid, the write-down recovered and the customer in credit
+        paid = await as_of(fordra, cid, "2026-06-03")
+        (claim,) = paid["claims"]
+        assert (claim["status"], claim["open_ore"], claim["written_down_ore"]) == ("paid", 0, 0)
+        assert paid["credit_ore"] == 10_000
+        # And each day's totals are what the general ledger holds on 1512, 1592 and 2482
+        for day, expected in (
+            ("2026-06-02", {1512: 90_000, 1592: -90_000, 2482: 0}),
+            ("2026-06-03", {1512: 0, 1592: 0, 2482: -10_000}),
+        ):
+            totals = (await as_of(fordra, cid, day))["totals"]
+            found = {
+                1512: totals["receivables_1512_ore"],
+                1592: totals["value_adjustment_1592_ore"],
+                2482: totals["overpayments_2482_ore"],
+            }
+            assert found == expected, day
+            for account, amount in expected.items():
+                assert await account_balance(fordra, account, day) == amount, (day, account)
