@@ -349,7 +349,14 @@ def _written_off(f: _Fold, r: Any) -> None:
 
 
 def _agency(f: _Fold, r: Any) -> None:
+    # News of our own delivery never moves back a case the agency has opened (as today's
+    # ledger, ``CustomerLedgerProjection._apply_agency``).
+    if r.value in _DELIVERY and f.agency_status not in (None, *_DELIVERY):
+        return
     f.agency_status, f.agency_deadline = r.value, r.deadline
+
+
+_DELIVERY = ("queued", "delivered")
 
 
 # How each kind of fact changes the fold (the fees a claim brought about are gathered apart).
