@@ -276,3 +276,35 @@ async def test_a_write_down_and_an_overpayment_reconcile_to_1592_and_2482(
             assert found == expected, day
             for account, amount in expected.items():
                 assert await account_balance(fordra, account, day) == amount, (day, account)
+
+
+async def test_a_department_reads_its_own_claims_as_of_a_date(tmp_path: Path) -> None:
+    async with running_platform("embedded", tmp_path, today=TODAY) as fordra:
+        # Given a customer with premises rent (department fastighet) and a school meal invoice
+        cid = await customer(fordra)
+        rent = await issue(fordra, cid)
+        meals = await issue(
+            fordra,
+            cid,
+            "other",
+            department="skola",
+            lines=[{"description": "Skolmåltider", "unit_price_ore": 40000, "vat_rate": 0}],
+        )
+        await advance(fordra, "2026-03-10")
+
+        async def read(department: str) -> Any:
+            return await fordra.client.get(
+                f"/api/v1/customers/{cid}/ledger",
+                params={"as_of": "2026-03-05"},
+                headers=fordra.auth(Role.DEPARTMENT, department=department),
+            )
+
+        # Then each department sees its own claim and its own totals only
+        r = await read("skola")
+        assert r.status_code == 200, r.text
+        assert [c["invoice_id"] for c in r.json()["claims"]] == [meals["invoice_id"]]
+        assert r.json()["totals"]["receivables_1512_ore"] == 40_000
+        r = await read("fastighet")
+        assert [c["invoice_id"] for c in r.json()["claims"]] == [rent["invoice_id"]]
+        # And a department with nothing on the customer gets a 404, as for an unknown id
+        assert (await read("kultur")).status_code == 404
