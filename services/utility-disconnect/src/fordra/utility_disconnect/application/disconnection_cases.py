@@ -21,6 +21,7 @@ application/water_cases.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -41,6 +42,7 @@ from fordra.utility_disconnect.application.supply_points import (
     assessment_for,
     load_supply_point,
 )
+from fordra.utility_disconnect.domain.case_changed import case_changed, changes_case
 from fordra.utility_disconnect.domain.case_facts import (
     blocks_from_facts,
     demand_items,
@@ -163,9 +165,36 @@ async def load_case(
     return state, envelopes[-1].version
 
 
+async def case_history(deps: UtilityDisconnectDeps, stream: str, version: int) -> list[Event]:
+    """A case stream's events up to ``version``: what ``append_to`` derives the case's public
+    picture from (with the new events)."""
+    return [
+        deps.registry.load(e) for e in await deps.store.read_stream(stream) if e.version <= version
+    ]
+
+
 def append_to(
-    deps: UtilityDisconnectDeps, meta: Metadata, stream: str, version: int, events: list[Event]
+    deps: UtilityDisconnectDeps,
+    meta: Metadata,
+    stream: str,
+    version: int,
+    events: list[Event],
+    *,
+    before: Sequence[Event] | None = None,
 ) -> StreamAppend:
+    """The append of ``events`` to ``stream`` after ``version``. When they change a case (its
+    own stream, electricity's or water's), the case's public picture after them
+    (``DisconnectionCaseChanged``, domain/case_changed.py) goes in the same append, so every
+    path that changes a case tells the ledger (issue 16: "the ledger shows the whole process").
+    ``before`` is the stream's events up to ``version`` (``case_history``); a new stream
+    (``version`` 0) has none."""
+    if changes_case(events):
+        if before is None and version > 0:
+            # A programming error, not a caller's: the picture would lack the case's past.
+            raise ValueError(f"appending to case stream {stream} needs its events (before=)")
+        changed = case_changed([*(before or ()), *events], deps.clock.today())
+        if changed is not None:
+            events = [*events, changed]
     envelopes = deps.registry.envelopes(
         events,
         context=CONTEXT,
@@ -189,7 +218,9 @@ async def _record_blocks(
     async def decide() -> Decision[CaseOpened]:
         case, version = await load_case(deps, case_id)
         events = blocks_from_facts(case, point, assessment, stepped)
-        appends = [append_to(deps, meta, case_stream(case_id), version, events)] if events else []
+        stream = case_stream(case_id)
+        before = await case_history(deps, stream, version)
+        appends = [append_to(deps, meta, stream, version, events, before=before)] if events else []
         return Decision(appends, CaseOpened(case_id=case_id))
 
     await execute(deps.store, decide, CaseOpened)
@@ -359,7 +390,14 @@ async def take_step(
         )
         return Decision(
             [
-                append_to(deps, meta, case_stream(case_id), version, events),
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                ),
                 append_to(deps, meta, disconnection_letter_stream(letter_id), 0, [issued]),
             ],
             taken,
@@ -403,7 +441,17 @@ async def record_service(
         after = case_of([*await _events(deps, case_id), *events])
         assert after is not None
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)], case_view(after)
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
+            case_view(after),
         )
 
     return await execute(deps.store, decide, CaseView)
@@ -433,7 +481,16 @@ async def order_disconnection(
         case, version = await load_case(deps, case_id)
         events = decide_order(case, cmd.date, stepped, today)
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
             _step_taken(case_id, events),
         )
 
@@ -464,7 +521,16 @@ async def execute_disconnection(
         case, version = await load_case(deps, case_id)
         events = decide_execution(case, today, stepped, deps.settings.procedure)
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
             _step_taken(case_id, events),
         )
 
@@ -488,7 +554,16 @@ async def reconnect(
         case, version = await load_case(deps, case_id)
         events = decide_reconnection(case, today, overdue, deps.settings.procedure)
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
             _step_taken(case_id, events),
         )
 
