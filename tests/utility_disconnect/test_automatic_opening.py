@@ -8,6 +8,7 @@ been. A redelivered referral changes nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from tests.utility_disconnect.test_supply_points import (
     events_of,
     supply_point,
 )
+from tests.utils.money import pay
 from tests.utils.platform import Engine, Running, running_platform
 
 TODAY = date(2026, 1, 2)
@@ -217,3 +219,37 @@ async def redeliver_referrals(fordra: Running) -> None:
     await runner.handle("dunning", referrals)
     after = await fordra.platform.stores[CONTEXT].read_log(0, limit=100_000)
     assert len(after) == len(before)
+
+
+async def test_a_claim_whose_case_stops_goes_back_to_the_flow(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with running_platform(engine, tmp_path, today=TODAY) as fordra:
+        # Given a consumer's material 1,200 kr supply claim whose case opened on its own
+        await opt_in_to_disconnection(fordra)
+        person = await customer(fordra)
+        home = await supply_point(fordra, person, site_municipality="Tranemo")
+        claim = await electricity_invoice(
+            fordra, person, home, ("electricity_supply", 120_000), invoice_date="2026-01-02"
+        )
+        await advance(fordra, "2026-02-09")
+        await remind(fordra, claim["invoice_id"])
+        await advance(fordra, "2026-02-20")
+        (opened,) = await events_of(fordra, CONTEXT, DisconnectionCaseOpened)
+        assert await stage(fordra, claim["invoice_id"]) == "referred_for_disconnection"
+
+        # When the consumer pays 400 kr: 800 kr left, under the floor, no longer material
+        await pay(fordra, (claim["ocr"], 40_000))
+        # Then the next step is refused on the re-assessment, and the case stops
+        refused = await step(fordra, opened.case_id, code=422)
+        assert "material" in json.dumps(refused)
+        (case,) = await cases_of(fordra, person)
+        assert case["status"] == "stopped"
+
+        # And the 800 kr still owed goes back to the flow: proposed for handover at the next run
+        await advance(fordra, "2026-02-23")
+        (handover,) = await proposals_for(fordra, claim["invoice_id"])
+        assert handover["kind"] == "handover"
+        assert await approve(fordra, handover["proposal_id"]) == {"letter_id": None}
+        (handed,) = await events_of(fordra, "dunning", HandedToAgency)
+        assert handed.invoice_id == claim["invoice_id"]

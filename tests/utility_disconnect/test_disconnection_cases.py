@@ -247,3 +247,34 @@ async def test_a_partial_payment_a_risk_or_a_dispute_stops_the_case(
             if b.case_id == other_case
         ]
         assert reasons == ["risk_of_injury", "disputed"]
+
+
+async def test_two_close_invoices_open_a_case_only_on_a_case_officer_s_weighing(
+    tmp_path: Path,
+) -> None:
+    async with running_platform("embedded", tmp_path, today=TODAY) as fordra:
+        # Given a villa with two close unpaid 400 kr supply invoices (domain.md §6: a case officer
+        # weighs the total, never automatic)
+        person = await customer(fordra)
+        villa = await supply_point(fordra, person, category="house")
+        for _ in range(2):
+            await electricity_invoice(
+                fordra, person, villa, ("electricity_supply", 40_000), invoice_date="2026-01-02"
+            )
+        await advance(fordra, "2026-02-16")
+        # When a case is opened without a weighing, it is refused naming the rule
+        assert rule_of(await _open(fordra, villa)) == "materiality_manual_needs_decision"
+        # And with the case officer's weighing it opens, the weighing and its maker recorded
+        r = await fordra.client.post(
+            "/api/v1/disconnection/cases",
+            json={"supply_point_id": villa, "officer_decision": "material"},
+            headers=fordra.auth(Role.CASE_OFFICER),
+        )
+        assert r.status_code == 201, r.text
+        (assessed,) = await events_of(fordra, CONTEXT, MaterialityAssessed)
+        assert (assessed.step, assessed.result, assessed.officer_decision) == (
+            "open",
+            "manual",
+            "material",
+        )
+        assert assessed.decided_by is not None

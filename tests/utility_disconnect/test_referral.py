@@ -64,5 +64,6 @@ def test_a_manual_assessment_says_that_a_case_officer_weighs_it() -> None:
     declined = decline_on_assessment("manual", "two close unpaid invoices")
     assert declined is not None
     assert declined.reason == (
-        "two close unpaid invoices; the total is a case officer's to weigh, never automatic"
+        "two close unpaid invoices; the total is a case officer's to weigh, never automatic "
+        "(they may open the case by hand with their officer_decision)"
     )

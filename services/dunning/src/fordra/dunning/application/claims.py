@@ -60,7 +60,7 @@ from fordra.contracts.invoicing import (
     InvoiceIssued,
 )
 from fordra.contracts.payments import PaymentAllocated
-from fordra.contracts.utility_disconnect import DisconnectionDeclined
+from fordra.contracts.utility_disconnect import DisconnectionCaseChanged, DisconnectionDeclined
 from fordra.dunning.domain.claim import Claim, stale_reason
 from fordra.dunning.domain.events import (
     ChildcareUnpaidReported,
@@ -112,6 +112,7 @@ _ONE_AT_A_TIME = frozenset(
         ClaimWrittenOff,
         ReferredForDisconnection,
         DisconnectionDeclined,
+        DisconnectionCaseChanged,
     )
 )
 
@@ -445,7 +446,9 @@ class DunningClaimsProjection(Projection):
             await self._progress(conn, e.invoice_id, reminded_on=e.sent_on)
         elif isinstance(e, HandedToAgency):
             await self._progress(conn, e.invoice_id, handed_over_on=e.handed_on)
-        elif isinstance(e, ReferredForDisconnection | DisconnectionDeclined):
+        elif isinstance(
+            e, ReferredForDisconnection | DisconnectionDeclined | DisconnectionCaseChanged
+        ):
             await self._apply_referral(conn, e)
         elif isinstance(e, TerminationWarningSent):
             for invoice_id in e.invoice_ids:
@@ -468,9 +471,15 @@ class DunningClaimsProjection(Projection):
             await self._apply_installment(conn, e)
 
     async def _apply_referral(
-        self, conn: AsyncConnection, e: ReferredForDisconnection | DisconnectionDeclined
+        self,
+        conn: AsyncConnection,
+        e: ReferredForDisconnection | DisconnectionDeclined | DisconnectionCaseChanged,
     ) -> None:
-        """A claim referred to the disconnection procedure, or declined by it (issue 16)."""
+        """A claim referred to the disconnection procedure, declined by it, or given back when
+        its case stopped (issue 16)."""
+        if isinstance(e, DisconnectionCaseChanged):
+            await self._apply_case_stopped(conn, e)
+            return
         key = {"invoice_id": e.invoice_id}
         set_: dict[str, Any]
         if isinstance(e, ReferredForDisconnection):
@@ -478,6 +487,25 @@ class DunningClaimsProjection(Projection):
         else:
             set_ = {"declined_on": e.declined_on, "declined_rule": e.rule}
         await upsert(conn, self.disconnection, key, set_=set_)
+
+    async def _apply_case_stopped(self, conn: AsyncConnection, e: DisconnectionCaseChanged) -> None:
+        """A disconnection case that stopped without a disconnection (the breach no longer
+        material after a part payment, the board's takeover, a recorded risk) hands the claims
+        it had taken over back to the flow as a decline would: what is still owed goes to the
+        agency at the next run, so that no referred claim stalls (issue 16). A claim paid or
+        disputed meanwhile is not handed over anyway."""
+        if e.status != "stopped" or not e.invoice_ids:
+            return
+        t = self.disconnection
+        await conn.execute(
+            update(t)
+            .where(
+                t.c.invoice_id.in_(e.invoice_ids),
+                t.c.referred_on.is_not(None),
+                t.c.declined_on.is_(None),
+            )
+            .values(declined_on=e.changed_on, declined_rule="case_stopped")
+        )
 
     async def _apply_installment(self, conn: AsyncConnection, e: Any) -> None:
         if isinstance(e, InstallmentMissed):

@@ -85,9 +85,14 @@ CASE_ROLES = (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER)
 
 
 class OpenCase(BaseModel):
+    """A case opened by hand. ``officer_decision`` is the case officer's weighing when the
+    assessment is ``manual`` (two close unpaid invoices, domain.md §6: never automatic), as on a
+    step; the caller is named as its maker."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     supply_point_id: str
+    officer_decision: OfficerDecision | None = None
 
 
 class TakeStep(BaseModel):
@@ -326,7 +331,7 @@ async def open_case(
             point=point,
             customer_kind=customer.kind,
             case_id=case_id,
-            assessment=step_assessment(assessment, principal.actor, None),
+            assessment=step_assessment(assessment, principal.actor, cmd.officer_decision),
             today=today,
             opened="by_hand",
         )

@@ -433,6 +433,12 @@ def case_of(events: Iterable[Event]) -> CaseState | None:
             continue
         elif isinstance(e, MaterialityAssessed):
             state = replace(state, assessments=state.assessments + 1)
+            if e.step == "open" and state.last_step == "collection_demand" and not state.demand_ore:
+                # A case opened on its own: dunning's collection demand claimed what was overdue
+                # when the case opened, so a part payment before the request to remedy is
+                # measured against it too (and may end the case, "not material after a partial
+                # payment", handing the rest back to dunning).
+                state = replace(state, demand_ore=e.overdue_capital_ore)
         elif isinstance(e, DisconnectionStepTaken):
             status = STATUS_AFTER.get(e.kind, state.status)
             state = replace(

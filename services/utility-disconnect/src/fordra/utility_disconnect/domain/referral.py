@@ -97,5 +97,8 @@ def decline_on_assessment(result: AssessmentResult, reason: str) -> Declined | N
     if rule is None:
         return None
     if rule == "materiality_manual_needs_decision":
-        reason = f"{reason}; the total is a case officer's to weigh, never automatic"
+        reason = (
+            f"{reason}; the total is a case officer's to weigh, never automatic (they may open "
+            "the case by hand with their officer_decision)"
+        )
     return Declined(rule, reason)
