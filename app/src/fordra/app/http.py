@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from fordra.agency_gateway.entrypoints.http import make_router as agency_router
 from fordra.app.bootstrap import Platform
 from fordra.app.observability import install_observability, metrics_response
+from fordra.app.ops.pages import make_router as ops_pages
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
 from fordra.dunning.application.reference_rates import ReferenceRatesDeps
@@ -136,7 +137,12 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(agency_router(platform.agency, platform.agency_cases, web))
-    for router in (*dunning_routers(platform, web), *utility_disconnect_routers(platform, web)):
+    # With the ops web (issue 17): Swedish pages under /ops/, behind the same tokens and roles.
+    for router in (
+        *dunning_routers(platform, web),
+        *utility_disconnect_routers(platform, web),
+        ops_pages(platform),
+    ):
         app.include_router(router)
     app.include_router(
         ledger_router(

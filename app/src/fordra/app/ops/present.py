@@ -1,0 +1,85 @@
+"""How the pages show the API's figures in Swedish: kronor from öre, and the words for the
+states the API names in English. Presentation only: every amount comes as the API answers it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Narrow no-break space between thousands, as Swedish typography groups digits (Språkrådet).
+THIN_SPACE = "\u202f"
+
+
+def kronor(ore: int | None) -> str:
+    """1234550 -> '12 345,50 kr'; negative amounts with a real minus sign."""
+    if ore is None:
+        return "–"
+    sign = "\u2212" if ore < 0 else ""
+    whole, cents = divmod(abs(ore), 100)
+    grouped = f"{whole:,}".replace(",", THIN_SPACE)
+    return f"{sign}{grouped},{cents:02d}{THIN_SPACE}kr"
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value is not None else "–"
+
+
+LABELS: dict[str, str] = {
+    # Invoice status on the ledger (projections.domain.ledger_status)
+    "open": "Öppen",
+    "overdue": "Förfallen",
+    "deferred": "Anstånd",
+    "disputed": "Bestridd",
+    "paid": "Betald",
+    "credited": "Krediterad",
+    "cancelled": "Makulerad",
+    "written_down": "Nedskriven",
+    "written_off": "Avskriven",
+    # Dunning stage (dunning.domain.claim.Stage)
+    "reminded": "Påmind",
+    "handed_over": "Hos inkasso",
+    "in_plan": "Avbetalningsplan",
+    # Proposal kinds (dunning.domain.events.ProposalKind)
+    "reminder": "Påminnelse",
+    "handover": "Överlämning till inkasso",
+    "termination_warning": "Varning om uppsägning",
+    "installment_reminder": "Påminnelse om delbetalning",
+    # Agency case status (contracts.agency_gateway.AgencyCaseStatus)
+    "queued": "Köad",
+    "delivered": "Levererad",
+    "opened": "Ärende öppnat",
+    "payment_order_filed": "Betalningsföreläggande ansökt",
+    "objection": "Bestridande",
+    "judgment": "Dom",
+    "enforcement": "Verkställighet",
+    "long_term_surveillance": "Långtidsbevakning",
+    "closed": "Avslutat",
+    "recalled": "Återkallat",
+    # Agency tasks (agency_gateway.application.cases.AgencyTask.kind)
+    "court_decision": "Beslut om tingsrätt efter bestridande",
+    "reinstatement_window": "Frist för återvinning",
+    # Payment plans (dunning.domain.payment_plan.PlanStatus)
+    "awaiting_signature": "Väntar på underskrift",
+    "active": "Aktiv",
+    "completed": "Fullgjord",
+    # Customer kinds
+    "person": "Person",
+    "organisation": "Organisation",
+    # Services and departments
+    "water": "Vatten och avlopp",
+    "waste": "Renhållning",
+    "childcare": "Barnomsorg",
+    "elderly_care": "Vård och omsorg",
+    "housing_rent": "Bostadshyra",
+    "premises_rent": "Lokalhyra",
+    "music_school": "Kulturskola",
+    "hall_rental": "Lokaluthyrning",
+    "electricity": "El",
+    "other": "Övrigt",
+}
+
+
+def label(value: str | None) -> str:
+    """The Swedish word for a state; an unknown one is shown as the API names it."""
+    if value is None:
+        return "–"
+    return LABELS.get(value, value)
