@@ -1,0 +1,190 @@
+"""The ops web's gates without a browser (issue 17): every role's menu holds exactly the pages
+it may open and every other page is refused; a protected identity's name and address appear on
+a page only where the API shows them; forms posted with the cookie need their CSRF token and
+this site's origin; a bad token signs nobody in. Over the app in-process (httpx)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from fordra.app.ops.pages import NAV
+from fordra.app.ops.session import COOKIE
+from fordra.kernel.auth import Role
+from tests.utils.platform import Running, running_platform
+from tests.web.work import PROTECTED, TODAY, Work, given_work_in_every_queue
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+HTML = {"Accept": "text/html"}
+
+
+@dataclass
+class Site:
+    fordra: Running
+    work: Work
+
+    def token(self, role: Role) -> str:
+        scope = {"department": "fastighet"} if role is Role.DEPARTMENT else {}
+        return self.fordra.token(role, **scope)
+
+    def cookie(self, role: Role) -> dict[str, str]:
+        """A browser's request after the sign-in: the token in the cookie, HTML accepted."""
+        return {**HTML, "Cookie": f"{COOKIE}={self.token(role)}"}
+
+    async def get(self, url: str, role: Role) -> httpx.Response:
+        return await self.fordra.client.get(url, headers=self.cookie(role))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    data_dir = tmp_path_factory.mktemp("ops-pages")
+    async with running_platform("embedded", data_dir, today=TODAY) as fordra:
+        yield Site(fordra, await given_work_in_every_queue(fordra))
+
+
+def links(html: str) -> list[str]:
+    nav = re.search(r'<nav aria-label="Huvudmeny">(.*?)</nav>', html, re.S)
+    return re.findall(r'href="([^"]+)"', nav.group(1)) if nav else []
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_a_role_sees_the_pages_it_may_open_and_no_other(site: Site, role: Role) -> None:
+    home = await site.get("/ops/", role)
+    assert home.status_code == 200
+    allowed = [p.path for p in NAV if role in p.roles]
+    assert links(home.text) == ["/ops/", *allowed]
+    for page in NAV:
+        r = await site.get(page.path, role)
+        if page.path in allowed:
+            assert r.status_code == 200, (page.path, r.text)
+            assert links(r.text) == ["/ops/", *allowed]
+        else:
+            assert r.status_code == 403, (page.path, r.status_code)
+            assert "Åtkomst nekad" in r.text
+            assert page.path not in links(r.text)
+
+
+async def test_no_page_opens_without_a_valid_token(site: Site) -> None:
+    for page in NAV:
+        r = await site.fordra.client.get(page.path, headers=HTML)
+        assert r.status_code == 401
+        assert "<h1>Logga in</h1>" in r.text
+    forged = {**HTML, "Cookie": f"{COOKIE}={site.token(Role.ADMIN)}x"}
+    r = await site.fordra.client.get("/ops/", headers=forged)
+    assert r.status_code == 401
+    # An API client gets the API's JSON shape, not a page
+    r = await site.fordra.client.get("/ops/unmatched")
+    assert r.status_code == 401
+    assert "detail" in r.json()
+
+
+async def test_a_protected_identity_is_shown_only_where_the_api_shows_it(site: Site) -> None:
+    url = f"/ops/customers/{site.work.protected_customer_id}"
+    api = f"/api/v1/customers/{site.work.protected_customer_id}"
+    secrets = (PROTECTED["name"], "Dolda vägen", "196501133372")
+    for role in (Role.ADMIN, Role.OPS_LEAD, Role.CASE_OFFICER):
+        shown = (await site.fordra.client.get(api, headers=site.fordra.auth(role))).json()
+        assert shown["name"] is None
+        page = await site.get(url, role)
+        assert page.status_code == 200
+        assert "Skyddad identitet" in page.text
+        assert not [s for s in secrets if s in page.text], role
+    # The protected-identity officer reads them, as from the API (and the look is recorded)
+    officer = Role.PROTECTED_IDENTITY_OFFICER
+    shown = (await site.fordra.client.get(api, headers=site.fordra.auth(officer))).json()
+    page = await site.get(url, officer)
+    assert page.status_code == 200
+    assert shown["name"] == PROTECTED["name"]
+    assert PROTECTED["name"] in page.text
+    # A department that neither registered nor invoiced the customer finds nothing
+    water = {**HTML, "Cookie": f"{COOKIE}={site.fordra.token(Role.DEPARTMENT, department='water')}"}
+    r = await site.fordra.client.get(url, headers=water)
+    assert r.status_code == 404
+    assert PROTECTED["name"] not in r.text
+
+
+async def test_a_form_needs_its_csrf_token_and_this_sites_origin(site: Site) -> None:
+    client = site.fordra.client
+    officer = site.cookie(Role.CASE_OFFICER)
+    page = await client.get("/ops/dunning/proposals", headers=officer)
+    pending = (
+        await client.get("/api/v1/dunning/proposals", headers=site.fordra.auth(Role.CASE_OFFICER))
+    ).json()["items"]
+    (proposal,) = [p for p in pending if p["invoice_id"] == site.work.invoice_ids[3]]
+    url = f"/ops/dunning/proposals/{proposal['proposal_id']}/approve"
+    form = {"csrf": csrf_of(page.text), "idempotency_key": "web-approve-1"}
+
+    # Without the token, with another session's, or from another site: refused, nothing sent
+    for data, extra in (
+        ({"idempotency_key": "k"}, {}),
+        ({**form, "csrf": "0" * 64}, {}),
+        (form, {"Origin": "https://evil.example"}),
+    ):
+        r = await client.post(url, data=data, headers={**officer, **extra})
+        assert r.status_code == 403, r.text
+    still = (
+        await client.get("/api/v1/dunning/proposals", headers=site.fordra.auth(Role.OPS_LEAD))
+    ).json()["items"]
+    assert proposal["proposal_id"] in [p["proposal_id"] for p in still]
+
+    # With it: approved, and the same form sent again changes nothing
+    origin = {"Origin": "http://fordra.test"}
+    for _ in range(2):
+        r = await client.post(url, data=form, headers={**officer, **origin})
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == "/ops/dunning/proposals?done=approved"
+    approved = (
+        await client.get(
+            "/api/v1/dunning/proposals?status=approved",
+            headers=site.fordra.auth(Role.OPS_LEAD),
+        )
+    ).json()["items"]
+    assert [p["proposal_id"] for p in approved].count(proposal["proposal_id"]) == 1
+
+
+async def test_an_incomplete_form_is_refused_naming_the_field(site: Site) -> None:
+    officer = site.cookie(Role.CASE_OFFICER)
+    page = await site.fordra.client.get("/ops/unmatched", headers=officer)
+    (payment,) = re.findall(r'data-payment-id="([^"]+)"', page.text)
+    r = await site.fordra.client.post(
+        f"/ops/unmatched/{payment}/match",
+        data={"csrf": csrf_of(page.text), "invoice_id": site.work.invoice_ids[1], "reason": ""},
+        headers=officer,
+    )
+    assert r.status_code == 422
+    assert "reason" in r.text
+    assert "Kontrollera uppgifterna" in r.text
+
+
+async def test_the_cookie_is_httponly_strict_and_secure_over_https(site: Site) -> None:
+    token = site.token(Role.CASE_OFFICER)
+    for base, secure in (("http://fordra.test", False), ("https://fordra.test", True)):
+        r = await site.fordra.client.post(f"{base}/ops/sign-in", data={"token": token})
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}={token};")
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert "Path=/ops" in cookie
+        assert ("Secure" in cookie) is secure
+    site.fordra.client.cookies.clear()  # the other tests send their own cookie or none
+    # A bad token signs nobody in, and says why
+    r = await site.fordra.client.post("/ops/sign-in", data={"token": "nonsense"}, headers=HTML)
+    assert r.status_code == 401
+    assert "set-cookie" not in r.headers
+    assert "ogiltig token" in r.text or "invalid token" in r.text
+    # Signing out forgets the cookie
+    r = await site.fordra.client.post("/ops/sign-out", headers=site.cookie(Role.CASE_OFFICER))
+    assert r.status_code == 200
+    assert re.search(rf'{COOKIE}=""?;.*Max-Age=0', r.headers["set-cookie"])
