@@ -294,3 +294,32 @@ async def test_two_apps_with_their_own_telemetry_do_not_clash() -> None:
     finally:
         first.shutdown()
         second.shutdown()
+
+
+async def test_a_malformed_traceparent_is_ignored(
+    app: FastAPI, exporter: InMemorySpanExporter
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        r = await client.get("/invoices/1", headers={"traceparent": "00-zz-11-01"})
+    assert r.status_code == 200
+    # A fresh correlation id (a uuid, not a trace id) and a root server span.
+    assert uuid.UUID(r.headers["X-Correlation-ID"])
+    (server,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert server.parent is None
+    assert r.headers["traceparent"].split("-")[1] == f"{server.context.trace_id:032x}"  # type: ignore[union-attr]
+
+
+async def test_a_given_correlation_id_wins_over_the_trace_id(app: FastAPI) -> None:
+    headers = {
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "X-Correlation-ID": "case-77",
+    }
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        r = await client.get("/invoices/1", headers=headers)
+    assert r.headers["X-Correlation-ID"] == "case-77"
+    # The server span still joins the caller's trace.
+    assert r.headers["traceparent"].startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")

@@ -21,6 +21,7 @@ from fordra.kernel.telemetry import (
     correlation_scope,
     current_correlation_id,
     setup_telemetry,
+    trace_id_for,
 )
 
 
@@ -338,3 +339,63 @@ def test_importing_creates_nothing() -> None:
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- one trace per correlation id ----------------------------------------------------------------
+
+
+def test_a_w3c_trace_id_is_its_own_trace_id_and_anything_else_is_hashed() -> None:
+    assert trace_id_for("4bf92f3577b34da6a3ce929d0e0e4736") == 0x4BF92F3577B34DA6A3CE929D0E0E4736
+    # Upper case, all zeros, the wrong length or not hex: hashed, stable, never zero.
+    for other in ("4BF92F3577B34DA6A3CE929D0E0E4736", "0" * 32, "corr-1", "x" * 32, ""):
+        derived = trace_id_for(other)
+        assert 0 < derived < 2**128
+        assert derived == trace_id_for(other)
+    assert trace_id_for("corr-1") != trace_id_for("corr-2")
+
+
+def test_a_root_span_in_a_correlation_scope_takes_that_trace_id(
+    telemetry: Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    with correlation_scope("corr-9"), telemetry.tracer.start_as_current_span("root"):
+        pass
+    with telemetry.tracer.start_as_current_span("outside"):
+        pass
+    root, outside = exporter.get_finished_spans()
+    assert root.context is not None
+    assert root.context.trace_id == trace_id_for("corr-9")
+    assert outside.context is not None
+    assert outside.context.trace_id != trace_id_for("corr-9")
+
+
+def test_a_batch_is_traced_once_per_correlation_id_and_counted_per_type(
+    telemetry: Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    batch = [envelope("corr-a"), envelope("corr-b"), envelope("corr-a")]
+    with telemetry.handling_batch("projection:customer_ledger", "invoicing", batch):
+        pass
+    spans = sorted(
+        exporter.get_finished_spans(),
+        key=lambda s: str((s.attributes or {})["fordra.correlation_id"]),
+    )
+    assert [(s.attributes or {})["fordra.events"] for s in spans] == [2, 1]
+    assert [s.context.trace_id for s in spans if s.context] == [
+        trace_id_for("corr-a"),
+        trace_id_for("corr-b"),
+    ]
+    assert all(s.kind is SpanKind.CONSUMER and s.parent is None for s in spans)
+    labels = {"consumer": "projection:customer_ledger", "event_type": "InvoiceIssued"}
+    assert sample_value(telemetry, "events_handled_total", **labels) == 3.0
+
+    with pytest.raises(KeyError), telemetry.handling_batch("process:x", "invoicing", batch[:1]):
+        raise KeyError("missing")
+    failed = [
+        s
+        for s in exporter.get_finished_spans()
+        if (s.attributes or {})["fordra.consumer"] == "process:x"
+    ]
+    assert [s.status.status_code for s in failed] == [StatusCode.ERROR]
+    assert (
+        sample_value(telemetry, "handler_failures_total", consumer="process:x", error="KeyError")
+        == 1.0
+    )

@@ -24,6 +24,7 @@ from fordra.app.http import create_app
 from fordra.app.settings import Settings
 from fordra.kernel.auth import Role
 from fordra.kernel.postgres_eventstore import asyncpg_dsn
+from fordra.kernel.telemetry import Telemetry
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,15 @@ async def fresh_database(server_url: str) -> str:
 
 
 def build_platform(
-    engine: Engine | str, settings: Settings, *, today: date | None = None
+    engine: Engine | str,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    telemetry: Telemetry | None = None,
 ) -> Platform:
     if str(engine) == "embedded":
-        return build_embedded(settings, today=today)
-    return build_distributed(settings, today=today)
+        return build_embedded(settings, today=today, telemetry=telemetry)
+    return build_distributed(settings, today=today, telemetry=telemetry)
 
 
 async def engine_settings(engine: Engine | str, data_dir: Path, **settings: Any) -> Settings:
@@ -80,12 +85,17 @@ async def engine_settings(engine: Engine | str, data_dir: Path, **settings: Any)
 
 @asynccontextmanager
 async def running_platform(
-    engine: Engine | str, data_dir: Path, *, today: date | None = None, **settings: Any
+    engine: Engine | str,
+    data_dir: Path,
+    *,
+    today: date | None = None,
+    telemetry: Telemetry | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Running]:
     if today is not None:
         settings.setdefault("clock", "manual")
     config = await engine_settings(engine, data_dir, **settings)
-    platform = build_platform(engine, config, today=today)
+    platform = build_platform(engine, config, today=today, telemetry=telemetry)
     await platform.start()
     app = create_app(platform, manage_lifecycle=False)
     transport = httpx.ASGITransport(app=app)

@@ -411,7 +411,8 @@ def build_embedded(
         ),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
-    bus = InProcessBus(stores, parking=parked)
+    telemetry = telemetry or setup_telemetry("fordra")
+    bus = InProcessBus(stores, parking=parked, telemetry=telemetry)
     for sub in subscriptions:
         bus.subscribe(sub.consumer, *sub.upstreams)
     platform = _platform(
@@ -465,6 +466,8 @@ def build_distributed(
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
+    # One service name per process, so that a trace shows which process handled what.
+    telemetry = telemetry or setup_telemetry("fordra-" + "+".join(sorted(wanted)))
     ours = [sub for sub in subscriptions if sub.service in wanted]
     if ours:
         bus = KafkaBus(
@@ -473,6 +476,7 @@ def build_distributed(
             stores=stores,
             namespace=settings.kafka_namespace,
             parking=parked,
+            telemetry=telemetry,
         )
         for sub in ours:
             bus.subscribe(sub.consumer, *sub.upstreams)
@@ -726,7 +730,8 @@ def _platform(
     async def settle() -> None:
         await wait(settings.settle_timeout_seconds)
 
-    scheduler = DailyScheduler(settle)
+    telemetry = telemetry or setup_telemetry("fordra")
+    scheduler = DailyScheduler(settle, telemetry=telemetry)
     archive = payments.archive
     if isinstance(archive, FilesystemArchive):
 
@@ -823,7 +828,7 @@ def _platform(
         subscriptions=subscriptions,
         secrets=secrets,
         tokens=TokenService(secrets, settings.municipality, settings.tokens),
-        telemetry=telemetry or setup_telemetry("fordra"),
+        telemetry=telemetry,
         scheduler=scheduler,
         invoicing=invoicing,
         recurring=recurring,

@@ -3,6 +3,8 @@
 # No `from __future__ import annotations` here: FastAPI resolves the route signatures at run time,
 # and the `Caller` alias is local to the router factory.
 
+import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from pydantic import BaseModel
 
 from fordra.agency_gateway.entrypoints.http import make_router as agency_router
 from fordra.app.bootstrap import Platform
+from fordra.app.lag_metrics import GAUGE_REFRESH_SECONDS, ConsumerLagGauge, ScrapeGauges
 from fordra.app.observability import install_observability, metrics_response
 from fordra.app.ops.pages import make_router as ops_pages
 from fordra.app.parking_http import ParkedGauge, parked_health
@@ -43,6 +46,7 @@ from fordra.kernel.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
+from fordra.kernel.telemetry import current_telemetry
 from fordra.kernel.web import RouterDeps, StrictJsonBodies, json_safe, problem
 from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
@@ -103,9 +107,15 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await platform.start()
+        # The scrape-time gauges also refresh on their own, so that what the OTLP exporter sends
+        # the collector is current when nobody scrapes /metrics.
+        refreshing = asyncio.create_task(gauges.refresh_every(GAUGE_REFRESH_SECONDS))
         try:
             yield
         finally:
+            refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refreshing
             if manage_lifecycle:
                 await platform.stop()
 
@@ -170,22 +180,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     )
 
     app.include_router(parked_router(platform.parked, platform.replay_parked, web))
-    parked_gauge = ParkedGauge(
-        platform.telemetry.meter, platform.parked, [s.consumer.name for s in platform.subscriptions]
-    )
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> JSONResponse:
-        """200 with "status" ok, or degraded while an event is parked (fordra.app.parking_http)."""
-        health, code = await parked_health(platform.parked)
-        today = platform.clock.today().isoformat()
-        return JSONResponse({**health, "engine": platform.engine, "today": today}, code)
-
-    @app.get("/metrics", tags=["ops"], response_class=Response)
-    async def metrics(principal: Caller) -> Response:
-        require_role(principal, Role.ADMIN, Role.OPS_LEAD)
-        await parked_gauge.refresh()
-        return metrics_response(platform.telemetry)
+    gauges = _ops_routes(app, platform, web)
 
     @app.get("/api/v1/admin/clock", tags=["admin"], response_model=ClockState)
     async def clock_state(principal: Caller) -> ClockState:
@@ -224,6 +219,38 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     return app
 
 
+def _ops_routes(app: FastAPI, platform: Platform, web: RouterDeps) -> ScrapeGauges:
+    """``/healthz`` and ``/metrics``; answers the gauges ``/metrics`` refreshes when scraped."""
+    Caller = Annotated[Principal, Depends(web.authenticate)]
+    gauges = ScrapeGauges(
+        ParkedGauge(
+            platform.telemetry.meter,
+            platform.parked,
+            [s.consumer.name for s in platform.subscriptions],
+        ),
+        ConsumerLagGauge(
+            platform.telemetry.meter,
+            platform.stores,
+            [(s.consumer, s.upstreams) for s in platform.subscriptions],
+        ),
+    )
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """200 with "status" ok, or degraded while an event is parked (fordra.app.parking_http)."""
+        health, code = await parked_health(platform.parked)
+        today = platform.clock.today().isoformat()
+        return JSONResponse({**health, "engine": platform.engine, "today": today}, code)
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics(principal: Caller) -> Response:
+        require_role(principal, Role.ADMIN, Role.OPS_LEAD)
+        await gauges.refresh()
+        return metrics_response(platform.telemetry)
+
+    return gauges
+
+
 def _without_echoes(errors: list[Any]) -> list[Any]:
     """Drop pydantic's "too short" on a list whose items failed: only valid items count towards
     its length, so it told the client "at least 1 item, not 0" beside the item really at fault
@@ -235,6 +262,13 @@ def _without_echoes(errors: list[Any]) -> list[Any]:
         if isinstance(e["loc"][i], int)
     }
     return [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in bad_items)]
+
+
+def _count_import_error(kind: str, file_format: str) -> None:
+    # The request's telemetry (the handlers run inside ``CorrelationMiddleware``'s scope).
+    telemetry = current_telemetry()
+    if telemetry is not None:
+        telemetry.import_errors.add(1, {"kind": kind, "format": file_format})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -260,6 +294,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BankFileRejected)
     async def file_rejected(_r: Request, exc: BankFileRejected) -> JSONResponse:
         # Refused whole: every problem, each naming its line or element (domain.md §9).
+        _count_import_error("bank_file", exc.file_format or "unknown")
         return JSONResponse(
             {"errors": list(exc.errors), "detail": str(exc)},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -268,6 +303,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BatchRejected)
     async def batch_rejected(_r: Request, exc: BatchRejected) -> JSONResponse:
         # A batch is accepted or rejected whole; every problem names its line and field.
+        _count_import_error("invoice_batch", "json")
         return JSONResponse(
             {"errors": [e.model_dump() for e in exc.errors]},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -1,6 +1,11 @@
 """HTTP side of observability: a correlation id, a server span and request metrics for every
 request, and the Prometheus scrape answer.
 
+W3C Trace Context: a request's ``traceparent`` makes the server span a child of the caller's span,
+and, when the caller sent no ``X-Correlation-ID``, its trace id becomes the correlation id, so the
+events the request causes, handled later in any process, stay in the caller's trace
+(``fordra.kernel.telemetry.trace_id_for``). Every answer carries the server span's ``traceparent``.
+
 ``CorrelationMiddleware`` is pure ASGI (not ``BaseHTTPMiddleware``): the endpoint, a streaming
 body and background tasks all run in the task and context the middleware opened, so they all see
 the request's correlation id and span.
@@ -14,16 +19,20 @@ import uuid
 from typing import Any, Final
 
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fordra.kernel.telemetry import Telemetry, correlation_scope
+from fordra.kernel.telemetry import Telemetry, correlation_scope, telemetry_scope
 
 __all__ = [
     "CORRELATION_HEADER",
+    "TRACEPARENT_HEADER",
     "CorrelationMiddleware",
     "accepted_correlation_id",
     "install_observability",
@@ -32,6 +41,8 @@ __all__ = [
 
 CORRELATION_HEADER: Final = "X-Correlation-ID"
 _CORRELATION_HEADER_RAW: Final = CORRELATION_HEADER.lower().encode("latin-1")
+TRACEPARENT_HEADER: Final = "traceparent"
+_PROPAGATOR: Final = TraceContextTextMapPropagator()
 _SANE_CORRELATION_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # The metrics' route label when no route matched (404, slash redirects): the raw path would let
 # any scanner grow the label set without bound. The span still carries the path.
@@ -43,6 +54,23 @@ def accepted_correlation_id(value: str | None) -> str:
     if value is not None and _SANE_CORRELATION_ID.fullmatch(value):
         return value
     return str(uuid.uuid4())
+
+
+def caller_trace(scope: Scope) -> tuple[Context | None, str | None]:
+    """The caller's trace context from a valid W3C ``traceparent`` (and ``tracestate``), and its
+    trace id as 32 hex digits; (None, None) when there is none or it is malformed."""
+    traceparent = _header(scope, b"traceparent")
+    if traceparent is None:
+        return None, None
+    carrier = {"traceparent": traceparent}
+    tracestate = _header(scope, b"tracestate")
+    if tracestate is not None:
+        carrier["tracestate"] = tracestate
+    context = _PROPAGATOR.extract(carrier)
+    span_context = trace.get_current_span(context).get_span_context()
+    if not span_context.is_valid:
+        return None, None
+    return context, trace.format_trace_id(span_context.trace_id)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -83,7 +111,12 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send)
             return
 
-        correlation_id = accepted_correlation_id(_header(scope, _CORRELATION_HEADER_RAW))
+        parent, caller_trace_id = caller_trace(scope)
+        given = _header(scope, _CORRELATION_HEADER_RAW)
+        if given is None and caller_trace_id is not None:
+            correlation_id = caller_trace_id
+        else:
+            correlation_id = accepted_correlation_id(given)
         method: str = scope["method"]
         path: str = scope.get("path", "")
         root_path_before: str = scope.get("root_path", "")
@@ -94,14 +127,22 @@ class CorrelationMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
+                headers = MutableHeaders(scope=message)
+                headers[CORRELATION_HEADER] = correlation_id
+                served = span.get_span_context()
+                headers[TRACEPARENT_HEADER] = (
+                    f"00-{trace.format_trace_id(served.trace_id)}"
+                    f"-{trace.format_span_id(served.span_id)}-{served.trace_flags:02x}"
+                )
             await send(message)
 
         started = time.perf_counter()
         with (
             correlation_scope(correlation_id),
+            telemetry_scope(self.telemetry),
             self.telemetry.tracer.start_as_current_span(
                 f"HTTP {method}",
+                context=parent,
                 kind=SpanKind.SERVER,
                 attributes={"http.method": method, "fordra.correlation_id": correlation_id},
                 record_exception=False,

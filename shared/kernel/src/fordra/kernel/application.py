@@ -73,6 +73,7 @@ from fordra.kernel.eventstore import (
     RequestAlreadyDone,
     StreamAppend,
 )
+from fordra.kernel.telemetry import current_telemetry
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -199,7 +200,49 @@ async def execute(
     attempts: int = 8,
 ) -> Outcome[R]:
     """Decide and append once. ``rebuild`` answers a replay from current state; it is required
-    when the response has personal fields, which the record never keeps."""
+    when the response has personal fields, which the record never keeps.
+
+    Counted (``commands``, outcome ok or error) and traced on the telemetry of the request or
+    delivery in hand, named after the use case whose ``decide`` it runs."""
+    telemetry = current_telemetry()
+    if telemetry is None:
+        return await _execute(
+            store,
+            decide,
+            response_model,
+            idempotency=idempotency,
+            rebuild=rebuild,
+            attempts=attempts,
+        )
+    with telemetry.command(command_name(decide, response_model)):
+        return await _execute(
+            store,
+            decide,
+            response_model,
+            idempotency=idempotency,
+            rebuild=rebuild,
+            attempts=attempts,
+        )
+
+
+def command_name(decide: Callable[..., object], response_model: type[BaseModel]) -> str:
+    """The use case a ``decide`` closure belongs to (``open_case`` of
+    ``open_case.<locals>.decide``), else the response model's name."""
+    qualname: str = getattr(decide, "__qualname__", "")
+    if ".<locals>." in qualname:
+        return qualname.split(".<locals>.", maxsplit=1)[0].rsplit(".", 1)[-1]
+    return response_model.__name__
+
+
+async def _execute(
+    store: EventStore,
+    decide: Callable[[], Awaitable[Decision[R]]],
+    response_model: type[R],
+    *,
+    idempotency: Idempotent | None,
+    rebuild: Callable[[R], Awaitable[R]] | None,
+    attempts: int,
+) -> Outcome[R]:
     if rebuild is None and personal_fields(response_model):
         raise TypeError(f"{response_model.__name__} has personal fields: a replay needs rebuild")
     if idempotency is not None:

@@ -28,6 +28,7 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.parking import ParkedEvents, deliver, describe_error
 from fordra.kernel.projection import Consumer
+from fordra.kernel.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,13 @@ class InProcessBus(Bus):
         parking: ParkedEvents | None = None,
         attempts: int = 3,
         cached_pages: int = 40,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._stores = dict(stores)
         # Without parking a failing event is retried for ever (nothing is ever skipped).
         self._parking = parking
+        # Traces and counts every delivery (``Telemetry.handling_batch``) when given.
+        self._telemetry = telemetry
         self._attempts = attempts
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -187,6 +191,7 @@ class InProcessBus(Bus):
                     parking=self._parking,
                     attempts=self._attempts,
                     retry_delay=self._retry_delay,
+                    telemetry=self._telemetry,
                 )
                 sub.failures = 0
                 sub.last_error = None

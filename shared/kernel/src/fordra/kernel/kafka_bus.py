@@ -27,6 +27,7 @@ from fordra.kernel.eventstore import EventStore
 from fordra.kernel.kafka_relay import ensure_topics, events_topic
 from fordra.kernel.parking import ParkedEvents, deliver
 from fordra.kernel.projection import Consumer, unseen
+from fordra.kernel.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class KafkaBus(Bus):
         batch_size: int = 500,
         namespace: str = "fordra",
         parking: ParkedEvents | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.namespace = namespace
@@ -68,6 +70,8 @@ class KafkaBus(Bus):
         self._batch_size = batch_size
         # Without parking a failing event is retried for ever (nothing is ever skipped).
         self._parking = parking
+        # Traces and counts every delivery (``Telemetry.handling_batch``) when given.
+        self._telemetry = telemetry
         self._running = False
 
     def subscribe(self, consumer: Consumer, *upstreams: str) -> None:
@@ -165,6 +169,7 @@ class KafkaBus(Bus):
             parking=self._parking,
             attempts=self._attempts,
             retry_delay=self._retry_delay,
+            telemetry=self._telemetry,
         )
 
     async def settle(self, timeout: float = 30.0) -> None:

@@ -54,6 +54,7 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import ConcurrencyConflict, FordraError, NotFound, StoreUnavailable
 from fordra.kernel.eventstore import EventStore
 from fordra.kernel.projection import Consumer, ReadModelDatabase, TrackingRace, unseen
+from fordra.kernel.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +224,22 @@ async def deliver(
     parking: ParkedEvents | None,
     attempts: int = 3,
     retry_delay: float = 0.2,
+    telemetry: Telemetry | None = None,
 ) -> int:
     """Hand ``events`` to ``consumer`` and answer its new tracked position, parking what it
     cannot apply (see the module docstring). Raises a transient failure for the bus to retry;
-    without ``parking`` every failure is raised, and the bus retries it for ever."""
+    without ``parking`` every failure is raised, and the bus retries it for ever. With
+    ``telemetry`` every attempt is traced and counted (``Telemetry.handling_batch``)."""
+
+    async def handle(batch: Sequence[Envelope]) -> int:
+        if telemetry is None:
+            return await consumer.handle(upstream, batch)
+        with telemetry.handling_batch(consumer.name, upstream, batch):
+            return await consumer.handle(upstream, batch)
+
     for attempt in range(1, attempts + 1):
         try:
-            return await consumer.handle(upstream, events)
+            return await handle(events)
         except Exception as exc:
             if parking is None or is_transient(exc):
                 raise
@@ -242,7 +252,7 @@ async def deliver(
         error: Exception | None = None
         for attempt in range(1, attempts + 1):
             try:
-                position = await consumer.handle(upstream, [env])
+                position = await handle([env])
                 error = None
                 break
             except Exception as exc:

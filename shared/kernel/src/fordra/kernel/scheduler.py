@@ -10,12 +10,14 @@ clock nobody advances it: ``follow`` runs the day's jobs as each day comes (the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from fordra.kernel.clock import BusinessClock, ManualClock
+from fordra.kernel.telemetry import Telemetry, telemetry_scope
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,13 @@ class _Registered:
 
 
 class DailyScheduler:
-    def __init__(self, settle: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, settle: Callable[[], Awaitable[None]], *, telemetry: Telemetry | None = None
+    ) -> None:
         self._jobs: list[_Registered] = []
         self._settle = settle
+        # Each job runs in a span of its own, and the commands it executes are counted.
+        self._telemetry = telemetry
         self.days_run: list[date] = []
 
     def register(self, name: str, job: DailyJob) -> None:
@@ -44,7 +50,19 @@ class DailyScheduler:
     async def run_day(self, day: date) -> None:
         for registered in self._jobs:
             log.info("running %s for %s", registered.name, day.isoformat())
-            await registered.job(day)
+            with contextlib.ExitStack() as traced:
+                if self._telemetry is not None:
+                    traced.enter_context(telemetry_scope(self._telemetry))
+                    traced.enter_context(
+                        self._telemetry.tracer.start_as_current_span(
+                            f"daily {registered.name}",
+                            attributes={
+                                "fordra.job": registered.name,
+                                "fordra.day": day.isoformat(),
+                            },
+                        )
+                    )
+                await registered.job(day)
             # Each job sees the effects of the ones before it on the same day.
             await self._settle()
         self.days_run.append(day)

@@ -12,23 +12,33 @@ inside it - log lines, spans, the metadata of appended events - reads it from th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections import Counter as Tally
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import Counter, Histogram, Meter
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import CollectorRegistry
@@ -37,12 +47,16 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from fordra.kernel.envelope import Envelope
 
 __all__ = [
+    "CorrelationTraceIds",
     "Telemetry",
     "configure_logging",
     "correlation_id_var",
     "correlation_scope",
     "current_correlation_id",
+    "current_telemetry",
     "setup_telemetry",
+    "telemetry_scope",
+    "trace_id_for",
 ]
 
 _log = logging.getLogger(__name__)
@@ -67,6 +81,67 @@ def correlation_scope(correlation_id: str) -> Iterator[None]:
         yield
     finally:
         correlation_id_var.reset(token)
+
+
+# --------------------------------------------------------------------------------------------------
+# One trace per correlation id
+# --------------------------------------------------------------------------------------------------
+#
+# The correlation id is copied from a command to every event it causes, across contexts, over
+# both buses, and stored with each event. The trace id is *derived* from it, so a handler in
+# another process, minutes later, lands in the trace of the HTTP request that started the work,
+# with nothing more stored or sent: no trace context in the event store's schema or in the Kafka
+# message. A request that arrives with a W3C ``traceparent`` (and no ``X-Correlation-ID``) takes
+# the caller's trace id as its correlation id (``fordra.app.observability``), so the caller's
+# trace goes on through our handlers too.
+
+_HEX_TRACE_ID_LENGTH: Final = 32
+
+
+def trace_id_for(correlation_id: str) -> int:
+    """The trace id of the work ``correlation_id`` names: the id itself when it is a W3C trace id
+    (32 lowercase hex digits, not all zero), else the first 128 bits of its SHA-256."""
+    if len(correlation_id) == _HEX_TRACE_ID_LENGTH:
+        try:
+            value = int(correlation_id, 16)
+        except ValueError:
+            value = 0
+        if value and correlation_id == correlation_id.lower():
+            return value
+    digest = hashlib.sha256(correlation_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:16], "big") or 1
+
+
+class CorrelationTraceIds(RandomIdGenerator):
+    """Root spans opened inside a ``correlation_scope`` get the trace id of that correlation id
+    (``trace_id_for``); span ids, and trace ids outside of any scope, stay random."""
+
+    def generate_trace_id(self) -> int:
+        correlation_id = correlation_id_var.get()
+        if correlation_id is None:
+            return super().generate_trace_id()
+        return trace_id_for(correlation_id)
+
+
+# The telemetry of the request or the delivery in hand: the kernel's ``execute`` counts commands
+# on it without every use case having to carry it (a process may hold several platforms, one per
+# test, so it cannot be a global).
+_telemetry_var: ContextVar[Telemetry | None] = ContextVar("fordra_telemetry", default=None)
+
+
+def current_telemetry() -> Telemetry | None:
+    """The ``Telemetry`` of the request or delivery being handled, or None outside of one."""
+    return _telemetry_var.get()
+
+
+@contextmanager
+def telemetry_scope(telemetry: Telemetry) -> Iterator[None]:
+    """Make ``telemetry`` current for the body (see ``current_telemetry``)."""
+    token = _telemetry_var.set(telemetry)
+    try:
+        yield
+    finally:
+        _telemetry_var.reset(token)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -164,6 +239,10 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
 # Traces and metrics
 # --------------------------------------------------------------------------------------------------
 
+# A batch with more correlation ids than this gets spans for the first ones only: a consumer that
+# catches up after a pause must not open thousands of spans at once. The counters count them all.
+_MAX_TRACES_PER_BATCH: Final = 32
+
 # Seconds: the OpenTelemetry default buckets (0 to 10 000) are meant for milliseconds.
 _DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _INSTRUMENTATION_NAME: Final = "fordra"
@@ -214,6 +293,10 @@ class Telemetry:
         self.commands: Counter = self.meter.create_counter(
             "commands", unit="1", description="Commands executed"
         )
+        # Attributes: kind (bank_file | invoice_batch), format. Files and batches refused whole.
+        self.import_errors: Counter = self.meter.create_counter(
+            "import_errors", unit="1", description="Imported files or batches refused whole"
+        )
 
     def metrics_text(self) -> tuple[bytes, str]:
         """This service's metrics in the Prometheus text exposition format, and its content type."""
@@ -262,6 +345,63 @@ class Telemetry:
             self.events_handled.add(1, labels)
 
     @contextmanager
+    def handling_batch(
+        self, consumer: str, upstream: str, events: Sequence[Envelope]
+    ) -> Iterator[None]:
+        """Hand ``events`` (one delivered batch) to ``consumer`` inside a CONSUMER span in the
+        trace of each correlation id the batch carries, so that every request's trace shows the
+        handlers its events went through, though they apply the batch as one.
+
+        Counts ``events_handled`` per event type; when the body raises, records the error on
+        every span and counts ``handler_failures`` before re-raising.
+        """
+        by_type = Tally(e.event_type for e in events)
+        correlation_ids = list(dict.fromkeys(e.metadata.correlation_id for e in events))
+        with ExitStack() as spans_open:
+            spans: list[Span] = []
+            for correlation_id in correlation_ids[:_MAX_TRACES_PER_BATCH]:
+                with correlation_scope(correlation_id):
+                    # Not made current: each is a root in its own trace (``CorrelationTraceIds``).
+                    span = self.tracer.start_span(
+                        f"handle {consumer}",
+                        kind=SpanKind.CONSUMER,
+                        attributes={
+                            "fordra.consumer": consumer,
+                            "fordra.upstream": upstream,
+                            "fordra.correlation_id": correlation_id,
+                            "fordra.events": sum(
+                                1 for e in events if e.metadata.correlation_id == correlation_id
+                            ),
+                            "fordra.event_types": sorted(
+                                {
+                                    e.event_type
+                                    for e in events
+                                    if e.metadata.correlation_id == correlation_id
+                                }
+                            ),
+                            "fordra.batch_size": len(events),
+                        },
+                    )
+                spans.append(span)
+                spans_open.callback(span.end)
+            with telemetry_scope(self):
+                try:
+                    yield
+                except Exception as exc:
+                    for span in spans:
+                        _record_error(span, exc)
+                    for event_type, count in by_type.items():
+                        labels = {"consumer": consumer, "upstream": upstream}
+                        labels["event_type"] = event_type
+                        self.events_handled.add(count, labels)
+                        self.handler_failures.add(count, {**labels, "error": type(exc).__name__})
+                    raise
+            for event_type, count in by_type.items():
+                self.events_handled.add(
+                    count, {"consumer": consumer, "upstream": upstream, "event_type": event_type}
+                )
+
+    @contextmanager
     def command(self, name: str) -> Iterator[Span]:
         """Run command ``name`` inside a span; counts ``commands`` with outcome ok or error."""
         attributes: dict[str, AttributeValue] = {"fordra.command": name}
@@ -306,26 +446,27 @@ def setup_telemetry(
     pass an ``InMemorySpanExporter``. Without one, spans are created (they carry the trace ids
     into the logs) but go nowhere.
 
-    OTLP: when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, this is where the collector will be wired
-    (an ``OTLPSpanExporter`` behind a ``BatchSpanProcessor``, and a periodic OTLP metric reader
-    beside the Prometheus one). The exporter package is not a dependency yet, so for now the
-    setting is only reported, never imported.
+    OTLP: when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set,
+    spans also go to that collector over OTLP/HTTP (protobuf) from a ``BatchSpanProcessor``, and
+    the metrics every ``OTEL_METRIC_EXPORT_INTERVAL`` milliseconds (default 60 000) beside the
+    Prometheus text of ``/metrics``. The exporters read the standard ``OTEL_EXPORTER_OTLP_*``
+    variables themselves (endpoint, headers, timeout); a collector that is down costs a logged
+    warning per batch, never a request.
     """
     resource = Resource.create({"service.name": service_name, **(resource_attributes or {})})
-    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider = TracerProvider(resource=resource, id_generator=CorrelationTraceIds())
     if span_exporter is not None:
         tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
-    otlp_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if otlp_endpoint:
-        _log.warning(
-            "OTEL_EXPORTER_OTLP_ENDPOINT is set but no OTLP exporter is wired yet: "
-            "spans are not sent to the collector",
-            extra={"otlp_endpoint": otlp_endpoint},
-        )
+    readers: list[MetricReader] = []
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    ):
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
 
     registry = CollectorRegistry()
     reader = PrometheusMetricReader(scope_info_enabled=False, registry=registry)
-    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader, *readers])
     return Telemetry(
         service_name,
         tracer_provider=tracer_provider,
