@@ -327,6 +327,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/ops/payment-plans"): Row(roles(A, OPS, C)),
     ("GET", "/ops/agency/tasks"): Row(roles(A, OPS, C)),
     ("GET", "/ops/social-services"): Row(roles(S)),
+    ("POST", "/ops/social-services/{notification_id}/acknowledge"): Row(roles(S)),
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
         roles(OPS),
         body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},

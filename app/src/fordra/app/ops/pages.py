@@ -72,7 +72,11 @@ from fordra.projections.application.customer_ledger import (
 )
 from fordra.projections.application.unmatched_payments import read_unmatched
 from fordra.projections.entrypoints.http import LEDGER_READERS, QUEUE_READERS
-from fordra.utility_disconnect.application.social_services import BOARD, notifications
+from fordra.utility_disconnect.application.social_services import (
+    BOARD,
+    acknowledge,
+    notifications,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 EVERY_ROLE = tuple(Role)
@@ -111,6 +115,7 @@ DONE = {
     "matched": "Inbetalningen är matchad mot fakturan.",
     "approved": "Förslaget är godkänt.",
     "rejected": "Förslaget är avslaget.",
+    "acknowledged": "Meddelandet är markerat som läst.",
 }
 
 TITLES = {
@@ -496,6 +501,22 @@ def _queue_pages(router: APIRouter, ops: OpsWeb) -> None:
             title=SOCIAL_SERVICES.title,
             items=found.items,
         )
+
+    @router.post("/social-services/{notification_id}/acknowledge", response_class=HTMLResponse)
+    async def acknowledge_notification(request: Request, notification_id: str) -> Response:
+        """The board has read the message (again: the first day stands, nothing appended)."""
+        visitor = ops.visitor(request, SOCIAL_SERVICES)
+        await ops.form(request, visitor)
+        principal = visitor.principal
+        await acknowledge(
+            notification_id,
+            platform.utility_disconnect,
+            platform.social_services_queue,
+            principal,
+            metadata_for(principal),
+        )
+        await platform.settle()
+        return back_to(SOCIAL_SERVICES, "acknowledged")
 
 
 async def _ledger_as_the_api_reads_it(
