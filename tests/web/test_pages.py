@@ -75,6 +75,18 @@ async def test_a_role_sees_the_pages_it_may_open_and_no_other(site: Site, role: 
             assert page.path not in links(r.text)
 
 
+async def test_a_page_is_never_cached_framed_or_scripted(site: Site) -> None:
+    for url in ("/ops/sign-in", "/ops/", f"/ops/customers/{site.work.customer_id}"):
+        r = await site.get(url, Role.CASE_OFFICER)
+        assert r.status_code == 200
+        assert r.headers["cache-control"] == "no-store"
+        policy = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy  # default-src 'none': no script at all
+        assert "<script" not in r.text
+        assert r.headers["x-frame-options"] == "DENY"
+
+
 async def test_no_page_opens_without_a_valid_token(site: Site) -> None:
     for page in NAV:
         r = await site.fordra.client.get(page.path, headers=HTML)

@@ -118,6 +118,21 @@ DONE = {
     "acknowledged": "Meddelandet är markerat som läst.",
 }
 
+# Every page: never cached (it shows personal data and amounts), never framed by another site (a
+# framed approve button is a click on someone else's page), no script and nothing fetched from
+# elsewhere (the pages need their own inline style and nothing more), forms only to this site.
+PAGE_HEADERS = (
+    ("Cache-Control", "no-store"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+
 TITLES = {
     status.HTTP_401_UNAUTHORIZED: "Logga in",
     status.HTTP_403_FORBIDDEN: "Åtkomst nekad",
@@ -197,8 +212,7 @@ class OpsWeb:
             new_key=lambda: str(uuid.uuid4()),
             **context,
         )
-        # A page shows personal data and amounts: never kept by a browser's or a proxy's cache.
-        return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, status_code=code, headers=dict(PAGE_HEADERS))
 
     def refusal(self, request: Request, exc: Exception) -> Response:
         """The page (or, for a client that is no browser, the API's JSON) for an error."""
