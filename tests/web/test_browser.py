@@ -161,9 +161,10 @@ async def test_an_unmatched_payment_is_matched_through_the_page(site: Site, offi
     assert suggestion["invoice_id"] == site.work.invoice_ids[1]
     await officer.goto(f"{site.base}/ops/unmatched")
     section = officer.locator(f'section[data-payment-id="{payment["payment_id"]}"]')
-    # When the officer matches it with a reason
-    await section.get_by_label("Motivering").fill("hyran enligt fritexten")
-    await section.get_by_role("button", name=f"Matcha mot OCR {suggestion['ocr']}").click()
+    # When the officer matches it to the suggested invoice, with a reason
+    suggested = section.locator(f'tr.suggestion[data-invoice-id="{suggestion["invoice_id"]}"]')
+    await suggested.get_by_label("Motivering").fill("hyran enligt fritexten")
+    await suggested.get_by_role("button", name=f"Matcha mot OCR {suggestion['ocr']}").click()
     await officer.wait_for_url("**/ops/unmatched?done=matched")
     # Then the queue is empty on the page and in the API, and the invoice is paid
     assert (

@@ -200,3 +200,27 @@ async def test_the_cookie_is_httponly_strict_and_secure_over_https(site: Site) -
     r = await site.fordra.client.post("/ops/sign-out", headers=site.cookie(Role.CASE_OFFICER))
     assert r.status_code == 200
     assert re.search(rf'{COOKIE}=""?;.*Max-Age=0', r.headers["set-cookie"])
+
+
+async def test_a_proposal_is_rejected_with_its_reason_through_the_page(site: Site) -> None:
+    client, officer = site.fordra.client, site.cookie(Role.OPS_LEAD)
+    api = site.fordra.auth(Role.OPS_LEAD)
+    page = await client.get("/ops/dunning/proposals", headers=officer)
+    pending = (await client.get("/api/v1/dunning/proposals", headers=api)).json()["items"]
+    (proposal,) = [p for p in pending if p["invoice_id"] == site.work.invoice_ids[0]]
+    url = f"/ops/dunning/proposals/{proposal['proposal_id']}/reject"
+    form = {"csrf": csrf_of(page.text), "idempotency_key": "web-reject-1"}
+    # Without a reason: refused, naming the field, and nothing rejected
+    r = await client.post(url, data={**form, "reason": ""}, headers=officer)
+    assert r.status_code == 422
+    assert "reason" in r.text
+    # With one: rejected, as the API lists it
+    r = await client.post(url, data={**form, "reason": "kunden har ringt"}, headers=officer)
+    assert r.status_code == 303, r.text
+    rejected = (await client.get("/api/v1/dunning/proposals?status=rejected", headers=api)).json()[
+        "items"
+    ]
+    assert proposal["proposal_id"] in [p["proposal_id"] for p in rejected]
+    page = await client.get("/ops/dunning/proposals?done=rejected", headers=officer)
+    assert "Förslaget är avslaget." in page.text
+    assert proposal["proposal_id"] not in page.text
