@@ -31,12 +31,14 @@ from fordra.app.ops.present import day, kronor, label
 from fordra.app.ops.session import (
     CSRF_FIELD,
     ForgedForm,
+    FormTooLarge,
     SignedOut,
     Visitor,
     check_form,
     check_origin,
     csrf_token,
     forget_token,
+    form_fields,
     keep_token,
     verified,
     visitor_of,
@@ -173,6 +175,7 @@ REFUSALS: tuple[tuple[type[Exception], int], ...] = (
     (AccessDenied, status.HTTP_403_FORBIDDEN),
     (ForgedForm, status.HTTP_403_FORBIDDEN),
     (NotFound, status.HTTP_404_NOT_FOUND),
+    (FormTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
     (ProposalConflict, status.HTTP_409_CONFLICT),
     (ConcurrencyConflict, status.HTTP_409_CONFLICT),
     (DomainRuleViolation, status.HTTP_422_UNPROCESSABLE_CONTENT),
@@ -252,9 +255,9 @@ class OpsWeb:
         return visitor
 
     async def form(self, request: Request, visitor: Visitor) -> dict[str, str]:
-        form = await request.form()
+        form = await form_fields(request)
         check_form(request, visitor, self.key, form.get(CSRF_FIELD))
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        return form
 
 
 def idempotency_key(form: dict[str, str]) -> str | None:
@@ -311,9 +314,8 @@ def _session_pages(router: APIRouter, ops: OpsWeb) -> None:
         """The token from ``fordra token --role ...`` is verified as the API verifies it, then
         kept in the cookie; the page answers 401 for a missing or invalid one."""
         check_origin(request)
-        form = await request.form()
-        token = form.get("token")
-        if not isinstance(token, str) or not token.strip():
+        token = (await form_fields(request)).get("token")
+        if token is None or not token.strip():
             raise SignedOut("ange din token (fordra token --role ...)")
         verified(ops.platform.tokens, token.strip())
         response = RedirectResponse("/ops/", status_code=status.HTTP_303_SEE_OTHER)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 from starlette.requests import Request
@@ -24,6 +24,8 @@ from fordra.app.auth import TokenService
 from fordra.kernel.auth import Principal
 
 COOKIE = "fordra_ops"
+# The pages' forms are a few short fields; a body beyond this is no form of theirs.
+MAX_FORM_BYTES = 64 * 1024
 COOKIE_PATH = "/ops"
 CSRF_FIELD = "csrf"
 
@@ -63,6 +65,26 @@ def verified(tokens: TokenService, token: str) -> Principal:
         return tokens.verify(token)
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise SignedOut(f"invalid token: {exc}") from None
+
+
+class FormTooLarge(Exception):
+    """A form body over ``MAX_FORM_BYTES`` (HTTP 413)."""
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The fields of an ``application/x-www-form-urlencoded`` body (every form of the pages; none
+    uploads a file), the first value of each; no fields for a body of another type. Read here
+    rather than by Starlette's ``request.form()``, which needs python-multipart for that."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise FormTooLarge(f"a form of at most {MAX_FORM_BYTES} bytes")
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(name, value)
+    return fields
 
 
 def csrf_token(key: bytes, token: str) -> str:
