@@ -323,3 +323,31 @@ async def test_a_given_correlation_id_wins_over_the_trace_id(app: FastAPI) -> No
     assert r.headers["X-Correlation-ID"] == "case-77"
     # The server span still joins the caller's trace.
     assert r.headers["traceparent"].startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_the_access_line_names_the_route_never_the_path(
+    app: FastAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with client(app) as c:
+        await c.get("/invoices/19121212-1212?ocr=737", headers={"X-Correlation-ID": "acc-1"})
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    (access,) = [line for line in lines if line["logger"] == "fordra.access"]
+    assert access["message"] == "GET /invoices/{invoice_id} 200"
+    assert access["http_route"] == "/invoices/{invoice_id}"
+    assert access["http_status"] == 200
+    assert access["correlation_id"] == "acc-1"
+    assert access["duration_ms"] >= 0
+    # Nothing of the raw path or the query anywhere in the line.
+    assert "19121212" not in json.dumps(access)
+    assert "ocr=" not in json.dumps(access)
+
+
+@pytest.mark.usefixtures("json_logs")
+def test_a_terminal_only_extra_stays_out_of_the_json(capsys: pytest.CaptureFixture[str]) -> None:
+    logging.getLogger("uvicorn.error").warning(
+        "Started", extra={"color_message": "\x1b[32mStarted\x1b[0m"}
+    )
+    (line,) = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    assert line["message"] == "Started"
+    assert "color_message" not in line

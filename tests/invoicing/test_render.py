@@ -208,7 +208,8 @@ def test_the_invoice_carries_every_item_seed_001_asks_for() -> None:
         "Tolvansvägen 12",
         "512 50 Svenljunga",
         "Er referens Tolvan själv",
-        "Personnummer 19121212-1212",
+        # only as much of the personnummer as the reader needs (issue 18)
+        "Personnummer 19121212-XXXX",
         # vad fakturan avser, mängd, art, pris per enhet och skattesats, belopp
         "Avser Vatten och avlopp",
         "Beskrivning",
@@ -404,13 +405,45 @@ def test_html_escapes_what_departmental_systems_send() -> None:
 
 
 def test_pdf_prints_text_its_font_lacks_instead_of_failing() -> None:
-    # A core PDF font has no Greek or emoji: they become "?", the invoice still goes out.
+    # The embedded font has Greek but no emoji: the emoji becomes "?", the invoice still goes out.
     invoice = make_invoice(
         PERSON.customer_id,
         InvoiceLineInput(description="Avgift Ω – “extra” 🚰", unit_price_ore=10_000, vat_rate=25),
     )
     text = flat(pdf_text(render_invoice_pdf(invoice, PERSON, ISSUER)))
-    assert "Avgift ? – “extra” ?" in text
+    assert "Avgift Ω – “extra” ?" in text
+
+
+def test_a_unicode_name_prints_as_written() -> None:
+    # Issue 18: the core font printed "?ukasz Wójcik-?apek".
+    name = "Łukasz Wójcik-Čapek"
+    customer = PERSON.model_copy(update={"name": name})
+    invoice = make_invoice(customer.customer_id)
+    text = flat(pdf_text(render_invoice_pdf(invoice, customer, ISSUER)))
+    assert name in text
+    assert "?" not in text
+
+
+def test_the_pdf_is_declared_pdf_a_3b_with_its_font_embedded() -> None:
+    invoice = make_invoice(PERSON.customer_id)
+    reader = PdfReader(io.BytesIO(render_invoice_pdf(invoice, PERSON, ISSUER)))
+    metadata = reader.xmp_metadata
+    assert metadata is not None
+    xmp = metadata.rdf_root.toxml()
+    assert "<pdfaid:part>3</pdfaid:part>" in xmp
+    assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
+    # The document's own date everywhere (the same invoice gives the same bytes).
+    for stamp in ("CreateDate", "ModifyDate", "MetadataDate"):
+        assert f'xmp:{stamp}="2026-03-02T00:00:00+00:00"' in xmp
+    intents = reader.trailer["/Root"]["/OutputIntents"]
+    assert [str(i.get_object()["/S"]) for i in intents] == ["/GTS_PDFA1"]
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert fonts
+    assert all("DejaVuSans" in font for font in fonts), fonts
 
 
 def test_the_same_invoice_gives_the_same_pdf() -> None:
@@ -470,3 +503,17 @@ def test_issuer_details_refuse_numbers_that_cannot_be_right(
     data[field] = value
     with pytest.raises(ValidationError, match=message):
         IssuerDetails.model_validate(data)
+
+
+def test_a_person_s_invoice_prints_the_birth_date_not_the_whole_personnummer() -> None:
+    invoice = make_invoice(PERSON.customer_id)
+    html = flat(html_text(render_invoice_html(invoice, PERSON, ISSUER)))
+    pdf = flat(pdf_text(render_invoice_pdf(invoice, PERSON, ISSUER)))
+    for text in (html, pdf):
+        assert "Personnummer 19121212-XXXX" in text
+        assert "1212-1212" not in text
+    # An organisationsnummer is public: it prints whole.
+    company = flat(
+        html_text(render_invoice_html(make_invoice(ORGANISATION.customer_id), ORGANISATION, ISSUER))
+    )
+    assert "Organisationsnummer 556036-0793" in company

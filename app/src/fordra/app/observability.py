@@ -13,6 +13,7 @@ the request's correlation id and span.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -38,6 +39,11 @@ __all__ = [
     "install_observability",
     "metrics_response",
 ]
+
+# One line per request answered, with the route's template and never the raw path or query: a
+# path or query may carry a personnummer or an OCR number (uvicorn's own access log, which logs
+# them and the client's address, stays off).
+access_log = logging.getLogger("fordra.access")
 
 CORRELATION_HEADER: Final = "X-Correlation-ID"
 _CORRELATION_HEADER_RAW: Final = CORRELATION_HEADER.lower().encode("latin-1")
@@ -172,6 +178,18 @@ class CorrelationMiddleware:
                 }
                 self.telemetry.http_requests.add(1, labels)
                 self.telemetry.http_request_duration.record(elapsed, labels)
+                access_log.info(
+                    "%s %s %d",
+                    method,
+                    route or UNMATCHED_ROUTE,
+                    status,
+                    extra={
+                        "http_method": method,
+                        "http_route": route or UNMATCHED_ROUTE,
+                        "http_status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
 
 
 def metrics_response(telemetry: Telemetry) -> Response:

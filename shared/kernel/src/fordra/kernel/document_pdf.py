@@ -6,23 +6,47 @@ what they share is here once: the core font and its encoding, the margins and th
 window, the running head of a continuation page, the sender's details as the footer of every
 page, labelled entries, and Skatteverket's forwarding sheet.
 
-fpdf2 with the PDF core font Helvetica, which needs no font file. Its WinAnsi (cp1252) encoding
-covers Swedish (å ä ö é ü), the no-break space of ``format_sek`` and typographic dashes and
-quotes; any other character is folded (NFKC) or printed as "?" (``pdf_text``) rather than failing
-the run. A document's creation date is set by the caller from the document's own date, so the
-same document always gives the same bytes.
+fpdf2 with DejaVu Sans embedded (``fonts/``: DejaVu Sans cut with fontTools' ``pyftsubset`` to
+Latin with every extension, Greek, Cyrillic, punctuation, currency, arrows and common symbols,
+which the Bitstream Vera licence beside it allows; docs/performance.md): a name such
+as "Łukasz Wójcik-Čapek" prints as written (issue 18; the PDF core font Helvetica printed
+"?ukasz Wójcik-?apek"). Text is NFKC-folded (ligatures, full-width digits), and a character the
+font has no glyph for prints as "?" (``pdf_text``) rather than an empty box or a failed run.
+
+Every document is PDF/A-3b (ISO 19005-3; archiving, and the level an e-invoice's attachment
+needs): fpdf2's compliance mode writes the XMP metadata that PDF/A requires, the fonts are
+embedded, and the output intent is sRGB with its ICC profile (made by Pillow's littleCMS, which
+fpdf2 already depends on). The conformance is declared, not validated by veraPDF here.
+
+A document's creation date is set by the caller from the document's own date, so the same
+document always gives the same bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from html import escape
+from importlib.resources import files
+from pathlib import Path
 from typing import Final
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+from fpdf.enums import (
+    Align,
+    DocumentCompliance,
+    MethodReturnValue,
+    OutputIntentSubType,
+    TableBordersLayout,
+    XPos,
+    YPos,
+)
 from fpdf.fonts import FontFace
+from fpdf.output import PDFICCProfile
+from PIL import ImageCms
 
 from fordra.kernel.documents import Entry, ForwardingSheet
 
@@ -35,9 +59,10 @@ __all__ = [
     "pdf_text",
 ]
 
-# The WinAnsiEncoding fpdf2 declares for its core fonts is Windows-1252.
-PDF_ENCODING: Final[str] = "windows-1252"
-FONT: Final[str] = "Helvetica"
+FONT: Final[str] = "DejaVuSans"
+_FONT_FILES: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+COMPLIANCE: Final = DocumentCompliance.PDFA_3B
+PRODUCER: Final = "Fordra (fpdf2)"
 MARGIN: Final[float] = 18.0
 # Roughly where a left-window envelope (C5/E65) shows the address; check against the envelopes
 # the print shop uses before the first mailing.
@@ -47,11 +72,64 @@ LINE: Final[float] = 5.0
 FOOTER_LINE: Final[float] = 4.0
 
 
+def _font_path(style: str) -> Path:
+    return Path(str(files("fordra.kernel").joinpath("fonts", _FONT_FILES[style])))
+
+
+@functools.cache
+def _covered() -> frozenset[int]:
+    """The code points both embedded faces have a glyph for."""
+    faces = [TTFont(_font_path(style), lazy=True) for style in _FONT_FILES]
+    maps = [set(face.getBestCmap()) for face in faces]
+    for face in faces:
+        face.close()
+    return frozenset(set.intersection(*maps))
+
+
+@functools.cache
+def _srgb_profile() -> bytes:
+    """An sRGB ICC profile (the PDF/A output intent's), made by littleCMS."""
+    return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+
+
+def pdfa_xmp(*, title: str, author: str, created_at: datetime, producer: str) -> str:
+    """The XMP metadata of a PDF/A-3b document, every date the document's own."""
+    when = (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)).isoformat(
+        timespec="seconds"
+    )
+    part, conformance = COMPLIANCE.part, COMPLIANCE.conformance
+    return "\n".join(
+        [
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/">',
+            '  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"',
+            '    xmlns:dc="http://purl.org/dc/elements/1.1/"',
+            '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
+            '    xmlns:pdf="http://ns.adobe.com/pdf/1.3/"',
+            '    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">',
+            '    <rdf:Description rdf:about=""',
+            f'        xmp:CreateDate="{when}" xmp:ModifyDate="{when}" xmp:MetadataDate="{when}"',
+            f'        pdf:Producer="{escape(producer)}">',
+            f"      <pdfaid:part>{part}</pdfaid:part>",
+            f"      <pdfaid:conformance>{conformance}</pdfaid:conformance>",
+            "      <dc:format>application/pdf</dc:format>",
+            f'      <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li>'
+            "</rdf:Alt></dc:title>",
+            f"      <dc:creator><rdf:Seq><rdf:li>{escape(author)}</rdf:li></rdf:Seq></dc:creator>",
+            "    </rdf:Description>",
+            "  </rdf:RDF>",
+            "</x:xmpmeta>",
+        ]
+    )
+
+
 def pdf_text(text: str) -> str:
-    """Text the core font can print: NFKC folds look-alikes (ligatures, full-width digits), and
-    what cp1252 still lacks becomes "?" instead of aborting the whole run."""
-    folded = unicodedata.normalize("NFKC", text).replace("\u202f", "\u00a0")
-    return folded.encode(PDF_ENCODING, errors="replace").decode(PDF_ENCODING)
+    """Text the embedded font can print: NFKC folds look-alikes (ligatures, full-width digits),
+    and a character it has no glyph for becomes "?" instead of an empty box."""
+    folded = unicodedata.normalize("NFKC", text)
+    covered = _covered()
+    if all(ord(c) in covered or c == "\n" for c in folded):
+        return folded
+    return "".join(c if ord(c) in covered or c == "\n" else "?" for c in folded)
 
 
 class DocumentPdf(FPDF):
@@ -69,11 +147,22 @@ class DocumentPdf(FPDF):
         sender: str,
         footer_entries: Sequence[Entry],
     ) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
+        super().__init__(
+            orientation="portrait", unit="mm", format="A4", enforce_compliance=COMPLIANCE
+        )
         self._title = title
         self._number = number
         self._sender = sender
-        self.core_fonts_encoding = PDF_ENCODING
+        for style in _FONT_FILES:
+            self.add_font(FONT, style=style, fname=_font_path(style))
+        self.add_output_intent(
+            OutputIntentSubType.PDFA,
+            output_condition_identifier="sRGB",
+            output_condition="sRGB IEC61966-2.1",
+            registry_name="http://www.color.org",
+            dest_output_profile=PDFICCProfile(contents=_srgb_profile(), n=3, alternate="DeviceRGB"),
+            info="sRGB IEC61966-2.1",
+        )
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self._running_head = f"{sender}, {title} {number} (forts.)"
         self._footer_entries = footer_entries
@@ -87,6 +176,7 @@ class DocumentPdf(FPDF):
         self.set_title(pdf_text(f"{title} {number}"))
         self.set_author(pdf_text(sender))
         self.set_lang("sv-SE")
+        self.set_producer(PRODUCER)
         self.set_font(FONT, size=10)
 
     def render(
@@ -95,6 +185,16 @@ class DocumentPdf(FPDF):
         """The PDF: the forwarding sheet first when there is one, then the document. The
         creation date is the document's own, so the same document gives the same bytes."""
         self.set_creation_date(created_at)
+        # Our own XMP, not fpdf2's: its modify date is the time of the run, and the same document
+        # must give the same bytes.
+        self.set_xmp_metadata(
+            pdfa_xmp(
+                title=pdf_text(f"{self._title} {self._number}"),
+                author=pdf_text(self._sender),
+                created_at=created_at,
+                producer=PRODUCER,
+            )
+        )
         if forwarding is not None:
             self.forwarding_page(forwarding, how_to_send=how_to_send)
         self.document_page()
@@ -237,19 +337,32 @@ class DocumentPdf(FPDF):
             pdf.rect(pdf.l_margin - 2, box_top - 2, pdf.epw + 4, pdf.get_y() - box_top + 4)
             pdf.ln(4)
 
-        # Measured by drawing it on a scratch document: wrapped notes make any estimate wrong.
-        scratch = DocumentPdf(
-            title=self._title,
-            number=self._number,
-            sender=self._sender,
-            footer_entries=self._footer_entries,
+        # Measured line by line as fpdf2 will wrap it (a dry run of each multi_cell), not
+        # estimated: wrapped notes make any estimate wrong. A scratch document would do too, at
+        # the cost of loading the embedded fonts a second time.
+        value_width = self.epw - 45
+        height = 2 + self._text_height(heading, width=self.epw, size=12, style="B", height=7)
+        height += sum(
+            self._text_height(entry.value, width=value_width, size=9) for entry in entries
         )
-        scratch.add_page()
-        top = scratch.get_y()
-        draw(scratch)
-        if self.will_page_break(scratch.get_y() - top):
+        if amount_due is not None:
+            text = f"{amount_due.label}: {amount_due.value}"
+            height += self._text_height(text, width=self.epw, size=12, style="B")
+        height += sum(self._text_height(note, width=self.epw, size=9) for note in notes)
+        if self.will_page_break(height + 4):
             self.add_page()
         draw(self)
+
+    def _text_height(
+        self, text: str, *, width: float, size: float, style: str = "", height: float = LINE
+    ) -> float:
+        """How tall ``multi_cell`` would print ``text`` in ``width`` (nothing is drawn)."""
+        self.set_font(FONT, style=style, size=size)
+        lines = self.multi_cell(
+            width, height, pdf_text(text), dry_run=True, output=MethodReturnValue.LINES
+        )
+        assert isinstance(lines, list)  # what output=LINES answers
+        return height * max(1, len(lines))
 
     # --- the forwarding sheet ----------------------------------------------------------------
 

@@ -154,6 +154,10 @@ _RECORD_ATTRIBUTES: Final = frozenset(
 ) | {"message", "asctime", "taskName"}
 
 
+# Extras meant for a terminal: uvicorn's ``color_message`` repeats the message with ANSI escapes.
+_TERMINAL_ONLY: Final = frozenset({"color_message"})
+
+
 def _encode_default(value: object) -> str:
     return str(value)
 
@@ -166,7 +170,9 @@ class JsonLinesFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             key: value
             for key, value in record.__dict__.items()
-            if key not in _RECORD_ATTRIBUTES and not key.startswith("_")
+            if key not in _RECORD_ATTRIBUTES
+            and key not in _TERMINAL_ONLY
+            and not key.startswith("_")
         }
         entry.update(
             ts=datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="microseconds"),

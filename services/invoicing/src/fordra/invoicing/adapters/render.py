@@ -114,7 +114,7 @@ class _InvoicePdf(DocumentPdf):
         self._grid(
             doc.vat_headers,
             [(row.rate, row.base, row.vat, row.discount or "") for row in doc.vat_rows],
-            widths=(18, 27, 24, 27),
+            widths=(21, 26, 23, 26),
             numeric_from=0,
             width=96,
             align=Align.L,

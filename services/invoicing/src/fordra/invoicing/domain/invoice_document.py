@@ -254,6 +254,17 @@ def _recipient(customer: CustomerView) -> tuple[str, ...]:
     return (customer.name, *postal_lines(customer.address))
 
 
+def printed_id_number(customer: CustomerView) -> str:
+    """As much of the identity number as the invoice's reader needs (issue 18): a person's birth
+    date tells a household's members apart, and the last four digits, which make it an
+    identifier someone else could use, are printed as "XXXX" (19121212-XXXX). An
+    organisationsnummer is public and prints whole; the forwarding sheet's inner envelope keeps
+    the whole personnummer, which Skatteverket needs."""
+    if customer.kind != "person" or customer.id_number_hidden:
+        return customer.id_number
+    return customer.id_number[:-4] + "XXXX"
+
+
 def _details(invoice: InvoiceIssued, customer: CustomerView, issuer: IssuerDetails) -> list[Entry]:
     details = [
         Entry(label="Fakturanummer", value=invoice.invoice_number),
@@ -276,7 +287,7 @@ def _details(invoice: InvoiceIssued, customer: CustomerView, issuer: IssuerDetai
         details.append(Entry(label="Fastighet", value=invoice.property_designation))
     if not customer.protected_identity:
         # The personnummer of a protected person goes on the sealed inner envelope only.
-        details.append(Entry(label=customer.id_label, value=customer.id_number))
+        details.append(Entry(label=customer.id_label, value=printed_id_number(customer)))
         if customer.reference:
             details.append(Entry(label="Er referens", value=customer.reference))
     details.append(Entry(label="Vår referens", value=issuer.contact.unit))
