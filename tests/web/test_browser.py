@@ -73,6 +73,10 @@ async def test_the_ledger_shows_the_apis_figures(site: Site, officer: Page) -> N
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
     assert cookie["secure"] is False  # served over plain http here; Secure over https
+    # The first Tab reaches the skip link, for a keyboard past the menu
+    await officer.keyboard.press("Tab")
+    focused = await officer.evaluate("document.activeElement.textContent")
+    assert focused == "Hoppa till innehållet"
     # When the officer looks the customer up from the menu
     await officer.get_by_role("navigation").get_by_role("link", name="Kunder och reskontra").click()
     await officer.get_by_label("Kund-id").fill(site.work.customer_id)

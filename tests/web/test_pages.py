@@ -224,3 +224,12 @@ async def test_a_proposal_is_rejected_with_its_reason_through_the_page(site: Sit
     page = await client.get("/ops/dunning/proposals?done=rejected", headers=officer)
     assert "Förslaget är avslaget." in page.text
     assert proposal["proposal_id"] not in page.text
+
+
+async def test_a_bad_id_in_a_page_address_is_refused_naming_it(site: Site) -> None:
+    # A control character in a path id is refused before any store sees it, as by the API
+    r = await site.fordra.client.get(
+        "/ops/customers/a%00b", headers=site.fordra.auth(Role.CASE_OFFICER)
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["path", "customer_id"]

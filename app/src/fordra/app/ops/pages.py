@@ -65,7 +65,7 @@ from fordra.kernel.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
-from fordra.kernel.web import IDEMPOTENCY_KEY_MAX_LENGTH, metadata_for
+from fordra.kernel.web import IDEMPOTENCY_KEY_MAX_LENGTH, PathId, metadata_for
 from fordra.payments.application.work_queue import ResolvePayment, resolve_payment
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
@@ -358,7 +358,7 @@ def _customer_pages(router: APIRouter, ops: OpsWeb) -> None:
         )
 
     @router.get("/customers/{customer_id}", response_class=HTMLResponse)
-    async def ledger_page(request: Request, customer_id: str) -> Response:
+    async def ledger_page(request: Request, customer_id: PathId) -> Response:
         visitor = ops.visitor(request, CUSTOMERS)
         principal = visitor.principal
         customer = await read_customer(
@@ -409,7 +409,7 @@ def _payment_pages(router: APIRouter, ops: OpsWeb) -> None:
         return ops.render(request, "unmatched.html", visitor, title=UNMATCHED.title, queue=queue)
 
     @router.post("/unmatched/{payment_id}/match", response_class=HTMLResponse)
-    async def match_payment(request: Request, payment_id: str) -> Response:
+    async def match_payment(request: Request, payment_id: PathId) -> Response:
         visitor = ops.visitor(request, UNMATCHED)
         form = await ops.form(request, visitor)
         body = ResolvePayment(
@@ -447,7 +447,7 @@ def _dunning_pages(router: APIRouter, ops: OpsWeb) -> None:
         )
 
     @router.post("/dunning/proposals/{proposal_id}/approve", response_class=HTMLResponse)
-    async def approve(request: Request, proposal_id: str) -> Response:
+    async def approve(request: Request, proposal_id: PathId) -> Response:
         visitor = ops.visitor(request, PROPOSALS)
         form = await ops.form(request, visitor)
         principal = visitor.principal
@@ -462,7 +462,7 @@ def _dunning_pages(router: APIRouter, ops: OpsWeb) -> None:
         return back_to(PROPOSALS, "approved")
 
     @router.post("/dunning/proposals/{proposal_id}/reject", response_class=HTMLResponse)
-    async def reject(request: Request, proposal_id: str) -> Response:
+    async def reject(request: Request, proposal_id: PathId) -> Response:
         visitor = ops.visitor(request, PROPOSALS)
         form = await ops.form(request, visitor)
         body = RejectProposal(reason=form.get("reason", ""))
@@ -519,7 +519,7 @@ def _queue_pages(router: APIRouter, ops: OpsWeb) -> None:
         )
 
     @router.post("/social-services/{notification_id}/acknowledge", response_class=HTMLResponse)
-    async def acknowledge_notification(request: Request, notification_id: str) -> Response:
+    async def acknowledge_notification(request: Request, notification_id: PathId) -> Response:
         """The board has read the message (again: the first day stands, nothing appended)."""
         visitor = ops.visitor(request, SOCIAL_SERVICES)
         await ops.form(request, visitor)
