@@ -92,6 +92,11 @@ async def test_the_ledger_shows_the_apis_figures(site: Site, officer: Page) -> N
     totals = [await ore_of(officer, f"#totals tr:nth-child({n}) td") for n in (1, 2, 3)]
     assert totals == [ledger["balance_ore"], ledger["overdue_ore"], ledger["credit_ore"]]
     assert await officer.locator("#customer-name").inner_text() == "Tolvan Tolvansson"
+    # The disputed claim's dunning is stopped, as its collection in the API says
+    collection = await site.api(f"/api/v1/invoices/{site.work.disputed_invoice_id}/collection")
+    assert [h["kind"] for h in collection["holds"]] == ["dispute"]
+    disputed = f'#claims tr[data-invoice-id="{site.work.disputed_invoice_id}"] .hold'
+    assert await officer.locator(disputed).inner_text() == "stoppad: Bestridande"
     # An invoice of 1,000 kr, written the Swedish way
     first = f'#claims tr[data-invoice-id="{site.work.invoice_ids[0]}"] td:nth-child(6)'
     assert await officer.locator(first).inner_text() == "1\u202f000,00\u202fkr"

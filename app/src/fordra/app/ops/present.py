@@ -38,6 +38,10 @@ LABELS: dict[str, str] = {
     "reminded": "Påmind",
     "handed_over": "Hos inkasso",
     "in_plan": "Avbetalningsplan",
+    # Holds that stop the dunning flow (dunning.domain.claim.HoldKind)
+    "postponement": "Uppskov",
+    "dispute": "Bestridande",
+    "payment_plan": "Avbetalningsplan",
     # Proposal kinds (dunning.domain.events.ProposalKind)
     "reminder": "Påminnelse",
     "handover": "Överlämning till inkasso",
