@@ -233,3 +233,21 @@ async def test_a_bad_id_in_a_page_address_is_refused_naming_it(site: Site) -> No
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["path", "customer_id"]
+
+
+async def test_the_start_page_counts_what_the_api_lists(site: Site) -> None:
+    api = site.fordra.auth(Role.CASE_OFFICER)
+    client = site.fordra.client
+    expected = {
+        "/ops/unmatched": "/api/v1/payments/unmatched",
+        "/ops/dunning/proposals": "/api/v1/dunning/proposals",
+        "/ops/disputes": "/api/v1/dunning/disputed",
+        "/ops/payment-plans": "/api/v1/payment-plans?status=awaiting_signature",
+        "/ops/agency/tasks": "/api/v1/agency/tasks",
+    }
+    page = (await site.get("/ops/", Role.CASE_OFFICER)).text
+    for path, url in expected.items():
+        listed = len((await client.get(url, headers=api)).json()["items"])
+        row = re.search(rf'<tr data-path="{path}">.*?<td class="num">(\d*)</td>', page, re.S)
+        assert row, path
+        assert row[1] == str(listed), path

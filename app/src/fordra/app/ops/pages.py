@@ -72,7 +72,7 @@ from fordra.projections.application.customer_ledger import (
     department_has_invoiced,
     read_customer_ledger,
 )
-from fordra.projections.application.unmatched_payments import read_unmatched
+from fordra.projections.application.unmatched_payments import UnmatchedQueue, read_unmatched
 from fordra.projections.entrypoints.http import LEDGER_READERS, QUEUE_READERS
 from fordra.utility_disconnect.application.social_services import (
     BOARD,
@@ -111,6 +111,16 @@ NAV: tuple[Page, ...] = (
     AGENCY_TASKS,
     SOCIAL_SERVICES,
 )
+
+# What the start page counts for each queue.
+WAITING = {
+    UNMATCHED.path: "inbetalningar att matcha",
+    PROPOSALS.path: "förslag att godkänna eller avslå",
+    DISPUTES.path: "bestridda fordringar",
+    PLANS.path: "planer som väntar på underskrift",
+    AGENCY_TASKS.path: "öppna frister",
+    SOCIAL_SERVICES.path: "olästa meddelanden",
+}
 
 # What a finished action says on the page it returns to (a key in the query, never free text).
 DONE = {
@@ -333,7 +343,11 @@ def _session_pages(router: APIRouter, ops: OpsWeb) -> None:
 
     @router.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
-        return ops.render(request, "home.html", ops.visitor(request), title="Översikt")
+        visitor = ops.visitor(request)
+        counts = await _work_waiting(ops.platform, visitor.principal)
+        return ops.render(
+            request, "home.html", visitor, title="Översikt", counts=counts, waiting=WAITING
+        )
 
 
 def _customer_pages(router: APIRouter, ops: OpsWeb) -> None:
@@ -397,15 +411,7 @@ def _payment_pages(router: APIRouter, ops: OpsWeb) -> None:
     @router.get("/unmatched", response_class=HTMLResponse)
     async def unmatched(request: Request) -> Response:
         visitor = ops.visitor(request, UNMATCHED)
-        async with platform.read_models.engine.connect() as conn:
-            queue = await read_unmatched(
-                conn,
-                platform.unmatched,
-                ledger_invoices=platform.ledger.invoices,
-                ledger_payments=platform.ledger.payments,
-                calendar=platform.calendar,
-                today=platform.clock.today(),
-            )
+        queue = await _unmatched_queue(platform)
         return ops.render(request, "unmatched.html", visitor, title=UNMATCHED.title, queue=queue)
 
     @router.post("/unmatched/{payment_id}/match", response_class=HTMLResponse)
@@ -533,6 +539,46 @@ def _queue_pages(router: APIRouter, ops: OpsWeb) -> None:
         )
         await platform.settle()
         return back_to(SOCIAL_SERVICES, "acknowledged")
+
+
+async def _unmatched_queue(platform: Platform) -> UnmatchedQueue:
+    """The queue as ``GET /api/v1/payments/unmatched`` reads it (the role is the caller's to
+    check: the page's row in ``NAV``, the API route's ``QUEUE_READERS``)."""
+    async with platform.read_models.engine.connect() as conn:
+        return await read_unmatched(
+            conn,
+            platform.unmatched,
+            ledger_invoices=platform.ledger.invoices,
+            ledger_payments=platform.ledger.payments,
+            calendar=platform.calendar,
+            today=platform.clock.today(),
+        )
+
+
+async def _work_waiting(platform: Platform, principal: Principal) -> dict[str, int]:
+    """How many items wait in each queue the caller may open: the length of the list the API
+    answers for it (pending proposals, plans awaiting their signature, unread messages)."""
+    counts: dict[str, int] = {}
+    role = principal.role
+    if role in UNMATCHED.roles:
+        counts[UNMATCHED.path] = len((await _unmatched_queue(platform)).items)
+    if role in PROPOSALS.roles:
+        pending = await proposals_with("pending", platform.dunning, principal)
+        counts[PROPOSALS.path] = len(pending.items)
+    if role in DISPUTES.roles:
+        counts[DISPUTES.path] = len((await disputed_claims(platform.dunning, principal)).items)
+    if role in PLANS.roles:
+        waiting = await list_payment_plans(platform.plans, principal, "awaiting_signature")
+        counts[PLANS.path] = len(waiting.items)
+    if role in AGENCY_TASKS.roles:
+        tasks = await list_tasks(platform.agency, platform.agency_cases, principal)
+        counts[AGENCY_TASKS.path] = len(tasks.items)
+    if role in SOCIAL_SERVICES.roles:
+        found = await notifications(
+            platform.utility_disconnect, platform.social_services_queue, principal
+        )
+        counts[SOCIAL_SERVICES.path] = len([n for n in found.items if n.acknowledged_on is None])
+    return counts
 
 
 async def _ledger_as_the_api_reads_it(
