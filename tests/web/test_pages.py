@@ -251,3 +251,22 @@ async def test_the_start_page_counts_what_the_api_lists(site: Site) -> None:
         row = re.search(rf'<tr data-path="{path}">.*?<td class="num">(\d*)</td>', page, re.S)
         assert row, path
         assert row[1] == str(listed), path
+
+
+async def test_the_dunning_stage_is_shown_only_to_roles_that_may_read_it(site: Site) -> None:
+    # GET /api/v1/invoices/{id}/collection is for admin, ops_lead and case_officer: the ledger
+    # page's stage column too; a department and the protected-identity officer read the ledger
+    # without it
+    url = f"/ops/customers/{site.work.customer_id}"
+    for role in Role:
+        page = await site.get(url, role)
+        collection = await site.fordra.client.get(
+            f"/api/v1/invoices/{site.work.invoice_ids[0]}/collection",
+            headers=site.fordra.auth(
+                role, **({"department": "fastighet"} if role is Role.DEPARTMENT else {})
+            ),
+        )
+        if page.status_code != 200:
+            assert page.status_code == 403
+            continue
+        assert ("Kravsteg" in page.text) is (collection.status_code == 200), role
