@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from fordra.agency_gateway.application.cases import CASE_READERS, list_tasks
 from fordra.app.bootstrap import Platform
 from fordra.app.ops.charts import Bar, bar_chart
-from fordra.app.ops.present import day, kronor, label
+from fordra.app.ops.present import day, explained, kronor, label
 from fordra.app.ops.session import (
     CSRF_FIELD,
     ForgedForm,
@@ -162,7 +162,7 @@ def templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(kronor=kronor, day=day, label=label)
+    env.filters.update(kronor=kronor, day=day, label=label, explained=explained)
     return env
 
 

@@ -3,6 +3,7 @@ states the API names in English. Presentation only: every amount comes as the AP
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 # Narrow no-break space between thousands, as Swedish typography groups digits (Språkrådet).
@@ -87,3 +88,33 @@ def label(value: str | None) -> str:
     if value is None:
         return "–"
     return LABELS.get(value, value)
+
+
+# The payment queue's reasons and suggestions as payments and projections word them
+# (payments.domain.matching.why_not_matched_automatically, projections' unmatched_payments), in
+# Swedish; a wording not listed here is shown as the API gives it.
+_EXPLANATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(f"^{pattern}$"), swedish)
+    for pattern, swedish in (
+        (r"no OCR reference", "ingen OCR-referens"),
+        (r"the reference is not a valid OCR number", "referensen är inget giltigt OCR-nummer"),
+        (r"paid in (\S+): never booked as (\S+)", r"betald i \1: bokas aldrig som \2"),
+        (r"a (\S+) is handled by hand", r"en post av typen \1 hanteras för hand"),
+        (
+            r"BgMax reference code (\S+) is not a checked OCR",
+            r"BgMax-referenskod \1 är inget kontrollerat OCR-nummer",
+        ),
+        (r"its number is in the payment's text", "fakturans nummer står i betalningens text"),
+        (r"the same amount is open on it", "samma belopp är öppet på fakturan"),
+    )
+)
+
+
+def explained(text: str | None) -> str:
+    """A reason or suggestion of the payment queue in Swedish, when its wording is known."""
+    if text is None:
+        return "–"
+    for pattern, swedish in _EXPLANATIONS:
+        if pattern.match(text):
+            return pattern.sub(swedish, text)
+    return text
