@@ -145,6 +145,16 @@ PAGE_HEADERS = (
     ("Referrer-Policy", "same-origin"),
 )
 
+# What an error page says first, in Swedish; the API's own detail follows it.
+LEADS = {
+    status.HTTP_403_FORBIDDEN: "Din roll får inte göra detta, eller formuläret kom inte från "
+    "den här sidan.",
+    status.HTTP_404_NOT_FOUND: "Det finns inget med det id:t som du får se.",
+    status.HTTP_409_CONFLICT: "Läget har ändrats sedan sidan visades; inget har gjorts.",
+    status.HTTP_413_CONTENT_TOO_LARGE: "Formuläret är för stort.",
+    status.HTTP_422_UNPROCESSABLE_CONTENT: "Uppgifterna räcker inte; inget har gjorts.",
+}
+
 TITLES = {
     status.HTTP_401_UNAUTHORIZED: "Logga in",
     status.HTTP_403_FORBIDDEN: "Åtkomst nekad",
@@ -251,6 +261,7 @@ class OpsWeb:
             visitor,
             code=code,
             title=TITLES.get(code, "Fel"),
+            lead=LEADS.get(code, ""),
             message=message,
             errors=errors,
         )
