@@ -348,6 +348,7 @@ def test_a_terminal_only_extra_stays_out_of_the_json(capsys: pytest.CaptureFixtu
     logging.getLogger("uvicorn.error").warning(
         "Started", extra={"color_message": "\x1b[32mStarted\x1b[0m"}
     )
-    (line,) = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    lines = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    (line,) = [x for x in lines if x["logger"] == "uvicorn.error"]
     assert line["message"] == "Started"
     assert "color_message" not in line

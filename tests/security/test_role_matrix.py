@@ -251,6 +251,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/agency/cases/{case_id}/recall"): Row(roles(A, OPS, C), body=reason),
     ("GET", "/api/v1/agency/outbound/refused"): Row(roles(A, OPS, C)),
     ("POST", "/api/v1/agency/outbound/{message_id}/retry"): Row(roles(A, OPS, C)),
+    # The case register and its SLA dashboard (issue 17): the office registers and closes cases;
+    # a department reads its own invoices' cases.
+    ("POST", "/api/v1/cases"): Row(
+        roles(A, OPS, C), body=lambda _: {"kind": "refund", "received_at": "2026-03-02T09:00Z"}
+    ),
+    ("POST", "/api/v1/cases/{case_id}/done"): Row(roles(A, OPS, C)),
+    ("GET", "/api/v1/cases"): Row(roles(A, OPS, C, D)),
+    ("GET", "/api/v1/sla/dashboard"): Row(roles(A, OPS, C, D), params={"week": "2026-W10"}),
+    # The key figures of seed 004 (issue 17): the finance office's, not a department's.
+    ("GET", "/api/v1/kpis"): Row(
+        roles(A, OPS, C), params={"from": "2026-01-01", "to": "2026-03-31"}
+    ),
     # Write-down by an attesting role, write-off by the ops lead alone (issue 15); the list of
     # claims written down or off for the staff concerned (a department sees its own). Last in
     # the matrix: the ops lead's write-off ends the invoice for good.

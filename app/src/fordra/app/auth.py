@@ -14,10 +14,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from fordra.kernel.auth import Principal, Role
@@ -211,7 +212,13 @@ class TokenService:
             municipality=claims.get("municipality"),
         )
 
-    async def authenticate(self, request: Request) -> Principal:
+    async def authenticate(
+        self,
+        request: Request,
+        # Declares the bearer scheme in the OpenAPI document (Swagger UI's Authorize button);
+        # the header itself is read below, so that the answer stays ours.
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+    ) -> Principal:
         """The FastAPI dependency: 401 without a valid bearer token."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -229,6 +236,15 @@ class TokenService:
                 f"invalid token: {exc}",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from None
+
+
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="A token from `fordra token --role ROLE` (or the start banner of `make run`); "
+    "each route names the roles it admits.",
+)
 
 
 def _span(delta: timedelta) -> str:

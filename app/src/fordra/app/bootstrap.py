@@ -91,13 +91,21 @@ from fordra.payments.application.agency_payments import agency_reactions
 from fordra.payments.application.booking import PaymentsDeps
 from fordra.payments.application.receivables import receivable_reactions
 from fordra.payments.domain.events import INTERNAL_EVENTS as PAYMENTS_INTERNAL
+from fordra.projections.application.case_register import (
+    CaseRegisterDeps,
+    CaseRegisterProjection,
+    raised_case_reactions,
+)
 from fordra.projections.application.correction_requests import CorrectionRequestsProjection
 from fordra.projections.application.customer_ledger import (
     CustomerLedgerProjection,
     department_has_invoiced,
 )
+from fordra.projections.application.kpis import KpiProjection
 from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
+from fordra.projections.domain.case_register import CASE_REGISTER_EVENTS
+from fordra.projections.domain.service_levels import ServiceLevelSettings
 from fordra.utility_disconnect.application.customers import customer_reactions
 from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
@@ -126,6 +134,10 @@ CONTEXTS: tuple[str, ...] = (
 # What `fordra serve NAME` runs: a context's relay (and later its consumers), the projections,
 # or the HTTP API.
 SERVICES: tuple[str, ...] = (*CONTEXTS, "projections", "api")
+# The case register's own store (issue 17): written by the API and by the register's process
+# manager, its relay run by `fordra serve projections`, the service it belongs to.
+CASE_REGISTER = "cases"
+STORES: tuple[str, ...] = (*CONTEXTS, CASE_REGISTER)
 
 
 def build_registry() -> EventRegistry:
@@ -152,6 +164,7 @@ def build_registry() -> EventRegistry:
     registry.register_all(SOCIAL_SERVICES_EVENTS)
     registry.register_all(DISCONNECTION_LETTER_EVENTS)
     registry.register_all(LETTER_DOCUMENT_EVENTS)
+    registry.register_all(CASE_REGISTER_EVENTS)
     return registry
 
 
@@ -175,6 +188,8 @@ def _subscriptions(
     agency: AgencySettings,
     supply_point_claims: ProjectionRunner,
     social_services_queue: ProjectionRunner,
+    service_levels: ServiceLevelSettings,
+    calendar: WorkingDayCalendar,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
@@ -283,6 +298,16 @@ def _subscriptions(
             ("invoicing",),
             "utility-disconnect",
         ),
+        # Cases other contexts raise enter the case register (issue 17, domain.md §8).
+        Subscription(
+            ProcessManagerRunner(
+                "case-register",
+                stores[CASE_REGISTER],
+                raised_case_reactions(registry, service_levels, calendar),
+            ),
+            ("invoicing", "payments", "dunning", "agency-gateway"),
+            "projections",
+        ),
     ]
 
 
@@ -331,6 +356,9 @@ class Platform:
     # Supply points and the materiality assessment (issue 16).
     utility_disconnect: UtilityDisconnectDeps
     social_services_queue: SocialServicesQueueProjection
+    # The case register and its service levels (issue 17).
+    cases: CaseRegisterDeps
+    kpis: KpiProjection
     # The disconnection letters, read at dunning's letters route through the app's port.
     disconnection_letters: DisconnectionLetterDeps
     policies: PoliciesDeps
@@ -395,7 +423,7 @@ def build_embedded(
     codecs = _codecs(keyring)
     private_file(data / "projections.sqlite")
     stores: dict[str, EventStore] = {
-        name: SqliteEventStore(data / f"{name}.sqlite", name, codecs[name]) for name in CONTEXTS
+        name: SqliteEventStore(data / f"{name}.sqlite", name, codecs[name]) for name in STORES
     }
     read_models = ReadModelDatabase(f"sqlite+aiosqlite:///{data / 'projections.sqlite'}")
     registry = build_registry()
@@ -409,6 +437,7 @@ def build_embedded(
         social_services_queue=ProjectionRunner(
             SocialServicesQueueProjection(registry), read_models
         ),
+        service_levels=settings.service_levels, calendar=working_days(settings),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     telemetry = telemetry or setup_telemetry("fordra")
@@ -449,7 +478,7 @@ def build_distributed(
     # Keys stay in a file of their own, shared by the processes of one machine (docs/adr/0001).
     keyring = SqliteKeyRing(data / "keys.sqlite")
     codecs = _codecs(keyring)
-    pg_stores = {name: PostgresEventStore(settings.store, name, codecs[name]) for name in CONTEXTS}
+    pg_stores = {name: PostgresEventStore(settings.store, name, codecs[name]) for name in STORES}
     stores: dict[str, EventStore] = dict(pg_stores)
     read_models = ReadModelDatabase(settings.store, schema="projections")
     registry = build_registry()
@@ -463,6 +492,7 @@ def build_distributed(
         social_services_queue=ProjectionRunner(
             SocialServicesQueueProjection(registry), read_models
         ),
+        service_levels=settings.service_levels, calendar=working_days(settings),
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
@@ -482,8 +512,9 @@ def build_distributed(
             bus.subscribe(sub.consumer, *sub.upstreams)
     relays = [
         OutboxRelay(pg_stores[name], codecs[name], bootstrap, namespace=settings.kafka_namespace)
-        for name in CONTEXTS
-        if name in wanted
+        for name in STORES
+        # The case register's relay runs with the projections, the service it belongs to.
+        if name in wanted or (name == CASE_REGISTER and "projections" in wanted)
     ]
     settle = TrackingSettle(stores, [(sub.consumer, sub.upstreams) for sub in subscriptions])
     platform = _platform(
@@ -576,7 +607,7 @@ async def forget_idempotency_keys_offline(
         name: PostgresEventStore(settings.store, name, codecs[name])
         if settings.store
         else SqliteEventStore(settings.data_dir / f"{name}.sqlite", name, codecs[name])
-        for name in CONTEXTS
+        for name in STORES
     }
     started: list[EventStore] = []
     try:
@@ -599,7 +630,7 @@ async def _department_has_invoiced(
 
 def _codecs(keyring: SqliteKeyRing) -> dict[str, EnvelopeCodec]:
     sealer = PersonalDataSealer(keyring)
-    return {name: EnvelopeCodec(name, sealer) for name in CONTEXTS}
+    return {name: EnvelopeCodec(name, sealer) for name in STORES}
 
 
 def _projections(
@@ -615,6 +646,10 @@ def _projections(
         ),
         ProjectionRunner(PostingsProjection(registry, settings.accounting), read_models),
         ProjectionRunner(CorrectionRequestsProjection(registry), read_models),
+        # The case register's cases and their service levels (issue 17).
+        ProjectionRunner(CaseRegisterProjection(registry), read_models),
+        # The key figures of seed 004 (issue 17).
+        ProjectionRunner(KpiProjection(registry), read_models),
         # Invoicing's register of recurring charges, which the billing run reads (issue 14).
         ProjectionRunner(ChargeRegisterProjection(registry, working_days(settings)), read_models),
     ]
@@ -846,6 +881,16 @@ def _platform(
         dunning=dunning,
         utility_disconnect=disconnect,
         social_services_queue=_subscribed(subscriptions, SocialServicesQueueProjection),
+        cases=CaseRegisterDeps(
+            store=stores[CASE_REGISTER],
+            registry=registry,
+            clock=clock,
+            calendar=calendar,
+            settings=settings.service_levels,
+            read_models=read_models,
+            projection=_projection(runners, CaseRegisterProjection),
+        ),
+        kpis=_projection(runners, KpiProjection),
         disconnection_letters=DisconnectionLetterDeps(
             context=disconnect, sender=disconnection_letter_sender(settings)
         ),

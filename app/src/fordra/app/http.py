@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from fordra.agency_gateway.entrypoints.http import make_router as agency_router
@@ -50,7 +51,9 @@ from fordra.kernel.telemetry import current_telemetry
 from fordra.kernel.web import RouterDeps, StrictJsonBodies, json_safe, problem
 from fordra.payments.domain.bank_file import BankFileRejected
 from fordra.payments.entrypoints.http import make_router as payments_router
+from fordra.projections.entrypoints.cases_http import make_router as cases_router
 from fordra.projections.entrypoints.http import make_router as ledger_router
+from fordra.projections.entrypoints.kpis_http import make_router as kpis_router
 from fordra.projections.entrypoints.sie_http import make_router as sie_router
 from fordra.utility_disconnect.entrypoints.cases_http import make_router as disconnection_router
 from fordra.utility_disconnect.entrypoints.http import make_router as utility_disconnect_router
@@ -119,7 +122,10 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 await platform.stop()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from the package's own files, not a CDN: municipal
+    # networks are often offline (fastapi-offline ships them).
+    app = FastAPIOffline(
+        static_url="/docs-static",
         title="Fordra",
         version="0.1.0",
         description="Receivables for Swedish municipalities: invoices, payments, dunning.",
@@ -147,10 +153,13 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(recurring_router(platform.recurring, web))
     app.include_router(payments_router(platform.payments, web))
     app.include_router(agency_router(platform.agency, platform.agency_cases, web))
-    # With the ops web (issue 17): Swedish pages under /ops/, behind the same tokens and roles.
     for router in (
         *dunning_routers(platform, web),
         *utility_disconnect_routers(platform, web),
+        # The case register and the SLA dashboard (issue 17).
+        cases_router(platform.cases, web),
+        kpis_router(platform.read_models, platform.kpis, web),
+        # The ops web (issue 17): Swedish pages under /ops/, behind the same tokens and roles.
         ops_pages(platform),
     ):
         app.include_router(router)

@@ -26,6 +26,7 @@ from fordra.payments.domain.allocation import AllocationPolicy
 from fordra.payments.domain.rent_refund import RentRefundSettings
 from fordra.payments.domain.retention import ArchiveRetention
 from fordra.projections.domain.chart_of_accounts import AccountingSettings
+from fordra.projections.domain.service_levels import ServiceLevelSettings
 from fordra.utility_disconnect.domain.settings import DisconnectionSettings
 
 
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     # Utility disconnection (issue 16): the materiality assessment's numbers (domain.md §6).
     utility_disconnect: DisconnectionSettings = Field(default_factory=DisconnectionSettings)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
+    # The handling times of the office's cases (issue 17, domain.md §8, seed 002).
+    service_levels: ServiceLevelSettings = Field(default_factory=ServiceLevelSettings)
     tokens: TokenPolicy = Field(default_factory=TokenPolicy)
 
 
