@@ -60,7 +60,8 @@ async def officer(site: Site) -> AsyncIterator[Page]:
 
 
 async def nav_links(page: Page) -> list[str]:
-    return [str(await a.get_attribute("href")) for a in await page.locator("nav a").all()]
+    menu = page.locator('nav[aria-label="Huvudmeny"] a')
+    return [str(await a.get_attribute("href")) for a in await menu.all()]
 
 
 async def ore_of(page: Page, selector: str) -> int:

@@ -270,3 +270,38 @@ async def test_the_dunning_stage_is_shown_only_to_roles_that_may_read_it(site: S
             assert page.status_code == 403
             continue
         assert ("Kravsteg" in page.text) is (collection.status_code == 200), role
+
+
+async def test_the_sla_and_kpi_pages_show_the_apis_figures(site: Site) -> None:
+    client, api = site.fordra.client, site.fordra.auth(Role.CASE_OFFICER)
+    # Given a deferral request that came on Wednesday 2026-04-01 after 12:00 (due in 1 day)
+    r = await client.post(
+        "/api/v1/cases",
+        json={"kind": "deferral", "received_at": "2026-04-01T13:05:00+02:00"},
+        headers=api,
+    )
+    assert r.status_code == 201, r.text
+    await site.fordra.platform.settle()
+    board = (await client.get("/api/v1/sla/dashboard?week=2026-W15", headers=api)).json()
+    page = (await site.get("/ops/sla?week=2026-W15", Role.CASE_OFFICER)).text
+    for kind in board["kinds"]:
+        row = re.search(rf'<tr data-kind="{kind["kind"]}">(.*?)</tr>', page, re.S)
+        assert row, kind["kind"]
+        cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', row[1])
+        figures = [kind["open"], kind["due_today"], kind["overdue"], kind["handled"]]
+        assert cells[:4] == [str(n) for n in figures], kind["kind"]
+    (deferral,) = [k for k in board["kinds"] if k["kind"] == "deferral"]
+    assert deferral["overdue"] == 1
+    assert "Försenade ärenden per ärendetyp" in page  # the chart of what is late
+
+    kpis = (await client.get("/api/v1/kpis?from=2026-01-01&to=2026-04-08", headers=api)).json()
+    page = (await site.get("/ops/kpis?from=2026-01-01&to=2026-04-08", Role.CASE_OFFICER)).text
+    assert f'data-value="{kpis["invoices_issued"]}"' in page
+    assert f'data-ore="{kpis["invoiced_ore"]}"' in page
+    assert f'data-ore="{kpis["receivables_open_ore"]}"' in page
+    for bucket, ore in kpis["aged_receivables"].items():
+        assert f'data-ore="{ore}"' in page, bucket
+    # A date that is none is refused naming it
+    r = await site.get("/ops/kpis?from=2026-13-01", Role.CASE_OFFICER)
+    assert r.status_code == 422
+    assert "from" in r.text

@@ -4,6 +4,7 @@ same figures are in the table next to the chart)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -13,16 +14,19 @@ from fordra.app.ops.present import kronor
 @dataclass(frozen=True, slots=True)
 class Bar:
     label: str
-    ore: int
+    ore: int  # the figure drawn: an amount in öre, or a count with ``written=str``
 
 
-def bar_chart(title: str, bars: list[Bar], *, width: int = 640) -> str:
-    """Horizontal bars, one per figure, scaled to the largest; '' when there is nothing to draw."""
+def bar_chart(title: str, bars: list[Bar], *, written: Callable[[int], str] = kronor) -> str:
+    """Horizontal bars, one per figure, scaled to the largest; '' when there is nothing to draw.
+    ``written`` writes the figure beside its bar (kronor by default)."""
     shown = [b for b in bars if b.ore > 0]
     if not shown:
         return ""
-    row, label_w, value_w = 28, 170, 130
-    plot_w = width - label_w - value_w
+    # The labels' column as wide as the longest (about 7.5 px a character at 13 px).
+    row, value_w, plot_w = 28, 130, 340
+    label_w = min(360, max(120, round(max(len(b.label) for b in shown) * 7.5) + 12))
+    width = label_w + plot_w + value_w
     top = max(b.ore for b in shown)
     height = row * len(shown) + 8
     parts = [
@@ -36,7 +40,7 @@ def bar_chart(title: str, bars: list[Bar], *, width: int = 640) -> str:
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end">{escape(bar.label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="18" class="bar"/>'
-            f'<text x="{label_w + w + 6}" y="{y + 18}">{escape(kronor(bar.ore))}</text>'
+            f'<text x="{label_w + w + 6}" y="{y + 18}">{escape(written(bar.ore))}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

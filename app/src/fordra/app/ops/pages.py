@@ -14,6 +14,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,12 +23,12 @@ import jinja2
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from fordra.agency_gateway.application.cases import CASE_READERS, list_tasks
 from fordra.app.bootstrap import Platform
 from fordra.app.ops.charts import Bar, bar_chart
-from fordra.app.ops.present import day, explained, kronor, label
+from fordra.app.ops.present import case_kind, day, explained, kronor, label, percent
 from fordra.app.ops.session import (
     CSRF_FIELD,
     ForgedForm,
@@ -59,6 +60,7 @@ from fordra.dunning.application.proposals import (
 from fordra.dunning.domain.proposals import ProposalConflict
 from fordra.invoicing.application.customers import read_customer, registered_by_department
 from fordra.kernel.auth import AccessDenied, Principal, Role, require_role
+from fordra.kernel.dated import CalendarDate
 from fordra.kernel.errors import (
     ConcurrencyConflict,
     DomainRuleViolation,
@@ -67,11 +69,14 @@ from fordra.kernel.errors import (
 )
 from fordra.kernel.web import IDEMPOTENCY_KEY_MAX_LENGTH, PathId, metadata_for
 from fordra.payments.application.work_queue import ResolvePayment, resolve_payment
+from fordra.projections.application.case_register import CASE_READERS as SLA_READERS
+from fordra.projections.application.case_register import iso_week, sla_dashboard
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
     department_has_invoiced,
     read_customer_ledger,
 )
+from fordra.projections.application.kpis import KPI_READERS, read_kpis
 from fordra.projections.application.unmatched_payments import UnmatchedQueue, read_unmatched
 from fordra.projections.entrypoints.http import LEDGER_READERS, QUEUE_READERS
 from fordra.utility_disconnect.application.social_services import (
@@ -81,6 +86,8 @@ from fordra.utility_disconnect.application.social_services import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
+# A date as the API's queries take one (kernel.dated: 1900 to 2199).
+CALENDAR_DATE: TypeAdapter[date] = TypeAdapter(CalendarDate)
 EVERY_ROLE = tuple(Role)
 
 
@@ -100,9 +107,12 @@ DISPUTES = Page("/ops/disputes", "Bestridda fordringar", DUNNING_READERS)
 PLANS = Page("/ops/payment-plans", "Avbetalningsplaner", PLAN_READERS)
 AGENCY_TASKS = Page("/ops/agency/tasks", "Inkassoärendenas frister", CASE_READERS)
 SOCIAL_SERVICES = Page("/ops/social-services", "Meddelanden till socialnämnden", BOARD)
-# The menu, in the order a case officer works. The SLA dashboard (GET /api/v1/sla/dashboard) and
-# the KPIs (GET /api/v1/kpis) get their rows here once services/projections serves them.
+SLA = Page("/ops/sla", "Servicenivåer", SLA_READERS)
+KPIS = Page("/ops/kpis", "Nyckeltal", KPI_READERS)
+# The menu, in the order a case officer works: how the office stands first, then the queues.
 NAV: tuple[Page, ...] = (
+    SLA,
+    KPIS,
     CUSTOMERS,
     UNMATCHED,
     PROPOSALS,
@@ -172,7 +182,14 @@ def templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(kronor=kronor, day=day, label=label, explained=explained)
+    env.filters.update(
+        kronor=kronor,
+        day=day,
+        label=label,
+        explained=explained,
+        case_kind=case_kind,
+        percent=percent,
+    )
     return env
 
 
@@ -322,6 +339,7 @@ def make_router(platform: Platform) -> APIRouter:
     _payment_pages(router, ops)
     _dunning_pages(router, ops)
     _queue_pages(router, ops)
+    _figure_pages(router, ops)
     return router
 
 
@@ -550,6 +568,81 @@ def _queue_pages(router: APIRouter, ops: OpsWeb) -> None:
         )
         await platform.settle()
         return back_to(SOCIAL_SERVICES, "acknowledged")
+
+
+def _figure_pages(router: APIRouter, ops: OpsWeb) -> None:
+    platform = ops.platform
+
+    @router.get("/sla", response_class=HTMLResponse)
+    async def sla(request: Request, week: str | None = None) -> Response:
+        """``GET /api/v1/sla/dashboard?week=`` as a page; the business date's week by default."""
+        visitor = ops.visitor(request, SLA)
+        today = platform.clock.today()
+        if week is None:
+            year, number, _ = today.isocalendar()
+            week = f"{year}-W{number:02d}"
+        monday, _sunday = iso_week(week)  # a 422 naming ``week`` for one that is none
+        board = await sla_dashboard(platform.cases, visitor.principal, week)
+
+        def week_of(day: date) -> str:
+            year, number, _ = day.isocalendar()
+            return f"{year}-W{number:02d}"
+
+        chart = bar_chart(
+            "Försenade ärenden per ärendetyp",
+            [Bar(case_kind(k.kind), k.overdue) for k in board.kinds],
+            written=str,
+        )
+        return ops.render(
+            request,
+            "sla.html",
+            visitor,
+            title=SLA.title,
+            board=board,
+            chart=chart,
+            previous=week_of(monday - timedelta(days=7)),
+            following=week_of(monday + timedelta(days=7))
+            if monday + timedelta(7) <= today
+            else None,
+        )
+
+    @router.get("/kpis", response_class=HTMLResponse)
+    async def kpis(request: Request) -> Response:
+        """``GET /api/v1/kpis?from&to`` as a page; the business year so far by default."""
+        visitor = ops.visitor(request, KPIS)
+        today = platform.clock.today()
+        start = _date_param(request, "from", date(today.year, 1, 1))
+        end = _date_param(request, "to", today)
+        figures = await read_kpis(
+            platform.read_models, platform.kpis, visitor.principal, start, end
+        )
+        aged = figures.aged_receivables
+        chart = bar_chart(
+            "Obetalda fordringar efter dagar efter förfallodag",
+            [
+                Bar("Ej förfallet", aged.not_yet_due_ore),
+                Bar("0–30 dagar", aged.days_0_30_ore),
+                Bar("31–60 dagar", aged.days_31_60_ore),
+                Bar("61–90 dagar", aged.days_61_90_ore),
+                Bar("91 dagar eller mer", aged.days_91_plus_ore),
+            ],
+        )
+        return ops.render(request, "kpis.html", visitor, title=KPIS.title, k=figures, chart=chart)
+
+
+def _date_param(request: Request, name: str, default: date) -> date:
+    """A date of the query (``from``, ``to``), a 422 naming it when it is not one."""
+    given = request.query_params.get(name, "").strip()
+    if not given:
+        return default
+    try:
+        return CALENDAR_DATE.validate_python(given)
+    except ValidationError:
+        raise DomainRuleViolation(
+            f"{name} is not a date of the calendar (YYYY-MM-DD): {given[:20]!r}",
+            field=name,
+            rule="date",
+        ) from None
 
 
 async def _unmatched_queue(platform: Platform) -> UnmatchedQueue:

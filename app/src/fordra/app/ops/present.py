@@ -83,6 +83,38 @@ LABELS: dict[str, str] = {
 }
 
 
+# The case register's kinds (projections.domain.service_levels.CaseKind; seed 002's table).
+CASE_KINDS: dict[str, str] = {
+    "refund": "Återbetalning till kund",
+    "deferral": "Anstånd",
+    "payment_plan": "Avbetalningsplan",
+    "cancellation_credit": "Makulering/kreditering",
+    "agency_inbox": "Inkassoinkorg",
+    "import_error_list": "Fellistor från importer",
+    "payment_proposal": "Betalningsförslag, kommande återbetalningar",
+    "kronofogden": "Ärenden från Kronofogden",
+    "e_invoice_error": "E-fakturor som inte kunde skickas",
+    "agency_payment": "Inbetalningar från inkasso",
+    "autogiro_mandate": "Autogiromedgivanden",
+    "department_question": "Frågor från förvaltningar",
+    "weekly_control": "Veckokontroller",
+    "reconciliation": "Kontoavstämning",
+    "advance_reversal": "Återföring av förskott",
+    "period_close": "Periodbokslut",
+    "childcare_manual_form": "Barnomsorg, manuella blanketter",
+    "childcare_message": "Barnomsorg, meddelanden",
+}
+
+
+def case_kind(value: str) -> str:
+    return CASE_KINDS.get(value, value)
+
+
+def percent(value: float | None) -> str:
+    """8.0 -> '8,0 %'; None (nothing to divide by) -> '–'."""
+    return "–" if value is None else f"{value:.1f}".replace(".", ",") + "\u00a0%"
+
+
 def label(value: str | None) -> str:
     """The Swedish word for a state; an unknown one is shown as the API names it."""
     if value is None:
