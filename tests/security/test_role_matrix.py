@@ -339,6 +339,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/ops/payment-plans"): Row(roles(A, OPS, C)),
     ("GET", "/ops/agency/tasks"): Row(roles(A, OPS, C)),
     ("GET", "/ops/social-services"): Row(roles(S)),
+    ("GET", "/ops/cases"): Row(roles(A, OPS, C, D)),
+    ("POST", "/ops/cases/{case_id}/done"): Row(roles(A, OPS, C)),
     ("GET", "/ops/sla"): Row(roles(A, OPS, C, D), params={"week": "2026-W10"}),
     ("GET", "/ops/kpis"): Row(roles(A, OPS, C), params={"from": "2026-01-01", "to": "2026-03-31"}),
     ("POST", "/ops/social-services/{notification_id}/acknowledge"): Row(roles(S)),

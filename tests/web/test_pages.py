@@ -305,3 +305,42 @@ async def test_the_sla_and_kpi_pages_show_the_apis_figures(site: Site) -> None:
     r = await site.get("/ops/kpis?from=2026-13-01", Role.CASE_OFFICER)
     assert r.status_code == 422
     assert "from" in r.text
+
+
+async def test_the_case_register_queue_and_marking_a_case_done(site: Site) -> None:
+    client, api = site.fordra.client, site.fordra.auth(Role.CASE_OFFICER)
+    # Given a payment plan request that came on Tuesday 2026-04-07 at 09:30 (2 working days)
+    r = await client.post(
+        "/api/v1/cases",
+        json={"kind": "payment_plan", "received_at": "2026-04-07T09:30:00+02:00"},
+        headers=api,
+    )
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    await site.fordra.platform.settle()
+    listed = (await client.get("/api/v1/cases?status=open", headers=api)).json()["items"]
+    page = await site.get("/ops/cases", Role.CASE_OFFICER)
+    # Then the page lists the open cases as the API does, with the due date and Swedish time
+    assert re.findall(r'<tr data-case-id="([^"]+)">', page.text) == [c["case_id"] for c in listed]
+    row = re.search(rf'<tr data-case-id="{case_id}">(.*?)</tr>', page.text, re.S)
+    assert row
+    assert "2026-04-08" in row[1]  # due by the end of working day 2
+    assert "2026-04-07 09:30" in row[1]
+    assert "Avbetalningsplan" in row[1]
+    # A department reads the queue but is offered no action, and may not take one
+    department = await site.get("/ops/cases", Role.DEPARTMENT)
+    assert department.status_code == 200
+    assert "Markera klart" not in department.text
+    r = await client.post(f"/ops/cases/{case_id}/done", headers=site.cookie(Role.DEPARTMENT))
+    assert r.status_code == 403
+    # When the officer marks it done through the page
+    r = await client.post(
+        f"/ops/cases/{case_id}/done",
+        data={"csrf": csrf_of(page.text), "idempotency_key": "web-case-1"},
+        headers=site.cookie(Role.CASE_OFFICER),
+    )
+    assert r.status_code == 303, r.text
+    # Then the register has it done, and it left the page
+    done = (await client.get("/api/v1/cases?status=done", headers=api)).json()["items"]
+    assert case_id in [c["case_id"] for c in done]
+    assert case_id not in (await site.get("/ops/cases", Role.CASE_OFFICER)).text

@@ -28,7 +28,15 @@ from pydantic import TypeAdapter, ValidationError
 from fordra.agency_gateway.application.cases import CASE_READERS, list_tasks
 from fordra.app.bootstrap import Platform
 from fordra.app.ops.charts import Bar, bar_chart
-from fordra.app.ops.present import case_kind, day, explained, kronor, label, percent
+from fordra.app.ops.present import (
+    case_kind,
+    day,
+    explained,
+    kronor,
+    label,
+    local_time,
+    percent,
+)
 from fordra.app.ops.session import (
     CSRF_FIELD,
     ForgedForm,
@@ -70,7 +78,13 @@ from fordra.kernel.errors import (
 from fordra.kernel.web import IDEMPOTENCY_KEY_MAX_LENGTH, PathId, metadata_for
 from fordra.payments.application.work_queue import ResolvePayment, resolve_payment
 from fordra.projections.application.case_register import CASE_READERS as SLA_READERS
-from fordra.projections.application.case_register import iso_week, sla_dashboard
+from fordra.projections.application.case_register import (
+    CASE_WORKERS,
+    close_case,
+    iso_week,
+    read_cases,
+    sla_dashboard,
+)
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
     department_has_invoiced,
@@ -109,10 +123,12 @@ AGENCY_TASKS = Page("/ops/agency/tasks", "Inkassoärendenas frister", CASE_READE
 SOCIAL_SERVICES = Page("/ops/social-services", "Meddelanden till socialnämnden", BOARD)
 SLA = Page("/ops/sla", "Servicenivåer", SLA_READERS)
 KPIS = Page("/ops/kpis", "Nyckeltal", KPI_READERS)
+CASES = Page("/ops/cases", "Ärenden att handlägga", SLA_READERS)
 # The menu, in the order a case officer works: how the office stands first, then the queues.
 NAV: tuple[Page, ...] = (
     SLA,
     KPIS,
+    CASES,
     CUSTOMERS,
     UNMATCHED,
     PROPOSALS,
@@ -124,6 +140,7 @@ NAV: tuple[Page, ...] = (
 
 # What the start page counts for each queue.
 WAITING = {
+    CASES.path: "öppna ärenden",
     UNMATCHED.path: "inbetalningar att matcha",
     PROPOSALS.path: "förslag att godkänna eller avslå",
     DISPUTES.path: "bestridda fordringar",
@@ -138,6 +155,7 @@ DONE = {
     "approved": "Förslaget är godkänt.",
     "rejected": "Förslaget är avslaget.",
     "acknowledged": "Meddelandet är markerat som läst.",
+    "closed": "Ärendet är markerat som klart.",
 }
 
 # Every page: never cached (it shows personal data and amounts), never framed by another site (a
@@ -188,6 +206,7 @@ def templates() -> jinja2.Environment:
         label=label,
         explained=explained,
         case_kind=case_kind,
+        local_time=local_time,
         percent=percent,
     )
     return env
@@ -606,6 +625,38 @@ def _figure_pages(router: APIRouter, ops: OpsWeb) -> None:
             else None,
         )
 
+    @router.get("/cases", response_class=HTMLResponse)
+    async def cases(request: Request) -> Response:
+        """The open cases of the register (``GET /api/v1/cases?status=open``), by due date: the
+        deferral and plan requests, refunds to attest, objections and the rest of seed 002's
+        table. The office marks one done here; a department only reads its own."""
+        visitor = ops.visitor(request, CASES)
+        found = await read_cases(platform.cases, visitor.principal, status="open")
+        return ops.render(
+            request,
+            "cases.html",
+            visitor,
+            title=CASES.title,
+            items=found.items,
+            may_close=visitor.principal.role in CASE_WORKERS,
+        )
+
+    @router.post("/cases/{case_id}/done", response_class=HTMLResponse)
+    async def case_done(request: Request, case_id: PathId) -> Response:
+        visitor = ops.visitor(request, CASES)
+        require_role(visitor.principal, *CASE_WORKERS, action="mark a case done")
+        form = await ops.form(request, visitor)
+        principal = visitor.principal
+        await close_case(
+            case_id,
+            platform.cases,
+            principal,
+            metadata_for(principal),
+            idempotency_key=idempotency_key(form),
+        )
+        await platform.settle()
+        return back_to(CASES, "closed")
+
     @router.get("/kpis", response_class=HTMLResponse)
     async def kpis(request: Request) -> Response:
         """``GET /api/v1/kpis?from&to`` as a page; the business year so far by default."""
@@ -664,6 +715,8 @@ async def _work_waiting(platform: Platform, principal: Principal) -> dict[str, i
     answers for it (pending proposals, plans awaiting their signature, unread messages)."""
     counts: dict[str, int] = {}
     role = principal.role
+    if role in CASES.roles:
+        counts[CASES.path] = len((await read_cases(platform.cases, principal, status="open")).items)
     if role in UNMATCHED.roles:
         counts[UNMATCHED.path] = len((await _unmatched_queue(platform)).items)
     if role in PROPOSALS.roles:

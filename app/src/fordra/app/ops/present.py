@@ -4,7 +4,9 @@ states the API names in English. Presentation only: every amount comes as the AP
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+
+from fordra.kernel.clock import STOCKHOLM
 
 # Narrow no-break space between thousands, as Swedish typography groups digits (Språkrådet).
 THIN_SPACE = "\u202f"
@@ -18,6 +20,12 @@ def kronor(ore: int | None) -> str:
     whole, cents = divmod(abs(ore), 100)
     grouped = f"{whole:,}".replace(",", THIN_SPACE)
     return f"{sign}{grouped},{cents:02d}{THIN_SPACE}kr"
+
+
+def local_time(value: datetime) -> str:
+    """A moment as the office's clock shows it (Swedish time); a naive one is UTC."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
 def day(value: date | None) -> str:
