@@ -61,6 +61,23 @@ def test_no_handover_where_the_next_step_is_not_the_agency() -> None:
     assert cut.hand_over_reminded_by is None
 
 
+def test_a_disconnection_policy_refers_on_the_day_it_would_have_handed_over() -> None:
+    # Given an electricity policy whose next step is disconnection (issue 16)
+    electricity = default_policy("electricity_supply", DAY, SETTINGS).model_copy(
+        update={"next_step": "disconnection"}
+    )
+    cut = cutoffs_for("electricity_supply", electricity, DAY, SETTINGS, WorkingDayCalendar())
+    # Then the claim is referred by the agency's own cut-off (10 days and the pay-by date), and
+    # the same cut-off hands over a claim the procedure declined
+    assert cut.refers_for_disconnection
+    assert cut.hand_over_reminded_by == date(2026, 3, 28)
+    # And a policy for the agency refers nothing
+    agency = default_policy("electricity_supply", DAY, SETTINGS)
+    assert not cutoffs_for(
+        "electricity_supply", agency, DAY, SETTINGS, WorkingDayCalendar()
+    ).refers_for_disconnection
+
+
 def test_seed_004_hands_over_invoices_4_to_7_weeks_overdue_once_a_month() -> None:
     policy = water(model="handover_then_agency_reminder")
     calendar = WorkingDayCalendar()

@@ -128,21 +128,37 @@ def test_a_reminder_with_no_next_step_threatens_nothing() -> None:
         assert word not in text
 
 
-@pytest.mark.parametrize(
-    ("service_type", "step", "says"),
-    [
-        ("water", "disconnection", "avstängning av leveransen av vatten"),
-        ("childcare", "termination_warning", "risk för uppsägning av platsen"),
-    ],
-)
-def test_the_next_step_is_said_only_as_the_policy_has_it(
-    service_type: str, step: str, says: str
-) -> None:
+def test_the_next_step_is_said_only_as_the_policy_has_it() -> None:
     doc = build_letter_document(
-        reminder(service_type=service_type, next_step=step), TOLVAN, CREDITOR
+        reminder(service_type="childcare", next_step="termination_warning"), TOLVAN, CREDITOR
     )
-    assert says in " ".join(doc.next_step)
+    assert "risk för uppsägning av platsen" in " ".join(doc.next_step)
     assert "inkasso" not in text_of(doc).lower()
+
+
+@pytest.mark.parametrize("service_type", ["electricity_grid", "electricity_supply"])
+def test_a_reminder_before_disconnection_threatens_neither_it_nor_the_agency(
+    service_type: str,
+) -> None:
+    # Given an electricity policy whose next step is disconnection (issue 16)
+    facts = reminder(service_type=service_type, next_step="disconnection")
+    doc = build_letter_document(facts, TOLVAN, CREDITOR)
+    # Then the reminder says that collection goes on and a new letter follows, and threatens
+    # nothing: the materiality is not yet assessed (domain.md §6), and a claim the procedure
+    # declines goes to the agency while one it takes never does
+    assert doc.next_step == (
+        "Om vi inte har fått betalt senast 24 mars 2026 fortsätter vi att driva in fordringen, "
+        "och du får ett nytt brev om vad som händer då.",
+    )
+    text = text_of(doc).lower()
+    for word in ("stängas av", "avstängning", "frånkoppl", "inkasso", "socialnämnd"):
+        assert word not in text
+    check_reminder_has_required_items(facts, doc)
+    # And a wording that threatened disconnection, or the agency, is refused as an empty threat
+    for threat in ("Elen kan stängas av.", "Fordringen lämnas till inkasso."):
+        with pytest.raises(DomainRuleViolation) as refused:
+            check_no_empty_threats(facts, doc.model_copy(update={"next_step": (threat,)}))
+        assert refused.value.rule == "no_empty_threats"
 
 
 def test_a_threat_the_policy_will_not_carry_out_is_refused() -> None:

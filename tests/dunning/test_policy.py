@@ -71,21 +71,29 @@ def test_every_service_defaults_to_seed_001() -> None:
         assert broken_rule(p) is None
 
 
-def test_electricity_is_never_threatened_with_disconnection_while_no_process_exists() -> None:
+def test_electricity_may_end_in_disconnection_where_the_municipality_opts_in() -> None:
     for service_type in ("electricity_grid", "electricity_supply", "water"):
+        # The default stays the agency: a municipality opts in (issue 16)
         assert PolicyBook(SETTINGS).policy_for(service_type, DAY).next_step == "agency"
+    # The process exists for electricity grid and supply (utility disconnection opens its case
+    # on its own from dunning's referral), so their policy may name it
+    for service_type in ("electricity_grid", "electricity_supply"):
+        assert broken_rule(policy(service_type=service_type, next_step="disconnection")) is None
+    # Water's case is opened by hand, and no other service is disconnected at all
+    for service_type in ("water", "waste", "childcare"):
         p = policy(service_type=service_type, next_step="disconnection")
         assert broken_rule(p) == "check_next_step_is_a_real_process"
-    # Once the utility-disconnect process exists for a service, its policy may name it
-    with_process = DunningSettings(disconnection_services=("electricity_grid",))
-    assert (
-        broken_rule(
-            policy(service_type="electricity_grid", next_step="disconnection"), with_process
-        )
-        is None
+    # Nor in the agency model, where the agency reminds and the claim goes to it
+    agency_model = policy(
+        service_type="electricity_grid",
+        model="handover_then_agency_reminder",
+        next_step="disconnection",
     )
+    assert broken_rule(agency_model) == "check_agency_model_hands_over"
+    # A municipality's settings may still name fewer services
+    grid_only = DunningSettings(disconnection_services=("electricity_grid",))
     assert broken_rule(
-        policy(service_type="electricity_supply", next_step="disconnection"), with_process
+        policy(service_type="electricity_supply", next_step="disconnection"), grid_only
     ) == ("check_next_step_is_a_real_process")
 
 

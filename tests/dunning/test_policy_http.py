@@ -201,7 +201,7 @@ async def test_a_department_may_not_read_the_policies(policies: Policies) -> Non
         ),
         ("parking", water(), "check_service_type_known", "service_type"),
         (
-            "electricity_grid",
+            "waste",
             water(next_step="disconnection"),
             "check_next_step_is_a_real_process",
             "next_step",

@@ -85,9 +85,13 @@ async def test_invoice_reaches_the_customer_ledger(engine: Engine, tmp_path: Pat
                 "written_off_on": None,
                 "write_off_reason": None,
                 "write_off_decision_reference": None,
+                # under no disconnection case (issue 16)
+                "disconnection_case_id": None,
+                "disconnection_status": None,
             }
         ]
         assert ledger["held_small_amounts"] == []
+        assert ledger["disconnection_cases"] == []
 
         # When the business clock passes the due date, the invoice shows as overdue
         r = await fordra.client.post(

@@ -138,6 +138,18 @@ async def health(fordra: Running) -> dict[str, Any]:
     return body
 
 
+async def handler_failures(fordra: Running, consumer: str) -> float:
+    r = await fordra.client.get("/metrics", headers=fordra.auth(Role.OPS_LEAD))
+    assert r.status_code == 200, r.text
+    found = re.findall(
+        rf'^handler_failures_total\{{[^}}]*consumer="{consumer}"[^}}]*'
+        rf'event_type="InvoiceIssued"[^}}]*\}} (\S+)$',
+        r.text,
+        re.M,
+    )
+    return sum(float(v) for v in found)
+
+
 async def parked_gauge(fordra: Running, consumer: str) -> float:
     r = await fordra.client.get("/metrics", headers=fordra.auth(Role.OPS_LEAD))
     assert r.status_code == 200, r.text
@@ -218,6 +230,8 @@ async def test_an_invoice_above_2_63_ore_already_stored_is_parked_and_the_rest_g
         assert "projection:customer_ledger" in status["consumers"]
         assert status["parked_events"] >= 1
         assert await parked_gauge(fordra, "projection:customer_ledger") == 1
+        # and every failed attempt is counted, as the failures of that consumer on that event
+        assert await handler_failures(fordra, "projection:customer_ledger") >= 3
 
         # When an operator replays it before the code is fixed
         r = await fordra.client.post(

@@ -9,6 +9,8 @@ stored or sent.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -166,3 +168,43 @@ async def test_one_trace_from_the_request_to_every_handler_and_the_metrics_move(
             frozenset({("consumer", "projection:customer_ledger"), ("upstream", "invoicing")})
             in lags
         )
+
+
+# The counters a consumer's failure creates: tests/scenarios/test_poison_events.py moves them.
+AFTER_A_FAILURE = {"handler_failures_total"}
+DASHBOARD = (
+    Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "fordra.json"
+)
+
+
+def dashboard_metrics() -> set[str]:
+    """The metric names the Grafana dashboard's queries ask for."""
+    board = json.loads(DASHBOARD.read_text())
+    names: set[str] = set()
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            names |= set(re.findall(r"\b(fordra_\w+|\w+_total|\w+_bucket)\b", target["expr"]))
+    return names
+
+
+async def test_every_metric_the_dashboard_shows_is_served(tmp_path: Path) -> None:
+    names = dashboard_metrics()
+    assert len(names) >= 10
+    async with running_platform("embedded", tmp_path, today=date(2026, 3, 2)) as fordra:
+        r = await fordra.client.post("/api/v1/customers", json=PERSON, headers=fordra.auth())
+        assert r.status_code == 201, r.text
+        case = {"kind": "refund", "received_at": "2026-03-02T09:00:00+01:00"}
+        r = await fordra.client.post("/api/v1/cases", json=case, headers=fordra.auth(Role.OPS_LEAD))
+        assert r.status_code == 201, r.text
+        r = await fordra.client.post(
+            "/api/v1/payment-files",
+            content=b"not a bank file",
+            headers=fordra.auth(Role.BANK_INGEST),
+        )
+        assert r.status_code == 422, r.text
+        served = {name for name, _labels in await scrape(fordra)}
+        # The SLA gauges carry the register: the refund is open, due in 3 working days.
+        after = await scrape(fordra)
+        assert after[("fordra_sla_open_cases", frozenset({("kind", "refund")}))] == 1
+        assert after[("fordra_sla_overdue_cases", frozenset({("kind", "refund")}))] == 0
+    assert names - AFTER_A_FAILURE <= served, sorted(names - AFTER_A_FAILURE - served)

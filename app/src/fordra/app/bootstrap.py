@@ -106,6 +106,7 @@ from fordra.projections.application.postings import PostingsProjection
 from fordra.projections.application.unmatched_payments import UnmatchedPaymentsProjection
 from fordra.projections.domain.case_register import CASE_REGISTER_EVENTS
 from fordra.projections.domain.service_levels import ServiceLevelSettings
+from fordra.utility_disconnect.application.automatic_opening import automatic_opening_reactions
 from fordra.utility_disconnect.application.customers import customer_reactions
 from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import SupplyPointClaimsProjection
@@ -190,9 +191,15 @@ def _subscriptions(
     social_services_queue: ProjectionRunner,
     service_levels: ServiceLevelSettings,
     calendar: WorkingDayCalendar,
+    settings: Settings,
 ) -> list[Subscription]:
     """Every reaction of a context to another's events, and every projection: the one table of
     who follows whom."""
+    disconnect = _disconnect_deps(
+        settings, stores=stores, registry=registry, clock=payments.clock,
+        read_models=supply_point_claims.db,
+        claims=_projection_of(supply_point_claims, SupplyPointClaimsProjection),
+    )  # fmt: skip
     return [
         *(Subscription(r, r.projection.upstreams, "projections") for r in runners),
         # Dunning's claims: its own read model, run by `fordra serve dunning` (domain.md §4).
@@ -308,7 +315,46 @@ def _subscriptions(
             ("invoicing", "payments", "dunning", "agency-gateway"),
             "projections",
         ),
+        # A claim dunning refers for disconnection opens a case on its own, or is declined and
+        # goes to the agency (issue 16, domain.md §6).
+        Subscription(
+            ProcessManagerRunner(
+                "disconnect-automatic-opening",
+                stores["utility-disconnect"],
+                automatic_opening_reactions(disconnect),
+            ),
+            ("dunning",),
+            "utility-disconnect",
+        ),
     ]
+
+
+def _projection_of(runner: ProjectionRunner, kind: type[P]) -> P:
+    """The projection ``runner`` runs, as the ``kind`` it was made with."""
+    if not isinstance(runner.projection, kind):
+        raise TypeError(f"{runner.name} runs no {kind.__name__}")
+    return runner.projection
+
+
+def _disconnect_deps(
+    settings: Settings,
+    *,
+    stores: dict[str, EventStore],
+    registry: EventRegistry,
+    clock: BusinessClock,
+    read_models: ReadModelDatabase,
+    claims: SupplyPointClaimsProjection,
+) -> UtilityDisconnectDeps:
+    """What utility disconnection's use cases and its process manager receive (issue 16)."""
+    return UtilityDisconnectDeps(
+        store=stores["utility-disconnect"],
+        registry=registry,
+        clock=clock,
+        settings=settings.utility_disconnect,
+        read_models=read_models,
+        claims=claims,
+        calendar=working_days(settings),
+    )
 
 
 def working_days(settings: Settings) -> WorkingDayCalendar:
@@ -438,6 +484,7 @@ def build_embedded(
             SocialServicesQueueProjection(registry), read_models
         ),
         service_levels=settings.service_levels, calendar=working_days(settings),
+        settings=settings,
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     telemetry = telemetry or setup_telemetry("fordra")
@@ -493,6 +540,7 @@ def build_distributed(
             SocialServicesQueueProjection(registry), read_models
         ),
         service_levels=settings.service_levels, calendar=working_days(settings),
+        settings=settings,
     )  # fmt: skip
     parked = ParkedEvents(read_models)
     bus: KafkaBus | None = None
@@ -834,15 +882,10 @@ def _platform(
     # Every business day the clock passes: the day's dunning proposals (domain.md §4).
     scheduler.register("dunning daily run", dunning_run)
 
-    disconnect = UtilityDisconnectDeps(
-        store=stores["utility-disconnect"],
-        registry=registry,
-        clock=clock,
-        settings=settings.utility_disconnect,
-        read_models=read_models,
+    disconnect = _disconnect_deps(
+        settings, stores=stores, registry=registry, clock=clock, read_models=read_models,
         claims=_subscribed(subscriptions, SupplyPointClaimsProjection),
-        calendar=calendar,
-    )
+    )  # fmt: skip
 
     return Platform(
         engine=engine,

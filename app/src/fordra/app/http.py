@@ -24,6 +24,7 @@ from fordra.app.observability import install_observability, metrics_response
 from fordra.app.ops.pages import make_router as ops_pages
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
+from fordra.app.sla_metrics import SlaGauge
 from fordra.dunning.application.reference_rates import ReferenceRatesDeps
 from fordra.dunning.domain.proposals import ProposalConflict
 from fordra.dunning.entrypoints.http import make_router as dunning_router
@@ -242,6 +243,7 @@ def _ops_routes(app: FastAPI, platform: Platform, web: RouterDeps) -> ScrapeGaug
             platform.stores,
             [(s.consumer, s.upstreams) for s in platform.subscriptions],
         ),
+        SlaGauge(platform.telemetry.meter, platform.cases, platform.settings.municipality),
     )
 
     @app.get("/healthz", tags=["ops"])

@@ -6,6 +6,9 @@ customer's next invoice (domain.md §3, seed 001: "Räntefakturering sker med au
 ursprungsfakturan är betald och beloppet läggs på nästkommande faktura"). Dunning computes the
 interest and publishes it; invoicing consumes it and adds a line of its own to the next invoice.
 
+A claim referred to the disconnection procedure instead of the agency is public because utility
+disconnection opens its case on its own from it (issue 16, domain.md §6).
+
 The letters (a reminder, a risk of termination) are public because the ledger notes them and the
 agency gateway and utility disconnection follow them (a notice may only follow a reminder); the
 payment plan's life is public because a write-down is refused while a plan is active (domain.md
@@ -99,6 +102,28 @@ class HandedToAgency(Event):
     # Which model sent it (domain.md §4): after our own reminder (seed 001), or unreminded, so
     # the agency sends the reminder (seed 004).
     model: Literal["reminder_then_handover", "handover_then_agency_reminder"]
+
+
+class ReferredForDisconnection(Event):
+    """A claim whose policy's next step is ``disconnection`` (electricity grid or supply, domain.md
+    §4 and §6) stayed unpaid, undisputed and outside a payment plan until the day it would have
+    been handed to the agency: dunning refers it to the disconnection procedure instead (issue 16).
+    Utility disconnection consumes it and either opens a case on its own (a consumer, a material
+    breach on the supply point, no case in progress) or declines it
+    (``fordra.contracts.utility_disconnect.DisconnectionDeclined``), and dunning then hands the
+    claim to the agency as it would have. ``demand_sent_on`` is the date of dunning's letter, the
+    collection demand the case counts as its first step; ``supply_point_id`` is the one the
+    invoice names, None when it names none."""
+
+    event_type: ClassVar[str] = "ReferredForDisconnection"
+
+    invoice_id: str
+    customer_id: str
+    service_type: str
+    supply_point_id: str | None
+    demand_sent_on: date
+    referred_on: date
+    capital_ore: int
 
 
 class Installment(BaseModel):
@@ -261,6 +286,7 @@ CONTRACTS: tuple[type[Event], ...] = (
     ReminderSent,
     TerminationWarningSent,
     HandedToAgency,
+    ReferredForDisconnection,
     PaymentPlanProposed,
     PaymentPlanActivated,
     InstallmentMissed,

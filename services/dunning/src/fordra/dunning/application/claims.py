@@ -45,6 +45,7 @@ from fordra.contracts.dunning import (
     PaymentPlanActivated,
     PaymentPlanCancelled,
     PaymentPlanCompleted,
+    ReferredForDisconnection,
     ReminderSent,
     TerminationWarningSent,
 )
@@ -59,6 +60,7 @@ from fordra.contracts.invoicing import (
     InvoiceIssued,
 )
 from fordra.contracts.payments import PaymentAllocated
+from fordra.contracts.utility_disconnect import DisconnectionDeclined
 from fordra.dunning.domain.claim import Claim, stale_reason
 from fordra.dunning.domain.events import (
     ChildcareUnpaidReported,
@@ -108,6 +110,8 @@ _ONE_AT_A_TIME = frozenset(
         MusicSchoolPupilFlagged,
         ClaimWrittenDown,
         ClaimWrittenOff,
+        ReferredForDisconnection,
+        DisconnectionDeclined,
     )
 )
 
@@ -120,7 +124,13 @@ def what_for(event: InvoiceIssued) -> str:
 
 class DunningClaimsProjection(Projection):
     name: ClassVar[str] = "dunning_claims"
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning")
+    # Utility disconnection's too: a referral it declines goes to the agency (issue 16).
+    upstreams: ClassVar[tuple[str, ...]] = (
+        "invoicing",
+        "payments",
+        "dunning",
+        "utility-disconnect",
+    )
 
     def __init__(self, registry: EventRegistry) -> None:
         self.registry = registry
@@ -253,9 +263,25 @@ class DunningClaimsProjection(Projection):
             Column("write_off_reason", String(20)),
             Column("decision_reference", String(100)),
         )
+        # The disconnection procedure's side of a claim (issue 16, domain.md §6): the supply point
+        # its invoice names (InvoiceIssued), the day dunning referred it instead of handing it
+        # over, and the day utility disconnection declined it (then it goes to the agency). A
+        # table of its own, as the periods above; each column set by one upstream, so a rebuild
+        # in any order of the logs gives the same rows.
+        self.disconnection = Table(
+            "dunning_claim_disconnection",
+            metadata,
+            Column("invoice_id", String(64), primary_key=True),
+            Column("supply_point_id", String(64)),
+            Column("referred_on", Date),
+            Column("demand_sent_on", Date),
+            Column("declined_on", Date),
+            Column("declined_rule", String(40)),
+        )
         return [
             self.claims,
             self.periods,
+            self.disconnection,
             self.write_downs,
             self.payments,
             self.progress,
@@ -275,6 +301,7 @@ class DunningClaimsProjection(Projection):
         itself, so the log's order is kept wherever it matters."""
         claims: list[dict[str, Any]] = []
         periods: list[dict[str, Any]] = []
+        points: list[dict[str, Any]] = []
         paid = Sums(self.payments, ["invoice_id"], add=["paid_capital_ore", "paid_other_ore"])
         proposals: list[dict[str, Any]] = []
         proposed: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in PROPOSAL_COLUMN.values()}
@@ -283,6 +310,9 @@ class DunningClaimsProjection(Projection):
         async def flush() -> None:
             await insert_many(conn, self.claims, claims)
             await insert_many(conn, self.periods, periods)
+            await upsert_many(
+                conn, self.disconnection, ["invoice_id"], points, set_=["supply_point_id"]
+            )
             await paid.flush(conn)
             await insert_many(conn, self.proposals, proposals)
             for column, rows in proposed.items():
@@ -299,6 +329,7 @@ class DunningClaimsProjection(Projection):
                 )
             claims.clear()
             periods.clear()
+            points.clear()
             proposals.clear()
             installments.clear()
 
@@ -315,6 +346,10 @@ class DunningClaimsProjection(Projection):
                         "billing_period_end": issued.billing_period_end,
                     }
                 )
+                if issued.supply_point_id is not None:
+                    points.append(
+                        {"invoice_id": issued.invoice_id, "supply_point_id": issued.supply_point_id}
+                    )
             elif kind == PaymentAllocated.event_type:
                 a = self.registry.load_as(env, PaymentAllocated)
                 # Capital apart from interest and fees (domain.md §3); a reversal is negative.
@@ -410,6 +445,8 @@ class DunningClaimsProjection(Projection):
             await self._progress(conn, e.invoice_id, reminded_on=e.sent_on)
         elif isinstance(e, HandedToAgency):
             await self._progress(conn, e.invoice_id, handed_over_on=e.handed_on)
+        elif isinstance(e, ReferredForDisconnection | DisconnectionDeclined):
+            await self._apply_referral(conn, e)
         elif isinstance(e, TerminationWarningSent):
             for invoice_id in e.invoice_ids:
                 await self._progress(
@@ -429,6 +466,18 @@ class DunningClaimsProjection(Projection):
                 await self._progress(conn, invoice_id, plan_id=None)
         else:
             await self._apply_installment(conn, e)
+
+    async def _apply_referral(
+        self, conn: AsyncConnection, e: ReferredForDisconnection | DisconnectionDeclined
+    ) -> None:
+        """A claim referred to the disconnection procedure, or declined by it (issue 16)."""
+        key = {"invoice_id": e.invoice_id}
+        set_: dict[str, Any]
+        if isinstance(e, ReferredForDisconnection):
+            set_ = {"referred_on": e.referred_on, "demand_sent_on": e.demand_sent_on}
+        else:
+            set_ = {"declined_on": e.declined_on, "declined_rule": e.rule}
+        await upsert(conn, self.disconnection, key, set_=set_)
 
     async def _apply_installment(self, conn: AsyncConnection, e: Any) -> None:
         if isinstance(e, InstallmentMissed):
@@ -547,14 +596,18 @@ class DunningClaimsProjection(Projection):
             self.write_downs.c.written_down_on,
             self.write_downs.c.written_off_on,
             self.write_downs.c.written_off_ore,
+            self.disconnection.c.referred_on,
+            self.disconnection.c.declined_on.label("disconnection_declined_on"),
         ]
 
     def joined(self) -> Any:
         c, pay, g, w = self.claims, self.payments, self.progress, self.write_downs
+        d = self.disconnection
         return (
             c.outerjoin(pay, pay.c.invoice_id == c.c.invoice_id)
             .outerjoin(g, g.c.invoice_id == c.c.invoice_id)
             .outerjoin(w, w.c.invoice_id == c.c.invoice_id)
+            .outerjoin(d, d.c.invoice_id == c.c.invoice_id)
         )
 
 
@@ -587,6 +640,8 @@ def claim_from_row(r: Any) -> Claim:
         written_down_on=r.written_down_on,
         written_off_on=r.written_off_on,
         written_off_ore=int(r.written_off_ore or 0),
+        referred_on=r.referred_on,
+        disconnection_declined_on=r.disconnection_declined_on,
     )
 
 

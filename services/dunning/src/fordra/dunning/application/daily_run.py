@@ -1,6 +1,12 @@
 """The daily run (domain.md §4, seed 001 / seed 004): every business day, find the claims due for
 a step and propose it; nothing is sent until a case officer approves (seed 002).
 
+A claim whose policy's next step is ``disconnection`` is not proposed for the agency on its
+handover day: the run refers it to the disconnection procedure (``ReferredForDisconnection`` on
+the claim's stream, with the run's record; issue 16, domain.md §6), which sends no letter, so no
+approval is asked. Only once the procedure declines it (``DisconnectionDeclined``, in the claims
+read model) is it proposed for the agency, by the next run.
+
 Set-based: one SQL query per kind of step over the claims read model, each service's cut-off in
 a CASE on the service type, never a loop over every claim. A run of a date happens once: its
 proposals and the run's own record are appended together, and a second run of the date answers
@@ -15,9 +21,10 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Date, and_, case, literal, not_, or_, select
+from sqlalchemy import Date, and_, case, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from fordra.contracts.dunning import ReferredForDisconnection
 from fordra.contracts.invoicing import SERVICE_TYPES
 from fordra.dunning.application.claims import DunningClaimsProjection
 from fordra.dunning.application.policies import PoliciesDeps, policy_book
@@ -41,6 +48,7 @@ from fordra.dunning.domain.events import (
     DunningProposed,
     DunningRunCompleted,
     MusicSchoolPupilFlagged,
+    claim_stream,
     proposal_stream,
     run_stream,
 )
@@ -133,6 +141,17 @@ async def daily_run(day: date, deps: DunningDeps, meta: Metadata) -> Outcome[Run
             return Decision([], RunResult(date=day, proposals=first.proposals))
         book = await policy_book(deps.policies)
         proposals = await find_proposals(day, deps, book)
+        # On the day a claim would be handed over, one whose next step is disconnection is
+        # referred to that procedure instead (issue 16): on the claim's own stream, with the run.
+        found = await find_referrals(day, deps, book)
+        # The claims' streams read at once (a claim stream holds a few letters' events).
+        streams = await deps.store.read_streams([claim_stream(r.invoice_id) for r in found])
+        referrals = []
+        for referral in found:
+            stream = claim_stream(referral.invoice_id)
+            done = streams.get(stream, [])
+            version = done[-1].version if done else 0
+            referrals.append(envelope(deps, referral, stream, version, meta))
         # The day's childcare report and music-school flags go with the run's own record: made
         # once per date, so once per day and customer.
         outputs = [
@@ -150,6 +169,7 @@ async def daily_run(day: date, deps: DunningDeps, meta: Metadata) -> Outcome[Run
         appends = [
             StreamAppend(run_stream(day), 0, record),
             *(envelope(deps, p, proposal_stream(p.proposal_id), 0, meta) for p in proposals),
+            *referrals,
         ]
         return Decision(appends, RunResult(date=day, proposals=len(proposals)))
 
@@ -189,25 +209,20 @@ def open_ore_column(p: DunningClaimsProjection) -> Any:
     ).label("open_ore")
 
 
-async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list[DunningProposed]:
-    """Every proposal due on ``day``: reminders, handovers (both models), installment reminders
-    and what the service rules propose (domain.md §4), under the policies of ``book`` (the run
-    reads it once)."""
-    p = deps.claims
-    c, g = p.claims, p.progress
-    # The rate table is read once per run (a stream read), then used for every claim.
-    # A proposal's interest: on what is open today, from the day interest runs (the kernel's
-    # rule over the table as it stands, admin-added rates included). The letter, approved later,
-    # states the exact figure (``accrued_interest_ore``: each partial payment from its day).
-    interest = await statutory_interest(deps.store, deps.registry, deps.interest)
-    cutoffs = {
+def _cutoffs(day: date, deps: DunningDeps, book: PolicyBook) -> dict[str, ServiceCutoffs]:
+    return {
         service: cutoffs_for(
             service, book.policy_for(service, day), day, deps.settings, deps.calendar
         )
         for service in SERVICE_TYPES
     }
 
-    open_ore = open_ore_column(p)
+
+def _in_flow(
+    p: DunningClaimsProjection, day: date, cutoffs: dict[str, ServiceCutoffs], open_ore: Any
+) -> list[ColumnElement[bool]]:
+    """The claims in the dunning flow on ``day`` and not exempt from their service's policy."""
+    c, g = p.claims, p.progress
     # domain.md §4: holds stop the flow (a dispute, a deferral in force, an active plan), and
     # only what is open is dunned.
     in_flow = and_(
@@ -229,6 +244,77 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
         for s, cut in cutoffs.items()
         if cut.exempt_customer_ids
     ]
+    return [in_flow, *exempt]
+
+
+async def find_referrals(
+    day: date, deps: DunningDeps, book: PolicyBook
+) -> list[ReferredForDisconnection]:
+    """The claims referred to the disconnection procedure on ``day`` (issue 16, domain.md §6): of
+    a service whose policy's next step is ``disconnection``, reminded, in the flow (unpaid,
+    undisputed, no plan in force) and due for the handover by the same rule as a claim for the
+    agency (the policy's days after the reminder and the reminder's pay-by date passed). One
+    query; a claim is referred once."""
+    cutoffs = _cutoffs(day, deps, book)
+    refer = {
+        s: cut.hand_over_reminded_by
+        for s, cut in cutoffs.items()
+        if cut.refers_for_disconnection and cut.hand_over_reminded_by is not None
+    }
+    if not refer:
+        return []
+    p = deps.claims
+    c, g, d = p.claims, p.progress, p.disconnection
+    open_ore = open_ore_column(p)
+    reminder_timer = _latest(g.c.reminded_on, c.c.dispute_resolved_on, g.c.plan_ended_on)
+    query = (
+        select(
+            c.c.invoice_id,
+            c.c.customer_id,
+            c.c.service_type,
+            d.c.supply_point_id,
+            g.c.reminded_on,
+            open_ore,
+        )
+        .select_from(p.joined())
+        .where(
+            *_in_flow(p, day, cutoffs, open_ore),
+            g.c.reminded_on.is_not(None),
+            d.c.referred_on.is_(None),
+            _on_or_before(reminder_timer, refer, c.c.service_type),
+        )
+        .order_by(c.c.invoice_id)
+    )
+    async with deps.read_models.engine.connect() as conn:
+        found = (await conn.execute(query)).all()
+    return [
+        ReferredForDisconnection(
+            invoice_id=r.invoice_id,
+            customer_id=r.customer_id,
+            service_type=r.service_type,
+            supply_point_id=r.supply_point_id,
+            demand_sent_on=r.reminded_on,
+            referred_on=day,
+            capital_ore=int(r.open_ore),
+        )
+        for r in found
+    ]
+
+
+async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list[DunningProposed]:
+    """Every proposal due on ``day``: reminders, handovers (both models), installment reminders
+    and what the service rules propose (domain.md §4), under the policies of ``book`` (the run
+    reads it once)."""
+    p = deps.claims
+    c, g = p.claims, p.progress
+    # The rate table is read once per run (a stream read), then used for every claim.
+    # A proposal's interest: on what is open today, from the day interest runs (the kernel's
+    # rule over the table as it stands, admin-added rates included). The letter, approved later,
+    # states the exact figure (``accrued_interest_ore``: each partial payment from its day).
+    interest = await statutory_interest(deps.store, deps.registry, deps.interest)
+    cutoffs = _cutoffs(day, deps, book)
+    open_ore = open_ore_column(p)
+    flow = _in_flow(p, day, cutoffs, open_ore)
     timer = _latest(c.c.due_date, c.c.deferred_until, c.c.dispute_resolved_on, g.c.plan_ended_on)
     columns = [
         c.c.invoice_id,
@@ -262,7 +348,7 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
 
     async def rows(*where: Any) -> Sequence[Any]:
         async with deps.read_models.engine.connect() as conn:
-            query = select(*columns).select_from(joined).where(in_flow, *exempt, *where)
+            query = select(*columns).select_from(joined).where(*flow, *where)
             return (await conn.execute(query.order_by(c.c.invoice_id))).all()
 
     made: list[DunningProposed] = []
@@ -300,11 +386,23 @@ async def find_proposals(day: date, deps: DunningDeps, book: PolicyBook) -> list
     hand_over = {
         s: cut.hand_over_reminded_by for s, cut in cutoffs.items() if cut.hand_over_reminded_by
     }
+    # A claim of a service that refers for disconnection goes to the agency only once the
+    # procedure declined it (issue 16); one it took is in its case.
+    referring = [s for s, cut in cutoffs.items() if cut.refers_for_disconnection]
+    declined = (
+        or_(
+            not_(c.c.service_type.in_(referring)),
+            p.disconnection.c.declined_on.is_not(None),
+        )
+        if referring
+        else true()
+    )
     if hand_over:
         for row in await rows(
             g.c.reminded_on.is_not(None),
             no_handover_proposal,
             _on_or_before(reminder_timer, hand_over, c.c.service_type),
+            declined,
         ):
             propose(row, "handover", cutoffs[row.service_type])
 

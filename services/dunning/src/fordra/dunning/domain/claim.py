@@ -18,6 +18,7 @@ Stage = Literal[
     "open",
     "reminded",
     "handed_over",
+    "referred_for_disconnection",
     "in_plan",
     "paid",
     "cancelled",
@@ -70,6 +71,10 @@ class Claim:
     written_off_on: date | None = None
     # What write-offs took of it: a payment taken back afterwards is owed again.
     written_off_ore: int = 0
+    # Referred to the disconnection procedure instead of the agency, and declined by it (issue
+    # 16): a referral not declined is in (or covered by) a disconnection case.
+    referred_on: date | None = None
+    disconnection_declined_on: date | None = None
 
     @property
     def open_ore(self) -> int:
@@ -112,6 +117,10 @@ def stage_of(claim: Claim) -> Stage:
         (claim.written_down_on is not None, "written_down"),
         (claim.plan_id is not None, "in_plan"),
         (claim.handed_over_on is not None, "handed_over"),
+        (
+            claim.referred_on is not None and claim.disconnection_declined_on is None,
+            "referred_for_disconnection",
+        ),
         (claim.reminded_on is not None, "reminded"),
     )
     return next((stage for applies, stage in steps if applies), "open")

@@ -57,10 +57,18 @@ class ServiceCutoffs:
     fee_ore: int
     exempt_customer_ids: tuple[str, ...]
     remind_started_by: date | None  # reminder_then_handover: due date + reminder days passed
-    hand_over_reminded_by: date | None  # reminder_then_handover and next step agency
+    # reminder_then_handover and next step agency, or disconnection (then only for a claim whose
+    # referral the disconnection procedure declined: it goes to the agency as it would have).
+    hand_over_reminded_by: date | None
     # handover_then_agency_reminder, on the month's handover day only: overdue 4-7 weeks.
     agency_due_from: date | None = None
     agency_due_by: date | None = None
+
+    @property
+    def refers_for_disconnection(self) -> bool:
+        """Does a claim of this service go to the disconnection procedure, on the day it would
+        have been handed over (issue 16, domain.md §6)? Only after our own reminder."""
+        return self.next_step == "disconnection" and self.hand_over_reminded_by is not None
 
 
 def reminder_days(policy: DunningPolicy, day: date, settings: DunningSettings) -> int:
@@ -110,7 +118,9 @@ def cutoffs_for(
     exempt = tuple(policy.exempt_customer_ids)
     if policy.model == "reminder_then_handover":
         remind_days = reminder_days(policy, day, settings)
-        hand_over = policy.next_step == "agency"
+        # A claim whose next step is disconnection is referred on the day it would have been
+        # handed over, and handed over after all if the procedure declines it (issue 16).
+        hand_over = policy.next_step in ("agency", "disconnection")
         return ServiceCutoffs(
             service_type=service_type,
             model=policy.model,

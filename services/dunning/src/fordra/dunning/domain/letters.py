@@ -18,8 +18,11 @@ the rules below cannot be forgotten by one of them. The named rules:
   what happens next (only what the policy will do).
 - ``check_no_empty_threats`` (domain.md §4 "No empty threats", seed 001, seed 003 sections 3
   and 4): the letter's own wording threatens only the next step the policy will actually take
-  (handover for collection, disconnection, termination of a childcare place); with next step
-  ``none`` it threatens nothing; and it never uses the social services as pressure.
+  (handover for collection, termination of a childcare place); with next step ``none`` it
+  threatens nothing, and with next step ``disconnection`` nothing either (no letter threatens
+  disconnection before the breach is assessed as material, domain.md §6: the disconnection
+  case's request to remedy is the first that may); and it never uses the social services as
+  pressure.
 - ``check_termination_warning_names_invoices_and_date`` (domain.md §4 "Childcare", seed 002,
   seed 001): the unpaid fee invoices and the termination date.
 - ``check_installment_reminder_names_plan_and_installment`` (domain.md §4 "Installment plan").
@@ -296,15 +299,6 @@ def short_date(day: date) -> str:
     return day.isoformat()
 
 
-# What is delivered, and so could be disconnected (a letter says so only when the policy's next
-# step is disconnection).
-_DELIVERY: Final[dict[str, str]] = {
-    "water": "vatten",
-    "electricity_grid": "el",
-    "electricity_supply": "el",
-}
-
-
 # --- the named rules ----------------------------------------------------------------------
 
 # The words with which a letter threatens each step (domain.md §4 "No empty threats"): a letter
@@ -324,9 +318,14 @@ SOCIAL_SERVICES_WORDS: Final[tuple[str, ...]] = (
     "socialförvaltning",
 )
 
+# The threat each next step allows a dunning letter. ``disconnection`` allows none: before a
+# disconnection is threatened the breach must be assessed as material (domain.md §6, seed 003
+# lines 23-27), and dunning's reminder goes before that; the case's request to remedy is the
+# first letter that may speak of it. Nor may it threaten the agency: a claim the procedure takes
+# never goes there (``_next_step_text`` says only that collection goes on).
 _THREAT_OF_STEP: Final[dict[NextStep, str | None]] = {
     "agency": "agency",
-    "disconnection": "disconnection",
+    "disconnection": None,
     "termination_warning": "termination",
     "none": None,
 }
@@ -354,7 +353,9 @@ def check_no_empty_threats(facts: LetterFacts, doc: LetterDocument) -> None:
     """domain.md §4 "No empty threats" (seed 001: "det strider mot god inkassosed att hota med
     dylikt om åtgärden inte verkställs"; seed 003 sections 3 and 4): a letter may threaten only
     what the process will actually do. Allowed: the threat of the policy's next step, and the
-    termination a risk-of-termination letter is about. With next step ``none``, nothing."""
+    termination a risk-of-termination letter is about. With next step ``none``, nothing; with
+    ``disconnection`` nothing either: the materiality is assessed before disconnection is
+    threatened (domain.md §6), which dunning's letters come before."""
     allowed = {_THREAT_OF_STEP[facts.next_step]}
     if facts.kind == "termination_warning":
         allowed.add("termination")
@@ -671,10 +672,12 @@ def _next_step_text(facts: LetterFacts) -> tuple[str, ...]:
         # Seed 001: "Meddelande om att fordran kommer att överlämnas för inkassoåtgärder".
         return (f"{when} lämnas fordringen över till inkassoföretag för inkassoåtgärder.",)
     if facts.next_step == "disconnection":
-        what = _DELIVERY.get(facts.service_type, "tjänsten")
+        # What is true whichever way the claim goes: a disconnection case (its request to remedy
+        # is a letter of its own) or, where the procedure declines it, the agency. No threat of
+        # either: the materiality is not yet assessed (domain.md §6).
         return (
-            f"{when} går ärendet vidare till avstängning av leveransen av {what}. Du får då "
-            "först ett särskilt meddelande med datum.",
+            f"{when} fortsätter vi att driva in fordringen, och du får ett nytt brev om vad som "
+            "händer då.",
         )
     if facts.next_step == "termination_warning":
         if facts.kind == "termination_warning":

@@ -39,9 +39,15 @@ Where the rulebook is silent, our choices:
 - The default of every service follows seed 001 (reminder 7 days after the due date, no fee,
   handover 10 days after the reminder, next step ``agency``; childcare ``termination_warning``),
   from the dated settings in force on the day asked for (``default_policy``).
-- Electricity's default next step is ``agency``, not ``disconnection``: the utility-disconnect
-  process (issue 16) does not exist yet, and ``DunningSettings.disconnection_services`` names the
-  services that may end in disconnection once it does.
+- Electricity's default next step is ``agency``, not ``disconnection``: a municipality opts in by
+  setting a policy for ``electricity_grid`` or ``electricity_supply`` whose next step is
+  ``disconnection`` (``DunningSettings.disconnection_services`` names the services whose
+  disconnection process exists, issue 16). Then, on the day the claim would have been handed to the
+  agency, dunning refers it to the disconnection procedure (``ReferredForDisconnection``); a
+  referral the procedure declines (a business, not material, ``manual``, no supply point) is
+  handed to the agency after all, so the claim never stalls. The reminder of such a policy never
+  threatens disconnection: the materiality is not yet assessed, and the case's request to remedy
+  is the first letter that may (domain.md §6, ``fordra.dunning.domain.letters``).
 - Water never gets a reminder fee unless agreed: ``reminder_fee_agreed`` is false by default for
   every service, and the fee then must be 0 (seed 001: "Avgift för påminnelse debiteras ej").
 """

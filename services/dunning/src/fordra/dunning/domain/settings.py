@@ -38,9 +38,10 @@ def default_next_steps() -> dict[ServiceType, NextStep]:
     """What follows an unpaid reminder by default, per service (domain.md §4 "no empty threats":
     only a step the process will really take). Childcare: the letter about the risk of
     termination (seed 002, seed 001). Every other service, electricity and water included:
-    the agency, because the utility-disconnect process (issue 16) does not exist yet, and a
-    reminder that threatened disconnection would be an empty threat (seed 001: "det strider mot
-    god inkassosed att hota med dylikt om åtgärden inte verkställs")."""
+    the agency. A municipality opts in to disconnection for electricity by setting a policy
+    whose next step is ``disconnection`` (``disconnection_services``); it is not the default,
+    because disconnection is a choice of the municipality's, not something the law requires of
+    every unpaid claim."""
     return {"childcare": "termination_warning"}
 
 
@@ -77,8 +78,10 @@ class DunningSettings(BaseModel):
     # What follows the reminder by default per service; a service not named here: "agency".
     default_next_step: dict[ServiceType, NextStep] = Field(default_factory=default_next_steps)
     # The services whose dunning may end in disconnection: only where the utility-disconnect
-    # process exists (issue 16; domain.md §6-7). Empty until then, so no policy can promise it.
-    disconnection_services: tuple[ServiceType, ...] = ()
+    # process opens its case on its own from dunning's referral (issue 16; domain.md §6):
+    # electricity grid and supply. Water's case (LAV 43 §, domain.md §7) is opened by hand, so a
+    # water policy may not name it (no letter threatens it unless a case is open).
+    disconnection_services: tuple[ServiceType, ...] = ("electricity_grid", "electricity_supply")
     # The services whose contract the municipality terminates for unpaid fees (domain.md §4:
     # childcare, seed 002 and seed 001); a termination warning is an empty threat elsewhere.
     termination_services: tuple[ServiceType, ...] = ("childcare",)

@@ -24,6 +24,7 @@ never leak into a read model (domain.md §2).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -39,6 +40,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     or_,
     select,
@@ -80,10 +82,17 @@ from fordra.contracts.payments import (
     CustomerCreditReversed,
     PaymentAllocated,
 )
+from fordra.contracts.utility_disconnect import (
+    DisconnectionCaseBlock,
+    DisconnectionCaseChanged,
+    DisconnectionCaseStatus,
+    DisconnectionCaseStep,
+    Utility,
+)
 from fordra.kernel.clock import STOCKHOLM
 from fordra.kernel.dated import Dated
 from fordra.kernel.envelope import Envelope
-from fordra.kernel.events import EventRegistry
+from fordra.kernel.events import Event, EventRegistry
 from fordra.kernel.late_interest import (
     STATUTORY_MARGIN_POINTS,
     CapitalChange,
@@ -92,7 +101,18 @@ from fordra.kernel.late_interest import (
     reference_rate_table,
     total_ore,
 )
-from fordra.kernel.projection import Projection, Sums, insert_many, upsert
+from fordra.kernel.projection import Projection, Sums, insert_many, upsert, upsert_many
+from fordra.projections.application.ledger_as_of import (
+    AccountTotals,
+    AsOfFacts,
+    ClaimAsOf,
+    claim_as_of,
+    credit_as_of,
+    declare_as_of_tables,
+    interest_row,
+    read_claims_as_of,
+    totals_of,
+)
 from fordra.projections.domain.ledger_status import (
     CreditStopReason,
     InvoiceStatus,
@@ -131,17 +151,32 @@ _CHANGING = frozenset(
         ReferenceRateAdded,
     )
 )
-# Dunning's write-downs and write-offs: they change the ledger's table of their own alone.
-_WRITE_DOWNS = frozenset(
-    kind.event_type for kind in (ClaimWrittenDown, WriteDownRecovered, ClaimWrittenOff)
+# Dunning's write-downs and write-offs and the agency's case changes: each changes a table of
+# its own alone.
+_OWN_TABLES = frozenset(
+    kind.event_type
+    for kind in (ClaimWrittenDown, WriteDownRecovered, ClaimWrittenOff, AgencyCaseChanged)
 )
+# Logs read for a few events alone, the rest not even loaded: the agency gateway's messages,
+# webhooks and the payments it reports (payments books them, and the ledger reads them from
+# there); dunning's stream per invoice (the ledger follows it for the reference rates and the
+# write-downs and write-offs); the disconnection procedure's own events (its steps, letters,
+# index and the board's queue, some sealed), which DisconnectionCaseChanged pictures.
+_UNREAD = frozenset({"agency-gateway", "dunning", "utility-disconnect"})
 
 
 class CustomerLedgerProjection(Projection):
     name: ClassVar[str] = "customer_ledger"
     # Dunning for the reference rates an admin adds (late interest, domain.md §3); the agency
-    # gateway for where a claim at the agency stands (issue 15, domain.md §5).
-    upstreams: ClassVar[tuple[str, ...]] = ("invoicing", "payments", "dunning", "agency-gateway")
+    # gateway for where a claim at the agency stands (issue 15, domain.md §5); utility
+    # disconnection for its cases (issue 16: "the ledger shows the whole process").
+    upstreams: ClassVar[tuple[str, ...]] = (
+        "invoicing",
+        "payments",
+        "dunning",
+        "agency-gateway",
+        "utility-disconnect",
+    )
 
     def __init__(
         self, registry: EventRegistry, margin_points: Dated[Decimal] = STATUTORY_MARGIN_POINTS
@@ -281,6 +316,40 @@ class CustomerLedgerProjection(Projection):
             # Text: the contract bounds neither, and PostgreSQL would refuse a longer value.
             Column("write_off_decision_reference", Text),
         )
+        # Disconnection cases (issue 16, domain.md §6 and §7), as each DisconnectionCaseChanged
+        # pictures them, one row per case and business day of a change (the day's last
+        # picture): the latest row is the case today, the latest on or before a date the case
+        # as it stood that day (issue 17). Tables of their own, changed by the utility
+        # disconnection log alone, so that the order among the logs does not matter.
+        self.disconnection_cases = Table(
+            "ledger_disconnection_cases",
+            metadata,
+            Column("case_id", String(64), primary_key=True),
+            Column("changed_on", Date, primary_key=True),
+            Column("customer_id", String(64), nullable=False, index=True),
+            Column("supply_point_id", String(64), nullable=False),
+            Column("utility", String(20), nullable=False),
+            Column("status", String(20), nullable=False),
+            Column("opened_on", Date, nullable=False),
+            Column("served_on", Date),
+            Column("earliest_disconnection_on", Date),
+            Column("latest_disconnection_on", Date),
+            Column("demand_ore", BigInteger, nullable=False),
+            Column("costs_ore", BigInteger, nullable=False),
+            # The steps and the blocks in force, as the event has them (JSON text).
+            Column("steps", Text, nullable=False),
+            Column("blocks", Text, nullable=False),
+        )
+        # The claims a case's demands covered, and since when (the first picture naming them).
+        self.disconnection_claims = Table(
+            "ledger_disconnection_claims",
+            metadata,
+            Column("case_id", String(64), primary_key=True),
+            Column("invoice_id", String(64), primary_key=True),
+            Column("covered_on", Date, nullable=False),
+        )
+        # The dated facts the ledger as of a date folds (issue 17; ledger_as_of.py).
+        self.claim_log, self.allocations, self.credit_by_day = declare_as_of_tables(metadata)
         return [
             self.customers,
             self.invoices,
@@ -294,6 +363,11 @@ class CustomerLedgerProjection(Projection):
             self.reference_rates,
             self.agency,
             self.write_downs,
+            self.disconnection_cases,
+            self.disconnection_claims,
+            self.claim_log,
+            self.allocations,
+            self.credit_by_day,
         ]
 
     async def apply(self, conn: AsyncConnection, event: Envelope) -> None:
@@ -316,6 +390,8 @@ class CustomerLedgerProjection(Projection):
             defaults={"autogiro_failed": False},
         )
         paid_by_day = Sums(self.capital_paid, ["invoice_id", "paid_on"], add=["amount_ore"])
+        pictures = _CasePictures(self.disconnection_cases, self.disconnection_claims)
+        dated = AsOfFacts(self.registry, self.claim_log, self.allocations, self.credit_by_day)
 
         async def flush() -> None:
             await insert_many(conn, self.customers, customers)
@@ -325,8 +401,12 @@ class CustomerLedgerProjection(Projection):
             await paid_by_day.flush(conn)
             for gathered in (customers, invoices, charges):
                 gathered.clear()
+            await pictures.flush(conn)
+            await dated.flush(conn)
 
         for event in events:
+            # Additions and inserts of tables of their own: the order does not matter.
+            dated.gather(event)
             if event.event_type == CustomerRegistered.event_type:
                 c = self.registry.load_as(event, CustomerRegistered)
                 customers.append(
@@ -368,6 +448,7 @@ class CustomerLedgerProjection(Projection):
                 # Interest and fees are paid apart from the invoice's capital (domain.md §3).
                 column = "paid_ore" if a.component == "capital" else "interest_and_fees_paid_ore"
                 paid.add((a.invoice_id,), column, a.amount_ore)
+                dated.allocated(event, a)
                 if a.component == "capital":
                     # The business date it was booked on, Swedish time (late interest's base).
                     day = event.occurred_at.astimezone(STOCKHOLM).date()
@@ -375,26 +456,26 @@ class CustomerLedgerProjection(Projection):
             elif event.event_type in _CHANGING:
                 await flush()
                 await self._apply_change(conn, event)
-            elif event.event_type in _WRITE_DOWNS and self.registry.knows(event.event_type):
-                # Nothing gathered reads or writes their table: no flush needed.
-                written = self.registry.load(event)
-                assert isinstance(written, ClaimWrittenDown | WriteDownRecovered | ClaimWrittenOff)
-                await self._apply_write_down(conn, written)
-            elif event.event_type == AgencyCaseChanged.event_type:
-                await self._apply_agency(conn, self.registry.load_as(event, AgencyCaseChanged))
-            elif event.context == "agency-gateway":
-                # The rest of the gateway's log (its messages, webhooks, the payments it
-                # reports, which payments books and the ledger reads from there) is not read.
-                continue
-            elif event.context == "dunning":
-                # The ledger follows dunning for the reference rates and the write-downs and
-                # write-offs alone; the rest of its log (a stream per invoice) is not even read.
+            elif event.event_type == DisconnectionCaseChanged.event_type:
+                pictures.gather(self.registry.load_as(event, DisconnectionCaseChanged))
+            elif event.event_type in _OWN_TABLES and self.registry.knows(event.event_type):
+                # Nothing gathered reads or writes their tables: no flush needed.
+                await self._apply_own_table(conn, self.registry.load(event))
+            elif event.context in _UNREAD:
                 continue
             elif self.registry.knows(event.event_type):
                 # Changes nothing here (a payment received or matched), and gathers on: but it
                 # is read as one at a time would, so a payload that does not load still fails.
                 self.registry.load(event)
         await flush()
+
+    async def _apply_own_table(self, conn: AsyncConnection, e: Event) -> None:
+        """Dunning's write-downs and write-offs, the agency's case changes: each its own table."""
+        if isinstance(e, AgencyCaseChanged):
+            await self._apply_agency(conn, e)
+        else:
+            assert isinstance(e, ClaimWrittenDown | WriteDownRecovered | ClaimWrittenOff)
+            await self._apply_write_down(conn, e)
 
     async def _apply_agency(self, conn: AsyncConnection, e: AgencyCaseChanged) -> None:
         """The claim's status at the agency and its deadline (domain.md §5), as the latest step
@@ -538,6 +619,79 @@ class CustomerLedgerProjection(Projection):
         await conn.execute(stmt.on_conflict_do_update(index_elements=["invoice_id"], set_=changes))
 
 
+class _CasePictures:
+    """A batch's disconnection case pictures (issue 16), written by ``flush`` with one upsert
+    (a later picture of the same case and business day replaces an earlier one: the log's order)
+    and the claims they cover with one insert that keeps the first day a claim was covered."""
+
+    def __init__(self, cases: Table, claims: Table) -> None:
+        self.cases, self.claims = cases, claims
+        self.pictures: dict[tuple[str, date], dict[str, Any]] = {}
+        self.covered: dict[tuple[str, str], date] = {}
+
+    def gather(self, d: DisconnectionCaseChanged) -> None:
+        self.pictures[(d.case_id, d.changed_on)] = _picture_row(d)
+        for invoice_id in d.invoice_ids:
+            self.covered.setdefault((d.case_id, invoice_id), d.changed_on)
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        columns = [c.name for c in self.cases.c if not c.primary_key]
+        await upsert_many(
+            conn, self.cases, ["case_id", "changed_on"], list(self.pictures.values()), set_=columns
+        )
+        if self.covered:
+            insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+            stmt = insert(self.claims).on_conflict_do_nothing(
+                index_elements=["case_id", "invoice_id"]
+            )
+            rows = [
+                {"case_id": case_id, "invoice_id": invoice_id, "covered_on": on}
+                for (case_id, invoice_id), on in self.covered.items()
+            ]
+            await conn.execute(stmt, rows)
+        self.pictures.clear()
+        self.covered.clear()
+
+
+def _picture_row(d: DisconnectionCaseChanged) -> dict[str, Any]:
+    return {
+        "case_id": d.case_id,
+        "changed_on": d.changed_on,
+        "customer_id": d.customer_id,
+        "supply_point_id": d.supply_point_id,
+        "utility": d.utility,
+        "status": d.status,
+        "opened_on": d.opened_on,
+        "served_on": d.served_on,
+        "earliest_disconnection_on": d.earliest_disconnection_on,
+        "latest_disconnection_on": d.latest_disconnection_on,
+        "demand_ore": d.demand_ore,
+        "costs_ore": d.costs_ore,
+        "steps": json.dumps([s.model_dump(mode="json") for s in d.steps]),
+        "blocks": json.dumps([b.model_dump(mode="json") for b in d.blocks]),
+    }
+
+
+class LedgerDisconnectionCase(BaseModel):
+    """A disconnection case of the customer's (issue 16, domain.md §6 and §7): where it stands,
+    each step with its day, the service and the dates it gives, the blocks in force, what the
+    demand asks and the claims it covers. No note, name or address (domain.md §2)."""
+
+    case_id: str
+    supply_point_id: str
+    utility: Utility
+    status: DisconnectionCaseStatus
+    opened_on: date
+    steps: list[DisconnectionCaseStep]
+    served_on: date | None
+    earliest_disconnection_on: date | None
+    latest_disconnection_on: date | None
+    blocks: list[DisconnectionCaseBlock]
+    demand_ore: int
+    costs_ore: int
+    invoice_ids: list[str]
+
+
 class LedgerInvoice(BaseModel):
     invoice_id: str
     invoice_number: str
@@ -575,6 +729,10 @@ class LedgerInvoice(BaseModel):
     written_off_on: date | None = None
     write_off_reason: WriteOffReason | None = None
     write_off_decision_reference: str | None = None
+    # The disconnection case covering the claim, if any (the latest opened), and its status
+    # (issue 16: "the ledger shows the whole process").
+    disconnection_case_id: str | None = None
+    disconnection_status: DisconnectionCaseStatus | None = None
 
 
 class HeldSmallAmount(BaseModel):
@@ -605,6 +763,9 @@ class CustomerLedger(BaseModel):
     # Any claim of the customer's written down or off, any department's: a department reading
     # its own claims is told too (seed 001), of the fact alone, not the other claims.
     credit_stop: CreditStop | None = Field(default=None)
+    # The customer's disconnection cases, the oldest first (issue 16); a department reading
+    # its own claims sees the cases that cover one of them.
+    disconnection_cases: list[LedgerDisconnectionCase] = Field(default_factory=list)
 
 
 async def department_has_invoiced(
@@ -674,6 +835,12 @@ async def read_customer_ledger(
         query = query.where(inv.c.department == department)
     rows = (await conn.execute(query.order_by(inv.c.due_date, inv.c.invoice_number))).all()
     interest = await _interest_of(conn, projection, customer_id, rows, today)
+    cases = await read_disconnection_cases(conn, projection, customer_id)
+    if department is not None:
+        # A department sees the cases that cover one of its own claims, and nothing of others.
+        own = {r.invoice_id for r in rows}
+        cases = [c for c in cases if own.intersection(c.invoice_ids)]
+    covering = covering_cases(cases)
 
     def open_of(r: Any) -> int:
         # Capital paid, and interest and fees paid up to what the invoice itself carries (the
@@ -713,6 +880,12 @@ async def read_customer_ledger(
             written_off_on=r.written_off_on,
             write_off_reason=r.write_off_reason,
             write_off_decision_reference=r.write_off_decision_reference,
+            disconnection_case_id=(
+                covering[r.invoice_id].case_id if r.invoice_id in covering else None
+            ),
+            disconnection_status=(
+                covering[r.invoice_id].status if r.invoice_id in covering else None
+            ),
             status=invoice_status(
                 open_ore=open_of(r),
                 total_ore=r.total_ore,
@@ -758,7 +931,72 @@ async def read_customer_ledger(
         invoices=invoices,
         held_small_amounts=held,
         credit_stop=await _credit_stop_of(conn, projection, customer_id),
+        disconnection_cases=cases,
     )
+
+
+def covering_cases(cases: Sequence[LedgerDisconnectionCase]) -> dict[str, LedgerDisconnectionCase]:
+    """The case each claim is covered by: the latest opened, when a new breach opened another."""
+    covering: dict[str, LedgerDisconnectionCase] = {}
+    for case in sorted(cases, key=lambda c: (c.opened_on, c.case_id)):
+        for invoice_id in case.invoice_ids:
+            covering[invoice_id] = case
+    return covering
+
+
+async def read_disconnection_cases(
+    conn: AsyncConnection,
+    projection: CustomerLedgerProjection,
+    customer_id: str,
+    as_of: date | None = None,
+) -> list[LedgerDisconnectionCase]:
+    """The customer's disconnection cases as they stand (or stood at the end of ``as_of``): each
+    case's latest picture on or before the day, and the claims it had covered by then; cases
+    opened later are not there yet. Two lookups by the customer's index."""
+    t, claims = projection.disconnection_cases, projection.disconnection_claims
+    latest = select(t.c.case_id, func.max(t.c.changed_on).label("changed_on")).where(
+        t.c.customer_id == customer_id
+    )
+    if as_of is not None:
+        latest = latest.where(t.c.changed_on <= as_of)
+    last = latest.group_by(t.c.case_id).subquery()
+    rows = (
+        await conn.execute(
+            select(t)
+            .join(last, and_(t.c.case_id == last.c.case_id, t.c.changed_on == last.c.changed_on))
+            .order_by(t.c.opened_on, t.c.case_id)
+        )
+    ).all()
+    if not rows:
+        return []
+    covered_query = select(claims.c.case_id, claims.c.invoice_id).where(
+        claims.c.case_id.in_([r.case_id for r in rows])
+    )
+    if as_of is not None:
+        covered_query = covered_query.where(claims.c.covered_on <= as_of)
+    invoices: dict[str, list[str]] = {}
+    for c in (
+        await conn.execute(covered_query.order_by(claims.c.covered_on, claims.c.invoice_id))
+    ).all():
+        invoices.setdefault(c.case_id, []).append(c.invoice_id)
+    return [
+        LedgerDisconnectionCase(
+            case_id=r.case_id,
+            supply_point_id=r.supply_point_id,
+            utility=r.utility,
+            status=r.status,
+            opened_on=r.opened_on,
+            steps=json.loads(r.steps),
+            served_on=r.served_on,
+            earliest_disconnection_on=r.earliest_disconnection_on,
+            latest_disconnection_on=r.latest_disconnection_on,
+            blocks=json.loads(r.blocks),
+            demand_ore=r.demand_ore,
+            costs_ore=r.costs_ore,
+            invoice_ids=invoices.get(r.case_id, []),
+        )
+        for r in rows
+    ]
 
 
 async def _credit_stop_of(
@@ -802,7 +1040,8 @@ async def _interest_of(
     for p in (
         await conn.execute(select(paid).where(paid.c.invoice_id.in_(of_customer.scalar_subquery())))
     ).all():
-        payments.setdefault(p.invoice_id, []).append(CapitalChange(p.paid_on, -p.amount_ore))
+        if p.paid_on <= today:  # the ledger as of a past day knows nothing after it
+            payments.setdefault(p.invoice_id, []).append(CapitalChange(p.paid_on, -p.amount_ore))
     added = projection.reference_rates
     rates = reference_rate_table(
         (r.valid_from, Decimal(r.rate_percent)) for r in (await conn.execute(select(added))).all()
@@ -832,3 +1071,89 @@ async def _credit_of(conn: AsyncConnection, projection: CustomerLedgerProjection
         await conn.execute(select(t.c.credit_ore).where(t.c.customer_id == cid))
     ).scalar_one_or_none()
     return int(value or 0)
+
+
+class CustomerLedgerAsOf(BaseModel):
+    """The customer ledger as it stood at the end of ``as_of`` (issue 17): the claims invoiced by
+    then, each as it stood, the customer's credit, the disconnection cases, and the customer's
+    part of the accounts of domain.md §10."""
+
+    customer_id: str
+    kind: str
+    as_of: date
+    claims: list[ClaimAsOf]
+    balance_ore: int
+    credit_ore: int
+    totals: AccountTotals
+    disconnection_cases: list[LedgerDisconnectionCase]
+
+
+async def read_customer_ledger_as_of(
+    conn: AsyncConnection,
+    projection: CustomerLedgerProjection,
+    customer_id: str,
+    as_of: date,
+    *,
+    department: str | None = None,
+) -> CustomerLedgerAsOf | None:
+    """The ledger as of a date: the claims of ``ledger_invoices`` invoiced on or before it,
+    folded from their dated facts (ledger_as_of.py), their late interest by the day with the
+    payments booked by then, and the cases as their last picture on or before it showed them."""
+    customer = (
+        await conn.execute(
+            select(projection.customers).where(projection.customers.c.customer_id == customer_id)
+        )
+    ).first()
+    if customer is None:
+        return None
+    inv, chg = projection.invoices, projection.charges
+    query = (
+        select(inv, func.coalesce(chg.c.charges_ore, 0).label("charges_ore"))
+        .select_from(inv.outerjoin(chg, chg.c.invoice_id == inv.c.invoice_id))
+        .where(inv.c.customer_id == customer_id, inv.c.invoice_date <= as_of)
+    )
+    if department is not None:
+        query = query.where(inv.c.department == department)
+    rows = (await conn.execute(query.order_by(inv.c.invoice_date, inv.c.invoice_number))).all()
+    folded = await read_claims_as_of(
+        conn,
+        invoices=rows,
+        log=projection.claim_log,
+        allocations=projection.allocations,
+        as_of=as_of,
+    )
+    interest = await _interest_of(
+        conn,
+        projection,
+        customer_id,
+        [interest_row(r, folded[r.invoice_id][0]) for r in rows],
+        as_of,
+    )
+    cases = await read_disconnection_cases(conn, projection, customer_id, as_of)
+    if department is not None:
+        own = {r.invoice_id for r in rows}
+        cases = [c for c in cases if own.intersection(c.invoice_ids)]
+    covering = covering_cases(cases)
+    claims = []
+    for r in rows:
+        fold, fees, payments = folded[r.invoice_id]
+        claim = claim_as_of(
+            r, fold, fees, payments, interest_ore=interest.get(r.invoice_id, 0), as_of=as_of
+        )
+        if r.invoice_id in covering:
+            case = covering[r.invoice_id]
+            claim = claim.model_copy(
+                update={"disconnection_case_id": case.case_id, "disconnection_status": case.status}
+            )
+        claims.append(claim)
+    credit = await credit_as_of(conn, projection.credit_by_day, customer_id, as_of)
+    return CustomerLedgerAsOf(
+        customer_id=customer_id,
+        kind=customer.kind,
+        as_of=as_of,
+        claims=claims,
+        balance_ore=sum(c.open_ore for c in claims),
+        credit_ore=credit,
+        totals=totals_of(claims, credit),
+        disconnection_cases=cases,
+    )

@@ -4,14 +4,15 @@
 # and the `Caller` alias is local to the router factory.
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.calendar import WorkingDayCalendar
 from fordra.kernel.clock import BusinessClock
-from fordra.kernel.errors import NotFound
+from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.projection import ReadModelDatabase
 from fordra.kernel.web import PathId, RouterDeps
 from fordra.projections.application.correction_requests import (
@@ -22,9 +23,11 @@ from fordra.projections.application.correction_requests import (
 )
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
+    CustomerLedgerAsOf,
     CustomerLedgerProjection,
     department_has_invoiced,
     read_customer_ledger,
+    read_customer_ledger_as_of,
 )
 from fordra.projections.application.unmatched_payments import (
     UnmatchedPaymentsProjection,
@@ -62,15 +65,37 @@ def make_router(
     router = APIRouter(prefix="/api/v1", tags=["ledger"])
     Caller = Annotated[Principal, Depends(web.authenticate)]
 
-    @router.get("/customers/{customer_id}/ledger", response_model=CustomerLedger)
-    async def get_ledger(customer_id: PathId, principal: Caller) -> CustomerLedger:
+    @router.get(
+        "/customers/{customer_id}/ledger",
+        response_model=CustomerLedger | CustomerLedgerAsOf,
+        summary="The customer ledger; with as_of, as it stood at the end of that day",
+    )
+    async def get_ledger(
+        customer_id: PathId,
+        principal: Caller,
+        as_of: Annotated[date | None, Query(examples=["2026-03-31"])] = None,
+    ) -> CustomerLedger | CustomerLedgerAsOf:
         require_role(principal, *LEDGER_READERS)
         # A department sees only its own invoices on a customer's ledger.
         department = principal.department if principal.role is Role.DEPARTMENT else None
-        async with db.engine.connect() as conn:
-            found = await read_customer_ledger(
-                conn, ledger, customer_id, clock.today(), department=department
+        today = clock.today()
+        if as_of is not None and as_of > today:
+            raise DomainRuleViolation(
+                f"as_of {as_of} is after the business date {today}: the ledger tells what stood, "
+                "not what will",
+                field="as_of",
+                rule="as_of_not_in_the_future",
             )
+        async with db.engine.connect() as conn:
+            found: CustomerLedger | CustomerLedgerAsOf | None
+            if as_of is None:
+                found = await read_customer_ledger(
+                    conn, ledger, customer_id, today, department=department
+                )
+            else:
+                found = await read_customer_ledger_as_of(
+                    conn, ledger, customer_id, as_of, department=department
+                )
             # A customer the department neither registered nor has a claim on is a 404 as for
             # an unknown id (a 403 would tell that they exist): the ledger shows their kind and
             # credit (customers.department_may_read).

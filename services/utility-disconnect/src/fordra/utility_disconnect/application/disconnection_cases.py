@@ -13,25 +13,28 @@ record and nothing of the act itself (a 422 naming the rule).
 
 Each letter step records its letter's facts (``DisconnectionLetterIssued``, domain/letters.py) on
 the letter's own stream in the same append as the step; ``GET /api/v1/letters/{id}`` renders it
-(application/letters.py). Not yet here (the rest of issue 16): the automatic opening after
-dunning's collection demand. The board's queue and takeover are in application/social_services.py,
-water's cases in application/water_cases.py.
+(application/letters.py). A case opened on its own, after dunning's collection demand, is
+application/automatic_opening.py's (it shares ``opening_appends`` and ``case_in_progress``).
+The board's queue and takeover are in application/social_services.py, water's cases in
+application/water_cases.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from fordra.contracts.invoicing import CustomerKind
 from fordra.kernel.application import Decision, Outcome, execute, idempotent
 from fordra.kernel.auth import Principal, Role, require_role
 from fordra.kernel.dated import CalendarDate
 from fordra.kernel.envelope import Metadata
 from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
-from fordra.kernel.eventstore import StreamAppend
+from fordra.kernel.eventstore import EventStore, StreamAppend
 from fordra.kernel.ids import new_id
 from fordra.utility_disconnect.application.deps import CONTEXT, UtilityDisconnectDeps
 from fordra.utility_disconnect.application.electricity_claims import read_customer
@@ -39,6 +42,7 @@ from fordra.utility_disconnect.application.supply_points import (
     assessment_for,
     load_supply_point,
 )
+from fordra.utility_disconnect.domain.case_changed import case_changed, changes_case
 from fordra.utility_disconnect.domain.case_facts import (
     blocks_from_facts,
     demand_items,
@@ -62,6 +66,7 @@ from fordra.utility_disconnect.domain.procedure import (
     CaseState,
     DisconnectionStepTaken,
     OfficerDecision,
+    Opened,
     StepAssessment,
     StepKind,
     case_of,
@@ -148,17 +153,48 @@ class CaseList(BaseModel):
     items: list[CaseView]
 
 
-async def load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[CaseState, int]:
-    envelopes = await deps.store.read_stream(case_stream(case_id))
+async def load_case(
+    deps: UtilityDisconnectDeps, case_id: str, store: EventStore | None = None
+) -> tuple[CaseState, int]:
+    """The case and its stream's version, read from ``store`` (the context's own by default; a
+    process manager passes its batch's staged view)."""
+    envelopes = await (store or deps.store).read_stream(case_stream(case_id))
     state = case_of(deps.registry.load(e) for e in envelopes)
     if state is None:
         raise NotFound("disconnection case", case_id)
     return state, envelopes[-1].version
 
 
+async def case_history(deps: UtilityDisconnectDeps, stream: str, version: int) -> list[Event]:
+    """A case stream's events up to ``version``: what ``append_to`` derives the case's public
+    picture from (with the new events)."""
+    return [
+        deps.registry.load(e) for e in await deps.store.read_stream(stream) if e.version <= version
+    ]
+
+
 def append_to(
-    deps: UtilityDisconnectDeps, meta: Metadata, stream: str, version: int, events: list[Event]
+    deps: UtilityDisconnectDeps,
+    meta: Metadata,
+    stream: str,
+    version: int,
+    events: list[Event],
+    *,
+    before: Sequence[Event] | None = None,
 ) -> StreamAppend:
+    """The append of ``events`` to ``stream`` after ``version``. When they change a case (its
+    own stream, electricity's or water's), the case's public picture after them
+    (``DisconnectionCaseChanged``, domain/case_changed.py) goes in the same append, so every
+    path that changes a case tells the ledger (issue 16: "the ledger shows the whole process").
+    ``before`` is the stream's events up to ``version`` (``case_history``); a new stream
+    (``version`` 0) has none."""
+    if changes_case(events):
+        if before is None and version > 0:
+            # A programming error, not a caller's: the picture would lack the case's past.
+            raise ValueError(f"appending to case stream {stream} needs its events (before=)")
+        changed = case_changed([*(before or ()), *events], deps.clock.today())
+        if changed is not None:
+            events = [*events, changed]
     envelopes = deps.registry.envelopes(
         events,
         context=CONTEXT,
@@ -182,10 +218,74 @@ async def _record_blocks(
     async def decide() -> Decision[CaseOpened]:
         case, version = await load_case(deps, case_id)
         events = blocks_from_facts(case, point, assessment, stepped)
-        appends = [append_to(deps, meta, case_stream(case_id), version, events)] if events else []
+        stream = case_stream(case_id)
+        before = await case_history(deps, stream, version)
+        appends = [append_to(deps, meta, stream, version, events, before=before)] if events else []
         return Decision(appends, CaseOpened(case_id=case_id))
 
     await execute(deps.store, decide, CaseOpened)
+
+
+async def case_in_progress(
+    deps: UtilityDisconnectDeps, store: EventStore, supply_point_id: str
+) -> CaseState | None:
+    """The supply point's case in progress (neither stopped nor reconnected), if any: a supply
+    point has one at a time."""
+    indexed = await store.read_stream(point_cases_stream(supply_point_id))
+    for earlier in case_ids(deps.registry.load(e) for e in indexed):
+        state, _ = await load_case(deps, earlier, store)
+        if state.status not in ("stopped", "reconnected"):
+            return state
+    return None
+
+
+async def opening_appends(
+    deps: UtilityDisconnectDeps,
+    store: EventStore,
+    meta: Metadata,
+    *,
+    point: SupplyPoint,
+    customer_kind: CustomerKind,
+    case_id: str,
+    assessment: StepAssessment,
+    today: date,
+    opened: Opened,
+    collection_demand_sent_on: date | None = None,
+) -> list[StreamAppend]:
+    """What opening a case appends, by hand or on its own (``decide_open``, domain.md §6): the
+    case's stream with its first assessment, and the case in the indexes of its supply point and
+    its customer, read from ``store`` (a process manager's staged view, or the context's own)."""
+    events = decide_open(
+        case_id=case_id,
+        supply_point_id=point.supply_point_id,
+        customer_id=point.customer_id,
+        customer_kind=customer_kind,
+        utility=point.utility,
+        site_municipality=point.site_municipality,
+        assessment=assessment,
+        today=today,
+        opened=opened,
+        collection_demand_sent_on=collection_demand_sent_on,
+    )
+    index = point_cases_stream(point.supply_point_id)
+    by_customer = customer_cases_stream(point.customer_id)
+    return [
+        append_to(deps, meta, case_stream(case_id), 0, events),
+        append_to(
+            deps,
+            meta,
+            index,
+            await store.stream_version(index),
+            [SupplyPointCaseBegun(supply_point_id=point.supply_point_id, case_id=case_id)],
+        ),
+        append_to(
+            deps,
+            meta,
+            by_customer,
+            await store.stream_version(by_customer),
+            [CustomerCaseBegun(customer_id=point.customer_id, case_id=case_id)],
+        ),
+    ]
 
 
 async def open_case(
@@ -207,51 +307,29 @@ async def open_case(
 
     async def decide() -> Decision[CaseOpened]:
         today = deps.clock.today()
-        index = point_cases_stream(point.supply_point_id)
-        indexed = await deps.store.read_stream(index)
-        for earlier in case_ids(deps.registry.load(e) for e in indexed):
-            state, _ = await load_case(deps, earlier)
-            if state.status not in ("stopped", "reconnected"):
-                raise DomainRuleViolation(
-                    f"supply point {point.supply_point_id} already has case {earlier} in "
-                    f"progress ({state.status})",
-                    field="supply_point_id",
-                    rule="one_case_per_supply_point",
-                )
+        earlier = await case_in_progress(deps, deps.store, point.supply_point_id)
+        if earlier is not None:
+            raise DomainRuleViolation(
+                f"supply point {point.supply_point_id} already has case {earlier.case_id} in "
+                f"progress ({earlier.status})",
+                field="supply_point_id",
+                rule="one_case_per_supply_point",
+            )
         # Answered before assessing: a business never enters the procedure (ellagen 11:1).
         check_consumer_only(customer.kind)
         assessment = await assessment_for(point.supply_point_id, deps, today)
         case_id = new_id()
-        events = decide_open(
-            case_id=case_id,
-            supply_point_id=point.supply_point_id,
-            customer_id=point.customer_id,
+        appends = await opening_appends(
+            deps,
+            deps.store,
+            meta,
+            point=point,
             customer_kind=customer.kind,
-            utility=point.utility,
-            site_municipality=point.site_municipality,
+            case_id=case_id,
             assessment=step_assessment(assessment, principal.actor, None),
             today=today,
             opened="by_hand",
         )
-        by_customer = customer_cases_stream(point.customer_id)
-        customer_version = await deps.store.stream_version(by_customer)
-        appends = [
-            append_to(deps, meta, case_stream(case_id), 0, events),
-            append_to(
-                deps,
-                meta,
-                index,
-                indexed[-1].version if indexed else 0,
-                [SupplyPointCaseBegun(supply_point_id=point.supply_point_id, case_id=case_id)],
-            ),
-            append_to(
-                deps,
-                meta,
-                by_customer,
-                customer_version,
-                [CustomerCaseBegun(customer_id=point.customer_id, case_id=case_id)],
-            ),
-        ]
         return Decision(appends, CaseOpened(case_id=case_id))
 
     return await execute(
@@ -312,7 +390,14 @@ async def take_step(
         )
         return Decision(
             [
-                append_to(deps, meta, case_stream(case_id), version, events),
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                ),
                 append_to(deps, meta, disconnection_letter_stream(letter_id), 0, [issued]),
             ],
             taken,
@@ -356,7 +441,17 @@ async def record_service(
         after = case_of([*await _events(deps, case_id), *events])
         assert after is not None
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)], case_view(after)
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
+            case_view(after),
         )
 
     return await execute(deps.store, decide, CaseView)
@@ -386,7 +481,16 @@ async def order_disconnection(
         case, version = await load_case(deps, case_id)
         events = decide_order(case, cmd.date, stepped, today)
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
             _step_taken(case_id, events),
         )
 
@@ -417,7 +521,16 @@ async def execute_disconnection(
         case, version = await load_case(deps, case_id)
         events = decide_execution(case, today, stepped, deps.settings.procedure)
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
             _step_taken(case_id, events),
         )
 
@@ -441,7 +554,16 @@ async def reconnect(
         case, version = await load_case(deps, case_id)
         events = decide_reconnection(case, today, overdue, deps.settings.procedure)
         return Decision(
-            [append_to(deps, meta, case_stream(case_id), version, events)],
+            [
+                append_to(
+                    deps,
+                    meta,
+                    case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, case_stream(case_id), version),
+                )
+            ],
             _step_taken(case_id, events),
         )
 

@@ -31,6 +31,7 @@ from fordra.utility_disconnect.application.deps import CONTEXT, UtilityDisconnec
 from fordra.utility_disconnect.application.disconnection_cases import (
     CaseView,
     append_to,
+    case_history,
     case_view,
     load_case,
 )
@@ -305,11 +306,11 @@ async def take_over(
             written_on=cmd.written_on,
         )
         stream = case_stream(case.case_id)
-        earlier = [deps.registry.load(e) for e in await deps.store.read_stream(stream)]
+        earlier = await case_history(deps, stream, version)
         after = case_of([*earlier, block])
         assert after is not None
         return Decision(
-            [append_to(deps, meta, case_stream(case.case_id), version, [block])], case_view(after)
+            [append_to(deps, meta, stream, version, [block], before=earlier)], case_view(after)
         )
 
     return await execute(deps.store, decide, CaseView)

@@ -31,6 +31,7 @@ off, turn it on again once paid, and list a customer's water cases.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -44,7 +45,8 @@ from fordra.kernel.errors import DomainRuleViolation, NotFound
 from fordra.kernel.events import Event
 from fordra.kernel.eventstore import StreamAppend
 from fordra.kernel.ids import new_id
-from fordra.utility_disconnect.application.deps import CONTEXT, UtilityDisconnectDeps
+from fordra.utility_disconnect.application.deps import UtilityDisconnectDeps
+from fordra.utility_disconnect.application.disconnection_cases import append_to, case_history
 from fordra.utility_disconnect.application.electricity_claims import read_claims
 from fordra.utility_disconnect.application.supply_points import load_supply_point
 from fordra.utility_disconnect.domain.case_index import (
@@ -213,17 +215,16 @@ async def _load_case(deps: UtilityDisconnectDeps, case_id: str) -> tuple[WaterCa
 
 
 def _append(
-    deps: UtilityDisconnectDeps, meta: Metadata, stream: str, version: int, events: list[Event]
+    deps: UtilityDisconnectDeps,
+    meta: Metadata,
+    stream: str,
+    version: int,
+    events: list[Event],
+    *,
+    before: Sequence[Event] | None = None,
 ) -> StreamAppend:
-    envelopes = deps.registry.envelopes(
-        events,
-        context=CONTEXT,
-        stream_id=stream,
-        after_version=version,
-        metadata=meta,
-        occurred_at=deps.clock.now(),
-    )
-    return StreamAppend(stream, version, envelopes)
+    """Electricity's ``append_to``: a change of the case goes out with its public picture."""
+    return append_to(deps, meta, stream, version, events, before=before)
 
 
 async def _water_point(deps: UtilityDisconnectDeps, supply_point_id: str) -> SupplyPoint:
@@ -253,7 +254,18 @@ async def _record_blocks(
         case, version = await _load_case(deps, case_id)
         events = water_blocks_from_facts(case, point, demanded_claims(case, claims, today), today)
         appends = (
-            [_append(deps, meta, water_case_stream(case_id), version, events)] if events else []
+            [
+                _append(
+                    deps,
+                    meta,
+                    water_case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, water_case_stream(case_id), version),
+                )
+            ]
+            if events
+            else []
         )
         return Decision(appends, WaterCaseOpenedView(case_id=case_id))
 
@@ -426,7 +438,14 @@ async def send_water_letter(
         issued = decide_letter_issued(facts)
         return Decision(
             [
-                _append(deps, meta, water_case_stream(case_id), version, events),
+                _append(
+                    deps,
+                    meta,
+                    water_case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, water_case_stream(case_id), version),
+                ),
                 _append(deps, meta, disconnection_letter_stream(letter_id), 0, [issued]),
             ],
             view,
@@ -460,7 +479,19 @@ async def shut_off_water(
             demand_ore=done.demand_ore,
             costs=_costs(events),
         )
-        return Decision([_append(deps, meta, water_case_stream(case_id), version, events)], view)
+        return Decision(
+            [
+                _append(
+                    deps,
+                    meta,
+                    water_case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, water_case_stream(case_id), version),
+                )
+            ],
+            view,
+        )
 
     return await execute(deps.store, decide, WaterActTaken)
 
@@ -484,7 +515,19 @@ async def reconnect_water(
         view = WaterActTaken(
             case_id=case_id, kind="reconnection", on=today, demand_ore=unpaid, costs=_costs(events)
         )
-        return Decision([_append(deps, meta, water_case_stream(case_id), version, events)], view)
+        return Decision(
+            [
+                _append(
+                    deps,
+                    meta,
+                    water_case_stream(case_id),
+                    version,
+                    events,
+                    before=await case_history(deps, water_case_stream(case_id), version),
+                )
+            ],
+            view,
+        )
 
     return await execute(deps.store, decide, WaterActTaken)
 
