@@ -344,3 +344,28 @@ async def test_the_case_register_queue_and_marking_a_case_done(site: Site) -> No
     done = (await client.get("/api/v1/cases?status=done", headers=api)).json()["items"]
     assert case_id in [c["case_id"] for c in done]
     assert case_id not in (await site.get("/ops/cases", Role.CASE_OFFICER)).text
+
+
+async def test_the_ledger_as_of_a_day_shows_what_the_api_answers(site: Site) -> None:
+    cid = site.work.customer_id
+    api = site.fordra.auth(Role.CASE_OFFICER)
+    for as_of in ("2026-03-01", "2026-03-02", "2026-04-01"):
+        then = (
+            await site.fordra.client.get(
+                f"/api/v1/customers/{cid}/ledger?as_of={as_of}", headers=api
+            )
+        ).json()
+        page = await site.get(f"/ops/customers/{cid}?as_of={as_of}", Role.CASE_OFFICER)
+        assert page.status_code == 200
+        assert f"<h1>Kundreskontra per {as_of}</h1>" in page.text
+        rows = re.findall(r'<tr data-invoice-id="([^"]+)">', page.text)
+        assert rows == [c["invoice_id"] for c in then["claims"]]
+        for c in then["claims"]:
+            row = re.search(rf'<tr data-invoice-id="{c["invoice_id"]}">(.*?)</tr>', page.text, re.S)
+            assert row
+            assert f'class="num open" data-ore="{c["open_ore"]}"' in row[1]
+        assert f'data-ore="{then["totals"]["receivables_1512_ore"]}"' in page.text
+    # A day after the business date is refused, naming it, as by the API
+    r = await site.get(f"/ops/customers/{cid}?as_of=2030-01-01", Role.CASE_OFFICER)
+    assert r.status_code == 422
+    assert "as_of" in r.text

@@ -31,6 +31,7 @@ from fordra.app.ops.charts import Bar, bar_chart
 from fordra.app.ops.present import (
     case_kind,
     day,
+    disconnection,
     explained,
     kronor,
     label,
@@ -87,8 +88,10 @@ from fordra.projections.application.case_register import (
 )
 from fordra.projections.application.customer_ledger import (
     CustomerLedger,
+    CustomerLedgerAsOf,
     department_has_invoiced,
     read_customer_ledger,
+    read_customer_ledger_as_of,
 )
 from fordra.projections.application.kpis import KPI_READERS, read_kpis
 from fordra.projections.application.unmatched_payments import UnmatchedQueue, read_unmatched
@@ -206,6 +209,7 @@ def templates() -> jinja2.Environment:
         label=label,
         explained=explained,
         case_kind=case_kind,
+        disconnection=disconnection,
         local_time=local_time,
         percent=percent,
     )
@@ -426,7 +430,20 @@ def _customer_pages(router: APIRouter, ops: OpsWeb) -> None:
         customer = await read_customer(
             customer_id, platform.invoicing, principal, metadata_for(principal)
         )
+        if request.query_params.get("as_of", "").strip():
+            as_of = _date_param(request, "as_of", platform.clock.today())
+            then = await _ledger_as_the_api_reads_it(platform, principal, customer_id, as_of)
+            assert isinstance(then, CustomerLedgerAsOf)
+            return ops.render(
+                request,
+                "ledger_as_of.html",
+                visitor,
+                title="Kundreskontra per dag",
+                customer=customer,
+                ledger=then,
+            )
         ledger = await _ledger_as_the_api_reads_it(platform, principal, customer_id)
+        assert isinstance(ledger, CustomerLedger)
         # The dunning stage for the roles that may read an invoice's collection (the API's
         # GET /invoices/{id}/collection); the others see no such column.
         stages: dict[str, Collection] = {}
@@ -739,17 +756,31 @@ async def _work_waiting(platform: Platform, principal: Principal) -> dict[str, i
 
 
 async def _ledger_as_the_api_reads_it(
-    platform: Platform, principal: Principal, customer_id: str
-) -> CustomerLedger:
-    """The ledger as ``GET /api/v1/customers/{id}/ledger`` answers it (projections.entrypoints.
-    http.get_ledger): a department sees only its own invoices, and a customer it neither
-    registered nor invoiced is not found."""
+    platform: Platform, principal: Principal, customer_id: str, as_of: date | None = None
+) -> CustomerLedger | CustomerLedgerAsOf:
+    """The ledger as ``GET /api/v1/customers/{id}/ledger[?as_of=]`` answers it (projections.
+    entrypoints.http.get_ledger): a department sees only its own invoices, a customer it neither
+    registered nor invoiced is not found, and no day after the business date is read."""
     require_role(principal, *LEDGER_READERS)
     department = principal.department if principal.role is Role.DEPARTMENT else None
-    async with platform.read_models.engine.connect() as conn:
-        found = await read_customer_ledger(
-            conn, platform.ledger, customer_id, platform.clock.today(), department=department
+    today = platform.clock.today()
+    if as_of is not None and as_of > today:
+        raise DomainRuleViolation(
+            f"as_of {as_of} is after the business date {today}: the ledger tells what stood, "
+            "not what will",
+            field="as_of",
+            rule="as_of_not_in_the_future",
         )
+    async with platform.read_models.engine.connect() as conn:
+        found: CustomerLedger | CustomerLedgerAsOf | None
+        if as_of is None:
+            found = await read_customer_ledger(
+                conn, platform.ledger, customer_id, today, department=department
+            )
+        else:
+            found = await read_customer_ledger_as_of(
+                conn, platform.ledger, customer_id, as_of, department=department
+            )
         if (
             found is not None
             and department is not None

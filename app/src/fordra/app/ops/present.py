@@ -114,6 +114,22 @@ CASE_KINDS: dict[str, str] = {
 }
 
 
+# Where a disconnection case stands (contracts.utility_disconnect.DisconnectionCaseStatus).
+DISCONNECTION: dict[str, str] = {
+    "open": "Ärende öppnat",
+    "lettered": "Brev skickat",
+    "noticed": "Underrättelse skickad",
+    "ordered": "Avbrott beställt",
+    "disconnected": "Avstängd",
+    "reconnected": "Återinkopplad",
+    "stopped": "Stoppat",
+}
+
+
+def disconnection(value: str | None) -> str:
+    return "–" if value is None else DISCONNECTION.get(value, value)
+
+
 def case_kind(value: str) -> str:
     return CASE_KINDS.get(value, value)
 
