@@ -4,7 +4,8 @@
 #   - PostgreSQL server binaries (apt package postgresql), without the Debian "main" cluster:
 #     fordra.devtools.localservers.LocalPostgres makes its own clusters, as the `postgres` user;
 #   - Java 17+ and Maven (apt), to fetch and run the Kafka broker;
-#   - the Kafka broker jars (deploy/kafka/fetch-jars.sh, into ~/.cache/fordra, from Maven Central).
+#   - the Kafka broker jars (deploy/kafka/fetch-jars.sh, into ~/.cache/fordra, from Maven Central);
+#   - Chromium (apt), which the ops web's browser tests (tests/web) drive through Playwright.
 # Used by .ci/run; developers run it once per machine.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -97,4 +98,9 @@ say "Kafka jars: $libs ($(find "$libs" -name '*.jar' | wc -l) jars)"
 # --- PEPPOL BIS Billing 3.0 rules (OpenPEPPOL's Schematron, compiled, from Maven Central) ---
 rules=$(bash "$here/peppol/fetch-rules.sh")
 say "PEPPOL rules: $rules (release $(cat "$rules/RELEASE"))"
+# --- Chromium, for the ops web's browser tests (tests/web; Playwright drives it by its path) -------
+if ! command -v chromium >/dev/null; then
+    apt_install chromium
+fi
+say "Chromium: $(chromium --version 2>/dev/null | head -n 1)"
 say "done"

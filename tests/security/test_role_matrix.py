@@ -322,6 +322,28 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/social-services/notifications/{notification_id}/takeover"): Row(
         roles(S), body=lambda ids: {"written_on": "2026-03-02"}
     ),
+    # The ops web (issue 17): each page the roles of the API route it mirrors. The sign-in takes
+    # the token in its form, not in a header: without one it answers 401 whatever header comes.
+    ("GET", "/ops/sign-in"): Row(PUBLIC),
+    ("POST", "/ops/sign-in"): Row(roles(), signed=True),
+    ("POST", "/ops/sign-out"): Row(PUBLIC),
+    ("GET", "/ops/"): Row(roles(*Role)),
+    ("GET", "/ops/customers"): Row(roles(A, OPS, C, D, P)),
+    ("GET", "/ops/customers/{customer_id}"): Row(roles(A, OPS, C, D, P)),
+    ("GET", "/ops/unmatched"): Row(roles(A, OPS, C)),
+    ("POST", "/ops/unmatched/{payment_id}/match"): Row(roles(A, OPS, C)),
+    ("GET", "/ops/dunning/proposals"): Row(roles(A, OPS, C)),
+    ("POST", "/ops/dunning/proposals/{proposal_id}/approve"): Row(roles(A, OPS, C)),
+    ("POST", "/ops/dunning/proposals/{proposal_id}/reject"): Row(roles(A, OPS, C)),
+    ("GET", "/ops/disputes"): Row(roles(A, OPS, C)),
+    ("GET", "/ops/payment-plans"): Row(roles(A, OPS, C)),
+    ("GET", "/ops/agency/tasks"): Row(roles(A, OPS, C)),
+    ("GET", "/ops/social-services"): Row(roles(S)),
+    ("GET", "/ops/cases"): Row(roles(A, OPS, C, D)),
+    ("POST", "/ops/cases/{case_id}/done"): Row(roles(A, OPS, C)),
+    ("GET", "/ops/sla"): Row(roles(A, OPS, C, D), params={"week": "2026-W10"}),
+    ("GET", "/ops/kpis"): Row(roles(A, OPS, C), params={"from": "2026-01-01", "to": "2026-03-31"}),
+    ("POST", "/ops/social-services/{notification_id}/acknowledge"): Row(roles(S)),
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): Row(
         roles(OPS),
         body=lambda ids: {"reason": "death", "decision_reference": "KS 2026/17"},

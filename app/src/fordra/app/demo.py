@@ -1,6 +1,9 @@
 """A small demo municipality: a few customers (one with a protected identity) and invoices for
-water, waste and childcare. Loaded through the same use cases as the HTTP API, with idempotency
-keys, so ``fordra run --demo`` twice on one data directory changes nothing the second time."""
+water, waste and childcare, and work in the ops web's queues (issue 17): a payment without a
+reference waiting to be matched, a disputed invoice and a payment plan awaiting its signature.
+Loaded through the same use cases as the HTTP API, with idempotency keys (and a bank file that is
+booked once by its content), so ``fordra run --demo`` twice on one data directory changes nothing
+the second time."""
 
 from __future__ import annotations
 
@@ -10,9 +13,16 @@ from decimal import Decimal
 
 from fordra.app.bootstrap import Platform
 from fordra.contracts.invoicing import PostalAddress
+from fordra.dunning.application.payment_plans import ProposePaymentPlan, propose_payment_plan
 from fordra.invoicing.application.customers import change_customer
-from fordra.invoicing.application.handlers import issue_invoice, register_customer
+from fordra.invoicing.application.handlers import (
+    InvoiceIssuedResponse,
+    correct_invoice,
+    issue_invoice,
+    register_customer,
+)
 from fordra.invoicing.domain.commands import (
+    DisputeInvoice,
     InvoiceLineInput,
     IssueInvoice,
     RecordPropertyOwnership,
@@ -20,6 +30,7 @@ from fordra.invoicing.domain.commands import (
 )
 from fordra.kernel.auth import Principal, Role
 from fordra.kernel.envelope import Metadata
+from fordra.payments.application.import_file import import_payment_file
 
 # Skatteverket's published test personnummer and a test organisationsnummer: never real people.
 DEMO_CUSTOMERS: tuple[tuple[str, str, str, str, str, bool], ...] = (
@@ -76,9 +87,10 @@ async def load_demo(platform: Platform) -> list[str]:
         (0, "childcare", 6, "Barnomsorgsavgift", Decimal(1), 165400, 0),
         (3, "other", 5, "Hyra av Svenljunga sporthall", Decimal(4), 37500, 25),
     )
+    issued: list[InvoiceIssuedResponse] = []
     for n, (who, service, days_ago, text, qty, price, vat) in enumerate(invoices, start=1):
         meta = Metadata(admin.tenant, admin.actor, str(uuid.uuid4()))
-        await issue_invoice(
+        booked = await issue_invoice(
             IssueInvoice(
                 customer_id=ids[who],
                 department=service,
@@ -95,5 +107,77 @@ async def load_demo(platform: Platform) -> list[str]:
             meta,
             idempotency_key=f"demo-invoice-{n}",
         )
+        # Every demo invoice is over the minimum amount: issued, never held.
+        assert booked.response.invoice is not None
+        issued.append(booked.response.invoice)
     await platform.settle()
+    await load_queue_work(platform, ids, issued)
     return ids
+
+
+async def load_queue_work(
+    platform: Platform, ids: list[str], issued: list[InvoiceIssuedResponse]
+) -> None:
+    """Something true in the ops web's queues: Bertil pays his water invoice without its OCR
+    number (the unmatched queue suggests the invoice of that amount), the sports hall's tenant
+    disputes the hours, and Anna asks to pay her childcare fee in three parts."""
+    officer = Principal(
+        subject="demo-loader", role=Role.CASE_OFFICER, tenant=platform.settings.municipality
+    )
+    bank = Principal(subject="demo-bank", role=Role.BANK_INGEST, tenant=officer.tenant)
+    today = platform.clock.today()
+    water = issued[2]
+    await import_payment_file(
+        _camt054_without_reference(
+            water.total_ore, today.isoformat(), "Vatten Kyrkvägen 12", f"DEMO-{today}"
+        ),
+        platform.payments,
+        bank,
+        Metadata(bank.tenant, bank.actor, str(uuid.uuid4())),
+    )
+    admin = Principal(subject="demo-loader", role=Role.ADMIN, tenant=officer.tenant)
+    await correct_invoice(
+        issued[5].invoice_id,
+        DisputeInvoice(reason="Kunden bestrider antalet timmar i sporthallen"),
+        platform.invoicing,
+        admin,
+        Metadata(admin.tenant, admin.actor, str(uuid.uuid4())),
+        idempotency_key="demo-dispute-1",
+    )
+    await platform.settle()
+    await propose_payment_plan(
+        ProposePaymentPlan(
+            customer_id=ids[0],
+            invoice_ids=(issued[4].invoice_id,),
+            installments=3,
+            first_due_date=issued[4].due_date,
+            written=True,
+        ),
+        platform.plans,
+        officer,
+        Metadata(officer.tenant, officer.actor, str(uuid.uuid4())),
+        idempotency_key="demo-plan-1",
+    )
+    await platform.settle()
+
+
+def _camt054_without_reference(ore: int, booked: str, text: str, msg_id: str) -> bytes:
+    """A bank's camt.054 credit notification of one payment with free text and no OCR."""
+    amount = f"{ore // 100}.{ore % 100:02d}"
+    tx = (
+        f"<TxDtls><Refs><AcctSvcrRef>{msg_id}-1</AcctSvcrRef></Refs>"
+        f'<Amt Ccy="SEK">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">'
+        "<BkToCstmrDbtCdtNtfctn>"
+        f"<GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>{booked}T06:15:00+01:00</CreDtTm></GrpHdr>"
+        f"<Ntfctn><Id>{msg_id}</Id><CreDtTm>{booked}T06:15:00+01:00</CreDtTm>"
+        "<Acct><Id><IBAN>SE4550000000058398257466</IBAN></Id></Acct>"
+        f'<Ntry><Amt Ccy="SEK">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+        f"<BookgDt><Dt>{booked}</Dt></BookgDt><AcctSvcrRef>{msg_id}</AcctSvcrRef>"
+        f"<NtryDtls>{tx}</NtryDtls></Ntry>"
+        "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
+    ).encode()

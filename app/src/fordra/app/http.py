@@ -21,6 +21,7 @@ from fordra.agency_gateway.entrypoints.http import make_router as agency_router
 from fordra.app.bootstrap import Platform
 from fordra.app.lag_metrics import GAUGE_REFRESH_SECONDS, ConsumerLagGauge, ScrapeGauges
 from fordra.app.observability import install_observability, metrics_response
+from fordra.app.ops.pages import make_router as ops_pages
 from fordra.app.parking_http import ParkedGauge, parked_health
 from fordra.app.parking_http import make_router as parked_router
 from fordra.app.sla_metrics import SlaGauge
@@ -159,6 +160,8 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
         # The case register and the SLA dashboard (issue 17).
         cases_router(platform.cases, web),
         kpis_router(platform.read_models, platform.kpis, web),
+        # The ops web (issue 17): Swedish pages under /ops/, behind the same tokens and roles.
+        ops_pages(platform),
     ):
         app.include_router(router)
     app.include_router(
