@@ -361,3 +361,19 @@ def test_an_invoice_is_disputed_once_and_only_a_disputed_one_resolved() -> None:
 
 def replace_line(line: InvoiceLine, **change: object) -> InvoiceLine:
     return line.model_copy(update=change)
+
+
+def test_what_was_written_off_is_never_credited_or_cancelled_again() -> None:
+    # Found by the money-conservation property: a credit note after a write-off took the same
+    # öre off the ledger twice (domain.md §4: the write-off is the loss).
+    written_off = replace(STATE, written_off_ore=STATE.total_ore)
+    assert written_off.open_ore == 0
+    with refused("credit_not_above_invoice"):
+        credit_request(written_off)
+    with refused("cancellation_not_after_write_off"):
+        check_cancellation_only_while_unpaid(written_off)
+    # A part written off leaves the rest to credit.
+    part = replace(STATE, written_off_ore=STATE.total_ore - 100)
+    check_credit_not_above_open(part, 100)
+    with refused("credit_not_above_invoice"):
+        check_credit_not_above_open(part, 101)

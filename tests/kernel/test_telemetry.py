@@ -311,17 +311,6 @@ def test_two_telemetry_objects_do_not_clash() -> None:
         second.shutdown()
 
 
-def test_otlp_endpoint_is_reported_not_imported(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
-    with caplog.at_level(logging.WARNING, logger="fordra.kernel.telemetry"):
-        t = setup_telemetry("otlp")
-    t.shutdown()
-    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in caplog.text
-    assert not any("otlp" in name for name in sys.modules if name.startswith("opentelemetry"))
-
-
 def test_importing_creates_nothing() -> None:
     code = textwrap.dedent(
         """

@@ -226,6 +226,10 @@ def _person(n: int) -> dict[str, Any]:
 @example(program=([10_000], [("dispute", 0), ("pay", 0, 30_000), ("refund_credit",)]))
 # Found on the distributed engine: a payment whose credit was refunded, then reversed by the bank
 @example(program=([5_000], [("pay", 0, 197_303), ("refund_credit",), ("reverse", 0)]))
+# Found by this property (2026-12-03): a written-off claim credited in full took the same öre off
+# twice; and one part paid, written off, then credited
+@example(program=([26_008], [("write_off", 0), ("credit_note", 0)]))
+@example(program=([10_000], [("pay", 0, 4_000), ("write_off", 0), ("credit_note", 0)]))
 # Issue 15: a claim part paid, written off, then paid by its OCR (the queue), an overpayment of
 # another claim (credit, never set off against it), and the part payment reversed by the bank
 @example(

@@ -1,6 +1,7 @@
 """Invoicing reacting to other contexts' public events (a process manager): a payment allocated
 to an invoice is noted on the invoice, because whether it is paid decides whether it may still be
-cancelled (seed 002: makulering only while unpaid); late interest that dunning charged, the fee of
+cancelled (seed 002: makulering only while unpaid), and so is a write-off (what it took is never
+credited or cancelled again); late interest that dunning charged, the fee of
 a reminder sent and the fee of a payment plan signed are held for the customer's next invoice
 (seed 001; domain.md §3 keeps interest and each fee apart from the capital)."""
 
@@ -9,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from fordra.contracts.dunning import LateInterestCharged, PaymentPlanActivated, ReminderSent
+from fordra.contracts.dunning import (
+    ClaimWrittenOff,
+    LateInterestCharged,
+    PaymentPlanActivated,
+    ReminderSent,
+)
 from fordra.contracts.invoicing import SERVICE_TYPES, InvoiceLine, LateInterestHeld
 from fordra.contracts.payments import PaymentAllocated
 from fordra.invoicing.application.handlers import invoice_stream, small_amounts_stream
 from fordra.invoicing.application.numbering import CONTEXT
-from fordra.invoicing.domain.events import InvoicePaymentRecorded
+from fordra.invoicing.domain.events import InvoicePaymentRecorded, InvoiceWriteOffRecorded
 from fordra.kernel.envelope import Envelope
 from fordra.kernel.events import EventRegistry
 from fordra.kernel.eventstore import EventStore, StreamAppend
@@ -35,6 +41,21 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         return await append_caused(
             registry, store, env, context=CONTEXT, stream_id=stream, event=recorded
         )
+
+    async def on_written_off(env: Envelope, store: EventStore) -> Sequence[StreamAppend]:
+        # What was written off is no longer owed: never credited or cancelled again (a found
+        # path: a credit note after a write-off took the same öre off the ledger twice).
+        written_off = registry.load_as(env, ClaimWrittenOff)
+        stream = invoice_stream(written_off.invoice_id)
+        if await store.stream_version(stream) == 0 or written_off.amount_ore <= 0:
+            return []
+        recorded = InvoiceWriteOffRecorded(amount_ore=written_off.amount_ore)
+        return await append_caused(
+            registry, store, env, context=CONTEXT, stream_id=stream, event=recorded
+        )
+
+    def written_off_reads(env: Envelope) -> Iterable[str]:
+        return [invoice_stream(registry.load_as(env, ClaimWrittenOff).invoice_id)]
 
     def allocated_reads(env: Envelope) -> Iterable[str]:
         # A bank file allocates to thousands of invoices: their streams are read at once.
@@ -154,4 +175,5 @@ def payment_reactions(registry: EventRegistry) -> dict[str, Reaction]:
         LateInterestCharged.event_type: Prefetched(on_interest, reads=interest_reads),
         ReminderSent.event_type: Prefetched(on_reminder, reads=reminder_reads),
         PaymentPlanActivated.event_type: Prefetched(on_plan, reads=plan_reads),
+        ClaimWrittenOff.event_type: Prefetched(on_written_off, reads=written_off_reads),
     }

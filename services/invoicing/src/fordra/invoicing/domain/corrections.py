@@ -49,10 +49,16 @@ def check_invoice_not_cancelled(state: InvoiceState) -> None:
 
 
 def check_credit_not_above_open(state: InvoiceState, amount_ore: int) -> None:
-    if amount_ore > state.total_ore - state.credited_ore:
+    """What is left to credit: the invoice less what was credited, and less what dunning wrote
+    off (a loss already booked: crediting it too would take it off the ledger twice)."""
+    left = state.total_ore - state.credited_ore - state.written_off_ore
+    if amount_ore > left:
+        written_off = (
+            f", {state.written_off_ore} öre of it written off" if state.written_off_ore else ""
+        )
         raise DomainRuleViolation(
             f"a credit of {amount_ore} öre exceeds what is left to credit on the invoice "
-            f"({state.total_ore - state.credited_ore} öre)",
+            f"({left} öre{written_off})",
             field="lines",
             rule="credit_not_above_invoice",
         )
@@ -69,6 +75,11 @@ def check_cancellation_only_while_unpaid(state: InvoiceState) -> None:
         raise DomainRuleViolation(
             "an invoice handed to the collection agency cannot be cancelled",
             rule="cancellation_not_after_agency",
+        )
+    if state.written_off_ore > 0:
+        raise DomainRuleViolation(
+            "a written-off invoice cannot be cancelled: its loss is already booked",
+            rule="cancellation_not_after_write_off",
         )
 
 

@@ -88,8 +88,17 @@ class InvoicePaymentRecorded(Event):
     amount_ore: int
 
 
+class InvoiceWriteOffRecorded(Event):
+    """Dunning wrote the claim off (``ClaimWrittenOff``, domain.md §4): ``amount_ore`` of it is an
+    established loss, no longer owed, so it can be neither credited nor cancelled again."""
+
+    event_type: ClassVar[str] = "InvoiceWriteOffRecorded"
+    amount_ore: int
+
+
 INTERNAL_EVENTS: tuple[type[Event], ...] = (
     InvoicePaymentRecorded,
+    InvoiceWriteOffRecorded,
     ProtectedIdentityAccessed,
     InvoiceSerialReserved,
     InvoiceNumberBlockReserved,

@@ -17,7 +17,7 @@ from fordra.contracts.invoicing import (
     InvoiceIssued,
     InvoiceLine,
 )
-from fordra.invoicing.domain.events import InvoicePaymentRecorded
+from fordra.invoicing.domain.events import InvoicePaymentRecorded, InvoiceWriteOffRecorded
 from fordra.kernel.events import Event
 
 
@@ -40,6 +40,8 @@ class InvoiceState:
     charges_ore: int = 0
     charges_paid_ore: int = 0
     handed_to_agency: bool = False
+    # What dunning wrote off (domain.md §4): no longer owed, and never to be credited again.
+    written_off_ore: int = 0
     cancelled: bool = False
     disputed: bool = False
     deferred_until: date | None = None
@@ -52,7 +54,8 @@ class InvoiceState:
         if self.cancelled:
             return 0
         charges_paid = min(self.charges_paid_ore, self.charges_ore)
-        return max(self.total_ore - self.credited_ore - self.paid_ore - charges_paid, 0)
+        owed = self.total_ore - self.credited_ore - self.paid_ore - self.written_off_ore
+        return max(owed - charges_paid, 0)
 
 
 def replay(events: Iterable[Event]) -> InvoiceState | None:
@@ -92,6 +95,8 @@ def apply(state: InvoiceState | None, event: Event) -> InvoiceState | None:  # n
         return replace(state, disputed=True)
     if isinstance(event, DisputeResolved):
         return replace(state, disputed=False)
+    if isinstance(event, InvoiceWriteOffRecorded):
+        return replace(state, written_off_ore=state.written_off_ore + event.amount_ore)
     if isinstance(event, InvoicePaymentRecorded) and event.component == "capital":
         return replace(state, paid_ore=state.paid_ore + event.amount_ore)
     if isinstance(event, InvoicePaymentRecorded):
