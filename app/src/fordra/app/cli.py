@@ -18,6 +18,7 @@ from fordra.kernel.clock import SystemClock
 from fordra.kernel.private_files import PRIVATE_UMASK
 
 if TYPE_CHECKING:
+    from fordra.app.settings import Settings
     from fordra.payments.application.import_file import ImportResult
     from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
 
@@ -427,7 +428,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"fordra run: {refusal}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    platform = build_embedded(settings, today=args.today)
+    settings, today, history_until = _demo_clock(args, settings)
+    platform = build_embedded(settings, today=today)
     # The demo's collection agency, in this process (issue 15).
     agency = demo_reference_agency(settings) if args.demo else None
 
@@ -442,7 +444,13 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"warning: reference agency not started on {agency.url}: {exc}", flush=True)
         try:
             if args.demo:
-                ids = await load_demo(platform)
+                if history_until is not None:
+                    print(
+                        f"demo: living {platform.clock.today()} to {history_until} "
+                        "(a manual clock; POST /api/v1/admin/clock/advance moves it on)",
+                        flush=True,
+                    )
+                ids = await load_demo(platform, history_until=history_until)
                 print(f"demo municipality loaded: {len(ids)} customers, e.g. {ids[0]}", flush=True)
             token = platform.tokens.issue(Role.OPS_LEAD, subject="ops")
             base = f"http://{settings.host}:{settings.port}"
@@ -467,6 +475,25 @@ def _run(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0
+
+
+def _demo_clock(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[Settings, date | None, date | None]:
+    """The settings, the start date and the day the demo's history runs to. The demo lives its
+    four months of history on a manual clock that starts that long ago (fordra.app.demo); asked
+    for a clock or a date, it loads today's demo only."""
+    from fordra.app.demo import demo_history_start
+
+    if not (args.demo and args.clock is None and args.today is None):
+        return settings, args.today, None
+    if (settings.data_dir / "invoicing.sqlite").exists():
+        # An instance the demo already lives in: it goes on from where it stood (the demo is
+        # loaded once; its clock does not go back).
+        return settings, None, None
+    until = SystemClock().today()
+    manual = settings.model_copy(update={"clock": "manual"})
+    return manual, demo_history_start(until), until
 
 
 def _follow_the_calendar(platform: Platform) -> asyncio.Task[None] | None:

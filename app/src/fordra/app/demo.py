@@ -1,6 +1,13 @@
 """A small demo municipality: a few customers (one with a protected identity) and invoices for
 water, waste and childcare, and work in the ops web's queues (issue 17): a payment without a
 reference waiting to be matched, a disputed invoice and a payment plan awaiting its signature.
+
+With ``history_until`` (``fordra run --demo``, whose manual clock starts ``DEMO_HISTORY_DAYS``
+before the real date) the demo then lives four months, day by day through the same scheduler as
+a real calendar: a childcare invoice each month, the daily dunning runs whose proposals a case
+officer approves (reminders, then handovers to the reference agency), a payment by OCR now and
+then, so that the ledger, the KPIs, the SLA dashboard and the agency's deadlines show a history
+that really happened.
 Loaded through the same use cases as the HTTP API, with idempotency keys (and a bank file that is
 booked once by its content), so ``fordra run --demo`` twice on one data directory changes nothing
 the second time."""
@@ -8,12 +15,15 @@ the second time."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Final
 
 from fordra.app.bootstrap import Platform
 from fordra.contracts.invoicing import PostalAddress
+from fordra.dunning.application.collection import proposals_with
 from fordra.dunning.application.payment_plans import ProposePaymentPlan, propose_payment_plan
+from fordra.dunning.application.proposals import approve_proposal
 from fordra.invoicing.application.customers import change_customer
 from fordra.invoicing.application.handlers import (
     InvoiceIssuedResponse,
@@ -29,6 +39,7 @@ from fordra.invoicing.domain.commands import (
     RegisterCustomer,
 )
 from fordra.kernel.auth import Principal, Role
+from fordra.kernel.clock import ManualClock
 from fordra.kernel.envelope import Metadata
 from fordra.payments.application.import_file import import_payment_file
 
@@ -41,10 +52,25 @@ DEMO_CUSTOMERS: tuple[tuple[str, str, str, str, str, bool], ...] = (
 )
 
 
-async def load_demo(platform: Platform) -> list[str]:
-    """Register the demo customers and invoice them; answer their customer ids."""
+# How far back ``fordra run --demo`` starts its manual clock, and how often the walk stops to do
+# what a finance office does (approve the day's proposals, book a bank file, bill childcare).
+DEMO_HISTORY_DAYS: Final = 120
+_WALK_STEP_DAYS: Final = 7
+
+
+def demo_history_start(real_today: date) -> date:
+    """The business date ``fordra run --demo`` starts on, to live its history up to today."""
+    return real_today - timedelta(days=DEMO_HISTORY_DAYS)
+
+
+async def load_demo(platform: Platform, *, history_until: date | None = None) -> list[str]:
+    """Register the demo customers and invoice them; with ``history_until`` (a manual clock
+    only) live on until that day (module docstring). Answer their customer ids."""
     admin = Principal(subject="demo-loader", role=Role.ADMIN, tenant=platform.settings.municipality)
     today = platform.clock.today()
+    # Loaded once: on an instance that has invoices already, only the customers' ids are looked
+    # up (their registrations replay), since the rest is dated by the day it was first loaded.
+    fresh = await platform.stores["invoicing"].max_position() == 0
     ids: list[str] = []
     for n, (idnr, name, street, postal, city, protected) in enumerate(DEMO_CUSTOMERS, start=1):
         meta = Metadata(admin.tenant, admin.actor, str(uuid.uuid4()))
@@ -61,6 +87,8 @@ async def load_demo(platform: Platform) -> list[str]:
             idempotency_key=f"demo-customer-{n}",
         )
         ids.append(outcome.response.customer_id)
+    if not fresh:
+        return ids
     # The owners of the properties billed for water and waste (seed 001: the owner is liable).
     for who, designation in (
         (0, "Svenljunga Kyrkan 1:23"),
@@ -112,7 +140,75 @@ async def load_demo(platform: Platform) -> list[str]:
         issued.append(booked.response.invoice)
     await platform.settle()
     await load_queue_work(platform, ids, issued)
+    if history_until is not None:
+        await live_until(platform, ids, issued, history_until)
     return ids
+
+
+async def live_until(
+    platform: Platform, ids: list[str], issued: list[InvoiceIssuedResponse], until: date
+) -> None:
+    """Walk the manual clock to ``until`` a week at a time, each day's scheduled work run as the
+    calendar would; at each stop a case officer approves what the dunning runs proposed, Anna's
+    childcare is billed every fourth week and Bertil pays his latest invoice by its OCR number.
+    Every step has its idempotency key or content claim: walking again changes nothing."""
+    clock = platform.clock
+    if not isinstance(clock, ManualClock):
+        raise ValueError("the demo's history needs a manual clock (fordra run --demo sets one)")
+    officer = Principal(
+        subject="demo-officer", role=Role.CASE_OFFICER, tenant=platform.settings.municipality
+    )
+    admin = Principal(subject="demo-loader", role=Role.ADMIN, tenant=officer.tenant)
+    bank = Principal(subject="demo-bank", role=Role.BANK_INGEST, tenant=officer.tenant)
+    week = 0
+    while clock.today() < until:
+        week += 1
+        await platform.scheduler.advance(
+            clock, min(clock.today() + timedelta(_WALK_STEP_DAYS), until)
+        )
+        today = clock.today()
+        pending = await proposals_with("pending", platform.dunning, officer)
+        for proposal in pending.items:
+            await approve_proposal(
+                proposal.proposal_id,
+                platform.dunning,
+                officer,
+                Metadata(officer.tenant, officer.actor, str(uuid.uuid4())),
+                idempotency_key=f"demo-approve-{proposal.proposal_id}",
+            )
+        if week % 4 == 0:
+            booked = await issue_invoice(
+                IssueInvoice(
+                    customer_id=ids[0],
+                    department="childcare",
+                    service_type="childcare",
+                    invoice_date=today,
+                    lines=(
+                        InvoiceLineInput(
+                            description=f"Barnomsorgsavgift {today:%Y-%m}",
+                            quantity=Decimal(1),
+                            unit_price_ore=165400,
+                            vat_rate=0,
+                        ),
+                    ),
+                ),
+                platform.invoicing,
+                admin,
+                Metadata(admin.tenant, admin.actor, str(uuid.uuid4())),
+                idempotency_key=f"demo-childcare-{today:%Y-%m-%d}",
+            )
+            assert booked.response.invoice is not None
+            issued.append(booked.response.invoice)
+        if week % 4 == 2 and len(issued) > 6:
+            # The latest childcare invoice paid by its OCR number, as most are.
+            paid = issued[-1]
+            await import_payment_file(
+                _camt054_paying(paid.ocr, paid.total_ore, today.isoformat(), f"DEMO-OCR-{today}"),
+                platform.payments,
+                bank,
+                Metadata(bank.tenant, bank.actor, str(uuid.uuid4())),
+            )
+        await platform.settle()
 
 
 async def load_queue_work(
@@ -161,13 +257,26 @@ async def load_queue_work(
     await platform.settle()
 
 
+def _camt054_paying(ocr: str, ore: int, booked: str, msg_id: str) -> bytes:
+    """A bank's camt.054 credit notification of one payment naming its OCR number."""
+    remittance = (
+        "<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"
+        f"<Ref>{ocr}</Ref></CdtrRefInf></Strd></RmtInf>"
+    )
+    return _camt054(ore, booked, remittance, msg_id)
+
+
 def _camt054_without_reference(ore: int, booked: str, text: str, msg_id: str) -> bytes:
     """A bank's camt.054 credit notification of one payment with free text and no OCR."""
+    return _camt054(ore, booked, f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf>", msg_id)
+
+
+def _camt054(ore: int, booked: str, remittance: str, msg_id: str) -> bytes:
     amount = f"{ore // 100}.{ore % 100:02d}"
     tx = (
         f"<TxDtls><Refs><AcctSvcrRef>{msg_id}-1</AcctSvcrRef></Refs>"
         f'<Amt Ccy="SEK">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
-        f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>"
+        f"{remittance}</TxDtls>"
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
