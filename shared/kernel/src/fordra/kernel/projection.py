@@ -284,17 +284,26 @@ class ReadModelDatabase:
             )
             if why is not None:
                 stale[declared.name] = why
-                for table in reversed(declared.tables):
-                    table.drop(conn, checkfirst=True)
-        self.metadata.create_all(conn)
         for name in stale:
-            consumer = f"projection:{name}"
-            conn.execute(delete(self.tracking).where(self.tracking.c.consumer == consumer))
-            conn.execute(delete(self.parked).where(self.parked.c.consumer == consumer))
+            # The rows first: on SQLite the driver opens the transaction at the first write, and
+            # DDL before it would be committed on its own (a crash could then leave new, empty
+            # tables behind a tracking that says they are filled).
+            if self.tracking.name in existing:
+                self._forget(conn, name)
+            for table in reversed(self._declared[name].tables):
+                table.drop(conn, checkfirst=True)
+        self.metadata.create_all(conn)
         for declared in self._declared.values():
             if recorded.get(declared.name) != declared.version:
                 self._record_version(conn, declared)
         return stale
+
+    def _forget(self, conn: Connection, name: str) -> None:
+        """Delete the tracking rows and parked events of projection ``name``."""
+        consumer = f"projection:{name}"
+        conn.execute(delete(self.tracking).where(self.tracking.c.consumer == consumer))
+        if self.parked.name in inspect(conn).get_table_names(schema=self.schema):
+            conn.execute(delete(self.parked).where(self.parked.c.consumer == consumer))
 
     def _record_version(self, conn: Connection, declared: DeclaredProjection) -> None:
         conn.execute(delete(self.versions).where(self.versions.c.projection == declared.name))
@@ -309,13 +318,12 @@ class ReadModelDatabase:
         declared = self._declared[name]
 
         def recreate(conn: Connection) -> None:
+            # The rows first, so that the DDL runs inside the transaction on SQLite too.
+            self._forget(conn, name)
             for table in reversed(declared.tables):
                 table.drop(conn, checkfirst=True)
             for table in declared.tables:
                 table.create(conn)
-            consumer = f"projection:{name}"
-            conn.execute(delete(self.tracking).where(self.tracking.c.consumer == consumer))
-            conn.execute(delete(self.parked).where(self.parked.c.consumer == consumer))
             self._record_version(conn, declared)
 
         async with self.write_lock, self.engine.begin() as conn:
