@@ -74,21 +74,30 @@ def fordra(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_the_cli_rebuilds_named_projections_and_they_answer_the_same(tmp_path: Path) -> None:
+def test_the_cli_rebuilds_named_projections_and_they_answer_the_same(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # One database for the platform's two starts and the command line (--store when distributed)
+    config = asyncio.run(engine_settings(engine, tmp_path))
+    same: dict[str, Any] = {
+        k: getattr(config, k) for k in ("store", "bus", "kafka_namespace") if getattr(config, k)
+    }
+
     async def built() -> tuple[str, Any]:
-        async with running_platform("embedded", tmp_path, today=PRINTED) as running:
+        async with running_platform(engine, tmp_path, today=PRINTED, **same) as running:
             cid = await book_and_pay(running)
             return cid, await snapshot(running, cid)
 
     async def now(cid: str) -> Any:
-        async with running_platform("embedded", tmp_path, today=PAID) as running:
+        async with running_platform(engine, tmp_path, today=PAID, **same) as running:
             await running.platform.settle()
             return await snapshot(running, cid)
 
     cid, before = asyncio.run(built())
 
+    store = ("--store", same["store"]) if "store" in same else ()
     done = fordra("projections", "rebuild", "customer_ledger", "unmatched_payments_v3",
-                  "--data-dir", str(tmp_path))  # fmt: skip
+                  "--data-dir", str(tmp_path), *store)  # fmt: skip
     assert done.returncode == 0, done.stderr
     # A bar per projection, ending at the head of each log it follows
     lines = done.stderr.splitlines()
