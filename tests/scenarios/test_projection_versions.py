@@ -131,13 +131,14 @@ def test_commands_refuse_a_directory_that_holds_no_instance(tmp_path: Path) -> N
         assert done.stdout == ""
     # Nothing was made there
     assert not typo.exists()
-    # A directory that holds something else is refused by run as well
+    # A directory that holds something else is refused by run as well (but for a demo)
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("not Fordra's")
     done = fordra("run", "--data-dir", str(other), "--port", "1")
     assert done.returncode == 2
     assert f"{other} holds no Fordra instance" in done.stderr
+    assert not (other / "secrets.json").exists()
 
 
 def test_init_makes_an_instance_once(tmp_path: Path) -> None:

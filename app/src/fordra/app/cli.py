@@ -508,7 +508,7 @@ def _run(args: argparse.Namespace) -> int:
     from fordra.kernel.telemetry import configure_logging
 
     settings = load_settings(**_given(args, "data_dir", "host", "port", "clock"))
-    if (refusal := _first_start(settings.data_dir)) is not None:
+    if (refusal := _first_start(settings.data_dir, demo=args.demo)) is not None:
         print(f"fordra run: {refusal}", file=sys.stderr)
         return 2
     if (refusal := refuse_weak_secrets(settings.data_dir, demo=args.demo)) is not None:
@@ -562,13 +562,15 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _first_start(data_dir: Path) -> str | None:
+def _first_start(data_dir: Path, *, demo: bool) -> str | None:
     """Make an instance in ``data_dir`` when it is absent or empty (the first start: the
     one-command start, ``make run``, needs no ``fordra init`` before it); answer why not to start
-    when it holds something else than an instance (a typo in the path, another program's data)."""
+    when it holds something else than an instance (a typo in the path, another program's data).
+    A demo makes its instance in any directory: its data is play, and ``make run``'s ``var/`` may
+    hold ``make up``'s ``var/cluster/`` before the demo ever ran."""
     from fordra.app.instance import init_instance, is_instance, is_unused, not_an_instance
 
-    if is_unused(data_dir):
+    if is_unused(data_dir) or (demo and not is_instance(data_dir)):
         init_instance(data_dir)
         print(f"fordra run: made an instance in {data_dir}", flush=True)
         return None
