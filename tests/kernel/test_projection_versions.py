@@ -4,6 +4,7 @@ from zero on the next start; the other projections are left alone. On SQLite and
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -161,7 +162,9 @@ async def rows(db: ReadModelDatabase, table: Table) -> list[tuple[Any, ...]]:
 
 
 async def test_a_bumped_version_rebuilds_from_zero_and_answers_the_same(
-    make_db: Callable[[], ReadModelDatabase], store: MemoryEventStore
+    make_db: Callable[[], ReadModelDatabase],
+    store: MemoryEventStore,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given both projections built once
     totals, streams = Totals(), Streams()
@@ -175,13 +178,28 @@ async def test_a_bumped_version_rebuilds_from_zero_and_answers_the_same(
 
     # When the code of totals comes with version 2
     v2, streams = TotalsV2(), Streams()
-    db, _ = await start(make_db, store, v2, streams)
+    with caplog.at_level(logging.INFO, logger="fordra.kernel.projection"):
+        db, (runner, _) = await start(make_db, store, v2, streams)
     try:
+        # (the log says which, why, and how far the replay has come)
+        said = [r.getMessage() for r in caplog.records if r.name == "fordra.kernel.projection"]
+        assert said[0] == (
+            "projection totals: version 1 in the database, 2 in the code; its tables were "
+            "dropped and it is rebuilt from zero"
+        )
+        assert "projection totals: rebuilding from zero, ledger at position 3" in said
         # Then totals alone was dropped, and is rebuilt to the same answer
         assert db.rebuilt_on_start == {"totals": "version 1 in the database, 2 in the code"}
         assert await rows(db, v2.table) == before
         # (its rows neither replayed, which would have doubled the counts, nor dropped)
         assert await rows(db, streams.table) == [("a", 2), ("b", 1), ("kept", 7)]
+        # And once it reaches an event recorded after the start, the log says it follows live
+        await store.append([stream_append("b", 1, [{"amount": 2}])])
+        with caplog.at_level(logging.INFO, logger="fordra.kernel.projection"):
+            await runner.handle("ledger", await store.read_log(3))
+        assert caplog.records[-1].getMessage() == (
+            "projection totals: rebuilt from ledger up to the start, position 4; following it"
+        )
     finally:
         await db.close()
 
@@ -190,7 +208,7 @@ async def test_a_bumped_version_rebuilds_from_zero_and_answers_the_same(
     db, _ = await start(make_db, store, again, Streams())
     try:
         assert db.rebuilt_on_start == {}
-        assert await rows(db, again.table) == before
+        assert await rows(db, again.table) == [("a", 350), ("b", 42)]
     finally:
         await db.close()
 

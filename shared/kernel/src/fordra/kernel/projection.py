@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import (
@@ -204,8 +206,9 @@ class ReadModelDatabase:
             Column("version", Integer, nullable=False),
         )
         self._declared: dict[str, DeclaredProjection] = {}
-        # What the last start dropped to rebuild, with why (for logs and tests).
+        # What the last start dropped to rebuild, with why (for logs and tests), and when.
         self.rebuilt_on_start: dict[str, str] = {}
+        self.started_at: datetime | None = None
         self._connect_args = connect_args or {}
         self._engine: AsyncEngine | None = None
         # SQLite has one writer: serialising our own writers avoids SQLITE_BUSY on lock upgrade.
@@ -222,6 +225,7 @@ class ReadModelDatabase:
         return self._engine
 
     async def start(self) -> None:
+        self.started_at = datetime.now(UTC)
         self._engine = create_async_engine(self.url, connect_args=self._connect_args)
         if self.is_sqlite:
 
@@ -475,6 +479,9 @@ class ProjectionRunner:
         self.name = f"projection:{projection.name}"
         self.db = db
         self.tables = list(db.declare(projection).tables)
+        # The progress of a rebuild the start decided (see ``_log_rebuild``).
+        self._rebuild_logged_at: float | None = None
+        self._rebuild_live: set[str] = set()
 
     async def position(self, upstream: str) -> int:
         async with self.db.engine.connect() as conn:
@@ -488,7 +495,36 @@ class ProjectionRunner:
                 return tracked
             await self.projection.apply_batch(conn, fresh)
             await self.db.advance_tracked(conn, self.name, upstream, tracked, fresh[-1].position)
-            return fresh[-1].position
+        if self.projection.name in self.db.rebuilt_on_start:
+            self._log_rebuild(upstream, fresh[-1])
+        return fresh[-1].position
+
+    def _log_rebuild(self, upstream: str, last: Envelope) -> None:
+        """The progress of a rebuild the start decided, in the log: a line at most every 10 s
+        while the bus replays events recorded before the start, and one when it reaches an
+        event recorded after it (the projection then follows that log live)."""
+        if upstream in self._rebuild_live:
+            return
+        started, recorded = self.db.started_at, last.recorded_at
+        aware = recorded is not None and recorded.tzinfo is not None
+        if started is not None and recorded is not None and aware and recorded >= started:
+            self._rebuild_live.add(upstream)
+            log.info(
+                "projection %s: rebuilt from %s up to the start, position %d; following it",
+                self.projection.name,
+                upstream,
+                last.position,
+            )
+            return
+        now = time.monotonic()
+        if self._rebuild_logged_at is None or now - self._rebuild_logged_at >= 10:
+            self._rebuild_logged_at = now
+            log.info(
+                "projection %s: rebuilding from zero, %s at position %d",
+                self.projection.name,
+                upstream,
+                last.position,
+            )
 
     async def skip(self, upstream: str, position: int) -> None:
         async with self.db.write_lock, self.db.engine.begin() as conn:
