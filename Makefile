@@ -9,21 +9,36 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
-# Re-install only when the dependency files change; the stamp records that.
+# Re-install only when the dependency files change; the stamps record that. Two installs:
+# RUN_STAMP, what running needs (the workspace and its dependencies, without the development
+# group: no pytest, mypy, ruff, hypothesis, schemathesis, saxonche, ...), and STAMP, everything
+# (the development group too), which the checks and the tests need. The run install is
+# --inexact, so that `make run` after `make test` leaves the test tools in place.
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 MANIFESTS := pyproject.toml uv.lock $(wildcard */pyproject.toml shared/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: run test lint fmt typecheck unit bench up down clean
+.PHONY: run test lint fmt typecheck unit bench up down clean install install-run
 
-$(STAMP): $(MANIFESTS)
+$(VENV)/bin/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): $(MANIFESTS) | $(VENV)/bin/uv
 	$(UV) sync --frozen --all-packages --compile-bytecode --python $(BIN)/python
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): $(MANIFESTS) | $(VENV)/bin/uv
+	$(UV) sync --frozen --all-packages --no-dev --inexact --compile-bytecode --python $(BIN)/python
+	@touch $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+install-run: $(RUN_STAMP)
+
+# A first start makes the instance in DATA_DIR (absent or empty); a directory that holds
+# something else than an instance is refused.
+run: $(RUN_STAMP)
 	$(BIN)/fordra run --demo --data-dir $(DATA_DIR) --port $(PORT)
 
 lint: $(STAMP)

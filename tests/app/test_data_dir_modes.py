@@ -87,6 +87,8 @@ def test_the_cli_starts_with_a_private_umask(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORDRA_")}
     argv = [sys.executable, "-m", "fordra.app.cli", "import", "payments", str(BGMAX)]
     with loose_umask():
+        init = [sys.executable, "-m", "fordra.app.cli", "init", "--data-dir", str(data_dir)]
+        subprocess.run(init, capture_output=True, timeout=60, env=env, check=True)
         done = subprocess.run(
             [*argv, "--data-dir", str(data_dir)],
             capture_output=True,
@@ -106,6 +108,7 @@ def test_retention_from_the_command_line_drops_files_past_their_time(tmp_path: P
     data_dir = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORDRA_")}
     cli = [sys.executable, "-m", "fordra.app.cli"]
+    subprocess.run([*cli, "init", "--data-dir", str(data_dir)], env=env, check=True, timeout=60)
     imported = subprocess.run(
         [*cli, "import", "payments", str(BGMAX), "--data-dir", str(data_dir)],
         capture_output=True, text=True, timeout=120, env=env, check=False,

@@ -19,8 +19,12 @@ BGMAX = shared_fixtures("bgmax", "BgMaxfil4.txt")
 
 
 def fordra_import(file: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``fordra import payments FILE`` into the instance in ``data_dir``, made first by
+    ``fordra init`` (the import refuses a directory that holds no instance)."""
     # The FORDRA_* settings of the caller's shell must not redirect the import elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORDRA_")}
+    init = [sys.executable, "-m", "fordra.app.cli", "init", "--data-dir", str(data_dir)]
+    subprocess.run(init, capture_output=True, timeout=60, env=env, check=True)
     argv = [sys.executable, "-m", "fordra.app.cli", "import", "payments", str(file)]
     return subprocess.run(
         [*argv, "--data-dir", str(data_dir)],

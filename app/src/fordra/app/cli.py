@@ -1,4 +1,8 @@
-"""``fordra``: run the platform or one service, print tokens, import files, apply retention."""
+"""The fordra command: run the platform or one service, make an instance, print tokens, import
+files, apply retention, rebuild the read models.
+
+The command line imports only what its command needs, so that ``fordra --help`` and
+``fordra --version`` answer at once (the platform's modules take seconds to import)."""
 
 from __future__ import annotations
 
@@ -12,12 +16,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from fordra.app.bootstrap import SERVICES, Platform
 from fordra.kernel.auth import Role
-from fordra.kernel.clock import SystemClock
 from fordra.kernel.private_files import PRIVATE_UMASK
 
 if TYPE_CHECKING:
+    from fordra.app.bootstrap import Platform
     from fordra.app.settings import Settings
     from fordra.payments.application.import_file import ImportResult
     from fordra.payments.domain.bank_file import BankFileRejected, ParsedBankFile
@@ -25,11 +28,30 @@ if TYPE_CHECKING:
 # The commands that write a service's data directory. ``cluster`` starts PostgreSQL and Kafka,
 # whose folders it sets up itself (PostgreSQL may run as another OS user), and ``bench`` writes
 # throwaway data; the services ``cluster`` starts are ``serve`` commands and so private.
-PRIVATE_COMMANDS = ("run", "serve", "import", "token", "retention")
+PRIVATE_COMMANDS = ("run", "serve", "init", "import", "token", "retention", "projections")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fordra-app")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
+# The commands that work on an instance's data: a directory that holds none is refused (exit 2)
+# rather than made into a new, empty instance (fordra.app.instance).
+NEEDS_INSTANCE = ("import", "retention", "projections")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fordra", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fordra",
+        description="Run the Fordra receivables platform or one of its services, make an "
+        "instance, print tokens, import bank files, apply retention, rebuild the read models.",
+    )
+    parser.add_argument("--version", action="version", version=f"fordra {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="every context, the projections and the API in one process")
@@ -37,18 +59,34 @@ def main(argv: list[str] | None = None) -> int:
     # the settings' own defaults (127.0.0.1:8000, ./var, the system clock) in force.
     run.add_argument("--host", help="default 127.0.0.1 (FORDRA_HOST)")
     run.add_argument("--port", type=int, help="default 8000 (FORDRA_PORT)")
-    run.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        help="default ./var (FORDRA_DATA_DIR); an instance is made there when it is absent or "
+        "empty",
+    )
     run.add_argument("--demo", action="store_true", help="load a small demo municipality first")
     run.add_argument("--clock", choices=("system", "manual"), help="default system (FORDRA_CLOCK)")
     run.add_argument("--today", type=date.fromisoformat, help="business date of a manual clock")
 
     serve = sub.add_parser("serve", help="one service of the distributed engine in this process")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument(
+        "service", help="api, projections, or a context's process (e.g. invoicing, dunning)"
+    )
     serve.add_argument("--store", help="postgresql+asyncpg://... (or FORDRA_STORE)")
     serve.add_argument("--bus", help="kafka://host:port (or FORDRA_BUS)")
     serve.add_argument("--data-dir", type=Path, help="secrets and keys shared by the services")
     serve.add_argument("--host", help="the API's address, default 127.0.0.1 (FORDRA_HOST)")
     serve.add_argument("--port", type=int, help="the API's port, default 8000 (FORDRA_PORT)")
+
+    init = sub.add_parser(
+        "init",
+        help="make an instance in a data directory (its secrets)",
+        description="Make a Fordra instance in the data directory: the directory (private to "
+        "this user) and its secrets.json. An instance already there is left as it is. The "
+        "import, retention and projections commands refuse a directory that holds no instance.",
+    )
+    init.add_argument("--data-dir", type=Path, help="default ./var (FORDRA_DATA_DIR)")
 
     token = sub.add_parser("token", help="print a bearer token the instance using DIR accepts")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -90,7 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     retention.add_argument("--store", help="distributed engine: postgresql+asyncpg://...")
     retention.add_argument("--today", type=date.fromisoformat, help="default the real date")
 
+    from fordra.app import projections_cli
+
+    projections_cli.add_parser(sub)
+
     args = parser.parse_args(argv)
+    if (code := _refuse(args, serve)) is not None:
+        return code
     if args.command in PRIVATE_COMMANDS:
         # Everything the service writes under its data directory is its user's alone
         # (kernel/private_files.py sets the same modes explicitly where files are made).
@@ -98,11 +142,56 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "run": _run,
         "serve": _serve,
+        "init": _init,
         "token": _token,
         "import": _import,
         "retention": _retention,
+        "projections": projections_cli.rebuild,
     }
     return commands[args.command](args)
+
+
+def _refuse(args: argparse.Namespace, serve: argparse.ArgumentParser) -> int | None:
+    """The exit code of a command line refused before its command runs, or None: an unknown
+    service (checked here so that parsing imports nothing of the platform), a data directory
+    that holds no instance for a command that needs one."""
+    if args.command == "serve":
+        from fordra.app.bootstrap import SERVICES
+
+        if args.service not in SERVICES:
+            serve.error(f"unknown service {args.service!r}; one of: {', '.join(SERVICES)}")
+    if args.command in NEEDS_INSTANCE:
+        from fordra.app.settings import load_settings
+
+        command = "projections rebuild" if args.command == "projections" else args.command
+        if refuse_non_instance(command, load_settings(**_given(args, "data_dir")).data_dir):
+            return 2
+    return None
+
+
+def _init(args: argparse.Namespace) -> int:
+    """``fordra init``: make an instance in the data directory."""
+    from fordra.app.instance import init_instance
+    from fordra.app.settings import load_settings
+
+    data_dir = load_settings(**_given(args, "data_dir")).data_dir
+    try:
+        made = init_instance(data_dir)
+    except OSError as exc:
+        print(f"fordra init: cannot make an instance in {data_dir}: {exc}", file=sys.stderr)
+        return 1
+    print(f"fordra init: {'made an instance in' if made else 'already an instance:'} {data_dir}")
+    return 0
+
+
+def refuse_non_instance(command: str, data_dir: Path) -> bool:
+    """Say so on stderr and answer True when ``data_dir`` holds no instance."""
+    from fordra.app.instance import is_instance, not_an_instance
+
+    if is_instance(data_dir):
+        return False
+    print(f"fordra {command}: {not_an_instance(data_dir)}", file=sys.stderr)
+    return True
 
 
 class _Progress:
@@ -420,10 +509,11 @@ def _run(args: argparse.Namespace) -> int:
     from fordra.kernel.telemetry import configure_logging
 
     settings = load_settings(**_given(args, "data_dir", "host", "port", "clock"))
-    if (refusal := refuse_weak_secrets(settings.data_dir, demo=args.demo)) is not None:
-        print(f"fordra run: {refusal}", file=sys.stderr)
-        return 2
-    settings, refusal = agency_secrets_or_refusal(settings, demo=args.demo)
+    refusal = _first_start(settings.data_dir, demo=args.demo) or refuse_weak_secrets(
+        settings.data_dir, demo=args.demo
+    )
+    if refusal is None:
+        settings, refusal = agency_secrets_or_refusal(settings, demo=args.demo)
     if refusal is not None:
         print(f"fordra run: {refusal}", file=sys.stderr)
         return 2
@@ -458,9 +548,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  API docs:   {base}/docs", flush=True)
             if args.demo:
                 print(f"  a ledger:   {base}/api/v1/customers/{ids[0]}/ledger", flush=True)
-            print(f"  ops token:  {token}", flush=True)
+            print(f"  ops token:  export FORDRA_TOKEN={token}", flush=True)
             print(
-                f'  try:        curl -H "Authorization: Bearer $TOKEN" {base}/healthz', flush=True
+                f'  try:        curl -H "Authorization: Bearer $FORDRA_TOKEN" {base}/healthz',
+                flush=True,
             )
             app = create_app(platform, manage_lifecycle=False)
             config = uvicorn.Config(
@@ -484,6 +575,7 @@ def _demo_clock(
     four months of history on a manual clock that starts that long ago (fordra.app.demo); asked
     for a clock or a date, it loads today's demo only."""
     from fordra.app.demo import demo_history_start
+    from fordra.kernel.clock import SystemClock
 
     if not (args.demo and args.clock is None and args.today is None):
         return settings, args.today, None
@@ -496,9 +588,28 @@ def _demo_clock(
     return manual, demo_history_start(until), until
 
 
+def _first_start(data_dir: Path, *, demo: bool) -> str | None:
+    """Make an instance in ``data_dir`` when it is absent or empty (the first start: the
+    one-command start, ``make run``, needs no ``fordra init`` before it); answer why not to start
+    when it holds something else than an instance (a typo in the path, another program's data).
+    A demo makes its instance in any directory: its data is play, and ``make run``'s ``var/`` may
+    hold ``make up``'s ``var/cluster/`` before the demo ever ran."""
+    from fordra.app.instance import init_instance, is_instance, is_unused, not_an_instance
+
+    if is_unused(data_dir) or (demo and not is_instance(data_dir)):
+        init_instance(data_dir)
+        print(f"fordra run: made an instance in {data_dir}", flush=True)
+        return None
+    if not is_instance(data_dir):
+        return not_an_instance(data_dir)
+    return None
+
+
 def _follow_the_calendar(platform: Platform) -> asyncio.Task[None] | None:
     """With the real clock, run each business day's jobs as the day comes; a manual clock is
     advanced by an admin (``POST /api/v1/admin/clock/advance``) instead."""
+    from fordra.kernel.clock import SystemClock
+
     if not isinstance(platform.clock, SystemClock):
         return None
     return asyncio.create_task(platform.scheduler.follow(platform.clock), name="daily-jobs")

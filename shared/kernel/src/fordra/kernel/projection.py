@@ -5,18 +5,30 @@ a crash in the middle of a batch rolls the whole batch back, and the projection 
 own tracked position, so no effect is lost or doubled. A redelivered event (at or below the
 tracked position) changes nothing. Rebuilding drops the projection's tables and its tracking rows
 and replays from position 0; the result must equal the incrementally built one.
+
+Read-model tables are never altered (issue 18): each projection declares a ``version``, and the
+database records the version its tables were built with (``projection_versions``). On start, a
+projection whose recorded version differs from its code's, or whose tables' columns differ from
+what ``declare`` says, has its tables and tracking rows dropped and is rebuilt from zero by its
+bus (its tracked position is 0 again). The other tables (tracking, parked events, the stores)
+are not rebuildable; their schema changes need a migration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Integer,
     MetaData,
@@ -25,6 +37,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     event,
+    inspect,
     select,
     text,
     update,
@@ -37,7 +50,10 @@ from fordra.kernel.envelope import Envelope
 from fordra.kernel.errors import FordraError
 
 if TYPE_CHECKING:
+    from fordra.kernel.eventstore import EventStore
     from fordra.kernel.parking import ParkedEvents
+
+log = logging.getLogger(__name__)
 
 
 class TrackingRace(FordraError):
@@ -89,6 +105,9 @@ class Projection(ABC):
 
     name: ClassVar[str]
     upstreams: ClassVar[tuple[str, ...]]
+    # Bump it when ``declare`` or ``apply`` changes what the tables hold: the next start drops
+    # the tables and rebuilds them from zero (a changed column is picked up without it too).
+    version: ClassVar[int] = 1
 
     @abstractmethod
     def declare(self, metadata: MetaData) -> list[Table]:
@@ -107,6 +126,40 @@ class Projection(ABC):
         fails one at a time must make the batch fail as well)."""
         for env in events:
             await self.apply(conn, env)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredProjection:
+    """A projection's name, version and tables as its code declares them."""
+
+    name: str
+    version: int
+    tables: tuple[Table, ...]
+
+    def staleness(
+        self, recorded: int | None, columns: Mapping[str, set[str]], *, tracked: bool
+    ) -> str | None:
+        """Why the tables found in the database (``columns``: the columns of each of this
+        projection's tables that exists) cannot serve this code, or None when they can.
+
+        A database made before versions were recorded (``recorded`` None) keeps tables whose
+        columns match: they were built by this code's projection."""
+        if recorded is not None and recorded != self.version:
+            return f"version {recorded} in the database, {self.version} in the code"
+        for table in self.tables:
+            found = columns.get(table.name)
+            if found is None:
+                continue
+            declared = {c.name for c in table.columns}
+            if found != declared:
+                changes = [f"+{c}" for c in sorted(declared - found)]
+                changes += [f"-{c}" for c in sorted(found - declared)]
+                return f"table {table.name} has other columns ({', '.join(changes)})"
+        missing = [t.name for t in self.tables if t.name not in columns]
+        if missing and (columns or tracked):
+            # A table added to a projection that has already applied events would miss them.
+            return f"table {', '.join(missing)} missing"
+        return None
 
 
 class ReadModelDatabase:
@@ -145,6 +198,17 @@ class ReadModelDatabase:
             Column("last_replay_error", String(1000), nullable=True),
             UniqueConstraint("consumer", "upstream", "position", name="parked_events_once"),
         )
+        # The version each projection's tables were built with (see ``Projection.version``).
+        self.versions = Table(
+            "projection_versions",
+            self.metadata,
+            Column("projection", String(200), primary_key=True),
+            Column("version", Integer, nullable=False),
+        )
+        self._declared: dict[str, DeclaredProjection] = {}
+        # What the last start dropped to rebuild, with why (for logs and tests), and when.
+        self.rebuilt_on_start: dict[str, str] = {}
+        self.started_at: datetime | None = None
         self._connect_args = connect_args or {}
         self._engine: AsyncEngine | None = None
         # SQLite has one writer: serialising our own writers avoids SQLITE_BUSY on lock upgrade.
@@ -161,6 +225,7 @@ class ReadModelDatabase:
         return self._engine
 
     async def start(self) -> None:
+        self.started_at = datetime.now(UTC)
         self._engine = create_async_engine(self.url, connect_args=self._connect_args)
         if self.is_sqlite:
 
@@ -177,7 +242,96 @@ class ReadModelDatabase:
                 # One process creates the schema at a time (several services may start at once).
                 await conn.execute(text("SELECT pg_advisory_xact_lock(4616466181733)"))
                 await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
-            await conn.run_sync(self.metadata.create_all)
+            self.rebuilt_on_start = await conn.run_sync(self._prepare_tables)
+        for name, why in self.rebuilt_on_start.items():
+            log.warning(
+                "projection %s: %s; its tables were dropped and it is rebuilt from zero",
+                name,
+                why,
+            )
+
+    def declare(self, projection: Projection) -> DeclaredProjection:
+        """Declare ``projection``'s tables on this database and remember its version, so that
+        ``start`` can tell whether its tables are still the ones its code declares."""
+        tables = projection.declare(self.metadata)
+        declared = DeclaredProjection(projection.name, projection.version, tuple(tables))
+        self._declared[projection.name] = declared
+        return declared
+
+    @property
+    def projections(self) -> Mapping[str, DeclaredProjection]:
+        return self._declared
+
+    def _prepare_tables(self, conn: Connection) -> dict[str, str]:
+        """Drop the tables of every stale projection (and its tracking rows and parked events),
+        create every missing table and record each projection's version: one transaction, so a
+        crash leaves the old tables or the new ones, never half. Answers what was dropped."""
+        inspector = inspect(conn)
+        existing = set(inspector.get_table_names(schema=self.schema))
+        recorded: dict[str, int] = {}
+        if self.versions.name in existing:
+            rows = conn.execute(select(self.versions.c.projection, self.versions.c.version))
+            recorded = {str(name): int(version) for name, version in rows}
+        tracked: set[str] = set()
+        if self.tracking.name in existing:
+            tracked = {str(c) for c in conn.execute(select(self.tracking.c.consumer).distinct())}
+        stale: dict[str, str] = {}
+        for declared in self._declared.values():
+            why = declared.staleness(
+                recorded.get(declared.name),
+                {
+                    t.name: {c["name"] for c in inspector.get_columns(t.name, schema=self.schema)}
+                    for t in declared.tables
+                    if t.name in existing
+                },
+                tracked=f"projection:{declared.name}" in tracked,
+            )
+            if why is not None:
+                stale[declared.name] = why
+        for name in stale:
+            # The rows first: on SQLite the driver opens the transaction at the first write, and
+            # DDL before it would be committed on its own (a crash could then leave new, empty
+            # tables behind a tracking that says they are filled).
+            if self.tracking.name in existing:
+                self._forget(conn, name)
+            for table in reversed(self._declared[name].tables):
+                table.drop(conn, checkfirst=True)
+        self.metadata.create_all(conn)
+        for declared in self._declared.values():
+            if recorded.get(declared.name) != declared.version:
+                self._record_version(conn, declared)
+        return stale
+
+    def _forget(self, conn: Connection, name: str) -> None:
+        """Delete the tracking rows and parked events of projection ``name``."""
+        consumer = f"projection:{name}"
+        conn.execute(delete(self.tracking).where(self.tracking.c.consumer == consumer))
+        if self.parked.name in inspect(conn).get_table_names(schema=self.schema):
+            conn.execute(delete(self.parked).where(self.parked.c.consumer == consumer))
+
+    def _record_version(self, conn: Connection, declared: DeclaredProjection) -> None:
+        conn.execute(delete(self.versions).where(self.versions.c.projection == declared.name))
+        conn.execute(
+            self.versions.insert().values(projection=declared.name, version=declared.version)
+        )
+
+    async def drop_and_recreate(self, name: str) -> None:
+        """The tables of projection ``name`` dropped and created empty, its tracking rows and
+        parked events forgotten and its version recorded, in one transaction: what ``start``
+        does for a stale projection, on demand (``fordra projections rebuild``)."""
+        declared = self._declared[name]
+
+        def recreate(conn: Connection) -> None:
+            # The rows first, so that the DDL runs inside the transaction on SQLite too.
+            self._forget(conn, name)
+            for table in reversed(declared.tables):
+                table.drop(conn, checkfirst=True)
+            for table in declared.tables:
+                table.create(conn)
+            self._record_version(conn, declared)
+
+        async with self.write_lock, self.engine.begin() as conn:
+            await conn.run_sync(recreate)
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -324,7 +478,10 @@ class ProjectionRunner:
         self.projection = projection
         self.name = f"projection:{projection.name}"
         self.db = db
-        self.tables = projection.declare(db.metadata)
+        self.tables = list(db.declare(projection).tables)
+        # The progress of a rebuild the start decided (see ``_log_rebuild``).
+        self._rebuild_logged_at: float | None = None
+        self._rebuild_live: set[str] = set()
 
     async def position(self, upstream: str) -> int:
         async with self.db.engine.connect() as conn:
@@ -338,7 +495,36 @@ class ProjectionRunner:
                 return tracked
             await self.projection.apply_batch(conn, fresh)
             await self.db.advance_tracked(conn, self.name, upstream, tracked, fresh[-1].position)
-            return fresh[-1].position
+        if self.projection.name in self.db.rebuilt_on_start:
+            self._log_rebuild(upstream, fresh[-1])
+        return fresh[-1].position
+
+    def _log_rebuild(self, upstream: str, last: Envelope) -> None:
+        """The progress of a rebuild the start decided, in the log: a line at most every 10 s
+        while the bus replays events recorded before the start, and one when it reaches an
+        event recorded after it (the projection then follows that log live)."""
+        if upstream in self._rebuild_live:
+            return
+        started, recorded = self.db.started_at, last.recorded_at
+        aware = recorded is not None and recorded.tzinfo is not None
+        if started is not None and recorded is not None and aware and recorded >= started:
+            self._rebuild_live.add(upstream)
+            log.info(
+                "projection %s: rebuilt from %s up to the start, position %d; following it",
+                self.projection.name,
+                upstream,
+                last.position,
+            )
+            return
+        now = time.monotonic()
+        if self._rebuild_logged_at is None or now - self._rebuild_logged_at >= 10:
+            self._rebuild_logged_at = now
+            log.info(
+                "projection %s: rebuilding from zero, %s at position %d",
+                self.projection.name,
+                upstream,
+                last.position,
+            )
 
     async def skip(self, upstream: str, position: int) -> None:
         async with self.db.write_lock, self.db.engine.begin() as conn:
@@ -365,3 +551,41 @@ class ProjectionRunner:
             await self.db.forget_tracking(conn, self.name)
             # What it parked is applied again or parked again by the replay from zero.
             await conn.execute(delete(self.db.parked).where(self.db.parked.c.consumer == self.name))
+
+    async def rebuild(
+        self,
+        stores: Mapping[str, EventStore],
+        on_progress: Callable[[str, int, int], Awaitable[None] | None] | None = None,
+        *,
+        page: int = 1000,
+    ) -> int:
+        """Drop this projection's tables and rebuild them from zero from each log it follows,
+        ``on_progress(upstream, applied, head)`` after each page; answers the events read.
+
+        Run it with the bus that feeds this projection stopped (``fordra projections rebuild``):
+        a runner elsewhere would race with it (its tracking refuses a double, so nothing is
+        applied twice, but one of the two keeps failing until the other is done)."""
+        await self.db.drop_and_recreate(self.projection.name)
+        total = 0
+        for upstream in self.projection.upstreams:
+            store = stores[upstream]
+            head = await store.max_position()
+            applied = 0
+            position = 0
+            while position < head:
+                events = await store.read_log(position, page)
+                if not events:
+                    break
+                await self.handle(upstream, events)
+                position = events[-1].position
+                applied += len(events)
+                if on_progress is not None:
+                    result = on_progress(upstream, position, head)
+                    if result is not None:
+                        await result
+            total += applied
+            if on_progress is not None and head == 0:
+                result = on_progress(upstream, 0, 0)
+                if result is not None:
+                    await result
+        return total
