@@ -345,10 +345,12 @@ async def test_the_access_line_names_the_route_never_the_path(
 
 @pytest.mark.usefixtures("json_logs")
 def test_a_terminal_only_extra_stays_out_of_the_json(capsys: pytest.CaptureFixture[str]) -> None:
-    logging.getLogger("uvicorn.error").warning(
+    # As uvicorn logs (its own loggers may be configured not to propagate by another test's
+    # server, so a logger of ours carries the same extra).
+    logging.getLogger("fordra.test.uvicorn").warning(
         "Started", extra={"color_message": "\x1b[32mStarted\x1b[0m"}
     )
     lines = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
-    (line,) = [x for x in lines if x["logger"] == "uvicorn.error"]
+    (line,) = [x for x in lines if x["logger"] == "fordra.test.uvicorn"]
     assert line["message"] == "Started"
     assert "color_message" not in line
