@@ -544,8 +544,12 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"demo municipality loaded: {len(ids)} customers, e.g. {ids[0]}", flush=True)
             token = platform.tokens.issue(Role.OPS_LEAD, subject="ops")
             base = f"http://{settings.host}:{settings.port}"
-            print(f"Fordra serves {settings.municipality_name} on {base}", flush=True)
-            print(f"  API docs:   {base}/docs", flush=True)
+            print(
+                f"Fordra serves {settings.municipality_name} on {base}\n"
+                f"  API docs:   {base}/docs\n"
+                f"  ops web:    {base}/ops/ (sign in with the token below)",
+                flush=True,
+            )
             if args.demo:
                 print(f"  a ledger:   {base}/api/v1/customers/{ids[0]}/ledger", flush=True)
             print(f"  ops token:  export FORDRA_TOKEN={token}", flush=True)
